@@ -8,6 +8,7 @@ require (
 	github.com/creack/pty v1.1.24 // indirect
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25 // indirect
 	github.com/emmansun/gmsm v0.44.0 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
 	github.com/makiuchi-d/gozxing v0.1.1 // indirect
 	github.com/moov-io/bertlv v0.1.0 // indirect
 	github.com/moov-io/iso8583 v0.23.2 // indirect
