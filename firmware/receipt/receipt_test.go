@@ -1,0 +1,68 @@
+package receipt
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"kpos/hal"
+)
+
+func sample() Receipt {
+	return Receipt{
+		MerchantName: "测试商户 KPOS Test Shop", MerchantID: "898320154110001", TerminalID: "12345678",
+		Kind: "SALE", Method: "CHIP", MaskedPAN: hal.MustPAN("6222021234567890128").Masked(),
+		AppLabel: "UnionPay Debit", AID: "A000000333010101", TC: "1A2B3C4D5E6F7081",
+		Amount: 123456, Time: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC),
+		Trace: 42, Batch: 1, AuthCode: "123456", RRN: "112233445566", Approved: true,
+	}
+}
+
+func TestReceiptShowsWhatTheSpecAsks(t *testing.T) {
+	for _, c := range []Copy{MerchantCopy, CustomerCopy} {
+		text := Text(Build(sample(), c), 32)
+		for _, want := range []string{"622202*********0128", "CNY 1234.56", "000042", "000001", "123456",
+			"112233445566", "A000000333010101", "1A2B3C4D5E6F7081", "12345678", "898320154110001", "2026-11-22 10:30:00", "消费 SALE"} {
+			if !strings.Contains(strings.ReplaceAll(text, "\n", ""), want) {
+				t.Errorf("copy %d lacks %q:\n%s", c, want, text)
+			}
+		}
+		if strings.Contains(text, "6222021234567890128") {
+			t.Fatal("receipt shows the full PAN")
+		}
+	}
+}
+
+func TestSignatureLineOnlyOnMerchantCopyWhenAsked(t *testing.T) {
+	r := sample()
+	r.Signature = true
+	if !strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE:") {
+		t.Error("merchant copy lacks the signature line")
+	}
+	if strings.Contains(Text(Build(r, CustomerCopy), 48), "SIGNATURE:") {
+		t.Error("customer copy has a signature line")
+	}
+	r.Signature = false
+	if strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE:") {
+		t.Error("signature line without a signature CVM")
+	}
+}
+
+func TestTextWrapsToWidth(t *testing.T) {
+	for _, w := range []int{32, 48} {
+		for _, line := range strings.Split(Text(Build(sample(), MerchantCopy), w), "\n") {
+			if Columns(line) > w {
+				t.Errorf("line wider than %d: %q", w, line)
+			}
+		}
+	}
+}
+
+func TestMoney(t *testing.T) {
+	cases := map[int64]string{0: "0.00", 5: "0.05", 1234: "12.34", -250: "-2.50", 100000000: "1000000.00"}
+	for in, want := range cases {
+		if got := Money(in); got != want {
+			t.Errorf("Money(%d) = %s want %s", in, got, want)
+		}
+	}
+}
