@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"errors"
 	"time"
 
 	"kpos/hal"
@@ -74,3 +75,15 @@ type Response struct {
 
 // Approved reports whether the host approved.
 func (r Response) Approved() bool { return r.Code == "00" || r.Code == "10" || r.Code == "11" }
+
+// Errors the state machine branches on. Whether money can be in doubt decides
+// between "try again" and "reverse".
+var (
+	// ErrNotSent: the request never left the terminal (dial failed, nothing
+	// written). No money moved; no reversal is needed.
+	ErrNotSent = errors.New("acquirer: request not sent")
+	// ErrNoAnswer: the request was written but no valid answer came back
+	// (timeout, dropped connection, bad MAC, garbage, wrong STAN). Money may
+	// have moved; the caller reverses.
+	ErrNoAnswer = errors.New("acquirer: no valid answer")
+)
