@@ -1,0 +1,612 @@
+package terminal
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
+	"kpos/firmware/journal"
+	"kpos/firmware/receipt"
+	"kpos/firmware/ui"
+	"kpos/hal"
+)
+
+// sale carries one transaction's data from state to state.
+type sale struct {
+	t       *Terminal
+	typed   []hal.Key
+	history []string
+
+	amount  int64
+	trace   uint32
+	batch   uint32
+	started time.Time
+
+	event   hal.CardEvent
+	first   emv.FirstResult
+	online  emv.Online
+	final   emv.FinalResult
+	request acquirer.Request
+	resp    acquirer.Response
+	method  journal.Method
+	message string // shown on a final screen
+}
+
+type step func(s *sale, ctx context.Context) (Event, error)
+
+// steps is each state's work; the table in transitions.go says where its
+// event leads.
+var steps = map[State]step{
+	StateAmount:     (*sale).enterAmount,
+	StateConfirm:    (*sale).confirm,
+	StateWaitCard:   (*sale).waitCard,
+	StateCard:       (*sale).readChip,
+	StateStripe:     (*sale).readStripe,
+	StateAuthorize:  (*sale).authorize,
+	StateComplete:   (*sale).complete,
+	StateReverse:    (*sale).reverseNow,
+	StateReceipt:    (*sale).printReceipt,
+	StateRemoveCard: (*sale).waitRemoval,
+}
+
+func (s *sale) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+func (s *sale) enterAmount(ctx context.Context) (Event, error) {
+	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
+	defer cancel()
+	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, "消费 SALE", s.t.cfg.MaxAmount)
+	if err != nil {
+		return EvCancel, ignoreCancel(err)
+	}
+	s.amount = amount
+	return EvAmount, nil
+}
+
+func (s *sale) confirm(ctx context.Context) (Event, error) {
+	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
+	defer cancel()
+	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, "消费 SALE", "金额 Amount:", ui.Money(s.amount))
+	if err != nil || !ok {
+		return EvCancel, ignoreCancel(err)
+	}
+	return EvConfirmed, nil
+}
+
+func (s *sale) waitCard(ctx context.Context) (Event, error) {
+	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
+	defer cancel()
+	if err := s.t.ui.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", ui.Money(s.amount), "取消[CANCEL]"); err != nil {
+		return EvFail, err
+	}
+	events := make(chan hal.CardEvent, 1)
+	errs := make(chan error, 1)
+	readerCtx, stopReader := context.WithCancel(ctx)
+	defer stopReader()
+	go func() {
+		for {
+			e, err := s.t.dev.Reader.WaitEvent(readerCtx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if e.Kind != hal.CardRemoved {
+				events <- e
+				return
+			}
+		}
+	}()
+	keys := make(chan hal.Key, 1)
+	go func() {
+		for {
+			k, err := s.t.dev.Keypad.Key(readerCtx)
+			if err != nil {
+				return
+			}
+			if k == hal.KeyCancel {
+				keys <- k
+				return
+			}
+		}
+	}()
+	select {
+	case e := <-events:
+		s.event = e
+		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalCardRead)
+		if e.Kind == hal.CardSwiped {
+			s.method = journal.Stripe
+			return EvSwipe, nil
+		}
+		s.method = journal.Chip
+		if e.Kind == hal.CardTapped {
+			s.method = journal.Contactless
+		}
+		return EvChip, nil
+	case <-keys:
+		return EvCancel, nil
+	case err := <-errs:
+		if ctx.Err() != nil {
+			s.message = "等待超时 Timed out waiting for a card"
+			return EvCancel, nil
+		}
+		s.message = "读卡器故障 Card reader fault: call support"
+		return EvFail, fmt.Errorf("terminal: card reader: %w", err)
+	}
+}
+
+func (s *sale) txn() emv.Transaction {
+	s.t.seq++
+	return emv.Transaction{Type: emv.Purchase, Amount: s.amount, Currency: s.t.cfg.Currency,
+		Country: s.t.cfg.Country, Time: s.t.cfg.Now(), Sequence: s.t.seq}
+}
+
+func (s *sale) readChip(ctx context.Context) (Event, error) {
+	if err := s.t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card"); err != nil {
+		return EvFail, err
+	}
+	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), &cardholder{s: s})
+	s.first, s.online = first, online
+	if err != nil {
+		switch {
+		case errors.Is(err, hal.ErrPINCancelled), errors.Is(err, ui.ErrCancelled):
+			return EvCancel, nil
+		case errors.Is(err, hal.ErrCardRemoved):
+			s.message = "卡片已拔出 Card removed: transaction cancelled"
+			return EvCancel, nil
+		}
+		s.message = "读卡失败 Card error: try again or use another card"
+		return EvFail, fmt.Errorf("terminal: card: %w", err)
+	}
+	switch first.Decision {
+	case emv.GoOnline:
+		s.request = s.chipRequest()
+		return EvGoOnline, nil
+	case emv.Approved:
+		// Approved offline: journal it as completed before the receipt.
+		return s.recordOffline(ctx)
+	default:
+		s.message = "卡片拒绝 Declined by card"
+		return EvDecline, nil
+	}
+}
+
+func (s *sale) recordOffline(ctx context.Context) (Event, error) {
+	if err := s.begin(); err != nil {
+		return EvFail, err
+	}
+	s.final = emv.FinalResult{Decision: emv.Approved, Cryptogram: s.first.Cryptogram, CID: s.first.CID}
+	_, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+		x.State, x.ResponseCode, x.AuthCode, x.TC = journal.Completed, "Y1", "Y1", hex.EncodeToString(s.first.Cryptogram)
+	})
+	if err != nil {
+		return EvFail, err
+	}
+	return EvOfflineOK, nil
+}
+
+func (s *sale) entryMode() acquirer.EntryMode {
+	switch s.method {
+	case journal.Contactless:
+		return acquirer.EntryContactless
+	case journal.Stripe:
+		return acquirer.EntryStripe
+	}
+	return acquirer.EntryChip
+}
+
+func (s *sale) chipRequest() acquirer.Request {
+	c := s.first.Card
+	return acquirer.Request{Kind: acquirer.KindSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+		PAN: c.PAN, Expiry: c.Expiry, PANSeq: c.PANSequence, Track2: c.Track2, Entry: s.entryMode(),
+		PIN: s.first.PINBlock, ICCData: s.first.ICCData}
+}
+
+func (s *sale) readStripe(ctx context.Context) (Event, error) {
+	tr := s.event.Track
+	if tr == nil || len(tr.Track2) == 0 {
+		s.message = "刷卡失败 Swipe again"
+		return EvFail, errors.New("terminal: swipe without track 2")
+	}
+	pan, expiry, service, err := parseTrack2(tr.Track2)
+	if err != nil {
+		s.message = "刷卡失败 Swipe again"
+		return EvFail, err
+	}
+	if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
+		s.message = "请插卡 This card has a chip: insert it"
+		return EvFail, errors.New("terminal: chip card swiped")
+	}
+	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
+	defer cancel()
+	pin, err := (&cardholder{s: s}).OnlinePIN(ctx, pan)
+	if err != nil {
+		if errors.Is(err, hal.ErrPINCancelled) {
+			return EvCancel, nil
+		}
+		return EvFail, err
+	}
+	s.first.Card = emv.CardData{PAN: pan, Expiry: expiry}
+	s.request = acquirer.Request{Kind: acquirer.KindSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: acquirer.EntryStripe, PIN: &pin}
+	return EvGoOnline, nil
+}
+
+// parseTrack2 splits ISO 7813 track 2 "PAN=YYMMSSS…". Errors never carry
+// the track.
+func parseTrack2(t2 []byte) (hal.PAN, string, string, error) {
+	i := strings.IndexAny(string(t2), "=D")
+	if i < 0 || len(t2) < i+8 {
+		return hal.PAN{}, "", "", errors.New("terminal: malformed track 2")
+	}
+	pan, err := hal.ParsePAN(string(t2[:i]))
+	if err != nil {
+		return hal.PAN{}, "", "", fmt.Errorf("terminal: track 2: %w", err)
+	}
+	return pan, string(t2[i+1 : i+5]), string(t2[i+5 : i+8]), nil
+}
+
+// begin allocates the trace number and journals the transaction as pending.
+func (s *sale) begin() error {
+	trace, err := s.t.journal.NextTrace()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	batch, err := s.t.journal.Batch()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	s.trace, s.batch, s.started = trace, batch, s.t.cfg.Now()
+	c := s.first.Card
+	return s.t.journal.Begin(journal.Txn{
+		Trace: trace, Batch: batch, Kind: journal.Sale, Method: s.method, Amount: s.amount,
+		Currency: s.t.cfg.Currency, MaskedPAN: c.PAN.Masked(), Entry: int(s.entryMode()),
+		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
+		Secret: journal.Sensitive{PAN: c.PAN.Digits(), Track2: s.request.Track2, ICCData: s.request.ICCData,
+			Expiry: c.Expiry, PANSeq: c.PANSequence},
+	})
+}
+
+func (s *sale) crash(point string) {
+	if s.t.cfg.Crash != nil {
+		s.t.cfg.Crash(point)
+	}
+}
+
+func (s *sale) authorize(ctx context.Context) (Event, error) {
+	// Reversals owed from earlier go first: never two uncertain sales at once.
+	if err := s.t.FlushReversals(ctx); err != nil {
+		s.message = "冲正未完成 Reversal pending: check the network"
+		s.resp.Code = "NS"
+		return EvNotSent, err
+	}
+	if err := s.begin(); err != nil {
+		s.message = "存储故障 Journal error: call support"
+		return EvNotSent, err
+	}
+	s.crash("after-pending")
+	s.request.Trace, s.request.Batch, s.request.Time = s.trace, s.batch, s.started
+	_ = s.t.ui.Show(ctx, ui.Processing, "处理中 Processing", "连接银行 Contacting the bank")
+	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalBusy)
+	hctx, cancel := s.withTimeout(ctx, s.t.cfg.HostTimeout)
+	resp, err := s.t.host.Do(hctx, s.request)
+	cancel()
+	s.crash("after-host-answer")
+	if err != nil {
+		if errors.Is(err, acquirer.ErrNotSent) {
+			if _, jerr := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+				x.State, x.Reason = journal.Declined, "not sent: "+err.Error()
+			}); jerr != nil {
+				return EvNoAnswer, errors.Join(err, jerr)
+			}
+			s.message = "网络不通 Cannot reach the bank: check the network"
+			return EvNotSent, err
+		}
+		if jerr := s.t.journal.QueueReversal(s.trace, "no answer: "+err.Error()); jerr != nil {
+			return EvNoAnswer, errors.Join(err, jerr)
+		}
+		s.message = "银行无应答 No answer from the bank: transaction reversed"
+		return EvNoAnswer, err
+	}
+	s.resp = resp
+	next := journal.Declined
+	if resp.Approved() {
+		next = journal.Approved
+	}
+	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+		x.State, x.ResponseCode, x.AuthCode, x.RRN, x.HostTime = next, resp.Code, resp.AuthCode, resp.RRN, resp.HostTime
+	}); err != nil {
+		return EvNoAnswer, err
+	}
+	s.crash("after-approved")
+	if resp.Approved() {
+		return EvHostApproved, nil
+	}
+	s.message = declineText(resp)
+	return EvDecline, nil
+}
+
+func declineText(r acquirer.Response) string {
+	zh, en := describe(r.Code)
+	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
+}
+
+// issuerData splits the host's field 55 into what the card needs.
+func issuerData(icc []byte) (auth, scripts []byte) {
+	for len(icc) > 0 {
+		tag, val, rest, ok := nextTLV(icc)
+		if !ok {
+			return auth, scripts
+		}
+		switch tag {
+		case 0x91:
+			auth = val
+		case 0x71, 0x72:
+			scripts = append(scripts, icc[:len(icc)-len(rest)]...)
+		}
+		icc = rest
+	}
+	return auth, scripts
+}
+
+// nextTLV reads one simple BER-TLV object (one- or two-byte tags).
+func nextTLV(b []byte) (tag uint16, val, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, nil, nil, false
+	}
+	tag, i := uint16(b[0]), 1
+	if b[0]&0x1F == 0x1F {
+		tag, i = uint16(b[0])<<8|uint16(b[1]), 2
+	}
+	if i >= len(b) {
+		return 0, nil, nil, false
+	}
+	n := int(b[i])
+	i++
+	if n == 0x81 && i < len(b) {
+		n, i = int(b[i]), i+1
+	} else if n > 0x7F {
+		return 0, nil, nil, false
+	}
+	if i+n > len(b) {
+		return 0, nil, nil, false
+	}
+	return tag, b[i : i+n], b[i+n:], true
+}
+
+func (s *sale) complete(ctx context.Context) (Event, error) {
+	approved := s.resp.Approved()
+	if s.online == nil { // a stripe sale has no card to finish
+		if !approved {
+			return EvDecline, nil
+		}
+		return s.markCompleted(nil)
+	}
+	auth, scripts := issuerData(s.resp.ICCData)
+	final, err := s.online.Complete(ctx, emv.HostResponse{Answered: true, Approved: approved,
+		ResponseCode: s.resp.Code, IssuerAuthData: auth, Scripts: scripts})
+	s.final = final
+	if err != nil || final.Reverse || (approved && final.Decision != emv.Approved) {
+		if !approved {
+			return EvDecline, nil
+		}
+		reason := "card declined after approval"
+		if err != nil {
+			reason = "card error after approval"
+		}
+		if jerr := s.t.journal.QueueReversal(s.trace, reason); jerr != nil {
+			return EvCardRefused, errors.Join(err, jerr)
+		}
+		s.message = "卡片拒绝 Declined by card: transaction reversed"
+		return EvCardRefused, err
+	}
+	if !approved {
+		return EvDecline, nil
+	}
+	return s.markCompleted(final.Cryptogram)
+}
+
+func (s *sale) markCompleted(tc []byte) (Event, error) {
+	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+		x.State = journal.Completed
+		x.TC = strings.ToUpper(hex.EncodeToString(tc))
+	}); err != nil {
+		return EvCardRefused, err
+	}
+	return EvCardOK, nil
+}
+
+func (s *sale) reverseNow(ctx context.Context) (Event, error) {
+	_ = s.t.ui.Show(ctx, ui.Reversing, "冲正中 Reversing", fmt.Sprintf("凭证号 Trace %06d", s.trace))
+	if err := s.t.FlushReversals(ctx); err != nil {
+		// It stays queued and goes before the next online transaction.
+		return EvFail, err
+	}
+	return EvReversed, nil
+}
+
+func (s *sale) receipt() receipt.Receipt {
+	c := s.first.Card
+	method := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE"}[s.method]
+	return receipt.Receipt{
+		MerchantName: s.t.cfg.MerchantName, MerchantID: s.t.cfg.MerchantID, TerminalID: s.t.cfg.TerminalID,
+		Kind: "SALE", Method: method, MaskedPAN: c.PAN.Masked(), AppLabel: c.Label,
+		AID: strings.ToUpper(hex.EncodeToString(c.AID)), TC: strings.ToUpper(hex.EncodeToString(s.final.Cryptogram)),
+		Amount: s.amount, Time: s.started, Trace: s.trace, Batch: s.batch, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN,
+		Signature: s.first.Signature, Approved: true,
+	}
+}
+
+func (s *sale) printReceipt(ctx context.Context) (Event, error) {
+	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalApproved)
+	_ = s.t.ui.Show(ctx, ui.Printing, "交易成功 Approved", ui.Money(s.amount), "打印中 Printing")
+	r := s.receipt()
+	for _, c := range []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy} {
+		if err := s.t.printWhole(ctx, receipt.Build(r, c)); err != nil {
+			// The sale stands; the receipt can be reprinted from the journal.
+			s.t.log.Warn("receipt not printed", "trace", s.trace, "err", err)
+			return EvPrinted, nil
+		}
+	}
+	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) { x.Printed = true }); err != nil {
+		return EvPrinted, err
+	}
+	return EvPrinted, nil
+}
+
+// printWhole prints doc; when the paper runs out it asks for paper and
+// prints the whole document again once the printer is ready.
+func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
+	for {
+		err := t.dev.Printer.Print(ctx, doc)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, hal.ErrPaperOut) && !errors.Is(err, hal.ErrCoverOpen) {
+			return err
+		}
+		_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
+		msg := "请装纸 Load paper, then press ENTER"
+		if errors.Is(err, hal.ErrCoverOpen) {
+			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
+		}
+		ok, kerr := t.ui.Confirm(ctx, ui.PaperOut, "打印机 Printer", msg, "CANCEL 不打印 skip")
+		if kerr != nil {
+			return kerr
+		}
+		if !ok {
+			return err
+		}
+	}
+}
+
+func (s *sale) waitRemoval(ctx context.Context) (Event, error) {
+	s.awaitRemoval(ctx)
+	return EvRemoved, nil
+}
+
+// awaitRemoval asks for the card back when one is in the slot.
+func (s *sale) awaitRemoval(ctx context.Context) {
+	if s.event.Kind != hal.CardInserted {
+		return
+	}
+	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
+	defer cancel()
+	_ = s.t.ui.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", s.message)
+	for {
+		present, err := s.t.dev.Reader.Present(ctx)
+		if err != nil || !present {
+			return
+		}
+		e, err := s.t.dev.Reader.WaitEvent(ctx)
+		if err != nil || e.Kind == hal.CardRemoved {
+			return
+		}
+	}
+}
+
+// finish shows how the transaction ended.
+func (s *sale) finish(ctx context.Context, state State, err error) {
+	s.t.log.Info("transaction ended", "state", state, "trace", s.trace, "path", strings.Join(s.history, "; "))
+	switch state {
+	case StateApproved:
+		_ = s.t.ui.Show(ctx, ui.Approved, "交易成功 Approved", ui.Money(s.amount),
+			"授权码 Auth "+s.resp.AuthCode, fmt.Sprintf("凭证号 Trace %06d", s.trace))
+		return
+	case StateDeclined:
+		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
+		msg := s.message
+		if msg == "" {
+			msg = declineText(s.resp)
+		}
+		_ = s.t.ui.Show(ctx, ui.Declined, "交易失败 Declined", msg)
+	case StateCancelled:
+		msg := s.message
+		if msg == "" {
+			msg = "交易已取消 Transaction cancelled"
+		}
+		_ = s.t.ui.Show(ctx, ui.Cancelled, "已取消 Cancelled", msg)
+	case StateFailed:
+		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
+		msg := s.message
+		if msg == "" {
+			msg = "交易失败 Transaction failed: call support"
+		}
+		_ = s.t.ui.Show(ctx, ui.Failed, "交易失败 Failed", msg)
+	}
+	s.awaitRemoval(ctx)
+	// The outcome stays on the screen until the next key or a short pause.
+}
+
+func ignoreCancel(err error) error {
+	if errors.Is(err, ui.ErrCancelled) {
+		return nil
+	}
+	return err
+}
+
+// prefilledKeypad replays keys pressed before the amount screen, then reads
+// the real keypad.
+type prefilledKeypad struct {
+	keys []hal.Key
+	next hal.Keypad
+}
+
+func (p *prefilledKeypad) Key(ctx context.Context) (hal.Key, error) {
+	if len(p.keys) > 0 {
+		k := p.keys[0]
+		p.keys = p.keys[1:]
+		return k, nil
+	}
+	return p.next.Key(ctx)
+}
+
+// cardholder answers the kernel's questions through the screen and PIN pad.
+type cardholder struct{ s *sale }
+
+func (c *cardholder) ChooseApplication(ctx context.Context, apps []emv.Candidate) (int, error) {
+	names := make([]string, len(apps))
+	for i, a := range apps {
+		names[i] = a.Label
+		if names[i] == "" {
+			names[i] = strings.ToUpper(hex.EncodeToString(a.AID))
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.t.cfg.InputTimeout)
+	defer cancel()
+	return c.s.t.ui.Choose(ctx, ui.ChooseApp, "选择应用 Choose application", names)
+}
+
+func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, error) {
+	t := c.s.t
+	_ = t.ui.Show(ctx, ui.EnterPIN, "请输入密码 Enter PIN", ui.Money(c.s.amount), "卡号 Card "+pan.Masked())
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	defer cancel()
+	return t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
+		Prompt: "请输入密码 Enter PIN", Cipher: t.keys.PINCipher()})
+}
+
+func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {
+	t := c.s.t
+	switch n {
+	case emv.NoticeRemoveCard:
+		_ = t.dev.Indicator.Beep(ctx, 100*time.Millisecond)
+		_ = t.ui.Show(ctx, ui.RemoveCard, "读卡完成 Card read", "可以移开卡片 You may remove the card")
+	case emv.NoticeSeePhone:
+		_ = t.ui.Show(ctx, ui.Message, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again")
+	case emv.NoticeTryAgain:
+		_ = t.ui.Show(ctx, ui.Message, "请重试 Try again")
+	case emv.NoticeInsertCard:
+		_ = t.ui.Show(ctx, ui.Message, "请插卡 Insert the card")
+	case emv.NoticeUseOtherCard:
+		_ = t.ui.Show(ctx, ui.Message, "不支持此卡 Card not supported: use another card")
+	case emv.NoticeProcessing:
+		_ = t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card")
+	}
+}

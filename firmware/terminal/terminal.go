@@ -1,0 +1,274 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
+	"kpos/firmware/journal"
+	"kpos/firmware/ui"
+	"kpos/hal"
+)
+
+// Kernel runs the card side of a transaction (firmware/emv satisfies it).
+type Kernel interface {
+	Start(ctx context.Context, card hal.Card, txn emv.Transaction, ch emv.Cardholder) (emv.FirstResult, emv.Online, error)
+}
+
+// Host is the acquirer link (firmware/acquirer's client satisfies it).
+// Errors wrap acquirer.ErrNotSent when nothing left the terminal; any other
+// error means the money is in doubt.
+type Host interface {
+	SignOn(ctx context.Context, trace, batch uint32) error
+	Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error)
+	Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error)
+}
+
+// PINKeys gives the PIN pad the cipher of the current PIN key.
+type PINKeys interface {
+	PINCipher() hal.PINCipher
+}
+
+// Devices are the terminal's hardware.
+type Devices struct {
+	Reader    hal.CardReader
+	PINPad    hal.PINPad
+	Printer   hal.Printer
+	Display   hal.Display
+	Keypad    hal.Keypad
+	Indicator hal.Indicator
+}
+
+// Config is what a terminal is told about itself.
+type Config struct {
+	MerchantName string
+	MerchantID   string
+	TerminalID   string
+	Currency     uint16 // ISO 4217 numeric
+	Country      uint16 // ISO 3166 numeric
+	MaxAmount    int64  // per transaction, minor units
+
+	CardTimeout   time.Duration // waiting for a card
+	InputTimeout  time.Duration // amount, confirmation
+	RemoveTimeout time.Duration // waiting for the card to leave
+	HostTimeout   time.Duration // one exchange with the host
+
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Crash is called at named points where a power cut is most dangerous
+	// ("after-pending", "after-host-answer", "after-approved"). Boards leave it
+	// nil; power-cut tests kill the process there.
+	Crash func(point string)
+}
+
+func (c *Config) defaults() {
+	if c.Currency == 0 {
+		c.Currency = 156
+	}
+	if c.Country == 0 {
+		c.Country = 156
+	}
+	if c.MaxAmount == 0 {
+		c.MaxAmount = 99999999
+	}
+	if c.CardTimeout == 0 {
+		c.CardTimeout = 60 * time.Second
+	}
+	if c.InputTimeout == 0 {
+		c.InputTimeout = 60 * time.Second
+	}
+	if c.RemoveTimeout == 0 {
+		c.RemoveTimeout = 30 * time.Second
+	}
+	if c.HostTimeout == 0 {
+		c.HostTimeout = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Terminal runs transactions.
+type Terminal struct {
+	cfg     Config
+	dev     Devices
+	ui      *ui.UI
+	kernel  Kernel
+	host    Host
+	keys    PINKeys
+	journal *journal.Journal
+	log     *slog.Logger
+	seq     uint32
+}
+
+// New returns a terminal wired to its dependencies.
+func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal) *Terminal {
+	cfg.defaults()
+	return &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, dev.Keypad), kernel: kernel, host: host,
+		keys: keys, journal: j, log: cfg.Logger}
+}
+
+// ErrReversalsPending reports that queued reversals could not be sent, so no
+// new online transaction may start.
+var ErrReversalsPending = errors.New("terminal: reversals pending")
+
+// Boot brings the terminal up: first the journal's transactions left in
+// doubt are queued and reversed, before anything else; then it signs on.
+// A host that cannot be reached is not fatal: the reversals stay queued and
+// Boot reports it.
+func (t *Terminal) Boot(ctx context.Context) error {
+	n, err := t.journal.Recover()
+	if err != nil {
+		return fmt.Errorf("terminal: recover journal: %w", err)
+	}
+	if n > 0 {
+		t.log.Warn("transactions left in doubt by a power cut", "count", n)
+	}
+	revErr := t.FlushReversals(ctx)
+	trace, err := t.journal.NextTrace()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	batch, err := t.journal.Batch()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	signCtx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+	defer cancel()
+	if err := t.host.SignOn(signCtx, trace, batch); err != nil {
+		t.log.Error("sign-on failed", "err", err)
+		return errors.Join(fmt.Errorf("terminal: sign-on: %w", err), revErr)
+	}
+	t.log.Info("signed on", "batch", batch)
+	return revErr
+}
+
+// FlushReversals sends every queued reversal; it stops at the first that
+// fails and returns ErrReversalsPending, leaving it queued for later.
+func (t *Terminal) FlushReversals(ctx context.Context) error {
+	revs, err := t.journal.Reversals()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	for _, r := range revs {
+		if err := t.reverse(ctx, r); err != nil {
+			return fmt.Errorf("%w: trace %06d: %w", ErrReversalsPending, r.Trace, err)
+		}
+	}
+	return nil
+}
+
+func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
+	req, err := requestFromJournal(r)
+	if err != nil {
+		return err
+	}
+	_ = t.ui.Show(ctx, ui.Reversing, "冲正中 Reversing", fmt.Sprintf("凭证号 Trace %06d", r.Trace), ui.Money(r.Amount))
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+	defer cancel()
+	resp, err := t.host.Reverse(ctx, req, r.Reason)
+	if err != nil {
+		if _, uerr := t.journal.Update(r.Trace, func(x *journal.Txn) { x.Attempts++ }); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		t.log.Warn("reversal not acknowledged", "trace", r.Trace, "err", err)
+		return err
+	}
+	if _, err := t.journal.Update(r.Trace, func(x *journal.Txn) {
+		x.State = journal.Reversed
+		x.Attempts++
+		if x.ResponseCode == "" {
+			x.ResponseCode = resp.Code
+		}
+	}); err != nil {
+		return err
+	}
+	t.log.Info("reversed", "trace", r.Trace, "reason", r.Reason)
+	return nil
+}
+
+func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
+	req := acquirer.Request{Kind: acquirer.KindSale, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
+		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
+		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created}
+	if r.Secret.PAN != "" {
+		pan, err := hal.ParsePAN(r.Secret.PAN)
+		if err != nil {
+			return req, fmt.Errorf("terminal: trace %06d: %w", r.Trace, err)
+		}
+		req.PAN = pan
+	}
+	return req, nil
+}
+
+// Idle shows the idle screen.
+func (t *Terminal) Idle(ctx context.Context) error {
+	return t.ui.Show(ctx, ui.Idle, t.cfg.MerchantName, "按数字键开始消费 Type an amount to sell", "MENU 菜单")
+}
+
+// Run serves the counter until ctx ends: from the idle screen a digit starts
+// a sale with that digit as the first of the amount.
+func (t *Terminal) Run(ctx context.Context) error {
+	for {
+		if err := t.Idle(ctx); err != nil {
+			return err
+		}
+		k, err := t.ui.Key(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !k.IsDigit() && k != hal.KeyEnter {
+			continue
+		}
+		first := []hal.Key{}
+		if k.IsDigit() {
+			first = append(first, k)
+		}
+		if _, err := t.Sale(ctx, first...); err != nil && ctx.Err() == nil {
+			t.log.Error("sale ended with an error", "err", err)
+		}
+	}
+}
+
+// Result is how a transaction ended.
+type Result struct {
+	State State
+	Trace uint32
+	Code  string // host response code when there was one
+}
+
+// Sale runs one card sale through the transition table. typed are keys
+// already pressed on the idle screen.
+func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
+	s := &sale{t: t, typed: typed}
+	state := StateAmount
+	var runErr error
+	for !final(state) {
+		step := steps[state]
+		t.log.Debug("state", "state", state)
+		ev, err := step(s, ctx)
+		if err != nil {
+			runErr = err
+			t.log.Warn("step failed", "state", state, "event", ev, "err", err)
+		}
+		next, ok := transitions[state][ev]
+		if !ok {
+			runErr = errors.Join(runErr, fmt.Errorf("terminal: no transition from %s on %s", state, ev))
+			next = StateFailed
+		}
+		s.history = append(s.history, fmt.Sprintf("%s --%s--> %s", state, ev, next))
+		state = next
+	}
+	s.finish(ctx, state, runErr)
+	return Result{State: state, Trace: s.trace, Code: s.resp.Code}, runErr
+}
