@@ -73,16 +73,16 @@ type AltLanguage struct {
 type MPM struct {
 	Initiation   Initiation // 01, optional
 	Accounts     []MerchantAccount
-	MCC          string // 52, four digits
-	Currency     string // 53, ISO 4217 numeric, "156" for CNY
-	Amount       string // 54, as carried ("23.72"); empty in a static code
-	TipIndicator string // 55
-	FeeFixed     string // 56
-	FeePercent   string // 57
-	Country      string // 58, ISO 3166 alpha-2, "CN"
-	Name         string // 59, at most 25 characters
-	City         string // 60, at most 15 characters
-	PostalCode   string // 61
+	MCC          string          // 52, four digits
+	Currency     string          // 53, ISO 4217 numeric, "156" for CNY
+	Amount       string          // 54, as carried ("23.72"); empty in a static code
+	TipIndicator string          // 55
+	FeeFixed     string          // 56
+	FeePercent   string          // 57
+	Country      string          // 58, ISO 3166 alpha-2, "CN"
+	Name         string          // 59, at most 25 characters
+	City         string          // 60, at most 15 characters
+	PostalCode   string          // 61
 	Additional   *AdditionalData // 62
 	AltLanguage  *AltLanguage    // 64
 	Other        []DataObject    // 65–99 (RFU and unreserved templates), kept as carried
