@@ -1,0 +1,442 @@
+// Package scenario is the small language that drives a terminal and checks
+// what it does: press keys, present a named test card, type a PIN, scan a
+// code, wait, cut the power, and expect screens, receipt lines, journal
+// states and host records. docs/scenarios.md is its manual.
+//
+// A scenario runs against a Target: the simulated board in-process, or the
+// HIL rig's control socket. The package knows nothing of how a target is
+// built, only the verbs.
+package scenario
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"kpos/hal"
+)
+
+// Target is what a scenario drives and inspects.
+type Target interface {
+	Press(ctx context.Context, keys ...hal.Key) error
+	Present(ctx context.Context, how, card string) error // how: insert, tap, swipe
+	Remove(ctx context.Context) error
+	EnterPIN(ctx context.Context, pin string) error // "" with cancel=true cancels
+	CancelPIN(ctx context.Context) error
+	Scan(ctx context.Context, text string) error
+	// Screens returns every screen shown since the target started.
+	Screens() []hal.Screen
+	// WaitScreens blocks until more than n screens were shown or ctx ends.
+	WaitScreens(ctx context.Context, n int) error
+	// Receipts returns the text of everything printed so far.
+	Receipts() string
+	// JournalState returns the state of the transaction with trace ("last"
+	// for the latest).
+	JournalState(ctx context.Context, trace string) (string, error)
+	// HostCount counts the host simulator's records of kind ("sale",
+	// "reversal", …) and state ("approved", "declined", "" for any).
+	HostCount(ctx context.Context, kind, state string) (int, error)
+	// Host sends a control command to the host simulator ("fault no-answer").
+	Host(ctx context.Context, command string) error
+	// PowerCut stops the terminal as a power loss would and starts it again.
+	PowerCut(ctx context.Context) error
+}
+
+// Step is one line of a scenario.
+type Step struct {
+	Line int
+	Verb string
+	Args []string
+	Text string // the line as written
+}
+
+// Script is a parsed scenario.
+type Script struct {
+	Name  string
+	Steps []Step
+}
+
+// ParseError names the line that could not be read.
+type ParseError struct {
+	Name string
+	Line int
+	Err  error
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("scenario: %s:%d: %v", e.Name, e.Line, e.Err) }
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// verbs lists each verb with its argument count range.
+var verbs = map[string][2]int{
+	"keys":      {1, 64},
+	"type":      {1, 1},
+	"insert":    {1, 1},
+	"tap":       {1, 1},
+	"swipe":     {1, 1},
+	"remove":    {0, 0},
+	"pin":       {1, 1},
+	"scan":      {1, 1},
+	"wait":      {1, 1},
+	"host":      {1, 8},
+	"power-cut": {0, 0},
+	"expect":    {1, 8},
+}
+
+var keyNames = map[string]hal.Key{
+	"ENTER": hal.KeyEnter, "OK": hal.KeyEnter, "CANCEL": hal.KeyCancel, "CLEAR": hal.KeyClear,
+	"MENU": hal.KeyMenu, "UP": hal.KeyUp, "DOWN": hal.KeyDown, "F1": hal.KeyF1, ".": hal.KeyDot,
+}
+
+// Parse reads a scenario. Errors name the line.
+func Parse(name string, r io.Reader) (*Script, error) {
+	s := &Script{Name: name}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 64*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if !utf8.ValidString(line) {
+			return nil, &ParseError{name, n, errors.New("not UTF-8")}
+		}
+		fields, err := split(line)
+		if err != nil {
+			return nil, &ParseError{name, n, err}
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		verb := strings.ToLower(fields[0])
+		limits, ok := verbs[verb]
+		if !ok {
+			return nil, &ParseError{name, n, fmt.Errorf("unknown verb %q", fields[0])}
+		}
+		args := fields[1:]
+		if len(args) < limits[0] || len(args) > limits[1] {
+			return nil, &ParseError{name, n, fmt.Errorf("%s takes %d to %d arguments, got %d", verb, limits[0], limits[1], len(args))}
+		}
+		st := Step{Line: n, Verb: verb, Args: args, Text: strings.TrimSpace(line)}
+		if err := check(st); err != nil {
+			return nil, &ParseError{name, n, err}
+		}
+		s.Steps = append(s.Steps, st)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &ParseError{name, n + 1, err}
+	}
+	return s, nil
+}
+
+// split cuts a line into words; "double quotes" keep spaces, # starts a comment.
+func split(line string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inQuote, have := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case inQuote && c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case c == '"':
+			inQuote = !inQuote
+			have = true
+		case !inQuote && c == '#':
+			i = len(line)
+		case !inQuote && (c == ' ' || c == '\t'):
+			if have {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if inQuote {
+		return nil, errors.New("unclosed quote")
+	}
+	if have {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+func parseKeys(args []string) ([]hal.Key, error) {
+	var keys []hal.Key
+	for _, a := range args {
+		if k, ok := keyNames[strings.ToUpper(a)]; ok {
+			keys = append(keys, k)
+			continue
+		}
+		for _, r := range a {
+			if r < '0' || r > '9' {
+				return nil, fmt.Errorf("unknown key %q", a)
+			}
+			keys = append(keys, hal.Key(r))
+		}
+	}
+	return keys, nil
+}
+
+var expectForms = map[string][2]int{
+	"screen": {1, 3}, "text": {1, 3}, "receipt": {1, 1}, "no-receipt": {1, 1}, "journal": {2, 2}, "host": {2, 3},
+}
+
+func check(st Step) error {
+	switch st.Verb {
+	case "keys":
+		_, err := parseKeys(st.Args)
+		return err
+	case "type":
+		_, err := parseKeys(st.Args)
+		return err
+	case "wait":
+		_, err := time.ParseDuration(st.Args[0])
+		return err
+	case "expect":
+		form := st.Args[0]
+		lim, ok := expectForms[form]
+		if !ok {
+			return fmt.Errorf("unknown expectation %q", form)
+		}
+		rest := st.Args[1:]
+		if i := indexOf(rest, "within"); i >= 0 {
+			if i+1 >= len(rest) {
+				return errors.New("within needs a duration")
+			}
+			if _, err := time.ParseDuration(rest[i+1]); err != nil {
+				return err
+			}
+			rest = append(rest[:i:i], rest[i+2:]...)
+		}
+		if len(rest) < lim[0] || len(rest) > lim[1] {
+			return fmt.Errorf("expect %s takes %d to %d arguments", form, lim[0], lim[1])
+		}
+		if form == "host" && len(rest) == 3 {
+			if _, err := strconv.Atoi(rest[2]); err != nil {
+				return fmt.Errorf("expect host: count %q is not a number", rest[2])
+			}
+		}
+		if form == "host" && len(rest) == 2 {
+			if _, err := strconv.Atoi(rest[1]); err != nil {
+				return fmt.Errorf("expect host: count %q is not a number", rest[1])
+			}
+		}
+	}
+	return nil
+}
+
+func indexOf(xs []string, s string) int {
+	for i, x := range xs {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Failure is a step whose expectation did not hold.
+type Failure struct {
+	Script string
+	Step   Step
+	Err    error
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("%s:%d: step %q failed: %v", f.Script, f.Step.Line, f.Step.Text, f.Err)
+}
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Runner runs scripts against a target.
+type Runner struct {
+	Target  Target
+	Timeout time.Duration // default wait for an expectation (5 s when zero)
+	Log     io.Writer     // each step as it runs, when set
+}
+
+// Run executes s and returns the first failure.
+func (r *Runner) Run(ctx context.Context, s *Script) error {
+	cursor := 0 // screens before this index are already matched
+	for _, st := range s.Steps {
+		if r.Log != nil {
+			fmt.Fprintf(r.Log, "%s:%d: %s\n", s.Name, st.Line, st.Text)
+		}
+		next, err := r.step(ctx, st, cursor)
+		if err != nil {
+			return &Failure{Script: s.Name, Step: st, Err: err}
+		}
+		cursor = next
+	}
+	return nil
+}
+
+func (r *Runner) timeout(st Step) time.Duration {
+	if i := indexOf(st.Args, "within"); i >= 0 && i+1 < len(st.Args) {
+		d, _ := time.ParseDuration(st.Args[i+1])
+		return d
+	}
+	if r.Timeout > 0 {
+		return r.Timeout
+	}
+	return 5 * time.Second
+}
+
+func withoutWithin(args []string) []string {
+	if i := indexOf(args, "within"); i >= 0 && i+1 < len(args) {
+		return append(append([]string(nil), args[:i]...), args[i+2:]...)
+	}
+	return args
+}
+
+func (r *Runner) step(ctx context.Context, st Step, cursor int) (int, error) {
+	t := r.Target
+	switch st.Verb {
+	case "keys", "type":
+		keys, _ := parseKeys(st.Args)
+		return cursor, t.Press(ctx, keys...)
+	case "insert", "tap", "swipe":
+		return cursor, t.Present(ctx, st.Verb, st.Args[0])
+	case "remove":
+		return cursor, t.Remove(ctx)
+	case "pin":
+		if strings.EqualFold(st.Args[0], "cancel") {
+			return cursor, t.CancelPIN(ctx)
+		}
+		return cursor, t.EnterPIN(ctx, st.Args[0])
+	case "scan":
+		return cursor, t.Scan(ctx, st.Args[0])
+	case "wait":
+		d, _ := time.ParseDuration(st.Args[0])
+		select {
+		case <-time.After(d):
+			return cursor, nil
+		case <-ctx.Done():
+			return cursor, ctx.Err()
+		}
+	case "host":
+		return cursor, t.Host(ctx, strings.Join(st.Args, " "))
+	case "power-cut":
+		if err := t.PowerCut(ctx); err != nil {
+			return cursor, err
+		}
+		return len(t.Screens()), nil
+	case "expect":
+		return r.expect(ctx, st, cursor)
+	}
+	return cursor, fmt.Errorf("unknown verb %q", st.Verb)
+}
+
+func (r *Runner) expect(ctx context.Context, st Step, cursor int) (int, error) {
+	t := r.Target
+	args := withoutWithin(st.Args)
+	ctx, cancel := context.WithTimeout(ctx, r.timeout(st))
+	defer cancel()
+	switch args[0] {
+	case "screen", "text":
+		match := screenMatcher(args[0], args[1:])
+		for {
+			screens := t.Screens()
+			for i := cursor; i < len(screens); i++ {
+				if match(screens[i]) {
+					return i + 1, nil
+				}
+			}
+			if err := t.WaitScreens(ctx, len(screens)); err != nil {
+				last := "none"
+				if len(screens) > 0 {
+					last = screens[len(screens)-1].String()
+				}
+				return cursor, fmt.Errorf("not shown within %v; last screen:\n%s", r.timeout(st), indent(last))
+			}
+		}
+	case "receipt":
+		want := args[1]
+		return cursor, poll(ctx, func() (bool, string, error) {
+			return strings.Contains(t.Receipts(), want), fmt.Sprintf("no receipt line contains %q; printed:\n%s", want, indent(t.Receipts())), nil
+		})
+	case "no-receipt":
+		if strings.Contains(t.Receipts(), args[1]) {
+			return cursor, fmt.Errorf("a receipt contains %q", args[1])
+		}
+		return cursor, nil
+	case "journal":
+		return cursor, poll(ctx, func() (bool, string, error) {
+			state, err := t.JournalState(ctx, args[1])
+			return state == args[2], "journal " + args[1] + " is " + strconv.Quote(state), err
+		})
+	case "host":
+		kind, state, count := args[1], "", args[len(args)-1]
+		if len(args) == 4 {
+			state = args[2]
+		}
+		want, _ := strconv.Atoi(count)
+		return cursor, poll(ctx, func() (bool, string, error) {
+			n, err := t.HostCount(ctx, kind, state)
+			return n == want, fmt.Sprintf("host holds %d %s %s records, want %d", n, state, kind, want), err
+		})
+	}
+	return cursor, fmt.Errorf("unknown expectation %q", args[0])
+}
+
+// poll retries check until it holds or ctx ends.
+func poll(ctx context.Context, check func() (bool, string, error)) error {
+	for {
+		ok, what, err := check()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return errors.New(what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// screenMatcher: "screen ID [text]" matches the ID (and a text on it);
+// "text T" matches any screen whose text contains T; a /regexp/ matches too.
+func screenMatcher(form string, args []string) func(hal.Screen) bool {
+	contains := func(s hal.Screen, want string) bool {
+		text := s.String()
+		if len(want) > 2 && strings.HasPrefix(want, "/") && strings.HasSuffix(want, "/") {
+			re, err := regexp.Compile(want[1 : len(want)-1])
+			return err == nil && re.MatchString(text)
+		}
+		return strings.Contains(text, want)
+	}
+	return func(s hal.Screen) bool {
+		if form == "screen" {
+			if s.ID != args[0] {
+				return false
+			}
+			for _, w := range args[1:] {
+				if !contains(s, w) {
+					return false
+				}
+			}
+			return true
+		}
+		for _, w := range args {
+			if !contains(s, w) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
