@@ -386,6 +386,9 @@ func ParseMPM(payload string) (MPM, error) {
 	if err := m.validate(); err != nil {
 		return MPM{}, err
 	}
+	// Order is free on the wire; keep the canonical order Encode writes.
+	sort.SliceStable(m.Accounts, func(i, j int) bool { return m.Accounts[i].ID < m.Accounts[j].ID })
+	sort.SliceStable(m.Other, func(i, j int) bool { return m.Other[i].ID < m.Other[j].ID })
 	return m, nil
 }
 
