@@ -1,0 +1,442 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"kpos/firmware/update"
+)
+
+// Config is the console's own configuration.
+type Config struct {
+	// PasswordPath is the technician password store (one PBKDF2 hash line,
+	// written by SetPassword and the passwd command). PasswordHash, used
+	// when PasswordPath is empty, fixes the hash (passwd is then refused).
+	PasswordPath string
+	PasswordHash string
+	// LockoutPath keeps the failed-login counter across reboots; default
+	// PasswordPath + ".lockout".
+	LockoutPath   string
+	Lockout       LockoutPolicy
+	KDFIterations int // for passwd; default DefaultKDFIterations
+
+	IdleTimeout    time.Duration // log out after this long without input; default 5 min
+	PrivTimeout    time.Duration // privileges lapse this long after the last privileged command; default 10 min
+	CommandTimeout time.Duration // longest a command (a device test, settlement) may run; default 2 min
+
+	Now func() time.Time // clock for lockout, privileges and audit; default time.Now
+	// Audit receives one JSON line per privileged command and per access
+	// event. Without it every privileged command is refused.
+	Audit io.Writer
+
+	Hostname      string // prompt; default "kpos"
+	FileRoot      string // relative backup/restore/update paths resolve here
+	MaxBackupSize int64  // default 64 MiB
+	// OnUpdateProgress, when set, also receives firmware update progress
+	// (the firmware wires it to the display).
+	OnUpdateProgress func(update.Progress)
+}
+
+// Console serves technician sessions. One Console may serve several
+// sessions at once (a serial port and a socket); they share the password
+// store, the lockout counter and the audit log.
+type Console struct {
+	cfg     Config
+	svc     Services
+	guard   *guard
+	cmds    []*command
+	byName  map[string]*command
+	auditMu sync.Mutex
+}
+
+// New returns a console over the given services. It does not touch the
+// disk: a missing password store is reported at login.
+func New(cfg Config, svc Services) *Console {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.PrivTimeout <= 0 {
+		cfg.PrivTimeout = 10 * time.Minute
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 2 * time.Minute
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "kpos"
+	}
+	if cfg.MaxBackupSize <= 0 {
+		cfg.MaxBackupSize = 64 << 20
+	}
+	if cfg.KDFIterations <= 0 {
+		cfg.KDFIterations = DefaultKDFIterations
+	}
+	lockPath := cfg.LockoutPath
+	if lockPath == "" && cfg.PasswordPath != "" {
+		lockPath = cfg.PasswordPath + ".lockout"
+	}
+	c := &Console{
+		cfg: cfg,
+		svc: svc,
+		guard: &guard{
+			pwPath: cfg.PasswordPath, fixed: cfg.PasswordHash, lockPath: lockPath,
+			policy: cfg.Lockout.withDefaults(), iter: cfg.KDFIterations, now: cfg.Now,
+		},
+	}
+	c.cmds = commands()
+	c.byName = map[string]*command{}
+	for _, cmd := range c.cmds {
+		c.byName[cmd.name] = cmd
+	}
+	return c
+}
+
+// errInterrupted ends a blocked read when the idle timer fires.
+var errInterrupted = errors.New("console: input interrupted")
+
+// ErrIdle is returned by Serve's session loop internally when a session
+// logs out for inactivity; Serve itself then shows the login prompt again.
+var ErrIdle = errors.New("console: idle timeout")
+
+// pump owns the reads from the session's reader so that a blocked read can
+// be abandoned (idle timeout, ctx) without losing bytes, and so that ^C can
+// cancel a running command.
+type pump struct {
+	chunks chan []byte
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error              // the source's final error, once chunks is closed
+	cancel context.CancelFunc // the running command's, or nil at a prompt
+
+	pending []byte
+	idle    <-chan time.Time // set before each blocking read
+	ctxDone <-chan struct{}
+}
+
+func newPump(src io.Reader) *pump {
+	p := &pump{chunks: make(chan []byte), done: make(chan struct{})}
+	go p.run(src)
+	return p
+}
+
+func (p *pump) run(src io.Reader) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			chunk := p.filter(buf[:n])
+			if len(chunk) > 0 {
+				select {
+				case p.chunks <- chunk:
+				case <-p.done:
+					return
+				}
+			}
+		}
+		if err != nil {
+			p.mu.Lock()
+			p.err = err
+			p.mu.Unlock()
+			close(p.chunks)
+			return
+		}
+	}
+}
+
+// filter handles ^C: it cancels a running command, or at a prompt clears the
+// line being typed (end of line, erase line, enter).
+func (p *pump) filter(in []byte) []byte {
+	if bytes.IndexByte(in, 0x03) < 0 {
+		return bytes.Clone(in)
+	}
+	p.mu.Lock()
+	cancel := p.cancel
+	p.mu.Unlock()
+	out := make([]byte, 0, len(in)+4)
+	for _, c := range in {
+		if c != 0x03 {
+			out = append(out, c)
+			continue
+		}
+		if cancel != nil {
+			cancel()
+			continue
+		}
+		out = append(out, 0x05, 0x15, '\r')
+	}
+	return out
+}
+
+func (p *pump) setCancel(f context.CancelFunc) {
+	p.mu.Lock()
+	p.cancel = f
+	p.mu.Unlock()
+}
+
+// eof reports whether the source has ended.
+func (p *pump) sourceErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Read is called by the terminal, always from the session goroutine.
+func (p *pump) Read(b []byte) (int, error) {
+	if len(p.pending) == 0 {
+		select {
+		case c, ok := <-p.chunks:
+			if !ok {
+				return 0, p.sourceErr()
+			}
+			p.pending = c
+		case <-p.idle:
+			return 0, ErrIdle
+		case <-p.ctxDone:
+			return 0, errInterrupted
+		}
+	}
+	n := copy(b, p.pending)
+	p.pending = p.pending[n:]
+	return n, nil
+}
+
+func (p *pump) stop() { close(p.done) }
+
+// session is one technician's session over one ReadWriter.
+type session struct {
+	c         *Console
+	t         *term.Terminal
+	in        *pump
+	id        string
+	loggedIn  bool
+	priv      bool
+	privUntil time.Time
+}
+
+// Serve runs the console over rw until ctx is done, the technician types
+// exit, or rw's reader ends (io.EOF). logout and the idle timeout return to
+// the login prompt. rw should be raw (no echo, no line discipline): a serial
+// port, a raw pty, a socket. A goroutine may stay blocked reading rw after
+// Serve returns until rw yields data or is closed; close rw (or let it time
+// out) before serving it again.
+func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
+	in := newPump(rw)
+	defer in.stop()
+	in.ctxDone = ctx.Done()
+	s := &session{c: c, in: in, id: sessionID()}
+	s.t = term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{in, rw}, "")
+	s.t.AutoCompleteCallback = s.complete
+	err := s.loop(ctx)
+	if errors.Is(err, errInterrupted) || errors.Is(err, io.EOF) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return nil
+	}
+	return err
+}
+
+func sessionID() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "session"
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (s *session) loop(ctx context.Context) error {
+	for {
+		if !s.loggedIn {
+			if err := s.login(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		s.dropExpiredPriv()
+		line, err := s.readLine(ctx, s.prompt())
+		if errors.Is(err, ErrIdle) {
+			s.audit("logout", nil, "idle timeout")
+			s.loggedIn, s.priv = false, false
+			if err := s.println(fmt.Sprintf("\nno input for %s: logged out", s.c.cfg.IdleTimeout)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		exit, err := s.execLine(ctx, line)
+		if err != nil {
+			return err
+		}
+		if exit {
+			return nil
+		}
+	}
+}
+
+func (s *session) prompt() string {
+	if s.priv {
+		return s.c.cfg.Hostname + "# "
+	}
+	return s.c.cfg.Hostname + "> "
+}
+
+// readLine reads one line with the idle timer running. A ^D on an empty
+// line (io.EOF while the source is still open) reads as "logout".
+func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
+	timer := time.NewTimer(s.c.cfg.IdleTimeout)
+	defer timer.Stop()
+	s.in.idle = timer.C
+	s.t.SetPrompt(prompt)
+	line, err := s.t.ReadLine()
+	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
+		return "logout", nil
+	}
+	return line, err
+}
+
+// readSecret reads a line without echo (passwords, pasted backups).
+func (s *session) readSecret(prompt string) (string, error) {
+	timer := time.NewTimer(s.c.cfg.IdleTimeout)
+	defer timer.Stop()
+	s.in.idle = timer.C
+	line, err := s.t.ReadPassword(prompt)
+	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
+		return "", nil
+	}
+	return line, err
+}
+
+// println writes text (redacted) followed by a newline.
+func (s *session) println(text string) error {
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	_, err := s.t.Write([]byte(Redact(text)))
+	if err != nil {
+		return fmt.Errorf("console: writing: %w", err)
+	}
+	return nil
+}
+
+func (s *session) login(ctx context.Context) error {
+	if err := s.println(fmt.Sprintf("%s technician console. Log in with the technician password.", s.c.cfg.Hostname)); err != nil {
+		return err
+	}
+	for {
+		if !s.c.guard.isSet() {
+			if err := s.println("No technician password is set on this terminal: see the service manual to provision one. Press Enter to retry."); err != nil {
+				return err
+			}
+			if _, err := s.readSecret(""); err != nil && !errors.Is(err, ErrIdle) {
+				return err
+			}
+			continue
+		}
+		if d, err := s.c.guard.lockedFor(); err == nil && d > 0 {
+			if err := s.println(fmt.Sprintf("Console locked after repeated failures: try again in %s.", roundUp(d))); err != nil {
+				return err
+			}
+		}
+		pw, err := s.readSecret("Password: ")
+		if errors.Is(err, ErrIdle) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if pw == "" {
+			continue
+		}
+		res, err := s.c.guard.attempt(pw)
+		switch {
+		case err == nil && res.ok:
+			s.loggedIn = true
+			s.priv = false
+			s.audit("login", nil, "ok")
+			return s.println("Logged in (read-only). Type 'help' for commands, 'priv' for privileged ones.")
+		case errors.Is(err, ErrLocked):
+			s.audit("login", nil, "refused: locked")
+			if err := s.println(fmt.Sprintf("Console locked: try again in %s.", roundUp(res.lockFor))); err != nil {
+				return err
+			}
+		case errors.Is(err, ErrBadPassword):
+			msg := "Wrong password."
+			if res.lockFor > 0 {
+				msg += fmt.Sprintf(" %d failures: console locked for %s.", res.failures, roundUp(res.lockFor))
+			}
+			s.audit("login", nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
+			if err := s.println(msg); err != nil {
+				return err
+			}
+		default:
+			s.audit("login", nil, "error: "+err.Error())
+			if err := s.println("Login failed: " + err.Error()); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func roundUp(d time.Duration) time.Duration {
+	if d%time.Second != 0 {
+		d = d.Truncate(time.Second) + time.Second
+	}
+	return d
+}
+
+func (s *session) dropExpiredPriv() {
+	if s.priv && !s.c.cfg.Now().Before(s.privUntil) {
+		s.priv = false
+		s.audit("priv", nil, "lapsed")
+		s.println("Privileges lapsed; type 'priv' to elevate again.")
+	}
+}
+
+// auditRecord is one line of the audit log.
+type auditRecord struct {
+	Time    time.Time `json:"time"`
+	Session string    `json:"session"`
+	Command string    `json:"command"`
+	Args    []string  `json:"args,omitempty"`
+	Result  string    `json:"result"`
+}
+
+// audit appends a record; it returns an error when the log cannot take it.
+func (s *session) audit(command string, args []string, result string) error {
+	w := s.c.cfg.Audit
+	if w == nil {
+		return errors.New("console: no audit log configured")
+	}
+	red := make([]string, len(args))
+	for i, a := range args {
+		red[i] = Redact(a)
+	}
+	b, err := json.Marshal(auditRecord{Time: s.c.cfg.Now().UTC(), Session: s.id, Command: command, Args: red, Result: Redact(result)})
+	if err != nil {
+		return fmt.Errorf("console: encoding audit record: %w", err)
+	}
+	s.c.auditMu.Lock()
+	defer s.c.auditMu.Unlock()
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("console: writing audit log: %w", err)
+	}
+	return nil
+}

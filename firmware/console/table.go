@@ -1,0 +1,136 @@
+package console
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Width is the console's line width; tables fit in it.
+const Width = 80
+
+// table renders rows under a header in columns separated by two spaces. When
+// the table is wider than Width, the widest columns are cut (ending in "~")
+// until it fits. Columns listed in right are right-aligned (amounts).
+func table(header []string, rows [][]string, right ...int) string {
+	n := len(header)
+	w := make([]int, n)
+	for i, h := range header {
+		w[i] = textWidth(h)
+	}
+	for _, r := range rows {
+		for i := 0; i < n && i < len(r); i++ {
+			w[i] = max(w[i], textWidth(r[i]))
+		}
+	}
+	total := func() int {
+		t := 2 * (n - 1)
+		for _, x := range w {
+			t += x
+		}
+		return t
+	}
+	for total() > Width {
+		widest := 0
+		for i := range w {
+			if w[i] > w[widest] {
+				widest = i
+			}
+		}
+		if w[widest] <= 4 {
+			break
+		}
+		w[widest]--
+	}
+	isRight := make([]bool, n)
+	for _, i := range right {
+		if i >= 0 && i < n {
+			isRight[i] = true
+		}
+	}
+	var b strings.Builder
+	line := func(cells []string) {
+		var l strings.Builder
+		for i := 0; i < n; i++ {
+			c := ""
+			if i < len(cells) {
+				c = cut(cells[i], w[i])
+			}
+			pad := strings.Repeat(" ", w[i]-textWidth(c))
+			if i > 0 {
+				l.WriteString("  ")
+			}
+			if isRight[i] {
+				l.WriteString(pad + c)
+			} else {
+				l.WriteString(c + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " "))
+		b.WriteByte('\n')
+	}
+	line(header)
+	for _, r := range rows {
+		line(r)
+	}
+	return b.String()
+}
+
+// textWidth counts columns: East Asian wide characters take two.
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+func runeWidth(r rune) int {
+	switch {
+	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
+		r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60, r >= 0xFFE0 && r <= 0xFFE6:
+		return 2
+	}
+	return 1
+}
+
+// cut shortens s to at most w columns, marking a cut with "~".
+func cut(s string, w int) string {
+	if textWidth(s) <= w {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		rw := runeWidth(r)
+		if used+rw > w-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += rw
+	}
+	return b.String() + "~"
+}
+
+// kv renders key/value lines with the keys aligned.
+func kv(pairs ...[2]string) string {
+	k := 0
+	for _, p := range pairs {
+		k = max(k, utf8.RuneCountInString(p[0]))
+	}
+	var b strings.Builder
+	for _, p := range pairs {
+		fmt.Fprintf(&b, "%-*s  %s\n", k, p[0], p[1])
+	}
+	return b.String()
+}
+
+// money formats minor units as a decimal amount.
+func money(minor int64) string {
+	sign := ""
+	if minor < 0 {
+		sign = "-"
+		minor = -minor
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
+}
