@@ -1,0 +1,312 @@
+package emv
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"kpos/firmware/emv/tlv"
+)
+
+// KernelKind says which path an application runs on.
+type KernelKind int
+
+// The kernel kinds. Contact applications always run the contact path; the
+// kind matters for contactless.
+const (
+	KindContact    KernelKind = iota // EMV contact only
+	KindQPBOC                        // UnionPay qPBOC
+	KindVisa                         // Visa qVSDC-style
+	KindMastercard                   // Mastercard M/Chip-style
+)
+
+func (k KernelKind) String() string {
+	switch k {
+	case KindContact:
+		return "contact"
+	case KindQPBOC:
+		return "qpboc"
+	case KindVisa:
+		return "visa"
+	case KindMastercard:
+		return "mastercard"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// TerminalConfig is the terminal's own EMV data.
+type TerminalConfig struct {
+	Capabilities           [3]byte // 9F33
+	AdditionalCapabilities [5]byte // 9F40
+	Type                   byte    // 9F35, e.g. 0x22 attended, online with offline capability
+	Country                uint16  // 9F1A
+	Currency               uint16  // 5F2A
+	CurrencyExponent       byte    // 5F36
+	IFDSerial              string  // 9F1E, 8 characters
+	MerchantCategory       uint16  // 9F15
+	TerminalID             string  // 9F1C, 8 characters, optional
+	MerchantID             string  // 9F16, 15 characters, optional
+	POSEntryMode           byte    // 9F39 for contact, 05; contactless uses 07
+}
+
+// Contactless holds an application's contactless limits, in minor units.
+type Contactless struct {
+	Enabled    bool
+	TTQ        [4]byte // 9F66 as configured, before per-transaction bits
+	CVMLimit   int64   // at or above: cardholder verification required
+	TxnLimit   int64   // above: not contactless, insert the card
+	FloorLimit int64   // above: online cryptogram required
+	// CVMCapability is 9F33 byte 2 above the CVM limit (Mastercard path);
+	// below it the terminal offers "no CVM" only.
+	CVMCapability byte
+}
+
+// AIDConfig is one application the terminal accepts.
+type AIDConfig struct {
+	AID              []byte
+	Label            string
+	Partial          bool      // partial-name selection allowed
+	Versions         [][2]byte // 9F09, the first one is sent to the card
+	TACDefault       [5]byte
+	TACDenial        [5]byte
+	TACOnline        [5]byte
+	FloorLimit       int64 // minor units
+	RandomThreshold  int64
+	RandomTarget     int // percent
+	RandomMax        int // percent
+	DefaultDDOL      tlv.DOL
+	DefaultTDOL      tlv.DOL
+	Kind             KernelKind
+	Contactless      Contactless
+	ConfirmationNone bool // never ask the cardholder to confirm (unattended)
+}
+
+// Config is everything the kernel needs: terminal data, accepted
+// applications and CA public keys.
+type Config struct {
+	Terminal TerminalConfig
+	AIDs     []AIDConfig
+	CAPKs    *CAPKStore
+}
+
+// fileConfig is the TOML form of a parameter file. Every file may hold any
+// of the three sections; LoadConfig merges them.
+type fileConfig struct {
+	Terminal *struct {
+		Capabilities           string `toml:"capabilities"`
+		AdditionalCapabilities string `toml:"additional_capabilities"`
+		Type                   string `toml:"type"`
+		Country                uint16 `toml:"country"`
+		Currency               uint16 `toml:"currency"`
+		CurrencyExponent       byte   `toml:"currency_exponent"`
+		IFDSerial              string `toml:"ifd_serial"`
+		MerchantCategory       uint16 `toml:"merchant_category"`
+		TerminalID             string `toml:"terminal_id"`
+		MerchantID             string `toml:"merchant_id"`
+	} `toml:"terminal"`
+	AID []struct {
+		AID             string   `toml:"aid"`
+		Label           string   `toml:"label"`
+		Partial         bool     `toml:"partial"`
+		Versions        []string `toml:"app_versions"`
+		TACDefault      string   `toml:"tac_default"`
+		TACDenial       string   `toml:"tac_denial"`
+		TACOnline       string   `toml:"tac_online"`
+		FloorLimit      int64    `toml:"floor_limit"`
+		RandomThreshold int64    `toml:"random_threshold"`
+		RandomTarget    int      `toml:"random_target_percent"`
+		RandomMax       int      `toml:"random_max_percent"`
+		DDOL            string   `toml:"default_ddol"`
+		TDOL            string   `toml:"default_tdol"`
+		Kernel          string   `toml:"kernel"`
+		Contactless     *struct {
+			TTQ           string `toml:"ttq"`
+			CVMLimit      int64  `toml:"cvm_limit"`
+			TxnLimit      int64  `toml:"txn_limit"`
+			FloorLimit    int64  `toml:"floor_limit"`
+			CVMCapability string `toml:"cvm_capability"`
+		} `toml:"contactless"`
+	} `toml:"aid"`
+	CAPK []capkEntry `toml:"capk"`
+}
+
+// LoadConfig reads TOML parameter files and merges them. A path that is a
+// directory stands for every *.toml file in it, in name order. Exactly one
+// file must hold the [terminal] table; [[aid]] and [[capk]] entries may be
+// spread over several files. CA public keys are checked (SHA-1 checksum)
+// as they load.
+func LoadConfig(paths ...string) (Config, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return Config{}, fmt.Errorf("emv: config: %w", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.toml"))
+		if err != nil {
+			return Config{}, fmt.Errorf("emv: config: %w", err)
+		}
+		sort.Strings(m)
+		files = append(files, m...)
+	}
+	cfg := Config{CAPKs: NewCAPKStore()}
+	haveTerminal := false
+	for _, f := range files {
+		var fc fileConfig
+		md, err := toml.DecodeFile(f, &fc)
+		if err != nil {
+			return Config{}, fmt.Errorf("emv: config %s: %w", filepath.Base(f), err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return Config{}, fmt.Errorf("emv: config %s: unknown key %s", filepath.Base(f), und[0])
+		}
+		if err := cfg.merge(&fc, &haveTerminal); err != nil {
+			return Config{}, fmt.Errorf("emv: config %s: %w", filepath.Base(f), err)
+		}
+	}
+	if !haveTerminal {
+		return Config{}, fmt.Errorf("emv: config: no [terminal] table in %d files", len(files))
+	}
+	if len(cfg.AIDs) == 0 {
+		return Config{}, fmt.Errorf("emv: config: no [[aid]] entries")
+	}
+	return cfg, nil
+}
+
+func (c *Config) merge(fc *fileConfig, haveTerminal *bool) error {
+	if t := fc.Terminal; t != nil {
+		if *haveTerminal {
+			return fmt.Errorf("second [terminal] table")
+		}
+		*haveTerminal = true
+		tc := &c.Terminal
+		if err := hexInto(tc.Capabilities[:], t.Capabilities, "capabilities"); err != nil {
+			return err
+		}
+		if err := hexInto(tc.AdditionalCapabilities[:], t.AdditionalCapabilities, "additional_capabilities"); err != nil {
+			return err
+		}
+		var typ [1]byte
+		if err := hexInto(typ[:], t.Type, "type"); err != nil {
+			return err
+		}
+		tc.Type = typ[0]
+		tc.Country, tc.Currency, tc.CurrencyExponent = t.Country, t.Currency, t.CurrencyExponent
+		if t.Country == 0 || t.Country > 999 || t.Currency == 0 || t.Currency > 999 {
+			return fmt.Errorf("country and currency must be ISO numeric codes")
+		}
+		if len(t.IFDSerial) != 8 {
+			return fmt.Errorf("ifd_serial must be 8 characters")
+		}
+		tc.IFDSerial, tc.MerchantCategory = t.IFDSerial, t.MerchantCategory
+		tc.TerminalID, tc.MerchantID = t.TerminalID, t.MerchantID
+		tc.POSEntryMode = 0x05
+	}
+	for i, a := range fc.AID {
+		var ac AIDConfig
+		aid, err := hex.DecodeString(a.AID)
+		if err != nil || len(aid) < 5 || len(aid) > 16 {
+			return fmt.Errorf("aid %d: AID must be 5 to 16 bytes of hex", i)
+		}
+		ac.AID, ac.Label, ac.Partial = aid, a.Label, a.Partial
+		for _, v := range a.Versions {
+			var vv [2]byte
+			if err := hexInto(vv[:], v, "app_versions"); err != nil {
+				return fmt.Errorf("aid %X: %w", aid, err)
+			}
+			ac.Versions = append(ac.Versions, vv)
+		}
+		if len(ac.Versions) == 0 {
+			return fmt.Errorf("aid %X: app_versions missing", aid)
+		}
+		for _, x := range []struct {
+			dst  []byte
+			s    string
+			name string
+		}{{ac.TACDefault[:], a.TACDefault, "tac_default"}, {ac.TACDenial[:], a.TACDenial, "tac_denial"}, {ac.TACOnline[:], a.TACOnline, "tac_online"}} {
+			if err := hexInto(x.dst, x.s, x.name); err != nil {
+				return fmt.Errorf("aid %X: %w", aid, err)
+			}
+		}
+		ac.FloorLimit, ac.RandomThreshold = a.FloorLimit, a.RandomThreshold
+		ac.RandomTarget, ac.RandomMax = a.RandomTarget, a.RandomMax
+		if a.RandomTarget < 0 || a.RandomTarget > 99 || a.RandomMax < a.RandomTarget || a.RandomMax > 99 || a.RandomThreshold > a.FloorLimit && a.FloorLimit > 0 {
+			return fmt.Errorf("aid %X: random selection parameters out of range", aid)
+		}
+		if ac.DefaultDDOL, err = dolFromHex(a.DDOL); err != nil {
+			return fmt.Errorf("aid %X: default_ddol: %w", aid, err)
+		}
+		if ac.DefaultTDOL, err = dolFromHex(a.TDOL); err != nil {
+			return fmt.Errorf("aid %X: default_tdol: %w", aid, err)
+		}
+		switch strings.ToLower(a.Kernel) {
+		case "", "contact":
+			ac.Kind = KindContact
+		case "qpboc":
+			ac.Kind = KindQPBOC
+		case "visa":
+			ac.Kind = KindVisa
+		case "mastercard":
+			ac.Kind = KindMastercard
+		default:
+			return fmt.Errorf("aid %X: unknown kernel %q", aid, a.Kernel)
+		}
+		if cl := a.Contactless; cl != nil {
+			if ac.Kind == KindContact {
+				return fmt.Errorf("aid %X: contactless limits need a contactless kernel", aid)
+			}
+			ac.Contactless.Enabled = true
+			if err := hexInto(ac.Contactless.TTQ[:], cl.TTQ, "ttq"); err != nil {
+				return fmt.Errorf("aid %X: %w", aid, err)
+			}
+			ac.Contactless.CVMLimit, ac.Contactless.TxnLimit, ac.Contactless.FloorLimit = cl.CVMLimit, cl.TxnLimit, cl.FloorLimit
+			if cl.CVMCapability != "" {
+				var b [1]byte
+				if err := hexInto(b[:], cl.CVMCapability, "cvm_capability"); err != nil {
+					return fmt.Errorf("aid %X: %w", aid, err)
+				}
+				ac.Contactless.CVMCapability = b[0]
+			}
+		}
+		c.AIDs = append(c.AIDs, ac)
+	}
+	for _, e := range fc.CAPK {
+		k, err := e.key()
+		if err != nil {
+			return err
+		}
+		if err := c.CAPKs.Add(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hexInto(dst []byte, s, name string) error {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil || len(b) != len(dst) {
+		return fmt.Errorf("%s must be %d bytes of hex", name, len(dst))
+	}
+	copy(dst, b)
+	return nil
+}
+
+func dolFromHex(s string) (tlv.DOL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		return nil, err
+	}
+	return tlv.ParseDOL(b)
+}

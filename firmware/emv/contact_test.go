@@ -1,0 +1,156 @@
+package emv
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"kpos/firmware/emv/tlv"
+	"kpos/hal/fake"
+)
+
+// The UnionPay debit test card (docs/test-cards.md) as scripted fixtures.
+const (
+	upAID      = "A000000333010101"
+	upCredit   = "A000000333010102"
+	selPSE     = "00A404000E315041592E5359532E444446303100"
+	selUP      = "00A4040008A00000033301010100"
+	selUPCred  = "00A4040008A00000033301010200"
+	rr1sfi1    = "00B2010C00"
+	rr2sfi1    = "00B2020C00"
+	rr1sfi2    = "00B2011400"
+	rr3sfi1    = "00B2030C00"
+	upPAN      = "6222021234567890128F"
+	cdol1      = "9F02069F03069F1A0295055F2A029A039C019F3704"
+	cdol2      = "8A029F02069F03069F1A0295055F2A029A039C019F3704"
+	cvmOnline  = "00000000 00000000 4203 1E03 1F03"
+	upPDOL     = "9F33039F1A029F02065F2A02"
+	gpoUP10000 = "80A800000F830DE068C80156000000010000015600"
+)
+
+func pseFCI() []byte {
+	return ok(T(0x6F, T(0x84, []byte("1PAY.SYS.DDF01")), T(0xA5, T(0x88, "01"), T(0x5F2D, []byte("zh")))))
+}
+
+func pseRecord(entries ...[]byte) []byte { return ok(T(0x70, toAny(entries)...)) }
+
+func toAny(b [][]byte) []any {
+	out := make([]any, len(b))
+	for i, v := range b {
+		out[i] = v
+	}
+	return out
+}
+
+func dirEntry(aid, label, prio string) []byte {
+	return T(0x61, T(0x4F, aid), T(0x50, []byte(label)), T(0x87, prio))
+}
+
+func appFCI(aid, label, pdol string) []byte {
+	a5 := cat(T(0x50, []byte(label)), T(0x87, "01"))
+	if pdol != "" {
+		a5 = cat(a5, T(0x9F38, pdol))
+	}
+	return ok(T(0x6F, T(0x84, aid), T(0xA5, a5)))
+}
+
+// upRecords are the two records of the debit card, with a CVM list and
+// IACs as parameters.
+func upRecords(cvm string, iacs ...string) (r1, r2 []byte) {
+	r1 = ok(T(0x70, T(0x57, "6222021234567890128D30122011234500000F"), T(0x5F20, []byte("ZHANG/SAN"))))
+	body := cat(T(0x5A, upPAN), T(0x5F24, "301231"), T(0x5F25, "200101"), T(0x5F28, "0156"), T(0x5F34, "01"),
+		T(0x9F07, "FF00"), T(0x9F08, "0030"), T(0x8C, cdol1), T(0x8D, cdol2), T(0x9F42, "0156"))
+	if cvm != "" {
+		body = cat(body, T(0x8E, cvm))
+	}
+	if len(iacs) == 3 {
+		body = cat(body, T(0x9F0D, iacs[0]), T(0x9F0E, iacs[1]), T(0x9F0F, iacs[2]))
+	}
+	return r1, ok(T(0x70, body))
+}
+
+// upOnlineStart is the conversation up to and including the first
+// GENERATE AC (ARQC) of an online PIN sale of 100.00 by PSE.
+func upOnlineStart(aip string) []fake.Exchange {
+	r1, r2 := upRecords(cvmOnline)
+	return []fake.Exchange{
+		x(selPSE, pseFCI()),
+		x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))),
+		x(rr2sfi1, sw("6A83")),
+		x(selUP, appFCI(upAID, "UnionPay Debit", upPDOL)),
+		x(gpoUP10000, ok(T(0x80, aip, "08010200"))),
+		x(rr1sfi1, r1),
+		x(rr2sfi1, r2),
+		// CDOL1: amount, other, country, TVR 8000048000, currency, date, type, UN.
+		x("80AE8000 1D 000000010000 000000000000 0156 8000048000 0156 261122 00 12345678 00",
+			ok(T(0x80, "80 0001 1122334455667788 07010103A00000"))),
+	}
+}
+
+func TestContactOnlinePINSaleApproved(t *testing.T) {
+	card := &fake.PlaybackCard{Script: append(upOnlineStart("1C00"),
+		x("0082000008 AABBCCDDEEFF3030", sw("9000")),
+		x("80AE4000 1F 3030 000000010000 000000000000 0156 8000048000 0156 261122 00 12345678 00",
+			ok(T(0x80, "40 0001 8877665544332211 07010103600000"))),
+	)}
+	ch := &cardholder{}
+	k := testKernel(t, testConfig(t))
+	res, on, err := k.Start(context.Background(), card, sale(10000), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decision != GoOnline || on == nil {
+		t.Fatalf("decision %v", res.Decision)
+	}
+	if res.CVM != CVMOnlinePIN || res.PINBlock == nil || ch.pins != 1 || res.Signature {
+		t.Errorf("CVM %v pin %v asked %d", res.CVM, res.PINBlock, ch.pins)
+	}
+	assertTVR(t, res.TVR, "8000048000")
+	assertTSI(t, res.TSI, "6800")
+	if got := tagValue(t, res.ICCData, 0x9F34); got != "420300" {
+		t.Errorf("9F34 = %s", got)
+	}
+	if got := tagValue(t, res.ICCData, 0x9F26); got != "1122334455667788" {
+		t.Errorf("9F26 = %s", got)
+	}
+	if res.Card.PAN.Digits() != "6222021234567890128" || res.Card.PANSequence != "01" || res.Card.Expiry != "3012" || res.Card.Label != "UnionPay Debit" {
+		t.Errorf("card data %+v", res.Card)
+	}
+	if res.CID != 0x80 || hexs(res.ATC) != "0001" {
+		t.Errorf("CID %02X ATC %X", res.CID, res.ATC)
+	}
+	// Field 55 has exactly the authorization tag set, in order.
+	wantTags := "9F26 9F27 9F10 9F37 9F36 95 9A 9C 9F02 5F2A 82 9F1A 9F03 9F33 9F34 9F35 9F1E 84 9F09 9F41"
+	if got := tagList(t, res.ICCData); got != wantTags {
+		t.Errorf("field 55 tags\n got %s\nwant %s", got, wantTags)
+	}
+	fin, err := on.Complete(context.Background(), HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: mustHex("AABBCCDDEEFF3030")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fin.Decision != Approved || fin.Reverse || hexs(fin.Cryptogram) != "8877665544332211" || fin.CID != 0x40 {
+		t.Errorf("final %+v", fin)
+	}
+	assertTSI(t, fin.TSI, "7800")
+	assertTVR(t, fin.TVR, "8000048000")
+	if err := card.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := on.Complete(context.Background(), HostResponse{}); !errors.Is(err, ErrCompleted) {
+		t.Errorf("second Complete: %v", err)
+	}
+}
+
+func tagList(t *testing.T, b []byte) string {
+	t.Helper()
+	objs, err := tlv.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.Tag.String())
+	}
+	return strings.Join(names, " ")
+}

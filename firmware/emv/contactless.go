@@ -1,0 +1,201 @@
+package emv
+
+import (
+	"context"
+	"fmt"
+
+	"kpos/hal"
+)
+
+// Card Transaction Qualifiers (9F6C) bits.
+const (
+	ctqOnlinePIN      = 0x80 // byte 1: online PIN required
+	ctqSignature      = 0x40 // byte 1: signature required
+	ctqOnlineIfODA    = 0x20 // byte 1: go online if ODA fails and reader is online capable
+	ctqSwitchIfODA    = 0x10 // byte 1: switch interface if ODA fails
+	ctqCDCVMPerformed = 0x80 // byte 2: consumer device CVM performed
+)
+
+// TTQ (9F66) bits used here.
+const (
+	ttqOnlinePIN = 0x04 // byte 1: online PIN supported
+	ttqSignature = 0x02 // byte 1: signature supported
+	ttqCVMReq    = 0x40 // byte 2: CVM required
+)
+
+// removable reports whether the card may leave after the command just
+// sent: contactless transactions end their card dialogue with the first
+// cryptogram.
+func (s *session) removable() bool { return s.iface == hal.Contactless }
+
+// cardCanBeRemoved tells the cardholder the card may go.
+func (s *session) cardCanBeRemoved(ctx context.Context) {
+	s.removed = true
+	if s.ch != nil {
+		s.ch.Notify(ctx, NoticeRemoveCard)
+	}
+}
+
+// runQuick is the qPBOC and Visa qVSDC-style path: the card produced its
+// cryptogram in GPO; read the records, let the card go, then authenticate
+// offline (fDDA), check restrictions and decide.
+func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
+	if _, ok := s.icc[0x9F26]; !ok {
+		return FirstResult{}, nil, fmt.Errorf("emv: GPO without cryptogram: %w", ErrUseContact)
+	}
+	if len(s.icc[0x9F36]) != 2 {
+		return FirstResult{}, nil, fmt.Errorf("emv: GPO: %w: ATC missing", ErrCardResponse)
+	}
+	if err := s.readRecords(ctx); err != nil {
+		return FirstResult{}, nil, err
+	}
+	s.cardCanBeRemoved(ctx)
+	if _, ok := s.icc[0x57]; !ok {
+		if _, ok := s.icc[0x5A]; !ok {
+			return FirstResult{}, nil, fmt.Errorf("emv: %w: neither track 2 nor PAN", ErrCardData)
+		}
+	}
+	cid := s.quickCID()
+	s.icc[0x9F27] = []byte{cid}
+	d := decisionOf(cid)
+	s.processingRestrictions()
+	if d == Approved && (s.tvr.Has(TVRExpiredApplication) || s.tvr.Has(TVRApplicationNotYetEffective)) {
+		d = Declined
+	}
+	if d == Approved {
+		d = s.fdda()
+	} else {
+		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+	}
+	if d == Declined {
+		return s.firstResult(d), nil, nil
+	}
+	s.quickCVM(ctx, d)
+	if err := s.quickPIN(ctx, d); err != nil {
+		return FirstResult{}, nil, err
+	}
+	res := s.firstResult(d)
+	if d != GoOnline {
+		return res, nil, nil
+	}
+	return res, &online{s: s}, nil
+}
+
+// quickCID returns the cryptogram type: 9F27 when the card sent it,
+// otherwise from the Issuer Application Data (byte 5 bits 6-5, the Visa
+// and UnionPay CVR layout).
+func (s *session) quickCID() byte {
+	if c := s.icc[0x9F27]; len(c) == 1 {
+		return c[0]
+	}
+	iad := s.icc[0x9F10]
+	if len(iad) < 5 {
+		return acAAC
+	}
+	switch (iad[4] >> 4) & 0x03 {
+	case 1:
+		return acTC
+	case 2:
+		return acARQC
+	}
+	return acAAC
+}
+
+// fdda verifies the fast DDA signature of an offline approval: its hash
+// covers the unpredictable number and, for fDDA version 01, the amount,
+// the currency and the card authentication related data (9F69).
+func (s *session) fdda() Decision {
+	if s.aip[0]&aipDDA == 0 || s.k.cfg.Terminal.Capabilities[2]&0x40 == 0 {
+		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		return s.odaFailedOutcome()
+	}
+	s.oda.kind = odaFDDA
+	s.tsi.Set(TSIOfflineDataAuthenticationPerformed)
+	err := s.fddaVerify()
+	if err == nil {
+		return Approved
+	}
+	s.k.log.Debug("emv: fDDA failed", "err", err)
+	s.markMissing(err)
+	s.tvr.Set(TVRDDAFailed)
+	return s.odaFailedOutcome()
+}
+
+func (s *session) fddaVerify() error {
+	key, err := s.iccKey()
+	if err != nil {
+		return err
+	}
+	extra := [][]byte{s.term[0x9F37]}
+	if card := s.icc[0x9F69]; len(card) > 0 && card[0] == 0x01 {
+		extra = append(extra, s.term[0x9F02], s.term[0x5F2A], card)
+	}
+	dd, err := verifySDAD(key, s.icc[0x9F4B], extra...)
+	if err != nil {
+		return err
+	}
+	s.keepDynamicNumber(dd)
+	return nil
+}
+
+// odaFailedOutcome is what an offline approval becomes when its offline
+// data authentication fails: online when the card allows it and the
+// terminal can, otherwise a decline (or the contact interface when the
+// card asks for that).
+func (s *session) odaFailedOutcome() Decision {
+	ctq := s.icc[0x9F6C]
+	if len(ctq) == 2 && ctq[0]&ctqOnlineIfODA != 0 && s.k.onlineCapable() {
+		return GoOnline
+	}
+	return Declined
+}
+
+// quickCVM decides the CVM of a quick contactless transaction from the
+// TTQ and the card's CTQ.
+func (s *session) quickCVM(ctx context.Context, d Decision) {
+	ttq := s.term[0x9F66]
+	s.cvmr = [3]byte{0x3F, 0x00, 0x00}
+	if len(ttq) != 4 || ttq[1]&ttqCVMReq == 0 {
+		s.cvm = CVMNone
+		s.cvmr = [3]byte{0x1F, 0x00, 0x02}
+		return
+	}
+	ctq := s.icc[0x9F6C]
+	switch {
+	case len(ctq) == 2 && ctq[1]&ctqCDCVMPerformed != 0:
+		s.cvm = CVMCDCVM
+	case len(ctq) == 2 && ctq[0]&ctqOnlinePIN != 0 && d == GoOnline && ttq[0]&ttqOnlinePIN != 0:
+		s.cvm = CVMOnlinePIN
+	case len(ctq) == 2 && ctq[0]&ctqSignature != 0 && ttq[0]&ttqSignature != 0:
+		s.cvm, s.signature = CVMSignature, true
+		s.cvmr = [3]byte{0x1E, 0x03, 0x00}
+	case d == GoOnline && ttq[0]&ttqOnlinePIN != 0:
+		s.cvm = CVMOnlinePIN
+	case ttq[0]&ttqSignature != 0:
+		s.cvm, s.signature = CVMSignature, true
+		s.cvmr = [3]byte{0x1E, 0x03, 0x00}
+	default:
+		s.cvm = CVMFailed
+		s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+	}
+}
+
+// quickPIN collects the online PIN the CVM decision asked for; the card is
+// already gone, so this only talks to the PIN pad.
+func (s *session) quickPIN(ctx context.Context, d Decision) error {
+	if s.cvm != CVMOnlinePIN {
+		return nil
+	}
+	s.cvm = CVMNone
+	ok, _, err := s.onlinePIN(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.cvmr = [3]byte{0x02, 0x00, 0x00}
+		return nil
+	}
+	s.cvm = CVMFailed
+	s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+	return nil
+}

@@ -1,0 +1,36 @@
+package emv
+
+import (
+	"errors"
+
+	"kpos/hal"
+)
+
+// Sentinel errors the terminal branches on. Returned errors wrap them.
+var (
+	// ErrCardRemoved reports that the card left during the transaction. It
+	// is hal.ErrCardRemoved, so either name matches.
+	ErrCardRemoved = hal.ErrCardRemoved
+	// ErrNoApplication reports that the card and the terminal share no
+	// application (or every candidate failed).
+	ErrNoApplication = errors.New("emv: no supported application")
+	// ErrCardBlocked reports a blocked card (6A81 to SELECT).
+	ErrCardBlocked = errors.New("emv: card blocked")
+	// ErrFallback reports a contact chip that cannot be read: use the stripe.
+	ErrFallback = errors.New("emv: chip unreadable, use magnetic stripe")
+	// ErrUseContact reports a contactless transaction the card or the limits
+	// refuse: insert the card.
+	ErrUseContact = errors.New("emv: contactless not possible, insert card")
+	// ErrCardData reports card data that breaks the rules (missing mandatory
+	// data, duplicates, bad formats): the transaction is terminated.
+	ErrCardData = errors.New("emv: card data invalid")
+	// ErrCardResponse reports an unexpected status word or a malformed
+	// response to a command: the transaction is terminated.
+	ErrCardResponse = errors.New("emv: unexpected card response")
+	// ErrCancelled reports that the cardholder or the merchant cancelled.
+	ErrCancelled = errors.New("emv: cancelled")
+	// ErrCAPKChecksum reports a CA public key whose checksum does not match.
+	ErrCAPKChecksum = errors.New("emv: CA public key checksum mismatch")
+	// ErrCompleted reports a second call to Online.Complete.
+	ErrCompleted = errors.New("emv: transaction already completed")
+)

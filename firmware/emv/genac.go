@@ -1,0 +1,347 @@
+package emv
+
+import (
+	"context"
+	"crypto/sha1"
+	"fmt"
+
+	"kpos/firmware/emv/tlv"
+)
+
+// maxScriptCommands bounds the commands of one issuer script.
+const maxScriptCommands = 15
+
+func decisionOf(cid byte) Decision {
+	switch cid & acRFU {
+	case acTC:
+		return Approved
+	case acARQC:
+		return GoOnline
+	}
+	return Declined
+}
+
+// buildCDOL builds the data for a CDOL, computing the TC hash value (98)
+// over the TDOL when the CDOL asks for it.
+func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
+	dol, err := tlv.ParseDOL(s.icc[tag])
+	if err != nil {
+		return nil, fmt.Errorf("emv: %s: %w: %w", tlv.Lookup(tag).Name, ErrCardData, err)
+	}
+	if dol.Has(0x98) {
+		tdol := s.aid.DefaultTDOL
+		if raw, ok := s.icc[0x97]; ok {
+			if tdol, err = tlv.ParseDOL(raw); err != nil {
+				return nil, fmt.Errorf("emv: TDOL: %w: %w", ErrCardData, err)
+			}
+		} else if tdol != nil {
+			s.tvr.Set(TVRDefaultTDOLUsed)
+		}
+		sum := sha1.Sum(tdol.Build(s.value))
+		s.term[0x98] = sum[:]
+	}
+	return dol.Build(s.value), nil
+}
+
+// generateAC sends GENERATE AC and stores the response data. It checks the
+// cryptogram type against the one requested (Book 3 9.3).
+func (s *session) generateAC(ctx context.Context, p1 byte, data []byte) (tlv.TLV, byte, error) {
+	r, err := s.transmit(ctx, "GENERATE AC", apdu(0x80, 0xAE, p1, 0x00, data, true))
+	if err != nil {
+		return tlv.TLV{}, 0, err
+	}
+	if r.sw != swOK {
+		return tlv.TLV{}, 0, badSW("GENERATE AC", r.sw)
+	}
+	obj, err := tlv.ParseOne(r.data)
+	if err != nil {
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: %w", ErrCardResponse, err)
+	}
+	delete(s.icc, 0x9F26)
+	switch obj.Tag {
+	case 0x80:
+		v := obj.Value
+		if len(v) < 11 || len(v) > 11+32 {
+			return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: format 1 of %d bytes", ErrCardResponse, len(v))
+		}
+		s.icc[0x9F27] = clone(v[0:1])
+		s.icc[0x9F36] = clone(v[1:3])
+		s.icc[0x9F26] = clone(v[3:11])
+		if len(v) > 11 {
+			s.icc[0x9F10] = clone(v[11:])
+		}
+	case 0x77:
+		for _, o := range primitives(obj.Children) {
+			s.icc[o.Tag] = clone(o.Value)
+		}
+	default:
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: template %v", ErrCardResponse, obj.Tag)
+	}
+	cid, ok := s.icc[0x9F27]
+	if !ok || len(cid) != 1 || len(s.icc[0x9F36]) != 2 {
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: CID or ATC missing", ErrCardResponse)
+	}
+	got, want := cid[0]&acRFU, p1&acRFU
+	if got == acRFU || want == acAAC && got != acAAC || want == acARQC && got == acTC {
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: cryptogram %02X for request %02X", ErrCardResponse, got, want)
+	}
+	if _, ok := s.icc[0x9F26]; !ok && !(p1&p1CDA != 0 && got != acAAC) {
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: cryptogram missing", ErrCardResponse)
+	}
+	return obj, cid[0], nil
+}
+
+// cdaRequested reports whether a GENERATE AC for want asks for a CDA
+// signature.
+func (s *session) cdaRequested(want byte) bool {
+	return s.oda.kind == odaCDA && !s.oda.cdaFailed && want != acAAC
+}
+
+// firstGenerateAC asks for the cryptogram terminal action analysis chose,
+// Book 3 9.3 and 10.8.
+func (s *session) firstGenerateAC(ctx context.Context, want byte) (FirstResult, Online, error) {
+	data, err := s.buildCDOL(0x8C)
+	if err != nil {
+		return FirstResult{}, nil, err
+	}
+	s.cdol1Data = data
+	p1 := want
+	if s.cdaRequested(want) {
+		p1 |= p1CDA
+	}
+	resp, cid, err := s.generateAC(ctx, p1, data)
+	if err != nil {
+		return FirstResult{}, nil, err
+	}
+	s.tsi.Set(TSICardRiskManagementPerformed)
+	d := decisionOf(cid)
+	if p1&p1CDA != 0 && d != Declined {
+		if err := s.verifyCDA(resp, data); err != nil {
+			s.k.log.Debug("emv: CDA failed", "err", err)
+			s.markMissing(err)
+			s.tvr.Set(TVRCDAFailed)
+			d = Declined
+		}
+	}
+	if s.removable() {
+		s.cardCanBeRemoved(ctx)
+	}
+	res := s.firstResult(d)
+	if d != GoOnline {
+		return res, nil, nil
+	}
+	return res, &online{s: s}, nil
+}
+
+// online is the transaction waiting for the host.
+type online struct {
+	s    *session
+	done bool
+}
+
+// Complete runs issuer authentication, scripts and the second GENERATE AC
+// (Book 3 10.9 to 10.11). For a contactless transaction the card has left
+// and the host's answer decides. An error after the host approved sets
+// Reverse in the result as well.
+func (o *online) Complete(ctx context.Context, resp HostResponse) (FinalResult, error) {
+	if o.done {
+		return FinalResult{}, ErrCompleted
+	}
+	o.done = true
+	s := o.s
+	res, err := s.complete(ctx, resp)
+	if err != nil {
+		res = FinalResult{Decision: Declined, Reverse: resp.Answered && resp.Approved, TVR: s.tvr, TSI: s.tsi}
+		return res, err
+	}
+	return res, nil
+}
+
+func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult, error) {
+	if resp.Answered {
+		s.arc = arcBytes(resp.ResponseCode)
+	} else {
+		s.arc = []byte("Z3")
+	}
+	if s.removed {
+		d := Declined
+		if resp.Answered && resp.Approved {
+			d = Approved
+		}
+		return s.finalResult(d, false, nil), nil
+	}
+	want := acAAC
+	var results []byte
+	if resp.Answered {
+		if len(resp.IssuerAuthData) > 0 {
+			s.term[0x91] = clone(resp.IssuerAuthData)
+			if err := s.issuerAuthentication(ctx, resp.IssuerAuthData); err != nil {
+				return FinalResult{}, err
+			}
+		}
+		r, err := s.runScripts(ctx, resp.Scripts, 0x71)
+		if err != nil {
+			return FinalResult{}, err
+		}
+		results = append(results, r...)
+		if resp.Approved {
+			want = acTC
+		}
+	} else {
+		want = s.defaultAction()
+	}
+	data, err := s.buildCDOL(0x8D)
+	if err != nil {
+		return FinalResult{}, err
+	}
+	p1 := want
+	if s.cdaRequested(want) {
+		p1 |= p1CDA
+	}
+	gresp, cid, err := s.generateAC(ctx, p1, data)
+	if err != nil {
+		return FinalResult{}, err
+	}
+	d := decisionOf(cid)
+	if d == GoOnline {
+		return FinalResult{}, fmt.Errorf("emv: second GENERATE AC: %w: ARQC", ErrCardResponse)
+	}
+	if p1&p1CDA != 0 && d == Approved {
+		if err := s.verifyCDA(gresp, s.cdol1Data, data); err != nil {
+			s.k.log.Debug("emv: CDA failed at second GENERATE AC", "err", err)
+			s.markMissing(err)
+			s.tvr.Set(TVRCDAFailed)
+			d = Declined
+		}
+	}
+	if resp.Answered {
+		r, err := s.runScripts(ctx, resp.Scripts, 0x72)
+		if err != nil {
+			return FinalResult{}, err
+		}
+		results = append(results, r...)
+	}
+	reverse := resp.Answered && resp.Approved && d != Approved
+	return s.finalResult(d, reverse, results), nil
+}
+
+func (s *session) finalResult(d Decision, reverse bool, scripts []byte) FinalResult {
+	r := FinalResult{
+		Decision:      d,
+		Cryptogram:    clone(s.icc[0x9F26]),
+		ICCData:       s.iccData(),
+		ScriptResults: scripts,
+		Reverse:       reverse,
+		TVR:           s.tvr,
+		TSI:           s.tsi,
+	}
+	if c := s.icc[0x9F27]; len(c) == 1 {
+		r.CID = c[0]
+	}
+	return r
+}
+
+// arcBytes makes a two-character authorisation response code.
+func arcBytes(code string) []byte {
+	b := []byte(code + "  ")[:2]
+	for i, c := range b {
+		if c < 0x20 || c > 0x7E {
+			b[i] = ' '
+		}
+	}
+	return b
+}
+
+// issuerAuthentication sends EXTERNAL AUTHENTICATE when the AIP says the
+// card supports it; otherwise the ARPC travels in CDOL2 (tag 91).
+func (s *session) issuerAuthentication(ctx context.Context, iad []byte) error {
+	if s.aip[0]&aipIssuerAuth == 0 {
+		return nil
+	}
+	if len(iad) < 8 || len(iad) > 16 {
+		s.tvr.Set(TVRIssuerAuthenticationFailed)
+		return nil
+	}
+	r, err := s.transmit(ctx, "EXTERNAL AUTHENTICATE", apdu(0x00, 0x82, 0x00, 0x00, iad, false))
+	if err != nil {
+		return err
+	}
+	s.tsi.Set(TSIIssuerAuthenticationPerformed)
+	if r.sw != swOK {
+		s.tvr.Set(TVRIssuerAuthenticationFailed)
+	}
+	return nil
+}
+
+// runScripts sends the issuer scripts of one kind (71 before, 72 after
+// the final GENERATE AC) and returns their results, five bytes each: the
+// result and failing command number, then the script identifier
+// (Book 4 A5, tag 9F5B).
+func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) ([]byte, error) {
+	if len(scripts) == 0 {
+		return nil, nil
+	}
+	failBit := TVRScriptFailedBeforeFinalGenerateAC
+	if kind == 0x72 {
+		failBit = TVRScriptFailedAfterFinalGenerateAC
+	}
+	objs, err := tlv.Parse(scripts)
+	if err != nil {
+		if kind == 0x71 {
+			s.tvr.Set(failBit)
+		}
+		return nil, nil
+	}
+	var results []byte
+	for _, tmpl := range objs {
+		if tmpl.Tag != kind {
+			continue
+		}
+		s.tsi.Set(TSIScriptProcessingPerformed)
+		var id [4]byte
+		var cmds [][]byte
+		ok := true
+		for _, c := range tmpl.Children {
+			switch c.Tag {
+			case 0x9F18:
+				if len(c.Value) == 4 {
+					copy(id[:], c.Value)
+				}
+			case 0x86:
+				cmds = append(cmds, c.Value)
+			default:
+				ok = false
+			}
+		}
+		if len(cmds) > maxScriptCommands {
+			ok = false
+		}
+		result := byte(0x20)
+		if !ok {
+			result = 0x10
+		}
+		for i, cmd := range cmds {
+			if !ok {
+				break
+			}
+			if len(cmd) < 4 {
+				result = 0x10 | byte(i+1)
+				break
+			}
+			r, err := s.transmit(ctx, "issuer script", cmd)
+			if err != nil {
+				return results, err
+			}
+			if sw1 := byte(r.sw >> 8); sw1 != 0x90 && sw1 != 0x62 && sw1 != 0x63 {
+				result = 0x10 | byte(i+1)
+				break
+			}
+		}
+		if result != 0x20 {
+			s.tvr.Set(failBit)
+		}
+		results = append(results, result)
+		results = append(results, id[:]...)
+	}
+	return results, nil
+}

@@ -1,0 +1,295 @@
+package emv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"kpos/firmware/emv/tlv"
+	"kpos/hal"
+)
+
+// errGPORefused reports 6985 to GPO: the application cannot be used, try
+// the next candidate.
+var errGPORefused = errors.New("emv: GPO conditions not satisfied")
+
+// AIP bits (byte 1).
+const (
+	aipSDA           = 0x40
+	aipDDA           = 0x20
+	aipCVM           = 0x10
+	aipTRM           = 0x08
+	aipIssuerAuth    = 0x04
+	aipCDA           = 0x01
+	maxRecordsPerAFL = 64
+)
+
+// primitives flattens objects to their primitive data elements.
+func primitives(objs []tlv.TLV) []tlv.TLV {
+	var out []tlv.TLV
+	for _, o := range objs {
+		if o.Tag.Constructed() {
+			out = append(out, primitives(o.Children)...)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// contactlessPreprocess applies the contactless limits before GPO and sets
+// the TTQ (9F66) for this transaction, Book A 3.1.
+func (s *session) contactlessPreprocess() error {
+	cl := s.aid.Contactless
+	amt := s.txn.Amount
+	if cl.TxnLimit > 0 && amt >= cl.TxnLimit {
+		return fmt.Errorf("emv: amount at or over the contactless limit: %w", ErrUseContact)
+	}
+	ttq := cl.TTQ
+	ttq[1] &^= 0xC0
+	if amt > cl.FloorLimit || amt == 0 || s.txn.ForceOnline {
+		ttq[1] |= 0x80 // online cryptogram required
+	}
+	if amt >= cl.CVMLimit {
+		ttq[1] |= 0x40 // CVM required
+	}
+	s.term[0x9F66] = ttq[:]
+	return nil
+}
+
+// initiate sends GET PROCESSING OPTIONS with the PDOL data and keeps the
+// AIP and AFL, Book 3 10.1.
+func (s *session) initiate(ctx context.Context) error {
+	if s.iface == hal.Contactless {
+		if err := s.contactlessPreprocess(); err != nil {
+			return err
+		}
+	}
+	un := make([]byte, 4)
+	if _, err := io.ReadFull(s.k.rnd, un); err != nil {
+		return fmt.Errorf("emv: unpredictable number: %w", err)
+	}
+	s.term[0x9F37] = un
+	var pdol tlv.DOL
+	if p, ok := s.icc[0x9F38]; ok {
+		var err error
+		if pdol, err = tlv.ParseDOL(p); err != nil {
+			return fmt.Errorf("emv: PDOL: %w: %w", ErrCardData, err)
+		}
+	}
+	s.pdolData = pdol.Build(s.value)
+	r, err := s.transmit(ctx, "GPO", apdu(0x80, 0xA8, 0x00, 0x00, tlv.Encode(0x83, s.pdolData), true))
+	if err != nil {
+		return err
+	}
+	switch r.sw {
+	case swOK:
+	case swConditions:
+		if s.iface == hal.Contactless {
+			return fmt.Errorf("emv: GPO: SW 6985: %w", ErrUseContact)
+		}
+		return errGPORefused
+	default:
+		return badSW("GPO", r.sw)
+	}
+	obj, err := tlv.ParseOne(r.data)
+	if err != nil {
+		return fmt.Errorf("emv: GPO: %w: %w", ErrCardResponse, err)
+	}
+	switch obj.Tag {
+	case 0x80:
+		if len(obj.Value) < 2 {
+			return fmt.Errorf("emv: GPO: %w: format 1 too short", ErrCardResponse)
+		}
+		s.icc[0x82] = clone(obj.Value[:2])
+		s.icc[0x94] = clone(obj.Value[2:])
+	case 0x77:
+		for _, o := range primitives(obj.Children) {
+			s.icc[o.Tag] = clone(o.Value)
+		}
+	default:
+		return fmt.Errorf("emv: GPO: %w: template %v", ErrCardResponse, obj.Tag)
+	}
+	aip, ok := s.icc[0x82]
+	if !ok || len(aip) != 2 {
+		return fmt.Errorf("emv: GPO: %w: AIP missing", ErrCardData)
+	}
+	copy(s.aip[:], aip)
+	s.afl = s.icc[0x94]
+	if err := checkAFL(s.afl); err != nil {
+		return err
+	}
+	if len(s.afl) == 0 && s.iface == hal.Contact {
+		return fmt.Errorf("emv: GPO: %w: AFL missing", ErrCardData)
+	}
+	return nil
+}
+
+func checkAFL(afl []byte) error {
+	if len(afl)%4 != 0 {
+		return fmt.Errorf("emv: AFL: %w: length %d", ErrCardData, len(afl))
+	}
+	for i := 0; i < len(afl); i += 4 {
+		sfi, first, last, oda := afl[i]>>3, afl[i+1], afl[i+2], afl[i+3]
+		if afl[i]&7 != 0 || sfi == 0 || sfi == 31 || first == 0 || last < first || int(oda) > int(last-first)+1 {
+			return fmt.Errorf("emv: AFL: %w: entry %X", ErrCardData, afl[i:i+4])
+		}
+	}
+	return nil
+}
+
+// readRecords reads every record the AFL names and keeps the data for
+// ODA, Book 3 10.2.
+func (s *session) readRecords(ctx context.Context) error {
+	for i := 0; i < len(s.afl); i += 4 {
+		sfi, first, last, odaN := s.afl[i]>>3, s.afl[i+1], s.afl[i+2], s.afl[i+3]
+		for rec := int(first); rec <= int(last); rec++ {
+			r, err := s.transmit(ctx, "READ RECORD", readRecordCmd(sfi, byte(rec)))
+			if err != nil {
+				return err
+			}
+			if r.sw != swOK {
+				return badSW("READ RECORD", r.sw)
+			}
+			forODA := rec < int(first)+int(odaN)
+			obj, err := tlv.ParseOne(r.data)
+			if err != nil || obj.Tag != 0x70 {
+				if sfi <= 10 {
+					return fmt.Errorf("emv: record %d/%d: %w: not a 70 template", sfi, rec, ErrCardData)
+				}
+				if forODA {
+					s.oda.recordsBad = true
+				}
+				continue
+			}
+			if forODA {
+				if sfi <= 10 {
+					s.oda.records = append(s.oda.records, obj.Value...)
+				} else {
+					s.oda.records = append(s.oda.records, r.data...)
+				}
+			}
+			for _, o := range primitives(obj.Children) {
+				if _, dup := s.icc[o.Tag]; dup && o.Tag != 0x9F4B {
+					return fmt.Errorf("emv: record %d/%d: %w: tag %v twice", sfi, rec, ErrCardData, o.Tag)
+				}
+				s.icc[o.Tag] = clone(o.Value)
+			}
+		}
+	}
+	return nil
+}
+
+// checkMandatory checks the data a contact card must have, Book 3 7.2.
+func (s *session) checkMandatory() error {
+	for _, t := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
+		if _, ok := s.icc[t]; !ok {
+			if t == 0x8D && s.iface == hal.Contactless {
+				continue
+			}
+			return fmt.Errorf("emv: %w: mandatory %s missing", ErrCardData, tlv.Lookup(t).Name)
+		}
+	}
+	if exp := s.icc[0x5F24]; len(exp) != 3 {
+		return fmt.Errorf("emv: %w: expiry date format", ErrCardData)
+	}
+	if _, err := tlv.ParseDOL(s.icc[0x8C]); err != nil {
+		return fmt.Errorf("emv: CDOL1: %w: %w", ErrCardData, err)
+	}
+	return nil
+}
+
+// date returns a YYMMDD value as YYYYMMDD (years below 50 are 20xx).
+func date(b []byte) (int, bool) {
+	if len(b) != 3 {
+		return 0, false
+	}
+	n, ok := fromBCD(b)
+	if !ok {
+		return 0, false
+	}
+	yy := int(n / 10000)
+	if yy < 50 {
+		yy += 2000
+	} else {
+		yy += 1900
+	}
+	return yy*10000 + int(n%10000), true
+}
+
+// AUC bits.
+const (
+	aucDomesticCash          = 0x80
+	aucInternationalCash     = 0x40
+	aucDomesticGoods         = 0x20
+	aucInternationalGoods    = 0x10
+	aucDomesticServices      = 0x08
+	aucInternationalServices = 0x04
+	aucATM                   = 0x02
+	aucNonATM                = 0x01
+	aucDomesticCashback      = 0x80 // byte 2
+	aucInternationalCashback = 0x40 // byte 2
+)
+
+// processingRestrictions checks versions, usage control and dates,
+// Book 3 10.4.
+func (s *session) processingRestrictions() {
+	if v, ok := s.icc[0x9F08]; ok {
+		match := false
+		for _, tv := range s.aid.Versions {
+			if bytes.Equal(v, tv[:]) {
+				match = true
+			}
+		}
+		if !match {
+			s.tvr.Set(TVRDifferentApplicationVersions)
+		}
+	}
+	if auc, ok := s.icc[0x9F07]; ok && len(auc) == 2 {
+		if !s.usageAllowed(auc) {
+			s.tvr.Set(TVRServiceNotAllowed)
+		}
+	}
+	today, _ := date(s.term[0x9A])
+	if eff, ok := date(s.icc[0x5F25]); ok && today < eff {
+		s.tvr.Set(TVRApplicationNotYetEffective)
+	}
+	if exp, ok := date(s.icc[0x5F24]); ok && today > exp {
+		s.tvr.Set(TVRExpiredApplication)
+	}
+}
+
+func (s *session) usageAllowed(auc []byte) bool {
+	tt := s.k.cfg.Terminal.Type & 0x0F
+	atm := (tt >= 4 && tt <= 6) && s.k.cfg.Terminal.AdditionalCapabilities[0]&0x80 != 0
+	if atm && auc[0]&aucATM == 0 || !atm && auc[0]&aucNonATM == 0 {
+		return false
+	}
+	ic, ok := s.icc[0x5F28]
+	if !ok {
+		return true
+	}
+	domestic := bytes.Equal(ic, s.term[0x9F1A])
+	pick := func(dom, intl byte) byte {
+		if domestic {
+			return dom
+		}
+		return intl
+	}
+	switch s.txn.Type {
+	case Cash:
+		if auc[0]&pick(aucDomesticCash, aucInternationalCash) == 0 {
+			return false
+		}
+	case Purchase, PreAuth:
+		if auc[0]&(pick(aucDomesticGoods, aucInternationalGoods)|pick(aucDomesticServices, aucInternationalServices)) == 0 {
+			return false
+		}
+	}
+	if s.txn.OtherAmount > 0 && auc[1]&pick(aucDomesticCashback, aucInternationalCashback) == 0 {
+		return false
+	}
+	return true
+}

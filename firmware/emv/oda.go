@@ -1,0 +1,434 @@
+package emv
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"kpos/firmware/emv/tlv"
+)
+
+// odaKind is the offline data authentication method chosen.
+type odaKind int
+
+const (
+	odaNone odaKind = iota
+	odaSDA
+	odaDDA
+	odaCDA
+	odaFDDA
+)
+
+// odaState is what ODA keeps during a transaction.
+type odaState struct {
+	kind       odaKind
+	records    []byte // static data to be authenticated, from the records
+	recordsBad bool   // a record for ODA was not a 70 template
+	iccKey     *rsaKey
+	cdaFailed  bool // CDA key retrieval failed before GENERATE AC
+}
+
+// Errors of certificate and signature checks; the kernel turns them into
+// TVR bits, tests match them.
+var (
+	errODAMissing  = errors.New("emv: ODA data missing")
+	errODAFormat   = errors.New("emv: ODA recovered data malformed")
+	errODAHash     = errors.New("emv: ODA hash mismatch")
+	errODAExpired  = errors.New("emv: ODA certificate expired")
+	errODAMismatch = errors.New("emv: ODA certificate does not belong to this card")
+)
+
+// rsaRecover applies the public key to a signature of the key's length.
+func rsaRecover(k *rsaKey, sig []byte) ([]byte, error) {
+	n := len(k.Modulus)
+	if len(sig) != n {
+		return nil, fmt.Errorf("%w: signature of %d bytes for a %d-byte key", errODAFormat, len(sig), n)
+	}
+	c := new(big.Int).SetBytes(sig)
+	if c.Cmp(k.n) >= 0 {
+		return nil, fmt.Errorf("%w: signature not below the modulus", errODAFormat)
+	}
+	return new(big.Int).Exp(c, k.e, k.n).FillBytes(make([]byte, n)), nil
+}
+
+func newRSAKey(mod, exp []byte) *rsaKey {
+	return &rsaKey{CAPK: CAPK{Modulus: mod, Exponent: exp}, n: new(big.Int).SetBytes(mod), e: new(big.Int).SetBytes(exp)}
+}
+
+// recoverFrame recovers sig and checks header 6A, trailer BC, the format
+// byte and the SHA-1 over the recovered middle and extra.
+func recoverFrame(k *rsaKey, sig []byte, format byte, extra ...[]byte) ([]byte, error) {
+	rec, err := rsaRecover(k, sig)
+	if err != nil {
+		return nil, err
+	}
+	n := len(rec)
+	if n < 42 || rec[0] != 0x6A || rec[n-1] != 0xBC || rec[1] != format {
+		return nil, fmt.Errorf("%w: header/trailer/format", errODAFormat)
+	}
+	h := sha1.New()
+	h.Write(rec[1 : n-21])
+	for _, e := range extra {
+		h.Write(e)
+	}
+	if !bytes.Equal(h.Sum(nil), rec[n-21:n-1]) {
+		return nil, errODAHash
+	}
+	return rec, nil
+}
+
+// certExpired reports whether an MMYY certificate date has passed today.
+func certExpired(mmyy []byte, now time.Time) bool {
+	v, ok := fromBCD(mmyy)
+	if !ok {
+		return true
+	}
+	mm, yy := int(v/100), int(v%100)
+	if mm < 1 || mm > 12 {
+		return true
+	}
+	year := 2000 + yy
+	if yy >= 50 {
+		year = 1900 + yy
+	}
+	// Valid through the last day of the month.
+	end := time.Date(year, time.Month(mm)+1, 1, 0, 0, 0, 0, time.UTC)
+	return !now.Before(end)
+}
+
+// recoverIssuerKey recovers the issuer public key from its certificate
+// (Book 2 5.3).
+func recoverIssuerKey(capk *rsaKey, cert, rem, exp []byte, pan string, now time.Time) (*rsaKey, error) {
+	if cert == nil || exp == nil {
+		return nil, errODAMissing
+	}
+	rec, err := recoverFrame(capk, cert, 0x02, rem, exp)
+	if err != nil {
+		return nil, err
+	}
+	n := len(rec)
+	id := cnDigits(rec[2:6])
+	if len(id) < 3 || len(pan) < len(id) || pan[:len(id)] != id {
+		return nil, errODAMismatch
+	}
+	if certExpired(rec[6:8], now) {
+		return nil, errODAExpired
+	}
+	if rec[11] != 0x01 || rec[12] != 0x01 {
+		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
+	}
+	return keyFromCert(rec, 15, int(rec[13]), n, rem, exp)
+}
+
+// keyFromCert assembles a modulus of length l from a recovered certificate
+// (bytes from off to n-21) and the remainder.
+func keyFromCert(rec []byte, off, l, n int, rem, exp []byte) (*rsaKey, error) {
+	room := n - 21 - off
+	var mod []byte
+	if l <= room {
+		mod = clone(rec[off : off+l])
+	} else {
+		if len(rem) != l-room {
+			return nil, fmt.Errorf("%w: remainder of %d bytes, want %d", errODAFormat, len(rem), l-room)
+		}
+		mod = append(clone(rec[off:n-21]), rem...)
+	}
+	if l < 64 || mod[0] == 0 {
+		return nil, fmt.Errorf("%w: key length", errODAFormat)
+	}
+	return newRSAKey(mod, clone(exp)), nil
+}
+
+// recoverICCKey recovers the ICC public key (Book 2 6.4); static is the
+// static data to be authenticated.
+func recoverICCKey(issuer *rsaKey, cert, rem, exp, static []byte, pan string, now time.Time) (*rsaKey, error) {
+	if cert == nil || exp == nil {
+		return nil, errODAMissing
+	}
+	rec, err := recoverFrame(issuer, cert, 0x04, rem, exp, static)
+	if err != nil {
+		return nil, err
+	}
+	if cnDigits(rec[2:12]) != pan {
+		return nil, errODAMismatch
+	}
+	if certExpired(rec[12:14], now) {
+		return nil, errODAExpired
+	}
+	if rec[17] != 0x01 || rec[18] != 0x01 {
+		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
+	}
+	return keyFromCert(rec, 21, int(rec[19]), len(rec), rem, exp)
+}
+
+// verifySSAD checks signed static application data (Book 2 5.4) and
+// returns the data authentication code.
+func verifySSAD(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
+	if ssad == nil {
+		return nil, errODAMissing
+	}
+	rec, err := recoverFrame(issuer, ssad, 0x03, static)
+	if err != nil {
+		return nil, err
+	}
+	return clone(rec[3:5]), nil
+}
+
+// verifySDAD checks signed dynamic application data (Book 2 6.5, 6.6) and
+// returns the ICC dynamic data.
+func verifySDAD(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
+	if sdad == nil {
+		return nil, errODAMissing
+	}
+	rec, err := recoverFrame(icc, sdad, 0x05, extra...)
+	if err != nil {
+		return nil, err
+	}
+	l := int(rec[3])
+	if 4+l > len(rec)-21 || rec[2] != 0x01 {
+		return nil, fmt.Errorf("%w: dynamic data length", errODAFormat)
+	}
+	return clone(rec[4 : 4+l]), nil
+}
+
+// staticData returns the static data to be authenticated: the ODA records
+// and the AIP when the Static Data Authentication Tag List asks for it.
+func (s *session) staticData() ([]byte, error) {
+	out := clone(s.oda.records)
+	if l, ok := s.icc[0x9F4A]; ok {
+		if !bytes.Equal(l, []byte{0x82}) {
+			return nil, fmt.Errorf("%w: tag list %X", errODAFormat, l)
+		}
+		out = append(out, s.aip[:]...)
+	}
+	return out, nil
+}
+
+func (s *session) pan() string { return cnDigits(s.icc[0x5A]) }
+
+// issuerKey finds the CA key and recovers the issuer key.
+func (s *session) issuerKey() (*rsaKey, error) {
+	idx, ok := s.icc[0x8F]
+	if !ok || len(idx) != 1 {
+		return nil, errODAMissing
+	}
+	capk := s.k.cfg.CAPKs.get(s.adf, idx[0])
+	if capk == nil {
+		return nil, fmt.Errorf("%w: CA key %02X not in the store", errODAMissing, idx[0])
+	}
+	now := s.txn.Time
+	if capk.Expired(now) {
+		return nil, errODAExpired
+	}
+	pan := s.pan()
+	if pan == "" {
+		pan = track2PAN(s.icc[0x57])
+	}
+	return recoverIssuerKey(capk, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], pan, now)
+}
+
+// iccKey recovers the ICC public key through the issuer key.
+func (s *session) iccKey() (*rsaKey, error) {
+	if s.oda.recordsBad {
+		return nil, fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+	}
+	ik, err := s.issuerKey()
+	if err != nil {
+		return nil, err
+	}
+	static, err := s.staticData()
+	if err != nil {
+		return nil, err
+	}
+	pan := s.pan()
+	if pan == "" {
+		pan = track2PAN(s.icc[0x57])
+	}
+	return recoverICCKey(ik, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, pan, s.txn.Time)
+}
+
+// markMissing sets ICC data missing when err says data was absent.
+func (s *session) markMissing(err error) {
+	if errors.Is(err, errODAMissing) {
+		s.tvr.Set(TVRICCDataMissing)
+	}
+}
+
+// offlineDataAuthentication chooses CDA, DDA or SDA by AIP and terminal
+// capabilities and runs it (CDA completes at GENERATE AC), Book 3 10.3.
+func (s *session) offlineDataAuthentication(ctx context.Context) error {
+	aip, caps := s.aip[0], s.k.cfg.Terminal.Capabilities[2]
+	switch {
+	case aip&aipCDA != 0 && caps&0x08 != 0:
+		s.oda.kind = odaCDA
+		key, err := s.iccKey()
+		if err != nil {
+			s.k.log.Debug("emv: CDA key retrieval failed", "err", err)
+			s.markMissing(err)
+			s.tvr.Set(TVRCDAFailed)
+			s.oda.cdaFailed = true
+		}
+		s.oda.iccKey = key
+	case aip&aipDDA != 0 && caps&0x40 != 0:
+		s.oda.kind = odaDDA
+		if err := s.dda(ctx); err != nil {
+			if isCardFailure(err) {
+				return err
+			}
+			s.k.log.Debug("emv: DDA failed", "err", err)
+			s.markMissing(err)
+			s.tvr.Set(TVRDDAFailed)
+		}
+	case aip&aipSDA != 0 && caps&0x80 != 0:
+		s.oda.kind = odaSDA
+		s.tvr.Set(TVRSDASelected)
+		if err := s.sda(); err != nil {
+			s.k.log.Debug("emv: SDA failed", "err", err)
+			s.markMissing(err)
+			s.tvr.Set(TVRSDAFailed)
+		}
+	default:
+		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		return nil
+	}
+	s.tsi.Set(TSIOfflineDataAuthenticationPerformed)
+	return nil
+}
+
+// isCardFailure reports errors that end the transaction (card gone,
+// context done) rather than fail an ODA method.
+func isCardFailure(err error) bool {
+	return errors.Is(err, ErrCardRemoved) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errTransmit)
+}
+
+// sda runs static data authentication.
+func (s *session) sda() error {
+	if s.oda.recordsBad {
+		return fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+	}
+	ik, err := s.issuerKey()
+	if err != nil {
+		return err
+	}
+	static, err := s.staticData()
+	if err != nil {
+		return err
+	}
+	dac, err := verifySSAD(ik, s.icc[0x93], static)
+	if err != nil {
+		return err
+	}
+	s.icc[0x9F45] = dac
+	return nil
+}
+
+// dda runs dynamic data authentication with INTERNAL AUTHENTICATE.
+func (s *session) dda(ctx context.Context) error {
+	key, err := s.iccKey()
+	if err != nil {
+		return err
+	}
+	ddolRaw, ok := s.icc[0x9F49]
+	var ddol tlv.DOL
+	if ok {
+		if ddol, err = tlv.ParseDOL(ddolRaw); err != nil {
+			return fmt.Errorf("%w: DDOL: %v", errODAFormat, err)
+		}
+	} else {
+		ddol = s.aid.DefaultDDOL
+	}
+	if !ddol.Has(0x9F37) {
+		return fmt.Errorf("%w: DDOL without unpredictable number", errODAMissing)
+	}
+	data := ddol.Build(s.value)
+	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu(0x00, 0x88, 0x00, 0x00, data, true))
+	if err != nil {
+		return fmt.Errorf("%w: %w", errTransmit, err)
+	}
+	if r.sw != swOK {
+		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", errODAFormat, r.sw)
+	}
+	sdad, err := signatureFrom(r.data)
+	if err != nil {
+		return err
+	}
+	dd, err := verifySDAD(key, sdad, data)
+	if err != nil {
+		return err
+	}
+	s.keepDynamicNumber(dd)
+	return nil
+}
+
+// errTransmit marks a failure to talk to the card inside an ODA step.
+var errTransmit = errors.New("emv: card exchange failed")
+
+// signatureFrom takes the SDAD from a format 1 (80) or format 2 (77)
+// response.
+func signatureFrom(b []byte) ([]byte, error) {
+	obj, err := tlv.ParseOne(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errODAFormat, err)
+	}
+	switch obj.Tag {
+	case 0x80:
+		return obj.Value, nil
+	case 0x77:
+		if sig, ok := tlv.Find(obj.Children, 0x9F4B); ok {
+			return sig.Value, nil
+		}
+	}
+	return nil, errODAMissing
+}
+
+// keepDynamicNumber stores the ICC dynamic number from ICC dynamic data.
+func (s *session) keepDynamicNumber(dd []byte) {
+	if len(dd) > 0 && int(dd[0])+1 <= len(dd) {
+		s.icc[0x9F4C] = clone(dd[1 : 1+int(dd[0])])
+	}
+}
+
+// verifyCDA checks the CDA signature of a GENERATE AC response (Book 2
+// 6.6.2): the dynamic data carries the CID and the AC, and its hash code
+// covers the PDOL data, the CDOL data and the response without 9F4B.
+func (s *session) verifyCDA(resp tlv.TLV, cdolData ...[]byte) error {
+	if s.oda.iccKey == nil {
+		return errODAMissing
+	}
+	sig, ok := tlv.Find(resp.Children, 0x9F4B)
+	if !ok {
+		return errODAMissing
+	}
+	dd, err := verifySDAD(s.oda.iccKey, sig.Value, s.term[0x9F37])
+	if err != nil {
+		return err
+	}
+	if len(dd) < 1 || len(dd) < 1+int(dd[0])+1+8+20 {
+		return fmt.Errorf("%w: CDA dynamic data too short", errODAFormat)
+	}
+	idnLen := int(dd[0])
+	cid, ac, hc := dd[1+idnLen], dd[2+idnLen:10+idnLen], dd[10+idnLen:30+idnLen]
+	if c, ok := tlv.Find(resp.Children, 0x9F27); !ok || len(c.Value) != 1 || c.Value[0] != cid {
+		return fmt.Errorf("%w: CID differs from the signed one", errODAMismatch)
+	}
+	h := sha1.New()
+	h.Write(s.pdolData)
+	for _, d := range cdolData {
+		h.Write(d)
+	}
+	for _, o := range resp.Children {
+		if o.Tag != 0x9F4B {
+			h.Write(tlv.Encode(o.Tag, o.Value))
+		}
+	}
+	if !bytes.Equal(h.Sum(nil), hc) {
+		return fmt.Errorf("%w: transaction data hash code", errODAHash)
+	}
+	s.icc[0x9F26] = clone(ac)
+	s.keepDynamicNumber(dd)
+	return nil
+}

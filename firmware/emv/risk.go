@@ -1,0 +1,171 @@
+package emv
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"kpos/firmware/emv/tlv"
+	"kpos/hal"
+)
+
+// Cryptogram types requested in GENERATE AC P1 and returned in CID bits 8-7.
+const (
+	acAAC  byte = 0x00
+	acTC   byte = 0x40
+	acARQC byte = 0x80
+	acRFU  byte = 0xC0
+	p1CDA  byte = 0x10
+)
+
+// floorLimit is the floor limit that applies to this transaction.
+func (s *session) floorLimit() int64 {
+	if s.iface == hal.Contactless {
+		return s.aid.Contactless.FloorLimit
+	}
+	return s.aid.FloorLimit
+}
+
+// randomPercent returns a uniform number 1..99 from the kernel's source.
+func (s *session) randomPercent() (int, error) {
+	var b [2]byte
+	if _, err := io.ReadFull(s.k.rnd, b[:]); err != nil {
+		return 0, fmt.Errorf("emv: random selection: %w", err)
+	}
+	return int(binary.BigEndian.Uint16(b[:]))%99 + 1, nil
+}
+
+// terminalRiskManagement runs floor limit checking, random transaction
+// selection and velocity checking, Book 3 10.6.
+func (s *session) terminalRiskManagement(ctx context.Context) error {
+	if s.aip[0]&aipTRM == 0 {
+		return nil
+	}
+	s.tsi.Set(TSITerminalRiskManagementPerformed)
+	amt, floor := s.txn.Amount, s.floorLimit()
+	if amt >= floor {
+		s.tvr.Set(TVRExceedsFloorLimit)
+	} else if s.k.onlineCapable() && (s.aid.RandomTarget > 0 || s.aid.RandomMax > 0) {
+		p := s.aid.RandomTarget
+		if th := s.aid.RandomThreshold; amt >= th && floor > th {
+			p += int(int64(s.aid.RandomMax-s.aid.RandomTarget) * (amt - th) / (floor - th))
+		}
+		r, err := s.randomPercent()
+		if err != nil {
+			return err
+		}
+		if r <= p {
+			s.tvr.Set(TVRSelectedRandomlyForOnline)
+		}
+	}
+	return s.velocity(ctx)
+}
+
+// velocity compares the ATC with the last online ATC against the card's
+// consecutive offline limits (LCOL 9F14, UCOL 9F23).
+func (s *session) velocity(ctx context.Context) error {
+	lcol, ok1 := s.icc[0x9F14]
+	ucol, ok2 := s.icc[0x9F23]
+	if !ok1 || !ok2 || len(lcol) != 1 || len(ucol) != 1 {
+		return nil
+	}
+	atc, err := s.getData(ctx, 0x9F36)
+	if err != nil {
+		return err
+	}
+	last, err := s.getData(ctx, 0x9F13)
+	if err != nil {
+		return err
+	}
+	if len(atc) != 2 || len(last) != 2 {
+		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
+		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
+		return nil
+	}
+	a, l := int(binary.BigEndian.Uint16(atc)), int(binary.BigEndian.Uint16(last))
+	diff := a - l
+	if diff < 0 {
+		diff = 0xFFFF
+	}
+	if diff > int(lcol[0]) {
+		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
+	}
+	if diff > int(ucol[0]) {
+		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
+	}
+	if l == 0 {
+		s.tvr.Set(TVRNewCard)
+	}
+	return nil
+}
+
+// getData reads one data object with GET DATA; a refusal or a malformed
+// answer yields nil without error.
+func (s *session) getData(ctx context.Context, t tlv.Tag) ([]byte, error) {
+	r, err := s.transmit(ctx, "GET DATA", getDataCmd(t))
+	if err != nil {
+		return nil, err
+	}
+	if r.sw != swOK {
+		return nil, nil
+	}
+	obj, err := tlv.ParseOne(r.data)
+	if err != nil || obj.Tag != t {
+		return nil, nil
+	}
+	return obj.Value, nil
+}
+
+// actionCode returns an issuer action code or its default when absent.
+func (s *session) actionCode(t tlv.Tag, absent byte) [5]byte {
+	var out [5]byte
+	v, ok := s.icc[t]
+	if !ok || len(v) != 5 {
+		for i := range out {
+			out[i] = absent
+		}
+		return out
+	}
+	copy(out[:], v)
+	return out
+}
+
+// matches reports whether any TVR bit is set in tac or iac.
+func (s *session) matches(tac, iac [5]byte) bool {
+	for i := range s.tvr {
+		if s.tvr[i]&(tac[i]|iac[i]) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// terminalActionAnalysis decides which cryptogram to ask for in the first
+// GENERATE AC, Book 3 10.7.
+func (s *session) terminalActionAnalysis() byte {
+	if s.txn.ForceOnline {
+		s.tvr.Set(TVRMerchantForcedOnline)
+	}
+	if s.matches(s.aid.TACDenial, s.actionCode(0x9F0E, 0x00)) {
+		return acAAC
+	}
+	if !s.k.onlineCapable() {
+		return s.defaultAction()
+	}
+	if s.txn.ForceOnline || s.txn.Type == Balance || s.txn.Type == Refund || s.txn.Type == PreAuth {
+		return acARQC
+	}
+	if s.matches(s.aid.TACOnline, s.actionCode(0x9F0F, 0xFF)) {
+		return acARQC
+	}
+	return acTC
+}
+
+// defaultAction is the action when the terminal cannot go online.
+func (s *session) defaultAction() byte {
+	if s.matches(s.aid.TACDefault, s.actionCode(0x9F0D, 0xFF)) {
+		return acAAC
+	}
+	return acTC
+}
