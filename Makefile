@@ -1,0 +1,56 @@
+# kpos — build, test and measure the terminal firmware.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    = -s -w -X main.version=$(VERSION)
+STATICCHECK_VERSION = 2026.1
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+# Packages whose tests run under qemu-arm-static (pure Go, no host services).
+ARM_TEST_PKGS = ./hal/... ./firmware/... ./tools/scenario/...
+
+.PHONY: run test unit lint arm test-arm bench hil fuzz deps clean
+
+run: ## the terminal on the simulated board, in this window
+	$(GO) run ./firmware/cmd/kpos -board sim
+
+test: ## everything CI runs: lint, unit and integration tests, scenarios
+	@scripts/deps.sh test
+	$(MAKE) lint
+	$(GO) test -count=1 -timeout 15m ./...
+
+unit: ## the tests alone, without installing anything
+	$(GO) test ./...
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+arm: ## ARMv7 hard-float (cgo, PC/SC) and arm64 binaries into build/
+	@scripts/deps.sh arm
+	mkdir -p build/armv7 build/arm64
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
+	  PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o build/armv7/kpos ./firmware/cmd/kpos
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+	  PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o build/arm64/kpos ./firmware/cmd/kpos
+	@file build/armv7/kpos build/arm64/kpos
+
+test-arm: ## the pure-Go packages' tests under qemu-arm-static
+	@scripts/deps.sh arm
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -timeout 20m -exec qemu-arm-static $(ARM_TEST_PKGS)
+
+bench: ## the performance figures the issues ask for
+	@scripts/deps.sh bench
+	$(MAKE) arm
+	$(GO) run ./tools/bench
+
+fuzz: ## every fuzz target for FUZZTIME each (default 10s)
+	$(GO) run ./tools/fuzzall -fuzztime $${FUZZTIME:-10s}
+
+deps: ## install the Debian packages of every target (as root)
+	scripts/deps.sh test; scripts/deps.sh arm; scripts/deps.sh bench
+
+clean:
+	rm -rf build

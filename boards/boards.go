@@ -1,0 +1,235 @@
+// Package boards knows which hardware a terminal model has: which driver
+// serves each hal device, on which device path, baud rate and GPIO pin. A
+// board is built by name from the registry; boards with real hardware read
+// their wiring from a board file (boards/*.toml, docs/boards.md).
+//
+// Only firmware/cmd/kpos and tools use boards. The payment logic never sees
+// which board it runs on.
+package boards
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"kpos/hal"
+	"kpos/hal/fake"
+)
+
+// Board is a terminal's devices, wired.
+type Board struct {
+	Name      string
+	Reader    hal.CardReader
+	PINPad    hal.PINPad
+	Printer   hal.Printer
+	Scanner   hal.Scanner
+	Display   hal.Display
+	Keypad    hal.Keypad
+	Indicator hal.Indicator
+	Link      hal.Link
+	// Console is the technician's serial line, nil when the board has none.
+	Console io.ReadWriter
+
+	HostAddr  string // the acquirer's address as the Link dials it
+	DataDir   string // journal, keys, parameters
+	ParamsDir string // EMV parameters, CA keys (and test cards on simulated boards)
+	DeviceKey []byte // 32 bytes that seal data at rest
+
+	// Identity is the terminal's identity until binding replaces it.
+	Identity Identity
+	// InitialTMK is a clear TMK loaded at first boot on simulated and test
+	// boards (TEST ONLY); real boards receive theirs through K-code binding.
+	InitialTMK []byte
+
+	// Sim is set on simulated boards: the fakes a scenario or the
+	// interactive console drives.
+	Sim *SimDevices
+
+	closers []func() error
+}
+
+// Identity names a terminal to its acquirer.
+type Identity struct {
+	TerminalID   string
+	MerchantID   string
+	MerchantName string
+}
+
+// SimDevices are the fakes behind a simulated board and the host simulator's
+// controls.
+type SimDevices struct {
+	Reader  *fake.CardReader
+	PINPad  *fake.PINPad
+	Printer *fake.Printer
+	Scanner *fake.Scanner
+	Display *fake.Display
+	Keypad  *fake.Keypad
+	Link    *fake.Link
+	Host    HostControl
+	// Card builds a test card from its profile name ("unionpay-debit") for
+	// the given interface.
+	Card func(name string, iface hal.CardInterface) (hal.Card, error)
+	// Track returns a test card's magnetic stripe.
+	Track func(name string) (*hal.Track, error)
+	// Cards lists the test cards' names.
+	Cards func() []string
+}
+
+// HostControl reaches the host simulator a simulated board talks to.
+type HostControl interface {
+	// Count counts records of kind ("sale", "reversal", …) in state ("" any).
+	Count(kind, state string) int
+	// Command runs a control command ("fault no-answer", "fault clear", …).
+	Command(cmd string) error
+}
+
+// OnClose registers a release function; Close runs them in reverse order.
+func (b *Board) OnClose(f func() error) { b.closers = append(b.closers, f) }
+
+// Close releases the board's devices.
+func (b *Board) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	b.closers = nil
+	return errors.Join(errs...)
+}
+
+// SubKey derives a purpose-bound 32-byte key from the device key, so the
+// journal and the key store never share one.
+func (b *Board) SubKey(purpose string) []byte {
+	h := sha256.New()
+	h.Write(b.DeviceKey)
+	h.Write([]byte{0})
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
+}
+
+// Options are what the command line says about the board.
+type Options struct {
+	DataDir   string // where the terminal keeps its state
+	ParamsDir string // parameter files; "testdata" in the source tree
+	File      string // the board file, for boards that read one
+	HostAddr  string // override the host address (a separate host simulator)
+	Logger    *slog.Logger
+}
+
+// Factory builds a board.
+type Factory func(ctx context.Context, opt Options) (*Board, error)
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Factory{}
+)
+
+// Register makes a board available by name. It panics on a duplicate, which
+// is a build mistake.
+func Register(name string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("boards: duplicate board " + name)
+	}
+	registry[name] = f
+}
+
+// Names lists the registered boards.
+func Names() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	var out []string
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ErrUnknownBoard reports a board name nobody registered.
+var ErrUnknownBoard = errors.New("boards: unknown board")
+
+// Open builds the named board.
+func Open(ctx context.Context, name string, opt Options) (*Board, error) {
+	mu.Lock()
+	f, ok := registry[name]
+	mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q (have %v)", ErrUnknownBoard, name, Names())
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opt.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("boards: data dir: %w", err)
+	}
+	return f(ctx, opt)
+}
+
+// LoadDeviceKey reads the 32-byte device key from path, creating it with
+// fresh random bytes on first boot (written durably, readable only by the
+// owner). Real boards point path at storage bound to the device.
+func LoadDeviceKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != 32 {
+			return nil, fmt.Errorf("boards: device key %s: want 32 bytes, have %d", filepath.Base(path), len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("boards: device key: %w", err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("boards: device key: %w", err)
+	}
+	if err := WriteFileDurably(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("boards: device key: %w", err)
+	}
+	return key, nil
+}
+
+// WriteFileDurably writes data to a temporary file, syncs it, and renames it
+// over path, so a power cut leaves either the old file or the new one.
+func WriteFileDurably(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

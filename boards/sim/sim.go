@@ -1,0 +1,132 @@
+// Package sim is the simulated board, the default: every device is a fake
+// from hal/fake, the test cards are built from the card simulator's profiles,
+// and the acquirer is the host simulator running in-process (or a separate
+// one named with -host). It runs on any Linux machine.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"kpos/boards"
+	"kpos/hal"
+	"kpos/hal/fake"
+	"kpos/tools/cardsim"
+)
+
+func init() { boards.Register("sim", Open) }
+
+// The simulated terminal's identity and TMK: TEST ONLY values, the same as
+// the host simulator's terminal record (docs/test-cards.md).
+var (
+	testIdentity = boards.Identity{TerminalID: "12345678", MerchantID: "898320154110001", MerchantName: "测试商户 KPOS Test Shop"}
+	testTMK      = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+)
+
+// Open builds the simulated board.
+func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
+	key, err := boards.LoadDeviceKey(filepath.Join(opt.DataDir, "device.key"))
+	if err != nil {
+		return nil, err
+	}
+	cardsDir := filepath.Join(opt.ParamsDir, "cards")
+	if _, err := os.Stat(cardsDir); err != nil {
+		return nil, fmt.Errorf("sim: test cards: %w (run from the source tree or pass -params)", err)
+	}
+	s := &boards.SimDevices{
+		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
+		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(),
+	}
+	b := &boards.Board{
+		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,
+		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
+		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
+		Identity: testIdentity, InitialTMK: testTMK, Sim: s,
+	}
+	profiles := map[string]*cardsim.Profile{}
+	s.Cards = func() []string { return profileNames(cardsDir) }
+	load := func(name string) (*cardsim.Profile, error) {
+		if p, ok := profiles[name]; ok {
+			return p, nil
+		}
+		if strings.ContainsAny(name, `/\`) || name == "" {
+			return nil, fmt.Errorf("sim: no test card %q", name)
+		}
+		p, err := cardsim.LoadProfile(filepath.Join(cardsDir, name+".toml"))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sim: no test card %q (have %s)", name, strings.Join(s.Cards(), ", "))
+		}
+		if err != nil {
+			return nil, err
+		}
+		profiles[name] = p
+		return p, nil
+	}
+	// One card object per profile, so its ATC and PIN tries persist between
+	// presentations as a real card's do.
+	cards := map[string]*cardsim.Card{}
+	s.Card = func(name string, iface hal.CardInterface) (hal.Card, error) {
+		p, err := load(name)
+		if err != nil {
+			return nil, err
+		}
+		c, ok := cards[name]
+		if !ok {
+			if c, err = cardsim.New(p, iface); err != nil {
+				return nil, err
+			}
+			cards[name] = c
+		}
+		if err := c.Present(iface); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	s.Track = func(name string) (*hal.Track, error) {
+		p, err := load(name)
+		if err != nil {
+			return nil, err
+		}
+		if t := p.Track(); t != nil {
+			return t, nil
+		}
+		return nil, fmt.Errorf("sim: test card %q has no magnetic stripe", name)
+	}
+
+	if opt.HostAddr != "" {
+		// A host simulator of its own (the power-cut tests run one, so that
+		// its records outlive the terminal's process).
+		s.Link = fake.NewLink(nil)
+		b.HostAddr = opt.HostAddr
+		s.Host = &remoteHost{addr: opt.HostAddr}
+	} else {
+		host, err := startHost(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		b.OnClose(host.Close)
+		s.Link = fake.NewLink(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return host.Pipe(ctx)
+		})
+		b.HostAddr = "hostsim.in-process:0"
+		s.Host = host
+	}
+	b.Link = s.Link
+	return b, nil
+}
+
+func profileNames(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.toml"))
+	var names []string
+	for _, m := range matches {
+		names = append(names, strings.TrimSuffix(filepath.Base(m), ".toml"))
+	}
+	sort.Strings(names)
+	return names
+}

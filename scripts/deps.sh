@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a make target needs, when run as root and
+# they are missing; otherwise names them. Usage: scripts/deps.sh test|arm|hil|bench
+set -euo pipefail
+
+want=()
+case "${1:-test}" in
+  test)  want=(pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
+  arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
+  hil)   want=(pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
+  bench) want=(zbar-tools qrencode zxing-cpp-tools crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
+  *) echo "deps: unknown set $1" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: install them with: sudo apt-get install ${missing[*]}" >&2
+  echo "deps: (foreign architectures first: sudo dpkg --add-architecture armhf; sudo dpkg --add-architecture arm64; sudo apt-get update)" >&2
+  exit 0
+fi
+
+for p in "${missing[@]}"; do
+  case "$p" in
+    *:armhf) dpkg --add-architecture armhf ;;
+    *:arm64) dpkg --add-architecture arm64 ;;
+  esac
+done
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
