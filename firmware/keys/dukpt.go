@@ -39,7 +39,9 @@ const (
 	DUKPTDataResponse                       // data encryption, response
 )
 
-var keyRegisterMask = [16]byte{0xC0, 0xC0, 0xC0, 0xC0, 0, 0, 0, 0, 0xC0, 0xC0, 0xC0, 0xC0, 0, 0, 0, 0}
+// keyRegisterMask is XORed into a key for the left half of the NRKGP and
+// into the BDK for the right half of the IPEK.
+const keyRegisterMask = "\xC0\xC0\xC0\xC0\x00\x00\x00\x00\xC0\xC0\xC0\xC0\x00\x00\x00\x00"
 
 // variantMask returns the XOR mask of a usage; each byte is applied to both
 // halves at the same position.
@@ -104,7 +106,7 @@ func DUKPTIPEK(bdk, ksn []byte) ([]byte, error) {
 	}
 	b.Encrypt(ipek[:8], base[:])
 	var masked [16]byte
-	subtle.XORBytes(masked[:], bdk, keyRegisterMask[:])
+	subtle.XORBytes(masked[:], bdk, []byte(keyRegisterMask))
 	b, err = emvcrypto.TDES(masked[:])
 	clear(masked[:])
 	if err != nil {
@@ -127,7 +129,7 @@ func nrkgp(key []byte, reg [8]byte) []byte {
 	}
 	half(out[8:], key)
 	var masked [16]byte
-	subtle.XORBytes(masked[:], key, keyRegisterMask[:])
+	subtle.XORBytes(masked[:], key, []byte(keyRegisterMask))
 	half(out[:8], masked[:])
 	clear(masked[:])
 	return out

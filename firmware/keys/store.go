@@ -115,7 +115,7 @@ const stateVersion = 1
 
 // The key file: magic, format version, AES-GCM nonce, then the sealed JSON
 // state. The header is authenticated as additional data.
-var fileMagic = []byte("KPOSKEYS")
+const fileMagic = "KPOSKEYS"
 
 const (
 	fileVersion = 1
@@ -184,7 +184,7 @@ func openFile(aead cipher.AEAD, raw []byte) (state, error) {
 	if len(raw) < headerLen+nonceLen+aead.Overhead() {
 		return state{}, fmt.Errorf("%w: file is %d bytes, truncated", ErrTampered, len(raw))
 	}
-	if !bytes.Equal(raw[:8], fileMagic) || raw[8] != fileVersion {
+	if string(raw[:8]) != fileMagic || raw[8] != fileVersion {
 		return state{}, fmt.Errorf("%w: not a key file of version %d", ErrFormat, fileVersion)
 	}
 	nonce := raw[headerLen : headerLen+nonceLen]
