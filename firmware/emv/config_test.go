@@ -86,10 +86,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		edit func(string) string
 	}{
 		{"unknown key", func(s string) string { return s + "\n[terminal2]\nx = 1\n" }},
-		{"bad TAC", func(s string) string { return strings.Replace(s, `tac_denial = "0010000000"`, `tac_denial = "00100000"`, 1) }},
+		{"bad TAC", func(s string) string {
+			return strings.Replace(s, `tac_denial = "0010000000"`, `tac_denial = "00100000"`, 1)
+		}},
 		{"bad kernel", func(s string) string { return strings.Replace(s, `kernel = "visa"`, `kernel = "amex"`, 1) }},
 		{"bad ifd serial", func(s string) string { return strings.Replace(s, `"KPOS0001"`, `"KPOS1"`, 1) }},
-		{"bad ddol", func(s string) string { return strings.Replace(s, `default_ddol = "9F3704"`, `default_ddol = "9F37"`, 1) }},
+		{"bad ddol", func(s string) string {
+			return strings.Replace(s, `default_ddol = "9F3704"`, `default_ddol = "9F37"`, 1)
+		}},
 		{"no aids", func(s string) string { return s[:strings.Index(s, "[[aid]]")] }},
 		{"no terminal", func(s string) string { return s[strings.Index(s, "[[aid]]"):] }},
 	}
