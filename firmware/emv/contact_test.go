@@ -3,6 +3,7 @@ package emv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -58,6 +59,10 @@ func appFCI(aid, label, pdol string) []byte {
 // upRecords are the two records of the debit card, with a CVM list and
 // IACs as parameters.
 func upRecords(cvm string, iacs ...string) (r1, r2 []byte) {
+	return upRecordsCDOL2(cdol2, cvm, iacs...)
+}
+
+func upRecordsCDOL2(cdol2 string, cvm string, iacs ...string) (r1, r2 []byte) {
 	r1 = ok(T(0x70, T(0x57, "6222021234567890128D30122011234500000F"), T(0x5F20, []byte("ZHANG/SAN"))))
 	body := cat(T(0x5A, upPAN), T(0x5F24, "301231"), T(0x5F25, "200101"), T(0x5F28, "0156"), T(0x5F34, "01"),
 		T(0x9F07, "FF00"), T(0x9F08, "0030"), T(0x8C, cdol1), T(0x8D, cdol2), T(0x9F42, "0156"))
@@ -72,8 +77,10 @@ func upRecords(cvm string, iacs ...string) (r1, r2 []byte) {
 
 // upOnlineStart is the conversation up to and including the first
 // GENERATE AC (ARQC) of an online PIN sale of 100.00 by PSE.
-func upOnlineStart(aip string) []fake.Exchange {
-	r1, r2 := upRecords(cvmOnline)
+func upOnlineStart(aip string) []fake.Exchange { return upOnlineStartCDOL2(aip, cdol2) }
+
+func upOnlineStartCDOL2(aip, cdol2 string) []fake.Exchange {
+	r1, r2 := upRecordsCDOL2(cdol2, cvmOnline)
 	return []fake.Exchange{
 		x(selPSE, pseFCI()),
 		x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))),
@@ -154,3 +161,112 @@ func tagList(t *testing.T, b []byte) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// hostApproved is the host answer of an approval with an ARPC.
+var hostApproved = HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: mustHex("AABBCCDDEEFF3030")}
+
+func TestContactCompletionBranches(t *testing.T) {
+	const (
+		extAuth  = "0082000008 AABBCCDDEEFF3030"
+		gen2TC   = "80AE4000 1F 3030 000000010000 000000000000 0156 %s 0156 261122 00 12345678 00"
+		tcResp   = "40 0001 8877665544332211 07010103600000"
+		aacResp  = "00 0001 0102030405060708 07010103900000"
+		tvrStart = "8000048000"
+	)
+	tests := []struct {
+		name      string
+		host      HostResponse
+		tail      []fake.Exchange
+		decision  Decision
+		reverse   bool
+		tvr, tsi  string
+		scripts   string
+		wantNotIA bool
+	}{
+		{
+			name:     "approved, issuer authenticated",
+			host:     hostApproved,
+			tail:     []fake.Exchange{x(extAuth, sw("9000")), x(fmtHex(gen2TC, tvrStart), ok(T(0x80, tcResp)))},
+			decision: Approved, tvr: tvrStart, tsi: "7800",
+		},
+		{
+			name:     "issuer authentication fails, card declines: reverse",
+			host:     hostApproved,
+			tail:     []fake.Exchange{x(extAuth, sw("6300")), x(fmtHex(gen2TC, "8000048040"), ok(T(0x80, aacResp)))},
+			decision: Declined, reverse: true, tvr: "8000048040", tsi: "7800",
+		},
+		{
+			name:     "card declines after online approval: reverse",
+			host:     hostApproved,
+			tail:     []fake.Exchange{x(extAuth, sw("9000")), x(fmtHex(gen2TC, tvrStart), ok(T(0x80, aacResp)))},
+			decision: Declined, reverse: true, tvr: tvrStart, tsi: "7800",
+		},
+		{
+			name:     "host declines",
+			host:     HostResponse{Answered: true, Approved: false, ResponseCode: "51"},
+			tail:     []fake.Exchange{x("80AE0000 1F 3531 000000010000 000000000000 0156 8000048000 0156 261122 00 12345678 00", ok(T(0x80, aacResp)))},
+			decision: Declined, tvr: tvrStart, tsi: "6800",
+		},
+		{
+			name:     "unable to go online: Z3 and the default action declines",
+			host:     HostResponse{Answered: false},
+			tail:     []fake.Exchange{x("80AE0000 1F 5A33 000000010000 000000000000 0156 8000048000 0156 261122 00 12345678 00", ok(T(0x80, aacResp)))},
+			decision: Declined, tvr: tvrStart, tsi: "6800",
+		},
+		{
+			name: "issuer scripts before and after, one command fails",
+			host: HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: mustHex("AABBCCDDEEFF3030"),
+				Scripts: cat(
+					T(0x71, T(0x9F18, "11223344"), T(0x86, "8418000004 01020304"), T(0x86, "8424000000")),
+					T(0x72, T(0x86, "04DA9F580501")))},
+			tail: []fake.Exchange{
+				x(extAuth, sw("9000")),
+				x("8418000004 01020304", sw("9000")),
+				x("8424000000", sw("6A82")),
+				x(fmtHex(gen2TC, "8000048020"), ok(T(0x80, tcResp))),
+				x("04DA9F580501", sw("9000")),
+			},
+			decision: Approved, tvr: "8000048020", tsi: "7C00", scripts: "1211223344" + "2000000000",
+		},
+		{
+			name:     "ARPC carried in CDOL2 when the card has no EXTERNAL AUTHENTICATE",
+			host:     hostApproved,
+			tail:     []fake.Exchange{x("80AE4000 29 3030 AABBCCDDEEFF30300000 000000010000 000000000000 0156 8000048000 0156 261122 00 12345678 00", ok(T(0x80, tcResp)))},
+			decision: Approved, tvr: tvrStart, tsi: "6800", wantNotIA: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := upOnlineStart("1C00")
+			if tc.wantNotIA {
+				start = upOnlineStartCDOL2("1800", "8A02910A9F02069F03069F1A0295055F2A029A039C019F3704")
+			}
+			card := &fake.PlaybackCard{Script: append(start, tc.tail...)}
+			k := testKernel(t, testConfig(t))
+			res, on, err := k.Start(context.Background(), card, sale(10000), &cardholder{})
+			if err != nil || on == nil {
+				t.Fatalf("start: %v %v", res.Decision, err)
+			}
+			fin, err := on.Complete(context.Background(), tc.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := card.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if fin.Decision != tc.decision || fin.Reverse != tc.reverse {
+				t.Errorf("decision %v reverse %v, want %v %v", fin.Decision, fin.Reverse, tc.decision, tc.reverse)
+			}
+			assertTVR(t, fin.TVR, tc.tvr)
+			assertTSI(t, fin.TSI, tc.tsi)
+			if hexs(fin.ScriptResults) != tc.scripts {
+				t.Errorf("script results %X, want %s", fin.ScriptResults, tc.scripts)
+			}
+			if got := tagValue(t, fin.ICCData, 0x95); got != tc.tvr {
+				t.Errorf("95 in final ICC data = %s", got)
+			}
+		})
+	}
+}
+
+func fmtHex(f string, args ...any) string { return fmt.Sprintf(f, args...) }
