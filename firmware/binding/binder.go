@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -604,7 +605,7 @@ func (b *Binder) Warning() (Text, bool) {
 	if left >= b.cfg.ExpiringWithin && b.rec.Status != StatusExpiring {
 		return Text{}, false
 	}
-	days := int(left.Hours()/24) + 1
+	days := int(math.Ceil(left.Hours() / 24))
 	day := b.rec.Expiry.Format("2006-01-02")
 	return Text{
 		ZH: fmt.Sprintf("绑定将于%s到期（还剩%d天），请联系银行续期", day, days),
