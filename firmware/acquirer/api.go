@@ -60,6 +60,7 @@ type Request struct {
 	OrigAuth  string        // field 38 of the original
 	OrigDate  string        // MMDD of the original
 	Time      time.Time
+	OrigBatch uint32 // field 61.1 of void, refund, completion, QR query (Batch when zero)
 }
 
 // Response is the host's answer.
@@ -71,6 +72,12 @@ type Response struct {
 	ICCData  []byte // field 55 from the issuer: 91, 71, 72
 	Balance  int64  // balance inquiry, minor units
 	Message  string // the host's text, when it sends one
+	// QRPayload is the code the host issued for a merchant-presented QR
+	// order (field 59), to show to the customer.
+	QRPayload string
+	// Requirement is the header's processing requirement: the host asks for
+	// a new sign-on (RequireSignOn), a parameter or CA-key download.
+	Requirement int
 }
 
 // Approved reports whether the host approved.

@@ -1,0 +1,451 @@
+package acquirer
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"kpos/hal"
+)
+
+// Identity is who the terminal is at the host: fields 41 and 42.
+type Identity struct {
+	TID string // 8 characters
+	MID string // 15 characters
+}
+
+// kindSpec maps a transaction kind to the wire: message type, processing
+// code (field 3) and message type code (field 60.1).
+type kindSpec struct {
+	mti     string
+	proc    string
+	msgType string
+	cond    string // field 25
+	name    string
+}
+
+var kinds = map[Kind]kindSpec{
+	KindSale:            {"0200", "000000", "22", "00", "sale"},
+	KindVoid:            {"0200", "200000", "23", "00", "void"},
+	KindRefund:          {"0220", "200000", "25", "00", "refund"},
+	KindBalance:         {"0200", "310000", "01", "00", "balance"},
+	KindPreAuth:         {"0100", "030000", "10", "06", "pre-authorization"},
+	KindPreAuthComplete: {"0200", "000000", "20", "06", "pre-authorization completion"},
+	KindPreAuthVoid:     {"0100", "200000", "11", "06", "pre-authorization void"},
+	KindQRSale:          {"0200", "000000", "22", "00", "QR sale"},
+	KindQRQuery:         {"0620", "330000", "30", "00", "QR result query"},
+}
+
+// String names the kind for logs and errors.
+func (k Kind) String() string {
+	if s, ok := kinds[k]; ok {
+		return s.name
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// entryCodes are the first two digits of field 22.
+var entryCodes = map[EntryMode]string{
+	EntryManual:      "01",
+	EntryStripe:      "02",
+	EntryQR:          "03",
+	EntryChip:        "05",
+	EntryContactless: "07",
+	EntryFallback:    "80",
+}
+
+// Network management information codes (field 60.3) of the dialect.
+const (
+	NetNone          = "000"
+	NetSignOff       = "002"
+	NetSignOn3DES    = "004" // PIN, MAC and data keys, double-length 3DES
+	NetSignOnSM4     = "005" // PIN, MAC and data keys, SM4 (this project's code)
+	NetSettle        = "201" // settlement (0500) and stripe batch upload items (0320)
+	NetUploadEnd     = "202" // end of batch upload (0320)
+	NetUploadICC     = "203" // chip batch upload item (0320)
+	NetParams        = "360" // terminal parameter download
+	NetCAKeyQuery    = "370" // CA public key list
+	NetCAKeyDownload = "371" // one CA public key
+	NetCAKeyEnd      = "372" // CA public key download complete
+	NetActivate      = "801" // K-code activation request (this project's code)
+	NetActivateOTP   = "802" // K-code activation OTP confirmation
+	NetBindingStatus = "803" // K-code binding status check
+)
+
+// Field 53 of a request with a PIN block: ISO 9564 format 0 with the PAN,
+// double-length 3DES (or SM4) PIN key, no track encryption.
+const (
+	SecurityControl3DES = "2600000000000000"
+	SecurityControlSM4  = "2700000000000000"
+)
+
+func f(m *iso8583.Message, id int, v string) error {
+	if err := m.Field(id, v); err != nil {
+		return fmt.Errorf("acquirer: field %d: %w", id, err)
+	}
+	return nil
+}
+
+// track2Text returns field 35's characters from track 2 as read: either
+// ASCII ("6222...=3012...") from a stripe, or the packed nibbles of EMV
+// tag 57 (trailing F dropped).
+func track2Text(t []byte) string {
+	ascii := true
+	for _, c := range t {
+		if !(c >= '0' && c <= '9' || c == '=' || c == 'D') {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ReplaceAll(string(t), "=", "D")
+	}
+	return strings.TrimRight(strings.ToUpper(hex.EncodeToString(t)), "F")
+}
+
+// BuildRequest maps a financial request to its message (field 64 is left to
+// the packer). security is field 53 for a request with a PIN block.
+func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583.Message, error) {
+	ks, ok := kinds[req.Kind]
+	if !ok {
+		return nil, fmt.Errorf("acquirer: unknown request kind %d", req.Kind)
+	}
+	if req.Trace == 0 || req.Trace > 999999 {
+		return nil, fmt.Errorf("acquirer: trace %d out of range 1..999999", req.Trace)
+	}
+	m := c.NewMessage()
+	m.MTI(ks.mti)
+	set := []struct {
+		id int
+		v  string
+	}{}
+	add := func(id int, v string) {
+		set = append(set, struct {
+			id int
+			v  string
+		}{id, v})
+	}
+	if !req.PAN.IsZero() && req.Kind != KindQRSale && req.Kind != KindQRQuery {
+		add(2, req.PAN.Digits())
+	}
+	add(3, ks.proc)
+	if req.Kind != KindBalance && req.Kind != KindQRQuery {
+		if req.Amount < 0 || req.Amount > 999999999999 {
+			return nil, fmt.Errorf("acquirer: amount out of range")
+		}
+		add(4, fmt.Sprintf("%012d", req.Amount))
+	}
+	add(11, fmt.Sprintf("%06d", req.Trace))
+	if !req.Time.IsZero() {
+		add(12, req.Time.Format("150405"))
+		add(13, req.Time.Format("0102"))
+	}
+	if req.Expiry != "" {
+		add(14, req.Expiry)
+	}
+	entry := req.Entry
+	if req.Kind == KindQRSale || req.Kind == KindQRQuery {
+		entry = EntryQR
+	}
+	if code, ok := entryCodes[entry]; ok {
+		pin := "2"
+		if req.PIN != nil {
+			pin = "1"
+		}
+		add(22, code+pin)
+	}
+	if req.PANSeq != "" {
+		add(23, strings.Repeat("0", max(0, 3-len(req.PANSeq)))+req.PANSeq)
+	}
+	add(25, ks.cond)
+	if req.PIN != nil {
+		add(26, "12")
+	}
+	if len(req.Track2) > 0 {
+		add(35, track2Text(req.Track2))
+	}
+	if req.OrigRRN != "" && (req.Kind == KindVoid || req.Kind == KindRefund || req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid) {
+		add(37, req.OrigRRN)
+	}
+	if req.OrigAuth != "" && (req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindVoid) {
+		add(38, req.OrigAuth)
+	}
+	add(41, id.TID)
+	add(42, id.MID)
+	cur := req.Currency
+	if cur == 0 {
+		cur = 156
+	}
+	add(49, fmt.Sprintf("%03d", cur))
+	if req.PIN != nil {
+		if len(req.PIN.Block) != 8 {
+			return nil, fmt.Errorf("acquirer: PIN block is %d bytes, want 8", len(req.PIN.Block))
+		}
+		if security == "" {
+			security = SecurityControl3DES
+		}
+		add(53, security)
+	}
+	f60 := Field60{MsgType: ks.msgType, Batch: req.Batch, NetCode: NetNone, TermCap: "6", ICCond: "0"}
+	if req.Entry == EntryFallback {
+		f60.ICCond = "2"
+	}
+	add(60, f60.String())
+	switch req.Kind {
+	case KindVoid, KindRefund, KindPreAuthComplete, KindPreAuthVoid, KindQRQuery:
+		ob := req.OrigBatch
+		if ob == 0 {
+			ob = req.Batch
+		}
+		add(61, Field61{Batch: ob, Trace: req.OrigTrace, Date: req.OrigDate}.String())
+	}
+	for _, s := range set {
+		if err := f(m, s.id, s.v); err != nil {
+			return nil, err
+		}
+	}
+	if req.PIN != nil {
+		if err := m.BinaryField(52, req.PIN.Block); err != nil {
+			return nil, fmt.Errorf("acquirer: field 52: %w", err)
+		}
+	}
+	if len(req.ICCData) > 0 {
+		if err := m.BinaryField(55, req.ICCData); err != nil {
+			return nil, fmt.Errorf("acquirer: field 55: %w", err)
+		}
+	}
+	if req.Kind == KindQRSale && req.QRCode != "" {
+		var t Tags
+		t.Add(TagQRCode, req.QRCode)
+		b, err := t.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		if err := f(m, 59, string(b)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Private tags of field 59 (QR payments).
+const (
+	TagQRCode    = "A1" // the customer's payment code (consumer-presented)
+	TagQRPayload = "A2" // the code the host issued for the customer to scan (merchant-presented)
+)
+
+// ParseRequest is BuildRequest's inverse, for the host side: it recovers the
+// kind, the request and the terminal's identity. The PIN block is returned
+// encrypted, as it came.
+func ParseRequest(m *iso8583.Message) (Request, Identity, error) {
+	var req Request
+	id := Identity{TID: str(m, 41), MID: str(m, 42)}
+	mti, _ := m.GetMTI()
+	proc := str(m, 3)
+	f60, err := ParseField60(str(m, 60))
+	if err != nil {
+		return req, id, err
+	}
+	req.Batch = f60.Batch
+	entry := str(m, 22)
+	for k, ks := range kinds {
+		if ks.mti == mti && ks.proc == proc && ks.msgType == f60.MsgType {
+			if k == KindSale && strings.HasPrefix(entry, "03") {
+				k = KindQRSale
+			}
+			if k == KindQRSale && !strings.HasPrefix(entry, "03") {
+				k = KindSale
+			}
+			req.Kind = k
+			break
+		}
+	}
+	if req.Kind == 0 {
+		return req, id, fmt.Errorf("%w: MTI %s, processing code %s, type %s is no known transaction", ErrMessage, mti, proc, f60.MsgType)
+	}
+	trace, err := strconv.ParseUint(str(m, 11), 10, 32)
+	if err != nil {
+		return req, id, fmt.Errorf("%w: field 11 missing", ErrMessage)
+	}
+	req.Trace = uint32(trace)
+	if s := str(m, 4); s != "" {
+		if req.Amount, err = strconv.ParseInt(s, 10, 64); err != nil {
+			return req, id, fmt.Errorf("%w: field 4 not numeric", ErrMessage)
+		}
+	}
+	if s := str(m, 2); s != "" {
+		if req.PAN, err = hal.ParsePAN(s); err != nil {
+			return req, id, fmt.Errorf("%w: field 2: %w", ErrMessage, err)
+		}
+	}
+	if s := str(m, 49); s != "" {
+		c, err := strconv.ParseUint(s, 10, 16)
+		if err != nil {
+			return req, id, fmt.Errorf("%w: field 49 not numeric", ErrMessage)
+		}
+		req.Currency = uint16(c)
+	}
+	req.Expiry = str(m, 14)
+	if s := str(m, 23); len(s) == 3 {
+		req.PANSeq = s[1:]
+	}
+	if t := str(m, 35); t != "" {
+		req.Track2 = []byte(t)
+	}
+	if len(entry) >= 2 {
+		for e, code := range entryCodes {
+			if entry[:2] == code {
+				req.Entry = e
+			}
+		}
+	}
+	if b := raw(m, 52); b != nil {
+		req.PIN = &hal.PINBlock{Block: b}
+	}
+	req.ICCData = raw(m, 55)
+	req.OrigRRN = str(m, 37)
+	req.OrigAuth = str(m, 38)
+	if s := str(m, 61); s != "" {
+		o, err := ParseField61(s)
+		if err != nil {
+			return req, id, err
+		}
+		req.OrigBatch, req.OrigTrace, req.OrigDate = o.Batch, o.Trace, o.Date
+	}
+	if s := str(m, 59); s != "" {
+		t, err := ParseTags([]byte(s))
+		if err != nil {
+			return req, id, err
+		}
+		req.QRCode, _ = t.Get(TagQRCode)
+	}
+	if s12, s13 := str(m, 12), str(m, 13); s12 != "" && s13 != "" {
+		if t, err := time.ParseInLocation("0102150405", s13+s12, time.Local); err == nil {
+			req.Time = t
+		}
+	}
+	return req, id, nil
+}
+
+// BuildResponse answers req (the request as received) with resp: the
+// request's identifying fields are echoed, the answer's fields added.
+func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time) (*iso8583.Message, error) {
+	mti, err := req.GetMTI()
+	if err != nil || len(mti) != 4 {
+		return nil, fmt.Errorf("%w: request without MTI", ErrMessage)
+	}
+	m := c.NewMessage()
+	m.MTI(mti[:2] + string(mti[2]+1) + mti[3:])
+	for _, id := range []int{2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61} {
+		if s := str(req, id); s != "" {
+			if err := f(m, id, s); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := f(m, 12, now.Format("150405")); err != nil {
+		return nil, err
+	}
+	if err := f(m, 13, now.Format("0102")); err != nil {
+		return nil, err
+	}
+	if err := f(m, 15, now.Format("0102")); err != nil {
+		return nil, err
+	}
+	if resp.RRN != "" {
+		if err := f(m, 37, resp.RRN); err != nil {
+			return nil, err
+		}
+	}
+	if resp.AuthCode != "" {
+		if err := f(m, 38, resp.AuthCode); err != nil {
+			return nil, err
+		}
+	}
+	if err := f(m, 39, resp.Code); err != nil {
+		return nil, err
+	}
+	if resp.Balance != 0 || str(req, 3) == "310000" && resp.Code == "00" {
+		cur := str(req, 49)
+		if cur == "" {
+			cur = "156"
+		}
+		if err := f(m, 54, Field54{AccountType: "10", AmountType: "02", Currency: cur, Amount: resp.Balance}.String()); err != nil {
+			return nil, err
+		}
+	}
+	if len(resp.ICCData) > 0 {
+		if err := m.BinaryField(55, resp.ICCData); err != nil {
+			return nil, fmt.Errorf("acquirer: field 55: %w", err)
+		}
+	}
+	if resp.Message != "" {
+		if err := f(m, 56, resp.Message); err != nil {
+			return nil, err
+		}
+	}
+	if resp.QRPayload != "" {
+		var t Tags
+		t.Add(TagQRPayload, resp.QRPayload)
+		b, err := t.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		if err := f(m, 59, string(b)); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// ParseResponse reads the host's answer to req and checks that it is the
+// answer to req: response MTI, same trace number and terminal. A mismatch
+// is ErrMismatch: that answer belongs to another request.
+func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) (Response, error) {
+	var r Response
+	reqMTI, _ := req.GetMTI()
+	mti, _ := m.GetMTI()
+	if len(reqMTI) != 4 || mti != reqMTI[:2]+string(reqMTI[2]+1)+reqMTI[3:] {
+		return r, fmt.Errorf("%w: answer MTI %s to request %s", ErrMismatch, mti, reqMTI)
+	}
+	if got, want := str(m, 11), str(req, 11); got != want {
+		return r, fmt.Errorf("%w: answer trace %s to request trace %s", ErrMismatch, got, want)
+	}
+	if got, want := str(m, 41), str(req, 41); got != want {
+		return r, fmt.Errorf("%w: answer for terminal %q", ErrMismatch, got)
+	}
+	r.Code = str(m, 39)
+	if len(r.Code) != 2 {
+		return r, fmt.Errorf("%w: no response code", ErrMessage)
+	}
+	r.AuthCode = strings.TrimSpace(str(m, 38))
+	r.RRN = strings.TrimSpace(str(m, 37))
+	r.ICCData = raw(m, 55)
+	r.Message = strings.TrimSpace(str(m, 56))
+	if s := str(m, 54); s != "" {
+		b, err := ParseField54(s)
+		if err != nil {
+			return r, err
+		}
+		r.Balance = b.Amount
+	}
+	if s := str(m, 59); s != "" {
+		if t, err := ParseTags([]byte(s)); err == nil {
+			r.QRPayload, _ = t.Get(TagQRPayload)
+		}
+	}
+	if s12, s13 := str(m, 12), str(m, 13); len(s12) == 6 && len(s13) == 4 {
+		year := reqTime.Year()
+		if reqTime.IsZero() {
+			year = time.Now().Year()
+		}
+		if t, err := time.ParseInLocation("20060102150405", strconv.Itoa(year)+s13+s12, time.Local); err == nil {
+			r.HostTime = t
+		}
+	}
+	return r, nil
+}

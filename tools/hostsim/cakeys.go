@@ -1,0 +1,126 @@
+package hostsim
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/moov-io/iso8583"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv/tlv"
+)
+
+// CAKey is one EMV certification authority public key the host distributes.
+type CAKey struct {
+	RID      string `toml:"rid"`      // hex, 5 bytes
+	Index    string `toml:"index"`    // hex, 1 byte
+	Modulus  string `toml:"modulus"`  // hex
+	Exponent string `toml:"exponent"` // hex
+	SHA1     string `toml:"sha1"`     // hex checksum
+	Expiry   string `toml:"expiry"`   // YYYY-MM-DD
+}
+
+// LoadCAKeys reads [[capk]] tables from TOML files (the format of
+// testdata/emv/capk-*.toml).
+func LoadCAKeys(paths ...string) ([]CAKey, error) {
+	var out []CAKey
+	for _, p := range paths {
+		var f struct {
+			CAPK []CAKey `toml:"capk"`
+		}
+		if _, err := toml.DecodeFile(p, &f); err != nil {
+			return nil, fmt.Errorf("hostsim: CA keys: %w", err)
+		}
+		out = append(out, f.CAPK...)
+	}
+	return out, nil
+}
+
+// tlv returns the key in the dialect's download format: BER-TLV 9F06 RID,
+// 9F22 index, DF05 expiry (YYYYMMDD), DF06 hash algorithm (01 SHA-1),
+// DF07 key algorithm (01 RSA), DF02 modulus, DF04 exponent, DF03 checksum.
+func (k CAKey) tlv() ([]byte, error) {
+	var out []byte
+	for _, e := range []struct {
+		tag tlv.Tag
+		hex string
+	}{{0x9F06, k.RID}, {0x9F22, k.Index}} {
+		b, err := hex.DecodeString(e.hex)
+		if err != nil {
+			return nil, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
+		}
+		out = tlv.Append(out, e.tag, b)
+	}
+	out = tlv.Append(out, 0xDF05, []byte(strings.ReplaceAll(k.Expiry, "-", "")))
+	out = tlv.Append(out, 0xDF06, []byte{0x01})
+	out = tlv.Append(out, 0xDF07, []byte{0x01})
+	for _, e := range []struct {
+		tag tlv.Tag
+		hex string
+	}{{0xDF02, k.Modulus}, {0xDF04, k.Exponent}, {0xDF03, k.SHA1}} {
+		b, err := hex.DecodeString(e.hex)
+		if err != nil {
+			return nil, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
+		}
+		out = tlv.Append(out, e.tag, b)
+	}
+	return out, nil
+}
+
+// caKeys answers the CA public key download: 370 lists RID and index of
+// every key (9F06, 9F22 pairs), 371 returns the key named by the request's
+// 9F06 and 9F22, 372 acknowledges the end.
+func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, error) {
+	tk, code := s.terminal(m)
+	if code != "" {
+		a, err := s.reply(m, code)
+		return a, nil, err
+	}
+	a, err := s.reply(m, "00")
+	if err != nil {
+		return nil, nil, err
+	}
+	var f62 []byte
+	switch net {
+	case acquirer.NetCAKeyQuery:
+		for _, k := range s.cfg.CAKeys {
+			rid, err1 := hex.DecodeString(k.RID)
+			idx, err2 := hex.DecodeString(k.Index)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			f62 = tlv.Append(f62, 0x9F06, rid)
+			f62 = tlv.Append(f62, 0x9F22, idx)
+		}
+	case acquirer.NetCAKeyDownload:
+		objs, err := tlv.Parse(fieldBytes(m, 62))
+		rid, ok1 := tlv.Find(objs, 0x9F06)
+		idx, ok2 := tlv.Find(objs, 0x9F22)
+		if err != nil || !ok1 || !ok2 {
+			a, err := s.reply(m, "30")
+			return a, nil, err
+		}
+		found := false
+		for _, k := range s.cfg.CAKeys {
+			if strings.EqualFold(k.RID, hex.EncodeToString(rid.Value)) && strings.EqualFold(k.Index, hex.EncodeToString(idx.Value)) {
+				if f62, err = k.tlv(); err != nil {
+					return nil, nil, err
+				}
+				found = true
+			}
+		}
+		if !found {
+			a, err := s.reply(m, "25")
+			return a, nil, err
+		}
+	}
+	if len(f62) > 0 {
+		if err := a.msg.BinaryField(62, f62); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	return a, nil, nil
+}

@@ -1,0 +1,504 @@
+package hostsim
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/moov-io/iso8583"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv/tlv"
+	"kpos/firmware/emvcrypto"
+	"kpos/firmware/keys"
+	"kpos/firmware/pinblock"
+	"kpos/hal"
+)
+
+// macChecked returns the terminal of a MAC'd request after checking its
+// MAC, or an answer refusing it (no MAC on a refusal: the host cannot MAC
+// for a terminal it does not trust).
+func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termState, *answer, error) {
+	tk, code := s.terminal(m)
+	if code == "" {
+		s.mu.Lock()
+		key, alg := tk.macKey, tk.alg
+		s.mu.Unlock()
+		if key == nil {
+			code = "A0" // not signed on: no MAC key
+		} else if err := acquirer.VerifyMAC(m, body, hostMAC{key: key, alg: alg}); err != nil {
+			code = "A0"
+		}
+	}
+	if code == "" {
+		return tk, nil, nil
+	}
+	mti, _ := m.GetMTI()
+	s.record(Record{Type: op, MTI: mti, TID: field(m, 41), Code: code, Note: "refused before processing"})
+	a, err := s.reply(m, code)
+	return nil, a, err
+}
+
+// panOf returns the request's PAN: field 2, or track 2 up to the separator.
+func panOf(req acquirer.Request) string {
+	if !req.PAN.IsZero() {
+		return req.PAN.Digits()
+	}
+	t := string(req.Track2)
+	if i := strings.IndexByte(t, 'D'); i > 0 {
+		return t[:i]
+	}
+	return ""
+}
+
+// expiryOf returns YYMM from field 14 or track 2.
+func expiryOf(req acquirer.Request) string {
+	if req.Expiry != "" {
+		return req.Expiry
+	}
+	t := string(req.Track2)
+	if i := strings.IndexByte(t, 'D'); i > 0 && len(t) >= i+5 {
+		return t[i+1 : i+5]
+	}
+	return ""
+}
+
+func requestSum(mti string, req acquirer.Request) string {
+	return fmt.Sprintf("%s|%d|%d|%x|%d|%d", mti, req.Kind, req.Amount, panOf(req), req.OrigBatch, req.OrigTrace)
+}
+
+func masked(pan string) string {
+	p, err := hal.ParsePAN(pan)
+	if err != nil {
+		return ""
+	}
+	return p.Masked()
+}
+
+// financial authorizes a 0100, 0200, 0220 or 0620.
+func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState, error) {
+	mti, _ := m.GetMTI()
+	tk, refusal, err := s.macChecked(m, body, "authorization")
+	if tk == nil {
+		return refusal, nil, err
+	}
+	req, _, err := acquirer.ParseRequest(m)
+	if err != nil {
+		s.record(Record{Type: "authorization", MTI: mti, TID: tk.rec.TID, Code: "30", Note: "format error"})
+		a, err := s.reply(m, "30")
+		if a != nil {
+			a.mac = true
+		}
+		return a, tk, err
+	}
+	now := s.cfg.Now()
+	key := txnKey{tk.rec.TID, req.Batch, req.Trace}
+	pan := panOf(req)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := Record{Type: "authorization", Kind: req.Kind.String(), MTI: mti, TID: tk.rec.TID, Batch: req.Batch,
+		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount}
+	if prev, ok := s.txns[key]; ok && req.Kind != acquirer.KindQRQuery {
+		if prev.reqSum == requestSum(mti, req) && prev.response != nil {
+			rec.Code, rec.Note = prev.rec.Code, "repeat of an identical request: same answer, nothing applied again"
+			s.recordLocked(rec)
+			msg, err := s.codec.Unpack(prev.response)
+			if err != nil {
+				return nil, nil, err
+			}
+			return &answer{msg: msg, mac: true}, tk, nil
+		}
+		rec.Code, rec.Note = "94", "trace number already used in this batch"
+		s.recordLocked(rec)
+		a, err := s.reply(m, "94")
+		return withMAC(a), tk, err
+	}
+	if s.reversedKey[key] {
+		rec.Code, rec.Note = "94", "arrived after its own reversal: not applied"
+		s.recordLocked(rec)
+		a, err := s.reply(m, "94")
+		return withMAC(a), tk, err
+	}
+	if req.Amount%100 == 99 && req.Kind != acquirer.KindBalance && req.Kind != acquirer.KindQRQuery {
+		rec.Note = "amount trigger 99: never answered, not applied"
+		s.recordLocked(rec)
+		return nil, tk, nil
+	}
+
+	t := &txn{mti: mti, pan: pan, amount: req.Amount, reqSum: requestSum(mti, req), foreign: pan != "" && !strings.HasPrefix(pan, "62")}
+	resp, iccOut := s.decide(tk, req, t, now)
+	if resp.Code == "00" && req.Kind != acquirer.KindBalance && req.Kind != acquirer.KindQRQuery {
+		s.seq++
+		resp.RRN = fmt.Sprintf("%s%08d", now.Format("0102"), s.seq%100000000)
+		if resp.AuthCode == "" {
+			ac, err := s.randomDigits(6)
+			if err != nil {
+				return nil, nil, err
+			}
+			resp.AuthCode = ac
+		}
+		rec.Applied = true
+	}
+	resp.ICCData = iccOut
+	rec.Code, rec.AuthCode, rec.RRN = resp.Code, resp.AuthCode, resp.RRN
+	if rec.Note == "" {
+		rec.Note = t.note
+	}
+	ans, err := acquirer.BuildResponse(s.codec, m, resp, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.Kind == acquirer.KindQRQuery {
+		s.recordLocked(rec)
+		return &answer{msg: ans, mac: true}, tk, nil
+	}
+	t.rec = s.recordLocked(rec)
+	if resp.Code != "00" && resp.Code != "09" {
+		t.undo = nil
+	}
+	if t.undo == nil {
+		t.counts = false
+	}
+	raw, err := s.codec.Pack(ans, nil)
+	if err == nil {
+		t.response = raw
+	}
+	s.txns[key] = t
+	if resp.RRN != "" {
+		s.byRRN[resp.RRN] = t
+	}
+	if req.Kind == acquirer.KindQRSale && resp.Code == "09" {
+		s.qrOrders[key] = t
+	}
+	if rec.Applied {
+		s.debitDaily(tk, now.Format("20060102"), req.Kind, req.Amount)
+	}
+	return &answer{msg: ans, mac: true}, tk, nil
+}
+
+func withMAC(a *answer) *answer {
+	if a != nil {
+		a.mac = true
+	}
+	return a
+}
+
+func (s *Server) debitDaily(tk *termState, day string, k acquirer.Kind, amount int64) {
+	switch k {
+	case acquirer.KindSale, acquirer.KindQRSale, acquirer.KindPreAuthComplete:
+		tk.daily[day] += amount
+	}
+}
+
+// decide applies the approve/decline rules to one request (under s.mu) and
+// fills t's effects. It returns the answer and the ICC data for field 55.
+func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now interface{ Format(string) string }) (acquirer.Response, []byte) {
+	code := func(c, note string) (acquirer.Response, []byte) {
+		t.note = note
+		return acquirer.Response{Code: c}, nil
+	}
+	p := tk.rec.Params
+	needsCard := req.Kind != acquirer.KindQRSale && req.Kind != acquirer.KindQRQuery
+	var acct *account
+	if needsCard {
+		acct = s.accounts[t.pan]
+		if acct == nil {
+			return code("14", "no such card account")
+		}
+		exp := expiryOf(req)
+		if exp == "" {
+			exp = acct.card.Expiry
+		}
+		if exp < now.Format("0601") || acct.card.Expiry < now.Format("0601") {
+			return code("54", "card expired")
+		}
+	}
+	switch req.Amount % 100 {
+	case 51:
+		if req.Kind != acquirer.KindRefund && req.Kind != acquirer.KindVoid {
+			return code("51", "amount trigger 51")
+		}
+	case 55:
+		if needsCard {
+			return code("55", "amount trigger 55")
+		}
+	case 91:
+		return code("91", "amount trigger 91")
+	}
+	if req.PIN != nil && acct != nil {
+		ok, err := s.checkPIN(tk, req.PIN.Block, t.pan, acct)
+		if err != nil {
+			return code("99", "PIN block unreadable")
+		}
+		if !ok {
+			acct.pinTries++
+			if acct.pinTries >= 3 {
+				return code("75", "wrong PIN, tries exceeded")
+			}
+			return code("55", "wrong PIN")
+		}
+		if acct.pinTries >= 3 {
+			return code("75", "PIN tries exceeded earlier")
+		}
+		acct.pinTries = 0
+	}
+	var arqc []byte
+	var sessionKey, iccMK []byte
+	var issuer *Issuer
+	if len(req.ICCData) > 0 && acct != nil {
+		objs, err := tlv.Parse(req.ICCData)
+		if err != nil {
+			return code("30", "field 55 unreadable")
+		}
+		if ac, ok := tlv.Find(objs, 0x9F26); ok {
+			issuer = s.data.issuerFor(t.pan)
+			if issuer == nil {
+				return code("15", "no issuer for this card")
+			}
+			psn := req.PANSeq
+			if v, ok := tlv.Find(objs, 0x5F34); ok && len(v.Value) == 1 {
+				psn = fmt.Sprintf("%02X", v.Value[0])
+			}
+			if psn == "" {
+				psn = acct.card.PSN
+			}
+			iccMK, sessionKey, err = issuerKeys(issuer, t.pan, psn, objs)
+			if err != nil {
+				return code("05", "ARQC keys: "+err.Error())
+			}
+			data := arqcData(issuer, objs)
+			if err := emvcrypto.VerifyARQC(sessionKey, data, ac.Value); err != nil {
+				return code("05", "ARQC does not verify")
+			}
+			arqc = ac.Value
+		}
+	}
+	resp := acquirer.Response{Code: "00"}
+	limitCheck := func() string {
+		if p.PerTxnLimit > 0 && req.Amount > p.PerTxnLimit {
+			return "61"
+		}
+		if p.DailyLimit > 0 && tk.daily[now.Format("20060102")]+req.Amount > p.DailyLimit {
+			return "61"
+		}
+		return ""
+	}
+	switch req.Kind {
+	case acquirer.KindSale:
+		if c := limitCheck(); c != "" {
+			return code(c, "over the terminal's limit")
+		}
+		if acct.available < req.Amount {
+			return code("51", "insufficient funds")
+		}
+		acct.available -= req.Amount
+		t.undo = func() { acct.available += req.Amount }
+		t.counts = true
+	case acquirer.KindBalance:
+		resp.Balance = acct.available
+	case acquirer.KindPreAuth:
+		if c := limitCheck(); c != "" {
+			return code(c, "over the terminal's limit")
+		}
+		if acct.available < req.Amount {
+			return code("51", "insufficient funds")
+		}
+		acct.available -= req.Amount
+		t.hold = req.Amount
+		t.undo = func() { acct.available += t.hold; t.hold = 0 }
+	case acquirer.KindPreAuthComplete, acquirer.KindPreAuthVoid:
+		orig := s.original(tk, req)
+		if orig == nil || orig.mti != "0100" || orig.hold == 0 || orig.pan != t.pan {
+			return code("25", "pre-authorization not found or already closed")
+		}
+		held := orig.hold
+		if req.Kind == acquirer.KindPreAuthVoid {
+			acct.available += held
+			orig.hold = 0
+			t.undo = func() { acct.available -= held; orig.hold = held }
+			break
+		}
+		if req.Amount > held+held*15/100 {
+			return code("13", "completion above the pre-authorized amount")
+		}
+		if acct.available+held < req.Amount {
+			return code("51", "insufficient funds")
+		}
+		acct.available += held - req.Amount
+		orig.hold = 0
+		t.undo = func() { acct.available -= held - req.Amount; orig.hold = held }
+		t.counts = true
+	case acquirer.KindVoid:
+		orig := s.original(tk, req)
+		if orig == nil || orig.mti != "0200" || !orig.counts || orig.credit {
+			return code("25", "original sale not found")
+		}
+		if orig.voided || orig.reversed {
+			return code("12", "original already voided or reversed")
+		}
+		if orig.amount != req.Amount || orig.pan != t.pan {
+			return code("64", "void amount or card differs from the original")
+		}
+		acct.available += orig.amount
+		orig.voided, orig.rec.Voided = true, true
+		t.undo = func() { acct.available -= orig.amount; orig.voided, orig.rec.Voided = false, false }
+	case acquirer.KindRefund:
+		orig := s.byRRN[req.OrigRRN]
+		if orig == nil {
+			orig = s.original(tk, req)
+		}
+		if orig == nil || !orig.counts || orig.pan != t.pan || orig.reversed || orig.voided {
+			return code("25", "original sale not found")
+		}
+		if req.Amount <= 0 || orig.refunded+req.Amount > orig.amount {
+			return code("13", "refund exceeds what is left of the original")
+		}
+		acct.available += req.Amount
+		orig.refunded += req.Amount
+		t.undo = func() { acct.available -= req.Amount; orig.refunded -= req.Amount }
+		t.counts, t.credit = true, true
+	case acquirer.KindQRSale:
+		if c := limitCheck(); c != "" {
+			return code(c, "over the terminal's limit")
+		}
+		if req.QRCode == "" {
+			// Merchant-presented: open an order the customer pays by scanning.
+			ref, err := s.randomDigits(12)
+			if err != nil {
+				return code("96", "no randomness")
+			}
+			resp.Code = "09"
+			resp.QRPayload = "https://qr.kpos.test/pay/" + ref
+			t.undo = func() { t.paid = false }
+			t.note = "merchant-presented order open"
+			return resp, nil
+		}
+		if !validPaymentCode(req.QRCode) {
+			return code("14", "payment code not recognised")
+		}
+		t.undo = func() {}
+		t.counts = true
+	case acquirer.KindQRQuery:
+		o := s.qrOrders[txnKey{tk.rec.TID, req.OrigBatch, req.OrigTrace}]
+		switch {
+		case o == nil:
+			return code("25", "no such QR order")
+		case o.reversed:
+			return code("12", "QR order cancelled")
+		case !o.paid:
+			return code("09", "QR order not yet paid")
+		}
+		resp.AuthCode, resp.RRN = o.rec.AuthCode, o.rec.RRN
+		return resp, nil
+	}
+	var icc []byte
+	if arqc != nil {
+		arc := []byte(resp.Code)
+		key := sessionKey
+		if issuer.ARPCKey == "master" {
+			key = iccMK
+		}
+		arpc, err := emvcrypto.ARPCMethod1(key, arqc, arc)
+		if err != nil {
+			return code("96", "ARPC: "+err.Error())
+		}
+		icc = tlv.Append(icc, 0x91, append(arpc[:], arc...))
+		if acct.card.Script71 != "" {
+			if b, err := hex.DecodeString(acct.card.Script71); err == nil {
+				icc = append(icc, b...)
+			}
+		}
+		if acct.card.Script72 != "" {
+			if b, err := hex.DecodeString(acct.card.Script72); err == nil {
+				icc = append(icc, b...)
+			}
+		}
+	}
+	return resp, icc
+}
+
+// validPaymentCode accepts the consumer-presented payment codes of the
+// schemes the terminal classifies: 16 to 24 digits (UnionPay 62..., WeChat
+// 10..15..., Alipay 25..30...).
+func validPaymentCode(c string) bool {
+	if len(c) < 16 || len(c) > 24 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// original finds the transaction a void, completion or query points to
+// (field 61: batch and trace of the same terminal).
+func (s *Server) original(tk *termState, req acquirer.Request) *txn {
+	ob := req.OrigBatch
+	if ob == 0 {
+		ob = req.Batch
+	}
+	t := s.txns[txnKey{tk.rec.TID, ob, req.OrigTrace}]
+	if t == nil || t.reversed {
+		return nil
+	}
+	return t
+}
+
+// checkPIN decrypts the PIN block under the terminal's PIN key and compares
+// it with the card's PIN. The clear block and PIN are wiped.
+func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account) (bool, error) {
+	if tk.pinKey == nil {
+		return false, keys.ErrNoKey
+	}
+	clearBlock, err := keys.DecryptKey(tk.alg, tk.pinKey, block)
+	if err != nil {
+		return false, err
+	}
+	defer pinblock.Wipe(clearBlock)
+	pin, err := pinblock.Decode(clearBlock[:8], pan)
+	if err != nil {
+		return false, err
+	}
+	defer pinblock.Wipe(pin)
+	return bytes.Equal(pin, []byte(acct.card.PIN)), nil
+}
+
+// issuerKeys derives the ICC master key (option A) and the common session
+// key from the ATC in field 55.
+func issuerKeys(is *Issuer, pan, psn string, objs []tlv.TLV) (iccMK, sk []byte, err error) {
+	atc, ok := tlv.Find(objs, 0x9F36)
+	if !ok || len(atc.Value) != 2 {
+		return nil, nil, fmt.Errorf("no ATC")
+	}
+	iccMK, err = emvcrypto.DeriveICCMasterKeyA(is.imk, pan, psn)
+	if err != nil {
+		return nil, nil, err
+	}
+	sk, err = emvcrypto.SessionKeyCommon(iccMK, atc.Value)
+	if err != nil {
+		return nil, nil, err
+	}
+	return iccMK, sk, nil
+}
+
+// arqcLen is the usual length of each ARQC input tag, for tags the
+// terminal did not send (zeros stand in).
+var arqcLen = map[tlv.Tag]int{0x9F02: 6, 0x9F03: 6, 0x9F1A: 2, 0x95: 5, 0x5F2A: 2, 0x9A: 3, 0x9C: 1,
+	0x9F37: 4, 0x82: 2, 0x9F36: 2, 0x9F35: 1, 0x9F45: 2, 0x9F4C: 8, 0x9F34: 3, 0x9F21: 3, 0x9F7C: 20}
+
+// arqcData concatenates the issuer's ARQC tags' values from field 55.
+func arqcData(is *Issuer, objs []tlv.TLV) []byte {
+	var out []byte
+	for _, t := range is.tags {
+		if v, ok := tlv.Find(objs, t); ok {
+			out = append(out, v.Value...)
+			continue
+		}
+		out = append(out, make([]byte, arqcLen[t])...)
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package hostsim
+
+import (
+	"time"
+)
+
+// Record is one thing the host did, as a test or the control interface
+// sees it. PANs are masked.
+type Record struct {
+	Seq      int       `json:"seq"`
+	Time     time.Time `json:"time"`
+	Type     string    `json:"type"`           // sign-on, sign-off, authorization, reversal, settlement, batch-upload, batch-upload-end, activation, otp, binding-status, params, ca-keys, qr-paid, fault
+	Kind     string    `json:"kind,omitempty"` // sale, void, refund, balance, pre-authorization...
+	MTI      string    `json:"mti,omitempty"`
+	TID      string    `json:"tid,omitempty"`
+	Batch    uint32    `json:"batch,omitempty"`
+	Trace    uint32    `json:"trace,omitempty"`
+	PAN      string    `json:"pan,omitempty"` // masked
+	Amount   int64     `json:"amount,omitempty"`
+	Code     string    `json:"code,omitempty"`
+	AuthCode string    `json:"auth_code,omitempty"`
+	RRN      string    `json:"rrn,omitempty"`
+	// Reversed is set on an authorization once a reversal undid it.
+	Reversed bool `json:"reversed,omitempty"`
+	// Voided is set on a sale once a void cancelled it.
+	Voided bool `json:"voided,omitempty"`
+	// Applied says whether the message changed a balance (false for a
+	// repeated reversal, a duplicate, a decline).
+	Applied bool `json:"applied,omitempty"`
+	// Balanced is a settlement's outcome.
+	Balanced bool   `json:"balanced,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// txn is an authorization the host holds, with what it takes to undo it.
+type txn struct {
+	rec      *Record
+	mti      string
+	pan      string
+	amount   int64
+	refunded int64
+	hold     int64 // pre-authorization: amount still held
+	undo     func()
+	response []byte // the answer body, for a repeated identical request
+	reqSum   string // what identifies a repeat: MTI, amount, PAN, kind
+	voided   bool
+	reversed bool
+	paid     bool // QR merchant-presented order
+	foreign  bool
+	credit   bool // counts as a credit at settlement (refund)
+	counts   bool // counts in the settlement totals at all
+	note     string
+}
+
+// record appends r (under s.mu) and returns a pointer for later updates.
+func (s *Server) recordLocked(r Record) *Record {
+	s.seq++
+	r.Seq = int(s.seq)
+	if r.Time.IsZero() {
+		r.Time = s.cfg.Now()
+	}
+	rp := &r
+	s.records = append(s.records, rp)
+	return rp
+}
+
+func (s *Server) record(r Record) {
+	s.mu.Lock()
+	s.recordLocked(r)
+	s.mu.Unlock()
+}
+
+// Records returns every record the host holds, oldest first, as the host
+// holds them now (an authorization reversed later shows Reversed).
+func (s *Server) Records() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Record, len(s.records))
+	for i, r := range s.records {
+		out[i] = *r
+	}
+	return out
+}
+
+// Balance returns the available balance (or open credit) of a card account
+// in fen, and whether the account exists.
+func (s *Server) Balance(pan string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[pan]
+	if !ok {
+		return 0, false
+	}
+	return a.available, true
+}
