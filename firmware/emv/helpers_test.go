@@ -115,15 +115,27 @@ func (c *cardholder) noticed(n Notice) bool {
 	return false
 }
 
-// testConfig loads the shipped parameters plus the test CA keys.
+// testConfig loads the shipped parameters and adds the kernel's own test
+// CA keys (index 7E) to the key store.
 func testConfig(t testing.TB) Config {
 	t.Helper()
 	cfg, err := LoadConfig(testdataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for rid, k := range thePKI(t).ca {
+		c := CAPK{Index: kernelCAIndex, Modulus: k.modulus(), Exponent: k.e.Bytes(), Test: true}
+		copy(c.RID[:], mustHex(rid))
+		c.Checksum = c.ComputeChecksum()
+		if err := cfg.CAPKs.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return cfg
 }
+
+// kernelCAIndex is the CA key index of the kernel's test CA keys.
+const kernelCAIndex = 0x7E
 
 // testKernel builds a kernel with the fixed clock and random source
 // (unpredictable number 12345678).

@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// A test PKI: the kpos test CA (testdata/emv/test-ca-private.json, TEST
-// KEYS ONLY), an issuer key and an ICC key generated once per test run,
+// A test PKI: the kernel's test CA keys (testdata/emv/kernel-test-ca.json,
+// TEST KEYS ONLY, index 7E, added to the store by testConfig), an issuer key and an ICC key generated once per test run,
 // and the certificate and signature formats of EMV Book 2, so scripted
 // cards can carry SDA, DDA, CDA and fDDA data the kernel must verify.
 
@@ -68,7 +68,7 @@ var (
 func thePKI(t testing.TB) *testPKI {
 	t.Helper()
 	pkiOnce.Do(func() {
-		b, err := os.ReadFile(filepath.Join(testdataDir, "test-ca-private.json"))
+		b, err := os.ReadFile(filepath.Join(testdataDir, "kernel-test-ca.json"))
 		if err != nil {
 			panic(err)
 		}
