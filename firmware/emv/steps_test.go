@@ -1,0 +1,245 @@
+package emv
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"kpos/firmware/emv/tlv"
+	"kpos/hal"
+	"kpos/hal/fake"
+)
+
+// stepSession returns a session positioned after the records of the
+// debit application, for step-level tests.
+func stepSession(t *testing.T, cfg Config, card hal.Card, txn Transaction, ch Cardholder, icc map[tlv.Tag]string) *session {
+	t.Helper()
+	if card == nil {
+		card = &fake.PlaybackCard{}
+	}
+	s := testKernel(t, cfg).newSession(card, txn, ch)
+	s.aid = &s.k.cfg.AIDs[0]
+	s.adf = clone(s.aid.AID)
+	s.aip = [2]byte{0x1C, 0x00}
+	for k, v := range icc {
+		s.icc[k] = mustHex(v)
+	}
+	return s
+}
+
+func TestCardholderVerification(t *testing.T) {
+	base := map[tlv.Tag]string{0x5A: upPAN, 0x9F42: "0156"}
+	tests := []struct {
+		name    string
+		list    string // 8E, "" for none
+		aip     byte
+		txn     Transaction
+		caps    byte // 9F33 byte 2, 0 for the shipped E068C8
+		pinErr  error
+		cvm     CVM
+		cvmr    string
+		tvr     string
+		tsi     string
+		sig     bool
+		wantErr error
+	}{
+		{name: "online PIN", list: cvmOnline, txn: sale(10000), cvm: CVMOnlinePIN, cvmr: "420300", tvr: "0000040000", tsi: "4000"},
+		{name: "PIN bypassed: next rule signature", list: cvmOnline, txn: sale(10000), pinErr: hal.ErrPINBypassed, cvm: CVMSignature, cvmr: "1E0300", tvr: "0000080000", tsi: "4000", sig: true},
+		{name: "PIN pad broken: next rule", list: cvmOnline, txn: sale(10000), pinErr: errors.New("pinpad: dead"), cvm: CVMSignature, cvmr: "1E0300", tvr: "0000100000", tsi: "4000", sig: true},
+		{name: "PIN cancelled ends the transaction", list: cvmOnline, txn: sale(10000), pinErr: hal.ErrPINCancelled, wantErr: ErrCancelled},
+		{name: "online PIN not supported by the terminal: signature", list: cvmOnline, txn: sale(10000), caps: 0x28, cvm: CVMSignature, cvmr: "1E0300", tvr: "0000000000", tsi: "4000", sig: true},
+		{name: "no CVM list: ICC data missing", list: "", txn: sale(10000), cvm: CVMFailed, cvmr: "3F0001", tvr: "2000800000", tsi: "4000"},
+		{name: "CVM not supported by the card (AIP)", list: cvmOnline, aip: 0x0C, txn: sale(10000), cvm: CVMNone, cvmr: "3F0000", tvr: "0000000000", tsi: "0000"},
+		{name: "unrecognised CVM without apply-next fails", list: "00000000 00000000 0D00 1F00", txn: sale(10000), cvm: CVMFailed, cvmr: "0D0001", tvr: "0000C00000", tsi: "4000"},
+		{name: "unrecognised CVM with apply-next continues", list: "00000000 00000000 4D00 1F00", txn: sale(10000), cvm: CVMNone, cvmr: "1F0002", tvr: "0000400000", tsi: "4000"},
+		{name: "fail CVM rule", list: "00000000 00000000 0000", txn: sale(10000), cvm: CVMFailed, cvmr: "000001", tvr: "0000800000", tsi: "4000"},
+		{name: "offline PIN only: fails (PIN pad cannot do it)", list: "00000000 00000000 0100", txn: sale(10000), caps: 0xE8, cvm: CVMFailed, cvmr: "010001", tvr: "0000900000", tsi: "4000"},
+		{name: "under X: no CVM", list: "00002710 00000000 1F06 4208", txn: sale(5000), cvm: CVMNone, cvmr: "1F0602", tvr: "0000000000", tsi: "4000"},
+		{name: "over X: online PIN", list: "00002710 00000000 1F06 4207", txn: sale(20000), cvm: CVMOnlinePIN, cvmr: "420700", tvr: "0000040000", tsi: "4000"},
+		{name: "under Y: signature", list: "00000000 00004E20 1E08 4209", txn: sale(10000), cvm: CVMSignature, cvmr: "1E0800", tvr: "0000000000", tsi: "4000", sig: true},
+		{name: "amount conditions need the application currency", list: "00002710 00000000 1F06 1E00", txn: Transaction{Type: Purchase, Amount: 100, Currency: 840, Country: 156}, cvm: CVMSignature, cvmr: "1E0000", tsi: "4000", tvr: "0000000000", sig: true},
+		{name: "cashback condition", list: "00000000 00000000 4205 1F00", txn: Transaction{Type: Purchase, Amount: 100, OtherAmount: 50, Currency: 156, Country: 156}, cvm: CVMOnlinePIN, cvmr: "420500", tvr: "0000040000", tsi: "4000"},
+		{name: "manual cash condition", list: "00000000 00000000 4204 1F00", txn: Transaction{Type: Cash, Amount: 100, Currency: 156, Country: 156}, cvm: CVMOnlinePIN, cvmr: "420400", tvr: "0000040000", tsi: "4000"},
+		{name: "no condition satisfied", list: "00000000 00000000 4201", txn: sale(100), cvm: CVMFailed, cvmr: "3F0001", tvr: "0000800000", tsi: "4000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			if tc.caps != 0 {
+				cfg.Terminal.Capabilities[1] = tc.caps
+			}
+			icc := map[tlv.Tag]string{}
+			for k, v := range base {
+				icc[k] = v
+			}
+			if tc.list != "" {
+				icc[0x8E] = tc.list
+			}
+			ch := &cardholder{pinErr: tc.pinErr}
+			s := stepSession(t, cfg, nil, tc.txn, ch, icc)
+			if tc.aip != 0 {
+				s.aip[0] = tc.aip
+			}
+			err := s.cardholderVerification(context.Background())
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.cvm != tc.cvm || hexs(s.cvmr[:]) != tc.cvmr || s.signature != tc.sig {
+				t.Errorf("cvm %v results %X signature %v, want %v %s %v", s.cvm, s.cvmr, s.signature, tc.cvm, tc.cvmr, tc.sig)
+			}
+			assertTVR(t, s.tvr, tc.tvr)
+			assertTSI(t, s.tsi, tc.tsi)
+		})
+	}
+}
+
+func TestProcessingRestrictions(t *testing.T) {
+	tests := []struct {
+		name string
+		icc  map[tlv.Tag]string
+		txn  Transaction
+		tvr  string
+	}{
+		{"all fine", map[tlv.Tag]string{0x9F08: "0030", 0x9F07: "FF00", 0x5F28: "0156", 0x5F25: "200101", 0x5F24: "301231"}, sale(100), "0000000000"},
+		{"other version", map[tlv.Tag]string{0x9F08: "0040"}, sale(100), "0080000000"},
+		{"second configured version", map[tlv.Tag]string{0x9F08: "0020"}, sale(100), "0000000000"},
+		{"expired", map[tlv.Tag]string{0x5F24: "261121"}, sale(100), "0040000000"},
+		{"expires today is fine", map[tlv.Tag]string{0x5F24: "261122"}, sale(100), "0000000000"},
+		{"not yet effective", map[tlv.Tag]string{0x5F25: "261123"}, sale(100), "0020000000"},
+		{"domestic goods not allowed", map[tlv.Tag]string{0x9F07: "D700", 0x5F28: "0156"}, sale(100), "0010000000"},
+		{"international goods allowed, domestic card abroad", map[tlv.Tag]string{0x9F07: "1100", 0x5F28: "0840"}, sale(100), "0000000000"},
+		{"international cash not allowed", map[tlv.Tag]string{0x9F07: "BF00", 0x5F28: "0840"}, Transaction{Type: Cash, Amount: 100, Currency: 156, Country: 156}, "0010000000"},
+		{"not valid at non-ATM terminals", map[tlv.Tag]string{0x9F07: "FE00"}, sale(100), "0010000000"},
+		{"cashback not allowed", map[tlv.Tag]string{0x9F07: "FF40", 0x5F28: "0156"}, Transaction{Type: Purchase, Amount: 100, OtherAmount: 10, Currency: 156, Country: 156}, "0010000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.txn.Time = testTime
+			s := stepSession(t, testConfig(t), nil, tc.txn, nil, tc.icc)
+			s.processingRestrictions()
+			assertTVR(t, s.tvr, tc.tvr)
+		})
+	}
+}
+
+func TestTerminalRiskManagement(t *testing.T) {
+	velocityICC := map[tlv.Tag]string{0x9F14: "03", 0x9F23: "05"}
+	tests := []struct {
+		name   string
+		amount int64
+		edit   func(*AIDConfig)
+		icc    map[tlv.Tag]string
+		rnd    string
+		script []fake.Exchange
+		tvr    string
+	}{
+		{name: "floor limit zero: exceeded", amount: 100, tvr: "0000008000"},
+		{name: "under the floor limit", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, tvr: "0000000000"},
+		{name: "random selection hits", amount: 100, rnd: "0000", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000001000"},
+		{name: "random selection misses", amount: 100, rnd: "0062", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000000000"},
+		// Above the threshold the probability grows towards the maximum:
+		// 10 + (50-10)*(900-500)/(1000-500) = 42; the number drawn is 0x28%99+1 = 41.
+		{name: "biased random selection", amount: 900, rnd: "0028", edit: func(a *AIDConfig) {
+			a.FloorLimit, a.RandomThreshold, a.RandomTarget, a.RandomMax = 1000, 500, 10, 50
+		}, tvr: "0000001000"},
+		{name: "velocity within limits", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0012"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000000000"},
+		{name: "lower offline limit exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0014"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000004000"},
+		{name: "upper offline limit exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0016"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000006000"},
+		{name: "new card", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0001"))), x("80CA9F1300", ok(T(0x9F13, "0000")))}, tvr: "0008000000"},
+		{name: "GET DATA refused: both limits exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+			script: []fake.Exchange{x("80CA9F3600", sw("6A88")), x("80CA9F1300", sw("6A88"))}, tvr: "0000006000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			if tc.edit != nil {
+				tc.edit(&cfg.AIDs[0])
+			}
+			card := &fake.PlaybackCard{Script: tc.script}
+			s := stepSession(t, cfg, card, sale(tc.amount), nil, tc.icc)
+			if tc.rnd != "" {
+				s.k.rnd = fixedRand{mustHex(tc.rnd)}
+			}
+			if err := s.terminalRiskManagement(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := card.Err(); err != nil {
+				t.Fatal(err)
+			}
+			assertTVR(t, s.tvr, tc.tvr)
+			assertTSI(t, s.tsi, "0800")
+		})
+	}
+}
+
+func TestTerminalActionAnalysis(t *testing.T) {
+	tests := []struct {
+		name  string
+		tvr   string
+		iac   []string // default, denial, online; nil for absent
+		force bool
+		typ   TxnType
+		ttype byte
+		want  byte
+	}{
+		{name: "clean TVR: TC", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acTC},
+		{name: "absent IAC online means online", tvr: "0000000000", want: acTC},
+		{name: "absent IAC online with any bit", tvr: "0000000001", want: acARQC},
+		{name: "TAC online", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acARQC},
+		{name: "IAC denial", tvr: "0000400000", iac: []string{"0000000000", "0000400000", "0000000000"}, want: acAAC},
+		{name: "TAC denial", tvr: "0010000000", want: acAAC},
+		{name: "forced online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, force: true, want: acARQC},
+		{name: "balance inquiry goes online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, typ: Balance, want: acARQC},
+		{name: "offline-only terminal: default action", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acAAC},
+		{name: "offline-only terminal: default clean", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acTC},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			if tc.ttype != 0 {
+				cfg.Terminal.Type = tc.ttype
+			}
+			icc := map[tlv.Tag]string{}
+			if tc.iac != nil {
+				icc[0x9F0D], icc[0x9F0E], icc[0x9F0F] = tc.iac[0], tc.iac[1], tc.iac[2]
+			}
+			txn := sale(100)
+			txn.ForceOnline, txn.Type = tc.force, tc.typ
+			s := stepSession(t, cfg, nil, txn, nil, icc)
+			copy(s.tvr[:], mustHex(tc.tvr))
+			if got := s.terminalActionAnalysis(); got != tc.want {
+				t.Errorf("requested %02X, want %02X", got, tc.want)
+			}
+			if tc.force && !s.tvr.Has(TVRMerchantForcedOnline) {
+				t.Error("merchant forced online not set")
+			}
+		})
+	}
+}
+
+func TestTVRNames(t *testing.T) {
+	var v TVR
+	v.Set(TVRExpiredApplication)
+	v.Set(TVRCDAFailed)
+	if got := v.Names(); len(got) != 2 || got[0] != "CDA failed" || got[1] != "Expired application" {
+		t.Errorf("names %v", got)
+	}
+	if hexs(v[:]) != "0440000000" {
+		t.Errorf("TVR %X", v)
+	}
+	var s TSI
+	s.Set(TSIScriptProcessingPerformed)
+	if !s.Has(TSIScriptProcessingPerformed) || s.Has(TSIIssuerAuthenticationPerformed) || s.Names()[0] != "Script processing was performed" {
+		t.Errorf("TSI %X %v", s, s.Names())
+	}
+}
