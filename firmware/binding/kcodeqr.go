@@ -47,8 +47,8 @@ func ParseKCodeQR(text string, now time.Time) (KCode, error) {
 	if _, ok := LookupBank(bank); !ok {
 		return KCode{}, fmt.Errorf("%w: bank %s", ErrUnknownBank, bank)
 	}
-	if len(codeText) != KCodeLen {
-		return KCode{}, fmt.Errorf("%w: code field has %d characters, want %d", ErrKCodeQR, len(codeText), KCodeLen)
+	if len(codeText) != KCodeLen || normalize(codeText) != codeText {
+		return KCode{}, fmt.Errorf("%w: code field is not %d upper-case characters", ErrKCodeQR, KCodeLen)
 	}
 	k, err := ParseKCode(codeText)
 	if err != nil {
