@@ -28,6 +28,10 @@ type Issuer struct {
 	IMKAC    string   `toml:"imk_ac"`    // hex, double-length 3DES (test keys only)
 	ARPCKey  string   `toml:"arpc_key"`  // "session" or "master"
 	ARQCTags []string `toml:"arqc_tags"` // tags of field 55 the ARQC is computed over, in order
+	// ARQCIADCVR appends the card verification results from the issuer
+	// application data (9F10) after the tags, as Visa CVN 10 and UnionPay
+	// CVN 01 cards compute it: IAD bytes 4-7, or 3-8 for M/Chip CVNs 10-1F.
+	ARQCIADCVR bool `toml:"arqc_iad_cvr"`
 
 	imk  []byte
 	tags []tlv.Tag

@@ -500,5 +500,27 @@ func arqcData(is *Issuer, objs []tlv.TLV) []byte {
 		}
 		out = append(out, make([]byte, arqcLen[t])...)
 	}
+	if is.ARQCIADCVR {
+		if iad, ok := tlv.Find(objs, 0x9F10); ok {
+			out = append(out, iadCVR(iad.Value)...)
+		}
+	}
 	return out
+}
+
+// iadCVR cuts the card verification results out of the issuer application
+// data: after length, DKI and CVN (CVR length byte included) for Visa-style
+// layouts, after DKI and CVN for M/Chip CVNs 10 to 1F.
+func iadCVR(iad []byte) []byte {
+	if len(iad) < 3 {
+		return nil
+	}
+	off, n := 3, 4
+	if cvn := iad[2]; cvn >= 0x10 && cvn <= 0x1F {
+		off, n = 2, 6
+	}
+	if len(iad) < off+n {
+		return nil
+	}
+	return iad[off : off+n]
 }
