@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -38,10 +39,13 @@ type Board struct {
 	// Console is the technician's serial line, nil when the board has none.
 	Console io.ReadWriter
 
-	HostAddr  string // the acquirer's address as the Link dials it
-	DataDir   string // journal, keys, parameters
-	ParamsDir string // EMV parameters, CA keys (and test cards on simulated boards)
-	DeviceKey []byte // 32 bytes that seal data at rest
+	HostAddr string // the acquirer's address as the Link dials it
+	// HostTimeout bounds the wait for the host's answer (the acquirer's
+	// default when zero).
+	HostTimeout time.Duration
+	DataDir     string // journal, keys, parameters
+	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
+	DeviceKey   []byte // 32 bytes that seal data at rest
 
 	// Identity is the terminal's identity until binding replaces it.
 	Identity Identity

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"kpos/boards"
 	"kpos/hal"
@@ -26,7 +27,9 @@ func init() { boards.Register("sim", Open) }
 // the host simulator's terminal record (docs/test-cards.md).
 var (
 	testIdentity = boards.Identity{TerminalID: "12345678", MerchantID: "898320154110001", MerchantName: "测试商户 KPOS Test Shop"}
-	testTMK      = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+	// A short answer timeout keeps "the host never answered" scenarios quick.
+	hostTimeout = 3 * time.Second
+	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
 )
 
 // Open builds the simulated board.
@@ -47,7 +50,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
-		Identity: testIdentity, InitialTMK: testTMK, Sim: s,
+		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
 	}
 	profiles := map[string]*cardsim.Profile{}
 	s.Cards = func() []string { return profileNames(cardsDir) }
@@ -104,7 +107,6 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		// its records outlive the terminal's process).
 		s.Link = fake.NewLink(nil)
 		b.HostAddr = opt.HostAddr
-		s.Host = &remoteHost{addr: opt.HostAddr}
 	} else {
 		host, err := startHost(ctx, opt)
 		if err != nil {

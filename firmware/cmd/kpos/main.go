@@ -1,0 +1,149 @@
+// Command kpos is the terminal firmware: it builds the board named on the
+// command line, wires the payment logic to it, recovers whatever a power cut
+// left in the journal, signs on, and serves the counter, a scenario file, or
+// the technician console.
+//
+// It is the only package that knows every other one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"kpos/boards"
+	_ "kpos/boards/sim"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+type flags struct {
+	board     string
+	boardFile string
+	dataDir   string
+	params    string
+	script    string
+	host      string
+	crashAt   string
+	logLevel  string
+	logFile   string
+	version   bool
+	list      bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("kpos", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.board, "board", "sim", "board to run on (see -boards)")
+	fs.StringVar(&f.boardFile, "board-file", "", "board file with device paths and pins (real boards)")
+	fs.StringVar(&f.dataDir, "data", "", "state directory: journal, keys, parameters (default: a per-board folder under the user's state dir)")
+	fs.StringVar(&f.params, "params", "", "parameter directory: EMV terminal data, CA keys, test cards (default: ./testdata when present)")
+	fs.StringVar(&f.script, "script", "", "run this scenario file and exit 0 only if every expectation held")
+	fs.StringVar(&f.host, "host", "", "acquirer host address (default: the board's; the sim board runs its own host simulator)")
+	fs.StringVar(&f.crashAt, "crash-at", "", "power-cut testing: kill the process with SIGKILL at this point (after-pending, after-host-answer, after-approved)")
+	fs.StringVar(&f.logLevel, "log", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFile, "log-file", "", "write logs here (default: kpos.log in the data directory)")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.BoolVar(&f.list, "boards", false, "list the boards and exit")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if f.version {
+		fmt.Fprintf(stdout, "kpos %s\n", version)
+		return 0
+	}
+	if f.list {
+		for _, n := range boards.Names() {
+			fmt.Fprintln(stdout, n)
+		}
+		return 0
+	}
+	if err := f.resolveDirs(); err != nil {
+		fmt.Fprintln(stderr, "kpos:", err)
+		return 1
+	}
+	logger, closeLog, err := openLog(f)
+	if err != nil {
+		fmt.Fprintln(stderr, "kpos:", err)
+		return 1
+	}
+	defer closeLog()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	board, err := boards.Open(ctx, f.board, boards.Options{DataDir: f.dataDir, ParamsDir: f.params,
+		File: f.boardFile, HostAddr: f.host, Logger: logger})
+	if err != nil {
+		fmt.Fprintln(stderr, "kpos:", err)
+		return 1
+	}
+	defer board.Close()
+
+	a := &app{board: board, log: logger, crashAt: f.crashAt, out: stdout}
+	if f.script != "" {
+		return a.runScript(ctx, f.script, stdout, stderr)
+	}
+	return a.interactive(ctx, stdin, stdout, stderr)
+}
+
+func (f *flags) resolveDirs() error {
+	if f.params == "" {
+		if st, err := os.Stat("testdata"); err == nil && st.IsDir() {
+			f.params = "testdata"
+		} else if exe, err := os.Executable(); err == nil {
+			f.params = filepath.Join(filepath.Dir(exe), "..", "share", "kpos")
+		}
+	}
+	if f.dataDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		f.dataDir = filepath.Join(base, "kpos", f.board)
+	}
+	return os.MkdirAll(f.dataDir, 0o700)
+}
+
+func openLog(f flags) (*slog.Logger, func(), error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, nil, fmt.Errorf("bad -log level %q", f.logLevel)
+	}
+	path := f.logFile
+	if path == "" {
+		path = filepath.Join(f.dataDir, "kpos.log")
+	}
+	file, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(file, &slog.HandlerOptions{Level: level})), func() { file.Close() }, nil
+}

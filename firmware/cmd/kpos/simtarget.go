@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"kpos/boards"
+	"kpos/firmware/journal"
+	"kpos/hal"
+	"kpos/hal/fake"
+	"kpos/tools/scenario"
+)
+
+// simTarget lets a scenario drive the simulated board and look into the
+// running firmware.
+type simTarget struct {
+	a   *app
+	sim *boards.SimDevices
+}
+
+var _ scenario.Target = (*simTarget)(nil)
+
+func (t *simTarget) Press(ctx context.Context, keys ...hal.Key) error {
+	t.sim.Keypad.Press(keys...)
+	return nil
+}
+
+func (t *simTarget) Present(ctx context.Context, how, name string) error {
+	switch how {
+	case "swipe":
+		track, err := t.sim.Track(name)
+		if err != nil {
+			return err
+		}
+		t.sim.Reader.Swipe(track)
+		return nil
+	case "tap":
+		card, err := t.sim.Card(name, hal.Contactless)
+		if err != nil {
+			return err
+		}
+		t.sim.Reader.Tap(card)
+		return nil
+	default:
+		card, err := t.sim.Card(name, hal.Contact)
+		if err != nil {
+			return err
+		}
+		t.sim.Reader.Insert(card)
+		return nil
+	}
+}
+
+func (t *simTarget) Remove(ctx context.Context) error {
+	t.sim.Reader.Remove()
+	return nil
+}
+
+func (t *simTarget) EnterPIN(ctx context.Context, pin string) error {
+	t.sim.PINPad.EnterPIN(pin)
+	return nil
+}
+
+func (t *simTarget) CancelPIN(ctx context.Context) error {
+	t.sim.PINPad.Enter(fake.PINEntry{Err: hal.ErrPINCancelled})
+	return nil
+}
+
+func (t *simTarget) Scan(ctx context.Context, text string) error {
+	t.sim.Scanner.Show(text)
+	return nil
+}
+
+func (t *simTarget) Screens() []hal.Screen { return t.sim.Display.History() }
+
+func (t *simTarget) WaitScreens(ctx context.Context, n int) error {
+	_, _, err := t.sim.Display.WaitFor(ctx, n, func(hal.Screen) bool { return true })
+	return err
+}
+
+func (t *simTarget) Receipts() string { return t.sim.Printer.Text() }
+
+func (t *simTarget) JournalState(ctx context.Context, trace string) (string, error) {
+	inst := t.a.current()
+	if inst == nil {
+		return "", errors.New("the terminal is not running")
+	}
+	var tx journal.Txn
+	var err error
+	if trace == "last" {
+		tx, err = inst.journal.Last()
+	} else {
+		n, perr := strconv.ParseUint(trace, 10, 32)
+		if perr != nil {
+			return "", fmt.Errorf("trace %q is not a number", trace)
+		}
+		tx, err = inst.journal.Get(uint32(n))
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(tx.State), nil
+}
+
+func (t *simTarget) HostCount(ctx context.Context, kind, state string) (int, error) {
+	if t.sim.Host == nil {
+		return 0, errors.New("this board has no host simulator to ask")
+	}
+	return t.sim.Host.Count(kind, state), nil
+}
+
+func (t *simTarget) Host(ctx context.Context, command string) error {
+	if t.sim.Host == nil {
+		return errors.New("this board has no host simulator to control")
+	}
+	return t.sim.Host.Command(command)
+}
+
+// PowerCut drops the running firmware as a power loss would: the journal is
+// let go first so nothing after the cut reaches it, then the firmware starts
+// again from disk and boots (reversals first).
+func (t *simTarget) PowerCut(ctx context.Context) error {
+	inst := t.a.current()
+	if inst == nil {
+		return errors.New("the terminal is not running")
+	}
+	inst.journal.Close()
+	inst.cancel()
+	<-inst.done
+	_, err := t.a.start(ctx)
+	return err
+}
