@@ -1,0 +1,623 @@
+package journal
+
+// This file is the journal's end of day: the totals of a batch, the durable
+// progress of a settlement, and the closed batches kept for reprint and
+// audit. Nothing here deletes a transaction: closing a batch only records it
+// and moves the open batch number on.
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Keys of the batches bucket besides the closed batches (which are keyed by
+// their 4-byte batch number).
+var (
+	keySettlement = []byte("settlement") // the settlement in progress
+	keyUpload     = []byte("upload")     // the traces to upload, frozen at the start
+)
+
+// Errors of the settlement records.
+var (
+	// ErrSettling: a settlement of the open batch is in progress; it must be
+	// finished (resumed) before another starts or the batch changes.
+	ErrSettling = errors.New("journal: a settlement is in progress")
+	// ErrNoSettlement: there is no settlement in progress.
+	ErrNoSettlement = errors.New("journal: no settlement in progress")
+	// ErrNoBatch: no closed batch with that number.
+	ErrNoBatch = errors.New("journal: no such closed batch")
+	// ErrUnresolved: the batch still holds transactions in doubt or queued
+	// for reversal; they must be resolved before it can be settled.
+	ErrUnresolved = errors.New("journal: batch has unresolved transactions")
+)
+
+// kindCompletion is the kind a pre-authorization completion is journaled
+// under; it counts as a sale.
+const kindCompletion Kind = "preauth-complete"
+
+// Sum is a count of transactions and their amount in minor units.
+type Sum struct {
+	Count  int   `json:"n"`
+	Amount int64 `json:"amount"`
+}
+
+func (s *Sum) add(amount int64) {
+	s.Count++
+	s.Amount += amount
+}
+
+// MethodTotals are one payment method's figures in a batch.
+type MethodTotals struct {
+	Method  Method `json:"method"`
+	Sales   Sum    `json:"sales"`   // completed sales, completions and cash sales
+	Refunds Sum    `json:"refunds"` // completed refunds
+	Voids   Sum    `json:"voids"`   // transactions cancelled by a void in the batch
+}
+
+// Net is sales minus refunds.
+func (m MethodTotals) Net() int64 { return m.Sales.Amount - m.Refunds.Amount }
+
+// Family is what the host reconciles for one card family: debits (sales,
+// completions, QR sales) and credits (refunds). Cash never reaches the host
+// and is not in it.
+type Family struct {
+	Debit  Sum `json:"debit"`
+	Credit Sum `json:"credit"`
+}
+
+// Totals are a batch's figures. Only final states count: a completed
+// transaction counts; a voided one counts under Voids and nowhere else;
+// declined, reversed and in-doubt transactions do not count at all.
+type Totals struct {
+	Batch uint32 `json:"batch"`
+	// Methods holds one entry per method, in the order chip, contactless,
+	// stripe, qr, cash, then any other method met, always including the
+	// five.
+	Methods []MethodTotals `json:"methods"`
+	Sales   Sum            `json:"sales"`
+	Refunds Sum            `json:"refunds"`
+	Voids   Sum            `json:"voids"`
+	// Domestic (UnionPay cards, BIN 62, and QR) and Foreign are the figures
+	// the host reconciles.
+	Domestic Family `json:"domestic"`
+	Foreign  Family `json:"foreign"`
+	// Excluded counts the transactions of the batch that count nowhere:
+	// declined, reversed, balance inquiries, pre-authorizations, the void
+	// messages themselves.
+	Excluded int `json:"excluded"`
+	// Unresolved counts transactions still in doubt or queued for reversal.
+	Unresolved int       `json:"unresolved"`
+	First      time.Time `json:"first,omitzero"` // the batch's first counted transaction
+	Last       time.Time `json:"last,omitzero"`  // and its last
+}
+
+// Net is sales minus refunds over every method.
+func (t Totals) Net() int64 { return t.Sales.Amount - t.Refunds.Amount }
+
+// Method returns the figures of m (zero when m is not in the batch).
+func (t Totals) Method(m Method) MethodTotals {
+	for _, mt := range t.Methods {
+		if mt.Method == m {
+			return mt
+		}
+	}
+	return MethodTotals{Method: m}
+}
+
+// standardMethods is the order of methods on reports.
+var standardMethods = []Method{Chip, Contactless, Stripe, QR, CashMethod}
+
+// brief is the part of a Txn that totals need; decoding only it keeps a
+// settlement of a large batch fast.
+type brief struct {
+	Trace     uint32    `json:"trace"`
+	Batch     uint32    `json:"batch"`
+	Kind      Kind      `json:"kind"`
+	Method    Method    `json:"method"`
+	State     State     `json:"state"`
+	Amount    int64     `json:"amount"`
+	MaskedPAN string    `json:"masked_pan"`
+	Created   time.Time `json:"created"`
+}
+
+// class says where a transaction counts.
+type class int
+
+const (
+	classNone   class = iota // counts nowhere
+	classDebit               // a sale
+	classCredit              // a refund
+	classVoided              // cancelled by a void
+	classUnresolved
+)
+
+func classify(b *brief) class {
+	switch b.State {
+	case Pending, Approved, ReversalPending:
+		return classUnresolved
+	case Voided:
+		return classVoided
+	case Completed:
+	default:
+		return classNone
+	}
+	switch b.Kind {
+	case Sale, Cash, kindCompletion:
+		return classDebit
+	case Refund:
+		return classCredit
+	}
+	return classNone
+}
+
+// cash reports whether b never went to the host.
+func (b *brief) cash() bool { return b.Method == CashMethod || b.Kind == Cash }
+
+// foreign reports whether b is a card outside the domestic (UnionPay) family.
+func (b *brief) foreign() bool {
+	return b.Method != QR && b.MaskedPAN != "" && !strings.HasPrefix(b.MaskedPAN, "62")
+}
+
+// uploads reports whether b goes to the host in a batch upload.
+func (b *brief) uploads(c class) bool { return (c == classDebit || c == classCredit) && !b.cash() }
+
+// forBatch calls fn with each transaction of batch, in key order.
+func forBatch(tx *bolt.Tx, batch uint32, fn func(*brief)) error {
+	return tx.Bucket(bucketTxns).ForEach(func(k, v []byte) error {
+		var b brief
+		if err := json.Unmarshal(v, &b); err != nil {
+			return fmt.Errorf("trace %x: %w", k, err)
+		}
+		if b.Batch == batch {
+			fn(&b)
+		}
+		return nil
+	})
+}
+
+func totalsOf(tx *bolt.Tx, batch uint32) (Totals, error) {
+	t := Totals{Batch: batch}
+	idx := map[Method]int{}
+	for _, m := range standardMethods {
+		idx[m] = len(t.Methods)
+		t.Methods = append(t.Methods, MethodTotals{Method: m})
+	}
+	err := forBatch(tx, batch, func(b *brief) {
+		c := classify(b)
+		switch c {
+		case classNone:
+			t.Excluded++
+			return
+		case classUnresolved:
+			t.Unresolved++
+			return
+		}
+		i, ok := idx[b.Method]
+		if !ok {
+			idx[b.Method] = len(t.Methods)
+			i = len(t.Methods)
+			t.Methods = append(t.Methods, MethodTotals{Method: b.Method})
+		}
+		mt := &t.Methods[i]
+		fam := &t.Domestic
+		if b.foreign() {
+			fam = &t.Foreign
+		}
+		switch c {
+		case classDebit:
+			mt.Sales.add(b.Amount)
+			t.Sales.add(b.Amount)
+			if !b.cash() {
+				fam.Debit.add(b.Amount)
+			}
+		case classCredit:
+			mt.Refunds.add(b.Amount)
+			t.Refunds.add(b.Amount)
+			if !b.cash() {
+				fam.Credit.add(b.Amount)
+			}
+		case classVoided:
+			mt.Voids.add(b.Amount)
+			t.Voids.add(b.Amount)
+		}
+		if t.First.IsZero() || b.Created.Before(t.First) {
+			t.First = b.Created
+		}
+		if b.Created.After(t.Last) {
+			t.Last = b.Created
+		}
+	})
+	return t, err
+}
+
+// Totals returns the figures of batch (a closed one is recomputed from its
+// transactions, which are never deleted).
+func (j *Journal) Totals(batch uint32) (Totals, error) {
+	var t Totals
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		t, err = totalsOf(tx, batch)
+		return err
+	})
+	if err != nil {
+		return Totals{}, fmt.Errorf("journal: totals of batch %06d: %w", batch, err)
+	}
+	return t, nil
+}
+
+// OpenTotals returns the figures of the open batch.
+func (j *Journal) OpenTotals() (Totals, error) {
+	batch, err := j.Batch()
+	if err != nil {
+		return Totals{}, fmt.Errorf("journal: open batch: %w", err)
+	}
+	return j.Totals(batch)
+}
+
+// SettleStep is how far a settlement got. Each step is recorded only once
+// what it names has happened, so a settlement cut by a power loss resumes at
+// the first thing not known to be done.
+type SettleStep string
+
+// The steps, in order. Closing the batch ends the settlement and removes the
+// progress record in the same commit.
+const (
+	// StepStarted: totals frozen, the 0500's trace number allocated; the
+	// host's answer is not known (the request may or may not have gone).
+	StepStarted SettleStep = "started"
+	// StepTotalsSent: the host answered the totals; Balanced says how.
+	StepTotalsSent SettleStep = "totals-sent"
+	// StepUploading: unbalanced; Uploaded of UploadTotal transactions are
+	// acknowledged by the host.
+	StepUploading SettleStep = "uploading"
+	// StepUploadEnd: every transaction is uploaded and the host
+	// acknowledged the end of the upload.
+	StepUploadEnd SettleStep = "upload-end-sent"
+)
+
+var stepOrder = map[SettleStep]int{StepStarted: 1, StepTotalsSent: 2, StepUploading: 3, StepUploadEnd: 4}
+
+// HostAnswer is what the host said about the totals, in the journal's terms.
+type HostAnswer struct {
+	Domestic Family `json:"domestic"` // the host's figures, as far as it sent them
+	Foreign  Family `json:"foreign"`
+	// DomesticCode and ForeignCode are the host's reconciliation codes.
+	DomesticCode string `json:"domestic_code,omitempty"`
+	ForeignCode  string `json:"foreign_code,omitempty"`
+	Code         string `json:"code,omitempty"` // the response code
+}
+
+// Settlement is the durable progress of a settlement of the open batch.
+type Settlement struct {
+	Batch    uint32     `json:"batch"`
+	Step     SettleStep `json:"step"`
+	Started  time.Time  `json:"started"`
+	Totals   Totals     `json:"totals"` // frozen when it started
+	Trace    uint32     `json:"trace"`  // of the settlement request
+	Attempts int        `json:"attempts,omitempty"`
+	// Known once the host answered (StepTotalsSent and later).
+	Balanced bool       `json:"balanced,omitempty"`
+	Answer   HostAnswer `json:"answer"`
+	// Batch upload (unbalanced only).
+	UploadTotal int    `json:"upload_total,omitempty"`
+	Uploaded    int    `json:"uploaded,omitempty"`
+	EndTrace    uint32 `json:"end_trace,omitempty"` // of the end-of-upload message
+}
+
+// ClosedBatch is a settled batch as kept for reprint and audit.
+type ClosedBatch struct {
+	Batch     uint32     `json:"batch"`
+	Totals    Totals     `json:"totals"`
+	Started   time.Time  `json:"started"` // when the settlement started
+	Closed    time.Time  `json:"closed"`
+	Trace     uint32     `json:"trace"` // of the settlement request
+	Balanced  bool       `json:"balanced"`
+	Answer    HostAnswer `json:"answer"`
+	Uploaded  int        `json:"uploaded,omitempty"` // transactions uploaded (unbalanced)
+	Attempts  int        `json:"attempts,omitempty"`
+	Printed   bool       `json:"printed,omitempty"` // the report came out of the printer
+	Reprints  int        `json:"reprints,omitempty"`
+	NextBatch uint32     `json:"next_batch"`
+}
+
+func getSettlement(tx *bolt.Tx) (Settlement, bool, error) {
+	raw := tx.Bucket(bucketBatches).Get(keySettlement)
+	if raw == nil {
+		return Settlement{}, false, nil
+	}
+	var s Settlement
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Settlement{}, false, fmt.Errorf("settlement record: %w", err)
+	}
+	return s, true, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// Settlement returns the settlement in progress, or ErrNoSettlement.
+func (j *Journal) Settlement() (Settlement, error) {
+	var s Settlement
+	var ok bool
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		s, ok, err = getSettlement(tx)
+		return err
+	})
+	if err != nil {
+		return Settlement{}, fmt.Errorf("journal: %w", err)
+	}
+	if !ok {
+		return Settlement{}, ErrNoSettlement
+	}
+	return s, nil
+}
+
+// Settling reports whether a settlement of the open batch is in progress.
+// While it is, no transaction should join the batch.
+func (j *Journal) Settling() (bool, error) {
+	_, err := j.Settlement()
+	if errors.Is(err, ErrNoSettlement) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// BeginSettlement freezes the open batch's totals and the list of its
+// transactions to upload, with trace as the settlement request's trace
+// number, in one commit. It refuses with ErrUnresolved while a transaction
+// of the batch is in doubt or queued for reversal, and with ErrSettling
+// when a settlement is already in progress (resume that one).
+func (j *Journal) BeginSettlement(trace uint32) (Settlement, error) {
+	var s Settlement
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		if _, ok, err := getSettlement(tx); err != nil {
+			return err
+		} else if ok {
+			return ErrSettling
+		}
+		batch := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch))
+		totals, err := totalsOf(tx, batch)
+		if err != nil {
+			return err
+		}
+		if totals.Unresolved > 0 {
+			return fmt.Errorf("%w: %d in batch %06d", ErrUnresolved, totals.Unresolved, batch)
+		}
+		type item struct {
+			trace   uint32
+			created time.Time
+		}
+		var items []item
+		err = forBatch(tx, batch, func(b *brief) {
+			if b.uploads(classify(b)) {
+				items = append(items, item{b.Trace, b.Created})
+			}
+		})
+		if err != nil {
+			return err
+		}
+		sort.SliceStable(items, func(a, b int) bool { return items[a].created.Before(items[b].created) })
+		list := make([]byte, 0, 4*len(items))
+		for _, it := range items {
+			list = binary.BigEndian.AppendUint32(list, it.trace)
+		}
+		s = Settlement{Batch: batch, Step: StepStarted, Started: j.now(), Totals: totals, Trace: trace,
+			UploadTotal: len(items)}
+		bk := tx.Bucket(bucketBatches)
+		if err := bk.Put(keyUpload, list); err != nil {
+			return err
+		}
+		return putJSON(bk, keySettlement, s)
+	})
+	if err != nil {
+		if errors.Is(err, ErrSettling) || errors.Is(err, ErrUnresolved) {
+			return Settlement{}, err
+		}
+		return Settlement{}, fmt.Errorf("journal: begin settlement: %w", err)
+	}
+	return s, nil
+}
+
+// SaveSettlement records the settlement's progress. The step may only move
+// forward (or stay, e.g. as uploads advance), and the batch must be the one
+// in progress.
+func (j *Journal) SaveSettlement(s Settlement) error {
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		cur, ok, err := getSettlement(tx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoSettlement
+		}
+		if cur.Batch != s.Batch || cur.Trace != s.Trace {
+			return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
+		}
+		if stepOrder[s.Step] == 0 || stepOrder[s.Step] < stepOrder[cur.Step] || s.Uploaded < cur.Uploaded {
+			return fmt.Errorf("%w: settlement %s → %s", ErrTransition, cur.Step, s.Step)
+		}
+		return putJSON(tx.Bucket(bucketBatches), keySettlement, s)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoSettlement) || errors.Is(err, ErrTransition) {
+			return err
+		}
+		return fmt.Errorf("journal: save settlement: %w", err)
+	}
+	return nil
+}
+
+// UploadList returns the traces of the transactions the settlement in
+// progress uploads when unbalanced, in upload order.
+func (j *Journal) UploadList() ([]uint32, error) {
+	var out []uint32
+	err := j.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketBatches).Get(keyUpload)
+		if raw == nil {
+			return ErrNoSettlement
+		}
+		out = make([]uint32, 0, len(raw)/4)
+		for i := 0; i+4 <= len(raw); i += 4 {
+			out = append(out, binary.BigEndian.Uint32(raw[i:]))
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoSettlement) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("journal: upload list: %w", err)
+	}
+	return out, nil
+}
+
+// CloseBatch ends the settlement in progress: in one commit it records the
+// closed batch (totals, times, the host's answer, how it was settled),
+// removes the progress record and opens the next batch number. The batch's
+// transactions stay in the journal.
+func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
+	var cb ClosedBatch
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		cur, ok, err := getSettlement(tx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNoSettlement
+		}
+		if cur.Batch != s.Batch || cur.Trace != s.Trace {
+			return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
+		}
+		if stepOrder[s.Step] < stepOrder[StepTotalsSent] || (!s.Balanced && s.Step != StepUploadEnd) {
+			return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
+		}
+		meta := tx.Bucket(bucketMeta)
+		open := binary.BigEndian.Uint32(meta.Get(keyBatch))
+		if open != s.Batch {
+			return fmt.Errorf("%w: open batch is %06d, settlement is of %06d", ErrTransition, open, s.Batch)
+		}
+		next := open + 1
+		if next > 999999 {
+			next = 1
+		}
+		cb = ClosedBatch{Batch: s.Batch, Totals: s.Totals, Started: s.Started, Closed: j.now(), Trace: s.Trace,
+			Balanced: s.Balanced, Answer: s.Answer, Attempts: s.Attempts, NextBatch: next}
+		if !s.Balanced {
+			cb.Uploaded = s.Uploaded
+		}
+		bk := tx.Bucket(bucketBatches)
+		if err := putJSON(bk, u32(s.Batch), cb); err != nil {
+			return err
+		}
+		if err := bk.Delete(keySettlement); err != nil {
+			return err
+		}
+		if err := bk.Delete(keyUpload); err != nil {
+			return err
+		}
+		return meta.Put(keyBatch, u32(next))
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoSettlement) || errors.Is(err, ErrTransition) {
+			return ClosedBatch{}, err
+		}
+		return ClosedBatch{}, fmt.Errorf("journal: close batch %06d: %w", s.Batch, err)
+	}
+	return cb, nil
+}
+
+// ClosedBatches returns every closed batch, oldest first.
+func (j *Journal) ClosedBatches() ([]ClosedBatch, error) {
+	var out []ClosedBatch
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+			if len(k) != 4 {
+				return nil
+			}
+			var cb ClosedBatch
+			if err := json.Unmarshal(v, &cb); err != nil {
+				return fmt.Errorf("batch %x: %w", k, err)
+			}
+			out = append(out, cb)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: closed batches: %w", err)
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Closed.Before(out[b].Closed) })
+	return out, nil
+}
+
+// ClosedBatch returns the closed batch with number n. When batch numbers
+// have wrapped, the most recent one with that number.
+func (j *Journal) ClosedBatch(n uint32) (ClosedBatch, error) {
+	var cb ClosedBatch
+	err := j.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketBatches).Get(u32(n))
+		if raw == nil {
+			return ErrNoBatch
+		}
+		return json.Unmarshal(raw, &cb)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoBatch) {
+			return ClosedBatch{}, fmt.Errorf("%w: %06d", ErrNoBatch, n)
+		}
+		return ClosedBatch{}, fmt.Errorf("journal: closed batch %06d: %w", n, err)
+	}
+	return cb, nil
+}
+
+// LastClosedBatch returns the most recently closed batch, or ErrNoBatch.
+func (j *Journal) LastClosedBatch() (ClosedBatch, error) {
+	all, err := j.ClosedBatches()
+	if err != nil {
+		return ClosedBatch{}, err
+	}
+	if len(all) == 0 {
+		return ClosedBatch{}, ErrNoBatch
+	}
+	return all[len(all)-1], nil
+}
+
+// MarkBatchPrinted records that the report of closed batch n was printed
+// (reprint: counted as a reprint).
+func (j *Journal) MarkBatchPrinted(n uint32, reprint bool) error {
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketBatches)
+		raw := bk.Get(u32(n))
+		if raw == nil {
+			return ErrNoBatch
+		}
+		var cb ClosedBatch
+		if err := json.Unmarshal(raw, &cb); err != nil {
+			return err
+		}
+		cb.Printed = true
+		if reprint {
+			cb.Reprints++
+		}
+		return putJSON(bk, u32(n), cb)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoBatch) {
+			return fmt.Errorf("%w: %06d", ErrNoBatch, n)
+		}
+		return fmt.Errorf("journal: mark batch %06d printed: %w", n, err)
+	}
+	return nil
+}
