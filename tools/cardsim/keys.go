@@ -108,7 +108,18 @@ func sign(k *rsa.PrivateKey, msg []byte) ([]byte, error) {
 	if m.Cmp(k.N) >= 0 {
 		return nil, errors.New("cardsim: message is not smaller than the modulus")
 	}
-	s := new(big.Int).Exp(m, k.D, k.N)
+	var s *big.Int
+	if pc := k.Precomputed; len(k.Primes) == 2 && pc.Dp != nil {
+		// Chinese remainder theorem, as crypto/rsa does.
+		p, q := k.Primes[0], k.Primes[1]
+		m1 := new(big.Int).Exp(m, pc.Dp, p)
+		m2 := new(big.Int).Exp(m, pc.Dq, q)
+		h := m1.Sub(m1, m2)
+		h.Mul(h, pc.Qinv).Mod(h, p)
+		s = h.Mul(h, q).Add(h, m2)
+	} else {
+		s = new(big.Int).Exp(m, k.D, k.N)
+	}
 	return s.FillBytes(make([]byte, k.Size())), nil
 }
 

@@ -40,9 +40,9 @@ type Profile struct {
 	ATC         uint16
 	LogFormat   []byte // 9F4F, nil when the card keeps no log
 
-	issuerMK []byte // issuer master key for AC (test key)
-	iccMK    []byte // derived, option A
-	keys     *cardKeys
+	issuerMK  []byte // issuer master key for AC (test key)
+	iccMK     []byte // derived, option A
+	keys      *cardKeys
 	Behaviour Behaviour
 	Apps      []*App
 	track     *hal.Track
@@ -85,12 +85,12 @@ type App struct {
 
 // Path is what an application shows on one interface.
 type Path struct {
-	PDOL   tlv.DOL
+	PDOL    tlv.DOL
 	rawPDOL []byte
-	AIP    [2]byte
-	AFL    []byte
-	Kernel string // "", "qpboc", "qvsdc" or "mchip"
-	CTQ    []byte
+	AIP     [2]byte
+	AFL     []byte
+	Kernel  string // "", "qpboc", "qvsdc" or "mchip"
+	CTQ     []byte
 }
 
 type recordID struct{ sfi, rec byte }
