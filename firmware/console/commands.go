@@ -121,9 +121,18 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 		s.audit("exit", nil, "ok")
 		return true, s.println("Bye.")
 	}
+	if errors.Is(rerr, errIdle) {
+		s.audit("logout", nil, "idle timeout")
+		if err := s.endSession(true); err != nil {
+			return false, err
+		}
+		return false, s.println(fmt.Sprintf("no input for %s: logged out", s.c.cfg.IdleTimeout))
+	}
 	if errors.Is(rerr, errLogout) {
 		s.audit("logout", nil, "ok")
-		s.loggedIn, s.priv = false, false
+		if err := s.endSession(false); err != nil {
+			return false, err
+		}
 		return false, s.println("Logged out.")
 	}
 	if rerr != nil && ctx.Err() != nil {
@@ -195,12 +204,12 @@ func (s *session) emit(o *output, cmd *command, err error) error {
 		if errors.As(err, &ue) && ue.cmd != nil {
 			msg += fmt.Sprintf("\nusage: %s %s", ue.cmd.name, ue.cmd.usage)
 		}
-		return s.println(text + msg)
+		return s.println(wrap(text + msg))
 	}
 	if o.text.Len() == 0 {
 		return nil
 	}
-	return s.println(o.text.String())
+	return s.println(wrap(o.text.String()))
 }
 
 // friendly turns an error into what a technician reads.

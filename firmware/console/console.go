@@ -107,9 +107,8 @@ func New(cfg Config, svc Services) *Console {
 // errInterrupted ends a blocked read when the idle timer fires.
 var errInterrupted = errors.New("console: input interrupted")
 
-// ErrIdle is returned by Serve's session loop internally when a session
-// logs out for inactivity; Serve itself then shows the login prompt again.
-var ErrIdle = errors.New("console: idle timeout")
+// errIdle ends a read when the idle timer fires; the session logs out.
+var errIdle = errors.New("console: idle timeout")
 
 // pump owns the reads from the session's reader so that a blocked read can
 // be abandoned (idle timeout, ctx) without losing bytes, and so that ^C can
@@ -203,7 +202,7 @@ func (p *pump) Read(b []byte) (int, error) {
 			}
 			p.pending = c
 		case <-p.idle:
-			return 0, ErrIdle
+			return 0, errIdle
 		case <-p.ctxDone:
 			return 0, errInterrupted
 		}
@@ -218,6 +217,7 @@ func (p *pump) stop() { close(p.done) }
 // session is one technician's session over one ReadWriter.
 type session struct {
 	c         *Console
+	rw        io.ReadWriter
 	t         *term.Terminal
 	in        *pump
 	id        string
@@ -236,12 +236,8 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	in := newPump(rw)
 	defer in.stop()
 	in.ctxDone = ctx.Done()
-	s := &session{c: c, in: in, id: sessionID()}
-	s.t = term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{in, rw}, "")
-	s.t.AutoCompleteCallback = s.complete
+	s := &session{c: c, in: in, id: sessionID(), rw: rw}
+	s.newTerminal()
 	err := s.loop(ctx)
 	if errors.Is(err, errInterrupted) || errors.Is(err, io.EOF) {
 		if ctx.Err() != nil {
@@ -250,6 +246,30 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 		return nil
 	}
 	return err
+}
+
+// newTerminal starts a fresh line editor: at every login, so that one
+// technician's history is not the next one's, and after an interrupted read
+// (idle timeout, ^D), which leaves the old editor mid-line.
+func (s *session) newTerminal() {
+	s.t = term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{s.in, s.rw}, "")
+	s.t.AutoCompleteCallback = s.complete
+}
+
+// endSession logs out. When the editor was interrupted mid-line, it moves
+// to a new line first.
+func (s *session) endSession(midLine bool) error {
+	s.loggedIn, s.priv = false, false
+	if midLine {
+		if _, err := s.rw.Write([]byte("\r\n")); err != nil {
+			return fmt.Errorf("console: writing: %w", err)
+		}
+	}
+	s.newTerminal()
+	return nil
 }
 
 func sessionID() string {
@@ -270,10 +290,22 @@ func (s *session) loop(ctx context.Context) error {
 		}
 		s.dropExpiredPriv()
 		line, err := s.readLine(ctx, s.prompt())
-		if errors.Is(err, ErrIdle) {
+		if errors.Is(err, errIdle) {
 			s.audit("logout", nil, "idle timeout")
-			s.loggedIn, s.priv = false, false
-			if err := s.println(fmt.Sprintf("\nno input for %s: logged out", s.c.cfg.IdleTimeout)); err != nil {
+			if err := s.endSession(true); err != nil {
+				return err
+			}
+			if err := s.println(fmt.Sprintf("no input for %s: logged out", s.c.cfg.IdleTimeout)); err != nil {
+				return err
+			}
+			continue
+		}
+		if errors.Is(err, errCtrlD) {
+			s.audit("logout", nil, "ok")
+			if err := s.endSession(true); err != nil {
+				return err
+			}
+			if err := s.println("Logged out."); err != nil {
 				return err
 			}
 			continue
@@ -298,8 +330,11 @@ func (s *session) prompt() string {
 	return s.c.cfg.Hostname + "> "
 }
 
+// errCtrlD is a ^D typed on an empty line: it logs out.
+var errCtrlD = errors.New("console: end of input typed")
+
 // readLine reads one line with the idle timer running. A ^D on an empty
-// line (io.EOF while the source is still open) reads as "logout".
+// line (io.EOF while the source is still open) returns errCtrlD.
 func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
 	timer := time.NewTimer(s.c.cfg.IdleTimeout)
 	defer timer.Stop()
@@ -307,7 +342,7 @@ func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
 	s.t.SetPrompt(prompt)
 	line, err := s.t.ReadLine()
 	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
-		return "logout", nil
+		return "", errCtrlD
 	}
 	return line, err
 }
@@ -345,7 +380,7 @@ func (s *session) login(ctx context.Context) error {
 			if err := s.println("No technician password is set on this terminal: see the service manual to provision one. Press Enter to retry."); err != nil {
 				return err
 			}
-			if _, err := s.readSecret(""); err != nil && !errors.Is(err, ErrIdle) {
+			if _, err := s.readSecret(""); err != nil && !errors.Is(err, errIdle) {
 				return err
 			}
 			continue
@@ -356,7 +391,7 @@ func (s *session) login(ctx context.Context) error {
 			}
 		}
 		pw, err := s.readSecret("Password: ")
-		if errors.Is(err, ErrIdle) {
+		if errors.Is(err, errIdle) {
 			continue
 		}
 		if err != nil {

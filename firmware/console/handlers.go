@@ -28,7 +28,7 @@ func commands() []*command {
 		{name: "modem", usage: "at COMMAND", summary: "pass one AT command to the modem (*)", subs: []string{"at"},
 			help: "Sends COMMAND (quoted if it has spaces) to the modem and shows the reply. For diagnostics.", privileged: always, run: runModem},
 		{name: "param", usage: "list | get NAME | set NAME VALUE", summary: "terminal parameters (set *)", subs: []string{"list", "get", "set"},
-			help: "Values are validated before they are stored; sensitive values are shown masked.",
+			help:       "Values are validated before they are stored; sensitive values are shown masked.",
 			privileged: func(a []string) bool { return first(a) == "set" }, run: runParam},
 		{name: "keys", summary: "key check values and load dates", help: "Lists the keys with their check values. Key material is never shown.", run: runKeys},
 		{name: "binding", summary: "K-code binding status", help: "Shows the terminal's binding to its merchant and bank.", run: runBinding},
@@ -37,7 +37,7 @@ func commands() []*command {
 		{name: "reprint", usage: "TRACE | last", summary: "reprint a receipt", subs: []string{"last"}, help: "Prints the receipt of a trace number again, or of the last transaction.", run: runReprint},
 		{name: "settle", summary: "settle the open batch now (*)", help: "Runs settlement with the host and prints the report.", privileged: always, run: runSettle},
 		{name: "log", usage: "tail [N] | level [debug|info|warn|error]", summary: "firmware log (level change *)", subs: []string{"tail", "level"},
-			help: "tail shows the last N (default 20) log lines; level shows or sets the log level.",
+			help:       "tail shows the last N (default 20) log lines; level shows or sets the log level.",
 			privileged: func(a []string) bool { return first(a) == "level" && len(a) > 1 }, run: runLog},
 		{name: "perf", summary: "response times per host and device", help: "Count, errors, median, 95th percentile and maximum response time.", run: runPerf},
 		{name: "backup", usage: "FILE | -", summary: "back up journal and parameters (*)",
@@ -45,7 +45,7 @@ func commands() []*command {
 		{name: "restore", usage: "FILE | -", summary: "restore a backup (*)",
 			help: "Checks the integrity header and restores from FILE, or with - from base64 lines pasted into\nthe console. Refused when the backup is damaged or would lose unsettled transactions.", privileged: always, interactive: true, run: runRestore},
 		{name: "update", usage: "[FILE [--force]]", summary: "firmware slots; install a signed image (*)",
-			help: "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
+			help:       "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
 			privileged: func(a []string) bool { return len(a) > 0 }, run: runUpdate},
 		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: runReboot},
 		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).", privileged: always, interactive: true, run: runPasswd},
@@ -93,7 +93,7 @@ func runHelp(_ context.Context, s *session, args []string, o *output) error {
 		rows = append(rows, []string{cmd.name, cmd.summary})
 	}
 	o.data = list
-	o.text.WriteString(table([]string{"COMMAND", "WHAT IT DOES"}, rows))
+	o.text.WriteString(table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
 	o.printf("(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n")
 	return nil
 }
@@ -234,7 +234,7 @@ func runTest(ctx context.Context, s *session, args []string, o *output) error {
 		if err != nil {
 			return err
 		}
-		r.Text = cut(r.Text, 48)
+		r.Text = cut(r.Text, 64)
 		o.data = r
 		o.printf("scanner ok: %s code, %q\n", r.Kind, r.Text)
 	case "modem":
@@ -382,7 +382,7 @@ func runParam(ctx context.Context, s *session, args []string, o *output) error {
 			rows = append(rows, []string{list[i].Name, list[i].Value, list[i].Description + ro})
 		}
 		o.data = list
-		o.text.WriteString(table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows))
+		o.text.WriteString(table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
 	case "get":
 		if len(args) != 2 {
 			return badUsage(cmd, "param get needs one NAME")
@@ -491,7 +491,7 @@ func runKeys(ctx context.Context, s *session, args []string, o *output) error {
 		rows = append(rows, []string{keys[i].Name, keys[i].Algorithm, orDash(keys[i].KCV), loaded})
 	}
 	o.data = keys
-	o.text.WriteString(table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows))
+	o.text.WriteString(table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
 	return nil
 }
 
@@ -557,7 +557,7 @@ func runJournal(ctx context.Context, s *session, args []string, o *output) error
 		rows := make([][]string, 0, len(list))
 		for _, e := range list {
 			rows = append(rows, []string{fmt.Sprintf("%06d", e.Trace), e.Time.Format("01-02 15:04"), e.Kind, e.Method,
-				money(e.Amount), orDash(e.MaskedPAN), e.State, orDash(e.AuthCode)})
+				money(e.Amount), orDash(e.MaskedPAN), e.State})
 		}
 		if list == nil {
 			list = []JournalEntry{}
@@ -567,7 +567,7 @@ func runJournal(ctx context.Context, s *session, args []string, o *output) error
 			o.printf("no transactions in the open batch\n")
 			return nil
 		}
-		o.text.WriteString(table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE", "AUTH"}, rows, 4))
+		o.text.WriteString(table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
 	case "show":
 		if len(args) != 2 {
 			return badUsage(cmd, "journal show needs one TRACE")
@@ -775,7 +775,7 @@ func runPerf(ctx context.Context, s *session, args []string, o *output) error {
 		stats = []PerfStat{}
 	}
 	o.data = stats
-	o.text.WriteString(table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, 1, 2, 3, 4, 5))
+	o.text.WriteString(table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
 	return nil
 }
 
@@ -925,7 +925,7 @@ func runUpdate(ctx context.Context, s *session, args []string, o *output) error 
 			}
 			return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
 		}
-		o.text.WriteString(table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}))
+		o.text.WriteString(table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
 		if st.Last != "" {
 			o.printf("last: %s\n", st.Last)
 		}

@@ -12,26 +12,31 @@ import (
 	"golang.org/x/term"
 )
 
-// ListenUnix serves console sessions on a unix socket at path (mode 0600, so
-// only the terminal's own user can attach) until ctx is done. Each
-// connection is one session; several may run at once. A stale socket file
-// left by a crash is replaced. On the simulated board the firmware serves
-// here and a second process attaches with Attach (or socat).
-func (c *Console) ListenUnix(ctx context.Context, path string) error {
+// ListenUnix creates the console's unix socket at path with mode 0600, so
+// that only the terminal's own user can attach. A stale socket file left by a
+// crash is replaced. Serve connections on it with ServeListener.
+func ListenUnix(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("console: removing stale socket: %w", err)
+			return nil, fmt.Errorf("console: removing stale socket: %w", err)
 		}
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "unix", path)
+	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("console: listening: %w", err)
+		return nil, fmt.Errorf("console: listening: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("console: socket permissions: %w", err)
+		return nil, fmt.Errorf("console: socket permissions: %w", err)
 	}
+	return ln, nil
+}
+
+// ServeListener serves one console session per accepted connection (several
+// may run at once) until ctx is done, then closes ln and the sessions and
+// returns ctx's error. On the simulated board the firmware serves its
+// ListenUnix socket here and a second process attaches with Attach.
+func (c *Console) ServeListener(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()

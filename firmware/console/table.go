@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -11,8 +12,11 @@ const Width = 80
 
 // table renders rows under a header in columns separated by two spaces. When
 // the table is wider than Width, the widest columns are cut (ending in "~")
-// until it fits. Columns listed in right are right-aligned (amounts).
-func table(header []string, rows [][]string, right ...int) string {
+// until it fits; columns listed in keep (card numbers, trace numbers) are
+// never cut. Columns listed in right are right-aligned (amounts). Cells are
+// redacted before they are cut, so that a cut can never hide a PAN from the
+// redactor.
+func table(header []string, rows [][]string, right, keep []int) string {
 	n := len(header)
 	w := make([]int, n)
 	for i, h := range header {
@@ -31,13 +35,13 @@ func table(header []string, rows [][]string, right ...int) string {
 		return t
 	}
 	for total() > Width {
-		widest := 0
+		widest := -1
 		for i := range w {
-			if w[i] > w[widest] {
+			if !slices.Contains(keep, i) && (widest < 0 || w[i] > w[widest]) {
 				widest = i
 			}
 		}
-		if w[widest] <= 4 {
+		if widest < 0 || w[widest] <= 4 {
 			break
 		}
 		w[widest]--
@@ -94,8 +98,9 @@ func runeWidth(r rune) int {
 	return 1
 }
 
-// cut shortens s to at most w columns, marking a cut with "~".
+// cut redacts s and shortens it to at most w columns, marking a cut with "~".
 func cut(s string, w int) string {
+	s = Redact(s)
 	if textWidth(s) <= w {
 		return s
 	}
@@ -133,4 +138,38 @@ func money(minor int64) string {
 		minor = -minor
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
+}
+
+// wrap folds lines longer than Width at spaces; continuation lines are
+// indented by two spaces. A single word longer than a line stays whole.
+func wrap(text string) string {
+	lines := strings.Split(text, "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		indent := ""
+		for textWidth(l) > Width {
+			cutAt := -1
+			w := 0
+			for j, r := range l {
+				w += runeWidth(r)
+				if w > Width {
+					break
+				}
+				if r == ' ' && j > len(indent) {
+					cutAt = j
+				}
+			}
+			if cutAt < 0 {
+				break
+			}
+			b.WriteString(strings.TrimRight(l[:cutAt], " ") + "\n")
+			indent = "  "
+			l = indent + strings.TrimLeft(l[cutAt:], " ")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
