@@ -17,7 +17,7 @@ const (
 
 // odaRecords builds the two records of a debit card carrying ODA data for
 // mode "sda", "dda" or "cda"; record 1 is signed (with the AIP, by 9F4A).
-func odaRecords(t *testing.T, aip, mode, cvm, capkIndex string, iacs ...string) (r1, r2 []byte) {
+func odaRecords(t testing.TB, aip, mode, cvm, capkIndex string, iacs ...string) (r1, r2 []byte) {
 	p := thePKI(t)
 	v1 := cat(T(0x57, "6222021234567890128D30122011234500000F"), T(0x5A, upPAN), T(0x5F24, "301231"), T(0x5F25, "200101"),
 		T(0x5F28, "0156"), T(0x5F34, "01"), T(0x9F07, "FF00"), T(0x9F08, "0030"), T(0x8C, cdol1), T(0x8D, cdol2),
@@ -53,7 +53,7 @@ func odaStart(r1, r2 []byte, aip string) []fake.Exchange {
 // cdaResponse builds a GENERATE AC format 2 answer with a CDA signature
 // over the given CID and AC; cdolData is what the terminal sent (CDOL1,
 // then CDOL2 for the second GENERATE AC).
-func cdaResponse(t *testing.T, cid, ac string, corrupt bool, cdolData ...string) []byte {
+func cdaResponse(t testing.TB, cid, ac string, corrupt bool, cdolData ...string) []byte {
 	p := thePKI(t)
 	body := cat(T(0x9F27, cid), T(0x9F36, "0001"), T(0x9F10, "07010103A00000"))
 	h := sha1.New()
