@@ -318,6 +318,9 @@ func (c *Client) managementMessage(mti string, trace, batch uint32, msgType, net
 		{42, c.cfg.MID},
 		{60, Field60{MsgType: msgType, Batch: batch, NetCode: net}.String()},
 	} {
+		if fv.v == "" {
+			continue // a blank terminal has no TID or MID yet
+		}
 		if err := f(m, fv.id, fv.v); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,8 @@ var ErrKeys = errors.New("acquirer: working keys refused")
 type CodeError struct {
 	Op   string // "sign-on", "settlement", ...
 	Code string // field 39
+	// TriesLeft is what the host said is left after a wrong one-time code.
+	TriesLeft int
 }
 
 func (e *CodeError) Error() string {

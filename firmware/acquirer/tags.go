@@ -18,12 +18,17 @@ const (
 	TagTMKCheck      = "21" // TMK check value (4 bytes), hex
 	TagPerTxnLimit   = "30" // fen
 	TagDailyLimit    = "31" // fen
-	TagFeeRate       = "32" // basis points
+	TagFeeRate       = "32" // basis points per method: "card:60,qr:38"
 	TagSettleTime    = "33" // HH:MM
 	TagHostAddr      = "34" // host:port
 	TagAPN           = "35" // cellular APN
 	TagMethods       = "36" // accepted payment methods, comma separated
 	TagKCodeExpiry   = "37" // YYYYMMDD
+	TagMCC           = "38" // merchant category code
+	TagCity          = "39" // merchant city
+	TagAcquirerIIN   = "3A" // acquirer institution identification, 8 digits
+	TagHolder        = "50" // settlement account holder, masked
+	TagAccountRef    = "51" // the host's reference for a settlement account
 	TagBindingStatus = "40" // valid, expiring, expired, revoked
 )
 

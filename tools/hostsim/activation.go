@@ -1,8 +1,10 @@
 package hostsim
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -229,14 +231,7 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 	var out acquirer.Tags
 	out.Add(acquirer.TagTMK, strings.ToUpper(hex.EncodeToString(enc)))
 	out.Add(acquirer.TagTMKCheck, strings.ToUpper(hex.EncodeToString(kcv[:4])))
-	p := rec.Params
-	out.Add(acquirer.TagPerTxnLimit, strconv.FormatInt(p.PerTxnLimit, 10))
-	out.Add(acquirer.TagDailyLimit, strconv.FormatInt(p.DailyLimit, 10))
-	out.Add(acquirer.TagFeeRate, strconv.Itoa(p.FeeRateBP))
-	out.Add(acquirer.TagSettleTime, p.SettleTime)
-	out.Add(acquirer.TagHostAddr, p.Host)
-	out.Add(acquirer.TagAPN, p.APN)
-	out.Add(acquirer.TagMethods, strings.Join(p.Methods, ","))
+	out = append(out, paramTags(rec.Params)...)
 	if !rec.KCodeExpires.IsZero() {
 		out.Add(acquirer.TagKCodeExpiry, rec.KCodeExpires.Format("20060102"))
 	}
@@ -263,7 +258,9 @@ func (s *Server) bindingStatus(m *iso8583.Message) (*answer, *termState, error) 
 	serial, _ := tags.Get(acquirer.TagSerial)
 	kcode, _ := tags.Get(acquirer.TagKCode)
 	tk := s.bySerial[serial]
-	if tk == nil || normKCode(tk.rec.KCode) != normKCode(kcode) {
+	if byTID, ok := s.terms[field(m, 41)]; ok && byTID.rec.MID == field(m, 42) {
+		tk = byTID // a bound terminal is known by its TID
+	} else if tk == nil || normKCode(tk.rec.KCode) != normKCode(kcode) {
 		s.mu.Unlock()
 		return s.activationReply(m, "K1", nil)
 	}
@@ -286,15 +283,7 @@ func (s *Server) params(m *iso8583.Message) (*answer, *termState, error) {
 		a, err := s.reply(m, code)
 		return a, nil, err
 	}
-	p := tk.rec.Params
-	var out acquirer.Tags
-	out.Add(acquirer.TagPerTxnLimit, strconv.FormatInt(p.PerTxnLimit, 10))
-	out.Add(acquirer.TagDailyLimit, strconv.FormatInt(p.DailyLimit, 10))
-	out.Add(acquirer.TagFeeRate, strconv.Itoa(p.FeeRateBP))
-	out.Add(acquirer.TagSettleTime, p.SettleTime)
-	out.Add(acquirer.TagHostAddr, p.Host)
-	out.Add(acquirer.TagAPN, p.APN)
-	out.Add(acquirer.TagMethods, strings.Join(p.Methods, ","))
+	out := paramTags(tk.rec.Params)
 	s.record(Record{Type: "params", TID: tk.rec.TID, Code: "00"})
 	a, _, err := s.activationReply(m, "00", out)
 	if a != nil {
@@ -303,4 +292,53 @@ func (s *Server) params(m *iso8583.Message) (*answer, *termState, error) {
 		}
 	}
 	return a, nil, err
+}
+
+// paramTags encodes a terminal's parameters as private tags.
+func paramTags(p Params) acquirer.Tags {
+	var out acquirer.Tags
+	out.Add(acquirer.TagPerTxnLimit, strconv.FormatInt(p.PerTxnLimit, 10))
+	out.Add(acquirer.TagDailyLimit, strconv.FormatInt(p.DailyLimit, 10))
+	methods := make([]string, 0, len(p.FeeBP))
+	for m := range p.FeeBP {
+		methods = append(methods, m)
+	}
+	sort.Strings(methods)
+	var fees []string
+	for _, m := range methods {
+		fees = append(fees, m+":"+strconv.Itoa(p.FeeBP[m]))
+	}
+	out.Add(acquirer.TagFeeRate, strings.Join(fees, ","))
+	out.Add(acquirer.TagSettleTime, p.SettleTime)
+	out.Add(acquirer.TagHostAddr, p.Host)
+	out.Add(acquirer.TagAPN, p.APN)
+	out.Add(acquirer.TagMethods, strings.Join(p.Methods, ","))
+	out.Add(acquirer.TagMCC, p.MCC)
+	out.Add(acquirer.TagCity, p.City)
+	out.Add(acquirer.TagAcquirerIIN, p.AcquirerIIN)
+	return out
+}
+
+// verifyAccount checks a merchant's settlement card (field 2) against the
+// card accounts and answers with a masked holder and a reference.
+func (s *Server) verifyAccount(m *iso8583.Message) (*answer, *termState, error) {
+	tk, code := s.terminal(m)
+	if code != "" {
+		a, err := s.reply(m, code)
+		return a, nil, err
+	}
+	pan := field(m, 2)
+	s.mu.Lock()
+	acct := s.accounts[pan]
+	s.mu.Unlock()
+	if acct == nil {
+		s.record(Record{Type: "account-verification", TID: tk.rec.TID, PAN: masked(pan), Code: "14"})
+		return s.activationReply(m, "14", nil)
+	}
+	sum := sha256.Sum256([]byte("kpos host account reference|" + pan))
+	var out acquirer.Tags
+	out.Add(acquirer.TagHolder, "*"+acct.card.Holder)
+	out.Add(acquirer.TagAccountRef, "ACC"+strings.ToUpper(hex.EncodeToString(sum[:8])))
+	s.record(Record{Type: "account-verification", TID: tk.rec.TID, PAN: masked(pan), Code: "00"})
+	return s.activationReply(m, "00", out)
 }

@@ -46,6 +46,7 @@ type Card struct {
 	PIN     string `toml:"pin"`
 	Type    string `toml:"type"`    // debit or credit
 	Balance int64  `toml:"balance"` // fen: the balance, or the credit limit
+	Holder  string `toml:"holder"`  // account holder's name, for settlement account checks
 	// Script71 and Script72 are issuer script templates (hex, tag 71 or 72
 	// included) appended to field 55 of an online answer, optional.
 	Script71 string `toml:"script71"`
@@ -54,13 +55,16 @@ type Card struct {
 
 // Params are what a binding delivers to the terminal.
 type Params struct {
-	PerTxnLimit int64    `toml:"per_txn_limit"` // fen
-	DailyLimit  int64    `toml:"daily_limit"`   // fen
-	FeeRateBP   int      `toml:"fee_rate_bp"`   // basis points
-	SettleTime  string   `toml:"settle_time"`   // HH:MM
-	Host        string   `toml:"host"`          // host:port
-	APN         string   `toml:"apn"`
-	Methods     []string `toml:"methods"`
+	PerTxnLimit int64          `toml:"per_txn_limit"` // fen
+	DailyLimit  int64          `toml:"daily_limit"`   // fen
+	FeeBP       map[string]int `toml:"fee_bp"`        // basis points per payment method
+	SettleTime  string         `toml:"settle_time"`   // HH:MM
+	Host        string         `toml:"host"`          // host:port
+	APN         string         `toml:"apn"`
+	Methods     []string       `toml:"methods"`
+	MCC         string         `toml:"mcc"`
+	City        string         `toml:"city"`
+	AcquirerIIN string         `toml:"acquirer_iin"`
 }
 
 // Terminal is one terminal record.

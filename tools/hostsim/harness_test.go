@@ -140,10 +140,12 @@ func iccData(t testing.TB, imk, pan, psn string, amount int64, atc uint16, corru
 		{0x82, []byte{0x7C, 0x00}},
 		{0x9F36, []byte{byte(atc >> 8), byte(atc)}},
 	}
+	iad := mustHex(t, "07010103A00000010A01000000000000") // UnionPay CVN 01: CVR in bytes 4-7
 	var data []byte
 	for _, x := range vals {
 		data = append(data, x.v...)
 	}
+	data = append(data, iad[3:7]...)
 	mk, err := emvcrypto.DeriveICCMasterKeyA(mustHex(t, imk), pan, psn)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +163,7 @@ func iccData(t testing.TB, imk, pan, psn string, amount int64, atc uint16, corru
 	}
 	out := tlv.Append(nil, 0x9F26, ac[:])
 	out = tlv.Append(out, 0x9F27, []byte{0x80})
-	out = tlv.Append(out, 0x9F10, mustHex(t, "07010103A00000010A01000000000000"))
+	out = tlv.Append(out, 0x9F10, iad)
 	for _, x := range vals {
 		out = tlv.Append(out, x.tag, x.v)
 	}

@@ -53,6 +53,8 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 		return s.confirmOTP(m)
 	case acquirer.NetBindingStatus:
 		return s.bindingStatus(m)
+	case acquirer.NetVerifyAccount:
+		return s.verifyAccount(m)
 	}
 	a, err := s.reply(m, "12")
 	return a, nil, err

@@ -20,7 +20,7 @@ func TestChipSaleApprovedWithARPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !resp.Approved() || len(resp.AuthCode) != 6 || len(resp.RRN) != 12 {
-		t.Fatalf("response %+v", resp)
+		t.Fatalf("response %+v %+v", resp, r.host.Records())
 	}
 	// Tag 91: ARPC method 1 under the session key, then the ARC.
 	objs, err := tlv.Parse(resp.ICCData)

@@ -1,0 +1,460 @@
+package acquirer
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"kpos/firmware/emv/tlv"
+	"kpos/hal"
+)
+
+// Settlement is the terminal's end-of-day totals for one batch.
+type Settlement struct {
+	Trace    uint32
+	Batch    uint32
+	Domestic Totals // UnionPay cards (BIN 62) and QR payments
+	Foreign  Totals // every other card
+}
+
+// SettleResult is the host's verdict on a settlement.
+type SettleResult struct {
+	Balanced      bool   // both families reconcile: close the batch
+	DomesticRecon string // ReconBalanced, ReconUnbalanced or ReconError
+	ForeignRecon  string
+	SettleDate    string // field 15, MMDD
+	Response      Response
+}
+
+// Foreign reports whether a card counts as foreign in settlement totals:
+// anything but a UnionPay BIN (62). The host simulator splits the same way.
+func Foreign(pan hal.PAN) bool { return !pan.IsZero() && !strings.HasPrefix(pan.Digits(), "62") }
+
+// Settle sends the batch totals (0500) and returns whether the host agrees.
+// An unbalanced answer is a result, not an error: the caller uploads the
+// batch and closes it. Settlement moves no money, so it is repeated once
+// after no answer.
+func (c *Client) Settle(ctx context.Context, s Settlement) (SettleResult, error) {
+	build := func() (*iso8583.Message, error) {
+		m, err := c.managementMessage("0500", s.Trace, s.Batch, "00", NetSettle)
+		if err != nil {
+			return nil, err
+		}
+		f48 := Field48{Domestic: s.Domestic, Foreign: s.Foreign, DomesticRecon: "0", ForeignRecon: "0"}
+		for _, fv := range []struct {
+			id int
+			v  string
+		}{{48, f48.String()}, {49, "156"}, {63, c.cfg.Operator}} {
+			if err := f(m, fv.id, fv.v); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+	ans, resp, err := c.idempotentExchange(ctx, "settlement", build, true)
+	if err != nil {
+		return SettleResult{}, err
+	}
+	if resp.Code != "00" {
+		return SettleResult{Response: resp}, &CodeError{Op: "settlement", Code: resp.Code}
+	}
+	f48, err := ParseField48(str(ans, 48))
+	if err != nil {
+		return SettleResult{Response: resp}, fmt.Errorf("%w: settlement answer: %w", ErrNoAnswer, err)
+	}
+	r := SettleResult{DomesticRecon: f48.DomesticRecon, ForeignRecon: f48.ForeignRecon, SettleDate: str(ans, 15), Response: resp}
+	r.Balanced = r.DomesticRecon == ReconBalanced && (r.ForeignRecon == ReconBalanced || r.ForeignRecon == "0" || r.ForeignRecon == "")
+	return r, nil
+}
+
+// idempotentExchange runs an exchange that may be repeated once after no
+// answer (the host recognises the repeat). build makes a fresh message.
+func (c *Client) idempotentExchange(ctx context.Context, op string, build func() (*iso8583.Message, error), mac bool) (*iso8583.Message, Response, error) {
+	var lastErr error
+	for attempt := 0; attempt < 2; attempt++ {
+		m, err := build()
+		if err != nil {
+			return nil, Response{}, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
+		}
+		resp, ans, err := c.exchange(ctx, op, m, mac, c.cfg.Now())
+		if err == nil {
+			return ans, resp, nil
+		}
+		lastErr = err
+		if !errors.Is(err, ErrNoAnswer) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, Response{}, lastErr
+}
+
+// UploadBatch sends each transaction of the batch (0320: chip items with
+// their field 55) and then the end of the upload with the count. Uploads
+// move no money and the host files a repeated item once, so each message is
+// repeated once after no answer. The end message's trace is the item
+// traces' maximum plus one.
+func (c *Client) UploadBatch(ctx context.Context, items []Request) error {
+	var batch, maxTrace uint32
+	for i, it := range items {
+		item := it
+		batch = item.Batch
+		if item.Trace > maxTrace {
+			maxTrace = item.Trace
+		}
+		build := func() (*iso8583.Message, error) { return c.uploadItem(item) }
+		_, resp, err := c.idempotentExchange(ctx, "batch upload", build, true)
+		if err != nil {
+			return fmt.Errorf("acquirer: batch upload item %d of %d: %w", i+1, len(items), err)
+		}
+		if resp.Code != "00" {
+			return &CodeError{Op: "batch upload", Code: resp.Code}
+		}
+	}
+	build := func() (*iso8583.Message, error) {
+		m, err := c.managementMessage("0320", maxTrace%999999+1, batch, "00", NetUploadEnd)
+		if err != nil {
+			return nil, err
+		}
+		return m, f(m, 48, fmt.Sprintf("%04d", len(items)%10000))
+	}
+	_, resp, err := c.idempotentExchange(ctx, "batch upload end", build, true)
+	if err != nil {
+		return err
+	}
+	if resp.Code != "00" {
+		return &CodeError{Op: "batch upload end", Code: resp.Code}
+	}
+	return nil
+}
+
+// uploadItem maps one journaled transaction to its 0320.
+func (c *Client) uploadItem(it Request) (*iso8583.Message, error) {
+	o := it
+	o.PIN, o.Track2 = nil, nil
+	m, err := BuildRequest(c.codec, o, c.identity(), "")
+	if err != nil {
+		return nil, err
+	}
+	m.MTI("0320")
+	m.UnsetField(61)
+	net := NetSettle
+	if len(it.ICCData) > 0 {
+		net = NetUploadICC
+	}
+	if err := f(m, 60, Field60{MsgType: "00", Batch: it.Batch, NetCode: net}.String()); err != nil {
+		return nil, err
+	}
+	if it.OrigRRN != "" {
+		if err := f(m, 37, it.OrigRRN); err != nil {
+			return nil, err
+		}
+	}
+	if it.OrigAuth != "" {
+		if err := f(m, 38, it.OrigAuth); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// BindingParams are the parameters a binding (or a parameter download)
+// delivers. Amounts in fen, fees in basis points per payment method.
+type BindingParams struct {
+	TxnLimit       int64
+	DailyLimit     int64
+	FeeBP          map[string]int
+	SettlementTime string // HH:MM
+	HostAddr       string
+	APN            string
+	Methods        []string
+	MCC            string
+	City           string
+	AcquirerIIN    string
+}
+
+// Challenge is the host's answer to an activation request.
+type Challenge struct {
+	PhoneMasked string
+	Expires     time.Time
+}
+
+// Binding is what the host delivers when the one-time code is right.
+type Binding struct {
+	TID, MID     string
+	MerchantName string
+	EncTMK       []byte // the TMK under the K-code transport key
+	KCV          []byte // its check value (4 bytes)
+	Params       BindingParams
+	Expiry       time.Time // the K code's expiry; zero when unsaid
+}
+
+// BindingStatus is the host's view of the terminal's K code.
+type BindingStatus struct {
+	Status string // "valid", "expiring", "expired", "revoked"
+	Expiry time.Time
+}
+
+// AccountCheck is the host's answer to a settlement account verification.
+type AccountCheck struct {
+	HolderMasked string
+	Reference    string
+}
+
+// activationMessage builds an 0800 that carries private tags in field 62.
+// A blank terminal has no TID or MID yet; fields 41 and 42 are then absent.
+func (c *Client) activationMessage(trace uint32, net string, tags Tags) (*iso8583.Message, error) {
+	m, err := c.managementMessage("0800", trace, 0, "00", net)
+	if err != nil {
+		return nil, err
+	}
+	b, err := tags.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.BinaryField(62, b); err != nil {
+		return nil, fmt.Errorf("acquirer: field 62: %w", err)
+	}
+	return m, nil
+}
+
+// management runs a MAC-less 0800 exchange that may be repeated once and
+// returns the answer's private tags; a refusal is a *CodeError.
+func (c *Client) management(ctx context.Context, op string, build func() (*iso8583.Message, error)) (*iso8583.Message, Tags, error) {
+	ans, resp, err := c.idempotentExchange(ctx, op, build, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, terr := ParseTags(raw(ans, 62))
+	if resp.Code != "00" {
+		ce := &CodeError{Op: op, Code: resp.Code}
+		if v, ok := tags.Get(TagTriesLeft); ok && terr == nil {
+			ce.TriesLeft, _ = strconv.Atoi(v)
+		}
+		return ans, tags, ce
+	}
+	if terr != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, terr)
+	}
+	return ans, tags, nil
+}
+
+// Activate starts a K-code binding: the host sends the merchant a one-time
+// code by SMS. kcode is the code's characters as issued (no grouping).
+// Refusals are *CodeError with codes K1 (unknown), K2 (expired), K3
+// (revoked), K5 (locked).
+func (c *Client) Activate(ctx context.Context, trace uint32, serial, kcode string) (Challenge, error) {
+	var t Tags
+	t.Add(TagSerial, serial)
+	t.Add(TagKCode, kcode)
+	_, tags, err := c.management(ctx, "activation", func() (*iso8583.Message, error) {
+		return c.activationMessage(trace, NetActivate, t)
+	})
+	if err != nil {
+		return Challenge{}, err
+	}
+	ch := Challenge{}
+	ch.PhoneMasked, _ = tags.Get(TagPhone)
+	if v, ok := tags.Get(TagOTPValidity); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			ch.Expires = c.cfg.Now().Add(time.Duration(n) * time.Second)
+		}
+	}
+	return ch, nil
+}
+
+// ConfirmActivation sends the one-time code; the host answers with the
+// terminal's identity, its TMK under the K-code transport key and the
+// parameters. The caller installs the TMK (keys.Store.InstallTMKUnderTransport
+// verifies the check value). Refusals are *CodeError: K4 wrong code (with
+// TriesLeft), K5 locked, K6 expired.
+func (c *Client) ConfirmActivation(ctx context.Context, trace uint32, serial, kcode, otp string) (Binding, error) {
+	var t Tags
+	t.Add(TagSerial, serial)
+	t.Add(TagKCode, kcode)
+	t.Add(TagOTP, otp)
+	ans, tags, err := c.management(ctx, "activation confirmation", func() (*iso8583.Message, error) {
+		return c.activationMessage(trace, NetActivateOTP, t)
+	})
+	if err != nil {
+		return Binding{}, err
+	}
+	b := Binding{TID: str(ans, 41), MID: str(ans, 42), MerchantName: strings.TrimSpace(str(ans, 43))}
+	encHex, _ := tags.Get(TagTMK)
+	kcvHex, _ := tags.Get(TagTMKCheck)
+	var err1, err2 error
+	b.EncTMK, err1 = hex.DecodeString(encHex)
+	b.KCV, err2 = hex.DecodeString(kcvHex)
+	if err1 != nil || err2 != nil || len(b.EncTMK) == 0 || len(b.KCV) < 3 || b.TID == "" || b.MID == "" {
+		return Binding{}, fmt.Errorf("%w: activation answer lacks identity, TMK or check value", ErrNoAnswer)
+	}
+	b.Params = paramsFromTags(tags)
+	if v, ok := tags.Get(TagKCodeExpiry); ok {
+		b.Expiry, _ = time.ParseInLocation("20060102", v, time.Local)
+	}
+	return b, nil
+}
+
+func paramsFromTags(t Tags) BindingParams {
+	var p BindingParams
+	num := func(id string) int64 {
+		v, _ := t.Get(id)
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	p.TxnLimit, p.DailyLimit = num(TagPerTxnLimit), num(TagDailyLimit)
+	if v, ok := t.Get(TagFeeRate); ok && v != "" {
+		p.FeeBP = map[string]int{}
+		for _, kv := range strings.Split(v, ",") {
+			k, bp, ok := strings.Cut(kv, ":")
+			if n, err := strconv.Atoi(bp); ok && err == nil {
+				p.FeeBP[k] = n
+			}
+		}
+	}
+	p.SettlementTime, _ = t.Get(TagSettleTime)
+	p.HostAddr, _ = t.Get(TagHostAddr)
+	p.APN, _ = t.Get(TagAPN)
+	if v, ok := t.Get(TagMethods); ok && v != "" {
+		p.Methods = strings.Split(v, ",")
+	}
+	p.MCC, _ = t.Get(TagMCC)
+	p.City, _ = t.Get(TagCity)
+	p.AcquirerIIN, _ = t.Get(TagAcquirerIIN)
+	return p
+}
+
+// CheckBinding asks the host for the K code's status (at every sign-on and
+// daily). A bound terminal is found by its TID; serial and kcode identify a
+// terminal that has none yet.
+func (c *Client) CheckBinding(ctx context.Context, trace uint32, serial, kcode string) (BindingStatus, error) {
+	var t Tags
+	t.Add(TagSerial, serial)
+	t.Add(TagKCode, kcode)
+	_, tags, err := c.management(ctx, "binding status", func() (*iso8583.Message, error) {
+		return c.activationMessage(trace, NetBindingStatus, t)
+	})
+	if err != nil {
+		return BindingStatus{}, err
+	}
+	var st BindingStatus
+	st.Status, _ = tags.Get(TagBindingStatus)
+	if v, ok := tags.Get(TagKCodeExpiry); ok {
+		st.Expiry, _ = time.ParseInLocation("20060102", v, time.Local)
+	}
+	return st, nil
+}
+
+// VerifyAccount checks the merchant's own card as settlement account (0800,
+// code 804, PAN in field 2). The answer is a masked holder name and the
+// host's reference; the terminal keeps those and the masked PAN only.
+func (c *Client) VerifyAccount(ctx context.Context, trace uint32, pan hal.PAN) (AccountCheck, error) {
+	_, tags, err := c.management(ctx, "account verification", func() (*iso8583.Message, error) {
+		m, err := c.activationMessage(trace, NetVerifyAccount, nil)
+		if err != nil {
+			return nil, err
+		}
+		m.UnsetField(62)
+		return m, f(m, 2, pan.Digits())
+	})
+	if err != nil {
+		return AccountCheck{}, err
+	}
+	var a AccountCheck
+	a.HolderMasked, _ = tags.Get(TagHolder)
+	a.Reference, _ = tags.Get(TagAccountRef)
+	return a, nil
+}
+
+// DownloadParams fetches the terminal's parameters (0800, code 360).
+func (c *Client) DownloadParams(ctx context.Context, trace, batch uint32) (BindingParams, error) {
+	_, tags, err := c.management(ctx, "parameter download", func() (*iso8583.Message, error) {
+		return c.managementMessage("0800", trace, batch, "00", NetParams)
+	})
+	if err != nil {
+		return BindingParams{}, err
+	}
+	return paramsFromTags(tags), nil
+}
+
+// CAKey is an EMV CA public key as the host distributes it.
+type CAKey struct {
+	RID      []byte
+	Index    byte
+	Expiry   string // YYYYMMDD
+	Modulus  []byte
+	Exponent []byte
+	Checksum []byte // SHA-1 over RID, index, modulus, exponent
+}
+
+// DownloadCAKeys fetches every CA public key the host holds: the list
+// (370), each key (371), then the end (372). nextTrace supplies a trace
+// number per message.
+func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32) ([]CAKey, error) {
+	listMsg, _, err := c.management(ctx, "CA key list", func() (*iso8583.Message, error) {
+		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyQuery)
+	})
+	if err != nil {
+		return nil, err
+	}
+	list, err := tlv.Parse(raw(listMsg, 62))
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA key list: %w", ErrNoAnswer, err)
+	}
+	var out []CAKey
+	for i := 0; i+1 < len(list); i += 2 {
+		if list[i].Tag != 0x9F06 || list[i+1].Tag != 0x9F22 {
+			return nil, fmt.Errorf("%w: CA key list is not RID, index pairs", ErrNoAnswer)
+		}
+		var q []byte
+		q = tlv.Append(q, 0x9F06, list[i].Value)
+		q = tlv.Append(q, 0x9F22, list[i+1].Value)
+		ans, _, err := c.management(ctx, "CA key download", func() (*iso8583.Message, error) {
+			m, err := c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyDownload)
+			if err != nil {
+				return nil, err
+			}
+			return m, m.BinaryField(62, q)
+		})
+		if err != nil {
+			return nil, err
+		}
+		k, err := parseCAKey(raw(ans, 62))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
+		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyEnd)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func parseCAKey(b []byte) (CAKey, error) {
+	objs, err := tlv.Parse(b)
+	if err != nil {
+		return CAKey{}, fmt.Errorf("%w: CA key: %w", ErrNoAnswer, err)
+	}
+	get := func(t tlv.Tag) []byte {
+		if o, ok := tlv.Find(objs, t); ok {
+			return o.Value
+		}
+		return nil
+	}
+	k := CAKey{RID: get(0x9F06), Expiry: string(get(0xDF05)), Modulus: get(0xDF02), Exponent: get(0xDF04), Checksum: get(0xDF03)}
+	idx := get(0x9F22)
+	if len(k.RID) != 5 || len(idx) != 1 || len(k.Modulus) == 0 || len(k.Exponent) == 0 {
+		return CAKey{}, fmt.Errorf("%w: CA key lacks RID, index, modulus or exponent", ErrNoAnswer)
+	}
+	k.Index = idx[0]
+	return k, nil
+}
