@@ -386,7 +386,10 @@ func (b *Binder) SubmitOTP(ctx context.Context, otp string) error {
 	switch b.rec.State {
 	case StateAwaitingOTP:
 	case StateLockedOut:
-		return b.lockedErr(now)
+		if now.Before(b.rec.LockedUntil) {
+			return b.lockedErr(now)
+		}
+		return fmt.Errorf("%w: the lockout is over; enter the K code again", ErrWrongState)
 	default:
 		return fmt.Errorf("%w: no one-time code is expected (state %s)", ErrWrongState, b.rec.State)
 	}

@@ -187,6 +187,9 @@ func TestWrongOTPLockout(t *testing.T) {
 		t.Fatalf("after reboot: %s", b.State())
 	}
 	r.clock.Add(5 * time.Minute)
+	if err := r.b.SubmitOTP(ctx, r.host.otp); !errors.Is(err, ErrWrongState) || !strings.Contains(err.Error(), "enter the K code again") {
+		t.Fatalf("after the lockout SubmitOTP = %v", err)
+	}
 	if r.b.State() != StateBlank {
 		t.Fatalf("after the lockout: %s", r.b.State())
 	}

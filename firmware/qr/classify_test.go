@@ -99,3 +99,14 @@ func TestKindPayment(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkClassify measures classifying a scanned EMV consumer code, the
+// slowest kind (base64 and BER-TLV).
+func BenchmarkClassify(b *testing.B) {
+	text := readPayload(b, "emvco-cpm-example.txt")
+	for b.Loop() {
+		if _, err := Classify(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -136,3 +136,22 @@ func TestMatrixEmpty(t *testing.T) {
 		t.Fatal("empty payload encoded")
 	}
 }
+
+// BenchmarkMatrix measures encoding a dynamic merchant code, what the terminal
+// does for every merchant-presented sale, and reports the code's size.
+func BenchmarkMatrix(b *testing.B) {
+	p, err := terminalMPM("23.72").Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var modules int
+	for b.Loop() {
+		m, err := Matrix(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		modules = len(m)
+	}
+	b.ReportMetric(float64(modules), "modules/side")
+	b.ReportMetric(float64(len(p)), "payload-bytes")
+}
