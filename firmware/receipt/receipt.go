@@ -54,6 +54,10 @@ var kindNames = map[string]string{
 	"PREAUTH": "预授权", "CASH": "现金", "QR": "扫码支付",
 }
 
+// NarrowColumns is the width of 58 mm paper in ASCII columns, the narrowest
+// the terminal supports; documents are laid out to fit it.
+const NarrowColumns = 32
+
 // Money formats minor units as "12.34".
 func Money(minor int64) string {
 	sign := ""
@@ -77,10 +81,18 @@ func Build(r Receipt, c Copy) hal.Document {
 	if r.Reprint {
 		lines = append(lines, hal.Line{Text: "重印 REPRINT", Align: hal.AlignCenter, Bold: true})
 	}
+	// A label and its value share a line when they fit the narrowest paper
+	// (58 mm, 32 columns); otherwise the value goes right-aligned below, so
+	// no number is ever split.
 	add := func(label, value string) {
-		if value != "" {
-			lines = append(lines, hal.Line{Text: label + " " + value})
+		if value == "" {
+			return
 		}
+		if Columns(label)+1+Columns(value) <= NarrowColumns {
+			lines = append(lines, hal.Line{Text: label + " " + value})
+			return
+		}
+		lines = append(lines, hal.Line{Text: label}, hal.Line{Text: value, Align: hal.AlignRight})
 	}
 	add("商户名称 MERCHANT:", r.MerchantName)
 	add("商户编号 MID:", r.MerchantID)
@@ -89,7 +101,7 @@ func Build(r Receipt, c Copy) hal.Document {
 	if zh, ok := kindNames[r.Kind]; ok {
 		kind = zh + " " + r.Kind
 	}
-	lines = append(lines, hal.Line{Text: "交易类型 TYPE: " + kind, Bold: true})
+	lines = append(lines, hal.Line{Text: "交易类型 TYPE:"}, hal.Line{Text: kind, Bold: true, Align: hal.AlignRight})
 	add("卡号 CARD NO:", r.MaskedPAN)
 	add("方式 ENTRY:", r.Method)
 	add("应用 APP:", r.AppLabel)
@@ -104,7 +116,7 @@ func Build(r Receipt, c Copy) hal.Document {
 	if cur == "" {
 		cur = "CNY"
 	}
-	lines = append(lines, hal.Line{Text: "金额 AMOUNT: " + cur + " " + Money(r.Amount), Bold: true, Double: true})
+	lines = append(lines, hal.Line{Text: "金额 AMOUNT:"}, hal.Line{Text: cur + " " + Money(r.Amount), Bold: true, Double: true, Align: hal.AlignRight})
 	if !r.Approved {
 		lines = append(lines, hal.Line{Text: "交易失败 DECLINED " + r.Declined, Bold: true})
 	}
@@ -112,10 +124,12 @@ func Build(r Receipt, c Copy) hal.Document {
 		lines = append(lines,
 			hal.Line{Text: "持卡人签名 CARDHOLDER SIGNATURE:", Feed: 2},
 			hal.Line{Text: "______________________________"},
-			hal.Line{Text: "本人确认以上交易，同意将其记入本卡账户"},
-			hal.Line{Text: "I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES"})
+			hal.Line{Text: "本人确认以上交易，"},
+			hal.Line{Text: "同意将其记入本卡账户"},
+			hal.Line{Text: "I ACKNOWLEDGE SATISFACTORY"},
+			hal.Line{Text: "RECEIPT OF GOODS/SERVICES"})
 	} else if c == MerchantCopy {
-		lines = append(lines, hal.Line{Text: "密码验证 免签名 PIN VERIFIED, NO SIGNATURE"})
+		lines = append(lines, hal.Line{Text: "密码验证 免签名"}, hal.Line{Text: "PIN VERIFIED, NO SIGNATURE"})
 	}
 	lines = append(lines, hal.Line{Text: "", Feed: 3, Cut: true})
 	return hal.Document{Name: name, Lines: lines}

@@ -498,7 +498,11 @@ func (s *sale) awaitRemoval(ctx context.Context) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
-	_ = s.t.ui.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", s.message)
+	var lines []string
+	if s.message != "" {
+		lines = append(lines, s.message)
+	}
+	_ = s.t.ui.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", lines...)
 	for {
 		present, err := s.t.dev.Reader.Present(ctx)
 		if err != nil || !present {
