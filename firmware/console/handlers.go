@@ -826,7 +826,7 @@ func runBackup(ctx context.Context, s *session, args []string, o *output) error 
 		return fmt.Errorf("backup failed: %w", err)
 	}
 	o.data = map[string]any{"bytes": payload.Len(), "file": path}
-	o.printf("backup written to %s: %d bytes with integrity header\n", path, payload.Len())
+	o.printf("backup written to %s: %d bytes with integrity header\n", args[0], payload.Len())
 	return nil
 }
 
