@@ -286,12 +286,12 @@ var stepOrder = map[SettleStep]int{StepStarted: 1, StepTotalsSent: 2, StepUpload
 
 // HostAnswer is what the host said about the totals, in the journal's terms.
 type HostAnswer struct {
-	Domestic Family `json:"domestic"` // the host's figures, as far as it sent them
-	Foreign  Family `json:"foreign"`
-	// DomesticCode and ForeignCode are the host's reconciliation codes.
+	Code string `json:"code,omitempty"` // the response code
+	// DomesticCode and ForeignCode are the host's reconciliation codes
+	// ("1" balanced, "2" unbalanced, "3" not reconciled).
 	DomesticCode string `json:"domestic_code,omitempty"`
 	ForeignCode  string `json:"foreign_code,omitempty"`
-	Code         string `json:"code,omitempty"` // the response code
+	SettleDate   string `json:"settle_date,omitempty"` // MMDD, as the host sent it
 }
 
 // Settlement is the durable progress of a settlement of the open batch.
