@@ -490,14 +490,19 @@ const (
 // type and unpredictable number from the terminal's DOL data, then AIP, ATC
 // and the CVR.
 func (c *Card) acInput(vals ...map[tlv.Tag][]byte) []byte {
+	off, n := cvrSpan(c.tx.app.CVN)
+	cvr := c.tx.iad[off : off+n]
 	var out []byte
 	for _, e := range acTags {
+		if e.tag == 0x95 && quickCVR(cvr) {
+			out = append(out, make([]byte, e.n)...)
+			continue
+		}
 		out = append(out, lookup(e.tag, e.n, vals...)...)
 	}
 	out = append(out, c.tx.path.AIP[:]...)
 	out = binary.BigEndian.AppendUint16(out, c.atc)
-	off, n := cvrSpan(c.tx.app.CVN)
-	return append(out, c.tx.iad[off:off+n]...)
+	return append(out, cvr...)
 }
 
 // acTags are the terminal data in an application cryptogram.
@@ -527,12 +532,24 @@ func cvrSpan(cvn byte) (off, n int) {
 	return 3, 4
 }
 
-// CVR bits the simulator sets (docs/cardsim.md).
+// cvrBits returns the CVR bytes after the length byte of the four-byte form.
+func cvrBits(cvr []byte) []byte {
+	if len(cvr) == 4 {
+		return cvr[1:]
+	}
+	return cvr
+}
+
+// quickCVR reports whether the CVR says the cryptogram was computed in the
+// GPO of a qPBOC or qVSDC transaction, whose input has no TVR.
+func quickCVR(cvr []byte) bool { return cvrBits(cvr)[1]&0x01 != 0 }
+
+// setCVR sets the CVR bits the simulator keeps (docs/cardsim.md).
 func (c *Card) setCVR(second bool, cid byte) {
 	off, n := cvrSpan(c.tx.app.CVN)
-	b := c.tx.iad[off : off+n]
-	if n == 4 {
-		b = b[1:] // skip the CVR length byte
+	b := cvrBits(c.tx.iad[off : off+n])
+	if c.iface == hal.Contactless && c.tx.path.Kernel != "mchip" {
+		b[1] |= 0x01
 	}
 	t := cid >> 6 // 0 AAC, 1 TC, 2 ARQC
 	if second {
@@ -584,9 +601,12 @@ func (c *Card) quickGPO() []byte {
 	body = tlv.Append(body, 0x9F26, ac[:])
 	body = tlv.Append(body, 0x9F27, []byte{cid})
 	body = tlv.Append(body, 0x9F10, c.tx.iad)
-	body = tlv.Append(body, 0x57, c.p.track2())
-	if c.p.PSN != "" {
-		psn, _ := hexDigits(c.p.PSN)
+	// Track 2 and the PSN come with the GPO unless the records carry them
+	// (a tag may reach the terminal only once).
+	if !c.tx.app.recordsHave(path.AFL, 0x57) {
+		body = tlv.Append(body, 0x57, c.p.track2())
+	}
+	if psn, good := hexDigits(c.p.PSN); good && len(psn) == 1 && !c.tx.app.recordsHave(path.AFL, 0x5F34) {
 		body = tlv.Append(body, 0x5F34, psn)
 	}
 	if len(path.CTQ) == 2 {
@@ -607,6 +627,22 @@ func (c *Card) quickGPO() []byte {
 		body = tlv.Append(body, 0x9F4B, sdad)
 	}
 	return ok(tlv.Encode(0x77, body))
+}
+
+// recordsHave reports whether the records an AFL names hold tag t.
+func (a *App) recordsHave(afl []byte, t tlv.Tag) bool {
+	for i := 0; i+4 <= len(afl); i += 4 {
+		for r := afl[i+1]; r >= afl[i+1] && r <= afl[i+2]; r++ {
+			objs, err := tlv.Parse(a.Records[recordID{afl[i] >> 3, r}])
+			if err != nil {
+				continue
+			}
+			if _, found := tlv.Find(objs, t); found {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dynamicNumber returns ICC dynamic data holding a fresh 8-byte ICC dynamic

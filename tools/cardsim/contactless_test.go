@@ -56,11 +56,11 @@ func TestQuickGPO(t *testing.T) {
 			if !bytes.Equal(ac, want[:]) {
 				t.Fatal("cryptogram does not verify")
 			}
-			if !bytes.Equal(find(t, gpo, 0x57), c.p.track2()) {
-				t.Fatal("track 2 equivalent data")
-			}
 			tm := &terminal{t: t, c: c, data: map[tlv.Tag][]byte{}}
 			tm.read(find(t, gpo, 0x94))
+			if _, dup := findOpt(gpo, 0x57); dup || !bytes.Equal(tm.data[0x57], c.p.track2()) {
+				t.Fatal("track 2 equivalent data must come once, from the records")
+			}
 			sdad, has := findOpt(gpo, 0x9F4B)
 			if has != tt.fdda {
 				t.Fatalf("fDDA signature present %t, want %t", has, tt.fdda)
