@@ -681,7 +681,8 @@ func runSettle(ctx context.Context, s *session, args []string, o *output) error 
 	return nil
 }
 
-var logLevels = []string{"debug", "info", "warn", "error"}
+// logLevels are the levels log level accepts.
+func logLevels() []string { return []string{"debug", "info", "warn", "error"} }
 
 func runLog(ctx context.Context, s *session, args []string, o *output) error {
 	cmd := s.c.byName["log"]
@@ -734,11 +735,11 @@ func runLog(ctx context.Context, s *session, args []string, o *output) error {
 		}
 		lvl := strings.ToLower(args[1])
 		ok := false
-		for _, x := range logLevels {
+		for _, x := range logLevels() {
 			ok = ok || x == lvl
 		}
 		if !ok {
-			return badUsage(cmd, "'%s' is not a level (%s)", args[1], strings.Join(logLevels, ", "))
+			return badUsage(cmd, "'%s' is not a level (%s)", args[1], strings.Join(logLevels(), ", "))
 		}
 		if err := l.SetLevel(ctx, lvl); err != nil {
 			return err
