@@ -239,7 +239,7 @@ func (c *Client) management(ctx context.Context, op string, build func() (*iso85
 		return ans, tags, ce
 	}
 	if terr != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, terr)
+		tags = nil // field 62 holds BER-TLV (CA keys) or nothing: the caller reads it
 	}
 	return ans, tags, nil
 }

@@ -371,6 +371,7 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now interfa
 			}
 			resp.Code = "09"
 			resp.QRPayload = "https://qr.kpos.test/pay/" + ref
+			t.qrPayload = resp.QRPayload
 			t.undo = func() { t.paid = false }
 			t.note = "merchant-presented order open"
 			return resp, nil

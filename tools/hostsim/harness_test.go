@@ -192,3 +192,12 @@ func (r *rig) records(typ string) []Record {
 }
 
 func containsDigits(s, pan string) bool { return strings.Contains(s, pan) }
+
+// pipeLink is a link whose every dial is an in-process pipe served by s.
+func pipeLink(ctx context.Context, s *Server) *fake.Link {
+	return fake.NewLink(func(_ context.Context, network, addr string) (net.Conn, error) {
+		c, sc := net.Pipe()
+		go s.ServeConn(ctx, sc)
+		return c, nil
+	})
+}

@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -34,22 +35,23 @@ type Record struct {
 
 // txn is an authorization the host holds, with what it takes to undo it.
 type txn struct {
-	rec      *Record
-	mti      string
-	pan      string
-	amount   int64
-	refunded int64
-	hold     int64 // pre-authorization: amount still held
-	undo     func()
-	response []byte // the answer body, for a repeated identical request
-	reqSum   string // what identifies a repeat: MTI, amount, PAN, kind
-	voided   bool
-	reversed bool
-	paid     bool // QR merchant-presented order
-	foreign  bool
-	credit   bool // counts as a credit at settlement (refund)
-	counts   bool // counts in the settlement totals at all
-	note     string
+	rec       *Record
+	mti       string
+	pan       string
+	amount    int64
+	refunded  int64
+	hold      int64 // pre-authorization: amount still held
+	undo      func()
+	response  []byte // the answer body, for a repeated identical request
+	reqSum    string // what identifies a repeat: MTI, amount, PAN, kind
+	voided    bool
+	reversed  bool
+	paid      bool // QR merchant-presented order
+	qrPayload string
+	foreign   bool
+	credit    bool // counts as a credit at settlement (refund)
+	counts    bool // counts in the settlement totals at all
+	note      string
 }
 
 // record appends r (under s.mu) and returns a pointer for later updates.
@@ -92,4 +94,30 @@ func (s *Server) Balance(pan string) (int64, bool) {
 		return 0, false
 	}
 	return a.available, true
+}
+
+// PayQR marks the merchant-presented order whose code the customer scanned
+// as paid, as the customer's wallet would. It reports whether an open order
+// had that payload.
+func (s *Server) PayQR(payload string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.qrOrders {
+		if t.qrPayload == payload && !t.paid && !t.reversed {
+			t.paid, t.counts = true, true
+			t.rec.Code = "00"
+			if t.rec.AuthCode == "" {
+				if ac, err := s.randomDigits(6); err == nil {
+					t.rec.AuthCode = ac
+				}
+			}
+			s.seq++
+			t.rec.RRN = fmt.Sprintf("%s%08d", s.cfg.Now().Format("0102"), s.seq%100000000)
+			t.rec.Applied = true
+			t.rec.Note = "merchant-presented order paid by the customer"
+			s.recordLocked(Record{Type: "qr-paid", TID: t.rec.TID, Batch: t.rec.Batch, Trace: t.rec.Trace, Amount: t.amount, Code: "00", RRN: t.rec.RRN})
+			return true
+		}
+	}
+	return false
 }
