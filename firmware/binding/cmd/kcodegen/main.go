@@ -1,8 +1,8 @@
 // Command kcodegen makes K codes for tests and demonstrations: the typed form
 // and the QR form of codes for a bank, from a seed (reproducible) or from
 // crypto/rand. With -testdata it writes the project's test set
-// (testdata/binding/kcodes.json): valid codes, an expired QR, a typo and a
-// code of a foreign bank.
+// (testdata/binding/kcodes.json): the host simulator's valid codes, an
+// expired QR, a typo, a code the host never issued and one of a foreign bank.
 //
 // It must not be used to issue production codes: a bank issues those from
 // its own systems.
@@ -73,14 +73,15 @@ func seedBytes(seed uint64) [32]byte {
 
 // Entry is one code of the test set.
 type Entry struct {
-	Name   string `json:"name"`
-	Expect string `json:"expect"` // valid, expired, typo, foreign-bank
-	Bank   string `json:"bank"`
-	Serial uint32 `json:"serial"`
-	Typed  string `json:"typed,omitempty"`
-	QR     string `json:"qr,omitempty"`
-	Expiry string `json:"expiry,omitempty"`
-	Note   string `json:"note,omitempty"`
+	Name         string `json:"name"`
+	Expect       string `json:"expect"` // valid, host-expired, host-unknown, expired, typo, foreign-bank
+	Bank         string `json:"bank"`
+	Serial       uint32 `json:"serial"`
+	DeviceSerial string `json:"device_serial,omitempty"` // the terminal the host simulator binds with it
+	Typed        string `json:"typed,omitempty"`
+	QR           string `json:"qr,omitempty"`
+	Expiry       string `json:"expiry,omitempty"`
+	Note         string `json:"note,omitempty"`
 }
 
 // TestSet is testdata/binding/kcodes.json.
@@ -89,39 +90,67 @@ type TestSet struct {
 	Codes []Entry `json:"codes"`
 }
 
-// testSet builds the test set from a fixed seed, so that it is reproducible.
+// hostCodes are the K codes the host simulator's terminals are issued
+// (testdata/host/terminals.toml): the test set uses them so that scenarios
+// bind against the simulator.
+func hostCodes() []hostCode {
+	return []hostCode{
+		{"Z9222ZB4AU7EY6J5", "KPOS-SIM-0001", time.Date(2030, 12, 31, 0, 0, 0, 0, time.UTC), "valid", ""},
+		{"Z9222ZC3ZQWRCE9F", "KPOS-SIM-0002", time.Date(2030, 12, 31, 0, 0, 0, 0, time.UTC), "valid", ""},
+		{"Z9222ZDCQP7DCLPD", "KPOS-SIM-0003", time.Date(2020, 1, 31, 0, 0, 0, 0, time.UTC), "host-expired",
+			"well formed, so the terminal sends it; the host refuses it as expired (its binding code expired on 2020-01-31)"},
+	}
+}
+
+type hostCode struct {
+	code, device string
+	expiry       time.Time
+	expect, note string
+}
+
+// testSet builds the test set: the host simulator's codes, and further codes
+// from a fixed seed, so that it is reproducible.
 func testSet() (TestSet, error) {
 	random := rand.NewChaCha8(seedBytes(2026))
-	far := time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC)
-	past := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	far := time.Date(2030, 12, 31, 0, 0, 0, 0, time.UTC)
 	set := TestSet{Note: "TEST ONLY K codes of the KPOS Test Bank (999), made by firmware/binding/cmd/kcodegen -testdata. " +
-		"The host simulator accepts the valid ones; never use them outside tests."}
-	var first binding.KCode
-	for i := uint32(0); i < 3; i++ {
-		k, err := binding.GenerateKCode(binding.TestBank, 1001+i, random)
+		"The valid ones are those the host simulator issues to its terminals (testdata/host/terminals.toml); never use them outside tests."}
+	var codes []binding.KCode
+	hosts := hostCodes()
+	for i, h := range hosts {
+		k, err := binding.ParseKCode(h.code)
 		if err != nil {
-			return set, err
+			return set, fmt.Errorf("host code %d: %w", i+1, err)
 		}
-		if i == 0 {
-			first = k
+		codes = append(codes, k)
+		e := Entry{
+			Name: fmt.Sprintf("valid-%d", i+1), Expect: h.expect, Bank: k.Bank, Serial: k.Serial, DeviceSerial: h.device,
+			Typed: k.Grouped(), Note: h.note,
 		}
-		set.Codes = append(set.Codes, Entry{
-			Name: fmt.Sprintf("valid-%d", i+1), Expect: "valid", Bank: k.Bank, Serial: k.Serial,
-			Typed: k.Grouped(), QR: binding.EncodeKCodeQR(k, far), Expiry: far.Format("20060102"),
-		})
+		if h.expect == "valid" {
+			e.QR, e.Expiry = binding.EncodeKCodeQR(k, h.expiry), h.expiry.Format("20060102")
+		}
+		set.Codes = append(set.Codes, e)
 	}
-	exp, err := binding.GenerateKCode(binding.TestBank, 1004, random)
+	exp := hosts[2]
+	set.Codes = append(set.Codes, Entry{
+		Name: "expired-qr", Expect: "expired", Bank: codes[2].Bank, Serial: codes[2].Serial, DeviceSerial: exp.device,
+		QR: binding.EncodeKCodeQR(codes[2], exp.expiry), Expiry: exp.expiry.Format("20060102"),
+		Note: "the QR letter of valid-3, past its expiry: refused before anything is sent",
+	})
+	set.Codes = append(set.Codes, Entry{
+		Name: "typo", Expect: "typo", Bank: codes[0].Bank, Serial: codes[0].Serial, DeviceSerial: hosts[0].device,
+		Typed: typo(codes[0].Grouped(), 11),
+		Note:  "valid-1 with its 10th character mistyped: the check character catches it",
+	})
+	unknown, err := binding.GenerateKCode(binding.TestBank, 1999, random)
 	if err != nil {
 		return set, err
 	}
 	set.Codes = append(set.Codes, Entry{
-		Name: "expired-qr", Expect: "expired", Bank: exp.Bank, Serial: exp.Serial,
-		QR: binding.EncodeKCodeQR(exp, past), Expiry: past.Format("20060102"),
-		Note: "the code itself is well formed; its QR letter expired",
-	})
-	set.Codes = append(set.Codes, Entry{
-		Name: "typo", Expect: "typo", Bank: first.Bank, Serial: first.Serial, Typed: typo(first.Grouped(), 11),
-		Note: "valid-1 with its 10th code character mistyped: the check character catches it",
+		Name: "unknown", Expect: "host-unknown", Bank: unknown.Bank, Serial: unknown.Serial,
+		Typed: unknown.Grouped(), QR: binding.EncodeKCodeQR(unknown, far), Expiry: far.Format("20060102"),
+		Note: "well formed, but the bank never issued it: the host refuses it",
 	})
 	foreign, err := binding.GenerateKCode("105", 1, random)
 	if err != nil {
@@ -130,7 +159,7 @@ func testSet() (TestSet, error) {
 	set.Codes = append(set.Codes, Entry{
 		Name: "foreign-bank", Expect: "foreign-bank", Bank: foreign.Bank, Serial: foreign.Serial,
 		Typed: foreign.Grouped(), QR: binding.EncodeKCodeQR(foreign, far), Expiry: far.Format("20060102"),
-		Note: "a well-formed code of bank 105, which a terminal of the test bank refuses",
+		Note: "a well-formed code of bank 105, which a terminal of the test bank refuses before sending",
 	})
 	return set, nil
 }
