@@ -36,7 +36,7 @@ func next(from, to State) bool {
 	case StateBlank:
 		return to == StateRequesting
 	case StateRequesting:
-		return to == StateAwaitingOTP || to == StateBlank
+		return to == StateAwaitingOTP || to == StateBlank || to == StateLockedOut // the host's own lockout
 	case StateAwaitingOTP:
 		return to == StateActivated || to == StateLockedOut || to == StateBlank
 	case StateLockedOut:
@@ -94,7 +94,9 @@ type Status struct {
 
 // Host is the activation side of the acquirer's host. Implementations map
 // the host's answers to the sentinel errors below (ErrWrongOTP, ErrOTPExpired,
-// ErrCodeRejected, ErrExpired, ErrRevoked) so the binder can act on them.
+// ErrCodeRejected, ErrExpired, ErrRevoked, ErrLockedOut) so the binder can
+// act on them; any other error counts as a failed exchange that costs the
+// merchant nothing.
 type Host interface {
 	// Activate sends the device serial and the K code; the host sends the
 	// merchant an SMS one-time code.
@@ -328,7 +330,11 @@ func (b *Binder) EnterCode(ctx context.Context, k KCode) (Challenge, error) {
 	ch, err := b.d.Host.Activate(ctx, b.cfg.Serial, k)
 	if err != nil {
 		b.code = KCode{}
-		if merr := b.move(StateBlank); merr != nil {
+		to := StateBlank
+		if errors.Is(err, ErrLockedOut) { // the host locked this terminal's activation
+			to, b.rec.LockedUntil = StateLockedOut, now.Add(b.cfg.Lockout)
+		}
+		if merr := b.move(to); merr != nil {
 			return Challenge{}, errors.Join(err, merr)
 		}
 		return Challenge{}, fmt.Errorf("binding: activation request: %w", err)
@@ -413,6 +419,13 @@ func (b *Binder) SubmitOTP(ctx context.Context, otp string) error {
 			return errors.Join(err, serr)
 		}
 		return fmt.Errorf("%w: %d of %d tries left", ErrWrongOTP, b.cfg.MaxOTPTries-b.rec.FailedOTP, b.cfg.MaxOTPTries)
+	case errors.Is(err, ErrLockedOut): // the host counted the tries too and locked first
+		b.code = KCode{}
+		b.rec.LockedUntil = now.Add(b.cfg.Lockout)
+		if merr := b.move(StateLockedOut); merr != nil {
+			return errors.Join(err, merr)
+		}
+		return fmt.Errorf("binding: activation: %w", err)
 	case errors.Is(err, ErrOTPExpired), errors.Is(err, ErrCodeRejected), errors.Is(err, ErrExpired), errors.Is(err, ErrRevoked):
 		b.code = KCode{}
 		if merr := b.move(StateBlank); merr != nil {

@@ -141,6 +141,27 @@ func TestHostRejectsCode(t *testing.T) {
 	}
 }
 
+func TestHostLockedActivation(t *testing.T) {
+	r := newRig(t)
+	r.host.actErr = ErrLockedOut
+	_, err := r.b.EnterTyped(context.Background(), r.code.Text())
+	if !errors.Is(err, ErrLockedOut) || r.b.State() != StateLockedOut {
+		t.Fatalf("err %v, state %s", err, r.b.State())
+	}
+	r.host.actErr = nil
+	r.clock.Add(16 * time.Minute)
+	r.bind(t)
+}
+
+func TestCanceledContext(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.b.EnterTyped(ctx, r.code.Text()); !errors.Is(err, context.Canceled) || r.b.State() != StateBlank {
+		t.Fatalf("err %v, state %s", err, r.b.State())
+	}
+}
+
 func TestWrongOTPLockout(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
@@ -224,6 +245,8 @@ func TestActivationFailures(t *testing.T) {
 		state State
 	}{
 		{"OTP expired at the host", func(r *rig) { r.host.otpErr = ErrOTPExpired }, ErrOTPExpired, StateBlank},
+		{"locked by the host", func(r *rig) { r.host.otpErr = ErrLockedOut }, ErrLockedOut, StateLockedOut},
+		{"revoked while binding", func(r *rig) { r.host.otpErr = ErrRevoked }, ErrRevoked, StateBlank},
 		{"network down", func(r *rig) { r.host.otpErr = context.DeadlineExceeded }, context.DeadlineExceeded, StateAwaitingOTP},
 		{"check value mismatch", func(r *rig) { r.host.badKCV = true }, ErrKeyInstall, StateBlank},
 		{"sign-on fails", func(r *rig) { r.signOn.err = errors.New("acquirer: no answer") }, nil, StateActivated},

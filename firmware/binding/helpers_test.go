@@ -69,6 +69,7 @@ type fakeHost struct {
 	codes     map[string]bool // K code text → still usable
 	otp       string
 	otpErr    error // when set, Confirm answers this instead of checking
+	actErr    error // when set, Activate answers this
 	badKCV    bool
 	status    Status
 	statusErr error
@@ -93,6 +94,9 @@ func (h *fakeHost) Activate(ctx context.Context, serial string, code KCode) (Cha
 	h.activates++
 	if err := ctx.Err(); err != nil {
 		return Challenge{}, err
+	}
+	if h.actErr != nil {
+		return Challenge{}, h.actErr
 	}
 	if serial != h.serial || !h.codes[code.Text()] {
 		return Challenge{}, ErrCodeRejected
