@@ -72,6 +72,21 @@ func checkPassword(encoded, pw string) (bool, error) {
 	return subtle.ConstantTimeCompare(dk, want) == 1, nil
 }
 
+// EnsurePassword provisions pw at path unless a password is already stored
+// there, and reports whether it did. The simulated board uses it with a TEST
+// ONLY password; a real terminal is provisioned in the factory.
+func EnsurePassword(path, pw string, iter int) (bool, error) {
+	if _, err := os.Stat(path); err == nil {
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("console: password store: %w", err)
+	}
+	if err := SetPassword(path, pw, iter); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // passwordOK is the minimum a new technician password must meet.
 func passwordOK(pw string) error {
 	if len(pw) < 8 {
@@ -106,9 +121,9 @@ func SetPassword(path, pw string, iter int) error {
 }
 
 // LockoutPolicy says how the console answers repeated login failures: the
-// first MaxFailures failures are free; each further failure locks the console
-// for BaseDelay, doubled per extra failure, at most MaxDelay. The counter
-// survives a reboot.
+// MaxFailures-th consecutive failure locks the console for BaseDelay, and
+// each further one doubles the lock, up to MaxDelay. The counter survives a
+// reboot and is reset by a successful login.
 type LockoutPolicy struct {
 	MaxFailures int           // default 3
 	BaseDelay   time.Duration // default 30 s

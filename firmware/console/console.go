@@ -135,6 +135,15 @@ func (p *pump) run(src io.Reader) {
 	buf := make([]byte, 4096)
 	for {
 		n, err := src.Read(buf)
+		select {
+		case <-p.done:
+			// The session has ended while this read was blocked: whatever
+			// arrived belongs to the next session's reader, which has its
+			// own pump. A port with a read timeout ends this goroutine
+			// within one timeout.
+			return
+		default:
+		}
 		if n > 0 {
 			chunk := p.filter(buf[:n])
 			if len(chunk) > 0 {

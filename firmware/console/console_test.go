@@ -180,8 +180,11 @@ func TestNoPasswordSet(t *testing.T) {
 	os.Remove(r.cfg.PasswordPath)
 	s := r.start(t)
 	s.expect("No technician password is set")
-	if err := SetPassword(r.cfg.PasswordPath, testPassword, 1000); err != nil {
-		t.Fatal(err)
+	if made, err := EnsurePassword(r.cfg.PasswordPath, testPassword, 1000); err != nil || !made {
+		t.Fatalf("EnsurePassword: %v %v", made, err)
+	}
+	if made, err := EnsurePassword(r.cfg.PasswordPath, "other-pass-99", 1000); err != nil || made {
+		t.Fatalf("EnsurePassword replaced a password: %v %v", made, err)
 	}
 	s.send("")
 	s.login()
