@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -21,7 +22,8 @@ const (
 	swAuthBlocked      = 0x6983
 	swRefDataInvalid   = 0x6984
 	swWrongPINPrefix   = 0x63C0
-	swInstructionIssue = 0x6D00
+	swInstructionIssue = 0x6D00 // instruction not supported
+	swClassIssue       = 0x6E00 // class not supported
 )
 
 // response is a card's answer: data and status word.
@@ -49,7 +51,13 @@ func (s *session) transmit(ctx context.Context, name string, apdu []byte) (respo
 		return response{}, fmt.Errorf("emv: %s: %w: %d-byte answer", name, ErrCardResponse, len(r))
 	}
 	n := len(r) - 2
-	return response{data: r[:n:n], sw: uint16(r[n])<<8 | uint16(r[n+1])}, nil
+	resp := response{data: r[:n:n], sw: uint16(r[n])<<8 | uint16(r[n+1])}
+	if s.k.log.Enabled(ctx, slog.LevelDebug) {
+		// Only the masked TLV dump of the answer: never raw bytes, which
+		// may hold the PAN or track data.
+		s.k.log.DebugContext(ctx, "emv: apdu", "cmd", name, "sw", fmt.Sprintf("%04X", resp.sw), "data", tlv.DumpBytes(resp.data))
+	}
+	return resp, nil
 }
 
 func badSW(name string, sw uint16) error {

@@ -1,11 +1,14 @@
 package emv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"kpos/firmware/emv/tlv"
 	"kpos/hal/fake"
@@ -270,3 +273,27 @@ func TestContactCompletionBranches(t *testing.T) {
 }
 
 func fmtHex(f string, args ...any) string { return fmt.Sprintf(f, args...) }
+
+// TestDebugLogMasksCardholderData runs a whole sale with debug logging
+// and checks that no PAN, track or name bytes reach the log.
+func TestDebugLogMasksCardholderData(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	k, err := NewKernel(testConfig(t), WithClock(func() time.Time { return testTime }), WithRandom(fixedRand{mustHex("12345678")}), WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := &fake.PlaybackCard{Script: upOnlineStart("1C00")}
+	if _, _, err := k.Start(context.Background(), card, sale(10000), &cardholder{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "Application PAN: <10 bytes masked>") {
+		t.Fatalf("debug log has no APDU dumps:\n%s", out)
+	}
+	for _, secret := range []string{"6222021234567890128", "622202123456", "1234567890128", "5A48414E", "ZHANG", "5A48414E472F53414E"} {
+		if strings.Contains(strings.ToUpper(out), secret) {
+			t.Errorf("debug log shows %s", secret)
+		}
+	}
+}

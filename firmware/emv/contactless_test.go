@@ -146,12 +146,12 @@ func TestContactless(t *testing.T) {
 		},
 		{
 			name: "over the contactless transaction limit: insert card", amount: 500000,
-			script: func(t *testing.T) []fake.Exchange { return []fake.Exchange{ppseUP, upSel} },
+			script:  func(t *testing.T) []fake.Exchange { return []fake.Exchange{ppseUP, upSel} },
 			wantErr: ErrUseContact, decision: TryOtherMeans,
 		},
 		{
 			name: "no PPSE: insert card", amount: 100,
-			script: func(t *testing.T) []fake.Exchange { return []fake.Exchange{x(selPPSE, sw("6A82"))} },
+			script:  func(t *testing.T) []fake.Exchange { return []fake.Exchange{x(selPPSE, sw("6A82"))} },
 			wantErr: ErrUseContact, decision: TryOtherMeans,
 		},
 		{

@@ -258,8 +258,8 @@ func (s *session) firstResult(d Decision) FirstResult {
 	return r
 }
 
-// Field55Tags is the tag set sent to the host with an authorization, in
-// order; tags the transaction does not have are left out.
+// field55Tags is the tag set sent to the host with an authorization, in
+// order; tags the transaction does not have are left out. Read-only.
 var field55Tags = []tlv.Tag{0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A,
 	0x82, 0x9F1A, 0x9F03, 0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41, 0x9F63}
 

@@ -59,13 +59,24 @@ func (s *session) buildCandidates(ctx context.Context) ([]candidate, error) {
 		return s.ppse(ctx)
 	}
 	cands, usePSE, err := s.pse(ctx)
-	if err != nil {
-		return nil, err
+	if err == nil && !(usePSE && len(cands) > 0) {
+		cands, err = s.aidList(ctx)
 	}
-	if usePSE && len(cands) > 0 {
-		return cands, nil
+	if err != nil && chipUnusable(err) {
+		return nil, fmt.Errorf("%w: %w", ErrFallback, err)
 	}
-	return s.aidList(ctx)
+	return cands, err
+}
+
+// chipUnusable reports a selection failure that is the chip's, not the
+// cardholder's or the card's rules: the card does not talk or does not
+// know SELECT. The stripe may then be used (fallback).
+func chipUnusable(err error) bool {
+	if errors.Is(err, ErrCardRemoved) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrCardBlocked) || errors.Is(err, ErrCancelled) {
+		return false
+	}
+	return true
 }
 
 // pse reads the Payment System Environment. usePSE is false when the card
@@ -79,6 +90,8 @@ func (s *session) pse(ctx context.Context) ([]candidate, bool, error) {
 	case swOK:
 	case swCardBlocked:
 		return nil, false, fmt.Errorf("emv: SELECT PSE: %w", ErrCardBlocked)
+	case swInstructionIssue, swClassIssue:
+		return nil, false, badSW("SELECT PSE", r.sw)
 	default:
 		return nil, false, nil
 	}

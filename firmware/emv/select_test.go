@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"kpos/hal"
 	"kpos/hal/fake"
 )
 
@@ -154,4 +155,36 @@ func TestSelection(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFallback(t *testing.T) {
+	tests := []struct {
+		name   string
+		script []fake.Exchange
+	}{
+		{"SELECT not supported", []fake.Exchange{x(selPSE, sw("6D00"))}},
+		{"chip does not answer", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			card := &fake.PlaybackCard{Script: tc.script}
+			res, on, err := testKernel(t, testConfig(t)).Start(context.Background(), card, sale(100), &cardholder{})
+			if !errors.Is(err, ErrFallback) || res.Decision != TryOtherMeans || on != nil {
+				t.Fatalf("err %v decision %v", err, res.Decision)
+			}
+		})
+	}
+	// A removed card is not a reason for fallback.
+	card := &fake.PlaybackCard{}
+	k := testKernel(t, testConfig(t))
+	_, _, err := k.Start(context.Background(), removedCard{card}, sale(100), &cardholder{})
+	if !errors.Is(err, ErrCardRemoved) || errors.Is(err, ErrFallback) {
+		t.Fatalf("removed: %v", err)
+	}
+}
+
+type removedCard struct{ *fake.PlaybackCard }
+
+func (removedCard) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	return nil, hal.ErrCardRemoved
 }
