@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -192,8 +193,9 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 	return resp, m, nil
 }
 
-func (c *Client) readAnswer(conn net.Conn, req *iso8583.Message, macer MACer, reqTime time.Time) (Response, *iso8583.Message, Header, error) {
-	fr, err := ReadFrame(conn)
+// readAnswer reads, unpacks and checks one answer to req from r.
+func (c *Client) readAnswer(r io.Reader, req *iso8583.Message, macer MACer, reqTime time.Time) (Response, *iso8583.Message, Header, error) {
+	fr, err := ReadFrame(r)
 	if err != nil {
 		return Response{}, nil, Header{}, err
 	}

@@ -246,6 +246,12 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	}
 	mti, _ := m.GetMTI()
 	fault, hasFault := s.takeFault(mti)
+	if hasFault && fault.Kind == FaultDrop {
+		// The line drops before the host sees the request.
+		s.log.Info("hostsim: fault", "fault", fault.String())
+		s.record(Record{Type: "fault", MTI: mti, Note: fault.String()})
+		return nil, delivery{kind: deliverDrop}
+	}
 	ans, tk, err := s.dispatch(mti, m, fr.Body)
 	if err != nil {
 		s.log.Info("hostsim: cannot answer", "mti", mti, "err", err)
