@@ -168,6 +168,7 @@ func (c *Card) Serve(ctx context.Context, conn net.Conn) error {
 	defer conn.Close()
 	var link t0Link
 	for {
+		quickAck(conn)
 		msg, err := ReadFrame(conn)
 		if err != nil {
 			if ctx.Err() != nil {
