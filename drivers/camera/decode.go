@@ -1,0 +1,607 @@
+package camera
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"slices"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+
+	"kpos/hal"
+)
+
+// ErrNoCode reports a frame in which no QR code was found.
+var ErrNoCode = errors.New("camera: no code in frame")
+
+// Unreadable is the error for a frame in which a code was seen (three finder
+// patterns located and a grid sampled) but no attempt could decode it. It
+// wraps hal.ErrScanUnreadable.
+var Unreadable = fmt.Errorf("camera: code seen but not decodable: %w", hal.ErrScanUnreadable)
+
+// DecoderConfig tunes the decoding pipeline.
+type DecoderConfig struct {
+	// Budget bounds the time spent on one frame; when it runs out the
+	// remaining attempts are skipped. 60 ms when zero (a 15 fps camera).
+	Budget time.Duration
+}
+
+// Decoder finds and decodes a QR code in grayscale frames. It runs a list of
+// attempts, cheapest and likeliest first, each a preprocessing (contrast
+// stretch, denoise, scale, sharpen) and a binarizer (block-adaptive at two
+// scales, global histogram, fixed thresholds); gozxing's detector and decoder
+// then read the bit matrix. It stops at the first attempt that decodes.
+//
+// A Decoder keeps scratch buffers between frames and is not safe for
+// concurrent use.
+type Decoder struct {
+	cfg      DecoderConfig
+	dec      *decoder.Decoder
+	hints    map[gozxing.DecodeHintType]any
+	harder   map[gozxing.DecodeHintType]any
+	bufs     [4][]byte
+	intBufs  [3][]int
+	thr      []uint8
+	wordBuf  []uint32
+	offs     [][2]float64
+	halfImg  gray
+	halfOK   bool
+	flatUsed int // the flat-block range of the last adaptive binarization
+	row      *gozxing.BitArray
+	stats    map[string]int
+	matrix   *gozxing.BitMatrix
+	mw, mh   int
+	lastTry  string
+}
+
+// NewDecoder returns a decoder.
+func NewDecoder(cfg DecoderConfig) *Decoder {
+	if cfg.Budget == 0 {
+		cfg.Budget = 60 * time.Millisecond
+	}
+	return &Decoder{
+		cfg:    cfg,
+		dec:    decoder.NewDecoder(),
+		hints:  map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"},
+		harder: map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_CHARACTER_SET: "UTF-8", gozxing.DecodeHintType_TRY_HARDER: true},
+		stats:  make(map[string]int),
+	}
+}
+
+// Stats returns how many frames each attempt decoded, by attempt name.
+func (d *Decoder) Stats() map[string]int {
+	out := make(map[string]int, len(d.stats))
+	for k, v := range d.stats {
+		out[k] = v
+	}
+	return out
+}
+
+// gray is a grayscale plane.
+type gray struct {
+	w, h int
+	pix  []byte
+}
+
+// attempt is one way of turning a frame into a bit matrix.
+type attempt struct {
+	name   string
+	prep   func(d *Decoder, g gray) gray // preprocessing; nil keeps the frame
+	bin    func(d *Decoder, g gray)      // binarizer into d.matrix
+	harder bool                          // let the detector scan every row
+}
+
+// The attempts, cheapest and likeliest first. Half resolution comes first:
+// a quarter of the pixels, noise halved, and codes of up to version 10 at
+// the sizes a customer shows them still have modules of two pixels or more.
+var attempts = []attempt{
+	{name: "half", prep: (*Decoder).half, bin: adaptive(2, -1)},
+	{name: "full", bin: adaptive(2, 12)},
+	{name: "half-lowcontrast", prep: (*Decoder).half, bin: adaptive(2, 3)},
+	{name: "full-stretch-global", prep: (*Decoder).stretch, bin: global},
+	{name: "full-denoise-lowcontrast", prep: (*Decoder).box3, bin: adaptive(2, 2)},
+	{name: "full-sharpen", prep: (*Decoder).sharpen, bin: adaptive(2, 12)},
+	{name: "quarter", prep: func(d *Decoder, g gray) gray { return d.halfInto(d.half(g), 2) }, bin: adaptive(1, 4)},
+	{name: "full-wide", bin: adaptive(4, 12)},
+	{name: "full-denoise-harder", prep: (*Decoder).box3, bin: adaptive(2, 6), harder: true},
+	{name: "half-harder", prep: (*Decoder).half, bin: adaptive(2, 6), harder: true},
+}
+
+// Decode returns the text of the QR code in img, ErrNoCode when none is
+// found, or Unreadable (wrapping hal.ErrScanUnreadable) when one is seen but
+// cannot be decoded within the budget.
+func (d *Decoder) Decode(img *image.Gray) (string, error) {
+	b := img.Bounds()
+	g := gray{w: b.Dx(), h: b.Dy(), pix: img.Pix}
+	if img.Stride != b.Dx() || b.Min != (image.Point{}) {
+		pix := make([]byte, b.Dx()*b.Dy())
+		for y := 0; y < b.Dy(); y++ {
+			copy(pix[y*b.Dx():], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:b.Dx()])
+		}
+		g.pix = pix
+	}
+	if g.w < 64 || g.h < 64 {
+		return "", ErrNoCode
+	}
+	start := time.Now()
+	deadline := start.Add(d.cfg.Budget)
+	d.halfOK = false
+	seen := false
+	searches := 0
+	for _, a := range attempts {
+		if time.Now().After(deadline) {
+			break
+		}
+		src := g
+		if a.prep != nil {
+			src = a.prep(d, g)
+		}
+		a.bin(d, src)
+		text, det, err := d.read(a.harder)
+		if err == nil {
+			d.note(a.name)
+			return text, nil
+		}
+		if det == nil {
+			continue
+		}
+		seen = true
+		// Finder patterns found but the grid did not decode: the fourth
+		// corner is likely off (perspective, or no alignment pattern in
+		// version 1). Search for it, at most twice per frame.
+		if searches < 2 {
+			searches++
+			if text, ok := d.cornerSearch(det, deadline); ok {
+				d.note(a.name + "+corner")
+				return text, nil
+			}
+		}
+	}
+	if seen {
+		return "", Unreadable
+	}
+	return "", ErrNoCode
+}
+
+func (d *Decoder) note(name string) {
+	d.stats[name]++
+	d.lastTry = name
+}
+
+// LastAttempt names the attempt that decoded the last successful frame.
+func (d *Decoder) LastAttempt() string { return d.lastTry }
+
+// read runs gozxing's detector and decoder on d.matrix. det is the
+// detector's result when it located a code, even if decoding failed.
+func (d *Decoder) read(harder bool) (text string, det *common.DetectorResult, err error) {
+	hints := d.hints
+	if harder {
+		hints = d.harder
+	}
+	det, err = detector.NewDetector(d.matrix).Detect(hints)
+	if err != nil {
+		return "", nil, err
+	}
+	res, err := d.dec.Decode(det.GetBits(), hints)
+	if err != nil {
+		return "", det, err
+	}
+	return res.GetText(), det, nil
+}
+
+// cornerSearch retries the grid sampling of a located code with the
+// bottom-right control point moved around the detector's estimate, in order
+// of distance, until the grid decodes or the deadline passes.
+func (d *Decoder) cornerSearch(det *common.DetectorResult, deadline time.Time) (string, bool) {
+	pts := det.GetPoints()
+	if len(pts) < 3 {
+		return "", false
+	}
+	bl, tl, tr := pts[0], pts[1], pts[2]
+	dim := det.GetBits().GetWidth()
+	span := float64(dim) - 7 // modules between finder centres
+	if span <= 0 {
+		return "", false
+	}
+	// Where the detector put (dim-6.5, dim-6.5): an alignment pattern when
+	// it found one, else the parallelogram's corner pulled in by 3 modules.
+	var ex, ey float64
+	if len(pts) > 3 {
+		ex, ey = pts[3].GetX(), pts[3].GetY()
+	} else {
+		k := (span - 3) / span
+		ex = tl.GetX() + k*(tr.GetX()-tl.GetX()+bl.GetX()-tl.GetX())
+		ey = tl.GetY() + k*(tr.GetY()-tl.GetY()+bl.GetY()-tl.GetY())
+	}
+	// One module along each axis, in pixels.
+	ux, uy := (tr.GetX()-tl.GetX())/span, (tr.GetY()-tl.GetY())/span
+	vx, vy := (bl.GetX()-tl.GetX())/span, (bl.GetY()-tl.GetY())/span
+	for _, o := range d.offsets() {
+		if time.Now().After(deadline) {
+			return "", false
+		}
+		x := ex + o[0]*ux + o[1]*vx
+		y := ey + o[0]*uy + o[1]*vy
+		tf := detector.Detector_createTransform(tl, tr, bl, detector.NewAlignmentPattern(x, y, 1), dim)
+		bits, err := detector.Detector_sampleGrid(d.matrix, tf, dim)
+		if err != nil {
+			continue
+		}
+		res, err := d.dec.Decode(bits, d.hints)
+		if err == nil {
+			return res.GetText(), true
+		}
+	}
+	return "", false
+}
+
+// offsets lists candidate displacements (in modules) of the fourth control
+// point, nearest first, out to four modules in half-module steps.
+func (d *Decoder) offsets() [][2]float64 {
+	if d.offs != nil {
+		return d.offs
+	}
+	for i := -8; i <= 8; i++ {
+		for j := -8; j <= 8; j++ {
+			if i == 0 && j == 0 {
+				continue
+			}
+			d.offs = append(d.offs, [2]float64{float64(i) / 2, float64(j) / 2})
+		}
+	}
+	slices.SortStableFunc(d.offs, func(a, b [2]float64) int {
+		return cmp.Compare(a[0]*a[0]+a[1]*a[1], b[0]*b[0]+b[1]*b[1])
+	})
+	return d.offs
+}
+
+// buf returns scratch buffer i with at least n bytes.
+func (d *Decoder) buf(i, n int) []byte {
+	if cap(d.bufs[i]) < n {
+		d.bufs[i] = make([]byte, n)
+	}
+	return d.bufs[i][:n]
+}
+
+// newMatrix readies d.matrix for a w×h image.
+func (d *Decoder) newMatrix(w, h int) {
+	if d.matrix == nil || d.mw != w || d.mh != h {
+		d.matrix, _ = gozxing.NewBitMatrix(w, h)
+		d.row = gozxing.NewBitArray(w)
+		d.mw, d.mh = w, h
+	}
+}
+
+// setRow stores one row of bits (words of 32 pixels, bit set = black).
+func (d *Decoder) setRow(y int, words []uint32) {
+	for i, w := range words {
+		d.row.SetBulk(i*32, w)
+	}
+	d.matrix.SetRow(y, d.row)
+}
+
+// adaptive returns a block-adaptive binarizer: the frame is cut into 8×8
+// blocks, each block's threshold is the mean of the averages of the
+// (2r+1)² blocks around it, and blocks whose range is at most minDynamic
+// (flat) take their neighbours' level, as zxing's hybrid binarizer does, but
+// in word-parallel loops. A negative minDynamic is chosen from the frame's
+// noise (autoFlat).
+func adaptive(r, minDynamic int) func(d *Decoder, g gray) {
+	return func(d *Decoder, g gray) { d.adaptive(g, r, minDynamic) }
+}
+
+func (d *Decoder) adaptive(g gray, r, minDynamic int) {
+	w, h := g.w&^7, g.h&^7
+	bw, bh := w>>3, h>>3
+	nb := bw * bh
+	avg := d.ints(0, nb)
+	los := d.ints(2, nb)
+	var ranges [256]int
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			sum, lo, hi := blockStats(g.pix[by*8*g.w+bx*8:], g.w)
+			k := by*bw + bx
+			avg[k] = sum >> 6
+			los[k] = lo
+			ranges[hi-lo]++
+			// Keep the range in the sign-free upper bits of los.
+			los[k] |= (hi - lo) << 8
+		}
+	}
+	if minDynamic < 0 {
+		minDynamic = autoFlat(ranges[:], nb)
+	}
+	d.flatUsed = minDynamic
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			k := by*bw + bx
+			lo, rng := los[k]&0xff, los[k]>>8
+			if rng <= minDynamic {
+				// Flat: assume background unless darker than the
+				// neighbours already computed.
+				a := lo / 2
+				if by > 0 && bx > 0 {
+					n := (avg[k-bw] + 2*avg[k-1] + avg[k-bw-1]) / 4
+					if lo < n {
+						a = n
+					}
+				}
+				avg[k] = a
+			}
+		}
+	}
+	// Neighbourhood means by a summed-area table over the block averages.
+	sat := d.ints(1, (bw+1)*(bh+1))
+	for by := 0; by < bh; by++ {
+		run := 0
+		for bx := 0; bx < bw; bx++ {
+			run += avg[by*bw+bx]
+			sat[(by+1)*(bw+1)+bx+1] = sat[by*(bw+1)+bx+1] + run
+		}
+	}
+	thr := d.bytes(nb)
+	for by := 0; by < bh; by++ {
+		y0, y1 := max(by-r, 0), min(by+r+1, bh)
+		for bx := 0; bx < bw; bx++ {
+			x0, x1 := max(bx-r, 0), min(bx+r+1, bw)
+			s := sat[y1*(bw+1)+x1] - sat[y0*(bw+1)+x1] - sat[y1*(bw+1)+x0] + sat[y0*(bw+1)+x0]
+			thr[by*bw+bx] = uint8(s / ((y1 - y0) * (x1 - x0)))
+		}
+	}
+	d.newMatrix(w, h)
+	words := d.words((w + 31) / 32)
+	for y := 0; y < h; y++ {
+		row := g.pix[y*g.w : y*g.w+w]
+		t := thr[(y>>3)*bw : (y>>3)*bw+bw]
+		for bx, tv := range t {
+			bits := darkBits(binary.LittleEndian.Uint64(row[bx*8:]), tv)
+			if bx&3 == 0 {
+				words[bx>>2] = bits
+			} else {
+				words[bx>>2] |= bits << ((bx & 3) * 8)
+			}
+		}
+		d.setRow(y, words)
+	}
+}
+
+// SWAR constants: eight byte lanes in a uint64.
+const (
+	lanesHigh = 0x8080808080808080
+	lanesLow7 = 0x7f7f7f7f7f7f7f7f
+	lanesOne  = 0x0101010101010101
+	lanes16   = 0x00ff00ff00ff00ff
+	gather    = 0x0102040810204080 // moves bit 0 of each byte into the top byte
+)
+
+// blockStats returns the sum, minimum and maximum of the 8×8 block at the
+// start of pix (rows stride apart). Sums are exact; minimum and maximum are
+// taken on 7-bit values (even numbers), enough for the flatness test.
+func blockStats(pix []byte, stride int) (sum, lo, hi int) {
+	var acc uint64
+	mn := uint64(lanesLow7)
+	var mx uint64
+	for y := 0; y < 8; y++ {
+		v := binary.LittleEndian.Uint64(pix[y*stride:])
+		acc += v&lanes16 + (v>>8)&lanes16
+		v7 := (v >> 1) & lanesLow7
+		ge := (((mn | lanesHigh) - v7) & lanesHigh) >> 7 * 0xff // lanes where mn >= v7
+		mn = (v7 & ge) | (mn &^ ge)
+		ge = (((v7 | lanesHigh) - mx) & lanesHigh) >> 7 * 0xff // lanes where v7 >= mx
+		mx = (v7 & ge) | (mx &^ ge)
+	}
+	sum = int((acc * 0x0001000100010001) >> 48)
+	lo, hi = 255, 0
+	for i := 0; i < 64; i += 8 {
+		lo = min(lo, int(mn>>i&0x7f))
+		hi = max(hi, int(mx>>i&0x7f))
+	}
+	return sum, lo * 2, hi * 2
+}
+
+// darkBits compares eight pixels with threshold t and returns one bit per
+// pixel, pixel i in bit i, set when the pixel is dark (p <= t). Even and
+// odd pixels are compared in 16-bit lanes so that no precision is lost.
+func darkBits(v uint64, t uint8) uint32 {
+	tt := uint64(t)*0x0001000100010001 | 0x0100010001000100
+	even := ((tt - v&lanes16) >> 8) & 0x0001000100010001
+	odd := ((tt - (v>>8)&lanes16) >> 8) & 0x0001000100010001
+	return uint32(((even | odd<<8) * gather) >> 56)
+}
+
+func (d *Decoder) ints(i, n int) []int {
+	if cap(d.intBufs[i]) < n {
+		d.intBufs[i] = make([]int, n)
+	}
+	b := d.intBufs[i][:n]
+	clear(b)
+	return b
+}
+
+func (d *Decoder) bytes(n int) []uint8 {
+	if cap(d.thr) < n {
+		d.thr = make([]uint8, n)
+	}
+	return d.thr[:n]
+}
+
+func (d *Decoder) words(n int) []uint32 {
+	if cap(d.wordBuf) < n {
+		d.wordBuf = make([]uint32, n)
+	}
+	b := d.wordBuf[:n]
+	clear(b)
+	return b
+}
+
+// global binarizes at one threshold for the whole frame: the valley between
+// the two highest peaks of a 32-bin histogram (zxing's global rule), found
+// on the stretched frame.
+func global(d *Decoder, g gray) {
+	var hist [32]int
+	for _, p := range g.pix {
+		hist[p>>3]++
+	}
+	first := 0
+	for i, c := range hist {
+		if c > hist[first] {
+			first = i
+		}
+	}
+	second, best := 0, 0
+	for i, c := range hist {
+		dist := i - first
+		if s := c * dist * dist; s > best {
+			second, best = i, s
+		}
+	}
+	lo, hi := min(first, second), max(first, second)
+	valley, vs := hi-1, -1
+	for i := hi - 1; i > lo; i-- {
+		from := i - lo
+		score := from * from * (hi - i) * (hist[hi] - hist[i])
+		if score > vs {
+			valley, vs = i, score
+		}
+	}
+	d.threshold(g, uint8(valley<<3))
+}
+
+// threshold binarizes g at t.
+func (d *Decoder) threshold(g gray, t uint8) {
+	d.newMatrix(g.w, g.h)
+	words := d.words((g.w + 31) / 32)
+	for y := 0; y < g.h; y++ {
+		clear(words)
+		for x, p := range g.pix[y*g.w : (y+1)*g.w] {
+			if p < t {
+				words[x>>5] |= 1 << (x & 31)
+			}
+		}
+		d.setRow(y, words)
+	}
+}
+
+// stretch maps the 1st–99th percentile of g onto 0–255 (contrast stretching).
+func (d *Decoder) stretch(g gray) gray {
+	const slot = 1
+	var hist [256]int
+	for _, p := range g.pix {
+		hist[p]++
+	}
+	n := len(g.pix)
+	lo, hi := 0, 255
+	for acc := 0; lo < 255; lo++ {
+		if acc += hist[lo]; acc > n/100 {
+			break
+		}
+	}
+	for acc := 0; hi > 0; hi-- {
+		if acc += hist[hi]; acc > n/100 {
+			break
+		}
+	}
+	if hi <= lo {
+		return g
+	}
+	var lut [256]byte
+	for i := range lut {
+		v := (i - lo) * 255 / (hi - lo)
+		lut[i] = byte(min(max(v, 0), 255))
+	}
+	out := d.buf(slot, len(g.pix))
+	for i, p := range g.pix {
+		out[i] = lut[p]
+	}
+	return gray{w: g.w, h: g.h, pix: out}
+}
+
+// half downsamples the frame by two, averaging 2×2 blocks (which also
+// halves the noise); it is computed once per frame.
+func (d *Decoder) half(g gray) gray {
+	if !d.halfOK {
+		d.halfImg = d.halfInto(g, 0)
+		d.halfOK = true
+	}
+	return d.halfImg
+}
+
+// autoFlat picks the block range at or below which a block counts as flat
+// from the frame's own blocks: most blocks are plain background, so the
+// median range is what noise alone gives 64 samples (about 4.8σ). The
+// threshold is 0.4 of that (twice σ): a faint code still stands out, and the
+// finder pattern search tolerates the speckle left on plain backgrounds.
+func autoFlat(ranges []int, n int) int {
+	acc := 0
+	for i, c := range ranges {
+		if acc += c; acc*2 >= n {
+			return min(max(i*2/5, 3), 48)
+		}
+	}
+	return 48
+}
+
+func (d *Decoder) halfInto(g gray, slot int) gray {
+	w, h := g.w/2, g.h/2
+	out := d.buf(slot, w*h)
+	for y := 0; y < h; y++ {
+		r0 := g.pix[2*y*g.w : 2*y*g.w+2*w]
+		r1 := g.pix[(2*y+1)*g.w : (2*y+1)*g.w+2*w]
+		o := out[y*w : (y+1)*w]
+		x := 0
+		for ; x+4 <= w; x += 4 {
+			a := binary.LittleEndian.Uint64(r0[2*x:])
+			b := binary.LittleEndian.Uint64(r1[2*x:])
+			s := a&lanes16 + (a>>8)&lanes16 + b&lanes16 + (b>>8)&lanes16
+			s = ((s + 0x0002000200020002) >> 2) & lanes16
+			o[x] = byte(s)
+			o[x+1] = byte(s >> 16)
+			o[x+2] = byte(s >> 32)
+			o[x+3] = byte(s >> 48)
+		}
+		for ; x < w; x++ {
+			o[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return gray{w: w, h: h, pix: out}
+}
+
+// box3 is a 3×3 mean filter (denoising).
+func (d *Decoder) box3(g gray) gray { return d.box3Into(g, 1) }
+
+func (d *Decoder) box3Into(g gray, slot int) gray {
+	w, h := g.w, g.h
+	out := d.buf(slot, w*h)
+	cols := make([]int, w)
+	for y := 0; y < h; y++ {
+		ya, yb := max(y-1, 0), min(y+1, h-1)
+		for x := 0; x < w; x++ {
+			cols[x] = int(g.pix[ya*w+x]) + int(g.pix[y*w+x]) + int(g.pix[yb*w+x])
+		}
+		o := out[y*w : (y+1)*w]
+		for x := 0; x < w; x++ {
+			s := cols[max(x-1, 0)] + cols[x] + cols[min(x+1, w-1)]
+			o[x] = byte(s / 9)
+		}
+	}
+	return gray{w: w, h: h, pix: out}
+}
+
+// sharpen is an unsharp mask: 2·pixel − 3×3 mean, which restores the edges
+// a defocused lens softens.
+func (d *Decoder) sharpen(g gray) gray {
+	const slot = 2
+	blur := d.box3Into(g, 3)
+	out := d.buf(slot, len(g.pix))
+	for i, p := range g.pix {
+		v := 2*int(p) - int(blur.pix[i])
+		out[i] = byte(min(max(v, 0), 255))
+	}
+	return gray{w: g.w, h: g.h, pix: out}
+}

@@ -1,0 +1,396 @@
+// Package corpus generates the QR frames the decoding benchmark and the
+// camera tests run on: payloads typical of a payment terminal (EMVCo
+// merchant-presented strings, UnionPay/WeChat/Alipay-like payment codes and
+// merchant URLs), encoded with qrencode (or gozxing's encoder when qrencode is
+// absent), and drawn into 640×480 grayscale scenes as a camera would see them:
+// clean, blurred, noisy, low in contrast, rotated, or in perspective.
+//
+// Everything is deterministic for a seed. The pixel code is plain loops over
+// byte slices; it must not know how any decoder works.
+package corpus
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// Frame size, as the camera driver captures.
+const (
+	Width  = 640
+	Height = 480
+)
+
+// Variant is a kind of degradation.
+type Variant string
+
+// The variants, in report order.
+const (
+	Clean       Variant = "clean"
+	Blur        Variant = "blur"
+	Noise       Variant = "noise"
+	LowContrast Variant = "lowcontrast"
+	Rotation    Variant = "rotation"
+	Perspective Variant = "perspective"
+)
+
+// Variants lists every variant.
+var Variants = []Variant{Clean, Blur, Noise, LowContrast, Rotation, Perspective}
+
+// Symbol is a QR code's module matrix (true = dark), without quiet zone.
+type Symbol struct {
+	N    int
+	Dark []bool
+}
+
+func (s Symbol) at(x, y int) bool {
+	if x < 0 || y < 0 || x >= s.N || y >= s.N {
+		return false
+	}
+	return s.Dark[y*s.N+x]
+}
+
+// Encoder turns a payload into a symbol.
+type Encoder struct {
+	Name   string // "qrencode" or "gozxing"
+	encode func(string) (Symbol, error)
+}
+
+// Encode returns the symbol for payload.
+func (e Encoder) Encode(payload string) (Symbol, error) { return e.encode(payload) }
+
+// NewEncoder returns qrencode when it is on PATH, gozxing's encoder otherwise.
+func NewEncoder() Encoder {
+	if path, err := exec.LookPath("qrencode"); err == nil {
+		return Encoder{Name: "qrencode", encode: func(p string) (Symbol, error) { return qrencodeSymbol(path, p) }}
+	}
+	return GoEncoder()
+}
+
+// GoEncoder returns gozxing's encoder.
+func GoEncoder() Encoder { return Encoder{Name: "gozxing", encode: gozxingSymbol} }
+
+// qrencodeSymbol runs qrencode for a one-pixel-per-module PNG without margin.
+func qrencodeSymbol(path, payload string) (Symbol, error) {
+	cmd := exec.Command(path, "-o", "-", "-t", "PNG", "-s", "1", "-m", "0", "-l", "M")
+	cmd.Stdin = strings.NewReader(payload)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Symbol{}, fmt.Errorf("corpus: qrencode: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	img, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		return Symbol{}, fmt.Errorf("corpus: qrencode output: %w", err)
+	}
+	b := img.Bounds()
+	if b.Dx() != b.Dy() || b.Dx() < 21 {
+		return Symbol{}, fmt.Errorf("corpus: qrencode gave a %v image", b.Size())
+	}
+	s := Symbol{N: b.Dx(), Dark: make([]bool, b.Dx()*b.Dy())}
+	for y := 0; y < s.N; y++ {
+		for x := 0; x < s.N; x++ {
+			r, _, _, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			s.Dark[y*s.N+x] = r < 0x8000
+		}
+	}
+	return s, nil
+}
+
+func gozxingSymbol(payload string) (Symbol, error) {
+	hints := map[gozxing.EncodeHintType]any{
+		gozxing.EncodeHintType_MARGIN:           0,
+		gozxing.EncodeHintType_ERROR_CORRECTION: "M",
+		gozxing.EncodeHintType_CHARACTER_SET:    "UTF-8",
+	}
+	m, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 1, 1, hints)
+	if err != nil {
+		return Symbol{}, fmt.Errorf("corpus: gozxing encode: %w", err)
+	}
+	if m.GetWidth() != m.GetHeight() {
+		return Symbol{}, errors.New("corpus: gozxing gave a non-square symbol")
+	}
+	s := Symbol{N: m.GetWidth(), Dark: make([]bool, m.GetWidth()*m.GetHeight())}
+	for y := 0; y < s.N; y++ {
+		for x := 0; x < s.N; x++ {
+			s.Dark[y*s.N+x] = m.Get(x, y)
+		}
+	}
+	return s, nil
+}
+
+// Frame is one generated camera frame.
+type Frame struct {
+	Variant Variant
+	Index   int
+	Payload string
+	Param   string // the degradation's strength, for reports
+	Pix     []byte // Width×Height, 8-bit gray, row-major
+}
+
+// Image returns the frame as an image.Gray sharing its pixels.
+func (f Frame) Image() *image.Gray {
+	return &image.Gray{Pix: f.Pix, Stride: Width, Rect: image.Rect(0, 0, Width, Height)}
+}
+
+// Generate draws frame index of variant v for payload's symbol, from seed.
+// Strength grows with index modulo steps, so that a run of frames sweeps
+// from mild to hard degradations.
+func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Frame {
+	rng := rand.New(rand.NewPCG(seed, uint64(index)<<8|uint64(variantNum(v))))
+	// Strength 0..1, spread evenly over the run with a little jitter.
+	s := math.Mod(float64(index)*0.618034+rng.Float64()*0.1, 1)
+	sc := scene{rng: rng, sym: sym, dark: 25 + rng.Float64()*25, light: 205 + rng.Float64()*35}
+	// The code's side (with its quiet zone) covers 45–75 % of the frame's height.
+	quiet := 4.0
+	side := (0.45 + 0.3*rng.Float64()) * Height
+	ms := side / (float64(sym.N) + 2*quiet)
+	angle := (rng.Float64()*6 - 3) * math.Pi / 180
+	var param string
+	blur, noise := 0.6, 2.0
+	h := similarity(ms, angle, quiet, sym.N, rng)
+	switch v {
+	case Clean:
+		param = fmt.Sprintf("module %.1fpx", ms)
+	case Blur:
+		blur = 1.2 + 2.3*s
+		param = fmt.Sprintf("sigma %.1fpx, module %.1fpx", blur, ms)
+	case Noise:
+		noise = 15 + 45*s
+		param = fmt.Sprintf("sigma %.0f", noise)
+	case LowContrast:
+		mid := 80 + rng.Float64()*100
+		amp := 40 - 30*s
+		sc.dark, sc.light = mid-amp/2, mid+amp/2
+		param = fmt.Sprintf("range %.0f", amp)
+	case Rotation:
+		angle = (10 + rng.Float64()*340) * math.Pi / 180
+		h = similarity(ms, angle, quiet, sym.N, rng)
+		param = fmt.Sprintf("%.0f°", angle*180/math.Pi)
+	case Perspective:
+		tilt := 0.08 + 0.22*s
+		h = perspective(h, sym.N, quiet, tilt, rng)
+		param = fmt.Sprintf("tilt %.2f", tilt)
+	}
+	sc.quiet = quiet
+	pix := sc.render(h)
+	if blur > 0 {
+		gaussian(pix, Width, Height, blur)
+	}
+	addNoise(pix, noise, rng)
+	return Frame{Variant: v, Index: index, Payload: payload, Param: param, Pix: pix}
+}
+
+func variantNum(v Variant) int {
+	for i, x := range Variants {
+		if x == v {
+			return i
+		}
+	}
+	return len(Variants)
+}
+
+// scene renders a symbol through a homography onto a shaded background.
+type scene struct {
+	rng         *rand.Rand
+	sym         Symbol
+	dark, light float64
+	quiet       float64
+}
+
+// homography maps symbol coordinates (modules, origin at the symbol's
+// top-left corner) to image pixels.
+type homography [9]float64
+
+func (h homography) apply(x, y float64) (float64, float64) {
+	w := h[6]*x + h[7]*y + h[8]
+	return (h[0]*x + h[1]*y + h[2]) / w, (h[3]*x + h[4]*y + h[5]) / w
+}
+
+// inverse returns the inverse homography (adjugate; scale is irrelevant).
+func (h homography) inverse() homography {
+	a, b, c, d, e, f, g, hh, i := h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]
+	return homography{
+		e*i - f*hh, c*hh - b*i, b*f - c*e,
+		f*g - d*i, a*i - c*g, c*d - a*f,
+		d*hh - e*g, b*g - a*hh, a*e - b*d,
+	}
+}
+
+func mul(p, q homography) homography {
+	var r homography
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			for k := 0; k < 3; k++ {
+				r[i*3+j] += p[i*3+k] * q[k*3+j]
+			}
+		}
+	}
+	return r
+}
+
+// similarity scales by ms, rotates by angle about the symbol's centre and
+// places it at a random spot that keeps the quiet zone inside the frame.
+func similarity(ms, angle, quiet float64, n int, rng *rand.Rand) homography {
+	c := float64(n) / 2
+	half := (c + quiet) * ms * (math.Abs(math.Cos(angle)) + math.Abs(math.Sin(angle)))
+	cx := Width / 2.0
+	cy := Height / 2.0
+	if room := Width/2.0 - half; room > 0 {
+		cx += (rng.Float64()*2 - 1) * room * 0.8
+	}
+	if room := Height/2.0 - half; room > 0 {
+		cy += (rng.Float64()*2 - 1) * room * 0.8
+	}
+	cs, sn := math.Cos(angle)*ms, math.Sin(angle)*ms
+	return homography{cs, -sn, cx - cs*c + sn*c, sn, cs, cy - sn*c - cs*c, 0, 0, 1}
+}
+
+// perspective tilts the placement h: the corners of the quiet-zone square
+// move by up to tilt of its side, as when the code is held at an angle.
+func perspective(h homography, n int, quiet, tilt float64, rng *rand.Rand) homography {
+	lo, hi := -quiet, float64(n)+quiet
+	src := [4][2]float64{{lo, lo}, {hi, lo}, {hi, hi}, {lo, hi}}
+	var dst [4][2]float64
+	x0, y0 := h.apply(lo, lo)
+	x1, y1 := h.apply(hi, lo)
+	side := math.Hypot(x1-x0, y1-y0)
+	// Keystone: one edge shrinks, the opposite one does not, plus jitter.
+	edge := rng.IntN(4)
+	for i, p := range src {
+		x, y := h.apply(p[0], p[1])
+		cx, cy := h.apply(float64(n)/2, float64(n)/2)
+		if i == edge || i == (edge+1)%4 {
+			x += (cx - x) * tilt
+			y += (cy - y) * tilt
+		}
+		x += (rng.Float64()*2 - 1) * tilt * side * 0.15
+		y += (rng.Float64()*2 - 1) * tilt * side * 0.15
+		dst[i] = [2]float64{x, y}
+	}
+	return quadToQuad(src, dst)
+}
+
+// quadToQuad solves the homography taking src's corners to dst's.
+func quadToQuad(src, dst [4][2]float64) homography {
+	a := squareToQuad(src)
+	b := squareToQuad(dst)
+	return mul(b, a.inverse())
+}
+
+// squareToQuad maps the unit square's corners (0,0),(1,0),(1,1),(0,1) to q.
+func squareToQuad(q [4][2]float64) homography {
+	x0, y0, x1, y1, x2, y2, x3, y3 := q[0][0], q[0][1], q[1][0], q[1][1], q[2][0], q[2][1], q[3][0], q[3][1]
+	dx3, dy3 := x0-x1+x2-x3, y0-y1+y2-y3
+	if dx3 == 0 && dy3 == 0 {
+		return homography{x1 - x0, x3 - x0, x0, y1 - y0, y3 - y0, y0, 0, 0, 1}
+	}
+	dx1, dx2, dy1, dy2 := x1-x2, x3-x2, y1-y2, y3-y2
+	den := dx1*dy2 - dx2*dy1
+	g := (dx3*dy2 - dx2*dy3) / den
+	hh := (dx1*dy3 - dx3*dy1) / den
+	return homography{x1 - x0 + g*x1, x3 - x0 + hh*x3, x0, y1 - y0 + g*y1, y3 - y0 + hh*y3, y0, g, hh, 1}
+}
+
+// render draws the frame, supersampling each pixel 3×3 so that module edges
+// are anti-aliased as a lens would make them.
+func (sc *scene) render(h homography) []byte {
+	inv := h.inverse()
+	pix := make([]byte, Width*Height)
+	// Background: a soft gradient, like a counter under a lamp.
+	g0 := 60 + sc.rng.Float64()*80
+	gx := (sc.rng.Float64()*2 - 1) * 60 / Width
+	gy := (sc.rng.Float64()*2 - 1) * 60 / Height
+	lo, hi := -sc.quiet, float64(sc.sym.N)+sc.quiet
+	// Light falls off across the code too.
+	shade := (sc.rng.Float64()*2 - 1) * 0.12
+	for y := 0; y < Height; y++ {
+		for x := 0; x < Width; x++ {
+			var sum float64
+			for sy := 0; sy < 3; sy++ {
+				for sx := 0; sx < 3; sx++ {
+					fx := float64(x) + (float64(sx)+0.5)/3
+					fy := float64(y) + (float64(sy)+0.5)/3
+					u, v := inv.apply(fx, fy)
+					if u >= lo && u < hi && v >= lo && v < hi {
+						val := sc.light
+						if sc.sym.at(int(math.Floor(u)), int(math.Floor(v))) {
+							val = sc.dark
+						}
+						sum += val * (1 + shade*(u/float64(sc.sym.N)-0.5))
+					} else {
+						sum += g0 + gx*fx + gy*fy
+					}
+				}
+			}
+			pix[y*Width+x] = clamp(sum / 9)
+		}
+	}
+	return pix
+}
+
+func clamp(v float64) byte {
+	switch {
+	case v < 0:
+		return 0
+	case v > 255:
+		return 255
+	}
+	return byte(v + 0.5)
+}
+
+// gaussian blurs pix in place with a separable kernel of the given sigma.
+func gaussian(pix []byte, w, h int, sigma float64) {
+	r := int(math.Ceil(sigma * 3))
+	k := make([]float64, 2*r+1)
+	var sum float64
+	for i := range k {
+		d := float64(i - r)
+		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	tmp := make([]float64, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var acc float64
+			for i, kv := range k {
+				xx := min(max(x+i-r, 0), w-1)
+				acc += kv * float64(pix[y*w+xx])
+			}
+			tmp[y*w+x] = acc
+		}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var acc float64
+			for i, kv := range k {
+				yy := min(max(y+i-r, 0), h-1)
+				acc += kv * tmp[yy*w+x]
+			}
+			pix[y*w+x] = clamp(acc)
+		}
+	}
+}
+
+// addNoise adds Gaussian sensor noise of the given sigma.
+func addNoise(pix []byte, sigma float64, rng *rand.Rand) {
+	if sigma <= 0 {
+		return
+	}
+	for i, p := range pix {
+		pix[i] = clamp(float64(p) + rng.NormFloat64()*sigma)
+	}
+}
