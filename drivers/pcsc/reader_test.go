@@ -324,3 +324,49 @@ func TestWithLe(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTransmit feeds the driver arbitrary card answers (one per round of a
+// chained exchange) and checks that it never panics, never loops without
+// bound and always returns a status word or an error.
+func FuzzTransmit(f *testing.F) {
+	f.Add(mustHex("6105"), mustHex("01020304056103"), mustHex("0607089000"), true)
+	f.Add(mustHex("6C04"), mustHex("70025A009000"), []byte{}, true)
+	f.Add(mustHex("6283"), mustHex("6F0384010090"), []byte{0x00}, true)
+	f.Add([]byte{0x90}, []byte{}, []byte{}, false)
+	f.Fuzz(func(t *testing.T, r1, r2, r3 []byte, t0 bool) {
+		proto := protoT1
+		if t0 {
+			proto = protoT0
+		}
+		fc := &seqCard{answers: [][]byte{r1, r2, r3}, proto: proto}
+		c := &Card{h: fc, iface: hal.Contact}
+		if err := c.refresh(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Transmit(context.Background(), mustHex("00A4040007A000000333010100"))
+		if err == nil && len(resp) < 2 {
+			t.Fatalf("response %X without a status word", resp)
+		}
+		if fc.n > maxChain+1 {
+			t.Fatalf("%d commands for one APDU", fc.n)
+		}
+	})
+}
+
+// seqCard answers with its answers in turn, then 9000.
+type seqCard struct {
+	answers [][]byte
+	proto   protocol
+	n       int
+}
+
+func (c *seqCard) transmit(cmd []byte) ([]byte, error) {
+	c.n++
+	if c.n <= len(c.answers) {
+		return bytes.Clone(c.answers[c.n-1]), nil
+	}
+	return []byte{0x90, 0x00}, nil
+}
+func (c *seqCard) reconnect(bool) error              { return nil }
+func (c *seqCard) status() ([]byte, protocol, error) { return []byte{0x3B, 0x00}, c.proto, nil }
+func (c *seqCard) disconnect(bool) error             { return nil }
