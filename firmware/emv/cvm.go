@@ -195,10 +195,90 @@ func (s *session) performCVM(ctx context.Context, code, caps byte) (bool, byte, 
 		s.cvm = CVMNone
 		return true, cvmResultSuccessful, nil
 	}
-	// Offline PIN needs a PIN pad that talks to the card; this terminal's
-	// PIN pad only produces online PIN blocks, so offline PIN fails and
-	// the list moves on (Book 3 10.5.1, PIN pad not working).
+	switch code {
+	case cvmPlainPINICC:
+		return s.offlinePIN(ctx, false)
+	case cvmPlainPINSignature:
+		return s.offlinePIN(ctx, true)
+	}
+	// Enciphered offline PIN needs the ICC PIN encipherment key inside the
+	// PIN pad, which this terminal's PIN pad does not offer: the rule fails
+	// and the list moves on (Book 3 10.5.1, PIN pad not working).
 	s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+	return false, cvmResultFailed, nil
+}
+
+// OfflinePINVerifier is an optional interface of a Cardholder whose PIN
+// pad verifies a PIN with the card itself (offline plaintext PIN): it
+// collects the PIN and sends VERIFY (00 20 00 80 08, ISO 9564 format 2
+// block) to the card, so the clear PIN never leaves the PIN pad. It
+// returns the card's status word; triesLeft is -1 when the card did not
+// tell. The kernel offers offline PIN only when the Cardholder implements
+// this and terminal capabilities (9F33 byte 2 bit 8) claim it.
+type OfflinePINVerifier interface {
+	VerifyOfflinePIN(ctx context.Context, card hal.Card, triesLeft int) (sw uint16, err error)
+}
+
+// maxPINAttempts bounds VERIFY retries against a card that never counts
+// down.
+const maxPINAttempts = 8
+
+// offlinePIN runs offline plaintext PIN verification through the PIN pad,
+// with the PIN try counter (GET DATA 9F17), Book 3 10.5.1.
+func (s *session) offlinePIN(ctx context.Context, withSignature bool) (bool, byte, error) {
+	v, ok := s.ch.(OfflinePINVerifier)
+	if !ok {
+		s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+		return false, cvmResultFailed, nil
+	}
+	tries := -1
+	ptc, err := s.getData(ctx, 0x9F17)
+	if err != nil {
+		return false, 0, err
+	}
+	if len(ptc) == 1 {
+		tries = int(ptc[0])
+	}
+	for attempt := 0; attempt < maxPINAttempts; attempt++ {
+		if tries == 0 {
+			s.tvr.Set(TVRPINTryLimitExceeded)
+			return false, cvmResultFailed, nil
+		}
+		if tries == 1 {
+			s.ch.Notify(ctx, NoticePINTriesLow)
+		}
+		sw, err := v.VerifyOfflinePIN(ctx, s.card, tries)
+		switch {
+		case err == nil:
+		case errors.Is(err, hal.ErrPINBypassed):
+			s.tvr.Set(TVRPINNotEntered)
+			return false, cvmResultFailed, nil
+		case errors.Is(err, ErrCardRemoved), errors.Is(err, hal.ErrPINCancelled), errors.Is(err, hal.ErrPINTimeout), ctx.Err() != nil:
+			if errors.Is(err, ErrCardRemoved) {
+				return false, 0, fmt.Errorf("emv: offline PIN: %w", err)
+			}
+			return false, 0, fmt.Errorf("emv: offline PIN: %w: %w", ErrCancelled, err)
+		default:
+			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			return false, cvmResultFailed, nil
+		}
+		s.apdus++
+		switch {
+		case sw == swOK:
+			s.cvm = CVMOfflinePIN
+			if withSignature {
+				s.signature = true
+				return true, cvmResultUnknown, nil
+			}
+			return true, cvmResultSuccessful, nil
+		case sw&0xFFF0 == swWrongPINPrefix:
+			tries = int(sw & 0x0F)
+		case sw == swAuthBlocked || sw == swRefDataInvalid:
+			tries = 0
+		default:
+			return false, cvmResultFailed, nil
+		}
+	}
 	return false, cvmResultFailed, nil
 }
 

@@ -243,3 +243,91 @@ func TestTVRNames(t *testing.T) {
 		t.Errorf("TSI %X %v", s, s.Names())
 	}
 }
+
+// pinPad is a cardholder whose test PIN pad sends VERIFY itself with a
+// fixed test PIN block (PIN 1234, ISO 9564 format 2).
+type pinPad struct {
+	cardholder
+	calls []int
+}
+
+func (p *pinPad) VerifyOfflinePIN(ctx context.Context, card hal.Card, triesLeft int) (uint16, error) {
+	p.calls = append(p.calls, triesLeft)
+	r, err := card.Transmit(ctx, mustHex("0020008008 241234FFFFFFFFFF"))
+	if err != nil {
+		return 0, err
+	}
+	if len(r) < 2 {
+		return 0, errors.New("short answer")
+	}
+	return uint16(r[len(r)-2])<<8 | uint16(r[len(r)-1]), nil
+}
+
+func TestOfflinePIN(t *testing.T) {
+	const (
+		getPTC = "80CA9F1700"
+		verify = "0020008008 241234FFFFFFFFFF"
+	)
+	tests := []struct {
+		name     string
+		list     string
+		script   []fake.Exchange
+		noPad    bool
+		cvm      CVM
+		cvmr     string
+		tvr      string
+		calls    []int
+		sig      bool
+		lowTries bool
+	}{
+		{name: "right PIN", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "03"))), x(verify, sw("9000"))},
+			cvm: CVMOfflinePIN, cvmr: "010002", tvr: "0000000000", calls: []int{3}},
+		{name: "wrong, then right", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "03"))), x(verify, sw("63C2")), x(verify, sw("9000"))},
+			cvm: CVMOfflinePIN, cvmr: "010002", tvr: "0000000000", calls: []int{3, 2}},
+		{name: "PIN and signature", list: "00000000 00000000 0300", script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "03"))), x(verify, sw("9000"))},
+			cvm: CVMOfflinePIN, cvmr: "030000", tvr: "0000000000", calls: []int{3}, sig: true},
+		{name: "tries run out: next rule signature", list: "00000000 00000000 4100 1E00",
+			script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "02"))), x(verify, sw("63C1")), x(verify, sw("63C0"))},
+			cvm: CVMSignature, cvmr: "1E0000", tvr: "0000200000", calls: []int{2, 1}, sig: true, lowTries: true},
+		{name: "already blocked: no VERIFY", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "00")))},
+			cvm: CVMFailed, cvmr: "010001", tvr: "0000A00000"},
+		{name: "PIN try counter unknown", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, sw("6A88")), x(verify, sw("6983"))},
+			cvm: CVMFailed, cvmr: "010001", tvr: "0000A00000", calls: []int{-1}},
+		{name: "PIN pad cannot do offline PIN", list: "00000000 00000000 0100", noPad: true,
+			cvm: CVMFailed, cvmr: "010001", tvr: "0000900000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Terminal.Capabilities[1] = 0xE8
+			card := &fake.PlaybackCard{Script: tc.script}
+			pad := &pinPad{}
+			var ch Cardholder = pad
+			if tc.noPad {
+				ch = &pad.cardholder
+			}
+			s := stepSession(t, cfg, card, sale(100), ch, map[tlv.Tag]string{0x5A: upPAN, 0x8E: tc.list})
+			if err := s.cardholderVerification(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := card.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if s.cvm != tc.cvm || hexs(s.cvmr[:]) != tc.cvmr || s.signature != tc.sig {
+				t.Errorf("cvm %v results %X signature %v, want %v %s %v", s.cvm, s.cvmr, s.signature, tc.cvm, tc.cvmr, tc.sig)
+			}
+			assertTVR(t, s.tvr, tc.tvr)
+			if len(pad.calls) != len(tc.calls) {
+				t.Fatalf("PIN pad asked with tries %v, want %v", pad.calls, tc.calls)
+			}
+			for i := range pad.calls {
+				if pad.calls[i] != tc.calls[i] {
+					t.Errorf("PIN pad asked with tries %v, want %v", pad.calls, tc.calls)
+				}
+			}
+			if pad.noticed(NoticePINTriesLow) != tc.lowTries {
+				t.Errorf("last-try notice %v", pad.noticed(NoticePINTriesLow))
+			}
+		})
+	}
+}
