@@ -116,6 +116,7 @@ func (d *Data) check() error {
 		if is.ARPCKey != "session" && is.ARPCKey != "master" {
 			return fmt.Errorf("hostsim: issuer %q: arpc_key must be session or master", is.Name)
 		}
+		is.tags = is.tags[:0]
 		for _, t := range is.ARQCTags {
 			b, err := hex.DecodeString(t)
 			if err != nil || len(b) == 0 || len(b) > 3 {
