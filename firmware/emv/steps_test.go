@@ -288,7 +288,7 @@ func TestOfflinePIN(t *testing.T) {
 			cvm: CVMOfflinePIN, cvmr: "030000", tvr: "0000000000", calls: []int{3}, sig: true},
 		{name: "tries run out: next rule signature", list: "00000000 00000000 4100 1E00",
 			script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "02"))), x(verify, sw("63C1")), x(verify, sw("63C0"))},
-			cvm: CVMSignature, cvmr: "1E0000", tvr: "0000200000", calls: []int{2, 1}, sig: true, lowTries: true},
+			cvm:    CVMSignature, cvmr: "1E0000", tvr: "0000200000", calls: []int{2, 1}, sig: true, lowTries: true},
 		{name: "already blocked: no VERIFY", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, ok(T(0x9F17, "00")))},
 			cvm: CVMFailed, cvmr: "010001", tvr: "0000A00000"},
 		{name: "PIN try counter unknown", list: "00000000 00000000 0100", script: []fake.Exchange{x(getPTC, sw("6A88")), x(verify, sw("6983"))},
