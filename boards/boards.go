@@ -47,6 +47,9 @@ type Board struct {
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
 
+	// Serial is the device serial number the acquirer knows the terminal by
+	// when it is bound with a K code.
+	Serial string
 	// Identity is the terminal's identity until binding replaces it.
 	Identity Identity
 	// InitialTMK is a clear TMK loaded at first boot on simulated and test
@@ -124,7 +127,10 @@ type Options struct {
 	ParamsDir string // parameter files; "testdata" in the source tree
 	File      string // the board file, for boards that read one
 	HostAddr  string // override the host address (a separate host simulator)
-	Logger    *slog.Logger
+	// Blank starts a simulated board as it leaves the factory: no identity
+	// and no keys, so it must be bound with a K code first.
+	Blank  bool
+	Logger *slog.Logger
 }
 
 // Factory builds a board.

@@ -27,6 +27,8 @@ func init() { boards.Register("sim", Open) }
 // the host simulator's terminal record (docs/test-cards.md).
 var (
 	testIdentity = boards.Identity{TerminalID: "12345678", MerchantID: "898320154110001", MerchantName: "测试商户 KPOS Test Shop"}
+	// The serial the host simulator's terminal record carries.
+	testSerial = "KPOS-SIM-0001"
 	// A short answer timeout keeps "the host never answered" scenarios quick.
 	hostTimeout = 3 * time.Second
 	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
@@ -51,6 +53,10 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
+		Serial: testSerial,
+	}
+	if opt.Blank {
+		b.Identity, b.InitialTMK = boards.Identity{}, nil
 	}
 	profiles := map[string]*cardsim.Profile{}
 	s.Cards = func() []string { return profileNames(cardsDir) }

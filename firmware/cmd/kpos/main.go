@@ -39,6 +39,7 @@ type flags struct {
 	crashAt   string
 	logLevel  string
 	logFile   string
+	blank     bool
 	version   bool
 	list      bool
 }
@@ -56,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.crashAt, "crash-at", "", "power-cut testing: kill the process with SIGKILL at this point (after-pending, after-host-answer, after-approved)")
 	fs.StringVar(&f.logLevel, "log", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFile, "log-file", "", "write logs here (default: kpos.log in the data directory)")
+	fs.BoolVar(&f.blank, "blank", false, "simulated boards: start as a new terminal that must be bound with a K code")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.list, "boards", false, "list the boards and exit")
 	if err := fs.Parse(args); err != nil {
@@ -100,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 
 	board, err := boards.Open(ctx, f.board, boards.Options{DataDir: f.dataDir, ParamsDir: f.params,
-		File: f.boardFile, HostAddr: f.host, Logger: logger})
+		File: f.boardFile, HostAddr: f.host, Blank: f.blank, Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1
