@@ -1,0 +1,197 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"image"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/blackjack/webcam"
+
+	"kpos/hal"
+	"kpos/tools/qrbench/corpus"
+)
+
+// sliceSource plays frames in order, then waits for ctx.
+type sliceSource struct {
+	frames []*image.Gray
+	i      int
+	closed bool
+}
+
+func (s *sliceSource) next(ctx context.Context) (*image.Gray, error) {
+	if s.i < len(s.frames) {
+		s.i++
+		return s.frames[s.i-1], nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (s *sliceSource) close() error { s.closed = true; return nil }
+
+// loopSource repeats one frame forever.
+type loopSource struct{ img *image.Gray }
+
+func (s loopSource) next(ctx context.Context) (*image.Gray, error) { return s.img, ctx.Err() }
+func (s loopSource) close() error                                  { return nil }
+
+func blank() *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, corpus.Width, corpus.Height))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range g.Pix {
+		g.Pix[i] = byte(120 + rng.IntN(6))
+	}
+	return g
+}
+
+func frame(t testing.TB, v corpus.Variant, i int) corpus.Frame {
+	t.Helper()
+	p := corpus.Payloads(7, i+1)[i]
+	sym, err := corpus.NewEncoder().Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return corpus.Generate(sym, p, v, 7, i)
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Each variant's mildest frames (indices whose strength is lowest) must scan
+// after frames without a code.
+func TestScanEachVariant(t *testing.T) {
+	for _, v := range corpus.Variants {
+		for _, i := range []int{0, 5, 13} {
+			f := frame(t, v, i)
+			t.Run(string(v)+"/"+f.Param, func(t *testing.T) {
+				src := &sliceSource{frames: []*image.Gray{blank(), blank(), f.Image()}}
+				cam := newCamera(src, Config{Budget: time.Second})
+				got, err := cam.Scan(ctxT(t, 10*time.Second))
+				if err != nil || got != f.Payload {
+					t.Fatalf("Scan = %q, %v; want %q", got, err, f.Payload)
+				}
+				if src.i != 3 {
+					t.Errorf("decoded after %d frames, want 3", src.i)
+				}
+				if err := cam.Close(); err != nil || !src.closed {
+					t.Errorf("Close = %v", err)
+				}
+			})
+		}
+	}
+}
+
+// Across a sweep from mild to hard, each variant keeps a floor success rate
+// (the benchmark reports the exact figures against the reference decoders).
+func TestDecodeSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweep")
+	}
+	floors := map[corpus.Variant]int{
+		corpus.Clean: 12, corpus.Blur: 8, corpus.Noise: 9, corpus.LowContrast: 9,
+		corpus.Rotation: 11, corpus.Perspective: 9,
+	}
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	for _, v := range corpus.Variants {
+		ok := 0
+		for i := range 12 {
+			f := frame(t, v, i)
+			if text, err := d.Decode(f.Image()); err == nil && text == f.Payload {
+				ok++
+			}
+		}
+		if ok < floors[v] {
+			t.Errorf("%s: decoded %d of 12, floor %d", v, ok, floors[v])
+		}
+	}
+}
+
+// A code whose data modules are wrecked is seen but unreadable: Decode says
+// so, and Scan gives up with hal.ErrScanUnreadable after UnreadableAfter
+// such frames.
+func TestUnreadable(t *testing.T) {
+	p := corpus.Payloads(7, 1)[0] // an EMVCo string: a large symbol
+	sym, err := corpus.NewEncoder().Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for y := 10; y < sym.N-10; y++ {
+		for x := 10; x < sym.N-10; x++ {
+			sym.Dark[y*sym.N+x] = rng.IntN(2) == 0
+		}
+	}
+	f := corpus.Generate(sym, p, corpus.Clean, 7, 0)
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	if _, err := d.Decode(f.Image()); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Decode of a wrecked code = %v, want ErrScanUnreadable", err)
+	}
+	if _, err := d.Decode(blank()); !errors.Is(err, ErrNoCode) {
+		t.Fatalf("Decode of a blank frame = %v, want ErrNoCode", err)
+	}
+	cam := newCamera(loopSource{f.Image()}, Config{Budget: time.Second, UnreadableAfter: 3})
+	if _, err := cam.Scan(ctxT(t, 30*time.Second)); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Scan = %v, want ErrScanUnreadable", err)
+	}
+}
+
+func TestScanNothingUntilDeadline(t *testing.T) {
+	src := &sliceSource{frames: []*image.Gray{blank(), blank()}}
+	cam := newCamera(src, Config{})
+	ctx := ctxT(t, 50*time.Millisecond)
+	if _, err := cam.Scan(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Scan = %v, want the deadline", err)
+	}
+}
+
+func TestPixelFormats(t *testing.T) {
+	dst := image.NewGray(image.Rect(0, 0, 4, 2))
+	yuyv := []byte{10, 1, 20, 2, 30, 3, 40, 4, 50, 5, 60, 6, 70, 7, 80, 8}
+	if err := yuyvToGray(dst, yuyv); err != nil {
+		t.Fatal(err)
+	}
+	if string(dst.Pix) != string([]byte{10, 20, 30, 40, 50, 60, 70, 80}) {
+		t.Errorf("YUYV luminance = %v", dst.Pix)
+	}
+	if err := yuyvToGray(dst, yuyv[:15]); err == nil {
+		t.Error("short YUYV frame accepted")
+	}
+	grey := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	if err := greyToGray(dst, grey); err != nil || string(dst.Pix) != string(grey) {
+		t.Errorf("GREY = %v, %v", dst.Pix, err)
+	}
+	if err := greyToGray(dst, grey[:7]); err == nil {
+		t.Error("short GREY frame accepted")
+	}
+	tests := []struct {
+		offered []webcam.PixelFormat
+		want    string
+		got     webcam.PixelFormat
+		fails   bool
+	}{
+		{[]webcam.PixelFormat{fourccYUYV, fourccGREY}, "", fourccGREY, false},
+		{[]webcam.PixelFormat{fourccYUYV}, "", fourccYUYV, false},
+		{[]webcam.PixelFormat{fourccYUYV, fourccGREY}, FormatYUYV, fourccYUYV, false},
+		{[]webcam.PixelFormat{fourccYUYV}, FormatGREY, 0, true},
+		{[]webcam.PixelFormat{fourccYUYV}, "MJPG", 0, true},
+	}
+	for _, tc := range tests {
+		m := map[webcam.PixelFormat]string{}
+		for _, f := range tc.offered {
+			m[f] = "x"
+		}
+		got, err := pickFormat(m, tc.want)
+		if (err != nil) != tc.fails || got != tc.got {
+			t.Errorf("pickFormat(%v, %q) = %v, %v", tc.offered, tc.want, got, err)
+		}
+	}
+	if _, err := Open(Config{Device: "/dev/video-does-not-exist"}); err == nil {
+		t.Error("Open of a missing device succeeded")
+	}
+}
