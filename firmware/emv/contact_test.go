@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kpos/firmware/emv/tlv"
+	"kpos/hal"
 	"kpos/hal/fake"
 )
 
@@ -296,4 +297,68 @@ func TestDebugLogMasksCardholderData(t *testing.T) {
 			t.Errorf("debug log shows %s", secret)
 		}
 	}
+}
+
+func TestContactDeclines(t *testing.T) {
+	t.Run("card answers the ARQC request with an AAC", func(t *testing.T) {
+		script := upOnlineStart("1C00")
+		script[len(script)-1].Response = ok(T(0x80, "00 0001 1122334455667788 07010103900000"))
+		card := &fake.PlaybackCard{Script: script}
+		res, on, err := testKernel(t, testConfig(t)).Start(context.Background(), card, sale(10000), &cardholder{})
+		if err != nil || on != nil || res.Decision != Declined {
+			t.Fatalf("decision %v online %v err %v", res.Decision, on != nil, err)
+		}
+		if err := card.Err(); err != nil {
+			t.Fatal(err)
+		}
+		assertTVR(t, res.TVR, "8000048000")
+		assertTSI(t, res.TSI, "6800")
+		if got := tagValue(t, res.ICCData, 0x9F27); got != "00" {
+			t.Errorf("9F27 %s", got)
+		}
+	})
+	t.Run("card answers a TC when an ARQC was asked: terminated", func(t *testing.T) {
+		script := upOnlineStart("1C00")
+		script[len(script)-1].Response = ok(T(0x80, "40 0001 1122334455667788 07010103900000"))
+		card := &fake.PlaybackCard{Script: script}
+		_, _, err := testKernel(t, testConfig(t)).Start(context.Background(), card, sale(10000), &cardholder{})
+		if !errors.Is(err, ErrCardResponse) {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("TAC denial: service not allowed, AAC requested", func(t *testing.T) {
+		r1, _ := upRecords(cvmOnline)
+		r2 := ok(T(0x70, T(0x5A, upPAN), T(0x5F24, "301231"), T(0x5F28, "0156"), T(0x9F07, "FE00"), T(0x8C, cdol1), T(0x8D, cdol2),
+			T(0x8E, cvmOnline), T(0x9F42, "0156")))
+		script := upOnlineStart("1C00")[:5]
+		script = append(script, x(rr1sfi1, r1), x(rr2sfi1, r2),
+			x("80AE0000 1D 000000010000 000000000000 0156 8010048000 0156 261122 00 12345678 00", ok(T(0x80, "00 0001 1122334455667788 07010103900000"))))
+		card := &fake.PlaybackCard{Script: script}
+		res, on, err := testKernel(t, testConfig(t)).Start(context.Background(), card, sale(10000), &cardholder{})
+		if err != nil || on != nil || res.Decision != Declined {
+			t.Fatalf("decision %v online %v err %v", res.Decision, on != nil, err)
+		}
+		if err := card.Err(); err != nil {
+			t.Fatal(err)
+		}
+		assertTVR(t, res.TVR, "8010048000")
+	})
+	t.Run("card removed during GENERATE AC", func(t *testing.T) {
+		script := upOnlineStart("1C00")
+		card := &gone{PlaybackCard: &fake.PlaybackCard{Script: script[:len(script)-1]}}
+		_, _, err := testKernel(t, testConfig(t)).Start(context.Background(), card, sale(10000), &cardholder{})
+		if !errors.Is(err, ErrCardRemoved) {
+			t.Fatalf("err %v", err)
+		}
+	})
+}
+
+// gone is a card that leaves when its script is over.
+type gone struct{ *fake.PlaybackCard }
+
+func (g *gone) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	if g.Err() == nil {
+		return nil, hal.ErrCardRemoved
+	}
+	return g.PlaybackCard.Transmit(ctx, apdu)
 }

@@ -24,16 +24,16 @@ func ParseDOL(b []byte) (DOL, error) {
 	for len(b) > 0 {
 		t, n, err := ReadTag(b)
 		if err != nil {
-			return nil, fmt.Errorf("dol: %w", err)
+			return nil, fmt.Errorf("tlv: dol: %w", err)
 		}
 		if len(b) < n+1 {
-			return nil, fmt.Errorf("dol: tag %v: %w: length missing", t, ErrTruncated)
+			return nil, fmt.Errorf("tlv: dol: tag %v: %w: length missing", t, ErrTruncated)
 		}
 		if b[n] >= 0x80 {
-			return nil, fmt.Errorf("dol: tag %v: %w: length byte %02X", t, ErrMalformed, b[n])
+			return nil, fmt.Errorf("tlv: dol: tag %v: %w: length byte %02X", t, ErrMalformed, b[n])
 		}
 		if len(out) >= MaxDOLEntries {
-			return nil, fmt.Errorf("dol: %w: more than %d entries", ErrTooLong, MaxDOLEntries)
+			return nil, fmt.Errorf("tlv: dol: %w: more than %d entries", ErrTooLong, MaxDOLEntries)
 		}
 		out = append(out, DOLEntry{Tag: t, Length: int(b[n])})
 		b = b[n+1:]

@@ -146,17 +146,17 @@ func parse(b []byte, depth int) ([]TLV, error) {
 		}
 		l, m, err := ReadLength(b[n:])
 		if err != nil {
-			return nil, fmt.Errorf("tag %v: %w", t, err)
+			return nil, fmt.Errorf("tlv: tag %v: %w", t, err)
 		}
 		start := n + m
 		if len(b)-start < l {
-			return nil, fmt.Errorf("tag %v: %w: length %d, %d bytes left", t, ErrTruncated, l, len(b)-start)
+			return nil, fmt.Errorf("tlv: tag %v: %w: length %d, %d bytes left", t, ErrTruncated, l, len(b)-start)
 		}
 		obj := TLV{Tag: t, Value: b[start : start+l : start+l]}
 		if t.Constructed() {
 			kids, err := parse(obj.Value, depth+1)
 			if err != nil {
-				return nil, fmt.Errorf("in %v: %w", t, err)
+				return nil, fmt.Errorf("tlv: in %v: %w", t, err)
 			}
 			obj.Children = kids
 		}
