@@ -64,15 +64,24 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestScenariosPass runs every scenario of testdata/scenarios on a bound
+// simulated terminal, and those of testdata/scenarios/blank on a new one.
 func TestScenariosPass(t *testing.T) {
-	files, _ := filepath.Glob(repoPath(t, "testdata/scenarios/*.txt"))
-	if len(files) == 0 {
+	bound, _ := filepath.Glob(repoPath(t, "testdata/scenarios/*.txt"))
+	blank, _ := filepath.Glob(repoPath(t, "testdata/scenarios/blank/*.txt"))
+	if len(bound) == 0 {
 		t.Fatal("no scenarios found")
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	for _, f := range append(bound, blank...) {
+		args := []string{"-board", "sim", "-data", t.TempDir(), "-script", f}
+		name := filepath.Base(f)
+		if filepath.Base(filepath.Dir(f)) == "blank" {
+			args = append(args, "-blank")
+			name = "blank/" + name
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			out, err := kpos(t, 2*time.Minute, "-board", "sim", "-data", t.TempDir(), "-script", f)
+			out, err := kpos(t, 2*time.Minute, args...)
 			if err != nil || !strings.Contains(out, "PASS") {
 				t.Fatalf("%v\n%s", err, out)
 			}
