@@ -1,0 +1,143 @@
+package hostsim
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"kpos/hal"
+)
+
+// ControlHandler is the control interface for tests and demos when the
+// simulator runs as its own program (serve it on loopback only):
+//
+//	GET    /health                 "ok"
+//	GET    /records[?type=T]       the records, JSON array, PANs masked
+//	GET    /accounts               masked PAN, profile and available balance of every card
+//	GET    /otp?serial=S           {"serial":S,"otp":"123456"} of the activation in progress, 404 if none
+//	GET    /faults                 the faults still queued
+//	POST   /faults                 {"kind":"no-answer","delay":"3s","mti":"0200","sticky":false}
+//	DELETE /faults                 clear every fault
+//	POST   /qr/pay                 {"payload":"https://qr.kpos.test/pay/..."}: the customer pays that order
+//	POST   /revoke?serial=S        the bank revokes that terminal's K code
+func (s *Server) ControlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /records", func(w http.ResponseWriter, r *http.Request) {
+		typ := r.URL.Query().Get("type")
+		out := []Record{}
+		for _, rec := range s.Records() {
+			if typ == "" || rec.Type == typ {
+				out = append(out, rec)
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /accounts", func(w http.ResponseWriter, r *http.Request) {
+		type acct struct {
+			PAN       string `json:"pan"`
+			Profile   string `json:"profile"`
+			Available int64  `json:"available"`
+		}
+		s.mu.Lock()
+		out := make([]acct, 0, len(s.accounts))
+		for pan, a := range s.accounts {
+			p, _ := hal.ParsePAN(pan)
+			out = append(out, acct{PAN: p.Masked(), Profile: a.card.Profile, Available: a.available})
+		}
+		s.mu.Unlock()
+		sort.Slice(out, func(i, j int) bool { return out[i].Profile < out[j].Profile })
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /otp", func(w http.ResponseWriter, r *http.Request) {
+		serial := r.URL.Query().Get("serial")
+		otp, ok := s.LastOTP(serial)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no activation in progress for that serial"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"serial": serial, "otp": otp})
+	})
+	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, r *http.Request) {
+		out := []string{}
+		for _, f := range s.Faults() {
+			out = append(out, f.String())
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Kind   string `json:"kind"`
+			Delay  string `json:"delay"`
+			MTI    string `json:"mti"`
+			Sticky bool   `json:"sticky"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		f, err := faultFromControl(in.Kind, in.Delay, in.MTI, in.Sticky)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.InjectFault(f)
+		writeJSON(w, http.StatusOK, map[string]string{"injected": f.String()})
+	})
+	mux.HandleFunc("DELETE /faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /qr/pay", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Payload string `json:"payload"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if !s.PayQR(in.Payload) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no open order with that payload"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"paid": in.Payload})
+	})
+	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
+		serial := r.URL.Query().Get("serial")
+		if !s.Revoke(serial) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no terminal with that serial"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"revoked": serial})
+	})
+	return mux
+}
+
+// faultFromControl builds a fault from the control interface's words.
+func faultFromControl(kind, delay, mti string, sticky bool) (Fault, error) {
+	k, err := ParseFaultKind(kind)
+	if err != nil {
+		return Fault{}, err
+	}
+	f := Fault{Kind: k, MTI: mti, Sticky: sticky}
+	if k == FaultDelay {
+		d, err := time.ParseDuration(delay)
+		if err != nil || d <= 0 {
+			return Fault{}, errors.New("hostsim: a delay fault needs a positive delay such as \"3s\"")
+		}
+		f.Delay = d
+	}
+	return f, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
