@@ -113,8 +113,15 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 		runCtx, cancel = context.WithTimeout(ctx, s.c.cfg.CommandTimeout)
 	}
 	s.in.setCancel(cancel)
+	if cmd.interactive {
+		s.in.cmdDone = runCtx.Done()
+	}
 	rerr := cmd.run(runCtx, s, args, o)
+	s.in.cmdDone = nil
 	s.in.setCancel(nil)
+	if err := s.abandonPrompt(); err != nil {
+		return false, err
+	}
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	if errors.Is(rerr, errExit) {

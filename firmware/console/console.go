@@ -112,21 +112,32 @@ var errIdle = errors.New("console: idle timeout")
 
 // pump owns the reads from the session's reader so that a blocked read can
 // be abandoned (idle timeout, ctx) without losing bytes, and so that ^C can
-// cancel a running command.
+// cancel a running command. Like a tty's interrupt, a ^C that cancels a
+// command also discards the input typed before it and not yet read.
 type pump struct {
-	chunks chan []byte
+	chunks chan chunk
 	done   chan struct{}
 	mu     sync.Mutex
 	err    error              // the source's final error, once chunks is closed
 	cancel context.CancelFunc // the running command's, or nil at a prompt
+	epoch  uint64             // bumped by every ^C that cancels a command
 
-	pending []byte
-	idle    <-chan time.Time // set before each blocking read
-	ctxDone <-chan struct{}
+	pending      []byte
+	pendingEpoch uint64
+	idle         <-chan time.Time // set before each blocking read
+	ctxDone      <-chan struct{}
+	cmdDone      <-chan struct{} // the running interactive command's ctx, or nil
+}
+
+// chunk is input read in one go, stamped with the interrupt epoch it
+// belongs to.
+type chunk struct {
+	data  []byte
+	epoch uint64
 }
 
 func newPump(src io.Reader) *pump {
-	p := &pump{chunks: make(chan []byte), done: make(chan struct{})}
+	p := &pump{chunks: make(chan chunk), done: make(chan struct{})}
 	go p.run(src)
 	return p
 }
@@ -145,10 +156,10 @@ func (p *pump) run(src io.Reader) {
 		default:
 		}
 		if n > 0 {
-			chunk := p.filter(buf[:n])
-			if len(chunk) > 0 {
+			c := p.filter(buf[:n])
+			if len(c.data) > 0 {
 				select {
-				case p.chunks <- chunk:
+				case p.chunks <- c:
 				case <-p.done:
 					return
 				}
@@ -164,28 +175,29 @@ func (p *pump) run(src io.Reader) {
 	}
 }
 
-// filter handles ^C: it cancels a running command, or at a prompt clears the
-// line being typed (end of line, erase line, enter).
-func (p *pump) filter(in []byte) []byte {
-	if bytes.IndexByte(in, 0x03) < 0 {
-		return bytes.Clone(in)
-	}
+// filter handles ^C: it cancels a running command and drops what was typed
+// before it, or at a prompt clears the line being typed (end of line, erase
+// line, enter).
+func (p *pump) filter(in []byte) chunk {
 	p.mu.Lock()
-	cancel := p.cancel
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if bytes.IndexByte(in, 0x03) < 0 {
+		return chunk{data: bytes.Clone(in), epoch: p.epoch}
+	}
 	out := make([]byte, 0, len(in)+4)
 	for _, c := range in {
-		if c != 0x03 {
+		switch {
+		case c != 0x03:
 			out = append(out, c)
-			continue
+		case p.cancel != nil:
+			p.cancel()
+			p.epoch++
+			out = out[:0]
+		default:
+			out = append(out, 0x05, 0x15, '\r')
 		}
-		if cancel != nil {
-			cancel()
-			continue
-		}
-		out = append(out, 0x05, 0x15, '\r')
 	}
-	return out
+	return chunk{data: out, epoch: p.epoch}
 }
 
 func (p *pump) setCancel(f context.CancelFunc) {
@@ -194,7 +206,13 @@ func (p *pump) setCancel(f context.CancelFunc) {
 	p.mu.Unlock()
 }
 
-// eof reports whether the source has ended.
+func (p *pump) currentEpoch() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.epoch
+}
+
+// sourceErr returns the source's final error, nil while it is open.
 func (p *pump) sourceErr() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -203,17 +221,20 @@ func (p *pump) sourceErr() error {
 
 // Read is called by the terminal, always from the session goroutine.
 func (p *pump) Read(b []byte) (int, error) {
-	if len(p.pending) == 0 {
+	for len(p.pending) == 0 || p.pendingEpoch < p.currentEpoch() {
+		p.pending = nil
 		select {
 		case c, ok := <-p.chunks:
 			if !ok {
 				return 0, p.sourceErr()
 			}
-			p.pending = c
+			p.pending, p.pendingEpoch = c.data, c.epoch
 		case <-p.idle:
 			return 0, errIdle
 		case <-p.ctxDone:
 			return 0, errInterrupted
+		case <-p.cmdDone:
+			return 0, fmt.Errorf("console: prompt abandoned: %w", context.Canceled)
 		}
 	}
 	n := copy(b, p.pending)
@@ -231,6 +252,7 @@ type session struct {
 	in        *pump
 	id        string
 	loggedIn  bool
+	midLine   bool // a prompt was abandoned: the editor must be replaced
 	priv      bool
 	privUntil time.Time
 }
@@ -268,10 +290,28 @@ func (s *session) newTerminal() {
 	s.t.AutoCompleteCallback = s.complete
 }
 
+// abandonPrompt replaces an editor whose prompt was abandoned by ^C,
+// keeping the history. The old editor would redraw its half-typed line, with
+// echo back on, at the next write.
+func (s *session) abandonPrompt() error {
+	if !s.midLine {
+		return nil
+	}
+	s.midLine = false
+	hist := s.t.History
+	if _, err := s.rw.Write([]byte("\r\n")); err != nil {
+		return fmt.Errorf("console: writing: %w", err)
+	}
+	s.newTerminal()
+	s.t.History = hist
+	return nil
+}
+
 // endSession logs out. When the editor was interrupted mid-line, it moves
 // to a new line first.
 func (s *session) endSession(midLine bool) error {
 	s.loggedIn, s.priv = false, false
+	s.midLine = false
 	if midLine {
 		if _, err := s.rw.Write([]byte("\r\n")); err != nil {
 			return fmt.Errorf("console: writing: %w", err)
@@ -362,6 +402,9 @@ func (s *session) readSecret(prompt string) (string, error) {
 	defer timer.Stop()
 	s.in.idle = timer.C
 	line, err := s.t.ReadPassword(prompt)
+	if errors.Is(err, context.Canceled) {
+		s.midLine = true
+	}
 	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
 		return "", nil
 	}

@@ -491,6 +491,22 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	s.expect("Paste the backup")
 	s.send("")
 	s.expect("restore aborted; nothing was changed")
+	s.expect("kpos# ")
+	// ^C in the middle of a paste abandons it; the half-pasted line is not
+	// echoed afterwards and history still works.
+	s.send("restore -")
+	s.expect("Paste the backup")
+	s.sendRaw(beginArmor + "\rWlpaWnBhc3RlZFpaWlo")
+	s.sendRaw("\x03")
+	s.expect("error: cancelled")
+	s.expect("kpos# ")
+	s.sendRaw("\x1b[A\r") // history: restore -
+	s.expect("Paste the backup")
+	s.send("")
+	s.expect("restore aborted")
+	if strings.Contains(s.transcript(), "WlpaWnBhc3RlZFpaWlo") {
+		t.Errorf("a pasted line was echoed:\n%s", s.transcript())
+	}
 }
 
 func TestUpdateFromConsole(t *testing.T) {
