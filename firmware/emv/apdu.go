@@ -18,6 +18,7 @@ const (
 	swNotFound         = 0x6A82
 	swRecordNotFound   = 0x6A83
 	swConditions       = 0x6985
+	swSeePhone         = 0x6986 // contactless: consumer device CVM pending
 	swSecurityStatus   = 0x6982
 	swAuthBlocked      = 0x6983
 	swRefDataInvalid   = 0x6984

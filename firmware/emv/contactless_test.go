@@ -145,6 +145,27 @@ func TestContactless(t *testing.T) {
 			decision: GoOnline, cvm: CVMNone, cvmr: "1F0302", tvr: "8000008000", tsi: "6800", final: Approved,
 		},
 		{
+			name: "Mastercard phone with on-device CVM over the CVM limit", amount: 200000,
+			script: func(t *testing.T) []fake.Exchange {
+				return []fake.Exchange{
+					x(selPPSE, ppseFCI(dirEntry(mcAID, "Mastercard", "01"))),
+					x("00A4040007A000000004101000", appFCI(mcAID, "Mastercard", "")),
+					x("80A80000028300 00", ok(T(0x77, T(0x82, "1A00"), T(0x94, "08010100")))),
+					x(rr1sfi1, ok(T(0x70, T(0x5A, "5413330089010434"), T(0x5F24, "291231"), T(0x5F34, "00"), T(0x8C, cdol1), T(0x8D, cdol2),
+						T(0x8E, "00000000 00000000 4203 1F03"), T(0x9F42, "0156")))),
+					x("80AE8000 1D 000000200000 000000000000 0156 8000008000 0156 261122 00 12345678 00", ok(T(0x80, "80 0007 1122334455667788 0110A00000"))),
+				}
+			},
+			decision: GoOnline, cvm: CVMCDCVM, cvmr: "010002", tvr: "8000008000", tsi: "6800", final: Approved,
+		},
+		{
+			name: "phone asks to see it (6986): tap again", amount: 100,
+			script: func(t *testing.T) []fake.Exchange {
+				return []fake.Exchange{ppseUP, upSel, x(gpoCL("36804000", "000000000100"), sw("6986"))}
+			},
+			wantErr: ErrSeePhone, decision: Declined,
+		},
+		{
 			name: "over the contactless transaction limit: insert card", amount: 500000,
 			script:  func(t *testing.T) []fake.Exchange { return []fake.Exchange{ppseUP, upSel} },
 			wantErr: ErrUseContact, decision: TryOtherMeans,
@@ -178,6 +199,9 @@ func TestContactless(t *testing.T) {
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) || res.Decision != tc.decision {
 					t.Fatalf("err = %v decision %v, want %v %v", err, res.Decision, tc.wantErr, tc.decision)
+				}
+				if errors.Is(tc.wantErr, ErrSeePhone) && !ch.noticed(NoticeSeePhone) {
+					t.Error("no see-phone notice")
 				}
 				return
 			}

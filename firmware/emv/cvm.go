@@ -64,6 +64,11 @@ func (s *session) cardholderVerification(ctx context.Context) error {
 		return nil
 	}
 	s.tsi.Set(TSICardholderVerificationPerformed)
+	if s.onDeviceCVM() {
+		s.cvm = CVMCDCVM
+		s.cvmr = [3]byte{0x01, 0x00, cvmResultSuccessful}
+		return nil
+	}
 	list, ok := s.icc[0x8E]
 	if !ok || len(list) < 10 {
 		s.tvr.Set(TVRICCDataMissing)
@@ -111,6 +116,18 @@ func (s *session) cardholderVerification(ctx context.Context) error {
 		s.cvmr[0] = last[0]
 	}
 	return nil
+}
+
+// aipOnDeviceCVM is AIP byte 1 bit 2: on-device cardholder verification
+// supported (Mastercard contactless).
+const aipOnDeviceCVM = 0x02
+
+// onDeviceCVM reports a Mastercard-path contactless transaction at or above
+// the CVM limit with a phone or watch that verified its holder: the CVM
+// list is not used (CVM results 01 00 02, as the M/Chip kernels set them).
+func (s *session) onDeviceCVM() bool {
+	return s.iface == hal.Contactless && s.aid.Kind == KindMastercard &&
+		s.aip[0]&aipOnDeviceCVM != 0 && s.txn.Amount >= s.aid.Contactless.CVMLimit
 }
 
 // supported reports whether the terminal supports a CVM code.

@@ -21,6 +21,9 @@ var (
 	// ErrUseContact reports a contactless transaction the card or the limits
 	// refuse: insert the card.
 	ErrUseContact = errors.New("emv: contactless not possible, insert card")
+	// ErrSeePhone reports a mobile wallet that asks the cardholder to
+	// verify on the phone and tap again (GPO status 6986).
+	ErrSeePhone = errors.New("emv: see phone, then tap again")
 	// ErrCardData reports card data that breaks the rules (missing mandatory
 	// data, duplicates, bad formats): the transaction is terminated.
 	ErrCardData = errors.New("emv: card data invalid")

@@ -86,6 +86,14 @@ func (s *session) initiate(ctx context.Context) error {
 	}
 	switch r.sw {
 	case swOK:
+	case swSeePhone:
+		if s.iface == hal.Contactless {
+			if s.ch != nil {
+				s.ch.Notify(ctx, NoticeSeePhone)
+			}
+			return fmt.Errorf("emv: GPO: %w", ErrSeePhone)
+		}
+		return badSW("GPO", r.sw)
 	case swConditions:
 		if s.iface == hal.Contactless {
 			return fmt.Errorf("emv: GPO: SW 6985: %w", ErrUseContact)
