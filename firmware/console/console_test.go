@@ -554,7 +554,29 @@ func TestUpdateFromConsole(t *testing.T) {
 	if out := s.run("update"); !strings.Contains(out, "active, trial boot 0") || !strings.Contains(out, "1.1.0") {
 		t.Errorf("slots: %q", out)
 	}
+	// The new image boots, fails its health check, and the next boot
+	// rolls back; the console shows it.
+	if bi, err := r.updater.Boot(); err != nil || bi.Slot != "B" || !bi.Trial {
+		t.Fatalf("trial boot %+v %v", bi, err)
+	}
+	if err := r.updater.MarkFailed("host link never came up"); err != nil {
+		t.Fatal(err)
+	}
+	if bi, err := r.updater.Boot(); err != nil || !bi.RolledBack || bi.Slot != "A" {
+		t.Fatalf("rollback boot %+v %v", bi, err)
+	}
+	out = s.run("update")
+	if !strings.Contains(out, "last: rolled back from slot B (health check failed: host link never came up) to\n  slot A") {
+		t.Errorf("slots after rollback: %q", out)
+	}
+	// A forced downgrade is possible, privileged and audited.
+	if out := s.run("update old.img --force"); !strings.Contains(out, "firmware 0.9.0 written to slot B") {
+		t.Errorf("forced downgrade: %q", out)
+	}
 	audit := r.audit.String()
+	if !strings.Contains(audit, `"args":["old.img","--force"],"result":"ok"`) {
+		t.Errorf("forced update not audited:\n%s", audit)
+	}
 	if !strings.Contains(audit, `"command":"update","args":["kpos-1.1.0.img"],"result":"ok"`) ||
 		!strings.Contains(audit, `"args":["tampered.img"],"result":"error: update refused`) {
 		t.Errorf("audit:\n%s", audit)
