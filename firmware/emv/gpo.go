@@ -151,6 +151,7 @@ func checkAFL(afl []byte) error {
 // readRecords reads every record the AFL names and keeps the data for
 // ODA, Book 3 10.2.
 func (s *session) readRecords(ctx context.Context) error {
+	seen := map[tlv.Tag]bool{}
 	for i := 0; i < len(s.afl); i += 4 {
 		sfi, first, last, odaN := s.afl[i]>>3, s.afl[i+1], s.afl[i+2], s.afl[i+3]
 		for rec := int(first); rec <= int(last); rec++ {
@@ -180,9 +181,10 @@ func (s *session) readRecords(ctx context.Context) error {
 				}
 			}
 			for _, o := range primitives(obj.Children) {
-				if _, dup := s.icc[o.Tag]; dup && o.Tag != 0x9F4B {
+				if seen[o.Tag] {
 					return fmt.Errorf("emv: record %d/%d: %w: tag %v twice", sfi, rec, ErrCardData, o.Tag)
 				}
+				seen[o.Tag] = true
 				s.icc[o.Tag] = clone(o.Value)
 			}
 		}

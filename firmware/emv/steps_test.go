@@ -331,3 +331,62 @@ func TestOfflinePIN(t *testing.T) {
 		})
 	}
 }
+
+func TestReadRecords(t *testing.T) {
+	tests := []struct {
+		name    string
+		afl     string
+		script  []fake.Exchange
+		wantErr error
+		oda     string
+	}{
+		{name: "ODA records kept: template value for SFI 1-10, whole record above", afl: "08010201 58010101",
+			script: []fake.Exchange{x(rr1sfi1, ok(T(0x70, T(0x5A, upPAN)))), x(rr2sfi1, ok(T(0x70, T(0x5F24, "301231")))), x("00B2015C00", ok(T(0x70, T(0x9F07, "FF00"))))},
+			oda: hx(T(0x5A, upPAN)) + hx(T(0x70, T(0x9F07, "FF00")))},
+		{name: "label in the FCI and again in a record is fine", afl: "08010100",
+			script: []fake.Exchange{x(rr1sfi1, ok(T(0x70, T(0x50, []byte("UnionPay Debit")))))}},
+		{name: "same tag in two records", afl: "08010200",
+			script:  []fake.Exchange{x(rr1sfi1, ok(T(0x70, T(0x5A, upPAN)))), x(rr2sfi1, ok(T(0x70, T(0x5A, upPAN))))},
+			wantErr: ErrCardData},
+		{name: "record not a 70 template", afl: "08010100",
+			script: []fake.Exchange{x(rr1sfi1, ok(T(0x77, T(0x5A, upPAN))))}, wantErr: ErrCardData},
+		{name: "record missing", afl: "08010100",
+			script: []fake.Exchange{x(rr1sfi1, sw("6A83"))}, wantErr: ErrCardResponse},
+		{name: "malformed record", afl: "08010100",
+			script: []fake.Exchange{x(rr1sfi1, ok("7005 5A08"))}, wantErr: ErrCardData},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			card := &fake.PlaybackCard{Script: tc.script}
+			s := stepSession(t, testConfig(t), card, sale(100), nil, map[tlv.Tag]string{0x50: hx([]byte("UnionPay Debit"))})
+			s.afl = mustHex(tc.afl)
+			err := s.readRecords(context.Background())
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := card.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if hx(s.oda.records) != tc.oda {
+				t.Errorf("ODA data %X, want %s", s.oda.records, tc.oda)
+			}
+		})
+	}
+}
+
+func TestCheckAFL(t *testing.T) {
+	for _, afl := range []string{"080102", "00010100", "08000100", "08020100", "08010103", "F8010100", "09010100"} {
+		if err := checkAFL(mustHex(afl)); !errors.Is(err, ErrCardData) {
+			t.Errorf("AFL %s accepted: %v", afl, err)
+		}
+	}
+	if err := checkAFL(mustHex("08010201 10010300 F0010100")); err != nil {
+		t.Errorf("valid AFL rejected: %v", err)
+	}
+}
