@@ -342,7 +342,7 @@ func TestReadRecords(t *testing.T) {
 	}{
 		{name: "ODA records kept: template value for SFI 1-10, whole record above", afl: "08010201 58010101",
 			script: []fake.Exchange{x(rr1sfi1, ok(T(0x70, T(0x5A, upPAN)))), x(rr2sfi1, ok(T(0x70, T(0x5F24, "301231")))), x("00B2015C00", ok(T(0x70, T(0x9F07, "FF00"))))},
-			oda: hx(T(0x5A, upPAN)) + hx(T(0x70, T(0x9F07, "FF00")))},
+			oda:    hx(T(0x5A, upPAN)) + hx(T(0x70, T(0x9F07, "FF00")))},
 		{name: "label in the FCI and again in a record is fine", afl: "08010100",
 			script: []fake.Exchange{x(rr1sfi1, ok(T(0x70, T(0x50, []byte("UnionPay Debit")))))}},
 		{name: "same tag in two records", afl: "08010200",
