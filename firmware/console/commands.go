@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -198,7 +199,7 @@ func (s *session) emit(o *output, cmd *command, err error) error {
 		} else if v == nil {
 			v = map[string]bool{"ok": true}
 		}
-		b, merr := json.MarshalIndent(v, "", "  ")
+		b, merr := redactJSON(v)
 		if merr != nil {
 			return s.println(`{"error": "console: encoding output"}`)
 		}
@@ -357,4 +358,45 @@ func timeStr(t time.Time) string {
 		return "-"
 	}
 	return t.Format("2006-01-02 15:04")
+}
+
+// redactJSON encodes v with every string (keys included) redacted, and any
+// number that reads as a PAN turned into its masked string, so that the
+// redactor never has to cut through JSON syntax.
+func redactJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("console: encoding output: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("console: encoding output: %w", err)
+	}
+	return json.MarshalIndent(redactTree(tree), "", "  ")
+}
+
+func redactTree(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Redact(x)
+	case json.Number:
+		if r := Redact(x.String()); r != x.String() {
+			return r
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = redactTree(x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[Redact(k)] = redactTree(e)
+		}
+		return out
+	}
+	return v
 }

@@ -332,7 +332,10 @@ func TestJSONOutput(t *testing.T) {
 		line  string
 		check func(v any) bool
 	}{
-		{"status -json", func(v any) bool { return v.(map[string]any)["board"] == "sim" }},
+		{"status -json", func(v any) bool {
+			m := v.(map[string]any)
+			return m["board"] == "sim" && m["uptime_s"] == float64(8040)
+		}},
 		{"keys -json", func(v any) bool { return len(v.([]any)) == 4 && v.([]any)[0].(map[string]any)["kcv"] == "82E136" }},
 		{"journal list -json", func(v any) bool { return v.([]any)[0].(map[string]any)["masked_pan"] == "622202*********0128" }},
 		{"journal show 3 -json", func(v any) bool { return v.(map[string]any)["method"] == "cash" }},

@@ -117,8 +117,9 @@ func runStatus(ctx context.Context, s *session, args []string, o *output) error 
 	}
 	o.data = struct {
 		Status
-		Update *update.State `json:"update,omitempty"`
-	}{st, slots}
+		UptimeS int64         `json:"uptime_s"`
+		Update  *update.State `json:"update,omitempty"`
+	}{st, int64(st.Uptime / time.Second), slots}
 	pairs := [][2]string{
 		{"version", fmt.Sprintf("%s (board %s)", st.Version, st.Board)},
 	}
@@ -381,6 +382,9 @@ func runParam(ctx context.Context, s *session, args []string, o *output) error {
 			}
 			rows = append(rows, []string{list[i].Name, list[i].Value, list[i].Description + ro})
 		}
+		if list == nil {
+			list = []Param{}
+		}
 		o.data = list
 		o.text.WriteString(table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
 	case "get":
@@ -489,6 +493,9 @@ func runKeys(ctx context.Context, s *session, args []string, o *output) error {
 			loaded = timeStr(keys[i].LoadedAt)
 		}
 		rows = append(rows, []string{keys[i].Name, keys[i].Algorithm, orDash(keys[i].KCV), loaded})
+	}
+	if keys == nil {
+		keys = []KeyInfo{}
 	}
 	o.data = keys
 	o.text.WriteString(table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))

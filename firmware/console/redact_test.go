@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -112,4 +113,28 @@ func FuzzOpenBackup(f *testing.F) {
 			t.Fatalf("accepted a backup that is not its own sealing")
 		}
 	})
+}
+
+func TestRedactJSON(t *testing.T) {
+	in := map[string]any{
+		"text":                "card 6222021234567890128",
+		"number":              json.Number("4761739001010119"),
+		"plain":               42,
+		"list":                []string{"0123456789ABCDEFFEDCBA9876543210"},
+		"6250998765432109871": true,
+	}
+	b, err := redactJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("redacted JSON does not parse: %v\n%s", err, b)
+	}
+	if f := findSecrets(string(b)); len(f) > 0 {
+		t.Errorf("secrets left: %v\n%s", f, b)
+	}
+	if back["number"] != "476173******0119" || back["plain"] != float64(42) || back["text"] != "card 622202*********0128" {
+		t.Errorf("redacted: %s", b)
+	}
 }

@@ -51,7 +51,7 @@ type Status struct {
 	Version    string        `json:"version"`
 	Board      string        `json:"board"`
 	Serial     string        `json:"serial,omitempty"`
-	Uptime     time.Duration `json:"uptime_ns"`
+	Uptime     time.Duration `json:"-"`       // shown as uptime_s in -json output
 	Binding    string        `json:"binding"` // e.g. "bound", "unbound", "expiring", "revoked"
 	Batch      BatchSummary  `json:"batch"`
 	Link       LinkInfo      `json:"link"`
