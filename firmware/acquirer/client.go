@@ -162,8 +162,9 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 	defer stop()
 
 	deadline := time.Now().Add(c.cfg.ReadTimeout)
+	ctxDeadline := false
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxDeadline = d, true
 	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		return Response{}, nil, fmt.Errorf("%w: %s: set deadline: %w", ErrNotSent, op, err)
@@ -184,6 +185,9 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		} else if ctxDeadline && !time.Now().Before(deadline) {
+			// The connection's deadline was the context's and fired first.
+			err = fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
 		}
 		c.log.Info("acquirer exchange", "op", op, "result", "no answer", "err", err, "ms", time.Since(start).Milliseconds())
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
