@@ -67,6 +67,9 @@ func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
 	} else {
 		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
 	}
+	if d == TryOtherMeans {
+		return FirstResult{}, nil, fmt.Errorf("emv: offline data authentication failed: %w", ErrUseContact)
+	}
 	if d == Declined {
 		return s.firstResult(d), nil, nil
 	}
@@ -140,12 +143,15 @@ func (s *session) fddaVerify() error {
 
 // odaFailedOutcome is what an offline approval becomes when its offline
 // data authentication fails: online when the card allows it and the
-// terminal can, otherwise a decline (or the contact interface when the
-// card asks for that).
+// terminal can, the contact interface when the card asks for that,
+// otherwise a decline.
 func (s *session) odaFailedOutcome() Decision {
 	ctq := s.icc[0x9F6C]
-	if len(ctq) == 2 && ctq[0]&ctqOnlineIfODA != 0 && s.k.onlineCapable() {
+	switch {
+	case len(ctq) == 2 && ctq[0]&ctqOnlineIfODA != 0 && s.k.onlineCapable():
 		return GoOnline
+	case len(ctq) == 2 && ctq[0]&ctqSwitchIfODA != 0:
+		return TryOtherMeans
 	}
 	return Declined
 }

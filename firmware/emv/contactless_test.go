@@ -109,6 +109,28 @@ func TestContactless(t *testing.T) {
 			decision: GoOnline, cvm: CVMNone, cvmr: "1F0002", tvr: "0800000000", tsi: "8000", final: Approved,
 		},
 		{
+			name: "qPBOC fDDA fails, CTQ says switch interface", amount: 10000,
+			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			script: func(t *testing.T) []fake.Exchange {
+				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000099999"), mustHex("0156"), mustHex("0100000000"))
+				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),
+					T(0x9F10, "07010103900000"), T(0x9F26, "1122334455667788"), T(0x9F36, "0007"), T(0x9F69, "0100000000"), T(0x9F4B, sdad), T(0x9F6C, "1000")))
+				return []fake.Exchange{ppseUP, upSel, x(gpoCL("36004000", "000000010000"), gpo), x(rr1sfi1, qpbocRecord()), x(rr2sfi1, qpbocKeys(t))}
+			},
+			wantErr: ErrUseContact, decision: TryOtherMeans,
+		},
+		{
+			name: "qPBOC fDDA fails, no CTQ: declined", amount: 10000,
+			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			script: func(t *testing.T) []fake.Exchange {
+				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000099999"), mustHex("0156"), mustHex("0100000000"))
+				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),
+					T(0x9F10, "07010103900000"), T(0x9F26, "1122334455667788"), T(0x9F36, "0007"), T(0x9F69, "0100000000"), T(0x9F4B, sdad)))
+				return []fake.Exchange{ppseUP, upSel, x(gpoCL("36004000", "000000010000"), gpo), x(rr1sfi1, qpbocRecord()), x(rr2sfi1, qpbocKeys(t))}
+			},
+			decision: Declined, cvm: CVMNone, cvmr: "3F0000", tvr: "0800000000", tsi: "8000",
+		},
+		{
 			name: "qPBOC card declines (AAC)", amount: 10000,
 			script: func(t *testing.T) []fake.Exchange {
 				gpo := ok(T(0x77, T(0x82, "0000"), T(0x94, "08010100"), T(0x57, upTrack2), T(0x9F10, "07010103000000"), T(0x9F26, "1122334455667788"), T(0x9F36, "0007")))
@@ -202,6 +224,9 @@ func TestContactless(t *testing.T) {
 				}
 				if errors.Is(tc.wantErr, ErrSeePhone) && !ch.noticed(NoticeSeePhone) {
 					t.Error("no see-phone notice")
+				}
+				if errors.Is(tc.wantErr, ErrUseContact) && !ch.noticed(NoticeInsertCard) {
+					t.Error("no insert-card notice")
 				}
 				return
 			}

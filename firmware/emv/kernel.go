@@ -92,7 +92,12 @@ func (k *Kernel) Start(ctx context.Context, card hal.Card, txn Transaction, ch C
 	if err != nil {
 		res = s.firstResult(0)
 		switch {
-		case errors.Is(err, ErrFallback), errors.Is(err, ErrUseContact):
+		case errors.Is(err, ErrUseContact):
+			res.Decision = TryOtherMeans
+			if ch != nil {
+				ch.Notify(ctx, NoticeInsertCard)
+			}
+		case errors.Is(err, ErrFallback):
 			res.Decision = TryOtherMeans
 		default:
 			res.Decision = Declined

@@ -274,11 +274,11 @@ func (s *session) selectAndInitiate(ctx context.Context) error {
 	}
 	for {
 		if len(cands) == 0 {
-			if s.ch != nil {
-				s.ch.Notify(ctx, NoticeUseOtherCard)
-			}
 			if s.iface == hal.Contactless {
 				return fmt.Errorf("emv: %w: %w", ErrNoApplication, ErrUseContact)
+			}
+			if s.ch != nil {
+				s.ch.Notify(ctx, NoticeUseOtherCard)
 			}
 			return ErrNoApplication
 		}
