@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"time"
@@ -362,5 +363,40 @@ func (j *Journal) Reversals() ([]Txn, error) {
 		out = append(out, t)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
+	return out, nil
+}
+
+// Snapshot writes a consistent copy of the whole journal file to w, for
+// backups; transactions keep running meanwhile.
+func (j *Journal) Snapshot(w io.Writer) (int64, error) {
+	var n int64
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("journal: snapshot: %w", err)
+	}
+	return n, nil
+}
+
+// Unsettled returns the transactions of the open batch and every queued
+// reversal: what a restore must not lose.
+func (j *Journal) Unsettled() ([]Txn, error) {
+	batch, err := j.Batch()
+	if err != nil {
+		return nil, err
+	}
+	all, err := j.List(0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Txn
+	for _, t := range all {
+		if t.Batch >= batch || t.State == ReversalPending || t.State.InDoubt() {
+			out = append(out, t)
+		}
+	}
 	return out, nil
 }

@@ -204,3 +204,30 @@ func TestOpenRejectsBadKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSnapshotOpensAsTheSameJournal(t *testing.T) {
+	j, _ := openTemp(t)
+	tx := sale(t, j, 321)
+	path := filepath.Join(t.TempDir(), "copy.db")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Snapshot(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c, err := Open(path, testSealKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Get(tx.Trace)
+	if err != nil || got.Amount != 321 || got.Secret.PAN == "" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	un, err := c.Unsettled()
+	if err != nil || len(un) != 1 {
+		t.Fatalf("unsettled %v %v", un, err)
+	}
+}
