@@ -2,6 +2,7 @@ package emv
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"testing"
 
@@ -388,5 +389,74 @@ func TestCheckAFL(t *testing.T) {
 	}
 	if err := checkAFL(mustHex("08010201 10010300 F0010100")); err != nil {
 		t.Errorf("valid AFL rejected: %v", err)
+	}
+}
+
+func TestTCHashValue(t *testing.T) {
+	tests := []struct {
+		name    string
+		tdol    string // card's 97, "" for absent
+		hashed  string
+		defTDOL bool
+	}{
+		{name: "default TDOL", hashed: "000000000100 0156 261122 00 0000000080 12345678", defTDOL: true},
+		{name: "card TDOL", tdol: "9F3704", hashed: "12345678"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			icc := map[tlv.Tag]string{0x8C: "9F3704 9814"}
+			if tc.tdol != "" {
+				icc[0x97] = tc.tdol
+			}
+			s := stepSession(t, testConfig(t), nil, sale(100), nil, icc)
+			s.term[0x9F37] = mustHex("12345678")
+			data, err := s.buildCDOL(0x8C)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha1.Sum(mustHex(tc.hashed))
+			if want := "12345678" + hexs(sum[:]); hexs(data) != want {
+				t.Errorf("CDOL1 data %X, want %s", data, want)
+			}
+			if s.tvr.Has(TVRDefaultTDOLUsed) != tc.defTDOL {
+				t.Errorf("default TDOL bit %v", s.tvr.Has(TVRDefaultTDOLUsed))
+			}
+		})
+	}
+}
+
+func TestCardDataFromTrack2(t *testing.T) {
+	s := stepSession(t, testConfig(t), nil, sale(100), nil, map[tlv.Tag]string{0x57: "4761739001010119D2912201123450000F", 0x5F34: "01"})
+	cd := s.cardData()
+	if cd.PAN.Digits() != "4761739001010119" || cd.Expiry != "2912" || cd.PANSequence != "01" || cd.Label != "UnionPay Debit" {
+		t.Errorf("card data %+v", cd)
+	}
+	if got := cd.PAN.String(); got != "476173******0119" {
+		t.Errorf("masked %s", got)
+	}
+}
+
+func TestCheckMandatory(t *testing.T) {
+	full := map[tlv.Tag]string{0x5F24: "301231", 0x5A: upPAN, 0x8C: cdol1, 0x8D: cdol2}
+	for _, missing := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
+		icc := map[tlv.Tag]string{}
+		for k, v := range full {
+			if k != missing {
+				icc[k] = v
+			}
+		}
+		s := stepSession(t, testConfig(t), nil, sale(100), nil, icc)
+		if err := s.checkMandatory(); !errors.Is(err, ErrCardData) {
+			t.Errorf("without %v: %v", missing, err)
+		}
+	}
+	s := stepSession(t, testConfig(t), nil, sale(100), nil, full)
+	if err := s.checkMandatory(); err != nil {
+		t.Error(err)
+	}
+	full[0x8C] = "9F37"
+	s = stepSession(t, testConfig(t), nil, sale(100), nil, full)
+	if err := s.checkMandatory(); !errors.Is(err, ErrCardData) {
+		t.Errorf("bad CDOL1: %v", err)
 	}
 }
