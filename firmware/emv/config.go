@@ -92,10 +92,13 @@ type Config struct {
 	Terminal TerminalConfig
 	AIDs     []AIDConfig
 	CAPKs    *CAPKStore
+	// Exceptions is the terminal exception file (hot list): SHA-256 of
+	// PAN digits, so the file never holds a PAN in the clear.
+	Exceptions map[[32]byte]bool
 }
 
 // fileConfig is the TOML form of a parameter file. Every file may hold any
-// of the three sections; LoadConfig merges them.
+// of its sections; LoadConfig merges them.
 type fileConfig struct {
 	Terminal *struct {
 		Capabilities           string `toml:"capabilities"`
@@ -132,13 +135,16 @@ type fileConfig struct {
 			CVMCapability string `toml:"cvm_capability"`
 		} `toml:"contactless"`
 	} `toml:"aid"`
-	CAPK []capkEntry `toml:"capk"`
+	CAPK      []capkEntry `toml:"capk"`
+	Exception []struct {
+		PANSHA256 string `toml:"pan_sha256"`
+	} `toml:"exception"`
 }
 
 // LoadConfig reads TOML parameter files and merges them. A path that is a
 // directory stands for every *.toml file in it, in name order. Exactly one
-// file must hold the [terminal] table; [[aid]] and [[capk]] entries may be
-// spread over several files. CA public keys are checked (SHA-1 checksum)
+// file must hold the [terminal] table; [[aid]], [[capk]] and [[exception]]
+// entries may be spread over several files. CA public keys are checked (SHA-1 checksum)
 // as they load.
 func LoadConfig(paths ...string) (Config, error) {
 	var files []string
@@ -278,6 +284,16 @@ func (c *Config) merge(fc *fileConfig, haveTerminal *bool) error {
 			}
 		}
 		c.AIDs = append(c.AIDs, ac)
+	}
+	for i, e := range fc.Exception {
+		var h [32]byte
+		if err := hexInto(h[:], e.PANSHA256, fmt.Sprintf("exception %d pan_sha256", i)); err != nil {
+			return err
+		}
+		if c.Exceptions == nil {
+			c.Exceptions = map[[32]byte]bool{}
+		}
+		c.Exceptions[h] = true
 	}
 	for _, e := range fc.CAPK {
 		k, err := e.key()

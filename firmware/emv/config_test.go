@@ -1,6 +1,7 @@
 package emv
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -141,4 +142,28 @@ func loadVectors(t *testing.T, name string) []vector {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestLoadExceptionFile(t *testing.T) {
+	sum := sha256.Sum256([]byte("6222021234567890128"))
+	dir := t.TempDir()
+	good := filepath.Join(dir, "hot.toml")
+	if err := os.WriteFile(good, []byte("[[exception]]\npan_sha256 = \""+hex.EncodeToString(sum[:])+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(filepath.Join(testdataDir, "terminal.toml"), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Exceptions[sum] || len(cfg.Exceptions) != 1 {
+		t.Errorf("exceptions %v", cfg.Exceptions)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[[exception]]\npan_sha256 = \"6222021234567890128\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(filepath.Join(testdataDir, "terminal.toml"), bad)
+	if err == nil || strings.Contains(err.Error(), "6222021234567890128") {
+		t.Errorf("bad entry: %v", err)
+	}
 }

@@ -2,6 +2,7 @@ package emv
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ func (s *session) terminalRiskManagement(ctx context.Context) error {
 		return nil
 	}
 	s.tsi.Set(TSITerminalRiskManagementPerformed)
+	if s.onExceptionFile() {
+		s.tvr.Set(TVRCardOnExceptionFile)
+	}
 	amt, floor := s.txn.Amount, s.floorLimit()
 	if amt >= floor {
 		s.tvr.Set(TVRExceedsFloorLimit)
@@ -60,6 +64,15 @@ func (s *session) terminalRiskManagement(ctx context.Context) error {
 		}
 	}
 	return s.velocity(ctx)
+}
+
+// onExceptionFile reports whether the card's PAN is on the terminal
+// exception file.
+func (s *session) onExceptionFile() bool {
+	if len(s.k.cfg.Exceptions) == 0 {
+		return false
+	}
+	return s.k.cfg.Exceptions[sha256.Sum256([]byte(s.pan()))]
 }
 
 // velocity compares the ATC with the last online ATC against the card's

@@ -3,6 +3,7 @@ package emv
 import (
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"errors"
 	"testing"
 
@@ -141,6 +142,8 @@ func TestTerminalRiskManagement(t *testing.T) {
 		tvr    string
 	}{
 		{name: "floor limit zero: exceeded", amount: 100, tvr: "0000008000"},
+		{name: "card on the exception file", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: upPAN}, tvr: "1000000000"},
+		{name: "other card not on the exception file", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: "4761739001010119"}, tvr: "0000000000"},
 		{name: "under the floor limit", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, tvr: "0000000000"},
 		{name: "random selection hits", amount: 100, rnd: "0000", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000001000"},
 		{name: "random selection misses", amount: 100, rnd: "0062", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000000000"},
@@ -166,6 +169,7 @@ func TestTerminalRiskManagement(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&cfg.AIDs[0])
 			}
+			cfg.Exceptions = map[[32]byte]bool{sha256.Sum256([]byte("6222021234567890128")): true}
 			card := &fake.PlaybackCard{Script: tc.script}
 			s := stepSession(t, cfg, card, sale(tc.amount), nil, tc.icc)
 			if tc.rnd != "" {
