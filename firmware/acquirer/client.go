@@ -116,7 +116,14 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 		dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 		conn, err := c.link.Dial(dctx, "tcp", c.cfg.Addr)
 		if err == nil && c.cfg.TLS != nil {
-			tc := tls.Client(conn, c.cfg.TLS)
+			tcfg := c.cfg.TLS
+			if tcfg.ServerName == "" {
+				tcfg = tcfg.Clone()
+				if host, _, herr := net.SplitHostPort(c.cfg.Addr); herr == nil {
+					tcfg.ServerName = host
+				}
+			}
+			tc := tls.Client(conn, tcfg)
 			if err = tc.HandshakeContext(dctx); err != nil {
 				conn.Close()
 			} else {

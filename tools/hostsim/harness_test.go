@@ -34,7 +34,7 @@ const (
 var fixedNow = time.Date(2026, 11, 22, 14, 30, 0, 0, time.Local)
 
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	host   *Server
 	client *acquirer.Client
 	ks     *keys.Store
@@ -55,7 +55,12 @@ func mustHex(t testing.TB, s string) []byte {
 
 // newRig starts a host simulator on loopback TCP and a client that reaches
 // it through a fake.Link, with the test TMK installed.
-func newRig(t *testing.T, mutate func(*acquirer.Config)) *rig {
+func newRig(t *testing.T, mutate func(*acquirer.Config)) *rig { return newRigMutate(t, mutate) }
+
+// newRigTB is newRig for fuzz targets and benchmarks.
+func newRigTB(t testing.TB) *rig { return newRigMutate(t, nil) }
+
+func newRigMutate(t testing.TB, mutate func(*acquirer.Config)) *rig {
 	t.Helper()
 	host, err := New(Config{DataDir: "../../testdata/host", Now: func() time.Time { return fixedNow }})
 	if err != nil {
