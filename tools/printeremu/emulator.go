@@ -25,8 +25,9 @@ import (
 // Options configure an emulator.
 type Options struct {
 	Columns int // characters per line; 48 (80 mm paper) when zero
-	// OnPage, when set, is called with each finished page (outside the
-	// emulator's lock).
+	// OnPage, when set, is called with each finished page, outside the
+	// emulator's lock, one call at a time, and before WaitPages sees the
+	// page.
 	OnPage func(Page)
 }
 
@@ -34,6 +35,7 @@ type Options struct {
 type Emulator struct {
 	ptmx, tty *os.File
 	onPage    func(Page)
+	pageMu    sync.Mutex // OnPage calls one at a time
 
 	mu      sync.Mutex
 	in      *Interpreter
@@ -90,7 +92,6 @@ func (e *Emulator) loop() {
 			before := len(e.in.pages)
 			reply := e.in.Feed(buf[:n])
 			pages := e.in.Pages()[before:]
-			e.notifyLocked()
 			e.mu.Unlock()
 			if len(reply) > 0 {
 				if _, werr := e.ptmx.Write(reply); werr != nil {
@@ -98,11 +99,7 @@ func (e *Emulator) loop() {
 					return
 				}
 			}
-			if e.onPage != nil {
-				for _, p := range pages {
-					e.onPage(p)
-				}
-			}
+			e.finished(pages)
 		}
 		if err != nil {
 			e.err = err
@@ -166,13 +163,23 @@ func (e *Emulator) Set(f func(*State)) {
 	before := len(e.in.pages)
 	e.in.SetState(s)
 	pages := e.in.Pages()[before:]
-	e.notifyLocked()
 	e.mu.Unlock()
-	if e.onPage != nil {
+	e.finished(pages)
+}
+
+// finished hands new pages to OnPage, then wakes waiters, so that a waiter
+// sees OnPage's effects.
+func (e *Emulator) finished(pages []Page) {
+	if e.onPage != nil && len(pages) > 0 {
+		e.pageMu.Lock()
 		for _, p := range pages {
 			e.onPage(p)
 		}
+		e.pageMu.Unlock()
 	}
+	e.mu.Lock()
+	e.notifyLocked()
+	e.mu.Unlock()
 }
 
 // SetPaperOut empties (true) or loads (false) the paper roll.
