@@ -167,3 +167,25 @@ func TestLoadExceptionFile(t *testing.T) {
 		t.Errorf("bad entry: %v", err)
 	}
 }
+
+func TestNewKernelRejectsIncompleteConfig(t *testing.T) {
+	base := func() Config {
+		cfg, err := LoadConfig(filepath.Join(testdataDir, "terminal.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	for name, edit := range map[string]func(*Config){
+		"no applications": func(c *Config) { c.AIDs = nil },
+		"no version":      func(c *Config) { c.AIDs[0].Versions = nil },
+		"short AID":       func(c *Config) { c.AIDs[0].AID = []byte{0xA0} },
+		"bad IFD serial":  func(c *Config) { c.Terminal.IFDSerial = "" },
+	} {
+		cfg := base()
+		edit(&cfg)
+		if _, err := NewKernel(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

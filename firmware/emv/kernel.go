@@ -60,6 +60,11 @@ func NewKernel(cfg Config, opts ...Option) (*Kernel, error) {
 	if len(cfg.Terminal.IFDSerial) != 8 {
 		return nil, errors.New("emv: config: IFD serial must be 8 characters")
 	}
+	for _, a := range cfg.AIDs {
+		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
+			return nil, fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
+		}
+	}
 	if cfg.Terminal.POSEntryMode == 0 {
 		cfg.Terminal.POSEntryMode = 0x05
 	}
