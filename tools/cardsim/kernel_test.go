@@ -192,3 +192,56 @@ func TestKernelDeclinedAfterOnline(t *testing.T) {
 		t.Fatalf("decision %v reverse %t, want a decline to reverse", final.Decision, final.Reverse)
 	}
 }
+
+// Issuer scripts from the host reach the card through the kernel: a 72
+// script writes a data object, a 71 script blocks the application.
+func TestKernelIssuerScripts(t *testing.T) {
+	k := loadKernel(t)
+	p, err := cardsim.LoadProfile(cardDir + "unionpay-debit.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := cardsim.New(p, hal.Contact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	txn := emv.Transaction{Type: emv.Purchase, Amount: 100, Currency: 156, Country: 156, Time: time.Now()}
+	_, online, err := k.Start(ctx, card, txn, &cardholder{})
+	if err != nil || online == nil {
+		t.Fatalf("Start: %v", err)
+	}
+	script := func(tag byte, id string, cmd string) []byte {
+		c, _ := hex.DecodeString(cmd)
+		body := append([]byte{0x9F, 0x18, 0x04}, mustHexT(t, id)...)
+		body = append(body, 0x86, byte(len(c)))
+		body = append(body, c...)
+		return append([]byte{tag, byte(len(body))}, body...)
+	}
+	scripts := append(script(0x71, "00000001", "841E00000401020304"), script(0x72, "00000002", "04DA9F58050501020304")...)
+	final, err := online.Complete(ctx, emv.HostResponse{Answered: true, Approved: true, ResponseCode: "00", Scripts: scripts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(final.ScriptResults) != 10 || final.ScriptResults[0]>>4 != 2 || final.ScriptResults[5]>>4 != 2 {
+		t.Fatalf("script results %X, want two successes", final.ScriptResults)
+	}
+	// The application is blocked now: the kernel finds nothing to select.
+	card.Reset()
+	if _, _, err := k.Start(ctx, card, txn, &cardholder{}); !errors.Is(err, emv.ErrNoApplication) {
+		t.Fatalf("after APPLICATION BLOCK: %v, want ErrNoApplication", err)
+	}
+	resp, err := card.Transmit(ctx, []byte{0x80, 0xCA, 0x9F, 0x58, 0x00})
+	if err != nil || fmt.Sprintf("%X", resp) != "9F5801059000" {
+		t.Fatalf("GET DATA 9F58: %X %v", resp, err)
+	}
+}
+
+func mustHexT(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
