@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"slices"
 	"time"
 
@@ -50,6 +51,7 @@ type Decoder struct {
 	thr      []uint8
 	wordBuf  []uint32
 	offs     [][2]float64
+	tmp      []int32
 	halfImg  gray
 	halfOK   bool
 	flatUsed int // the flat-block range of the last adaptive binarization
@@ -101,12 +103,14 @@ type attempt struct {
 // a quarter of the pixels, noise halved, and codes of up to version 10 at
 // the sizes a customer shows them still have modules of two pixels or more.
 var attempts = []attempt{
-	{name: "half", prep: (*Decoder).half, bin: adaptive(2, -1)},
+	{name: "half", prep: (*Decoder).half, bin: adaptiveAuto(2, 0.4, 3)},
 	{name: "full", bin: adaptive(2, 12)},
 	{name: "half-lowcontrast", prep: (*Decoder).half, bin: adaptive(2, 3)},
 	{name: "full-stretch-global", prep: (*Decoder).stretch, bin: global},
 	{name: "full-denoise-lowcontrast", prep: (*Decoder).box3, bin: adaptive(2, 2)},
 	{name: "full-sharpen", prep: (*Decoder).sharpen, bin: adaptive(2, 12)},
+	{name: "full-deblur", prep: func(d *Decoder, g gray) gray { return d.deblur(g, 2, 2) }, bin: adaptiveAuto(2, 1.2, 12)},
+	{name: "full-deblur-strong", prep: func(d *Decoder, g gray) gray { return d.deblur(g, 3, 3) }, bin: adaptiveAuto(2, 1.2, 12)},
 	{name: "quarter", prep: func(d *Decoder, g gray) gray { return d.halfInto(d.half(g), 2) }, bin: adaptive(1, 4)},
 	{name: "full-wide", bin: adaptive(4, 12)},
 	{name: "full-denoise-harder", prep: (*Decoder).box3, bin: adaptive(2, 6), harder: true},
@@ -184,7 +188,7 @@ func (d *Decoder) read(harder bool) (text string, det *common.DetectorResult, er
 	if harder {
 		hints = d.harder
 	}
-	det, err = detector.NewDetector(d.matrix).Detect(hints)
+	det, err = d.detect(hints)
 	if err != nil {
 		return "", nil, err
 	}
@@ -193,6 +197,71 @@ func (d *Decoder) read(harder bool) (text string, det *common.DetectorResult, er
 		return "", det, err
 	}
 	return res.GetText(), det, nil
+}
+
+// detect locates the code in d.matrix: gozxing's finder pattern search,
+// and when its choice fails (it wants the three patterns' module sizes
+// within 1.4× of each other, which a steep perspective breaks) a second
+// choice among the same candidates allowing 2×.
+func (d *Decoder) detect(hints map[gozxing.DecodeHintType]any) (*common.DetectorResult, error) {
+	finder := detector.NewFinderPatternFinder(d.matrix, nil)
+	info, err := finder.Find(hints)
+	if err != nil {
+		info = relaxedPatterns(finder.GetPossibleCenters())
+		if info == nil {
+			return nil, err
+		}
+	}
+	return detector.NewDetector(d.matrix).ProcessFinderPatternInfo(info)
+}
+
+// relaxedPatterns picks the three candidates closest to an isosceles right
+// triangle whose module sizes are within 2× of each other.
+// Only candidates confirmed on more than one scan line take part, so that
+// speckle in a scene without a code does not pass for one.
+func relaxedPatterns(all []*detector.FinderPattern) *detector.FinderPatternInfo {
+	var c []*detector.FinderPattern
+	for _, p := range all {
+		if p.GetCount() >= 2 && p.GetEstimatedModuleSize() >= 1.5 {
+			c = append(c, p)
+		}
+	}
+	if len(c) < 3 || len(c) > 12 {
+		return nil
+	}
+	best := math.MaxFloat64
+	var pick [3]*detector.FinderPattern
+	for i := 0; i < len(c); i++ {
+		for j := i + 1; j < len(c); j++ {
+			for k := j + 1; k < len(c); k++ {
+				lo := min(c[i].GetEstimatedModuleSize(), c[j].GetEstimatedModuleSize(), c[k].GetEstimatedModuleSize())
+				hi := max(c[i].GetEstimatedModuleSize(), c[j].GetEstimatedModuleSize(), c[k].GetEstimatedModuleSize())
+				if hi > 2*lo {
+					continue
+				}
+				s := []float64{sq(c[i], c[j]), sq(c[j], c[k]), sq(c[i], c[k])}
+				slices.Sort(s)
+				if s[0] < 1 {
+					continue
+				}
+				// |c² − 2b²| + |c² − 2a²|, relative to the size.
+				dist := (math.Abs(s[2]-2*s[1]) + math.Abs(s[2]-2*s[0])) / s[2]
+				if dist < best {
+					best, pick = dist, [3]*detector.FinderPattern{c[i], c[j], c[k]}
+				}
+			}
+		}
+	}
+	if pick[0] == nil || best > 0.8 {
+		return nil
+	}
+	bl, tl, tr := gozxing.ResultPoint_OrderBestPatterns(pick[0], pick[1], pick[2])
+	return detector.NewFinderPatternInfo(bl.(*detector.FinderPattern), tl.(*detector.FinderPattern), tr.(*detector.FinderPattern))
+}
+
+func sq(a, b *detector.FinderPattern) float64 {
+	dx, dy := a.GetX()-b.GetX(), a.GetY()-b.GetY()
+	return dx*dx + dy*dy
 }
 
 // cornerSearch retries the grid sampling of a located code with the
@@ -293,10 +362,16 @@ func (d *Decoder) setRow(y int, words []uint32) {
 // in word-parallel loops. A negative minDynamic is chosen from the frame's
 // noise (autoFlat).
 func adaptive(r, minDynamic int) func(d *Decoder, g gray) {
-	return func(d *Decoder, g gray) { d.adaptive(g, r, minDynamic) }
+	return func(d *Decoder, g gray) { d.adaptive(g, r, minDynamic, 0) }
 }
 
-func (d *Decoder) adaptive(g gray, r, minDynamic int) {
+// adaptiveAuto is adaptive with the flat range taken from the frame: scale
+// times the median block range (see autoFlat), at least lo.
+func adaptiveAuto(r int, scale float64, lo int) func(d *Decoder, g gray) {
+	return func(d *Decoder, g gray) { d.adaptive(g, r, lo, scale) }
+}
+
+func (d *Decoder) adaptive(g gray, r, minDynamic int, scale float64) {
 	w, h := g.w&^7, g.h&^7
 	bw, bh := w>>3, h>>3
 	nb := bw * bh
@@ -314,8 +389,8 @@ func (d *Decoder) adaptive(g gray, r, minDynamic int) {
 			los[k] |= (hi - lo) << 8
 		}
 	}
-	if minDynamic < 0 {
-		minDynamic = autoFlat(ranges[:], nb)
+	if scale > 0 {
+		minDynamic = autoFlat(ranges[:], nb, scale, minDynamic)
 	}
 	d.flatUsed = minDynamic
 	for by := 0; by < bh; by++ {
@@ -534,14 +609,16 @@ func (d *Decoder) half(g gray) gray {
 
 // autoFlat picks the block range at or below which a block counts as flat
 // from the frame's own blocks: most blocks are plain background, so the
-// median range is what noise alone gives 64 samples (about 4.8σ). The
-// threshold is 0.4 of that (twice σ): a faint code still stands out, and the
-// finder pattern search tolerates the speckle left on plain backgrounds.
-func autoFlat(ranges []int, n int) int {
+// median range is what noise alone gives 64 samples (about 4.8σ). On a
+// frame as captured, 0.4 of that (twice σ) lets a faint code stand out, and
+// the finder pattern search tolerates the speckle left on plain
+// backgrounds; after sharpening, which amplifies noise, the whole median is
+// used so that the speckle does not pass for finder patterns.
+func autoFlat(ranges []int, n int, scale float64, lo int) int {
 	acc := 0
 	for i, c := range ranges {
 		if acc += c; acc*2 >= n {
-			return min(max(i*2/5, 3), 48)
+			return min(max(int(float64(i)*scale), lo), 48)
 		}
 	}
 	return 48
@@ -567,6 +644,54 @@ func (d *Decoder) halfInto(g gray, slot int) gray {
 		}
 		for ; x < w; x++ {
 			o[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return gray{w: w, h: h, pix: out}
+}
+
+// deblur is a wide unsharp mask, pixel + gain·(pixel − blurred), where the
+// blur is two passes of a (2r+1)² box filter (close to a Gaussian of
+// σ ≈ 0.8r): it restores the module edges a defocused lens spreads over
+// several pixels.
+func (d *Decoder) deblur(g gray, r, gain int) gray {
+	b := d.boxInto(d.boxInto(g, r, 3), r, 3)
+	out := d.buf(2, len(g.pix))
+	for i, p := range g.pix {
+		v := int(p) + gain*(int(p)-int(b.pix[i]))
+		out[i] = byte(min(max(v, 0), 255))
+	}
+	return gray{w: g.w, h: g.h, pix: out}
+}
+
+// boxInto is a (2r+1)² mean filter by running sums, edges clamped; src and
+// the destination slot may be the same buffer.
+func (d *Decoder) boxInto(g gray, r, slot int) gray {
+	w, h := g.w, g.h
+	if cap(d.tmp) < w*h {
+		d.tmp = make([]int32, w*h)
+	}
+	tmp := d.tmp[:w*h]
+	n := int32(2*r + 1)
+	for y := 0; y < h; y++ {
+		row := g.pix[y*w : (y+1)*w]
+		var s int32
+		for i := -r; i <= r; i++ {
+			s += int32(row[min(max(i, 0), w-1)])
+		}
+		for x := 0; x < w; x++ {
+			tmp[y*w+x] = s
+			s += int32(row[min(x+r+1, w-1)]) - int32(row[max(x-r, 0)])
+		}
+	}
+	out := d.buf(slot, w*h)
+	for x := 0; x < w; x++ {
+		var s int32
+		for i := -r; i <= r; i++ {
+			s += tmp[min(max(i, 0), h-1)*w+x]
+		}
+		for y := 0; y < h; y++ {
+			out[y*w+x] = byte(s / (n * n))
+			s += tmp[min(y+r+1, h-1)*w+x] - tmp[max(y-r, 0)*w+x]
 		}
 	}
 	return gray{w: w, h: h, pix: out}

@@ -40,7 +40,7 @@ import (
 func main() {
 	n := flag.Int("n", 24, "frames per variant")
 	seed := flag.Uint64("seed", 1, "corpus seed")
-	budget := flag.Duration("budget", 60*time.Millisecond, "camera pipeline time budget per frame")
+	budget := flag.Duration("budget", 100*time.Millisecond, "camera pipeline time budget per frame")
 	refs := flag.Bool("refs", true, "run the reference decoders")
 	keep := flag.String("keep", "", "write the corpus (PGM) to this directory and keep it")
 	strict := flag.Bool("strict", false, "exit 1 when a goal is missed")

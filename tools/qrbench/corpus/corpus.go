@@ -314,8 +314,19 @@ func (sc *scene) render(h homography) []byte {
 	lo, hi := -sc.quiet, float64(sc.sym.N)+sc.quiet
 	// Light falls off across the code too.
 	shade := (sc.rng.Float64()*2 - 1) * 0.12
+	// Only pixels near the symbol need supersampling.
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{lo, lo}, {hi, lo}, {hi, hi}, {lo, hi}} {
+		x, y := h.apply(c[0], c[1])
+		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+	}
 	for y := 0; y < Height; y++ {
 		for x := 0; x < Width; x++ {
+			if float64(x) < x0-1 || float64(x) > x1+1 || float64(y) < y0-1 || float64(y) > y1+1 {
+				fx, fy := float64(x)+0.5, float64(y)+0.5
+				pix[y*Width+x] = clamp(g0 + gx*fx + gy*fy)
+				continue
+			}
 			var sum float64
 			for sy := 0; sy < 3; sy++ {
 				for sx := 0; sx < 3; sx++ {
