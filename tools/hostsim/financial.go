@@ -473,7 +473,7 @@ func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account
 func issuerKeys(is *Issuer, pan, psn string, objs []tlv.TLV) (iccMK, sk []byte, err error) {
 	atc, ok := tlv.Find(objs, 0x9F36)
 	if !ok || len(atc.Value) != 2 {
-		return nil, nil, fmt.Errorf("no ATC")
+		return nil, nil, fmt.Errorf("hostsim: field 55 has no ATC")
 	}
 	iccMK, err = emvcrypto.DeriveICCMasterKeyA(is.imk, pan, psn)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/emv/tlv"
 	"kpos/firmware/keys"
 	"kpos/hal"
 )
@@ -401,4 +402,46 @@ func wrongOTP(otp string) string {
 	b := []byte(otp)
 	b[0] = '0' + (b[0]-'0'+1)%10
 	return string(b)
+}
+
+func TestIssuerScriptsAndTraceReuse(t *testing.T) {
+	data, err := LoadData("../../testdata/host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data.Cards {
+		if data.Cards[i].PAN == debitPAN {
+			data.Cards[i].Script72 = "720E9F180400000001860580CA9F3600" // test script: one command
+		}
+	}
+	host, err := New(Config{Data: data, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, nil)
+	r.host = host
+	r.client = acquirer.NewClient(acquirer.Config{Addr: startHost(t, host, nil), TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0},
+		TID: testTID, MID: testMID, Now: func() time.Time { return fixedNow }}, r.link, r.ks)
+	r.signOn()
+	sale := r.chipSale(777)
+	resp := r.do(sale)
+	objs, err := tlv.Parse(resp.ICCData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tlv.Find(objs, 0x91); !ok {
+		t.Fatal("no ARPC")
+	}
+	if s, ok := tlv.Find(objs, 0x72); !ok || len(s.Value) != 14 {
+		t.Fatalf("issuer script missing: %X", resp.ICCData)
+	}
+	// Another sale on a trace already used in the batch is refused.
+	other := r.chipSale(778)
+	other.Trace = sale.Trace
+	if resp := r.do(other); resp.Code != "94" {
+		t.Fatalf("trace reuse %+v", resp)
+	}
+	if r.balance(debitPAN) != 1000000-777 {
+		t.Fatal("the refused request moved money")
+	}
 }

@@ -3,6 +3,7 @@ package hostsim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -324,7 +325,7 @@ func (h hostMAC) VerifyMAC(mab, mac []byte) error {
 	if err != nil {
 		return err
 	}
-	if hex.EncodeToString(want) != hex.EncodeToString(mac) {
+	if subtle.ConstantTimeCompare(want, mac) != 1 {
 		return keys.ErrMAC
 	}
 	return nil
