@@ -87,11 +87,18 @@ func (k *Kernel) onlineCapable() bool {
 	return false
 }
 
+// maxAmount is the largest amount tag 9F02 (12 digits) and tag 81 (four
+// bytes) can both carry.
+const maxAmount = 0xFFFFFFFF
+
 // Start runs a transaction up to the first GENERATE AC (for contactless,
 // up to the card's cryptogram). Online is nil when the transaction is
 // already decided. On error the FirstResult holds what was known so far
 // (its Decision is TryOtherMeans for ErrFallback and ErrUseContact).
 func (k *Kernel) Start(ctx context.Context, card hal.Card, txn Transaction, ch Cardholder) (FirstResult, Online, error) {
+	if txn.Amount < 0 || txn.OtherAmount < 0 || txn.Amount > maxAmount || txn.OtherAmount > maxAmount {
+		return FirstResult{Decision: Declined}, nil, fmt.Errorf("emv: amount out of range")
+	}
 	s := k.newSession(card, txn, ch)
 	res, on, err := s.run(ctx)
 	if err != nil {

@@ -188,3 +188,16 @@ type removedCard struct{ *fake.PlaybackCard }
 func (removedCard) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 	return nil, hal.ErrCardRemoved
 }
+
+func TestStartRejectsBadAmounts(t *testing.T) {
+	k := testKernel(t, testConfig(t))
+	for _, txn := range []Transaction{{Amount: -1}, {Amount: 1, OtherAmount: -5}, {Amount: 1 << 40}} {
+		card := &fake.PlaybackCard{}
+		if _, _, err := k.Start(context.Background(), card, txn, &cardholder{}); err == nil {
+			t.Errorf("amount %d/%d accepted", txn.Amount, txn.OtherAmount)
+		}
+		if err := card.Err(); err != nil {
+			t.Error(err)
+		}
+	}
+}
