@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -35,6 +36,12 @@ type sale struct {
 	resp    acquirer.Response
 	method  journal.Method
 	message string // shown on a final screen
+
+	title      string  // the amount screen's title of a cardless sale
+	note       string  // why the last scan was refused
+	code       qr.Code // the customer's payment code
+	merchantQR bool    // the customer scans the terminal's code
+	payload    string  // the merchant code shown
 }
 
 type step func(s *sale, ctx context.Context) (Event, error)
@@ -67,6 +74,12 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
+	// The binding's limits refuse a sale before it reaches the card.
+	if msg, err := s.t.allow(methodOf(journal.Chip, false), amount); err != nil {
+		s.message = msg
+		s.t.log.Info("sale refused before the card", "err", err)
+		return EvRefused, nil
+	}
 	return EvAmount, nil
 }
 
@@ -197,6 +210,10 @@ func (s *sale) entryMode() acquirer.EntryMode {
 		return acquirer.EntryContactless
 	case journal.Stripe:
 		return acquirer.EntryStripe
+	case journal.QR:
+		return acquirer.EntryQR
+	case journal.CashMethod:
+		return 0
 	}
 	return acquirer.EntryChip
 }
@@ -280,6 +297,14 @@ func (s *sale) crash(point string) {
 }
 
 func (s *sale) authorize(ctx context.Context) (Event, error) {
+	return s.exchange(ctx, journal.Approved)
+}
+
+// exchange journals the request as pending, sends it and records the
+// answer: approved becomes the state approved (for a card, which must still
+// finish, journal.Approved); an answer that the payment is still open
+// (a QR order) leaves it pending and returns EvPending.
+func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, error) {
 	// Reversals owed from earlier go first: never two uncertain sales at once.
 	if err := s.t.FlushReversals(ctx); err != nil {
 		s.message = "冲正未完成 Reversal pending: check the network"
@@ -315,9 +340,19 @@ func (s *sale) authorize(ctx context.Context) (Event, error) {
 		return EvNoAnswer, err
 	}
 	s.resp = resp
+	if s.method == journal.QR && resp.Code == qrInProgress {
+		// Open until the customer pays: still pending in the journal, so a
+		// power cut now reverses it at the next boot.
+		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+			x.ResponseCode, x.HostTime = resp.Code, resp.HostTime
+		}); err != nil {
+			return EvNoAnswer, err
+		}
+		return EvPending, nil
+	}
 	next := journal.Declined
 	if resp.Approved() {
-		next = journal.Approved
+		next = approved
 	}
 	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
 		x.State, x.ResponseCode, x.AuthCode, x.RRN, x.HostTime = next, resp.Code, resp.AuthCode, resp.RRN, resp.HostTime
@@ -329,6 +364,7 @@ func (s *sale) authorize(ctx context.Context) (Event, error) {
 		return EvHostApproved, nil
 	}
 	s.message = declineText(resp)
+	s.t.afterHostRefusal(ctx, resp.Code)
 	return EvDecline, nil
 }
 
@@ -433,10 +469,16 @@ func (s *sale) reverseNow(ctx context.Context) (Event, error) {
 
 func (s *sale) receipt() receipt.Receipt {
 	c := s.first.Card
-	method := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE"}[s.method]
+	method := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
+		journal.QR: "QR", journal.CashMethod: "CASH"}[s.method]
+	name, mid, tid := s.t.identity()
+	masked := c.PAN.Masked()
+	if s.code.Kind != 0 {
+		masked = s.code.Masked()
+	}
 	return receipt.Receipt{
-		MerchantName: s.t.cfg.MerchantName, MerchantID: s.t.cfg.MerchantID, TerminalID: s.t.cfg.TerminalID,
-		Kind: "SALE", Method: method, MaskedPAN: c.PAN.Masked(), AppLabel: c.Label,
+		MerchantName: name, MerchantID: mid, TerminalID: tid,
+		Kind: "SALE", Method: method, MaskedPAN: masked, AppLabel: c.Label,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), TC: strings.ToUpper(hex.EncodeToString(s.final.Cryptogram)),
 		Amount: s.amount, Time: s.started, Trace: s.trace, Batch: s.batch, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN,
 		Signature: s.first.Signature, Approved: true,
@@ -536,6 +578,9 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 			msg = "交易已取消 Transaction cancelled"
 		}
 		_ = s.t.ui.Show(ctx, ui.Cancelled, "已取消 Cancelled", msg)
+	case StateRefused:
+		s.t.refuse(ctx, ScreenRefused, s.message)
+		return
 	case StateFailed:
 		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
 		msg := s.message

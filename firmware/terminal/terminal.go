@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/binding"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/ui"
@@ -41,6 +42,7 @@ type Devices struct {
 	Display   hal.Display
 	Keypad    hal.Keypad
 	Indicator hal.Indicator
+	Scanner   hal.Scanner // QR payments and K-code QRs; nil when the terminal has none
 }
 
 // Config is what a terminal is told about itself.
@@ -56,6 +58,11 @@ type Config struct {
 	InputTimeout  time.Duration // amount, confirmation
 	RemoveTimeout time.Duration // waiting for the card to leave
 	HostTimeout   time.Duration // one exchange with the host
+	// QRTimeout bounds the wait for a customer to pay a QR order or confirm
+	// a payment code on the phone; QRPollInterval is how often the host is
+	// asked meanwhile.
+	QRTimeout      time.Duration
+	QRPollInterval time.Duration
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -87,6 +94,12 @@ func (c *Config) defaults() {
 	if c.HostTimeout == 0 {
 		c.HostTimeout = 30 * time.Second
 	}
+	if c.QRTimeout == 0 {
+		c.QRTimeout = 90 * time.Second
+	}
+	if c.QRPollInterval == 0 {
+		c.QRPollInterval = time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -106,13 +119,20 @@ type Terminal struct {
 	journal *journal.Journal
 	log     *slog.Logger
 	seq     uint32
+
+	binding  Binding           // nil: a terminal provisioned without K-code binding
+	password func(string) bool // the merchant's password, for unbinding
 }
 
 // New returns a terminal wired to its dependencies.
-func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal) *Terminal {
+func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal, opts ...Option) *Terminal {
 	cfg.defaults()
-	return &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, dev.Keypad), kernel: kernel, host: host,
+	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, dev.Keypad), kernel: kernel, host: host,
 		keys: keys, journal: j, log: cfg.Logger}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // ErrReversalsPending reports that queued reversals could not be sent, so no
@@ -120,9 +140,11 @@ func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *jou
 var ErrReversalsPending = errors.New("terminal: reversals pending")
 
 // Boot brings the terminal up: first the journal's transactions left in
-// doubt are queued and reversed, before anything else; then it signs on.
-// A host that cannot be reached is not fatal: the reversals stay queued and
-// Boot reports it.
+// doubt are queued and reversed, before anything else; then it signs on
+// (through the binding, which checks its status, when there is one). A
+// blank terminal does not sign on: it waits for its K code. A host that
+// cannot be reached is not fatal: the reversals stay queued and Boot
+// reports it.
 func (t *Terminal) Boot(ctx context.Context) error {
 	n, err := t.journal.Recover()
 	if err != nil {
@@ -130,6 +152,10 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	}
 	if n > 0 {
 		t.log.Warn("transactions left in doubt by a power cut", "count", n)
+	}
+	if t.unbound() {
+		t.log.Info("terminal not bound: waiting for a K code", "state", t.binding.State())
+		return nil
 	}
 	revErr := t.FlushReversals(ctx)
 	trace, err := t.journal.NextTrace()
@@ -142,7 +168,7 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	}
 	signCtx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	defer cancel()
-	if err := t.host.SignOn(signCtx, trace, batch); err != nil {
+	if err := t.signOn(signCtx, trace, batch); err != nil {
 		t.log.Error("sign-on failed", "err", err)
 		return errors.Join(fmt.Errorf("terminal: sign-on: %w", err), revErr)
 	}
@@ -195,7 +221,11 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 }
 
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
-	req := acquirer.Request{Kind: acquirer.KindSale, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
+	kind := acquirer.KindSale
+	if r.Method == journal.QR {
+		kind = acquirer.KindQRSale
+	}
+	req := acquirer.Request{Kind: kind, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
 		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created}
 	if r.Secret.PAN != "" {
@@ -210,13 +240,35 @@ func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
 
 // Idle shows the idle screen.
 func (t *Terminal) Idle(ctx context.Context) error {
-	return t.ui.Show(ctx, ui.Idle, t.cfg.MerchantName, "按数字键开始消费 Type an amount to sell", "MENU 菜单")
+	if t.binding != nil && t.binding.State() == binding.StateSuspended {
+		return t.suspendedScreen(ctx)
+	}
+	name, _, _ := t.identity()
+	lines := []string{"按数字键开始消费 Type an amount to sell", "MENU 菜单"}
+	if t.binding != nil {
+		if w, ok := t.binding.Warning(); ok {
+			lines = append(lines, w.ZH+" "+w.EN)
+		}
+	}
+	return t.ui.Show(ctx, ui.Idle, name, lines...)
 }
 
-// Run serves the counter until ctx ends: from the idle screen a digit starts
-// a sale with that digit as the first of the amount.
+// Run serves the counter until ctx ends. A blank terminal asks for its K
+// code first and does nothing else. From the idle screen a digit starts a
+// card sale with that digit as the first of the amount, and MENU opens the
+// merchant menu.
 func (t *Terminal) Run(ctx context.Context) error {
 	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if t.unbound() {
+			if err := t.bindFlow(ctx); err != nil && ctx.Err() == nil {
+				t.log.Error("binding ended with an error", "err", err)
+			}
+			continue
+		}
+		t.keepBinding(ctx)
 		if err := t.Idle(ctx); err != nil {
 			return err
 		}
@@ -227,15 +279,49 @@ func (t *Terminal) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		if !k.IsDigit() && k != hal.KeyEnter {
-			continue
+		switch {
+		case k == hal.KeyMenu:
+			if err := t.Menu(ctx); err != nil && ctx.Err() == nil {
+				t.log.Error("menu ended with an error", "err", err)
+			}
+		case k.IsDigit() || k == hal.KeyEnter:
+			first := []hal.Key{}
+			if k.IsDigit() {
+				first = append(first, k)
+			}
+			if _, err := t.Sale(ctx, first...); err != nil && ctx.Err() == nil {
+				t.log.Error("sale ended with an error", "err", err)
+			}
 		}
-		first := []hal.Key{}
-		if k.IsDigit() {
-			first = append(first, k)
+	}
+}
+
+// keepBinding signs on a terminal bound but not signed on, and checks the
+// binding's status when the daily check is due.
+func (t *Terminal) keepBinding(ctx context.Context) {
+	if t.binding == nil {
+		return
+	}
+	switch {
+	case t.binding.State() == binding.StateActivated:
+		trace, err := t.journal.NextTrace()
+		if err != nil {
+			return
 		}
-		if _, err := t.Sale(ctx, first...); err != nil && ctx.Err() == nil {
-			t.log.Error("sale ended with an error", "err", err)
+		batch, err := t.journal.Batch()
+		if err != nil {
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+		defer cancel()
+		if err := t.signOn(sctx, trace, batch); err != nil {
+			t.log.Warn("sign-on after binding failed", "err", err)
+		}
+	case t.binding.StatusDue():
+		sctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+		defer cancel()
+		if _, err := t.binding.CheckStatus(sctx); err != nil {
+			t.log.Warn("daily binding status check failed", "err", err)
 		}
 	}
 }
@@ -250,18 +336,31 @@ type Result struct {
 // Sale runs one card sale through the transition table. typed are keys
 // already pressed on the idle screen.
 func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
-	s := &sale{t: t, typed: typed}
-	state := StateAmount
+	return t.walk(ctx, &sale{t: t, typed: typed}, transitions, steps, StateAmount)
+}
+
+// walk runs a transaction through a transition table from start. A binding
+// that stops sales refuses it before the first step.
+func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]State, work map[State]step, start State) (Result, error) {
+	state := start
 	var runErr error
+	if t.binding != nil {
+		if err := t.binding.CanSell(); err != nil {
+			x := binding.Explain(err)
+			s.message = x.ZH + " " + x.EN
+			s.history = append(s.history, fmt.Sprintf("%s --%s--> %s", state, EvRefused, StateRefused))
+			state = StateRefused
+		}
+	}
 	for !final(state) {
-		step := steps[state]
+		step := work[state]
 		t.log.Debug("state", "state", state)
 		ev, err := step(s, ctx)
 		if err != nil {
 			runErr = err
 			t.log.Warn("step failed", "state", state, "event", ev, "err", err)
 		}
-		next, ok := transitions[state][ev]
+		next, ok := table[state][ev]
 		if !ok {
 			runErr = errors.Join(runErr, fmt.Errorf("terminal: no transition from %s on %s", state, ev))
 			next = StateFailed

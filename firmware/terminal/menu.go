@@ -1,0 +1,198 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"kpos/firmware/binding"
+	"kpos/firmware/ui"
+	"kpos/hal"
+)
+
+// The merchant menu's entries, in the order the screen numbers them.
+var menuEntries = []string{
+	"消费 Card sale",
+	"扫码收款 QR sale: scan the customer's code",
+	"二维码收款 QR collect: show my code",
+	"现金 Cash sale",
+	"设置 Settings",
+}
+
+// Menu is the merchant menu, opened with MENU from the idle screen.
+func (t *Terminal) Menu(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	i, err := t.ui.Choose(ictx, ScreenMenu, "菜单 Menu", menuEntries)
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	switch i {
+	case 0:
+		_, err = t.Sale(ctx)
+	case 1:
+		_, err = t.QRSale(ctx)
+	case 2:
+		_, err = t.QRCollect(ctx)
+	case 3:
+		_, err = t.CashSale(ctx)
+	case 4:
+		err = t.Settings(ctx)
+	}
+	return err
+}
+
+func ignoreTimeout(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// Settings shows the binding, the settlement account, and unbinds.
+func (t *Terminal) Settings(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	i, err := t.ui.Choose(ictx, ScreenSettings, "设置 Settings",
+		[]string{"绑定状态 Binding status", "结算账户 Settlement account", "解绑 Unbind"})
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	if t.binding == nil {
+		_ = t.ui.Show(ctx, ScreenBindingStatus, "绑定状态 Binding", "本机未使用K码绑定 This terminal is not bound by K code")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
+	switch i {
+	case 0:
+		t.showBinding(ctx)
+	case 1:
+		return t.settlementAccount(ctx)
+	case 2:
+		return t.unbind(ctx)
+	}
+	return nil
+}
+
+// showBinding shows what the binding is.
+func (t *Terminal) showBinding(ctx context.Context) {
+	r := t.binding.Record()
+	x := r.State.Text()
+	lines := []string{x.ZH + " " + x.EN}
+	if r.TID != "" {
+		lines = append(lines, r.MerchantName, "商户号 MID "+r.MID, "终端号 TID "+r.TID)
+	}
+	if r.CodeMasked != "" {
+		lines = append(lines, "K码 K code "+r.CodeMasked)
+	}
+	if r.Status != "" {
+		lines = append(lines, "状态 Status "+string(r.Status))
+	}
+	if !r.Expiry.IsZero() {
+		lines = append(lines, "有效期至 Valid until "+r.Expiry.Format("2006-01-02"))
+	}
+	if r.Params != nil {
+		lines = append(lines, "单笔限额 Per sale "+ui.Money(r.Params.TxnLimit), "当日限额 Per day "+ui.Money(r.Params.DailyLimit))
+	}
+	if w, ok := t.binding.Warning(); ok {
+		lines = append(lines, w.ZH+" "+w.EN)
+	}
+	_ = t.ui.Show(ctx, ScreenBindingStatus, "绑定状态 Binding", lines...)
+	t.anyKey(ctx, t.cfg.InputTimeout)
+}
+
+// settlementAccount shows the merchant's settlement account; ENTER binds a
+// new one by its typed card number, verified with the host.
+func (t *Terminal) settlementAccount(ctx context.Context) error {
+	r := t.binding.Record()
+	current := "未设置 None"
+	if r.Account != nil {
+		current = r.Account.String()
+	}
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	defer cancel()
+	ok, err := t.ui.Confirm(ictx, ScreenAccount, "结算账户 Settlement account", current, "ENTER 输入新卡号 type a new card number")
+	if err != nil || !ok {
+		return ignoreTimeout(ictx, err)
+	}
+	number, err := t.readDigits(ictx, ScreenAccount, "结算卡号 Card number", 19, false)
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	pan, err := binding.ParseAccountNumber(number)
+	if err == nil {
+		_ = t.ui.Show(ctx, ui.Processing, "验证中 Verifying", "连接银行 Contacting the bank")
+		hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+		var acct binding.SettlementAccount
+		acct, err = t.binding.BindAccount(hctx, pan)
+		hcancel()
+		if err == nil {
+			_ = t.ui.Show(ctx, ScreenAccount, "结算账户已设置 Account set", acct.String())
+			t.anyKey(ctx, t.cfg.InputTimeout)
+			return nil
+		}
+	}
+	t.log.Warn("settlement account not set", "err", err)
+	x := binding.Explain(err)
+	_ = t.ui.Show(ctx, ScreenBindError, "结算账户 Settlement account", x.ZH, x.EN)
+	t.anyKey(ctx, t.cfg.InputTimeout)
+	return nil
+}
+
+// unbind wipes the binding after the merchant's password.
+func (t *Terminal) unbind(ctx context.Context) error {
+	if t.password == nil {
+		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "未设置商户密码 No merchant password is set: call support")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	pw, err := t.readDigits(ictx, ScreenPassword, "商户密码 Merchant password", 12, true)
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	if !t.password(pw) {
+		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
+		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "密码错误 Wrong password")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
+	hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+	err = t.binding.Unbind(hctx)
+	hcancel()
+	if err != nil {
+		return fmt.Errorf("terminal: unbind: %w", err)
+	}
+	_ = t.ui.Show(ctx, ScreenUnbound, "已解绑 Unbound", "密钥和参数已清除 Keys and parameters wiped")
+	return nil
+}
+
+// readDigits reads up to max digits; secret ones show as stars.
+func (t *Terminal) readDigits(ctx context.Context, id, title string, max int, secret bool) (string, error) {
+	var digits []byte
+	for {
+		shown := string(digits)
+		if secret {
+			shown = strings.Repeat("*", len(digits))
+		}
+		if err := t.ui.Show(ctx, id, title, shown, "确认[ENTER] 取消[CANCEL]"); err != nil {
+			return "", err
+		}
+		k, err := t.ui.Key(ctx)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case k.IsDigit() && len(digits) < max:
+			digits = append(digits, byte(k))
+		case k == hal.KeyClear && len(digits) > 0:
+			digits = digits[:len(digits)-1]
+		case k == hal.KeyCancel:
+			return "", ui.ErrCancelled
+		case k == hal.KeyEnter && len(digits) > 0:
+			return string(digits), nil
+		}
+	}
+}
