@@ -95,54 +95,86 @@ func (s *session) pse(ctx context.Context) ([]candidate, bool, error) {
 	default:
 		return nil, false, nil
 	}
-	fci, err := tlv.Parse(r.data)
-	if err != nil {
-		return nil, false, nil
+	var cands []candidate
+	ok, err := s.readDirectory(ctx, r.data, 0, &cands)
+	if err != nil || !ok {
+		return nil, false, err
 	}
-	sfiObj, ok := tlv.Find(fci, 0x88)
+	return cands, true, nil
+}
+
+// maxDDFDepth bounds nested directories (a DDF entry, tag 9D, inside the
+// PSE directory).
+const maxDDFDepth = 2
+
+// readDirectory reads the directory whose FCI is fci and adds the entries
+// that match a terminal AID to cands, following DDF entries (Book 1
+// 12.3.2). ok is false when the directory is unusable and the list of
+// AIDs must be used instead.
+func (s *session) readDirectory(ctx context.Context, fci []byte, depth int, cands *[]candidate) (bool, error) {
+	objs, err := tlv.Parse(fci)
+	if err != nil {
+		return false, nil
+	}
+	sfiObj, ok := tlv.Find(objs, 0x88)
 	if !ok || len(sfiObj.Value) != 1 || sfiObj.Value[0] < 1 || sfiObj.Value[0] > 10 {
-		return nil, false, nil
+		return false, nil
 	}
 	sfi := sfiObj.Value[0]
-	var cands []candidate
 	for rec := byte(1); rec <= maxSelectNext; rec++ {
-		r, err := s.transmit(ctx, "READ RECORD (PSE)", readRecordCmd(sfi, rec))
+		r, err := s.transmit(ctx, "READ RECORD (directory)", readRecordCmd(sfi, rec))
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if r.sw == swRecordNotFound {
 			break
 		}
 		if r.sw != swOK {
-			return nil, false, nil
+			return false, nil
 		}
 		tmpl, err := tlv.ParseOne(r.data)
 		if err != nil || tmpl.Tag != 0x70 {
-			return nil, false, nil
+			return false, nil
 		}
 		for _, e := range tmpl.Children {
 			if e.Tag != 0x61 {
 				continue
 			}
+			if ddf, ok := tlv.Find(e.Children, 0x9D); ok {
+				if depth+1 > maxDDFDepth || len(ddf.Value) < 5 || len(ddf.Value) > 16 {
+					continue
+				}
+				r, err := s.transmit(ctx, "SELECT DDF", selectCmd(ddf.Value, false))
+				if err != nil {
+					return false, err
+				}
+				if r.sw != swOK {
+					continue
+				}
+				if ok, err := s.readDirectory(ctx, r.data, depth+1, cands); err != nil || !ok {
+					return ok, err
+				}
+				continue
+			}
 			adf, ok := tlv.Find(e.Children, 0x4F)
 			if !ok || len(adf.Value) < 5 || len(adf.Value) > 16 {
-				return nil, false, nil
+				return false, nil
 			}
 			cfg := s.matchAID(adf.Value)
 			if cfg == nil {
 				continue
 			}
-			c := candidate{adf: clone(adf.Value), cfg: cfg, order: len(cands)}
+			c := candidate{adf: clone(adf.Value), cfg: cfg, order: len(*cands)}
 			if l, ok := tlv.Find(e.Children, 0x50); ok {
 				c.label = printable(l.Value)
 			}
 			if p, ok := tlv.Find(e.Children, 0x87); ok && len(p.Value) == 1 {
 				c.priority = p.Value[0]
 			}
-			cands = append(cands, c)
+			*cands = append(*cands, c)
 		}
 	}
-	return cands, true, nil
+	return true, nil
 }
 
 // aidList tries every terminal AID with SELECT (and SELECT NEXT for

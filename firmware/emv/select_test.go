@@ -99,6 +99,16 @@ func TestSelection(t *testing.T) {
 			wantErr: ErrNoApplication, notice: NoticeUseOtherCard,
 		},
 		{
+			name: "PSE with a nested DDF",
+			script: seq([]fake.Exchange{x(selPSE, pseFCI()),
+				x(rr1sfi1, pseRecord(T(0x61, T(0x9D, "A000000333DDF1")), dirEntry(upCredit, "UnionPay Credit", "02"))),
+				x("00A4040007A000000333DDF100", ok(T(0x6F, T(0x84, "A000000333DDF1"), T(0xA5, T(0x88, "02"))))),
+				x(rr1sfi2, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))),
+				x("00B2021400", sw("6A83")),
+				x(rr2sfi1, sw("6A83"))}, rest),
+			ch: &cardholder{choice: 0}, asked: []string{upAID, upCredit}, wantAID: upAID,
+		},
+		{
 			name: "partial AID with SELECT NEXT",
 			edit: func(c *Config) {
 				c.AIDs[0].AID, c.AIDs[0].Partial = mustHex("A0000003330101"), true
