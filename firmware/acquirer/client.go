@@ -158,7 +158,7 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 	if err != nil {
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
 	}
-	start := c.cfg.Now()
+	start := time.Now()
 	conn, err := c.dial(ctx)
 	if err != nil {
 		c.log.Info("acquirer exchange", "op", op, "result", "not sent", "err", err)
@@ -200,7 +200,7 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
 	}
 	resp.Requirement = hdr.Requirement()
-	c.log.Info("acquirer exchange", "op", op, "code", resp.Code, "ms", c.cfg.Now().Sub(start).Milliseconds())
+	c.log.Info("acquirer exchange", "op", op, "code", resp.Code, "ms", time.Since(start).Milliseconds())
 	return resp, m, nil
 }
 

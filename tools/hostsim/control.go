@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"kpos/hal"
@@ -22,6 +23,7 @@ import (
 //	DELETE /faults                 clear every fault
 //	POST   /qr/pay                 {"payload":"https://qr.kpos.test/pay/..."}: the customer pays that order
 //	POST   /revoke?serial=S        the bank revokes that terminal's K code
+//	POST   /require?tid=T&what=N   the next answer to T asks for N (3 sign on, 1 parameters, 4 CA keys)
 func (s *Server) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +115,16 @@ func (s *Server) ControlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"revoked": serial})
+	})
+	mux.HandleFunc("POST /require", func(w http.ResponseWriter, r *http.Request) {
+		tid := r.URL.Query().Get("tid")
+		n, err := strconv.Atoi(r.URL.Query().Get("what"))
+		if err != nil || n < 0 || n > 15 || tid == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want tid=TID&what=0..15"})
+			return
+		}
+		s.Require(tid, n)
+		writeJSON(w, http.StatusOK, map[string]any{"tid": tid, "requirement": n})
 	})
 	return mux
 }

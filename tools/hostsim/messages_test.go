@@ -445,3 +445,19 @@ func TestIssuerScriptsAndTraceReuse(t *testing.T) {
 		t.Fatal("the refused request moved money")
 	}
 }
+
+func TestHostAsksForSignOnAndTotals(t *testing.T) {
+	r := newRig(t, nil)
+	r.signOn()
+	r.host.Require(testTID, acquirer.RequireSignOn)
+	if resp := r.do(r.chipSale(100)); resp.Requirement != acquirer.RequireSignOn {
+		t.Fatalf("requirement %d", resp.Requirement)
+	}
+	if resp := r.do(r.chipSale(200)); resp.Requirement != acquirer.RequireNone {
+		t.Fatalf("requirement %d after it was delivered", resp.Requirement)
+	}
+	dom, foreign := r.host.Totals(testTID, 1)
+	if dom != (acquirer.Totals{DebitAmount: 300, DebitCount: 2}) || foreign != (acquirer.Totals{}) {
+		t.Fatalf("totals %+v %+v", dom, foreign)
+	}
+}

@@ -64,6 +64,7 @@ type Server struct {
 	qrOrders    map[batchTrace]*txn
 	seq         uint32
 	reversedKey map[txnKey]bool // reversals whose original never arrived
+	requirement map[string]int  // by TID: processing requirement for the next answer
 }
 
 type txnKey struct {
@@ -135,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, codec: acquirer.NewCodec(), log: log, data: d,
 		terms: map[string]*termState{}, bySerial: map[string]*termState{}, accounts: map[string]*account{},
 		txns: map[txnKey]*txn{}, byRRN: map[string]*txn{}, uploads: map[batchKey][]Record{},
-		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}}
+		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}, requirement: map[string]int{}}
 	for _, t := range d.Terminals {
 		ts := &termState{rec: t, alg: keys.AlgTDES, daily: map[string]int64{}}
 		if strings.EqualFold(t.Algorithm, "SM4") {
@@ -261,7 +262,7 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	if ans == nil { // deliberately no answer (amount trigger 99)
 		return nil, delivery{kind: deliverSilent}
 	}
-	hdr := fr.Header.WithRequirement(acquirer.RequireNone)
+	hdr := fr.Header.WithRequirement(s.takeRequirement(field(m, 41)))
 	if hasFault {
 		return s.applyFault(fault, fr, hdr, ans, tk)
 	}
@@ -379,4 +380,32 @@ func (s *Server) randomDigits(n int) (string, error) {
 		b[i] = '0' + b[i]%10
 	}
 	return string(b), nil
+}
+
+// Require sets the processing requirement (acquirer.RequireSignOn,
+// RequireParameters, RequireCAKeys...) of the next answer to terminal tid,
+// as a host does to ask for a new sign-on or a download.
+func (s *Server) Require(tid string, requirement int) {
+	s.mu.Lock()
+	s.requirement[tid] = requirement
+	s.mu.Unlock()
+}
+
+func (s *Server) takeRequirement(tid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.requirement[tid]
+	if !ok {
+		return acquirer.RequireNone
+	}
+	delete(s.requirement, tid)
+	return r
+}
+
+// Totals returns the host's settlement totals of a terminal's batch:
+// domestic (UnionPay cards and QR) and foreign cards.
+func (s *Server) Totals(tid string, batch uint32) (domestic, foreign acquirer.Totals) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hostTotals(tid, batch)
 }
