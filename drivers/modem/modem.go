@@ -114,6 +114,7 @@ type Modem struct {
 	cycles     int
 	lastErr    error
 	closed     bool
+	configured bool // Start got as far as configuring the module
 }
 
 var _ hal.Link = (*Modem)(nil)
@@ -243,6 +244,9 @@ func (m *Modem) start(ctx context.Context) error {
 	if err := m.configure(ctx); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	m.configured = true
+	m.mu.Unlock()
 	if err := m.checkSIM(ctx); err != nil {
 		return err
 	}
@@ -486,6 +490,12 @@ func (m *Modem) EnsureUp(ctx context.Context) error {
 		return nil
 	}
 	m.mu.Lock()
+	configured := m.configured
+	m.mu.Unlock()
+	if !configured {
+		return m.start(ctx) // never started: a first start, not a recovery
+	}
+	m.mu.Lock()
 	m.recoveries++
 	m.mu.Unlock()
 	m.log.Warn("modem: link down, re-attaching")
@@ -521,6 +531,7 @@ func (m *Modem) powerCycle(ctx context.Context) error {
 	m.mu.Lock()
 	m.cycles++
 	m.regStat, m.pdpUp = regNotSearching, false
+	m.configured = false
 	m.mu.Unlock()
 	m.dropSockets(ErrNotRegistered)
 	if m.probe(ctx) {

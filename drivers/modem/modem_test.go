@@ -401,3 +401,19 @@ func roundTrip(t *testing.T, c net.Conn, msg string) {
 		t.Fatalf("%s: read %q, %v", msg, got, err)
 	}
 }
+
+// Dial on a driver that was never started starts it (power key included).
+func TestDialWithoutStart(t *testing.T) {
+	addr := echoServer(t)
+	r := newRig(t, modememu.Config{StartOff: true}, nil)
+	ctx := ctxT(t, 10*time.Second)
+	c, err := r.m.Dial(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	roundTrip(t, c, "first dial")
+	if rec, cycles, _ := r.m.Counters(); rec != 0 || cycles != 0 {
+		t.Errorf("a first start counted as recovery: %d, %d", rec, cycles)
+	}
+}
