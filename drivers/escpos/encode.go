@@ -20,6 +20,10 @@ const (
 	gs  = 0x1D
 )
 
+// clearBuffers is DLE DC4 fn=8: clear the receive and print buffers. The
+// printer answers 37 25 00, which the status reader skips.
+const clearBuffers = "\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
+
 // QR error correction levels as GS ( k function 169 takes them.
 const (
 	QRLevelL = 48

@@ -256,6 +256,11 @@ func (p *Printer) Print(ctx context.Context, doc hal.Document) error {
 			return err
 		}
 		if err := p.ready(ctx, doc.Name, fmt.Sprintf("after line %d of %d", i+1, len(doc.Lines))); err != nil {
+			// Whatever the printer still holds of this document must not come
+			// out when paper is back: the whole document will be printed again.
+			if werr := p.write([]byte(clearBuffers)); werr != nil {
+				return fmt.Errorf("%w (clearing the buffer: %w)", err, werr)
+			}
 			return err
 		}
 	}

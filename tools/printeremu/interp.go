@@ -384,9 +384,11 @@ func (in *Interpreter) exec(b []byte, reply []byte) []byte {
 				reply = append(reply, st)
 			}
 		}
-		if b[1] == 0x14 && b[2] == 8 { // clear buffers
+		if b[1] == 0x14 && b[2] == 8 && string(b[3:]) == "\x01\x03\x14\x01\x06\x02\x08" { // clear buffers
 			in.row.Reset()
 			in.rowCols, in.rowOpen = 0, false
+			in.qrData = nil
+			reply = append(reply, 0x37, 0x25, 0x00)
 		}
 	case c == 0x1B:
 		in.esc(b)

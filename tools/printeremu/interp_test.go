@@ -1,6 +1,7 @@
 package printeremu
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,12 @@ func TestStatusAndPaper(t *testing.T) {
 		t.Error("cut without paper")
 	}
 	in.SetState(State{})
+	if got := in.Feed([]byte("half a row\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08")); string(got) != "\x37\x25\x00" {
+		t.Errorf("clear buffers answered %x", got)
+	}
+	if cur := in.Current(); len(cur.Lines) != 0 {
+		t.Errorf("cleared row printed: %+v", cur)
+	}
 	pages := in.Pages()
 	if len(pages) != 1 || !pages[0].Interrupted || len(pages[0].Lines) != 1 || pages[0].Lines[0].Text != "one" {
 		t.Errorf("torn page = %+v", pages)
@@ -72,7 +79,7 @@ func FuzzInterpreter(f *testing.F) {
 	f.Add([]byte("\x10\x04\x01\x1b*\x21\x02\x00abcdef"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := NewInterpreter(16)
-		reply := in.Feed(data)
+		reply := bytes.ReplaceAll(in.Feed(data), []byte{0x37, 0x25, 0x00}, nil) // clear-buffer answers
 		for _, b := range reply {
 			if b&0x93 != 0x12 {
 				t.Fatalf("status reply %#x lacks the fixed bits", b)
