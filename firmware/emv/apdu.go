@@ -15,11 +15,9 @@ const (
 	swOK               = 0x9000
 	swAppBlocked       = 0x6283 // selected file invalidated
 	swCardBlocked      = 0x6A81 // function not supported / card blocked
-	swNotFound         = 0x6A82
 	swRecordNotFound   = 0x6A83
 	swConditions       = 0x6985
 	swSeePhone         = 0x6986 // contactless: consumer device CVM pending
-	swSecurityStatus   = 0x6982
 	swAuthBlocked      = 0x6983
 	swRefDataInvalid   = 0x6984
 	swWrongPINPrefix   = 0x63C0

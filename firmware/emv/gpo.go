@@ -17,13 +17,12 @@ var errGPORefused = errors.New("emv: GPO conditions not satisfied")
 
 // AIP bits (byte 1).
 const (
-	aipSDA           = 0x40
-	aipDDA           = 0x20
-	aipCVM           = 0x10
-	aipTRM           = 0x08
-	aipIssuerAuth    = 0x04
-	aipCDA           = 0x01
-	maxRecordsPerAFL = 64
+	aipSDA        = 0x40
+	aipDDA        = 0x20
+	aipCVM        = 0x10
+	aipTRM        = 0x08
+	aipIssuerAuth = 0x04
+	aipCDA        = 0x01
 )
 
 // primitives flattens objects to their primitive data elements.

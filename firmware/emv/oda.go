@@ -16,7 +16,7 @@ import (
 type odaKind int
 
 const (
-	odaNone odaKind = iota
+	odaNone odaKind = iota // no method chosen (yet)
 	odaSDA
 	odaDDA
 	odaCDA
