@@ -48,11 +48,11 @@ func TestDiscoveryByPattern(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakePCSC(tt.readers...)
-			r := testReader(t, f, Config{Pattern: tt.pattern})
+			r := testReader(t, f, Config{Slots: []Slot{{Pattern: tt.pattern}}})
 			if _, err := r.Present(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if got := r.Name(); got != tt.want {
+			if got := r.Names()[0]; got != tt.want {
 				t.Fatalf("reader %q, want %q", got, tt.want)
 			}
 		})
@@ -60,7 +60,7 @@ func TestDiscoveryByPattern(t *testing.T) {
 }
 
 func TestBadPattern(t *testing.T) {
-	if _, err := newReader(newFakePCSC(), Config{Pattern: "("}); err == nil {
+	if _, err := newReader(newFakePCSC(), Config{Slots: []Slot{{Pattern: "("}}}); err == nil {
 		t.Fatal("bad pattern accepted")
 	}
 }
@@ -88,7 +88,7 @@ func TestNoService(t *testing.T) {
 
 func TestNoMatchingReader(t *testing.T) {
 	f := newFakePCSC("ACS ACR39U 00 00")
-	r := testReader(t, f, Config{Pattern: "PICC"})
+	r := testReader(t, f, Config{Slots: []Slot{{Pattern: "PICC"}}})
 	if _, err := r.Present(context.Background()); !errors.Is(err, hal.ErrNoReader) {
 		t.Fatalf("Present: %v, want hal.ErrNoReader", err)
 	}
@@ -98,7 +98,7 @@ func TestInsertRemoveEvents(t *testing.T) {
 	for _, iface := range []hal.CardInterface{hal.Contact, hal.Contactless} {
 		t.Run(iface.String(), func(t *testing.T) {
 			f := newFakePCSC("Virtual PCD 00 00")
-			r := testReader(t, f, Config{Pattern: "Virtual", Interface: iface})
+			r := testReader(t, f, Config{Slots: []Slot{{Pattern: "Virtual", Interface: iface}}})
 			atr := []byte{0x3B, 0x02, 0x14, 0x50}
 			go f.insert("Virtual PCD 00 00", &fakeCard{atr: atr, proto: protoT1})
 			ev := waitEvent(t, r)
@@ -129,6 +129,38 @@ func TestInsertRemoveEvents(t *testing.T) {
 	}
 }
 
+// A dual reader: a contact slot and a contactless field as two PC/SC
+// readers behind one hal.CardReader.
+func TestTwoSlots(t *testing.T) {
+	const contact, field = "ACS ACR1252 Dual Reader SAM 00 00", "ACS ACR1252 Dual Reader PICC 00 01"
+	f := newFakePCSC(field, contact)
+	r := testReader(t, f, Config{Slots: []Slot{{Pattern: "SAM", Interface: hal.Contact}, {Pattern: "PICC", Interface: hal.Contactless}}})
+	if ok, err := r.Present(context.Background()); err != nil || ok {
+		t.Fatalf("Present = %t, %v", ok, err)
+	}
+	if n := r.Names(); n[0] != contact || n[1] != field {
+		t.Fatalf("slots matched %q", n)
+	}
+	// Both change before the driver looks: two events, one per call.
+	f.insert(field, &fakeCard{atr: []byte{0x3B, 0x80, 0x80, 0x01, 0x01}})
+	f.insert(contact, &fakeCard{atr: []byte{0x3B, 0x00}})
+	got := map[hal.CardEventKind]hal.CardInterface{}
+	for range 2 {
+		ev := waitEvent(t, r)
+		got[ev.Kind] = ev.Card.Interface()
+	}
+	if got[hal.CardInserted] != hal.Contact || got[hal.CardTapped] != hal.Contactless {
+		t.Fatalf("events %v", got)
+	}
+	go f.remove(field)
+	if ev := waitEvent(t, r); ev.Kind != hal.CardRemoved {
+		t.Fatalf("event %v, want removed", ev.Kind)
+	}
+	if ok, err := r.Present(context.Background()); err != nil || !ok {
+		t.Fatalf("Present = %t, %v with the contact card still in", ok, err)
+	}
+}
+
 func TestCardAlreadyPresent(t *testing.T) {
 	f := newFakePCSC("Virtual PCD 00 00")
 	f.cards["Virtual PCD 00 00"] = &fakeCard{atr: []byte{0x3B, 0x00}}
@@ -140,7 +172,7 @@ func TestCardAlreadyPresent(t *testing.T) {
 
 func TestReaderAppearsLater(t *testing.T) {
 	f := newFakePCSC()
-	r := testReader(t, f, Config{Pattern: "Virtual"})
+	r := testReader(t, f, Config{Slots: []Slot{{Pattern: "Virtual"}}})
 	go func() {
 		f.addReader("Virtual PCD 00 00")
 		f.insert("Virtual PCD 00 00", &fakeCard{atr: []byte{0x3B, 0x00}})
@@ -148,8 +180,8 @@ func TestReaderAppearsLater(t *testing.T) {
 	if ev := waitEvent(t, r); ev.Kind != hal.CardInserted {
 		t.Fatalf("event %v, want inserted", ev.Kind)
 	}
-	if r.Name() != "Virtual PCD 00 00" {
-		t.Fatalf("reader %q", r.Name())
+	if r.Names()[0] != "Virtual PCD 00 00" {
+		t.Fatalf("reader %q", r.Names()[0])
 	}
 }
 

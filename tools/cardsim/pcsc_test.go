@@ -75,20 +75,27 @@ func daemon(t testing.TB) *pcsclab.Daemon {
 	return lab.d
 }
 
-// slot is one virtual reader: slot 0 is the contact slot, slot 1 the
-// contactless field.
-func openSlot(t testing.TB, d *pcsclab.Daemon, iface hal.CardInterface) (*pcsc.Reader, string) {
+// openReader opens the terminal's reader on the two vpcd slots: slot 0 is
+// the contact slot, slot 1 the contactless field.
+func openReader(t testing.TB, d *pcsclab.Daemon) *pcsc.Reader {
 	t.Helper()
-	slot := 0
-	if iface == hal.Contactless {
-		slot = 1
-	}
-	r, err := pcsc.Open(pcsc.Config{Pattern: "^" + d.ReaderName(slot) + "$", Interface: iface})
+	r, err := pcsc.Open(pcsc.Config{Slots: []pcsc.Slot{
+		{Pattern: "^" + d.ReaderName(0) + "$", Interface: hal.Contact},
+		{Pattern: "^" + d.ReaderName(1) + "$", Interface: hal.Contactless},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	return r, d.VPCDAddr(slot)
+	return r
+}
+
+// vpcdAddr is where a card on iface plugs in.
+func vpcdAddr(d *pcsclab.Daemon, iface hal.CardInterface) string {
+	if iface == hal.Contactless {
+		return d.VPCDAddr(1)
+	}
+	return d.VPCDAddr(0)
 }
 
 // insert plugs card into the reader and returns the driver's card.
@@ -169,8 +176,8 @@ func TestPCSCExchanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, addr := openSlot(t, d, hal.Contact)
-			card, remove := insert(t, d, r, addr, sim)
+			r := openReader(t, d)
+			card, remove := insert(t, d, r, vpcdAddr(d, hal.Contact), sim)
 			defer remove()
 			if !bytes.Equal(card.ATR(), p.ATR) {
 				t.Fatalf("ATR %X, want %X", card.ATR(), p.ATR)
@@ -232,6 +239,7 @@ func TestPCSCExchanges(t *testing.T) {
 func TestPCSCKernelTransactions(t *testing.T) {
 	d := daemon(t)
 	k := loadKernel(t)
+	r := openReader(t, d)
 	for _, tc := range txnCases {
 		t.Run(tc.profile+"/"+tc.iface.String(), func(t *testing.T) {
 			p, err := cardsim.LoadProfile(cardDir + tc.profile + ".toml")
@@ -242,8 +250,7 @@ func TestPCSCKernelTransactions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, addr := openSlot(t, d, tc.iface)
-			card, remove := insert(t, d, r, addr, sim)
+			card, remove := insert(t, d, r, vpcdAddr(d, tc.iface), sim)
 			defer remove()
 			runTxn(t, k, card, p, tc)
 		})
@@ -262,8 +269,8 @@ func BenchmarkPCSCRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, addr := openSlot(b, d, hal.Contact)
-	card, remove := insert(b, d, r, addr, sim)
+	r := openReader(b, d)
+	card, remove := insert(b, d, r, vpcdAddr(d, hal.Contact), sim)
 	defer remove()
 	cmd := hexb("80CA9F3600")
 	ctx := context.Background()
