@@ -294,7 +294,9 @@ func (e *Emulator) regChanged() {
 		for id, s := range e.socks {
 			s.c.Close()
 			delete(e.socks, id)
-			lines = append(lines, fmt.Sprintf(`+QIURC: "closed",%d`, id))
+			if !s.closed {
+				lines = append(lines, fmt.Sprintf(`+QIURC: "closed",%d`, id))
+			}
 		}
 	}
 	e.mu.Unlock()
