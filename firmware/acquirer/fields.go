@@ -156,7 +156,23 @@ func (f Field48) String() string {
 	return totalsString(f.Domestic, f.DomesticRecon) + totalsString(f.Foreign, f.ForeignRecon)
 }
 
+// isDigits reports whether s is non-empty and all ASCII digits (no sign).
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func parseTotals(s string) (Totals, string, error) {
+	if !isDigits(s[:30]) {
+		return Totals{}, "", fmt.Errorf("%w: field 48 totals not numeric", ErrMessage)
+	}
 	da, err1 := strconv.ParseInt(s[0:12], 10, 64)
 	dc, err2 := strconv.Atoi(s[12:15])
 	ca, err3 := strconv.ParseInt(s[15:27], 10, 64)
@@ -210,7 +226,7 @@ func ParseField54(s string) (Field54, error) {
 		return f, fmt.Errorf("%w: field 54 has %d characters, want 20", ErrMessage, len(s))
 	}
 	amt, err := strconv.ParseInt(s[8:20], 10, 64)
-	if err != nil || amt < 0 {
+	if err != nil || !isDigits(s[8:20]) {
 		return f, fmt.Errorf("%w: field 54 amount not numeric", ErrMessage)
 	}
 	switch s[7] {

@@ -83,7 +83,7 @@ func ParseTags(b []byte) (Tags, error) {
 			return nil, fmt.Errorf("%w: private data truncated in a tag header", ErrMessage)
 		}
 		n, err := strconv.Atoi(string(b[2:5]))
-		if err != nil || n < 0 {
+		if err != nil || !isDigits(string(b[2:5])) {
 			return nil, fmt.Errorf("%w: private data length not decimal", ErrMessage)
 		}
 		if len(b)-5 < n {
