@@ -40,6 +40,7 @@ type flags struct {
 	logLevel  string
 	logFile   string
 	blank     bool
+	console   string
 	version   bool
 	list      bool
 }
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.crashAt, "crash-at", "", "power-cut testing: kill the process with SIGKILL at this point (after-pending, after-host-answer, after-approved)")
 	fs.StringVar(&f.logLevel, "log", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFile, "log-file", "", "write logs here (default: kpos.log in the data directory)")
+	fs.StringVar(&f.console, "console", "", "serve the technician console on this unix socket (attach with: kpos console PATH)")
 	fs.BoolVar(&f.blank, "blank", false, "simulated boards: start as a new terminal that must be bound with a K code")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.list, "boards", false, "list the boards and exit")
@@ -70,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "console" {
+		return attachConsole(args[1:], stdout, stderr)
+	}
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,7 +96,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1
 	}
-	logger, closeLog, err := openLog(f)
+	logger, ring, closeLog, err := openLog(f)
 	if err != nil {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1
@@ -109,7 +114,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer board.Close()
 
+	perf := newPerfBook()
+	board.Link = &timedLink{Link: board.Link, perf: perf}
+	board.Printer = &timedPrinter{Printer: board.Printer, perf: perf}
+	if board.Scanner != nil {
+		board.Scanner = &timedScanner{Scanner: board.Scanner, perf: perf}
+	}
 	a := &app{board: board, log: logger, crashAt: f.crashAt, out: stdout}
+	if err := a.serveConsole(ctx, f.console, ring, perf); err != nil {
+		fmt.Fprintln(stderr, "kpos: console:", err)
+		return 1
+	}
 	if f.script != "" {
 		return a.runScript(ctx, f.script, stdout, stderr)
 	}
@@ -134,10 +149,10 @@ func (f *flags) resolveDirs() error {
 	return os.MkdirAll(f.dataDir, 0o700)
 }
 
-func openLog(f flags) (*slog.Logger, func(), error) {
+func openLog(f flags) (*slog.Logger, *logRing, func(), error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, nil, fmt.Errorf("bad -log level %q", f.logLevel)
+		return nil, nil, nil, fmt.Errorf("bad -log level %q", f.logLevel)
 	}
 	path := f.logFile
 	if path == "" {
@@ -145,7 +160,10 @@ func openLog(f flags) (*slog.Logger, func(), error) {
 	}
 	file, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, nil, fmt.Errorf("log file: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(file, &slog.HandlerOptions{Level: level})), func() { file.Close() }, nil
+	lv := new(slog.LevelVar)
+	lv.Set(level)
+	ring := newLogRing(slog.NewTextHandler(file, &slog.HandlerOptions{Level: slog.LevelDebug}), lv)
+	return slog.New(ring.handler()), ring, func() { file.Close() }, nil
 }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"kpos/firmware/console"
+	"kpos/firmware/update"
+)
+
+// simConsolePassword is the technician password a simulated board starts
+// with (TEST ONLY; change it with `passwd`). Real boards are provisioned
+// with their own.
+const simConsolePassword = "tech-pass-2026"
+
+// serveConsole starts the technician console: on the unix socket path when
+// one is given, and on the board's serial console when it has one.
+func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf *perfBook) error {
+	b := a.board
+	if path == "" && b.Console == nil {
+		return nil
+	}
+	pw := filepath.Join(b.DataDir, "console.pw")
+	if b.Sim != nil {
+		if _, err := console.EnsurePassword(pw, simConsolePassword, 0); err != nil {
+			return err
+		}
+	}
+	audit, err := os.OpenFile(filepath.Join(b.DataDir, "console-audit.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	svc := a.consoleServices(ring, perf)
+	if u, err := a.updater(); err == nil {
+		svc.Update = u
+	} else {
+		a.log.Warn("firmware updates unavailable", "err", err)
+	}
+	c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-" + b.Name, FileRoot: b.DataDir}, svc)
+	if path != "" {
+		ln, err := console.ListenUnix(path)
+		if err != nil {
+			audit.Close()
+			return err
+		}
+		go func() {
+			if err := c.ServeListener(ctx, ln); err != nil && ctx.Err() == nil {
+				a.log.Error("console socket", "err", err)
+			}
+		}()
+	}
+	if b.Console != nil {
+		go func() {
+			for ctx.Err() == nil {
+				if err := c.Serve(ctx, b.Console); err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+					a.log.Warn("console session", "err", err)
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+// updater builds the A/B firmware updater; the signing key's public half is
+// a parameter file (the test key on simulated boards).
+func (a *app) updater() (*update.Updater, error) {
+	raw, err := os.ReadFile(filepath.Join(a.board.ParamsDir, "update", "fwsign-test.pub"))
+	if err != nil {
+		return nil, err
+	}
+	pub, err := update.ParsePublicKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	return update.New(update.Config{SlotDir: filepath.Join(a.board.DataDir, "firmware"), PublicKey: ed25519.PublicKey(pub),
+		CurrentVersion: version, Board: a.board.Name})
+}
+
+// attachConsole is `kpos console PATH`: a technician session on a running
+// terminal's console socket, in this window.
+func attachConsole(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kpos console", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: kpos console SOCKET (the path given to -console)")
+		return 2
+	}
+	if err := console.Attach(context.Background(), fs.Arg(0), os.Stdin, stdout); err != nil {
+		fmt.Fprintln(stderr, "kpos console:", err)
+		return 1
+	}
+	return 0
+}
