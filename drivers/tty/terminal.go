@@ -50,7 +50,7 @@ func (c Config) withDefaults() Config {
 }
 
 // ScreenStart is what begins every screen on an ANSI terminal: cursor home,
-// clear screen.
+// clear screen. ScreenEnd closes it.
 const ScreenStart = "\x1b[H\x1b[2J"
 
 // Terminal is a display and keypad on one line.
@@ -135,11 +135,11 @@ func (t *Terminal) Show(ctx context.Context, s hal.Screen) error {
 	if err != nil {
 		return err
 	}
-	start := ScreenStart
+	start, end := ScreenStart, ScreenEnd
 	if t.cfg.Plain {
-		start = "\f"
+		start, end = "\f", ""
 	}
-	out := []byte(start + strings.Join(rows, "\r\n") + "\r\n")
+	out := []byte(start + strings.Join(rows, "\r\n") + "\r\n" + end)
 	if t.cfg.GB18030 {
 		if out, err = simplifiedchinese.GB18030.NewEncoder().Bytes(out); err != nil {
 			return fmt.Errorf("tty: show %q: GB18030: %w", s.ID, err)

@@ -194,17 +194,22 @@ func TestTerminalOverPTY(t *testing.T) {
 	defer cancel()
 
 	payload := "https://qr.95516.com/00010000/0123456789"
-	if err := term.Show(ctx, hal.Screen{ID: "merchant-qr", Title: "扫码付款 Scan to pay", Lines: []string{"CNY 12.34"}, QR: payload}); err != nil {
-		t.Fatal(err)
+	screens := tty.NewScreenReader(ptmx, false)
+	shown := []hal.Screen{
+		{ID: "merchant-qr", Title: "扫码付款 Scan to pay", Lines: []string{"CNY 12.34"}, QR: payload},
+		{ID: "amount", Title: "请输入金额 Enter the amount please", Lines: []string{"", "CNY 0.00"}},
 	}
-	out := newOutput(ptmx).until(t, "CNY 12.34\r\n"+strings.Repeat(" ", 29+4)+"\r\n") // the QR's quiet zone closes it
-	if !strings.HasPrefix(out, tty.ScreenStart+"[merchant-qr] 扫码付款 Scan to pay\r\n") {
-		t.Errorf("screen starts %q", out[:min(len(out), 60)])
-	}
-	rows := strings.Split(strings.TrimPrefix(out, tty.ScreenStart), "\r\n")
-	got, err := tty.DecodeQR(rows, false)
-	if err != nil || got != payload {
-		t.Fatalf("QR on screen decodes to %q, %v", got, err)
+	for _, want := range shown {
+		if err := term.Show(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := screens.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != want.ID || got.Title != want.Title || got.QR != want.QR || strings.Join(got.Lines, "|") != strings.Join(want.Lines, "|") {
+			t.Errorf("read back %+v, want %+v", got, want)
+		}
 	}
 
 	if _, err := ptmx.Write([]byte("12\x1b[A\r\x1b")); err != nil {
@@ -222,6 +227,17 @@ func TestTerminalOverPTY(t *testing.T) {
 	if _, err := term.Key(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Key with nothing typed = %v", err)
 	}
+}
+
+func FuzzParseScreen(f *testing.F) {
+	f.Add("[id] title\r\n--------\r\nline\r\n")
+	f.Add("t\r\n--------\r\n \r\n█▀▄ \r\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := tty.ParseScreen(text, false)
+		if err == nil && strings.Contains(s.Title, "\r\n") {
+			t.Fatalf("title %q spans rows", s.Title)
+		}
+	})
 }
 
 func TestPlainGB18030(t *testing.T) {
