@@ -6,11 +6,13 @@ package journal
 // and moves the open batch number on.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,17 +174,236 @@ func (b *brief) uploads(c class) bool { return (c == classDebit || c == classCre
 func forBatch(tx *bolt.Tx, batch uint32, fn func(*brief)) error {
 	return tx.Bucket(bucketTxns).ForEach(func(k, v []byte) error {
 		var b brief
-		if err := json.Unmarshal(v, &b); err != nil {
+		in, err := decodeBrief(v, batch, &b)
+		if err != nil {
 			return fmt.Errorf("trace %x: %w", k, err)
 		}
-		if b.Batch == batch {
+		if in {
 			fn(&b)
 		}
 		return nil
 	})
 }
 
-func totalsOf(tx *bolt.Tx, batch uint32) (Totals, error) {
+// decodeBrief reads the fields totals need from a journaled transaction and
+// reports whether it belongs to batch. The journal writes each record as a
+// flat JSON object, "trace" and "batch" first; a fast scan reads those and,
+// for a record of another batch, stops there. Anything the scan does not
+// expect (nesting, escapes or non-ASCII in a field it reads, keys differing
+// only in case, odd numbers) goes to encoding/json, which decides.
+func decodeBrief(raw []byte, batch uint32, b *brief) (bool, error) {
+	ok, in := scanBrief(raw, batch, b)
+	if ok {
+		return in, nil
+	}
+	*b = brief{}
+	if err := json.Unmarshal(raw, b); err != nil {
+		return false, err
+	}
+	return b.Batch == batch, nil
+}
+
+// briefScanner walks one record.
+type briefScanner struct {
+	raw []byte
+	i   int
+}
+
+func (s *briefScanner) ws() {
+	for s.i < len(s.raw) {
+		switch s.raw[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a string; plain reports no escapes and ASCII only.
+func (s *briefScanner) str() (v []byte, plain, ok bool) {
+	raw := s.raw
+	if s.i >= len(raw) || raw[s.i] != '"' {
+		return nil, false, false
+	}
+	s.i++
+	start := s.i
+	plain = true
+	for s.i < len(raw) {
+		c := raw[s.i]
+		switch {
+		case c == '"':
+			v = raw[start:s.i]
+			s.i++
+			return v, plain, true
+		case c == '\\':
+			plain = false
+			s.i += 2
+			continue
+		case c < 0x20:
+			return nil, false, false
+		case c >= 0x80:
+			plain = false
+		}
+		s.i++
+	}
+	return nil, false, false
+}
+
+// num reads a JSON integer.
+func (s *briefScanner) num() ([]byte, bool) {
+	raw := s.raw
+	start := s.i
+	if s.i < len(raw) && raw[s.i] == '-' {
+		s.i++
+	}
+	digits := s.i
+	for s.i < len(raw) && raw[s.i] >= '0' && raw[s.i] <= '9' {
+		s.i++
+	}
+	if s.i == digits || (raw[digits] == '0' && s.i-digits > 1) {
+		return nil, false
+	}
+	if s.i < len(raw) && (raw[s.i] == '.' || raw[s.i] == 'e' || raw[s.i] == 'E') {
+		return nil, false
+	}
+	return raw[start:s.i], true
+}
+
+// literal skips true, false or null.
+func (s *briefScanner) literal() bool {
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(s.raw)-s.i >= len(lit) && string(s.raw[s.i:s.i+len(lit)]) == lit {
+			s.i += len(lit)
+			return true
+		}
+	}
+	return false
+}
+
+var briefKeys = [...][]byte{[]byte("trace"), []byte("batch"), []byte("kind"), []byte("method"), []byte("state"),
+	[]byte("amount"), []byte("masked_pan"), []byte("created")}
+
+// scanBrief is decodeBrief's fast path; ok is false when it cannot decide.
+func scanBrief(raw []byte, batch uint32, b *brief) (ok, in bool) {
+	s := briefScanner{raw: raw}
+	s.ws()
+	if s.i >= len(raw) || raw[s.i] != '{' {
+		return false, false
+	}
+	s.i++
+	for first := true; ; first = false {
+		s.ws()
+		if s.i < len(raw) && raw[s.i] == '}' {
+			s.i++
+			break
+		}
+		if !first {
+			if s.i >= len(raw) || raw[s.i] != ',' {
+				return false, false
+			}
+			s.i++
+			s.ws()
+		}
+		key, plain, ok := s.str()
+		if !ok || !plain {
+			return false, false
+		}
+		field := -1
+		for n, w := range briefKeys {
+			if bytes.Equal(key, w) {
+				field = n
+				break
+			}
+			if bytes.EqualFold(key, w) {
+				return false, false // encoding/json would match it
+			}
+		}
+		s.ws()
+		if s.i >= len(raw) || raw[s.i] != ':' {
+			return false, false
+		}
+		s.i++
+		s.ws()
+		if s.i >= len(raw) {
+			return false, false
+		}
+		switch c := raw[s.i]; {
+		case c == '"':
+			start := s.i
+			v, plain, ok := s.str()
+			if !ok {
+				return false, false
+			}
+			if field < 0 {
+				continue
+			}
+			if !plain {
+				return false, false
+			}
+			switch field {
+			case 2:
+				b.Kind = Kind(v)
+			case 3:
+				b.Method = Method(v)
+			case 4:
+				b.State = State(v)
+			case 6:
+				b.MaskedPAN = string(v)
+			case 7:
+				if err := b.Created.UnmarshalJSON(raw[start:s.i]); err != nil {
+					return false, false
+				}
+			default:
+				return false, false
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			v, ok := s.num()
+			if !ok {
+				return false, false
+			}
+			switch field {
+			case -1:
+			case 0, 1:
+				n, err := strconv.ParseUint(string(v), 10, 32)
+				if err != nil {
+					return false, false
+				}
+				if field == 0 {
+					b.Trace = uint32(n)
+					continue
+				}
+				b.Batch = uint32(n)
+				if b.Batch != batch {
+					return true, false
+				}
+			case 5:
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return false, false
+				}
+				b.Amount = n
+			default:
+				return false, false
+			}
+		case field < 0 && (c == 't' || c == 'f' || c == 'n'):
+			if !s.literal() {
+				return false, false
+			}
+		default: // objects and arrays are not in a journal record
+			return false, false
+		}
+	}
+	s.ws()
+	if s.i != len(raw) {
+		return false, false
+	}
+	return true, b.Batch == batch
+}
+
+// totalsOf adds up batch in one pass over the journal; each, when not nil,
+// also sees every transaction of the batch with its class.
+func totalsOf(tx *bolt.Tx, batch uint32, each func(*brief, class)) (Totals, error) {
 	t := Totals{Batch: batch}
 	idx := map[Method]int{}
 	for _, m := range standardMethods {
@@ -191,6 +412,9 @@ func totalsOf(tx *bolt.Tx, batch uint32) (Totals, error) {
 	}
 	err := forBatch(tx, batch, func(b *brief) {
 		c := classify(b)
+		if each != nil {
+			each(b, c)
+		}
 		switch c {
 		case classNone:
 			t.Excluded++
@@ -243,7 +467,7 @@ func (j *Journal) Totals(batch uint32) (Totals, error) {
 	var t Totals
 	err := j.db.View(func(tx *bolt.Tx) error {
 		var err error
-		t, err = totalsOf(tx, batch)
+		t, err = totalsOf(tx, batch, nil)
 		return err
 	})
 	if err != nil {
@@ -375,12 +599,13 @@ func (j *Journal) Settling() (bool, error) {
 	return err == nil, err
 }
 
-// BeginSettlement freezes the open batch's totals and the list of its
-// transactions to upload, with trace as the settlement request's trace
-// number, in one commit. It refuses with ErrUnresolved while a transaction
-// of the batch is in doubt or queued for reversal, and with ErrSettling
-// when a settlement is already in progress (resume that one).
-func (j *Journal) BeginSettlement(trace uint32) (Settlement, error) {
+// BeginSettlement allocates the settlement request's trace number and
+// freezes the open batch's totals and the list of its transactions to
+// upload, all in one commit and one pass over the journal. It refuses with
+// ErrUnresolved while a transaction of the batch is in doubt or queued for
+// reversal, and with ErrSettling when a settlement is already in progress
+// (resume that one).
+func (j *Journal) BeginSettlement() (Settlement, error) {
 	var s Settlement
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		if _, ok, err := getSettlement(tx); err != nil {
@@ -388,31 +613,39 @@ func (j *Journal) BeginSettlement(trace uint32) (Settlement, error) {
 		} else if ok {
 			return ErrSettling
 		}
-		batch := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch))
-		totals, err := totalsOf(tx, batch)
-		if err != nil {
-			return err
-		}
-		if totals.Unresolved > 0 {
-			return fmt.Errorf("%w: %d in batch %06d", ErrUnresolved, totals.Unresolved, batch)
-		}
+		meta := tx.Bucket(bucketMeta)
+		batch := binary.BigEndian.Uint32(meta.Get(keyBatch))
 		type item struct {
 			trace   uint32
 			created time.Time
 		}
 		var items []item
-		err = forBatch(tx, batch, func(b *brief) {
-			if b.uploads(classify(b)) {
+		totals, err := totalsOf(tx, batch, func(b *brief, c class) {
+			if b.uploads(c) {
 				items = append(items, item{b.Trace, b.Created})
 			}
 		})
 		if err != nil {
 			return err
 		}
+		if totals.Unresolved > 0 {
+			return fmt.Errorf("%w: %d in batch %06d", ErrUnresolved, totals.Unresolved, batch)
+		}
 		sort.SliceStable(items, func(a, b int) bool { return items[a].created.Before(items[b].created) })
 		list := make([]byte, 0, 4*len(items))
 		for _, it := range items {
 			list = binary.BigEndian.AppendUint32(list, it.trace)
+		}
+		// The trace number, as NextTrace allocates it.
+		var trace uint32
+		if v := meta.Get(keyTrace); v != nil {
+			trace = binary.BigEndian.Uint32(v)
+		}
+		if trace++; trace > 999999 {
+			trace = 1
+		}
+		if err := meta.Put(keyTrace, u32(trace)); err != nil {
+			return err
 		}
 		s = Settlement{Batch: batch, Step: StepStarted, Started: j.now(), Totals: totals, Trace: trace,
 			UploadTotal: len(items)}

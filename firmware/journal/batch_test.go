@@ -1,10 +1,15 @@
 package journal
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // put journals one transaction of the open batch in the given final state.
@@ -158,7 +163,7 @@ func TestTotals(t *testing.T) {
 			if got.Net() != tc.sales.Amount-tc.refunds.Amount {
 				t.Errorf("net %d", got.Net())
 			}
-			s, err := j.BeginSettlement(900000)
+			s, err := j.BeginSettlement()
 			if tc.unresolved > 0 {
 				if !errors.Is(err, ErrUnresolved) {
 					t.Fatalf("settling a batch with unresolved transactions: %v, want ErrUnresolved", err)
@@ -182,7 +187,7 @@ func TestTotals(t *testing.T) {
 func TestTotalsSeparateBatches(t *testing.T) {
 	j, _ := openTemp(t)
 	put(t, j, Sale, Chip, Completed, 1000, cup)
-	s, err := j.BeginSettlement(500)
+	s, err := j.BeginSettlement()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +227,11 @@ func TestSettlementStepsAndClose(t *testing.T) {
 	if _, err := j.Settlement(); !errors.Is(err, ErrNoSettlement) {
 		t.Fatalf("fresh journal: %v, want ErrNoSettlement", err)
 	}
-	s, err := j.BeginSettlement(42)
+	s, err := j.BeginSettlement()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := j.BeginSettlement(43); !errors.Is(err, ErrSettling) {
+	if _, err := j.BeginSettlement(); !errors.Is(err, ErrSettling) {
 		t.Fatalf("second begin: %v, want ErrSettling", err)
 	}
 	if _, err := j.CloseBatch(s); !errors.Is(err, ErrTransition) {
@@ -255,8 +260,11 @@ func TestSettlementStepsAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := j.Settlement()
-	if err != nil || got.Step != StepUploading || got.Uploaded != 1 || got.Trace != 42 || got.Totals.Sales.Amount != 1700 {
+	if err != nil || got.Step != StepUploading || got.Uploaded != 1 || got.Trace != 4 || got.Totals.Sales.Amount != 1700 {
 		t.Fatalf("after reopen: %+v %v", got, err)
+	}
+	if next, err := j.NextTrace(); err != nil || next != 5 {
+		t.Fatalf("trace after the settlement's: %d %v, want 5", next, err)
 	}
 	if on, err := j.Settling(); err != nil || !on {
 		t.Fatalf("Settling = %v, %v", on, err)
@@ -265,7 +273,7 @@ func TestSettlementStepsAndClose(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0] != a || list[1] != b {
 		t.Fatalf("upload list %v %v, want [%d %d]", list, err, a, b)
 	}
-	got.Step, got.Uploaded, got.EndTrace = StepUploadEnd, 2, 43
+	got.Step, got.Uploaded, got.EndTrace = StepUploadEnd, 2, 5
 	if err := j.SaveSettlement(got); err != nil {
 		t.Fatal(err)
 	}
@@ -323,4 +331,171 @@ func TestNoSettlementEmptyJournal(t *testing.T) {
 	if err := j.SaveSettlement(Settlement{Batch: 1, Step: StepStarted}); !errors.Is(err, ErrNoSettlement) {
 		t.Fatalf("SaveSettlement without one: %v", err)
 	}
+}
+
+// openTB opens a journal in a temporary directory for a test or benchmark.
+func openTB(tb testing.TB) *Journal {
+	tb.Helper()
+	j, err := Open(filepath.Join(tb.TempDir(), "journal.db"), testSealKey, Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { j.Close() })
+	return j
+}
+
+// fill journals n completed sales of the open batch in one commit (a
+// benchmark's set-up; the journal's own Begin commits each).
+func fill(tb testing.TB, j *Journal, n int) {
+	tb.Helper()
+	batch, err := j.Batch()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	methods := []Method{Chip, Contactless, Stripe, QR, CashMethod}
+	err = j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTxns)
+		for i := 1; i <= n; i++ {
+			t := Txn{Trace: uint32(i), Batch: batch, Kind: Sale, Method: methods[i%len(methods)], State: Completed,
+				Amount: int64(1000 + i), Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101",
+				AppLabel: "UnionPay Debit", ResponseCode: "00", AuthCode: "123456", RRN: "112214300001",
+				TC: "0123456789ABCDEF", Created: j.now(), Updated: j.now(),
+				Secret: Sensitive{PAN: "6222021234567890128", Expiry: "3012", PANSeq: "01", ICCData: bytes.Repeat([]byte{0x9F}, 120)}}
+			if err := j.seal(&t); err != nil {
+				return err
+			}
+			raw, err := json.Marshal(t)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(txnKey(t.Trace), raw); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyTrace, u32(uint32(n)))
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkTotals10k adds up a batch of 10,000 transactions.
+func BenchmarkTotals10k(b *testing.B) {
+	j := openTB(b)
+	fill(b, j, 10000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t, err := j.OpenTotals()
+		if err != nil || t.Sales.Count != 10000 {
+			b.Fatalf("%+v %v", t.Sales, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/totals")
+}
+
+// FuzzDecodeBrief checks the fast record scan against encoding/json: where
+// encoding/json reads a record, the scan reads the same fields and puts it
+// in the same batch (a duplicated "batch" key aside: the scan stops at the
+// first that differs).
+func FuzzDecodeBrief(f *testing.F) {
+	created := time.Date(2026, 11, 22, 14, 30, 0, 123, time.FixedZone("CST", 8*3600))
+	for _, t := range []Txn{
+		{Trace: 7, Batch: 1, Kind: Sale, Method: Chip, State: Completed, Amount: 12345, Currency: 156,
+			MaskedPAN: cup, AppLabel: "银联借记卡", Created: created, Updated: created, Sealed: []byte{1, 2, 3}},
+		{Trace: 999999, Batch: 2, Kind: Cash, Method: CashMethod, State: Voided, Amount: -1, Reason: "a \"quoted\" \\ reason", Printed: true},
+		{Trace: 1, Batch: 1, Kind: Refund, Method: QR, State: Declined, HostTime: created},
+	} {
+		raw, err := json.Marshal(t)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw, uint32(1))
+	}
+	f.Add([]byte(`{"Trace":1,"batch":1,"kind":"sale"}`), uint32(1))
+	f.Add([]byte(`{"trace":1,"batch":2,"batch":1}`), uint32(1))
+	f.Add([]byte(` { "trace" : 01 , "batch":1 } `), uint32(1))
+	f.Add([]byte(`{"trace":1,"batch":1,"kind":"s\u0061le","x":[1,{"a":null}],"y":true}`), uint32(1))
+	f.Fuzz(func(t *testing.T, raw []byte, batch uint32) {
+		var fast brief
+		in, err := decodeBrief(raw, batch, &fast)
+		var want brief
+		if json.Unmarshal(raw, &want) != nil {
+			return // not a record encoding/json reads; the scan may differ
+		}
+		if err != nil {
+			t.Fatalf("encoding/json reads %q but decodeBrief fails: %v", raw, err)
+		}
+		if !in {
+			if want.Batch == batch && bytes.Count(raw, []byte(`"batch"`)) < 2 {
+				t.Fatalf("%q: scan puts it outside batch %d", raw, batch)
+			}
+			return
+		}
+		if want.Batch != batch || fast.Trace != want.Trace || fast.Kind != want.Kind || fast.Method != want.Method ||
+			fast.State != want.State || fast.Amount != want.Amount || fast.MaskedPAN != want.MaskedPAN ||
+			!fast.Created.Equal(want.Created) {
+			t.Fatalf("%q:\nscan %+v\njson %+v", raw, fast, want)
+		}
+	})
+}
+
+// BenchmarkJournalBytesPerTxn journals 10,000 chip sales the way the state
+// machine does (trace, pending with sealed card data, then completed) and
+// reports the file's size divided by 10,000 (and the pages in use,
+// likewise). The file is written where the
+// system keeps a tmpfs when it has one: its size, not the disk, is measured.
+func BenchmarkJournalBytesPerTxn(b *testing.B) {
+	const n = 10000
+	icc := bytes.Repeat([]byte{0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8}, 20) // a field 55 of 220 bytes
+	var size, used int64
+	for it := 0; it < b.N; it++ {
+		dir := b.TempDir()
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			if d, err := os.MkdirTemp("/dev/shm", "kpos-bench-"); err == nil {
+				b.Cleanup(func() { os.RemoveAll(d) })
+				dir = d
+			}
+		}
+		path := filepath.Join(dir, "journal.db")
+		j, err := Open(path, testSealKey, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch, _ := j.Batch()
+		for i := 0; i < n; i++ {
+			trace, err := j.NextTrace()
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = j.Begin(Txn{Trace: trace, Batch: batch, Kind: Sale, Method: Chip, Amount: int64(100 + i), Currency: 156,
+				MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
+				Secret: Sensitive{PAN: "6222021234567890128", Expiry: "3012", PANSeq: "01", ICCData: icc,
+					Track2: []byte("6222021234567890128=30122011234")}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, err = j.Update(trace, func(t *Txn) {
+				t.State, t.ResponseCode, t.AuthCode, t.RRN, t.TC = Completed, "00", "123456", "112214300001", "0123456789ABCDEF"
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := j.db.View(func(tx *bolt.Tx) error {
+			used = tx.Size() - int64(j.db.Stats().FreeAlloc)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.Close(); err != nil {
+			b.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = st.Size()
+	}
+	b.ReportMetric(float64(size)/n, "bytes/txn")
+	b.ReportMetric(float64(used)/n, "used-bytes/txn") // pages in use, without bbolt's free pages and growth
 }

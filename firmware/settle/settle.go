@@ -166,18 +166,7 @@ func (s *Settler) InProgress() (journal.SettleStep, bool, error) {
 
 // begin freezes the open batch.
 func (s *Settler) begin() (journal.Settlement, error) {
-	t, err := s.j.OpenTotals()
-	if err != nil {
-		return journal.Settlement{}, fmt.Errorf("settle: %w", err)
-	}
-	if t.Unresolved > 0 {
-		return journal.Settlement{}, fmt.Errorf("settle: batch %06d: %w: %d transactions", t.Batch, journal.ErrUnresolved, t.Unresolved)
-	}
-	trace, err := s.j.NextTrace()
-	if err != nil {
-		return journal.Settlement{}, fmt.Errorf("settle: %w", err)
-	}
-	st, err := s.j.BeginSettlement(trace)
+	st, err := s.j.BeginSettlement()
 	if err != nil {
 		return journal.Settlement{}, fmt.Errorf("settle: %w", err)
 	}
