@@ -110,10 +110,10 @@ func (p *PINPad) PINBlock(ctx context.Context, req hal.PINRequest) (hal.PINBlock
 			pinblock.Wipe(digits[:])
 			n = 0
 		case k == hal.KeyCancel:
-			return hal.PINBlock{}, hal.ErrPINCancelled
+			return hal.PINBlock{}, fmt.Errorf("pinpad: %w", hal.ErrPINCancelled)
 		case k == hal.KeyEnter:
 			if n == 0 && req.Optional {
-				return hal.PINBlock{}, hal.ErrPINBypassed
+				return hal.PINBlock{}, fmt.Errorf("pinpad: %w", hal.ErrPINBypassed)
 			}
 			if n < lo {
 				note = fmt.Sprintf("密码至少%d位 PIN needs %d digits", lo, lo)
@@ -127,7 +127,7 @@ func (p *PINPad) PINBlock(ctx context.Context, req hal.PINRequest) (hal.PINBlock
 // ended maps the end of the entry context to the PIN pad's errors.
 func (p *PINPad) ended(parent, entry context.Context, err error) error {
 	if parent.Err() == nil && errors.Is(context.Cause(entry), hal.ErrPINTimeout) {
-		return hal.ErrPINTimeout
+		return fmt.Errorf("pinpad: after %v: %w", p.cfg.Timeout, hal.ErrPINTimeout)
 	}
 	return fmt.Errorf("pinpad: %w", err)
 }
