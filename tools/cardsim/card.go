@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -40,6 +41,7 @@ type Card struct {
 	selIdx      int
 	tx          txState
 	commands    int
+	latency     time.Duration
 }
 
 // txState is what the card remembers during one transaction; a reset or a
@@ -145,15 +147,40 @@ func (c *Card) Commands() int {
 	return c.commands
 }
 
+// SetLatency makes every later answer take d, like a card that needs that
+// long per APDU (for card-in-field timing); zero answers at once.
+func (c *Card) SetLatency(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.latency = d
+}
+
 // Transmit answers one command APDU with response data and SW1 SW2.
 func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
+	d := c.latency
+	c.mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return c.handleLocked(apdu), nil
+}
+
+// handleLocked answers one command under the card's lock.
+func (c *Card) handleLocked(apdu []byte) []byte {
+	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.commands++
-	return c.handle(apdu), nil
+	return c.handle(apdu)
 }
 
 // handle dispatches one command. It never panics on any input (see

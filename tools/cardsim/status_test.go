@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -221,5 +222,23 @@ func TestATCPersists(t *testing.T) {
 	cancel()
 	if _, err := c.Transmit(ctx, mustHex("80CA9F3600")); err == nil {
 		t.Fatal("Transmit ignored a cancelled context")
+	}
+}
+
+func TestLatency(t *testing.T) {
+	c := newCard(t, "unionpay-debit", hal.Contactless)
+	c.SetLatency(20 * time.Millisecond)
+	start := time.Now()
+	send(t, c, "80CA9F3600", "9000")
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Fatalf("answered in %v with 20 ms latency", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if _, err := c.Transmit(ctx, mustHex("80CA9F3600")); err == nil {
+		t.Fatal("a slow card ignored the deadline")
+	}
+	if c.Commands() != 1 {
+		t.Fatalf("%d commands answered", c.Commands())
 	}
 }

@@ -106,14 +106,6 @@ func (t *t0Link) exchange(c *Card, cmd []byte) []byte {
 	return resp
 }
 
-// handleLocked answers one command under the card's lock.
-func (c *Card) handleLocked(apdu []byte) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.commands++
-	return c.handle(apdu)
-}
-
 // t0Only reports whether an ATR offers T=0 alone: it walks the TDi bytes
 // and looks for any protocol other than T=0 (or T=15, global bytes).
 func t0Only(atr []byte) bool {
