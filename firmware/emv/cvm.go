@@ -212,17 +212,9 @@ func (s *session) performCVM(ctx context.Context, code, caps byte) (bool, byte, 
 		s.cvm = CVMNone
 		return true, cvmResultSuccessful, nil
 	}
-	switch code {
-	case cvmPlainPINICC:
-		return s.offlinePIN(ctx, false)
-	case cvmPlainPINSignature:
-		return s.offlinePIN(ctx, true)
-	}
-	// Enciphered offline PIN needs the ICC PIN encipherment key inside the
-	// PIN pad, which this terminal's PIN pad does not offer: the rule fails
-	// and the list moves on (Book 3 10.5.1, PIN pad not working).
-	s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
-	return false, cvmResultFailed, nil
+	enciphered := code == cvmEncPINICC || code == cvmEncPINICCSignature
+	withSignature := code == cvmPlainPINSignature || code == cvmEncPINICCSignature
+	return s.offlinePIN(ctx, enciphered, withSignature)
 }
 
 // OfflinePINVerifier is an optional interface of a Cardholder whose PIN
@@ -236,17 +228,69 @@ type OfflinePINVerifier interface {
 	VerifyOfflinePIN(ctx context.Context, card hal.Card, triesLeft int) (sw uint16, err error)
 }
 
+// PINEncipherKey is the card's public key for offline PIN encipherment:
+// the ICC PIN encipherment key (9F2D) or else the ICC public key (9F46),
+// recovered and checked by the kernel.
+type PINEncipherKey struct {
+	Modulus  []byte
+	Exponent []byte
+}
+
+// EncipheredPINVerifier is an optional interface of a Cardholder whose PIN
+// pad verifies an enciphered offline PIN with the card itself: it collects
+// the PIN, asks the card for a challenge (GET CHALLENGE), enciphers the PIN
+// block with key (Book 2 7.1) and sends VERIFY (P2 88). It returns the
+// card's status word; triesLeft is -1 when the card did not tell.
+type EncipheredPINVerifier interface {
+	VerifyEncipheredPIN(ctx context.Context, card hal.Card, key PINEncipherKey, triesLeft int) (sw uint16, err error)
+}
+
+// pinEncipherKey recovers the key for offline PIN encipherment.
+func (s *session) pinEncipherKey() (*rsaKey, error) {
+	if cert, ok := s.icc[0x9F2D]; ok {
+		ik, err := s.issuerKey()
+		if err != nil {
+			return nil, err
+		}
+		pan := s.pan()
+		return recoverICCKey(ik, cert, s.icc[0x9F2F], s.icc[0x9F2E], nil, pan, s.txn.Time)
+	}
+	if s.oda.iccKey != nil {
+		return s.oda.iccKey, nil
+	}
+	return s.iccKey()
+}
+
 // maxPINAttempts bounds VERIFY retries against a card that never counts
 // down.
 const maxPINAttempts = 8
 
-// offlinePIN runs offline plaintext PIN verification through the PIN pad,
-// with the PIN try counter (GET DATA 9F17), Book 3 10.5.1.
-func (s *session) offlinePIN(ctx context.Context, withSignature bool) (bool, byte, error) {
-	v, ok := s.ch.(OfflinePINVerifier)
-	if !ok {
-		s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
-		return false, cvmResultFailed, nil
+// offlinePIN runs offline PIN verification (plaintext or enciphered)
+// through the PIN pad, with the PIN try counter (GET DATA 9F17), Book 3
+// 10.5.1.
+func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool) (bool, byte, error) {
+	var verify func(tries int) (uint16, error)
+	if enciphered {
+		v, ok := s.ch.(EncipheredPINVerifier)
+		if !ok {
+			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			return false, cvmResultFailed, nil
+		}
+		key, err := s.pinEncipherKey()
+		if err != nil {
+			s.k.log.Debug("emv: PIN encipherment key", "err", err)
+			s.markMissing(err)
+			return false, cvmResultFailed, nil
+		}
+		pk := PINEncipherKey{Modulus: clone(key.Modulus), Exponent: clone(key.Exponent)}
+		verify = func(tries int) (uint16, error) { return v.VerifyEncipheredPIN(ctx, s.card, pk, tries) }
+	} else {
+		v, ok := s.ch.(OfflinePINVerifier)
+		if !ok {
+			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			return false, cvmResultFailed, nil
+		}
+		verify = func(tries int) (uint16, error) { return v.VerifyOfflinePIN(ctx, s.card, tries) }
 	}
 	tries := -1
 	ptc, err := s.getData(ctx, 0x9F17)
@@ -264,7 +308,7 @@ func (s *session) offlinePIN(ctx context.Context, withSignature bool) (bool, byt
 		if tries == 1 {
 			s.ch.Notify(ctx, NoticePINTriesLow)
 		}
-		sw, err := v.VerifyOfflinePIN(ctx, s.card, tries)
+		sw, err := verify(tries)
 		switch {
 		case err == nil:
 		case errors.Is(err, hal.ErrPINBypassed):

@@ -1,10 +1,12 @@
 package emv
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
+	"math/big"
 	"testing"
 
 	"kpos/firmware/emv/tlv"
@@ -462,5 +464,114 @@ func TestCheckMandatory(t *testing.T) {
 	s = stepSession(t, testConfig(t), nil, sale(100), nil, full)
 	if err := s.checkMandatory(); !errors.Is(err, ErrCardData) {
 		t.Errorf("bad CDOL1: %v", err)
+	}
+}
+
+// encPINPad is a test PIN pad that enciphers the test PIN block (PIN 1234)
+// for the card: GET CHALLENGE, then VERIFY P2 88 with 7F | PIN block |
+// challenge | padding under the key the kernel hands it.
+type encPINPad struct {
+	cardholder
+	keys []PINEncipherKey
+}
+
+func (p *encPINPad) VerifyEncipheredPIN(ctx context.Context, card hal.Card, key PINEncipherKey, triesLeft int) (uint16, error) {
+	p.keys = append(p.keys, key)
+	r, err := card.Transmit(ctx, mustHex("0084000000"))
+	if err != nil || len(r) != 10 {
+		return 0, errors.New("test pin pad: no challenge")
+	}
+	m := cat("7F", "241234FFFFFFFFFF", r[:8])
+	for len(m) < len(key.Modulus) {
+		m = append(m, 0xAA)
+	}
+	n := new(big.Int).SetBytes(key.Modulus)
+	c := new(big.Int).Exp(new(big.Int).SetBytes(m), new(big.Int).SetBytes(key.Exponent), n).FillBytes(make([]byte, len(key.Modulus)))
+	r, err = card.Transmit(ctx, apdu(0x00, 0x20, 0x00, 0x88, c, false))
+	if err != nil || len(r) < 2 {
+		return 0, errors.New("test pin pad: VERIFY failed")
+	}
+	return uint16(r[len(r)-2])<<8 | uint16(r[len(r)-1]), nil
+}
+
+// pinCard is a card that answers GET CHALLENGE and checks an enciphered
+// VERIFY with its private key; other commands go to the script.
+type pinCard struct {
+	*fake.PlaybackCard
+	key      *privKey
+	verified int
+}
+
+func (c *pinCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
+	switch {
+	case bytes.Equal(cmd, mustHex("0084000000")):
+		return ok("0102030405060708"), nil
+	case len(cmd) > 5 && bytes.Equal(cmd[:4], mustHex("00200088")):
+		m := c.key.sign(cmd[5:]) // the private operation decrypts
+		if m[0] == 0x7F && hexs(m[1:9]) == "241234FFFFFFFFFF" && hexs(m[9:17]) == "0102030405060708" {
+			c.verified++
+			return sw("9000"), nil
+		}
+		return sw("63C2"), nil
+	}
+	return c.PlaybackCard.Transmit(ctx, cmd)
+}
+
+func TestEncipheredOfflinePIN(t *testing.T) {
+	p := thePKI(t)
+	static := cat(T(0x5A, upPAN), T(0x5F24, "301231"))
+	cert, rem, exp := p.issuerCert("A000000333", "622202FF", "1249")
+	ic, irem, iexp := p.iccCert(upPAN, "1249", static)
+	pinCert, pinRem, pinExp := p.iccCert(upPAN, "1249", nil)
+	base := map[tlv.Tag]string{0x5A: upPAN, 0x8F: "7E", 0x90: hx(cert), 0x92: hx(rem), 0x9F32: hx(exp), 0x8E: "00000000 00000000 0400"}
+	tests := []struct {
+		name     string
+		extra    map[tlv.Tag]string
+		script   []fake.Exchange
+		noPad    bool
+		cvm      CVM
+		cvmr     string
+		tvr      string
+		verified int
+	}{
+		{name: "with the ICC public key", extra: map[tlv.Tag]string{0x9F46: hx(ic), 0x9F48: hx(irem), 0x9F47: hx(iexp)},
+			script: []fake.Exchange{x("80CA9F1700", ok(T(0x9F17, "03")))}, cvm: CVMOfflinePIN, cvmr: "040002", tvr: "0000000000", verified: 1},
+		{name: "with the ICC PIN encipherment key", extra: map[tlv.Tag]string{0x9F2D: hx(pinCert), 0x9F2F: hx(pinRem), 0x9F2E: hx(pinExp)},
+			script: []fake.Exchange{x("80CA9F1700", ok(T(0x9F17, "03")))}, cvm: CVMOfflinePIN, cvmr: "040002", tvr: "0000000000", verified: 1},
+		{name: "no key: CVM fails without asking", extra: map[tlv.Tag]string{0x8F: "7D", 0x9F46: hx(ic), 0x9F48: hx(irem), 0x9F47: hx(iexp)},
+			cvm: CVMFailed, cvmr: "040001", tvr: "2000800000"},
+		{name: "PIN pad cannot encipher", extra: map[tlv.Tag]string{0x9F46: hx(ic), 0x9F48: hx(irem), 0x9F47: hx(iexp)}, noPad: true,
+			cvm: CVMFailed, cvmr: "040001", tvr: "0000900000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Terminal.Capabilities[1] = 0x10
+			icc := map[tlv.Tag]string{}
+			for k, v := range base {
+				icc[k] = v
+			}
+			for k, v := range tc.extra {
+				icc[k] = v
+			}
+			card := &pinCard{PlaybackCard: &fake.PlaybackCard{Script: tc.script}, key: p.icc}
+			pad := &encPINPad{}
+			var ch Cardholder = pad
+			if tc.noPad {
+				ch = &pad.cardholder
+			}
+			s := stepSession(t, cfg, card, sale(100), ch, icc)
+			s.oda.records = static
+			if err := s.cardholderVerification(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := card.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if s.cvm != tc.cvm || hexs(s.cvmr[:]) != tc.cvmr || card.verified != tc.verified {
+				t.Errorf("cvm %v results %X verified %d, want %v %s %d", s.cvm, s.cvmr, card.verified, tc.cvm, tc.cvmr, tc.verified)
+			}
+			assertTVR(t, s.tvr, tc.tvr)
+		})
 	}
 }
