@@ -25,6 +25,7 @@ const (
 	KindMastercard                   // Mastercard M/Chip-style
 )
 
+// String names the kernel kind as the parameter files do.
 func (k KernelKind) String() string {
 	switch k {
 	case KindContact:
