@@ -27,7 +27,7 @@ type activation struct {
 const lockout = 30 * time.Minute
 
 // expiringWithin is when a K code counts as expiring soon.
-const expiringWithin = 30 * 24 * time.Hour
+const expiringWithin = 7 * 24 * time.Hour
 
 // normKCode strips separators and case from a K code.
 func normKCode(s string) string {
@@ -56,6 +56,9 @@ func (s *Server) kcodeTerminal(tags acquirer.Tags) (*termState, string) {
 	tk := s.bySerial[serial]
 	if tk == nil || kcode == "" || normKCode(tk.rec.KCode) != normKCode(kcode) {
 		return nil, "K1"
+	}
+	if tk.kcodeUsed {
+		return tk, "K1" // a K code binds once
 	}
 	switch kcodeStatus(tk.rec, s.cfg.Now()) {
 	case "expired":
@@ -170,6 +173,22 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 	otp, _ := tags.Get(acquirer.TagOTP)
 	now := s.cfg.Now()
 	s.mu.Lock()
+	if tk := s.bySerial[serial]; tk != nil && tk.kcodeUsed && tk.confirmed != nil &&
+		normKCode(tk.rec.KCode) == normKCode(kcode) && tk.confirmedOTP == otp {
+		// The answer to a successful confirmation was lost and the terminal
+		// sends the same code again: the same binding, once more.
+		body := tk.confirmed
+		s.recordLocked(Record{Type: "otp", TID: tk.rec.TID, Code: "00", Note: "repeated confirmation: same answer"})
+		s.mu.Unlock()
+		msg, err := s.codec.Unpack(body)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := msg.Field(11, field(m, 11)); err != nil {
+			return nil, nil, err
+		}
+		return &answer{msg: msg}, nil, nil
+	}
 	tk, code := s.kcodeTerminal(tags)
 	var left int
 	if code == "" {
@@ -212,6 +231,8 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 	}
 	tk.act = nil
 	tk.bound = true
+	tk.kcodeUsed = true
+	tk.confirmedOTP = otp
 	tk.pinKey, tk.macKey, tk.dataKey = nil, nil, nil
 	rec := tk.rec
 	tmk := append([]byte(nil), tk.tmk...)
@@ -243,6 +264,11 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 		if err := a.msg.Field(id, v); err != nil {
 			return nil, nil, fmt.Errorf("hostsim: field %d: %w", id, err)
 		}
+	}
+	if body, err := s.codec.Pack(a.msg, nil); err == nil {
+		s.mu.Lock()
+		tk.confirmed = body
+		s.mu.Unlock()
 	}
 	return a, nil, nil
 }

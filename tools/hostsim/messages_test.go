@@ -461,3 +461,25 @@ func TestHostAsksForSignOnAndTotals(t *testing.T) {
 		t.Fatalf("totals %+v %+v", dom, foreign)
 	}
 }
+
+func TestKCodeBindsOnceAndConfirmationRepeats(t *testing.T) {
+	r := newRig(t, func(c *acquirer.Config) { c.TID, c.MID = "", "" })
+	ctx := context.Background()
+	const serial, kcode = "KPOS-SIM-0002", "Z9222ZC3ZQWRCE9F"
+	if _, err := r.client.Activate(ctx, r.nextTrace(), serial, kcode); err != nil {
+		t.Fatal(err)
+	}
+	otp, _ := r.host.LastOTP(serial)
+	first, err := r.client.ConfirmActivation(ctx, r.nextTrace(), serial, kcode, otp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The answer was lost; the terminal sends the same code again.
+	again, err := r.client.ConfirmActivation(ctx, r.nextTrace(), serial, kcode, otp)
+	if err != nil || string(again.EncTMK) != string(first.EncTMK) || again.TID != first.TID {
+		t.Fatalf("repeated confirmation %+v %v", again, err)
+	}
+	if _, err := r.client.Activate(ctx, r.nextTrace(), serial, kcode); !isCode(err, "K1") {
+		t.Fatalf("second binding with a used K code: %v", err)
+	}
+}

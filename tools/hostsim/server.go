@@ -91,6 +91,11 @@ type termState struct {
 	daily   map[string]int64 // approved amount per day (YYYYMMDD)
 	act     *activation
 	bound   bool
+	// kcodeUsed: the K code has bound this terminal and binds no more;
+	// confirmed is that answer, repeated for the same one-time code.
+	kcodeUsed    bool
+	confirmed    []byte
+	confirmedOTP string
 }
 
 // account is a card account.
