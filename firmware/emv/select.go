@@ -11,9 +11,10 @@ import (
 	"kpos/hal"
 )
 
-var (
-	pseName  = []byte("1PAY.SYS.DDF01")
-	ppseName = []byte("2PAY.SYS.DDF01")
+// The directory names of the payment system environments.
+const (
+	pseName  = "1PAY.SYS.DDF01"
+	ppseName = "2PAY.SYS.DDF01"
 )
 
 // maxSelectNext bounds SELECT NEXT loops and directory records against a
@@ -82,7 +83,7 @@ func chipUnusable(err error) bool {
 // pse reads the Payment System Environment. usePSE is false when the card
 // has none or it is unusable, and the list of AIDs must be used.
 func (s *session) pse(ctx context.Context) ([]candidate, bool, error) {
-	r, err := s.transmit(ctx, "SELECT PSE", selectCmd(pseName, false))
+	r, err := s.transmit(ctx, "SELECT PSE", selectCmd([]byte(pseName), false))
 	if err != nil {
 		return nil, false, err
 	}
@@ -226,7 +227,7 @@ func (s *session) aidList(ctx context.Context) ([]candidate, error) {
 
 // ppse reads the Proximity Payment System Environment.
 func (s *session) ppse(ctx context.Context) ([]candidate, error) {
-	r, err := s.transmit(ctx, "SELECT PPSE", selectCmd(ppseName, false))
+	r, err := s.transmit(ctx, "SELECT PPSE", selectCmd([]byte(ppseName), false))
 	if err != nil {
 		return nil, err
 	}
