@@ -2,13 +2,17 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"kpos/boards"
+	"kpos/firmware/qr"
+	"kpos/hal/fake"
 	"kpos/tools/hostsim"
 )
 
@@ -18,6 +22,20 @@ type inProcessHost struct {
 	srv    *hostsim.Server
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	keypad  *fake.Keypad  // where "otp" types the SMS code
+	display *fake.Display // where "pay-qr" finds the merchant code
+}
+
+// AttachDevices gives the host's controls the board's keypad and display:
+// "otp" types the one-time code on the keypad as the merchant who read the
+// SMS would, "pay-qr" reads the code on the display as the customer's
+// wallet would.
+func (h *inProcessHost) AttachDevices(k *fake.Keypad, d *fake.Display) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.keypad, h.display = k, d
 }
 
 func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) {
@@ -78,9 +96,28 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 	return n
 }
 
-// Command understands "fault KIND [DURATION] [sticky] [mti=0200]" and
-// "fault clear".
+// Command understands "fault KIND [DURATION] [sticky] [mti=0200]",
+// "fault clear", "otp [SERIAL]" (type the one-time code of the activation
+// in progress on the keypad), "pay-qr [PAYLOAD]" (the customer pays the
+// merchant code on the display, or the one given) and "revoke [SERIAL]"
+// (the bank revokes the terminal's K code). SERIAL is the sim board's by
+// default.
 func (h *inProcessHost) Command(cmd string) error {
+	words := strings.Fields(cmd)
+	if len(words) > 0 {
+		switch words[0] {
+		case "otp":
+			return h.typeOTP(serialArg(words))
+		case "pay-qr":
+			return h.payQR(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "pay-qr")))
+		case "revoke":
+			serial := serialArg(words)
+			if !h.srv.Revoke(serial) {
+				return fmt.Errorf("sim: host revoke: no terminal with serial %q", serial)
+			}
+			return nil
+		}
+	}
 	f, clear, err := parseFaultCommand(cmd)
 	if err != nil {
 		return err
@@ -91,6 +128,61 @@ func (h *inProcessHost) Command(cmd string) error {
 	}
 	h.srv.InjectFault(f)
 	return nil
+}
+
+func serialArg(words []string) string {
+	if len(words) > 1 {
+		return words[1]
+	}
+	return testSerial
+}
+
+// typeOTP types the one-time code the host "sent by SMS".
+func (h *inProcessHost) typeOTP(serial string) error {
+	otp, ok := h.srv.LastOTP(serial)
+	if !ok {
+		return fmt.Errorf("sim: host otp: no activation in progress for serial %q", serial)
+	}
+	h.mu.Lock()
+	k := h.keypad
+	h.mu.Unlock()
+	if k == nil {
+		return errors.New("sim: host otp: no keypad attached to type the code on")
+	}
+	k.Type(otp)
+	return nil
+}
+
+// orderURL is where the host simulator's merchant-presented orders live;
+// the terminal's EMVCo code carries the order reference as its bill number.
+const orderURL = "https://qr.kpos.test/pay/"
+
+// payQR pays payload, or the merchant code on the display.
+func (h *inProcessHost) payQR(payload string) error {
+	if payload == "" {
+		h.mu.Lock()
+		d := h.display
+		h.mu.Unlock()
+		if d == nil {
+			return errors.New("sim: host pay-qr: no display attached to scan, and no payload given")
+		}
+		hist := d.History()
+		for i := len(hist) - 1; i >= 0 && payload == ""; i-- {
+			payload = hist[i].QR
+		}
+		if payload == "" {
+			return errors.New("sim: host pay-qr: no QR code on the display")
+		}
+	}
+	if h.srv.PayQR(payload) {
+		return nil
+	}
+	if m, err := qr.ParseMPM(payload); err == nil && m.Additional != nil && m.Additional.Bill != "" {
+		if h.srv.PayQR(orderURL + m.Additional.Bill) {
+			return nil
+		}
+	}
+	return errors.New("sim: host pay-qr: no open order for that code")
 }
 
 func parseFaultCommand(cmd string) (hostsim.Fault, bool, error) {

@@ -2,22 +2,32 @@ package main
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"kpos/boards"
 	"kpos/firmware/acquirer"
+	"kpos/firmware/binding"
+	"kpos/firmware/bindlink"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
 	"kpos/firmware/terminal"
+	"kpos/hal"
+	"kpos/hal/fake"
 )
 
 // app is the firmware running on a board. A power cut stops an instance
@@ -28,23 +38,49 @@ type app struct {
 	crashAt string
 	out     io.Writer
 
-	mu   sync.Mutex
-	inst *instance
+	mu      sync.Mutex
+	inst    *instance
+	started bool // an instance was started in this process (power cuts restart it)
 }
 
 type instance struct {
 	journal *journal.Journal
 	keys    *keys.Store
+	binder  *binding.Binder // nil when the binding could not be set up
 	term    *terminal.Terminal
 	cancel  context.CancelFunc
 	done    chan struct{}
 	bootErr error
 }
 
-// start opens the journal and keys, boots the terminal (reversals first,
-// then sign-on) and serves the counter in the background.
+// start opens the journal and keys, sets up the binding (a board with a
+// test TMK is the provisioned test terminal, bound already; a blank board
+// waits for its K code), boots the terminal (reversals first, then sign-on)
+// and serves the counter in the background.
 func (a *app) start(ctx context.Context) (*instance, error) {
 	b := a.board
+	a.mu.Lock()
+	first := !a.started
+	a.started = true
+	a.mu.Unlock()
+	if first && b.Sim != nil && b.InitialTMK == nil {
+		// A simulated board started blank is factory fresh: what earlier
+		// runs left in its data directory is discarded.
+		for _, f := range []string{"binding.json", "keys.db", "journal.db"} {
+			if err := os.Remove(filepath.Join(b.DataDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("blank start: %w", err)
+			}
+		}
+	}
+	if b.Sim != nil {
+		// The host simulator's controls type the SMS code and scan the
+		// merchant code as the merchant and the customer would.
+		if h, ok := b.Sim.Host.(interface {
+			AttachDevices(*fake.Keypad, *fake.Display)
+		}); ok {
+			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
+		}
+	}
 	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{})
 	if err != nil {
 		return nil, err
@@ -79,10 +115,23 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	// that routes otherwise sends its own in the binding parameters.
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
-	client := acquirer.NewClient(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
+	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
 		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
+	binder, err := a.binder(ctx, j, ks, link)
+	if err != nil {
+		// Without a binding the terminal still sells as the board's
+		// provisioned identity; a blank board cannot.
+		a.log.Error("binding", "err", err)
+		if b.InitialTMK == nil {
+			return fail(err)
+		}
+	}
 	cfg := terminal.Config{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID,
 		TerminalID: b.Identity.TerminalID, Logger: a.log}
+	var opts []terminal.Option
+	if binder != nil {
+		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
+	}
 	if b.HostTimeout > 0 {
 		// The terminal's own bound on one exchange leaves room for dialling.
 		cfg.HostTimeout = 2 * b.HostTimeout
@@ -98,9 +147,9 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	term := terminal.New(cfg, terminal.Devices{Reader: b.Reader, PINPad: b.PINPad, Printer: b.Printer,
-		Display: b.Display, Keypad: b.Keypad, Indicator: b.Indicator}, kernel, client, ks, j)
+		Display: b.Display, Keypad: b.Keypad, Indicator: b.Indicator, Scanner: b.Scanner}, kernel, link, ks, j, opts...)
 	ictx, cancel := context.WithCancel(ctx)
-	inst := &instance{journal: j, keys: ks, term: term, cancel: cancel, done: make(chan struct{})}
+	inst := &instance{journal: j, keys: ks, binder: binder, term: term, cancel: cancel, done: make(chan struct{})}
 	bootCtx, bootCancel := context.WithTimeout(ictx, 60*time.Second)
 	inst.bootErr = term.Boot(bootCtx)
 	bootCancel()
@@ -135,4 +184,190 @@ func (a *app) current() *instance {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.inst
+}
+
+// binder sets up the K-code binding. A board provisioned with a test TMK
+// and identity is the test terminal of docs/test-cards.md: at its first
+// boot it is recorded as bound, with the parameters the host downloads to
+// it. The acquirer link follows the binding's identity from then on.
+func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink) (*binding.Binder, error) {
+	b := a.board
+	if b.Serial == "" {
+		return nil, errors.New("the board has no device serial to bind with")
+	}
+	store := binding.NewFileStore(filepath.Join(b.DataDir, "binding.json"))
+	rec, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	if rec.State == binding.StateBlank && b.InitialTMK != nil {
+		if rec, err = a.provision(ctx, j, store, link); err != nil {
+			return nil, err
+		}
+	}
+	if rec.TID != "" {
+		link.setIdentity(rec.TID, rec.MID)
+	}
+	signOn := binding.SignOnFunc(func(ctx context.Context) error {
+		trace, err := j.NextTrace()
+		if err != nil {
+			return err
+		}
+		batch, err := j.Batch()
+		if err != nil {
+			return err
+		}
+		return link.SignOn(ctx, trace, batch)
+	})
+	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
+	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
+		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
+		Store: followingStore{Store: store, follow: func(r binding.Record) { link.setIdentity(r.TID, r.MID) }},
+		Log:   a.log.With("component", "binding"),
+	})
+}
+
+// provision records the board's provisioned identity as bound, with the
+// parameters the host holds for it.
+func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.Store, link *hostLink) (binding.Record, error) {
+	b := a.board
+	trace, err := j.NextTrace()
+	if err != nil {
+		return binding.Record{}, err
+	}
+	batch, err := j.Batch()
+	if err != nil {
+		return binding.Record{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	p, err := link.client().DownloadParams(pctx, trace, batch)
+	if err != nil {
+		return binding.Record{}, fmt.Errorf("provisioned terminal: parameter download: %w", err)
+	}
+	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, time.Now())
+	if err := rec.Params.Validate(); err != nil {
+		return binding.Record{}, fmt.Errorf("provisioned terminal: %w", err)
+	}
+	if err := store.Save(rec); err != nil {
+		return binding.Record{}, err
+	}
+	a.log.Info("provisioned test terminal recorded as bound", "tid", rec.TID)
+	return rec, nil
+}
+
+// merchantPassword checks the merchant's password, which unbinding asks
+// for. It is kept as a PBKDF2 hash in the data directory; a simulated
+// board gets the TEST ONLY password of docs/test-cards.md on first use.
+func (a *app) merchantPassword(pw string) bool {
+	path := filepath.Join(a.board.DataDir, "merchant-password")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && a.board.Sim != nil {
+		if err := setMerchantPassword(path, testMerchantPassword); err != nil {
+			a.log.Error("merchant password", "err", err)
+			return false
+		}
+	}
+	ok, err := checkMerchantPassword(path, pw)
+	if err != nil {
+		a.log.Error("merchant password", "err", err)
+	}
+	return ok
+}
+
+// followingStore is the binding's store that also tells the acquirer link
+// the terminal's identity whenever the binding changes it.
+type followingStore struct {
+	binding.Store
+	follow func(binding.Record)
+}
+
+func (s followingStore) Save(r binding.Record) error {
+	if err := s.Store.Save(r); err != nil {
+		return err
+	}
+	s.follow(r)
+	return nil
+}
+
+// hostLink is the acquirer client under the terminal's current identity:
+// a blank terminal has none, binding gives it one, unbinding takes it away.
+type hostLink struct {
+	mu   sync.Mutex
+	cfg  acquirer.Config
+	link hal.Link
+	ks   *keys.Store
+	c    *acquirer.Client
+}
+
+var _ terminal.Host = (*hostLink)(nil)
+
+func newHostLink(cfg acquirer.Config, link hal.Link, ks *keys.Store) *hostLink {
+	return &hostLink{cfg: cfg, link: link, ks: ks, c: acquirer.NewClient(cfg, link, ks)}
+}
+
+func (h *hostLink) client() *acquirer.Client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.c
+}
+
+// setIdentity switches to a client for tid and mid.
+func (h *hostLink) setIdentity(tid, mid string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cfg.TID == tid && h.cfg.MID == mid {
+		return
+	}
+	h.cfg.TID, h.cfg.MID = tid, mid
+	h.c = acquirer.NewClient(h.cfg, h.link, h.ks)
+}
+
+func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
+	return h.client().SignOn(ctx, trace, batch)
+}
+
+func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error) {
+	return h.client().Do(ctx, req)
+}
+
+func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error) {
+	return h.client().Reverse(ctx, orig, reason)
+}
+
+// testMerchantPassword is the merchant password of simulated boards. TEST
+// ONLY: it protects nothing but a simulated terminal's binding.
+const testMerchantPassword = "123456"
+
+const merchantPasswordIter = 100_000
+
+// setMerchantPassword stores a salted PBKDF2-SHA256 hash of pw.
+func setMerchantPassword(path, pw string) error {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return err
+	}
+	sum, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
+	if err != nil {
+		return err
+	}
+	return boards.WriteFileDurably(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
+}
+
+// checkMerchantPassword compares pw with the stored hash in constant time.
+func checkMerchantPassword(path, pw string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	saltHex, sumHex, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
+	salt, err1 := hex.DecodeString(saltHex)
+	want, err2 := hex.DecodeString(sumHex)
+	if !ok || err1 != nil || err2 != nil || len(want) != 32 {
+		return false, errors.New("merchant password file is damaged")
+	}
+	got, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
