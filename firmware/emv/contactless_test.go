@@ -167,6 +167,26 @@ func TestContactless(t *testing.T) {
 			decision: GoOnline, cvm: CVMNone, cvmr: "1F0302", tvr: "8000008000", tsi: "6800", final: Approved,
 		},
 		{
+			name: "Mastercard card with CDA", amount: 10000,
+			script: func(t *testing.T) []fake.Exchange {
+				p := thePKI(t)
+				signed := cat(T(0x5A, "5413330089010434"), T(0x5F24, "291231"), T(0x5F34, "00"), T(0x8C, cdol1), T(0x8D, cdol2),
+					T(0x8E, "00000000 00000000 4203 1F03"), T(0x9F42, "0156"))
+				cert, rem, exp := p.issuerCert("A000000004", "541333FF", "1249")
+				ic, irem, iexp := p.iccCert("5413330089010434FFFF", "1249", signed)
+				const cdolData = "000000010000 000000000000 0156 0000008000 0156 261122 00 12345678"
+				return []fake.Exchange{
+					x(selPPSE, ppseFCI(dirEntry(mcAID, "Mastercard", "01"))),
+					x("00A4040007A000000004101000", appFCI(mcAID, "Mastercard", "")),
+					x("80A80000028300 00", ok(T(0x77, T(0x82, "1980"), T(0x94, "08010201")))),
+					x(rr1sfi1, ok(T(0x70, signed))),
+					x(rr2sfi1, ok(T(0x70, T(0x8F, "7E"), T(0x90, cert), T(0x92, rem), T(0x9F32, exp), T(0x9F46, ic), T(0x9F48, irem), T(0x9F47, iexp)))),
+					x("80AE9000 1D "+cdolData+" 00", cdaResponsePDOL(t, "", "80", "1122334455667788", false, cdolData)),
+				}
+			},
+			decision: GoOnline, cvm: CVMNone, cvmr: "1F0302", tvr: "0000008000", tsi: "E800", final: Approved,
+		},
+		{
 			name: "Mastercard phone with on-device CVM over the CVM limit", amount: 200000,
 			script: func(t *testing.T) []fake.Exchange {
 				return []fake.Exchange{

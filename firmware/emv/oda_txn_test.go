@@ -54,10 +54,15 @@ func odaStart(r1, r2 []byte, aip string) []fake.Exchange {
 // over the given CID and AC; cdolData is what the terminal sent (CDOL1,
 // then CDOL2 for the second GENERATE AC).
 func cdaResponse(t testing.TB, cid, ac string, corrupt bool, cdolData ...string) []byte {
+	return cdaResponsePDOL(t, upPDOLData, cid, ac, corrupt, cdolData...)
+}
+
+// cdaResponsePDOL is cdaResponse for a card whose PDOL data was pdolData.
+func cdaResponsePDOL(t testing.TB, pdolData, cid, ac string, corrupt bool, cdolData ...string) []byte {
 	p := thePKI(t)
 	body := cat(T(0x9F27, cid), T(0x9F36, "0001"), T(0x9F10, "07010103A00000"))
 	h := sha1.New()
-	h.Write(mustHex(upPDOLData))
+	h.Write(mustHex(pdolData))
 	for _, d := range cdolData {
 		h.Write(mustHex(d))
 	}
