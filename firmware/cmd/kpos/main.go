@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"kpos/boards"
+	_ "kpos/boards/hw"
 	_ "kpos/boards/sim"
 )
 
