@@ -15,8 +15,8 @@ import (
 // remembered, so that the original is refused should it arrive late.
 func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState, error) {
 	tk, refusal, err := s.macChecked(m, body, "reversal")
-	if tk == nil {
-		return refusal, nil, err
+	if refusal != nil || err != nil {
+		return refusal, tk, err
 	}
 	f60, err := acquirer.ParseField60(field(m, 60))
 	trace, err2 := strconv.ParseUint(field(m, 11), 10, 32)
@@ -89,8 +89,8 @@ func (s *Server) hostTotals(tid string, batch uint32) (dom, foreign acquirer.Tot
 // answers balanced ("1") or not ("2") for each card family.
 func (s *Server) settlement(m *iso8583.Message, body []byte) (*answer, *termState, error) {
 	tk, refusal, err := s.macChecked(m, body, "settlement")
-	if tk == nil {
-		return refusal, nil, err
+	if refusal != nil || err != nil {
+		return refusal, tk, err
 	}
 	f60, err := acquirer.ParseField60(field(m, 60))
 	f48, err2 := acquirer.ParseField48(field(m, 48))
@@ -128,8 +128,8 @@ func (s *Server) settlement(m *iso8583.Message, body []byte) (*answer, *termStat
 // unbalanced settlement, and the end of the upload.
 func (s *Server) batchUpload(m *iso8583.Message, body []byte) (*answer, *termState, error) {
 	tk, refusal, err := s.macChecked(m, body, "batch-upload")
-	if tk == nil {
-		return refusal, nil, err
+	if refusal != nil || err != nil {
+		return refusal, tk, err
 	}
 	f60, err := acquirer.ParseField60(field(m, 60))
 	if err != nil {

@@ -17,11 +17,19 @@ import (
 )
 
 // macChecked returns the terminal of a MAC'd request after checking its
-// MAC, or an answer refusing it (no MAC on a refusal: the host cannot MAC
-// for a terminal it does not trust).
+// MAC, or an answer refusing it. A refusal carries no MAC (the host cannot
+// MAC for a terminal it does not trust) unless the terminal is trusted but
+// not allowed to trade; the terminal returned with a refusal is the one to
+// MAC it for, or nil.
 func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termState, *answer, error) {
 	tk, code := s.terminal(m)
-	if code == "" {
+	if code == "58" && op != "authorization" {
+		// A revoked terminal may still put right what it did: reversals,
+		// settlement and batch upload go through.
+		code = ""
+	}
+	macOK := false
+	if tk != nil {
 		s.mu.Lock()
 		key, alg := tk.macKey, tk.alg
 		s.mu.Unlock()
@@ -29,6 +37,8 @@ func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termSt
 			code = "A0" // not signed on: no MAC key
 		} else if err := acquirer.VerifyMAC(m, body, hostMAC{key: key, alg: alg}); err != nil {
 			code = "A0"
+		} else {
+			macOK = true
 		}
 	}
 	if code == "" {
@@ -37,6 +47,11 @@ func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termSt
 	mti, _ := m.GetMTI()
 	s.record(Record{Type: op, MTI: mti, TID: field(m, 41), Code: code, Note: "refused before processing"})
 	a, err := s.reply(m, code)
+	if macOK && a != nil {
+		// A trusted terminal that may not trade (revoked): a clean, MAC'd decline.
+		a.mac = true
+		return tk, a, err
+	}
 	return nil, a, err
 }
 
@@ -80,8 +95,8 @@ func masked(pan string) string {
 func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState, error) {
 	mti, _ := m.GetMTI()
 	tk, refusal, err := s.macChecked(m, body, "authorization")
-	if tk == nil {
-		return refusal, nil, err
+	if refusal != nil || err != nil {
+		return refusal, tk, err
 	}
 	req, _, err := acquirer.ParseRequest(m)
 	if err != nil {

@@ -483,3 +483,30 @@ func TestKCodeBindsOnceAndConfirmationRepeats(t *testing.T) {
 		t.Fatalf("second binding with a used K code: %v", err)
 	}
 }
+
+func TestRevokedTerminalGetsACleanDecline(t *testing.T) {
+	r := newRig(t, nil)
+	r.signOn()
+	r.host.Revoke(testSerial)
+	resp, err := r.client.Do(context.Background(), r.chipSale(100))
+	if err != nil || resp.Code != "58" {
+		t.Fatalf("sale by a revoked terminal: %+v %v", resp, err)
+	}
+	if r.balance(debitPAN) != 1000000 {
+		t.Fatal("money moved")
+	}
+}
+
+func TestRevokedTerminalMayStillReverse(t *testing.T) {
+	r := newRig(t, nil)
+	r.signOn()
+	sale := r.chipSale(100)
+	r.do(sale)
+	r.host.Revoke(testSerial)
+	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.ReasonCardDeclined); err != nil || rr.Code != "00" {
+		t.Fatalf("reversal after revocation: %+v %v", rr, err)
+	}
+	if r.balance(debitPAN) != 1000000 {
+		t.Fatal("not reversed")
+	}
+}

@@ -61,7 +61,8 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 }
 
 // terminal returns the bound terminal that m comes from, or the response
-// code to refuse it with.
+// code to refuse it with (with the terminal when it is known and bound but
+// revoked, so that the refusal can carry a MAC).
 func (s *Server) terminal(m *iso8583.Message) (*termState, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,7 +77,7 @@ func (s *Server) terminal(m *iso8583.Message) (*termState, string) {
 		return nil, "97"
 	}
 	if tk.rec.Status == "revoked" {
-		return nil, "58"
+		return tk, "58" // known and trusted, but no longer allowed to trade
 	}
 	return tk, ""
 }
