@@ -21,10 +21,10 @@ import (
 // ErrNoCode reports a frame in which no QR code was found.
 var ErrNoCode = errors.New("camera: no code in frame")
 
-// Unreadable is the error for a frame in which a code was seen (three finder
+// ErrUnreadable is the error for a frame in which a code was seen (three finder
 // patterns located and a grid sampled) but no attempt could decode it. It
 // wraps hal.ErrScanUnreadable.
-var Unreadable = fmt.Errorf("camera: code seen but not decodable: %w", hal.ErrScanUnreadable)
+var ErrUnreadable = fmt.Errorf("camera: code seen but not decodable: %w", hal.ErrScanUnreadable)
 
 // DecoderConfig tunes the decoding pipeline.
 type DecoderConfig struct {
@@ -34,10 +34,11 @@ type DecoderConfig struct {
 }
 
 // Decoder finds and decodes a QR code in grayscale frames. It runs a list of
-// attempts, cheapest and likeliest first, each a preprocessing (contrast
-// stretch, denoise, scale, sharpen) and a binarizer (block-adaptive at two
-// scales, global histogram, fixed thresholds); gozxing's detector and decoder
-// then read the bit matrix. It stops at the first attempt that decodes.
+// attempts, cheapest and likeliest first, each a preprocessing (scaling,
+// contrast stretch, denoising, sharpening) and a binarizer (block-adaptive
+// with several neighbourhoods and flatness rules, or one global threshold);
+// gozxing's detector and decoder then read the bit matrix. It stops at the
+// first attempt that decodes.
 //
 // A Decoder keeps scratch buffers between frames and is not safe for
 // concurrent use.
@@ -118,7 +119,7 @@ var attempts = []attempt{
 }
 
 // Decode returns the text of the QR code in img, ErrNoCode when none is
-// found, or Unreadable (wrapping hal.ErrScanUnreadable) when one is seen but
+// found, or ErrUnreadable (wrapping hal.ErrScanUnreadable) when one is seen but
 // cannot be decoded within the budget.
 func (d *Decoder) Decode(img *image.Gray) (string, error) {
 	b := img.Bounds()
@@ -168,7 +169,7 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		}
 	}
 	if seen {
-		return "", Unreadable
+		return "", ErrUnreadable
 	}
 	return "", ErrNoCode
 }
@@ -515,9 +516,9 @@ func (d *Decoder) words(n int) []uint32 {
 	return b
 }
 
-// global binarizes at one threshold for the whole frame: the valley between
-// the two highest peaks of a 32-bin histogram (zxing's global rule), found
-// on the stretched frame.
+// global binarizes at one threshold for the whole frame: the deepest valley
+// between the two main peaks of a 32-bin histogram, nearer the dark peak
+// (zxing's global histogram rule).
 func global(d *Decoder, g gray) {
 	var hist [32]int
 	for _, p := range g.pix {
@@ -537,10 +538,11 @@ func global(d *Decoder, g gray) {
 		}
 	}
 	lo, hi := min(first, second), max(first, second)
+	peak := hist[first]
 	valley, vs := hi-1, -1
 	for i := hi - 1; i > lo; i-- {
 		from := i - lo
-		score := from * from * (hi - i) * (hist[hi] - hist[i])
+		score := from * from * (hi - i) * (peak - hist[i])
 		if score > vs {
 			valley, vs = i, score
 		}

@@ -423,6 +423,7 @@ func (m *Modem) attach(ctx context.Context) error {
 		return nil
 	}
 	cmds := []string{
+		fmt.Sprintf(`AT+CGDCONT=%d,"IP","%s"`, id, m.cfg.APN),
 		fmt.Sprintf(`AT+QICSGP=%d,1,"%s","%s","%s",1`, id, m.cfg.APN, m.cfg.User, m.cfg.Password),
 		fmt.Sprintf("AT+QIACT=%d", id),
 	}

@@ -146,7 +146,7 @@ func (s *Settler) Resume(ctx context.Context) (Report, bool, error) {
 	if cb.Printed {
 		return Report{}, false, nil
 	}
-	r, err := s.print(ctx, cb, false)
+	r, err := s.printReport(ctx, cb, false)
 	r.Resumed = true
 	return r, true, err
 }
@@ -348,11 +348,11 @@ func (s *Settler) close(ctx context.Context, st journal.Settlement) (Report, err
 	if err := s.at("closed"); err != nil {
 		return s.report(cb, false), err
 	}
-	return s.print(ctx, cb, false)
+	return s.printReport(ctx, cb, false)
 }
 
-// print prints cb's report and records that it was printed.
-func (s *Settler) print(ctx context.Context, cb journal.ClosedBatch, reprint bool) (Report, error) {
+// printReport prints cb's report and records that it was printed.
+func (s *Settler) printReport(ctx context.Context, cb journal.ClosedBatch, reprint bool) (Report, error) {
 	r := s.report(cb, reprint)
 	if s.printer == nil {
 		return r, fmt.Errorf("%w: batch %06d: no printer", ErrNotPrinted, cb.Batch)
@@ -380,7 +380,7 @@ func (s *Settler) Reprint(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("settle: %w", err)
 	}
-	return s.print(ctx, cb, true)
+	return s.printReport(ctx, cb, true)
 }
 
 // ReprintBatch prints the report of closed batch n again.
@@ -391,7 +391,7 @@ func (s *Settler) ReprintBatch(ctx context.Context, n uint32) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("settle: %w", err)
 	}
-	return s.print(ctx, cb, true)
+	return s.printReport(ctx, cb, true)
 }
 
 // LastReport returns the last settlement's report without printing it (to
