@@ -24,6 +24,19 @@ const (
 // printer answers 37 25 00, which the status reader skips.
 const clearBuffers = "\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
 
+// Header-block responses: 0x37, an identifier, data, NUL.
+const (
+	blockHeader    = 0x37
+	blockProcessID = 0x22 // the answer to GS ( H fn=48
+	maxBlock       = 32
+)
+
+// processID is GS ( H fn=48: "answer with these four bytes once everything
+// before this command has been printed".
+func processID(id string) []byte {
+	return append([]byte{gs, '(', 'H', 6, 0, 48, 48}, id[:4]...)
+}
+
 // QR error correction levels as GS ( k function 169 takes them.
 const (
 	QRLevelL = 48

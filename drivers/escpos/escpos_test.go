@@ -369,3 +369,31 @@ func TestNoReply(t *testing.T) {
 		t.Fatalf("Status with a cancelled context = %v", err)
 	}
 }
+
+// statusOnly is a printer that answers real-time status (ready) but never
+// finishes printing: its process ID answer never comes.
+type statusOnly struct {
+	r *io.PipeReader
+	w *io.PipeWriter
+}
+
+func (s statusOnly) Read(b []byte) (int, error) { return s.r.Read(b) }
+
+func (s statusOnly) Write(b []byte) (int, error) {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == 0x10 && b[i+1] == 0x04 {
+			go s.w.Write([]byte{0x12})
+		}
+	}
+	return len(b), nil
+}
+
+func TestPrintNeverFinishes(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	p := escpos.New(statusOnly{r, w}, escpos.Config{PrintTimeout: 100 * time.Millisecond, PollInterval: 20 * time.Millisecond})
+	err := p.Print(context.Background(), hal.Document{Name: "t", Lines: []hal.Line{{Text: "x"}}})
+	if !errors.Is(err, escpos.ErrNoReply) || !errors.Is(err, hal.ErrPrinter) {
+		t.Fatalf("Print = %v, want ErrNoReply and hal.ErrPrinter", err)
+	}
+}

@@ -24,7 +24,8 @@ type Config struct {
 	QRModule       int           // QR module size in dots, 1..16; 6 when zero
 	QRLevel        int           // QR error correction QRLevelL..QRLevelH; QRLevelM when zero
 	StatusTimeout  time.Duration // how long one DLE EOT reply may take; 1 s when zero
-	PollInterval   time.Duration // status polling while waiting for paper; 500 ms when zero
+	PollInterval   time.Duration // status polling while waiting for paper or for printing to end; 500 ms when zero
+	PrintTimeout   time.Duration // how long the paper may take to come out after the last byte; 30 s when zero
 	MaxAttempts    int           // PrintWhole's attempts at one document; 3 when zero
 }
 
@@ -53,6 +54,9 @@ func (c Config) withDefaults() Config {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 500 * time.Millisecond
 	}
+	if c.PrintTimeout <= 0 {
+		c.PrintTimeout = 30 * time.Second
+	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 3
 	}
@@ -73,8 +77,10 @@ type Printer struct {
 	closer io.Closer // set when the printer owns the port
 
 	mu      sync.Mutex // one conversation at a time
-	replies chan byte  // bytes the printer sent, filled by readLoop
-	owed    int        // status replies requested but not yet read (after a cancel)
+	replies chan byte   // real-time status bytes the printer sent, filled by readLoop
+	blocks  chan []byte // header-block responses (37 …  00), filled by readLoop
+	owed    int         // status replies requested but not yet read (after a cancel)
+	jobID   int         // the last process ID asked for with GS ( H
 	done    chan struct{}
 	readErr error // set before done is closed
 }
@@ -103,6 +109,7 @@ func New(rw io.ReadWriter, cfg Config) *Printer {
 		enc:     NewEncoder(cfg),
 		rw:      rw,
 		replies: make(chan byte, 64),
+		blocks:  make(chan []byte, 8),
 		done:    make(chan struct{}),
 	}
 	go p.readLoop()
@@ -123,17 +130,35 @@ func (p *Printer) Close() error {
 // Config returns the printer's configuration with defaults filled in.
 func (p *Printer) Config() Config { return p.cfg }
 
-// readLoop moves every byte the printer sends into p.replies; bytes nobody
-// waits for are dropped once the buffer is full, since only replies to a
-// pending status request matter.
+// readLoop sorts what the printer sends: header-block responses (0x37, an
+// identifier, data, NUL; never a valid status byte) go to p.blocks, other
+// bytes to p.replies. Bytes nobody waits for are dropped once a buffer is
+// full, since only answers to a pending request matter.
 func (p *Printer) readLoop() {
 	buf := make([]byte, 64)
+	var block []byte
 	for {
 		n, err := p.rw.Read(buf)
 		for _, b := range buf[:n] {
-			select {
-			case p.replies <- b:
+			switch {
+			case block != nil:
+				block = append(block, b)
+				if b == 0 {
+					select {
+					case p.blocks <- block:
+					default:
+					}
+					block = nil
+				} else if len(block) > maxBlock {
+					block = nil
+				}
+			case b == blockHeader:
+				block = []byte{b}
 			default:
+				select {
+				case p.replies <- b:
+				default:
+				}
 			}
 		}
 		if err != nil {
@@ -236,7 +261,9 @@ func (p *Printer) drain() {
 // Print prints doc. It checks the status first and fails with an error
 // wrapping hal.ErrPaperOut, hal.ErrCoverOpen or hal.ErrPrinter when the printer
 // is not ready; it checks again after every line, and when paper runs out or
-// the cover opens part-way it stops sending and fails the same way. A document
+// the cover opens part-way it stops sending, clears the printer's buffers and
+// fails the same way. It returns once the printer reports (GS ( H) that the
+// last line is on paper, within PrintTimeout. A document
 // that failed part-way must be printed again whole: see PrintWhole.
 func (p *Printer) Print(ctx context.Context, doc hal.Document) error {
 	p.mu.Lock()
@@ -264,7 +291,58 @@ func (p *Printer) Print(ctx context.Context, doc hal.Document) error {
 			return err
 		}
 	}
+	if err := p.waitPrinted(ctx, doc.Name); err != nil {
+		if Recoverable(err) {
+			if werr := p.write([]byte(clearBuffers)); werr != nil {
+				return fmt.Errorf("%w (clearing the buffer: %w)", err, werr)
+			}
+		}
+		return err
+	}
 	return nil
+}
+
+// waitPrinted asks the printer for a process ID response (GS ( H), which it
+// sends only when everything before it has been printed, and polls the
+// real-time status meanwhile, so that paper running out on the last lines is
+// still seen. Then it checks the status once more.
+func (p *Printer) waitPrinted(ctx context.Context, name string) error {
+	p.jobID = (p.jobID + 1) % 10000
+	id := fmt.Sprintf("%04d", p.jobID)
+	for {
+		select { // answers to earlier, abandoned jobs
+		case <-p.blocks:
+			continue
+		default:
+		}
+		break
+	}
+	if err := p.write(processID(id)); err != nil {
+		return err
+	}
+	want := string([]byte{blockHeader, blockProcessID}) + id + "\x00"
+	deadline := time.NewTimer(p.cfg.PrintTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(p.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		select {
+		case b := <-p.blocks:
+			if string(b) == want {
+				return p.ready(ctx, name, "after printing")
+			}
+		case <-poll.C:
+			if err := p.ready(ctx, name, "while printing"); err != nil {
+				return err
+			}
+		case <-deadline.C:
+			return fmt.Errorf("escpos: %q not printed within %v: %w (%w)", name, p.cfg.PrintTimeout, ErrNoReply, hal.ErrPrinter)
+		case <-p.done:
+			return fmt.Errorf("escpos: %q: %w: %w", name, hal.ErrPrinter, p.readErr)
+		case <-ctx.Done():
+			return fmt.Errorf("escpos: %q: waiting for the paper: %w", name, ctx.Err())
+		}
+	}
 }
 
 func (p *Printer) ready(ctx context.Context, name, when string) error {

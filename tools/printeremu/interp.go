@@ -370,6 +370,15 @@ func gbNeed(b []byte) int {
 	return 0
 }
 
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // exec carries out one complete unit.
 func (in *Interpreter) exec(b []byte, reply []byte) []byte {
 	c := b[0]
@@ -402,6 +411,14 @@ func (in *Interpreter) exec(b []byte, reply []byte) []byte {
 			in.double = b[2]&0x0C != 0
 		}
 	case c == 0x1D:
+		if b[1] == '(' && b[2] == 'H' && len(b) == 11 && b[5] == 48 && b[6] == 48 {
+			// Process ID response: sent once everything before it is printed,
+			// which an off-line printer (no paper, cover open) never reaches.
+			if !in.state.PaperOut && !in.state.CoverOpen && digits(b[7:11]) {
+				reply = append(append(append(reply, 0x37, 0x22), b[7:11]...), 0x00)
+			}
+			break
+		}
 		in.gs(b)
 	case c >= 0x20 && c < 0x7F:
 		in.putText(string(rune(c)), 1)

@@ -53,6 +53,9 @@ func TestStatusAndPaper(t *testing.T) {
 	if got := in.Feed([]byte("\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04\x10\x04\x09")); string(got) != "\x12\x12\x12\x12" {
 		t.Errorf("ready status = %x", got)
 	}
+	if got := in.Feed([]byte("\x1d(H\x06\x00\x30\x30" + "0042")); string(got) != "\x37\x22" + "0042" + "\x00" {
+		t.Errorf("process ID answer %q", got)
+	}
 	in.RunOutAfter(1)
 	in.Feed([]byte("one\ntwo\n\x1dVB\x00"))
 	if got := in.Feed([]byte("\x10\x04\x02\x10\x04\x04")); string(got) != "\x32\x72" {
@@ -60,6 +63,9 @@ func TestStatusAndPaper(t *testing.T) {
 	}
 	if len(in.Pages()) != 0 {
 		t.Error("cut without paper")
+	}
+	if got := in.Feed([]byte("\x1d(H\x06\x00\x30\x30" + "0043")); len(got) != 0 {
+		t.Errorf("off-line printer answered process ID: %q", got)
 	}
 	in.SetState(State{})
 	if got := in.Feed([]byte("half a row\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08")); string(got) != "\x37\x25\x00" {
@@ -79,7 +85,15 @@ func FuzzInterpreter(f *testing.F) {
 	f.Add([]byte("\x10\x04\x01\x1b*\x21\x02\x00abcdef"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := NewInterpreter(16)
-		reply := bytes.ReplaceAll(in.Feed(data), []byte{0x37, 0x25, 0x00}, nil) // clear-buffer answers
+		reply := in.Feed(data)
+		// Drop header-block answers (clear buffers, process ID).
+		for i := bytes.IndexByte(reply, 0x37); i >= 0; i = bytes.IndexByte(reply, 0x37) {
+			end := bytes.IndexByte(reply[i:], 0)
+			if end < 0 {
+				t.Fatalf("unterminated block answer %x", reply)
+			}
+			reply = append(reply[:i:i], reply[i+end+1:]...)
+		}
 		for _, b := range reply {
 			if b&0x93 != 0x12 {
 				t.Fatalf("status reply %#x lacks the fixed bits", b)
