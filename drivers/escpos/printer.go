@@ -76,7 +76,7 @@ type Printer struct {
 	rw     io.ReadWriter
 	closer io.Closer // set when the printer owns the port
 
-	mu      sync.Mutex // one conversation at a time
+	mu      sync.Mutex  // one conversation at a time
 	replies chan byte   // real-time status bytes the printer sent, filled by readLoop
 	blocks  chan []byte // header-block responses (37 …  00), filled by readLoop
 	owed    int         // status replies requested but not yet read (after a cancel)

@@ -53,7 +53,7 @@ func TestStatusAndPaper(t *testing.T) {
 	if got := in.Feed([]byte("\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04\x10\x04\x09")); string(got) != "\x12\x12\x12\x12" {
 		t.Errorf("ready status = %x", got)
 	}
-	if got := in.Feed([]byte("\x1d(H\x06\x00\x30\x30" + "0042")); string(got) != "\x37\x22" + "0042" + "\x00" {
+	if got := in.Feed([]byte("\x1d(H\x06\x00\x30\x30" + "0042")); string(got) != "\x37\x22"+"0042"+"\x00" {
 		t.Errorf("process ID answer %q", got)
 	}
 	in.RunOutAfter(1)
