@@ -198,6 +198,7 @@ type Binding struct {
 type BindingStatus struct {
 	Status string // "valid", "expiring", "expired", "revoked"
 	Expiry time.Time
+	Reason string // the host's words, for a revocation
 }
 
 // AccountCheck is the host's answer to a settlement account verification.
@@ -344,6 +345,7 @@ func (c *Client) CheckBinding(ctx context.Context, trace uint32, serial, kcode s
 	}
 	var st BindingStatus
 	st.Status, _ = tags.Get(TagBindingStatus)
+	st.Reason, _ = tags.Get(TagStatusReason)
 	if v, ok := tags.Get(TagKCodeExpiry); ok {
 		st.Expiry, _ = time.ParseInLocation("20060102", v, time.Local)
 	}

@@ -30,6 +30,7 @@ const (
 	TagHolder        = "50" // settlement account holder, masked
 	TagAccountRef    = "51" // the host's reference for a settlement account
 	TagBindingStatus = "40" // valid, expiring, expired, revoked
+	TagStatusReason  = "41" // the host's words for a revocation
 )
 
 // Tag is one entry of the private data the dialect carries in fields 59 and

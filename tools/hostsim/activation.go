@@ -296,6 +296,9 @@ func (s *Server) bindingStatus(m *iso8583.Message) (*answer, *termState, error) 
 	s.mu.Unlock()
 	var out acquirer.Tags
 	out.Add(acquirer.TagBindingStatus, st)
+	if st == "revoked" {
+		out.Add(acquirer.TagStatusReason, "银行已注销此K码 / K code revoked by the bank")
+	}
 	if !exp.IsZero() {
 		out.Add(acquirer.TagKCodeExpiry, exp.Format("20060102"))
 	}

@@ -335,7 +335,7 @@ func TestActivationAndBinding(t *testing.T) {
 		t.Fatalf("unknown account: %v", err)
 	}
 	r.host.Revoke(serial)
-	if st, err := bound.CheckBinding(ctx, 6, serial, kcode); err != nil || st.Status != "revoked" {
+	if st, err := bound.CheckBinding(ctx, 6, serial, kcode); err != nil || st.Status != "revoked" || st.Reason == "" {
 		t.Fatalf("revoked status %+v %v", st, err)
 	}
 }
