@@ -141,6 +141,10 @@ func (p *Printer) readLoop() {
 		n, err := p.rw.Read(buf)
 		for _, b := range buf[:n] {
 			switch {
+			case block != nil && len(block) == 1 && (b < 0x20 || b > 0x2F):
+				// Not a block identifier: the 0x37 was noise.
+				block = nil
+				p.reply(b)
 			case block != nil:
 				block = append(block, b)
 				if b == 0 {
@@ -155,10 +159,7 @@ func (p *Printer) readLoop() {
 			case b == blockHeader:
 				block = []byte{b}
 			default:
-				select {
-				case p.replies <- b:
-				default:
-				}
+				p.reply(b)
 			}
 		}
 		if err != nil {
@@ -166,6 +167,14 @@ func (p *Printer) readLoop() {
 			close(p.done)
 			return
 		}
+	}
+}
+
+// reply queues a byte for status requests, dropping it when nobody reads.
+func (p *Printer) reply(b byte) {
+	select {
+	case p.replies <- b:
+	default:
 	}
 }
 
