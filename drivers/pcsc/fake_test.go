@@ -16,13 +16,14 @@ type fakePCSC struct {
 	down     bool     // the service is not running
 	readers  []string // in listing order
 	cards    map[string]*fakeCard
-	notify   chan struct{} // closed and replaced on every change
-	cancels  chan struct{} // closed by cancel
+	events   map[string]int // card events per reader, reported in the high word
+	notify   chan struct{}  // closed and replaced on every change
+	cancels  chan struct{}  // closed by cancel
 	connects int
 }
 
 func newFakePCSC(readers ...string) *fakePCSC {
-	return &fakePCSC{readers: readers, cards: map[string]*fakeCard{}, notify: make(chan struct{}), cancels: make(chan struct{})}
+	return &fakePCSC{readers: readers, cards: map[string]*fakeCard{}, events: map[string]int{}, notify: make(chan struct{}), cancels: make(chan struct{})}
 }
 
 func (f *fakePCSC) changed() {
@@ -34,6 +35,7 @@ func (f *fakePCSC) insert(reader string, c *fakeCard) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cards[reader] = c
+	f.events[reader]++
 	f.changed()
 }
 
@@ -46,6 +48,7 @@ func (f *fakePCSC) remove(reader string) {
 		c.mu.Unlock()
 	}
 	delete(f.cards, reader)
+	f.events[reader]++
 	f.changed()
 }
 
@@ -86,10 +89,11 @@ func (f *fakePCSC) state(reader string) (stateFlag, bool) {
 	}
 	for _, r := range f.readers {
 		if r == reader {
+			count := stateFlag(f.events[reader]&0xFFFF) << 16
 			if f.cards[reader] != nil {
-				return statePresent, true
+				return statePresent | count, true
 			}
-			return stateEmpty, true
+			return stateEmpty | count, true
 		}
 	}
 	return 0, false

@@ -317,8 +317,15 @@ func (r *Reader) update(c pcscContext, s *slot, ev stateFlag) (hal.CardEvent, bo
 	if ev == s.known {
 		return hal.CardEvent{}, false, nil
 	}
-	s.known = ev
 	now := ev&statePresent != 0 && ev&stateMute == 0
+	if now && s.present && ev>>16 != s.known>>16 {
+		// pcsc-lite counts card events in the high word: the card was
+		// taken out and one put in between two looks. Report the removal
+		// now and the new card on the next call.
+		s.known = stateUnaware
+		return r.removed(s), true, nil
+	}
+	s.known = ev
 	switch {
 	case now && !s.present:
 		card, err := r.connect(c, s)

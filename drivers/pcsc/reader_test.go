@@ -161,6 +161,27 @@ func TestTwoSlots(t *testing.T) {
 	}
 }
 
+// A card taken out and another put in between two looks is reported as a
+// removal and an insertion, not missed.
+func TestCardSwappedBetweenPolls(t *testing.T) {
+	f := newFakePCSC("Virtual PCD 00 00")
+	r := testReader(t, f, Config{})
+	f.insert("Virtual PCD 00 00", &fakeCard{atr: []byte{0x3B, 0x01}})
+	first := waitEvent(t, r)
+	f.remove("Virtual PCD 00 00")
+	f.insert("Virtual PCD 00 00", &fakeCard{atr: []byte{0x3B, 0x02}})
+	if ev := waitEvent(t, r); ev.Kind != hal.CardRemoved {
+		t.Fatalf("event %v, want removed", ev.Kind)
+	}
+	second := waitEvent(t, r)
+	if second.Kind != hal.CardInserted || !bytes.Equal(second.Card.ATR(), []byte{0x3B, 0x02}) {
+		t.Fatalf("event %v, want the second card inserted", second.Kind)
+	}
+	if _, err := first.Card.Transmit(context.Background(), mustHex("0084000008")); !errors.Is(err, hal.ErrCardRemoved) {
+		t.Fatalf("the first card still answers: %v", err)
+	}
+}
+
 func TestCardAlreadyPresent(t *testing.T) {
 	f := newFakePCSC("Virtual PCD 00 00")
 	f.cards["Virtual PCD 00 00"] = &fakeCard{atr: []byte{0x3B, 0x00}}
