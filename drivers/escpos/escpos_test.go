@@ -114,6 +114,55 @@ func FuzzParseStatus(f *testing.F) {
 	})
 }
 
+func TestSplitter(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		status string
+		blocks []string
+	}{
+		{"status bytes", "\x12\x16", "\x12\x16", nil},
+		{"process ID between statuses", "\x12\x37\x220042\x00\x1a", "\x12\x1a", []string{"\x37\x220042\x00"}},
+		{"clear answer", "\x37\x25\x00", "", []string{"\x37\x25\x00"}},
+		{"stray 0x37", "\x37\x12\x12", "\x12\x12", nil},
+		{"overlong block dropped", "\x37\x22" + strings.Repeat("1", 40) + "\x12", "111111111\x12", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sp escpos.Splitter
+			var status []byte
+			var blocks []string
+			for i := 0; i < len(tt.in); i++ {
+				st, b := sp.Feed(tt.in[i])
+				if b != nil {
+					blocks = append(blocks, string(b))
+				} else if st >= 0 {
+					status = append(status, byte(st))
+				}
+			}
+			if string(status) != tt.status || strings.Join(blocks, "|") != strings.Join(tt.blocks, "|") {
+				t.Errorf("status %q blocks %q, want %q %q", status, blocks, tt.status, tt.blocks)
+			}
+		})
+	}
+}
+
+func FuzzSplitter(f *testing.F) {
+	f.Add([]byte("\x12\x37\x220042\x00\x1a\x37\x37"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var sp escpos.Splitter
+		for _, c := range in {
+			st, b := sp.Feed(c)
+			if b != nil && (st != -1 || b[0] != 0x37 || b[len(b)-1] != 0 || len(b) > 33) {
+				t.Fatalf("bad block %x (status %d)", b, st)
+			}
+			if st > 255 || (st == 0x37 && b == nil) {
+				t.Fatalf("status %d", st)
+			}
+		}
+	})
+}
+
 func TestEncodeLine(t *testing.T) {
 	enc := escpos.NewEncoder(escpos.Config{Width58or80: 58, ChineseGB18030: true})
 	tests := []struct {

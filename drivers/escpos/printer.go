@@ -130,36 +130,24 @@ func (p *Printer) Close() error {
 // Config returns the printer's configuration with defaults filled in.
 func (p *Printer) Config() Config { return p.cfg }
 
-// readLoop sorts what the printer sends: header-block responses (0x37, an
-// identifier, data, NUL; never a valid status byte) go to p.blocks, other
-// bytes to p.replies. Bytes nobody waits for are dropped once a buffer is
-// full, since only answers to a pending request matter.
+// readLoop hands what the printer sends to a Splitter and queues the status
+// bytes and header blocks it sorts out. Bytes nobody waits for are dropped
+// once a queue is full, since only answers to a pending request matter.
 func (p *Printer) readLoop() {
 	buf := make([]byte, 64)
-	var block []byte
+	var sp Splitter
 	for {
 		n, err := p.rw.Read(buf)
 		for _, b := range buf[:n] {
+			status, block := sp.Feed(b)
 			switch {
-			case block != nil && len(block) == 1 && (b < 0x20 || b > 0x2F):
-				// Not a block identifier: the 0x37 was noise.
-				block = nil
-				p.reply(b)
 			case block != nil:
-				block = append(block, b)
-				if b == 0 {
-					select {
-					case p.blocks <- block:
-					default:
-					}
-					block = nil
-				} else if len(block) > maxBlock {
-					block = nil
+				select {
+				case p.blocks <- block:
+				default:
 				}
-			case b == blockHeader:
-				block = []byte{b}
-			default:
-				p.reply(b)
+			case status >= 0:
+				p.reply(byte(status))
 			}
 		}
 		if err != nil {
@@ -168,6 +156,43 @@ func (p *Printer) readLoop() {
 			return
 		}
 	}
+}
+
+// Splitter sorts the bytes a printer sends into single status bytes and
+// header-block responses (0x37, an identifier 0x20..0x2F, data, NUL), which
+// never start with a valid status byte. Its zero value is ready; it is not
+// safe for concurrent use.
+type Splitter struct {
+	block []byte
+}
+
+// Feed consumes one byte. It returns the byte as status (>= 0) when it stands
+// alone, a whole block when b completes one, or -1 and nil while a block is
+// being read. A block that grows past 32 bytes is dropped.
+func (s *Splitter) Feed(b byte) (status int, block []byte) {
+	switch {
+	case s.block != nil && len(s.block) == 1 && (b < 0x20 || b > 0x2F):
+		// Not a block identifier: the 0x37 was noise.
+		if b == blockHeader {
+			return -1, nil // but this one may start a block
+		}
+		s.block = nil
+		return int(b), nil
+	case s.block != nil:
+		s.block = append(s.block, b)
+		if b == 0 {
+			block, s.block = s.block, nil
+			return -1, block
+		}
+		if len(s.block) > maxBlock {
+			s.block = nil
+		}
+		return -1, nil
+	case b == blockHeader:
+		s.block = []byte{b}
+		return -1, nil
+	}
+	return int(b), nil
 }
 
 // reply queues a byte for status requests, dropping it when nobody reads.
