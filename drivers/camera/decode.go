@@ -185,6 +185,13 @@ func (d *Decoder) LastAttempt() string { return d.lastTry }
 // read runs gozxing's detector and decoder on d.matrix. det is the
 // detector's result when it located a code, even if decoding failed.
 func (d *Decoder) read(harder bool) (text string, det *common.DetectorResult, err error) {
+	// A panic in the decoding library on a pathological frame must not
+	// take the terminal down: it counts as a frame without a code.
+	defer func() {
+		if r := recover(); r != nil {
+			text, det, err = "", nil, fmt.Errorf("camera: decoder panic: %v", r)
+		}
+	}()
 	hints := d.hints
 	if harder {
 		hints = d.harder
@@ -268,7 +275,12 @@ func sq(a, b *detector.FinderPattern) float64 {
 // cornerSearch retries the grid sampling of a located code with the
 // bottom-right control point moved around the detector's estimate, in order
 // of distance, until the grid decodes or the deadline passes.
-func (d *Decoder) cornerSearch(det *common.DetectorResult, deadline time.Time) (string, bool) {
+func (d *Decoder) cornerSearch(det *common.DetectorResult, deadline time.Time) (text string, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			text, ok = "", false
+		}
+	}()
 	pts := det.GetPoints()
 	if len(pts) < 3 {
 		return "", false

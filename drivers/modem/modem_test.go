@@ -338,12 +338,12 @@ func TestDroppedSocket(t *testing.T) {
 }
 
 func TestSlowModuleThenNormal(t *testing.T) {
-	r := newRig(t, modememu.Config{}, func(c *modem.Config) { c.CommandTimeout = 200 * time.Millisecond })
+	r := newRig(t, modememu.Config{}, func(c *modem.Config) { c.CommandTimeout = 500 * time.Millisecond })
 	ctx := ctxT(t, 10*time.Second)
 	if err := r.m.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.emu.SetDelay(300 * time.Millisecond)
+	r.emu.SetDelay(600 * time.Millisecond)
 	if _, err := r.m.Status(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Status on a slow module = %v, want a deadline error", err)
 	}
