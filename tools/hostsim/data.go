@@ -29,8 +29,9 @@ type Issuer struct {
 	ARPCKey  string   `toml:"arpc_key"`  // "session" or "master"
 	ARQCTags []string `toml:"arqc_tags"` // tags of field 55 the ARQC is computed over, in order
 	// ARQCIADCVR appends the card verification results from the issuer
-	// application data (9F10) after the tags, as Visa CVN 10 and UnionPay
-	// CVN 01 cards compute it: IAD bytes 4-7, or 3-8 for M/Chip CVNs 10-1F.
+	// application data (9F10) after the tags, as the simulated cards compute
+	// it: IAD bytes 4-7 (UnionPay, Visa) or 3-8 (Mastercard, by AID); a CVR
+	// flagging a qPBOC/qVSDC GPO cryptogram leaves the TVR out.
 	ARQCIADCVR bool `toml:"arqc_iad_cvr"`
 
 	imk  []byte

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/moov-io/iso8583"
 
@@ -209,7 +210,7 @@ func (s *Server) debitDaily(tk *termState, day string, k acquirer.Kind, amount i
 
 // decide applies the approve/decline rules to one request (under s.mu) and
 // fills t's effects. It returns the answer and the ICC data for field 55.
-func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now interface{ Format(string) string }) (acquirer.Response, []byte) {
+func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Time) (acquirer.Response, []byte) {
 	code := func(c, note string) (acquirer.Response, []byte) {
 		t.note = note
 		return acquirer.Response{Code: c}, nil
@@ -506,37 +507,55 @@ func issuerKeys(is *Issuer, pan, psn string, objs []tlv.TLV) (iccMK, sk []byte, 
 var arqcLen = map[tlv.Tag]int{0x9F02: 6, 0x9F03: 6, 0x9F1A: 2, 0x95: 5, 0x5F2A: 2, 0x9A: 3, 0x9C: 1,
 	0x9F37: 4, 0x82: 2, 0x9F36: 2, 0x9F35: 1, 0x9F45: 2, 0x9F4C: 8, 0x9F34: 3, 0x9F21: 3, 0x9F7C: 20}
 
-// arqcData concatenates the issuer's ARQC tags' values from field 55.
+// arqcData concatenates the issuer's ARQC tags' values from field 55 and,
+// when the issuer says so, the card verification results from 9F10. A CVR
+// saying the cryptogram was computed in a qPBOC/qVSDC GPO means the TVR was
+// not part of it (zeros stand in), as docs/cardsim.md describes.
 func arqcData(is *Issuer, objs []tlv.TLV) []byte {
+	var cvr []byte
+	if is.ARQCIADCVR {
+		cvr = cvrOf(objs)
+	}
+	quick := quickPath(cvr)
 	var out []byte
 	for _, t := range is.tags {
-		if v, ok := tlv.Find(objs, t); ok {
+		if v, ok := tlv.Find(objs, t); ok && !(t == 0x95 && quick) {
 			out = append(out, v.Value...)
 			continue
 		}
 		out = append(out, make([]byte, arqcLen[t])...)
 	}
-	if is.ARQCIADCVR {
-		if iad, ok := tlv.Find(objs, 0x9F10); ok {
-			out = append(out, iadCVR(iad.Value)...)
-		}
-	}
-	return out
+	return append(out, cvr...)
 }
 
-// iadCVR cuts the card verification results out of the issuer application
-// data: after length, DKI and CVN (CVR length byte included) for Visa-style
-// layouts, after DKI and CVN for M/Chip CVNs 10 to 1F.
-func iadCVR(iad []byte) []byte {
-	if len(iad) < 3 {
+// cvrOf cuts the card verification results out of the issuer application
+// data: four bytes (length byte first) at offset 3 for UnionPay and Visa,
+// six bytes at offset 2 for Mastercard (AID A000000004 in 84 or 4F).
+func cvrOf(objs []tlv.TLV) []byte {
+	iad, ok := tlv.Find(objs, 0x9F10)
+	if !ok {
 		return nil
+	}
+	aid, ok := tlv.Find(objs, 0x84)
+	if !ok {
+		aid, _ = tlv.Find(objs, 0x4F)
 	}
 	off, n := 3, 4
-	if cvn := iad[2]; cvn >= 0x10 && cvn <= 0x1F {
+	if bytes.HasPrefix(aid.Value, []byte{0xA0, 0x00, 0x00, 0x00, 0x04}) {
 		off, n = 2, 6
 	}
-	if len(iad) < off+n {
+	if len(iad.Value) < off+n {
 		return nil
 	}
-	return iad[off : off+n]
+	return iad.Value[off : off+n]
+}
+
+// quickPath reports whether the CVR says the cryptogram came with the GPO
+// (bit 1 of the CVR's second byte after the length byte).
+func quickPath(cvr []byte) bool {
+	b := cvr
+	if len(b) == 4 {
+		b = b[1:]
+	}
+	return len(b) >= 2 && b[1]&0x01 != 0
 }
