@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -337,8 +338,8 @@ func (t *Terminal) otpFlow(ctx context.Context, ch binding.Challenge) error {
 // scanned text.
 func (t *Terminal) readKCode(ctx context.Context) (typed, scanned string, err error) {
 	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	keys := t.keyFeed(ictx)
+	keys, wait := t.keyFeed(ictx)
+	defer func() { stop(); wait() }()
 	scans := t.scanFeed(ictx)
 	var in kcodeInput
 	for {
@@ -347,10 +348,7 @@ func (t *Terminal) readKCode(ctx context.Context) (typed, scanned string, err er
 		select {
 		case <-ctx.Done():
 			return "", "", ctx.Err()
-		case k, ok := <-keys:
-			if !ok {
-				return "", "", ctx.Err()
-			}
+		case k := <-keys:
 			if in.press(k) {
 				if in.len() == 0 {
 					continue
@@ -402,11 +400,15 @@ type scanResult struct {
 	err  error
 }
 
-// keyFeed delivers key presses until ctx ends.
-func (t *Terminal) keyFeed(ctx context.Context) <-chan hal.Key {
+// keyFeed delivers key presses until ctx ends, for a step that waits for
+// keys and something else at once. The returned wait blocks until the feed
+// has stopped; a key it read after its reader left is put back, so the
+// next screen gets it. Call cancel, then wait, before reading keys again.
+func (t *Terminal) keyFeed(ctx context.Context) (<-chan hal.Key, func()) {
 	out := make(chan hal.Key)
+	done := make(chan struct{})
 	go func() {
-		defer close(out)
+		defer close(done)
 		for {
 			k, err := t.dev.Keypad.Key(ctx)
 			if err != nil {
@@ -415,11 +417,38 @@ func (t *Terminal) keyFeed(ctx context.Context) <-chan hal.Key {
 			select {
 			case out <- k:
 			case <-ctx.Done():
+				t.keys.unread(k)
 				return
 			}
 		}
 	}()
-	return out
+	return out, func() { <-done }
+}
+
+// keyBuffer is the keypad with keys put back: the feed of a step that
+// ended may have read a key meant for the next screen.
+type keyBuffer struct {
+	mu      sync.Mutex
+	pending []hal.Key
+	keypad  hal.Keypad
+}
+
+func (b *keyBuffer) Key(ctx context.Context) (hal.Key, error) {
+	b.mu.Lock()
+	if len(b.pending) > 0 {
+		k := b.pending[0]
+		b.pending = b.pending[1:]
+		b.mu.Unlock()
+		return k, nil
+	}
+	b.mu.Unlock()
+	return b.keypad.Key(ctx)
+}
+
+func (b *keyBuffer) unread(k hal.Key) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = append(b.pending, k)
 }
 
 // scanFeed delivers scanned codes until ctx ends; without a scanner it

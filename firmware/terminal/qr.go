@@ -92,18 +92,15 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	keys := s.t.keyFeed(ictx)
+	keys, wait := s.t.keyFeed(ictx)
+	defer func() { stop(); wait() }()
 	scans := s.t.scanFeed(ictx)
 	for {
 		select {
 		case <-ctx.Done():
 			s.message = "等待超时 Timed out waiting for a code"
 			return EvCancel, nil
-		case k, ok := <-keys:
-			if !ok {
-				continue
-			}
+		case k := <-keys:
 			if k == hal.KeyCancel {
 				return EvCancel, nil
 			}
@@ -216,8 +213,8 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	keys := s.t.keyFeed(ictx)
+	keys, wait := s.t.keyFeed(ictx)
+	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
 	for {
@@ -225,10 +222,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 		case <-ctx.Done():
 			s.message = "顾客未付款，订单已取消 Not paid in time: order cancelled"
 			return EvTimeout, nil
-		case k, ok := <-keys:
-			if !ok {
-				continue
-			}
+		case k := <-keys:
 			switch k {
 			case hal.KeyCancel:
 				s.message = "订单已取消 Order cancelled"
@@ -267,16 +261,16 @@ func (s *sale) pollQR(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	keys := s.t.keyFeed(ictx)
+	keys, wait := s.t.keyFeed(ictx)
+	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return s.giveUp("not paid in time", "顾客未确认，已撤销 Not confirmed in time: reversed")
-		case k, ok := <-keys:
-			if ok && k == hal.KeyCancel {
+		case k := <-keys:
+			if k == hal.KeyCancel {
 				return s.giveUp("cancelled while waiting", "已取消并撤销 Cancelled and reversed")
 			}
 		case <-tick.C:

@@ -638,7 +638,7 @@ func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, 
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
 	defer cancel()
 	return t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
-		Prompt: "请输入密码 Enter PIN", Cipher: t.keys.PINCipher()})
+		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
 }
 
 func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {

@@ -115,7 +115,8 @@ type Terminal struct {
 	ui      *ui.UI
 	kernel  Kernel
 	host    Host
-	keys    PINKeys
+	pin     PINKeys
+	keys    *keyBuffer
 	journal *journal.Journal
 	log     *slog.Logger
 	seq     uint32
@@ -127,8 +128,10 @@ type Terminal struct {
 // New returns a terminal wired to its dependencies.
 func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal, opts ...Option) *Terminal {
 	cfg.defaults()
-	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, dev.Keypad), kernel: kernel, host: host,
-		keys: keys, journal: j, log: cfg.Logger}
+	kb := &keyBuffer{keypad: dev.Keypad}
+	dev.Keypad = kb
+	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb), kernel: kernel, host: host,
+		pin: keys, keys: kb, journal: j, log: cfg.Logger}
 	for _, o := range opts {
 		o(t)
 	}
