@@ -87,7 +87,7 @@ func FuzzLineParser(f *testing.F) {
 	})
 }
 
-func newPair(t *testing.T, trigger bool) (*scanneremu.Emulator, *serialscan.Scanner) {
+func newPair(t testing.TB, trigger bool) (*scanneremu.Emulator, *serialscan.Scanner) {
 	t.Helper()
 	emu, err := scanneremu.New(scanneremu.Options{Trigger: trigger})
 	if err != nil {
