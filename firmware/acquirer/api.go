@@ -25,6 +25,9 @@ const (
 	KindPreAuthVoid
 	KindQRSale
 	KindQRQuery
+	// KindOfflineAdvice tells the host of a sale the card approved offline
+	// (TC): an advice (0220) the host must accept; sent again until answered.
+	KindOfflineAdvice
 )
 
 // EntryMode says how the card was read (field 22).

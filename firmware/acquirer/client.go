@@ -17,7 +17,9 @@ import (
 	"kpos/hal"
 )
 
-// Config is how the terminal reaches its acquirer.
+// Config is how the terminal reaches its acquirer. The MAC algorithm and the
+// key family (3DES or SM4) are the key store's configuration (keys.Config),
+// so that keys and MAC can never disagree.
 type Config struct {
 	Addr   string // host:port
 	TPDU   TPDU   // e.g. 6000030000
@@ -229,7 +231,7 @@ func (c *Client) readAnswer(r io.Reader, req *iso8583.Message, macer MACer, reqT
 // idempotent reports whether a kind may be sent again after no answer: the
 // host recognises the repeat and nothing can be doubled.
 func idempotent(k Kind) bool {
-	return k == KindBalance || k == KindQRQuery || k == KindRefund
+	return k == KindBalance || k == KindQRQuery || k == KindRefund || k == KindOfflineAdvice
 }
 
 // Do sends one financial request and returns the host's answer, approved

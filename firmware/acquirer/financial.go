@@ -38,6 +38,7 @@ var kinds = map[Kind]kindSpec{
 	KindPreAuthVoid:     {"0100", "200000", "11", "06", "pre-authorization void"},
 	KindQRSale:          {"0200", "000000", "22", "00", "QR sale"},
 	KindQRQuery:         {"0620", "330000", "30", "00", "QR result query"},
+	KindOfflineAdvice:   {"0220", "000000", "36", "00", "offline sale advice"},
 }
 
 // String names the kind for logs and errors.

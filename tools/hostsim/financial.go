@@ -203,7 +203,7 @@ func withMAC(a *answer) *answer {
 
 func (s *Server) debitDaily(tk *termState, day string, k acquirer.Kind, amount int64) {
 	switch k {
-	case acquirer.KindSale, acquirer.KindQRSale, acquirer.KindPreAuthComplete:
+	case acquirer.KindSale, acquirer.KindQRSale, acquirer.KindPreAuthComplete, acquirer.KindOfflineAdvice:
 		tk.daily[day] += amount
 	}
 }
@@ -230,6 +230,9 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		if exp < now.Format("0601") || acct.card.Expiry < now.Format("0601") {
 			return code("54", "card expired")
 		}
+	}
+	if req.Kind == acquirer.KindOfflineAdvice {
+		return s.book(req, t, acct)
 	}
 	switch req.Amount % 100 {
 	case 51:
@@ -558,4 +561,14 @@ func quickPath(cvr []byte) bool {
 		b = b[1:]
 	}
 	return len(b) >= 2 && b[1]&0x01 != 0
+}
+
+// book records an offline approval the card already gave: the host cannot
+// decline it, even past the balance.
+func (s *Server) book(req acquirer.Request, t *txn, acct *account) (acquirer.Response, []byte) {
+	acct.available -= req.Amount
+	t.undo = func() { acct.available += req.Amount }
+	t.counts = true
+	t.note = "offline approval booked"
+	return acquirer.Response{Code: "00"}, nil
 }

@@ -510,3 +510,23 @@ func TestRevokedTerminalMayStillReverse(t *testing.T) {
 		t.Fatal("not reversed")
 	}
 }
+
+func TestOfflineAdviceIsBookedOnce(t *testing.T) {
+	r := newRig(t, nil)
+	r.signOn()
+	const pan = "6228480011223344554" // multi-app, CNY 3000.00
+	icc, _, _ := iccData(t, upIMK, pan, "01", 350000, 9, false)
+	adv := acquirer.Request{Kind: acquirer.KindOfflineAdvice, Trace: r.nextTrace(), Batch: 1, Amount: 350000,
+		PAN: hal.MustPAN(pan), Expiry: "3012", PANSeq: "01", Entry: acquirer.EntryChip, ICCData: icc, Time: fixedNow}
+	for i := 0; i < 2; i++ {
+		if resp := r.do(adv); resp.Code != "00" {
+			t.Fatalf("advice %d: %+v", i+1, resp)
+		}
+	}
+	if got := r.balance(pan); got != 300000-350000 {
+		t.Fatalf("balance %d: an offline approval is booked once, even past the balance", got)
+	}
+	if dom, _ := r.host.Totals(testTID, 1); dom.DebitCount != 1 || dom.DebitAmount != 350000 {
+		t.Fatalf("totals %+v", dom)
+	}
+}
