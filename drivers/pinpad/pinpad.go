@@ -39,6 +39,13 @@ const (
 // to go but the clear.
 var ErrNoCipher = errors.New("pinpad: request has no PIN cipher")
 
+// Flusher is a keypad that can forget keys typed ahead; the PIN pad flushes
+// one before each entry so that keys pressed before the prompt never become
+// PIN digits. tty.Terminal is one.
+type Flusher interface {
+	Flush()
+}
+
 // PINPad collects PINs on a keypad and display.
 type PINPad struct {
 	keys hal.Keypad
@@ -87,6 +94,9 @@ func (p *PINPad) PINBlock(ctx context.Context, req hal.PINRequest) (hal.PINBlock
 	entry, cancel := context.WithTimeoutCause(ctx, p.cfg.Timeout, hal.ErrPINTimeout)
 	defer cancel()
 
+	if f, ok := p.keys.(Flusher); ok {
+		f.Flush()
+	}
 	var digits [maxPIN]byte
 	defer pinblock.Wipe(digits[:])
 	n := 0

@@ -155,3 +155,37 @@ func TestTimeoutAndCancel(t *testing.T) {
 		t.Errorf("no cipher = %v", err)
 	}
 }
+
+// typeAhead is a keypad holding keys typed before the prompt, which Flush
+// forgets.
+type typeAhead struct {
+	*fake.Keypad
+	stale   []hal.Key
+	flushed bool
+}
+
+func (k *typeAhead) Flush() { k.flushed = true }
+
+func (k *typeAhead) Key(ctx context.Context) (hal.Key, error) {
+	if !k.flushed && len(k.stale) > 0 {
+		key := k.stale[0]
+		k.stale = k.stale[1:]
+		return key, nil
+	}
+	return k.Keypad.Key(ctx)
+}
+
+func TestTypeAheadFlushed(t *testing.T) {
+	kp := &typeAhead{Keypad: fake.NewKeypad(), stale: []hal.Key{'0', '0', '0', '0', hal.KeyEnter}}
+	kp.Type("7913")
+	kp.Press(hal.KeyEnter)
+	c := newTDES(t)
+	got, err := pinpad.New(kp, fake.NewDisplay(), pinpad.Config{Timeout: 5 * time.Second}).
+		PINBlock(context.Background(), hal.PINRequest{PAN: hal.MustPAN(testPAN), Cipher: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := c.decrypt(t, testPAN, got.Block); pin != "7913" {
+		t.Errorf("PIN block holds %q: keys typed ahead were taken", pin)
+	}
+}

@@ -153,6 +153,22 @@ func (t *Terminal) Show(ctx context.Context, s hal.Screen) error {
 	return nil
 }
 
+// Flush forgets keys pressed but not yet read, so that a prompt (a PIN
+// entry) starts from what is typed after it is shown.
+func (t *Terminal) Flush() {
+	t.kmu.Lock()
+	defer t.kmu.Unlock()
+	t.keys = nil
+	t.dec = KeyDecoder{}
+	for {
+		select {
+		case <-t.bytes:
+		default:
+			return
+		}
+	}
+}
+
 // ErrClosed reports that the line ended (the device went away).
 var ErrClosed = errors.New("tty: line closed")
 

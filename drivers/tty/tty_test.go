@@ -216,6 +216,10 @@ func TestTerminalOverPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []hal.Key{'1', '2', hal.KeyUp, hal.KeyEnter, hal.KeyCancel}
+	if k, err := term.Key(ctx); err != nil || k != want[0] {
+		t.Fatalf("first key = %v, %v", k, err)
+	}
+	want = want[1:]
 	for i, w := range want {
 		k, err := term.Key(ctx)
 		if err != nil || k != w {
@@ -226,6 +230,15 @@ func TestTerminalOverPTY(t *testing.T) {
 	defer cancel2()
 	if _, err := term.Key(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Key with nothing typed = %v", err)
+	}
+
+	// Flush forgets what was typed ahead, and nothing typed after it.
+	term.Flush()
+	if _, err := ptmx.Write([]byte("9")); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := term.Key(ctx); err != nil || k != '9' {
+		t.Fatalf("key after Flush = %v, %v; want 9", k, err)
 	}
 }
 
