@@ -249,7 +249,7 @@ func parseZXing(out []byte) map[string][]string {
 	m := map[string][]string{}
 	for _, line := range strings.Split(string(out), "\n") {
 		i := strings.Index(line, " QRCode \"")
-		if i < 0 || !strings.HasSuffix(line, "\"") {
+		if i < 0 || len(line) < i+len(" QRCode \"")+1 || !strings.HasSuffix(line, "\"") {
 			continue
 		}
 		file := line[:i]
