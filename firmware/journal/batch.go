@@ -220,7 +220,8 @@ func (s *briefScanner) ws() {
 	}
 }
 
-// str reads a string; plain reports no escapes and ASCII only.
+// str reads a string; plain reports that it has no escapes and only
+// printable ASCII.
 func (s *briefScanner) str() (v []byte, plain, ok bool) {
 	raw := s.raw
 	if s.i >= len(raw) || raw[s.i] != '"' {
@@ -229,25 +230,35 @@ func (s *briefScanner) str() (v []byte, plain, ok bool) {
 	s.i++
 	start := s.i
 	plain = true
-	for s.i < len(raw) {
-		c := raw[s.i]
-		switch {
-		case c == '"':
-			v = raw[start:s.i]
-			s.i++
-			return v, plain, true
-		case c == '\\':
-			plain = false
-			s.i += 2
-			continue
-		case c < 0x20:
+	for {
+		k := bytes.IndexByte(raw[s.i:], '"')
+		if k < 0 {
 			return nil, false, false
-		case c >= 0x80:
-			plain = false
 		}
-		s.i++
+		if e := bytes.IndexByte(raw[s.i:s.i+k], '\\'); e >= 0 {
+			plain = false
+			s.i += e + 2 // the backslash and what it escapes
+			if s.i > len(raw) {
+				return nil, false, false
+			}
+			continue
+		}
+		s.i += k
+		break
 	}
-	return nil, false, false
+	v = raw[start:s.i]
+	s.i++
+	return v, plain, true
+}
+
+// printable reports whether v is printable ASCII.
+func printable(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // num reads a JSON integer.
@@ -287,6 +298,7 @@ var briefKeys = [...][]byte{[]byte("trace"), []byte("batch"), []byte("kind"), []
 // scanBrief is decodeBrief's fast path; ok is false when it cannot decide.
 func scanBrief(raw []byte, batch uint32, b *brief) (ok, in bool) {
 	s := briefScanner{raw: raw}
+	var seen uint // bit n: briefKeys[n] read
 	s.ws()
 	if s.i >= len(raw) || raw[s.i] != '{' {
 		return false, false
@@ -305,14 +317,20 @@ func scanBrief(raw []byte, batch uint32, b *brief) (ok, in bool) {
 			s.i++
 			s.ws()
 		}
+		if seen == 1<<len(briefKeys)-1 {
+			// Every field read: the rest (card data, sealed) is not needed.
+			// The journal writes each key once, so nothing can override them.
+			return true, b.Batch == batch
+		}
 		key, plain, ok := s.str()
-		if !ok || !plain {
+		if !ok || !plain || !printable(key) {
 			return false, false
 		}
 		field := -1
 		for n, w := range briefKeys {
 			if bytes.Equal(key, w) {
 				field = n
+				seen |= 1 << n
 				break
 			}
 			if bytes.EqualFold(key, w) {
@@ -338,7 +356,7 @@ func scanBrief(raw []byte, batch uint32, b *brief) (ok, in bool) {
 			if field < 0 {
 				continue
 			}
-			if !plain {
+			if !plain || !printable(v) {
 				return false, false
 			}
 			switch field {
