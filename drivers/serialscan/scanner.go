@@ -156,7 +156,7 @@ func (s *Scanner) Scan(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cfg.Trigger {
-		s.dropOlder(s.now().Add(time.Hour)) // everything queued is from before the trigger
+		s.dropAll() // everything queued was read before this trigger
 		if err := s.write(s.cfg.TriggerOn); err != nil {
 			return "", err
 		}
@@ -175,6 +175,13 @@ func (s *Scanner) write(cmd string) error {
 		return fmt.Errorf("serialscan: trigger: %w", err)
 	}
 	return nil
+}
+
+// dropAll discards every queued result.
+func (s *Scanner) dropAll() {
+	s.qmu.Lock()
+	s.queue = nil
+	s.qmu.Unlock()
 }
 
 // dropOlder discards queued results read before t.
