@@ -3,6 +3,8 @@ package acquirer
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,6 +74,28 @@ func TestDescribeEveryCode(t *testing.T) {
 	for _, tt := range tests {
 		if _, en, action := Describe(tt.code); en != tt.en || action != tt.action {
 			t.Errorf("Describe(%s) = %q %q", tt.code, en, action)
+		}
+	}
+}
+
+func TestDescribeError(t *testing.T) {
+	tests := []struct {
+		err    error
+		action string
+	}{
+		{nil, ActionNone},
+		{&CodeError{Op: "sign-on", Code: "97"}, ActionSupport},
+		{fmt.Errorf("x: %w", &CodeError{Op: "activation", Code: "K4"}), ActionReenter},
+		{fmt.Errorf("%w: dial: refused", ErrNotSent), ActionCheckLink},
+		{fmt.Errorf("%w: sale: %w", ErrNoAnswer, ErrMAC), ActionSignOn},
+		{fmt.Errorf("%w: sale: timeout", ErrNoAnswer), ActionCheckLink},
+		{fmt.Errorf("%w: check value", ErrKeys), ActionSignOn},
+		{errors.New("something else"), ActionSupport},
+	}
+	for _, tt := range tests {
+		zh, en, action := DescribeError(tt.err)
+		if zh == "" || en == "" || action != tt.action {
+			t.Errorf("DescribeError(%v) = %q %q %q, want action %s", tt.err, zh, en, action, tt.action)
 		}
 	}
 }

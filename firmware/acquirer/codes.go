@@ -1,5 +1,7 @@
 package acquirer
 
+import "errors"
+
 // What a merchant should do after an answer.
 const (
 	ActionNone      = "none"       // approved: carry on
@@ -78,4 +80,27 @@ func Describe(code string) (zh, en string, action string) {
 		return t.zh, t.en, t.action
 	}
 	return "交易失败(" + code + ")", "Declined (" + code + ")", ActionDecline
+}
+
+// DescribeError says what a failed exchange means to the merchant, in
+// Chinese and English, and what to do: a host refusal as its response code,
+// nothing sent as a network problem, no valid answer as a transaction that
+// will be reversed, keys that do not verify as a new sign-on.
+func DescribeError(err error) (zh, en string, action string) {
+	var ce *CodeError
+	switch {
+	case err == nil:
+		return Describe("00")
+	case errors.As(err, &ce):
+		return Describe(ce.Code)
+	case errors.Is(err, ErrNotSent):
+		return "无法连接银行，请检查网络后重试", "Cannot reach the bank: check the network and try again", ActionCheckLink
+	case errors.Is(err, ErrNoAnswer) && errors.Is(err, ErrMAC):
+		return "银行应答校验失败，交易将自动冲正，请重新签到", "The bank's answer failed its check: the transaction will be reversed; sign on again", ActionSignOn
+	case errors.Is(err, ErrNoAnswer):
+		return "银行无应答，交易将自动冲正", "No answer from the bank: the transaction will be reversed", ActionCheckLink
+	case errors.Is(err, ErrKeys):
+		return "密钥校验失败，请重新签到", "Key check failed: sign on again", ActionSignOn
+	}
+	return "交易失败，请联系客服", "Transaction failed: call support", ActionSupport
 }
