@@ -64,7 +64,9 @@ func daemon(t testing.TB) *pcsclab.Daemon {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		lab.d, lab.err = pcsclab.Start(ctx, lab.dir)
+		if lab.d, lab.err = pcsclab.Start(ctx, lab.dir); lab.err == nil {
+			lab.err = serviceUp(ctx)
+		}
 	})
 	if lab.err != nil {
 		if errors.Is(lab.err, pcsclab.ErrUnavailable) && os.Getenv("KPOS_REQUIRE_PCSCD") != "1" {
@@ -73,6 +75,30 @@ func daemon(t testing.TB) *pcsclab.Daemon {
 		t.Fatal(lab.err)
 	}
 	return lab.d
+}
+
+// serviceUp waits until libpcsclite reaches the new pcscd: its "daemon
+// ready" line can come a moment before the first client gets through, and
+// nothing else announces it, so this polls (every 20 ms, within ctx).
+func serviceUp(ctx context.Context) error {
+	r, err := pcsc.Open(pcsc.Config{})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := r.Present(ctx)
+		if !errors.Is(err, hal.ErrNoReader) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pcscd does not answer: %w (%w)", ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
 }
 
 // openReader opens the terminal's reader on the two vpcd slots: slot 0 is
@@ -282,4 +308,24 @@ func BenchmarkPCSCRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/APDU")
+}
+
+// SCardCancel ends a wait at once when the context ends, however long the
+// poll period.
+func TestPCSCWaitCancelled(t *testing.T) {
+	d := daemon(t)
+	r, err := pcsc.Open(pcsc.Config{Slots: []pcsc.Slot{{Pattern: "^" + d.ReaderName(0) + "$"}}, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := r.WaitEvent(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitEvent: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("WaitEvent returned %v after its deadline", d)
+	}
 }
