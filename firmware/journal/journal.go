@@ -180,13 +180,21 @@ func (j *Journal) unseal(t *Txn) error {
 
 func txnKey(trace uint32) []byte { return u32(trace) }
 
-// Begin records t as it is about to be acted on. Trace and Batch must be set.
+// Begin records t as it is about to be acted on. Trace and Batch must be
+// set. It refuses with ErrSettling while a settlement is in progress.
 func (j *Journal) Begin(t Txn) error {
 	if t.Trace == 0 {
 		return fmt.Errorf("journal: begin without a trace number")
 	}
 	if info, err := os.Stat(j.db.Path()); err == nil && info.Size() >= j.max {
 		return ErrFull
+	}
+	// The batch is frozen while it settles: a sale now would belong to a
+	// batch whose totals were already sent.
+	if settling, err := j.Settling(); err != nil {
+		return err
+	} else if settling {
+		return ErrSettling
 	}
 	now := j.now()
 	t.Created, t.Updated = now, now

@@ -231,3 +231,18 @@ func TestSnapshotOpensAsTheSameJournal(t *testing.T) {
 		t.Fatalf("unsettled %v %v", un, err)
 	}
 }
+
+func TestBeginRefusedWhileSettling(t *testing.T) {
+	j, _ := openTemp(t)
+	tx := sale(t, j, 100)
+	if _, err := j.Update(tx.Trace, func(t *Txn) { t.State = Completed }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.BeginSettlement(); err != nil {
+		t.Fatal(err)
+	}
+	trace, _ := j.NextTrace()
+	if err := j.Begin(Txn{Trace: trace, Batch: tx.Batch, Kind: Sale}); !errors.Is(err, ErrSettling) {
+		t.Fatalf("a sale was journaled during a settlement: %v", err)
+	}
+}
