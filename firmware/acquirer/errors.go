@@ -28,6 +28,7 @@ type CodeError struct {
 	TriesLeft int
 }
 
+// Error names the operation, the code and its English meaning.
 func (e *CodeError) Error() string {
 	_, en, _ := Describe(e.Code)
 	return fmt.Sprintf("acquirer: %s refused by host: %s (%s)", e.Op, e.Code, en)

@@ -43,6 +43,7 @@ func (t TPDU) Reply() TPDU {
 	return TPDU{t[0], t[3], t[4], t[1], t[2]}
 }
 
+// String returns the TPDU in hex.
 func (t TPDU) String() string { return fmt.Sprintf("%X", t[:]) }
 
 // Header is the dialect's 6-byte message header: application type (0x60),
@@ -80,6 +81,7 @@ func (h Header) WithRequirement(r int) Header {
 	return h
 }
 
+// String returns the header in hex.
 func (h Header) String() string { return fmt.Sprintf("%X", h[:]) }
 
 // Frame is one message with its TPDU and header.

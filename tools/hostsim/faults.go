@@ -29,6 +29,7 @@ var faultNames = map[FaultKind]string{
 	FaultGarbage: "garbage", FaultWrongSTAN: "wrong-stan", FaultDropAfter: "drop-after",
 }
 
+// String returns the fault's name as the control interface takes it.
 func (k FaultKind) String() string {
 	if n, ok := faultNames[k]; ok {
 		return n
@@ -56,6 +57,7 @@ type Fault struct {
 	Sticky bool
 }
 
+// String describes the fault for logs and the control interface.
 func (f Fault) String() string {
 	s := f.Kind.String()
 	if f.Kind == FaultDelay {

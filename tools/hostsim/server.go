@@ -312,6 +312,7 @@ type hostMAC struct {
 	alg keys.Algorithm
 }
 
+// MAC computes field 64 over a MAC block.
 func (h hostMAC) MAC(mab []byte) ([]byte, error) {
 	var sum [8]byte
 	var err error
@@ -326,6 +327,7 @@ func (h hostMAC) MAC(mab []byte) ([]byte, error) {
 	return sum[:], nil
 }
 
+// VerifyMAC checks field 64 in constant time.
 func (h hostMAC) VerifyMAC(mab, mac []byte) error {
 	want, err := h.MAC(mab)
 	if err != nil {
