@@ -338,9 +338,9 @@ func (t *Terminal) otpFlow(ctx context.Context, ch binding.Challenge) error {
 // scanned text.
 func (t *Terminal) readKCode(ctx context.Context) (typed, scanned string, err error) {
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := t.keyFeed(ictx)
-	defer func() { stop(); wait() }()
-	scans := t.scanFeed(ictx)
+	keys, waitKeys := t.keyFeed(ictx)
+	scans, waitScans := t.scanFeed(ictx)
+	defer func() { stop(); waitKeys(); waitScans() }()
 	var in kcodeInput
 	for {
 		_ = t.ui.Show(ctx, ScreenBind, "请绑定 Bind with K code", "输入或扫描K码 Type or scan the K code",
@@ -425,48 +425,79 @@ func (t *Terminal) keyFeed(ctx context.Context) (<-chan hal.Key, func()) {
 	return out, func() { <-done }
 }
 
+// pushback holds what a feed read after its reader had left.
+type pushback[T any] struct {
+	mu      sync.Mutex
+	pending []T
+}
+
+func (p *pushback[T]) pop() (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var zero T
+	if len(p.pending) == 0 {
+		return zero, false
+	}
+	v := p.pending[0]
+	p.pending = p.pending[1:]
+	return v, true
+}
+
+func (p *pushback[T]) unread(v T) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = append(p.pending, v)
+}
+
 // keyBuffer is the keypad with keys put back: the feed of a step that
 // ended may have read a key meant for the next screen.
 type keyBuffer struct {
-	mu      sync.Mutex
-	pending []hal.Key
-	keypad  hal.Keypad
+	pushback[hal.Key]
+	keypad hal.Keypad
 }
 
 func (b *keyBuffer) Key(ctx context.Context) (hal.Key, error) {
-	b.mu.Lock()
-	if len(b.pending) > 0 {
-		k := b.pending[0]
-		b.pending = b.pending[1:]
-		b.mu.Unlock()
+	if k, ok := b.pop(); ok {
 		return k, nil
 	}
-	b.mu.Unlock()
 	return b.keypad.Key(ctx)
 }
 
-func (b *keyBuffer) unread(k hal.Key) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.pending = append(b.pending, k)
+// scanBuffer is the scanner with codes put back, as keyBuffer.
+type scanBuffer struct {
+	pushback[scanResult]
+	scanner hal.Scanner
+}
+
+func (b *scanBuffer) Scan(ctx context.Context) (string, error) {
+	if r, ok := b.pop(); ok {
+		return r.text, r.err
+	}
+	return b.scanner.Scan(ctx)
 }
 
 // scanFeed delivers scanned codes until ctx ends; without a scanner it
-// delivers nothing.
-func (t *Terminal) scanFeed(ctx context.Context) <-chan scanResult {
+// delivers nothing. wait works as keyFeed's.
+func (t *Terminal) scanFeed(ctx context.Context) (<-chan scanResult, func()) {
 	out := make(chan scanResult)
-	if t.dev.Scanner == nil {
-		return out
+	if t.scans == nil {
+		return out, func() {}
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
-			text, err := t.dev.Scanner.Scan(ctx)
+			text, err := t.scans.Scan(ctx)
 			if ctx.Err() != nil {
+				if err == nil {
+					t.scans.unread(scanResult{text: text})
+				}
 				return
 			}
 			select {
 			case out <- scanResult{text: text, err: err}:
 			case <-ctx.Done():
+				t.scans.unread(scanResult{text: text, err: err})
 				return
 			}
 			if err != nil && !errors.Is(err, hal.ErrScanUnreadable) {
@@ -474,5 +505,5 @@ func (t *Terminal) scanFeed(ctx context.Context) <-chan scanResult {
 			}
 		}
 	}()
-	return out
+	return out, func() { <-done }
 }

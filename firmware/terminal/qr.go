@@ -77,7 +77,7 @@ func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 // scanCode waits for the customer's code. Anything that is not a payment
 // code gets a retry prompt and another scan; it is never sent.
 func (s *sale) scanCode(ctx context.Context) (Event, error) {
-	if s.t.dev.Scanner == nil {
+	if s.t.scans == nil {
 		s.message = "本机无扫码器 This terminal has no scanner"
 		return EvFail, errors.New("terminal: no scanner")
 	}
@@ -92,9 +92,9 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := s.t.keyFeed(ictx)
-	defer func() { stop(); wait() }()
-	scans := s.t.scanFeed(ictx)
+	keys, waitKeys := s.t.keyFeed(ictx)
+	scans, waitScans := s.t.scanFeed(ictx)
+	defer func() { stop(); waitKeys(); waitScans() }()
 	for {
 		select {
 		case <-ctx.Done():

@@ -117,6 +117,7 @@ type Terminal struct {
 	host    Host
 	pin     PINKeys
 	keys    *keyBuffer
+	scans   *scanBuffer // nil without a scanner
 	journal *journal.Journal
 	log     *slog.Logger
 	seq     uint32
@@ -130,8 +131,13 @@ func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *jou
 	cfg.defaults()
 	kb := &keyBuffer{keypad: dev.Keypad}
 	dev.Keypad = kb
+	var sb *scanBuffer
+	if dev.Scanner != nil {
+		sb = &scanBuffer{scanner: dev.Scanner}
+		dev.Scanner = sb
+	}
 	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb), kernel: kernel, host: host,
-		pin: keys, keys: kb, journal: j, log: cfg.Logger}
+		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger}
 	for _, o := range opts {
 		o(t)
 	}
