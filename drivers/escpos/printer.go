@@ -171,7 +171,7 @@ type Splitter struct {
 // being read. A block that grows past 32 bytes is dropped.
 func (s *Splitter) Feed(b byte) (status int, block []byte) {
 	switch {
-	case s.block != nil && len(s.block) == 1 && (b < 0x20 || b > 0x2F):
+	case len(s.block) == 1 && (b < 0x20 || b > 0x2F):
 		// Not a block identifier: the 0x37 was noise.
 		if b == blockHeader {
 			return -1, nil // but this one may start a block

@@ -152,17 +152,6 @@ func sale(amount int64) Transaction {
 	return Transaction{Type: Purchase, Amount: amount, Currency: 156, Country: 156, Time: testTime, Sequence: 1}
 }
 
-// aidEntry returns the config entry for an AID so a test can adjust it.
-func aidEntry(t testing.TB, cfg *Config, aid string) *AIDConfig {
-	t.Helper()
-	for i := range cfg.AIDs {
-		if hex.EncodeToString(cfg.AIDs[i].AID) == strings.ToLower(aid) {
-			return &cfg.AIDs[i]
-		}
-	}
-	t.Fatalf("no AID %s", aid)
-	return nil
-}
 
 func assertTVR(t *testing.T, got [5]byte, want string) {
 	t.Helper()
