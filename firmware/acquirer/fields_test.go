@@ -101,11 +101,12 @@ func TestTags(t *testing.T) {
 }
 
 // FuzzPrivateFields feeds the parsers of the host's private fields (48, 54,
-// 60, 61 and the private tags of 59 and 62) arbitrary text: no panic, and
+// 60, 61, the private tags of 59 and 62, parameters, CA keys) arbitrary text: no panic, and
 // what parses packs back to a form that parses to the same value.
 func FuzzPrivateFields(f *testing.F) {
 	for _, s := range []string{"22000727000600070", "0000006000000030000000010000011", "1002156C000000000100",
-		"0000010000421122", "01013KPOS-SIM-000102016Z9222ZB4AU7EY6J5"} {
+		"0000010000421122", "01013KPOS-SIM-000102016Z9222ZB4AU7EY6J5", "30005500003200032card:60,qr:x",
+		"\x9f\x06\x05\xa0\x00\x00\x03\x33\x9f\x22\x01\xe1\xdf\x02\x01\x01\xdf\x04\x01\x03"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -129,7 +130,11 @@ func FuzzPrivateFields(f *testing.F) {
 				t.Fatalf("field 61 %q", s)
 			}
 		}
+		if k, err := parseCAKey([]byte(s)); err == nil && (len(k.RID) != 5 || len(k.Modulus) == 0) {
+			t.Fatalf("CA key accepted without RID or modulus: %+v", k)
+		}
 		if v, err := ParseTags([]byte(s)); err == nil {
+			_ = paramsFromTags(v)
 			b, err := v.Bytes()
 			if err != nil || string(b) != s {
 				t.Fatalf("tags %q re-encode to %q %v", s, b, err)
