@@ -29,7 +29,12 @@ Looking inside
   journal       the last transactions (masked)
   receipts      where printed receipts are saved
   host          the host simulator's records
-  fault KIND    make the host misbehave: no-answer, drop, bad-mac, delay, clear
+Host simulator
+  host otp      the bank's SMS one-time code (binding), typed for you
+  host pay-qr   the customer pays the merchant QR code on the screen
+  host revoke   the bank revokes this terminal's binding
+  fault KIND    make the host misbehave: no-answer, drop, drop-after, bad-mac,
+                garbage, wrong-stan, delay 5s; 'fault clear' ends it
 Other
   help          this text           quit        stop the terminal
 `
@@ -140,6 +145,12 @@ func (a *app) command(ctx context.Context, t *simTarget, line, receipts string, 
 	case "host":
 		if t.sim.Host == nil {
 			say("no host simulator on this board")
+			break
+		}
+		if arg != "" {
+			if err := t.Host(ctx, arg); err != nil {
+				say("%v", err)
+			}
 			break
 		}
 		for _, kind := range []string{"sale", "reversal", "settlement"} {
