@@ -518,7 +518,13 @@ const (
 // and the CVR.
 func (c *Card) acInput(vals ...map[tlv.Tag][]byte) []byte {
 	off, n := cvrSpan(c.tx.app.CVN)
-	cvr := c.tx.iad[off : off+n]
+	return acData(c.tx.path.AIP[:], binary.BigEndian.AppendUint16(nil, c.atc), c.tx.iad[off:off+n], vals...)
+}
+
+// acData concatenates the cryptogram input: the terminal data from vals
+// (zeros where absent; a zero TVR when the CVR marks a GPO cryptogram), AIP,
+// ATC and CVR.
+func acData(aip, atc, cvr []byte, vals ...map[tlv.Tag][]byte) []byte {
 	var out []byte
 	for _, e := range acTags {
 		if e.tag == 0x95 && quickCVR(cvr) {
@@ -527,8 +533,8 @@ func (c *Card) acInput(vals ...map[tlv.Tag][]byte) []byte {
 		}
 		out = append(out, lookup(e.tag, e.n, vals...)...)
 	}
-	out = append(out, c.tx.path.AIP[:]...)
-	out = binary.BigEndian.AppendUint16(out, c.atc)
+	out = append(out, aip...)
+	out = append(out, atc...)
 	return append(out, cvr...)
 }
 

@@ -52,16 +52,5 @@ func CryptogramInput(field55 []byte) ([]byte, error) {
 	if len(iad) < off+n {
 		return nil, errors.New("cardsim: ICC data: issuer application data too short")
 	}
-	cvr := iad[off : off+n]
-	var out []byte
-	for _, e := range acTags {
-		if e.tag == 0x95 && quickCVR(cvr) {
-			out = append(out, make([]byte, e.n)...)
-			continue
-		}
-		out = append(out, lookup(e.tag, e.n, vals)...)
-	}
-	out = append(out, aip...)
-	out = append(out, atc...)
-	return append(out, cvr...), nil
+	return acData(aip, atc, iad[off:off+n], vals), nil
 }
