@@ -195,3 +195,19 @@ func TestPixelFormats(t *testing.T) {
 		t.Error("Open of a missing device succeeded")
 	}
 }
+
+func TestInvertedCode(t *testing.T) {
+	f := frame(t, corpus.Clean, 2)
+	inv := image.NewGray(image.Rect(0, 0, corpus.Width, corpus.Height))
+	for i, p := range f.Pix {
+		inv.Pix[i] = 255 - p
+	}
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	got, err := d.Decode(inv)
+	if err != nil || got != f.Payload {
+		t.Fatalf("inverted code: %q, %v", got, err)
+	}
+	if d.LastAttempt() != "half-inverted" {
+		t.Errorf("decoded by %s", d.LastAttempt())
+	}
+}

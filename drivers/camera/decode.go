@@ -29,7 +29,10 @@ var ErrUnreadable = fmt.Errorf("camera: code seen but not decodable: %w", hal.Er
 // DecoderConfig tunes the decoding pipeline.
 type DecoderConfig struct {
 	// Budget bounds the time spent on one frame; when it runs out the
-	// remaining attempts are skipped. 60 ms when zero (a 15 fps camera).
+	// remaining attempts are skipped. It is counted in CPU time of the
+	// decoding thread (wall time where that clock is missing), so that a
+	// loaded machine decodes the same frames, only later. 60 ms when zero
+	// (a 15 fps camera).
 	Budget time.Duration
 }
 
@@ -116,6 +119,12 @@ var attempts = []attempt{
 	{name: "full-wide", bin: adaptive(4, 12)},
 	{name: "full-denoise-harder", prep: (*Decoder).box3, bin: adaptive(2, 6), harder: true},
 	{name: "half-harder", prep: (*Decoder).half, bin: adaptive(2, 6), harder: true},
+	// Light modules on a dark ground (a phone in dark mode, an inverted
+	// sticker).
+	{name: "half-inverted", prep: (*Decoder).half, bin: func(d *Decoder, g gray) {
+		d.adaptive(g, 2, 3, 0.4)
+		d.matrix.FlipAll()
+	}},
 }
 
 // Decode returns the text of the QR code in img, ErrNoCode when none is
@@ -134,13 +143,14 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 	if g.w < 64 || g.h < 64 {
 		return "", ErrNoCode
 	}
-	start := time.Now()
-	deadline := start.Add(d.cfg.Budget)
+	clock := startClock()
+	defer clock.stop()
+	over := func() bool { return clock.elapsed() > d.cfg.Budget }
 	d.halfOK = false
 	seen := false
 	searches := 0
 	for _, a := range attempts {
-		if time.Now().After(deadline) {
+		if over() {
 			break
 		}
 		src := g
@@ -162,7 +172,7 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		// version 1). Search for it, at most twice per frame.
 		if searches < 2 {
 			searches++
-			if text, ok := d.cornerSearch(det, deadline); ok {
+			if text, ok := d.cornerSearch(det, over); ok {
 				d.note(a.name + "+corner")
 				return text, nil
 			}
@@ -274,8 +284,8 @@ func sq(a, b *detector.FinderPattern) float64 {
 
 // cornerSearch retries the grid sampling of a located code with the
 // bottom-right control point moved around the detector's estimate, in order
-// of distance, until the grid decodes or the deadline passes.
-func (d *Decoder) cornerSearch(det *common.DetectorResult, deadline time.Time) (text string, ok bool) {
+// of distance, until the grid decodes or the budget runs out.
+func (d *Decoder) cornerSearch(det *common.DetectorResult, over func() bool) (text string, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			text, ok = "", false
@@ -305,7 +315,7 @@ func (d *Decoder) cornerSearch(det *common.DetectorResult, deadline time.Time) (
 	ux, uy := (tr.GetX()-tl.GetX())/span, (tr.GetY()-tl.GetY())/span
 	vx, vy := (bl.GetX()-tl.GetX())/span, (bl.GetY()-tl.GetY())/span
 	for _, o := range d.offsets() {
-		if time.Now().After(deadline) {
+		if over() {
 			return "", false
 		}
 		x := ex + o[0]*ux + o[1]*vx

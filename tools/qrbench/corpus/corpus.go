@@ -206,6 +206,7 @@ type scene struct {
 	sym         Symbol
 	dark, light float64
 	quiet       float64
+	shade       float64
 }
 
 // homography maps symbol coordinates (modules, origin at the symbol's
@@ -313,18 +314,46 @@ func (sc *scene) render(h homography) []byte {
 	gy := (sc.rng.Float64()*2 - 1) * 60 / Height
 	lo, hi := -sc.quiet, float64(sc.sym.N)+sc.quiet
 	// Light falls off across the code too.
-	shade := (sc.rng.Float64()*2 - 1) * 0.12
+	sc.shade = (sc.rng.Float64()*2 - 1) * 0.12
 	// Only pixels near the symbol need supersampling.
 	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, c := range [4][2]float64{{lo, lo}, {hi, lo}, {hi, hi}, {lo, hi}} {
 		x, y := h.apply(c[0], c[1])
 		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 	}
+	// cell names the module (or quiet-zone square, or the background: -1)
+	// a point of the symbol plane falls in.
+	n := sc.sym.N
+	cell := func(u, v float64) int {
+		if u < lo || u >= hi || v < lo || v >= hi {
+			return -1
+		}
+		return int(math.Floor(v)-lo)*(n+2*int(sc.quiet)) + int(math.Floor(u)-lo)
+	}
+	corners := func(y int, out []int) {
+		for x := range out {
+			out[x] = cell(inv.apply(float64(x), float64(y)))
+		}
+	}
+	top, bottom := make([]int, Width+1), make([]int, Width+1)
+	corners(0, top)
 	for y := 0; y < Height; y++ {
+		corners(y+1, bottom)
 		for x := 0; x < Width; x++ {
+			fx, fy := float64(x)+0.5, float64(y)+0.5
 			if float64(x) < x0-1 || float64(x) > x1+1 || float64(y) < y0-1 || float64(y) > y1+1 {
-				fx, fy := float64(x)+0.5, float64(y)+0.5
 				pix[y*Width+x] = clamp(g0 + gx*fx + gy*fy)
+				continue
+			}
+			// A pixel whose four corners lie in one module lies wholly in
+			// it (the map keeps squares convex): one sample will do.
+			if c := top[x]; c == top[x+1] && c == bottom[x] && c == bottom[x+1] {
+				u, v := inv.apply(fx, fy)
+				if c < 0 {
+					pix[y*Width+x] = clamp(g0 + gx*fx + gy*fy)
+				} else {
+					pix[y*Width+x] = clamp(sc.value(u, v))
+				}
 				continue
 			}
 			var sum float64
@@ -334,11 +363,7 @@ func (sc *scene) render(h homography) []byte {
 					fy := float64(y) + (float64(sy)+0.5)/3
 					u, v := inv.apply(fx, fy)
 					if u >= lo && u < hi && v >= lo && v < hi {
-						val := sc.light
-						if sc.sym.at(int(math.Floor(u)), int(math.Floor(v))) {
-							val = sc.dark
-						}
-						sum += val * (1 + shade*(u/float64(sc.sym.N)-0.5))
+						sum += sc.value(u, v)
 					} else {
 						sum += g0 + gx*fx + gy*fy
 					}
@@ -346,8 +371,18 @@ func (sc *scene) render(h homography) []byte {
 			}
 			pix[y*Width+x] = clamp(sum / 9)
 		}
+		top, bottom = bottom, top
 	}
 	return pix
+}
+
+// value is the brightness of the symbol plane at (u, v), shading included.
+func (sc *scene) value(u, v float64) float64 {
+	val := sc.light
+	if sc.sym.at(int(math.Floor(u)), int(math.Floor(v))) {
+		val = sc.dark
+	}
+	return val * (1 + sc.shade*(u/float64(sc.sym.N)-0.5))
 }
 
 func clamp(v float64) byte {
