@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"kpos/firmware/durable"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -202,44 +203,8 @@ func LoadDeviceKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("boards: device key: %w", err)
 	}
-	if err := WriteFileDurably(path, key, 0o600); err != nil {
+	if err := durable.WriteFile(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("boards: device key: %w", err)
 	}
 	return key, nil
-}
-
-// WriteFileDurably writes data to a temporary file, syncs it, and renames it
-// over path, so a power cut leaves either the old file or the new one.
-func WriteFileDurably(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

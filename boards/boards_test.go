@@ -40,18 +40,3 @@ func TestUnknownBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestWriteFileDurablyReplacesWhole(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	if err := WriteFileDurably(path, []byte("one"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileDurably(path, []byte("two"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(path)
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".f.tmp*"))
-	if string(got) != "two" || len(left) != 0 {
-		t.Fatalf("%q, leftovers %v", got, left)
-	}
-}

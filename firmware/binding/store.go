@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"kpos/firmware/durable"
 )
 
 // recordVersion is the version of the Record layout on disk.
@@ -81,44 +83,7 @@ func (s *FileStore) Save(r Record) error {
 	if err != nil {
 		return fmt.Errorf("binding: encoding the binding record: %w", err)
 	}
-	return writeFileAtomic(s.path, append(b, '\n'))
-}
-
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("binding: saving the binding record: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("binding: saving the binding record: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("binding: saving the binding record: fsync: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("binding: saving the binding record: close: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("binding: saving the binding record: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("binding: saving the binding record: %w", err)
-	}
-	if err = d.Sync(); err != nil {
-		d.Close()
-		return fmt.Errorf("binding: saving the binding record: fsync directory: %w", err)
-	}
-	if err = d.Close(); err != nil {
+	if err := durable.WriteFile(s.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("binding: saving the binding record: %w", err)
 	}
 	return nil

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"kpos/firmware/durable"
 )
 
 // Errors of the access layer.
@@ -117,7 +119,7 @@ func SetPassword(path, pw string, iter int) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, []byte(h+"\n"), 0o600)
+	return durable.WriteFile(path, []byte(h+"\n"), 0o600)
 }
 
 // LockoutPolicy says how the console answers repeated login failures: the
@@ -213,7 +215,7 @@ func (g *guard) saveLock(st lockState) error {
 	if err != nil {
 		return fmt.Errorf("console: encoding lockout state: %w", err)
 	}
-	return writeFileAtomic(g.lockPath, b, 0o600)
+	return durable.WriteFile(g.lockPath, b, 0o600)
 }
 
 // lockedFor reports how long the console stays locked.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"kpos/firmware/durable"
 	"kpos/firmware/update"
 )
 
@@ -830,7 +831,7 @@ func runBackup(ctx context.Context, s *session, args []string, o *output) error 
 		return nil
 	}
 	path := s.resolve(args[0])
-	if err := writeFileAtomic(path, sealed, 0o600); err != nil {
+	if err := durable.WriteFile(path, sealed, 0o600); err != nil {
 		return fmt.Errorf("backup failed: %w", err)
 	}
 	o.data = map[string]any{"bytes": payload.Len(), "file": path}

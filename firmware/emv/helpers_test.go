@@ -152,7 +152,6 @@ func sale(amount int64) Transaction {
 	return Transaction{Type: Purchase, Amount: amount, Currency: 156, Country: 156, Time: testTime, Sequence: 1}
 }
 
-
 func assertTVR(t *testing.T, got [5]byte, want string) {
 	t.Helper()
 	if hexs(got[:]) != want {

@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"kpos/firmware/durable"
 	"kpos/hal"
 )
 
@@ -244,42 +244,8 @@ func (s *Store) save(st *state) error {
 	out = append(out, nonce...)
 	out = s.aead.Seal(out, nonce, plain, out[:headerLen])
 
-	dir := filepath.Dir(s.path)
-	tmp, err := os.CreateTemp(dir, ".keys-*")
-	if err != nil {
+	if err := durable.WriteFile(s.path, out, 0o600); err != nil {
 		return fmt.Errorf("keys: write key file: %w", err)
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // a no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: write key file: %w", err)
-	}
-	if _, err := tmp.Write(out); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: write key file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: sync key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keys: close key file: %w", err)
-	}
-	if err := os.Rename(tmpName, s.path); err != nil {
-		return fmt.Errorf("keys: replace key file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		serr := d.Sync()
-		cerr := d.Close()
-		if serr != nil {
-			return fmt.Errorf("keys: sync key directory: %w", serr)
-		}
-		if cerr != nil {
-			return fmt.Errorf("keys: close key directory: %w", cerr)
-		}
-	} else {
-		return fmt.Errorf("keys: sync key directory: %w", err)
 	}
 	return nil
 }

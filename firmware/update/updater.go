@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"kpos/firmware/durable"
 )
 
 // Errors the Updater returns; callers branch on them.
@@ -218,7 +220,7 @@ func (u *Updater) save(st State) error {
 	if err != nil {
 		return fmt.Errorf("update: encoding state: %w", err)
 	}
-	return writeFileAtomic(u.cfg.StatePath, append(b, '\n'), 0o644)
+	return durable.WriteFile(u.cfg.StatePath, append(b, '\n'), 0o644)
 }
 
 // InstallFile opens path and installs it; see Install.
@@ -269,9 +271,9 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 	}
 	target := st.Active.Other()
 	path := u.SlotPath(target)
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := durable.Temp(path)
 	if err != nil {
-		return Result{}, fmt.Errorf("update: creating temporary slot file: %w", err)
+		return Result{}, fmt.Errorf("update: temporary slot file: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -294,8 +296,9 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 		return Result{}, err
 	}
 	progress(Progress{Phase: "switch", Written: total, Total: total})
-	if err := commitTemp(f, path, 0o755); err != nil {
-		return Result{}, err
+	if err := durable.Commit(f, path, 0o755); err != nil {
+		committed = true // Commit removed it
+		return Result{}, fmt.Errorf("update: %w", err)
 	}
 	committed = true
 	next := st

@@ -22,6 +22,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/bindlink"
+	"kpos/firmware/durable"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
@@ -350,7 +351,7 @@ func setMerchantPassword(path, pw string) error {
 	if err != nil {
 		return err
 	}
-	return boards.WriteFileDurably(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
+	return durable.WriteFile(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
 }
 
 // checkMerchantPassword compares pw with the stored hash in constant time.

@@ -1,0 +1,82 @@
+// Package durable writes small files so that a power cut at any instruction
+// leaves either the old file or the new one, whole: a temporary file in the
+// same directory, fsync, close with its error checked, rename over the old
+// file, fsync of the directory. Parameters, keys, binding records, console
+// passwords and update state are all written this way.
+//
+// It knows nothing of what the files hold.
+package durable
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile replaces path with data, durably, with permissions perm.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	f, err := Temp(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("durable: %s: write: %w", filepath.Base(path), err)
+	}
+	return Commit(f, path, perm)
+}
+
+// Temp creates the temporary file that will replace path, in the same
+// directory, for callers that stream into it; Commit puts it in place.
+func Temp(path string) (*os.File, error) {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("durable: %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Commit gives the temporary file f permissions perm, syncs and closes it,
+// renames it over path and syncs the directory. On any error f is removed
+// and path is left as it was.
+func Commit(f *os.File, path string, perm os.FileMode) error {
+	name := filepath.Base(path)
+	tmp := f.Name()
+	fail := func(step string, err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("durable: %s: %s: %w", name, step, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fail("chmod", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("durable: %s: close: %w", name, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("durable: %s: rename: %w", name, err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("durable: %s: open directory: %w", name, err)
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	if serr != nil {
+		return fmt.Errorf("durable: %s: fsync directory: %w", name, serr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("durable: %s: close directory: %w", name, cerr)
+	}
+	return nil
+}
