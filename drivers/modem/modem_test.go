@@ -12,8 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"kpos/drivers/gpio"
 	"kpos/drivers/modem"
 	"kpos/tools/modememu"
+)
+
+// The board wires the GPIO driver's power key, or the emulator's in tests.
+var (
+	_ modem.PowerKey = (*gpio.PowerKey)(nil)
+	_ modem.PowerKey = (*modememu.Emulator)(nil)
 )
 
 // rig is a driver on the emulator's pty, opened through the serial package
