@@ -562,8 +562,11 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	s.t.log.Info("transaction ended", "state", state, "trace", s.trace, "path", strings.Join(s.history, "; "))
 	switch state {
 	case StateApproved:
-		_ = s.t.ui.Show(ctx, ui.Approved, "交易成功 Approved", ui.Money(s.amount),
-			"授权码 Auth "+s.resp.AuthCode, fmt.Sprintf("凭证号 Trace %06d", s.trace))
+		lines := []string{ui.Money(s.amount)}
+		if s.resp.AuthCode != "" {
+			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
+		}
+		_ = s.t.ui.Show(ctx, ui.Approved, "交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
 		return
 	case StateDeclined:
 		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)

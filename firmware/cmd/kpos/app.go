@@ -64,13 +64,9 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	first := !a.started
 	a.started = true
 	a.mu.Unlock()
-	if first && b.Sim != nil && b.InitialTMK == nil {
-		// A simulated board started blank is factory fresh: what earlier
-		// runs left in its data directory is discarded.
-		for _, f := range []string{"binding.json", "keys.db", "journal.db"} {
-			if err := os.Remove(filepath.Join(b.DataDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("blank start: %w", err)
-			}
+	if first && b.Sim != nil {
+		if err := a.freshSimState(); err != nil {
+			return nil, err
 		}
 	}
 	if b.Sim != nil {
@@ -371,4 +367,29 @@ func checkMerchantPassword(path, pw string) (bool, error) {
 		return false, err
 	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// freshSimState makes a simulated board's state agree with its host
+// simulator, which starts afresh in every process: a board started blank
+// is factory fresh (what earlier runs left is discarded), and the test
+// terminal, when an earlier run bound it by K code (keys the in-process host
+// has forgotten), is the provisioned test terminal again.
+func (a *app) freshSimState() error {
+	b := a.board
+	var stale []string
+	switch {
+	case b.InitialTMK == nil:
+		stale = []string{"binding.json", "keys.db", "journal.db"}
+	case b.Sim.Host != nil:
+		rec, err := binding.NewFileStore(filepath.Join(b.DataDir, "binding.json")).Load()
+		if err == nil && rec.CodeMasked != "" {
+			stale = []string{"binding.json", "keys.db"}
+		}
+	}
+	for _, f := range stale {
+		if err := os.Remove(filepath.Join(b.DataDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("fresh simulated board: %w", err)
+		}
+	}
+	return nil
 }
