@@ -93,9 +93,10 @@ func TestDecodeSweep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sweep")
 	}
+	// One frame of slack below what the pipeline decodes today.
 	floors := map[corpus.Variant]int{
-		corpus.Clean: 12, corpus.Blur: 8, corpus.Noise: 9, corpus.LowContrast: 9,
-		corpus.Rotation: 11, corpus.Perspective: 9,
+		corpus.Clean: 12, corpus.Blur: 10, corpus.Noise: 11, corpus.LowContrast: 10,
+		corpus.Rotation: 11, corpus.Perspective: 10,
 	}
 	d := NewDecoder(DecoderConfig{Budget: time.Second})
 	for _, v := range corpus.Variants {
@@ -106,6 +107,7 @@ func TestDecodeSweep(t *testing.T) {
 				ok++
 			}
 		}
+		t.Logf("%s: %d of 12", v, ok)
 		if ok < floors[v] {
 			t.Errorf("%s: decoded %d of 12, floor %d", v, ok, floors[v])
 		}

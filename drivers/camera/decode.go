@@ -108,7 +108,12 @@ type attempt struct {
 // the sizes a customer shows them still have modules of two pixels or more.
 var attempts = []attempt{
 	{name: "half", prep: (*Decoder).half, bin: adaptiveAuto(2, 0.4, 3)},
+	// A smaller neighbourhood keeps a dark background next to the code out
+	// of the thresholds of the modules near the code's edge, which matters
+	// when the code itself has little contrast.
+	{name: "half-near", prep: (*Decoder).half, bin: adaptiveAuto(1, 0.4, 3)},
 	{name: "full", bin: adaptive(2, 12)},
+	{name: "full-near", bin: adaptive(1, 6)},
 	{name: "half-lowcontrast", prep: (*Decoder).half, bin: adaptive(2, 3)},
 	{name: "full-stretch-global", prep: (*Decoder).stretch, bin: global},
 	{name: "full-denoise-lowcontrast", prep: (*Decoder).box3, bin: adaptive(2, 2)},
