@@ -62,7 +62,8 @@ const (
 	ScreenSettings      = "settings"       // settings menu
 	ScreenBindingStatus = "binding-status" // what the binding is
 	ScreenAccount       = "settlement-account"
-	ScreenPassword      = "password" // the merchant's password
+	ScreenAccountNumber = "account-number" // type the settlement card number
+	ScreenPassword      = "password"       // the merchant's password
 	ScreenUnbound       = "unbound"
 	ScreenQRScan        = "qr-scan"    // scan the customer's payment code
 	ScreenQRRetry       = "qr-retry"   // that was not a payment code

@@ -116,7 +116,7 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 	if err != nil || !ok {
 		return ignoreTimeout(ictx, err)
 	}
-	number, err := t.readDigits(ictx, ScreenAccount, "结算卡号 Card number", 19, false)
+	number, err := t.readDigits(ictx, ScreenAccountNumber, "结算卡号 Card number", 19, maskCard)
 	if err != nil {
 		return ignoreCancel(ignoreTimeout(ictx, err))
 	}
@@ -148,7 +148,7 @@ func (t *Terminal) unbind(ctx context.Context) error {
 		return nil
 	}
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	pw, err := t.readDigits(ictx, ScreenPassword, "商户密码 Merchant password", 12, true)
+	pw, err := t.readDigits(ictx, ScreenPassword, "商户密码 Merchant password", 12, maskAll)
 	cancel()
 	if err != nil {
 		return ignoreCancel(ignoreTimeout(ictx, err))
@@ -169,15 +169,25 @@ func (t *Terminal) unbind(ctx context.Context) error {
 	return nil
 }
 
-// readDigits reads up to max digits; secret ones show as stars.
-func (t *Terminal) readDigits(ctx context.Context, id, title string, max int, secret bool) (string, error) {
+// How typed digits are shown.
+const (
+	maskAll  = iota // a password: stars only
+	maskCard        // a card number: the first six and the digit just typed
+)
+
+// readDigits reads up to max digits, shown masked.
+func (t *Terminal) readDigits(ctx context.Context, id, title string, max int, mask int) (string, error) {
 	var digits []byte
 	for {
-		shown := string(digits)
-		if secret {
-			shown = strings.Repeat("*", len(digits))
+		shown := []byte(strings.Repeat("*", len(digits)))
+		if mask == maskCard {
+			for i := range digits {
+				if i < 6 || i == len(digits)-1 {
+					shown[i] = digits[i]
+				}
+			}
 		}
-		if err := t.ui.Show(ctx, id, title, shown, "确认[ENTER] 取消[CANCEL]"); err != nil {
+		if err := t.ui.Show(ctx, id, title, string(shown), "确认[ENTER] 取消[CANCEL]"); err != nil {
 			return "", err
 		}
 		k, err := t.ui.Key(ctx)
