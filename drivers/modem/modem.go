@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +116,8 @@ type Modem struct {
 	lastErr    error
 	closed     bool
 	configured bool // Start got as far as configuring the module
+	powerKnown bool // the module said RDY or POWERED DOWN since the driver began
+	powered    bool // which of the two it said last
 }
 
 var _ hal.Link = (*Modem)(nil)
@@ -210,12 +213,22 @@ func (m *Modem) handleURC(line string) {
 	case urcRing:
 		m.rings++
 		m.log.Info("modem: RING")
-	case urcReady:
-		close(m.ready)
-		m.ready = make(chan struct{})
-	case urcPoweredDown:
-		m.log.Warn("modem: module powered down")
-		m.regStat, m.pdpUp = regNotSearching, false
+	case urcReady, urcPoweredDown:
+		// Booted or switched off, on our key press or on its own: the
+		// set-up, registration, PDP context and sockets are gone.
+		if u.kind == urcReady {
+			close(m.ready)
+			m.ready = make(chan struct{})
+		} else {
+			m.log.Warn("modem: module powered down")
+		}
+		m.regStat, m.pdpUp, m.configured = regNotSearching, false, false
+		m.powered = u.kind == urcReady
+		m.powerKnown = true
+		for id, c := range m.socks {
+			c.markClosed(fmt.Errorf("modem: socket %d: module restarted: %w", id, net.ErrClosed))
+			delete(m.socks, id)
+		}
 		m.notifyLocked()
 	case urcSIM:
 		m.log.Info("modem: SIM state", "state", u.text)
@@ -267,6 +280,14 @@ func (m *Modem) probe(ctx context.Context) bool {
 func (m *Modem) ensureOn(ctx context.Context) error {
 	if m.probe(ctx) {
 		return nil
+	}
+	// The power key toggles: never press it on a module that has just
+	// said RDY and is still starting.
+	m.mu.Lock()
+	booting := m.powerKnown && m.powered
+	m.mu.Unlock()
+	if booting {
+		return m.waitBoot(ctx)
 	}
 	if m.key == nil {
 		return fmt.Errorf("%w (no power key to switch it on)", ErrNoResponse)
@@ -535,14 +556,25 @@ func (m *Modem) powerCycle(ctx context.Context) error {
 	m.configured = false
 	m.mu.Unlock()
 	m.dropSockets(ErrNotRegistered)
-	if m.probe(ctx) {
+	m.mu.Lock()
+	hung := m.powerKnown && m.powered // on, by its last word, yet silent
+	m.mu.Unlock()
+	switch {
+	case m.probe(ctx):
 		if err := m.key.Press(ctx, m.cfg.PowerOffPress); err != nil {
 			return fmt.Errorf("modem: power key: %w", err)
 		}
 		if err := m.waitSilent(ctx); err != nil {
 			return err
 		}
+	case hung:
+		if err := m.key.Press(ctx, m.cfg.PowerOffPress); err != nil {
+			return fmt.Errorf("modem: power key: %w", err)
+		}
 	}
+	m.mu.Lock()
+	m.powerKnown, m.powered = true, false
+	m.mu.Unlock()
 	m.e.reset()
 	return nil
 }

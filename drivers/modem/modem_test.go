@@ -424,3 +424,36 @@ func TestDialWithoutStart(t *testing.T) {
 		t.Errorf("a first start counted as recovery: %d, %d", rec, cycles)
 	}
 }
+
+// A module that restarts on its own (RDY) loses its set-up and sockets;
+// the next Dial sets it up again.
+func TestModuleRestartedByItself(t *testing.T) {
+	addr := echoServer(t)
+	r := newRig(t, modememu.Config{}, nil)
+	ctx := ctxT(t, 10*time.Second)
+	if err := r.m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.m.Dial(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	roundTrip(t, c, "before restart")
+	r.emu.Press(ctx, time.Second) // off
+	r.emu.Press(ctx, time.Second) // on: RDY, echo on, no URCs enabled
+	// The old socket fails once the driver has read POWERED DOWN or RDY.
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read on a socket of the restarted module = %v", err)
+	}
+	c2, err := r.m.Dial(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatalf("Dial after restart: %v", err)
+	}
+	defer c2.Close()
+	roundTrip(t, c2, "after restart")
+	if s := r.emu.Stats(); s.Activations != 2 {
+		t.Errorf("activations = %d, want 2", s.Activations)
+	}
+}
