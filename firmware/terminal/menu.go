@@ -159,6 +159,13 @@ func (t *Terminal) unbind(ctx context.Context) error {
 		t.anyKey(ctx, t.cfg.InputTimeout)
 		return nil
 	}
+	// Reversals owed go out under the current keys, which unbinding wipes.
+	if err := t.FlushReversals(ctx); err != nil {
+		t.log.Warn("unbind refused: reversals pending", "err", err)
+		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "冲正未完成，不能解绑 Reversals pending: check the network, then unbind")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
 	hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	err = t.binding.Unbind(hctx)
 	hcancel()
