@@ -220,7 +220,14 @@ func (c *conn) Read(p []byte) (int, error) {
 			if e := c.closedErr(); e != nil {
 				return 0, e
 			}
-			return 0, fmt.Errorf("modem: read socket %d: %w", c.id, err)
+			err = fmt.Errorf("modem: read socket %d: %w", c.id, err)
+			var ce *CommandError
+			if !errors.As(err, &ce) {
+				// An answer that never came may have carried bytes of the
+				// stream: the socket cannot be trusted any more.
+				c.markClosed(err)
+			}
+			return 0, err
 		}
 		if len(r.data) > 0 {
 			n := copy(p, r.data)
@@ -297,22 +304,25 @@ func (c *conn) Write(p []byte) (int, error) {
 		if !wdl.IsZero() && !time.Now().Before(wdl) {
 			return sent, &deadlineError{op: "write"}
 		}
-		// A started AT+QISEND runs to its end: cut short, the module would
-		// take the next command's bytes for payload.
-		// The write deadline is therefore checked between chunks only.
+		// A started AT+QISEND runs to its end (cut short, the module would
+		// take the next command's bytes for payload), so the write deadline
+		// is checked between chunks only.
 		err = c.m.e.send(context.Background(), c.m.cfg.CommandTimeout, fmt.Sprintf("AT+QISEND=%d,%d", c.id, len(chunk)), chunk)
 		if err != nil {
 			if e := c.closedErr(); e != nil {
 				return sent, e
 			}
 			var ce *CommandError
-			if errors.As(err, &ce) {
-				if ce.Result == "SEND FAIL" {
-					return sent, fmt.Errorf("modem: write socket %d: %w", c.id, ErrSendFailed)
-				}
-				return sent, fmt.Errorf("modem: write socket %d: %w: %w", c.id, net.ErrClosed, err)
+			if !errors.As(err, &ce) {
+				// Cut short, the module may hold part of the chunk.
+				err = fmt.Errorf("modem: write socket %d: %w", c.id, err)
+				c.markClosed(err)
+				return sent, err
 			}
-			return sent, fmt.Errorf("modem: write socket %d: %w", c.id, err)
+			if ce.Result == "SEND FAIL" {
+				return sent, fmt.Errorf("modem: write socket %d: %w", c.id, ErrSendFailed)
+			}
+			return sent, fmt.Errorf("modem: write socket %d: %w: %w", c.id, net.ErrClosed, err)
 		}
 		sent += len(chunk)
 	}
