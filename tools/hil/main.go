@@ -1,0 +1,290 @@
+// Command hil is the hardware-in-the-loop suite: it builds kpos for the host
+// and for ARMv7, runs every scenario file (those of testdata/scenarios, the
+// binding ones on a blank terminal, those that must fail, and the fault
+// scenarios of testdata/scenarios/faults) against each binary, the ARM one
+// under qemu-arm-static; runs a power-cut campaign against each (kill -9 at
+// the firmware's crash points and at random moments, restart, and at the
+// end the host's records and the journal must agree); scans every artefact
+// of the run for secrets in the clear; and ends with a summary table.
+// docs/hil.md is its manual.
+//
+// It drives kpos only from outside, as a process, through its flags,
+// scenario files, data folder and a host simulator of its own; it knows
+// nothing of the firmware's insides but the journal's format.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"kpos/tools/hil/leak"
+	"kpos/tools/hostsim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	out      string
+	arches   []string
+	parts    map[string]bool
+	cuts     int
+	armCuts  int
+	seed     uint64
+	qemu     string
+	only     string
+	failFast bool
+}
+
+var allParts = []string{"scenarios", "campaign", "leaks"}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var arch, parts string
+	fs := flag.NewFlagSet("hil", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.out, "out", "build/hil", "folder for the runs: each run gets OUT/<UTC time>/")
+	fs.StringVar(&arch, "arch", "amd64,armv7", "binaries to build and test: amd64, armv7")
+	fs.StringVar(&parts, "parts", strings.Join(allParts, ","), "what to run: scenarios, campaign, leaks")
+	fs.IntVar(&o.cuts, "cuts", 200, "power cuts in the amd64 campaign")
+	fs.IntVar(&o.armCuts, "arm-cuts", 30, "power cuts in the armv7 campaign (under qemu)")
+	fs.Uint64Var(&o.seed, "seed", 0, "random seed of the campaign (0: from the clock; the summary names it)")
+	fs.StringVar(&o.qemu, "qemu", "qemu-arm-static", "user-mode emulator for the armv7 binary")
+	fs.StringVar(&o.only, "only", "", "run only the scenario files whose name contains this")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("hil: unexpected argument %q", fs.Arg(0))
+	}
+	o.arches = splitList(arch)
+	o.parts = map[string]bool{}
+	for _, p := range splitList(parts) {
+		if !contains(allParts, p) {
+			return o, fmt.Errorf("hil: unknown part %q (have %s)", p, strings.Join(allParts, ", "))
+		}
+		o.parts[p] = true
+	}
+	for _, a := range o.arches {
+		if a != "amd64" && a != "armv7" {
+			return o, fmt.Errorf("hil: unknown architecture %q (amd64, armv7)", a)
+		}
+	}
+	if len(o.arches) == 0 {
+		return o, errors.New("hil: no architecture to test")
+	}
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano())
+	}
+	return o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// archResult is what the suite found for one binary.
+type archResult struct {
+	arch      string
+	buildErr  error
+	scenarios []scenarioResult
+	ranScen   bool
+	campaign  *campaignResult
+	campErr   error
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	out := o.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	runDir := filepath.Join(out, time.Now().UTC().Format("20060102T150405Z"))
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		fmt.Fprintln(stderr, "hil:", err)
+		return 2
+	}
+	progress, err := os.Create(filepath.Join(runDir, "hil.log"))
+	if err != nil {
+		fmt.Fprintln(stderr, "hil:", err)
+		return 2
+	}
+	defer progress.Close()
+	logf := func(format string, a ...any) {
+		line := fmt.Sprintf(format, a...)
+		fmt.Fprintln(stdout, line)
+		fmt.Fprintln(progress, line)
+	}
+	rel, _ := filepath.Rel(root, runDir)
+	logf("hil: run %s, seed %d", rel, o.seed)
+	started := time.Now()
+
+	buildLog, err := os.Create(filepath.Join(runDir, "build.log"))
+	if err != nil {
+		fmt.Fprintln(stderr, "hil:", err)
+		return 2
+	}
+	var results []*archResult
+	for _, arch := range o.arches {
+		r := &archResult{arch: arch}
+		results = append(results, r)
+		t0 := time.Now()
+		bin, err := build(ctx, root, filepath.Join(runDir, "bin"), arch, o.qemu, buildLog)
+		if err != nil {
+			r.buildErr = err
+			logf("FAIL %s: %v", arch, err)
+			continue
+		}
+		logf("built %s in %v", arch, time.Since(t0).Round(time.Second))
+		if o.parts["scenarios"] {
+			r.ranScen = true
+			dir := filepath.Join(runDir, arch, "scenarios")
+			r.scenarios, err = runScenarios(ctx, root, dir, bin, o.only, logf)
+			if err != nil {
+				r.buildErr = err
+				logf("FAIL %s scenarios: %v", arch, err)
+			}
+		}
+		if o.parts["campaign"] {
+			cuts := o.cuts
+			if arch == "armv7" {
+				cuts = o.armCuts
+			}
+			if cuts > 0 {
+				logf("      %s campaign: %d power cuts…", arch, cuts)
+				res, err := runCampaign(ctx, root, filepath.Join(runDir, arch, "campaign"), bin, cuts, o.seed, logf)
+				r.campaign, r.campErr = &res, err
+				logf("%s %-5s campaign: %d power cuts survived in %d runs, %v", passMark(err == nil && len(res.problems) == 0),
+					arch, res.cuts, res.runs, res.elapsed.Round(time.Second))
+				for _, p := range res.problems {
+					logf("      %s", p)
+				}
+				if err != nil {
+					logf("      %v", err)
+				}
+			}
+		}
+	}
+	buildLog.Close()
+
+	var findings []leak.Finding
+	files := 0
+	var leakErr error
+	if o.parts["leaks"] {
+		findings, files, leakErr = scanRun(root, runDir)
+		for _, f := range findings {
+			logf("LEAK %s", f)
+		}
+		if leakErr != nil {
+			logf("FAIL leak scan: %v", leakErr)
+		}
+	}
+	sum := summary(results, o, findings, files, leakErr, rel, time.Since(started))
+	fmt.Fprint(stdout, sum.text)
+	fmt.Fprint(progress, sum.text)
+	if err := os.WriteFile(filepath.Join(runDir, "summary.txt"), []byte(sum.text), 0o600); err != nil {
+		fmt.Fprintln(stderr, "hil:", err)
+		return 1
+	}
+	if !sum.ok {
+		return 1
+	}
+	return 0
+}
+
+func passMark(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// repoRoot finds the module root from the working folder up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "testdata", "scenarios")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("hil: run me inside the kpos source tree")
+		}
+		dir = parent
+	}
+}
+
+// scanRun looks through every artefact of the run for the test cards'
+// PANs and PINs and the test keys (testdata/host), skipping the binaries
+// and the scripts the runner wrote (they hold the PINs the customer types).
+func scanRun(root, runDir string) ([]leak.Finding, int, error) {
+	data, err := hostsim.LoadData(filepath.Join(root, "testdata", "host"))
+	if err != nil {
+		return nil, 0, err
+	}
+	var s leak.Secrets
+	for _, c := range data.Cards {
+		s.Cards = append(s.Cards, leak.Card{Name: c.Profile, PAN: c.PAN, PIN: c.PIN})
+	}
+	for _, is := range data.Issuers {
+		s.Keys = append(s.Keys, leak.Key{Name: "IMK-AC " + is.Name, Hex: is.IMKAC})
+	}
+	for _, t := range data.Terminals {
+		if t.TMK != "" {
+			s.Keys = append(s.Keys, leak.Key{Name: "TMK " + t.Serial, Hex: t.TMK})
+		}
+	}
+	sc, err := leak.New(s)
+	if err != nil {
+		return nil, 0, err
+	}
+	return sc.ScanDir(runDir, func(rel string) bool {
+		first, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		return first == "bin" || filepath.Base(rel) == "scripts" || rel == "build.log"
+	})
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"kpos/tools/hil/leak"
+)
+
+type summaryText struct {
+	text string
+	ok   bool
+}
+
+// summary writes the table the suite ends with: per binary, the scenarios
+// passed, the fault kinds survived, the power cuts survived and whether
+// the host and the journal agreed; then the leaks found. ok is false on
+// any failure, including a binary that was asked for and not built.
+func summary(results []*archResult, o options, findings []leak.Finding, files int, leakErr error, run string, took time.Duration) summaryText {
+	ok := true
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nHIL summary — run %s, seed %d, %v\n", run, o.seed, took.Round(time.Second))
+	tw := tabwriter.NewWriter(&b, 2, 4, 3, ' ', 0)
+	row := func(name string, cell func(r *archResult) string) {
+		cells := []string{name}
+		for _, r := range results {
+			cells = append(cells, cell(r))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	row("", func(r *archResult) string { return r.arch })
+	row("built", func(r *archResult) string {
+		if r.buildErr != nil {
+			ok = false
+			return "FAILED"
+		}
+		return "yes"
+	})
+	if o.parts["scenarios"] {
+		row("scenarios passed", func(r *archResult) string {
+			if !r.ranScen {
+				return "-"
+			}
+			pass := 0
+			for _, s := range r.scenarios {
+				if s.passed {
+					pass++
+				}
+			}
+			if pass != len(r.scenarios) || len(r.scenarios) == 0 {
+				ok = false
+			}
+			return fmt.Sprintf("%d/%d", pass, len(r.scenarios))
+		})
+		row("fault kinds survived", func(r *archResult) string {
+			if !r.ranScen {
+				return "-"
+			}
+			survived, all := faultTally(r.scenarios)
+			return fmt.Sprintf("%d/%d", len(survived), len(all))
+		})
+	}
+	if o.parts["campaign"] {
+		row("power cuts survived", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			c := r.campaign
+			if r.campErr != nil || len(c.problems) > 0 {
+				ok = false
+				return fmt.Sprintf("%d FAILED", c.cuts)
+			}
+			return fmt.Sprintf("%d", c.cuts)
+		})
+		row("  at crash points", func(r *archResult) string { return byMode(r, "crash-at") })
+		row("  at random moments", func(r *archResult) string { return byMode(r, "random kill") })
+		row("  during host faults", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			n := 0
+			for m, k := range r.campaign.byMode {
+				if strings.HasPrefix(m, "host ") {
+					n += k
+				}
+			}
+			return fmt.Sprint(n)
+		})
+		row("  that left a sale in doubt", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			return fmt.Sprint(r.campaign.inDoubt)
+		})
+		row("sales completed/reversed/declined", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			c := r.campaign
+			return fmt.Sprintf("%d/%d/%d", c.completed, c.reversed, c.declined)
+		})
+		row("host and journal agree", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			if n := len(r.campaign.problems); n > 0 || r.campErr != nil {
+				return fmt.Sprintf("NO (%d problems)", n)
+			}
+			return "yes"
+		})
+	}
+	tw.Flush()
+	if o.parts["leaks"] {
+		switch {
+		case leakErr != nil:
+			ok = false
+			fmt.Fprintf(&b, "leaks found: scan FAILED: %v\n", leakErr)
+		default:
+			if len(findings) > 0 {
+				ok = false
+			}
+			fmt.Fprintf(&b, "leaks found: %d (%d artefacts scanned)\n", len(findings), files)
+		}
+	}
+	for _, r := range results {
+		for _, s := range r.scenarios {
+			if !s.passed {
+				fmt.Fprintf(&b, "failed on %s: %s\n", r.arch, s.name)
+			}
+		}
+		if r.arch != "amd64" {
+			for _, name := range armOnlyFailures(results, r) {
+				fmt.Fprintf(&b, "BUG: %s fails on %s and passes on amd64\n", name, r.arch)
+			}
+		}
+	}
+	if ok {
+		b.WriteString("result: PASS\n")
+	} else {
+		b.WriteString("result: FAIL\n")
+	}
+	return summaryText{text: b.String(), ok: ok}
+}
+
+func byMode(r *archResult, mode string) string {
+	if r.campaign == nil {
+		return "-"
+	}
+	return fmt.Sprint(r.campaign.byMode[mode])
+}
+
+// faultTally returns the fault kinds every scenario injecting them passed
+// with, and all the kinds injected.
+func faultTally(rs []scenarioResult) (survived, all []string) {
+	failed := map[string]bool{}
+	seen := map[string]bool{}
+	for _, s := range rs {
+		for _, k := range s.faults {
+			seen[k] = true
+			if !s.passed {
+				failed[k] = true
+			}
+		}
+	}
+	for k := range seen {
+		all = append(all, k)
+		if !failed[k] {
+			survived = append(survived, k)
+		}
+	}
+	sort.Strings(all)
+	sort.Strings(survived)
+	return survived, all
+}
+
+// armOnlyFailures are the scenarios that failed on r and passed on amd64.
+func armOnlyFailures(results []*archResult, r *archResult) []string {
+	amd := map[string]bool{}
+	for _, x := range results {
+		if x.arch == "amd64" {
+			for _, s := range x.scenarios {
+				amd[s.name] = s.passed
+			}
+		}
+	}
+	var out []string
+	for _, s := range r.scenarios {
+		if !s.passed && amd[s.name] {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
