@@ -102,8 +102,10 @@ func (t *Terminal) showBinding(ctx context.Context) {
 	t.anyKey(ctx, t.cfg.InputTimeout)
 }
 
-// settlementAccount shows the merchant's settlement account; ENTER binds a
-// new one by its typed card number, verified with the host.
+// settlementAccount shows the merchant's settlement account. A new one is
+// read from the merchant's own card swiped in the reader, or typed (ENTER),
+// then verified with the host; only its masked form and the host's
+// reference are kept.
 func (t *Terminal) settlementAccount(ctx context.Context) error {
 	r := t.binding.Record()
 	current := "未设置 None"
@@ -112,15 +114,22 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 	}
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := t.ui.Confirm(ictx, ScreenAccount, "结算账户 Settlement account", current, "ENTER 输入新卡号 type a new card number")
-	if err != nil || !ok {
-		return ignoreTimeout(ictx, err)
+	if err := t.ui.Show(ictx, ScreenAccount, "结算账户 Settlement account", current,
+		"刷本人银行卡，或按ENTER输入卡号 Swipe your own card, or ENTER to type its number", "取消[CANCEL]"); err != nil {
+		return err
 	}
-	number, err := t.readDigits(ictx, ScreenAccountNumber, "结算卡号 Card number", 19, maskCard)
-	if err != nil {
+	pan, typed, err := t.accountCard(ictx)
+	if err != nil || (pan.IsZero() && !typed) {
 		return ignoreCancel(ignoreTimeout(ictx, err))
 	}
-	pan, err := binding.ParseAccountNumber(number)
+	if typed {
+		var number string
+		number, err = t.readDigits(ictx, ScreenAccountNumber, "结算卡号 Card number", 19, maskCard)
+		if err != nil {
+			return ignoreCancel(ignoreTimeout(ictx, err))
+		}
+		pan, err = binding.ParseAccountNumber(number)
+	}
 	if err == nil {
 		_ = t.ui.Show(ctx, ui.Processing, "验证中 Verifying", "连接银行 Contacting the bank")
 		hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
@@ -138,6 +147,55 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 	_ = t.ui.Show(ctx, ScreenBindError, "结算账户 Settlement account", x.ZH, x.EN)
 	t.anyKey(ctx, t.cfg.InputTimeout)
 	return nil
+}
+
+// accountCard waits for the merchant's card swiped (its PAN) or ENTER
+// (typed is true); CANCEL and the time running out give neither.
+func (t *Terminal) accountCard(ctx context.Context) (pan hal.PAN, typed bool, err error) {
+	ictx, stop := context.WithCancel(ctx)
+	keys, waitKeys := t.keyFeed(ictx)
+	cards := make(chan hal.CardEvent)
+	readerDone := make(chan struct{})
+	defer func() { stop(); waitKeys(); <-readerDone }()
+	go func() {
+		defer close(readerDone)
+		for {
+			e, err := t.dev.Reader.WaitEvent(ictx)
+			if err != nil {
+				return
+			}
+			select {
+			case cards <- e:
+			case <-ictx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return hal.PAN{}, false, ctx.Err()
+		case k := <-keys:
+			switch k {
+			case hal.KeyEnter:
+				return hal.PAN{}, true, nil
+			case hal.KeyCancel:
+				return hal.PAN{}, false, nil
+			}
+		case e := <-cards:
+			if e.Kind != hal.CardSwiped || e.Track == nil {
+				if e.Kind != hal.CardRemoved {
+					_ = t.ui.Show(ctx, ScreenAccount, "结算账户 Settlement account", "请刷卡或输入卡号 Swipe the card or type its number")
+				}
+				continue
+			}
+			p, _, _, err := parseTrack2(e.Track.Track2)
+			if err != nil {
+				return hal.PAN{}, false, fmt.Errorf("terminal: settlement card: %w", err)
+			}
+			return p, false, nil
+		}
+	}
 }
 
 // unbind wipes the binding after the merchant's password.
