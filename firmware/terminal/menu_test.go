@@ -3,6 +3,7 @@ package terminal
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +61,51 @@ type failingReversals struct{ *scriptHost }
 
 func (failingReversals) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
 	return acquirer.Response{}, fmt.Errorf("%w: link down", acquirer.ErrNotSent)
+}
+
+func TestSettlementAccount(t *testing.T) {
+	cases := []struct {
+		name   string
+		typed  string
+		swipe  string
+		want   string // the screen that ends it
+		masked string
+	}{
+		{name: "typed", typed: "6222021234567890128", want: ScreenAccount, masked: "622202*********0128"},
+		{name: "typo", typed: "6222021234567890129", want: ScreenBindError},
+		{name: "swiped", swipe: "6222021234567890128=30122011234", want: ScreenAccount, masked: "622202*********0128"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := newQRRig(t, approve)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- q.term.settlementAccount(ctx) }()
+			if _, _, err := q.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenAccount }); err != nil {
+				t.Fatal(err)
+			}
+			if c.swipe != "" {
+				q.reader.Swipe(&hal.Track{Track2: []byte(c.swipe)})
+			} else {
+				q.keypad.Press(hal.KeyEnter)
+				q.keypad.Type(c.typed)
+				q.keypad.Press(hal.KeyEnter)
+			}
+			q.keypad.Press(hal.KeyEnter) // leave the result screen
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			last := q.display.History()
+			end := last[len(last)-1]
+			if end.ID != c.want || (c.masked != "" && !strings.Contains(fmt.Sprint(end.Lines), c.masked)) {
+				t.Fatalf("ended on %v", end)
+			}
+			for _, s := range last {
+				if strings.Contains(s.String(), "6222021234567890128") {
+					t.Fatalf("a screen shows the card number: %v", s)
+				}
+			}
+		})
+	}
 }
