@@ -38,6 +38,12 @@ type pending struct {
 	prefix string
 	ch     chan frame
 	done   chan struct{}
+	// payload is what AT+QISEND announced. If the caller gave up before the
+	// "> " prompt came, the reader writes it when the prompt does come: a
+	// module waiting for announced bytes would take the next commands for
+	// them.
+	payload   []byte
+	abandoned bool
 }
 
 func newEngine(rw io.ReadWriter, log *slog.Logger, onURC func(string)) *engine {
@@ -90,6 +96,13 @@ func (e *engine) dispatch(f frame) {
 	}
 	if f.kind == frameLine && f.line == cur.cmd {
 		e.mu.Unlock() // command echo
+		return
+	}
+	if f.kind == framePrompt && cur.abandoned {
+		e.mu.Unlock()
+		if _, err := e.w.Write(cur.payload); err != nil {
+			e.log.Warn("modem: writing an abandoned payload", "err", err)
+		}
 		return
 	}
 	final := f.kind == frameLine && finalResult(f.line) != notFinal
@@ -252,9 +265,11 @@ func (e *engine) send(ctx context.Context, timeout time.Duration, cmd string, da
 	if err != nil {
 		return err
 	}
+	p.payload = data
 	for {
 		f, err := e.next(ctx, p)
 		if err != nil {
+			e.abandonSend(p)
 			return err
 		}
 		if f.kind == framePrompt {
@@ -269,6 +284,27 @@ func (e *engine) send(ctx context.Context, timeout time.Duration, cmd string, da
 	}
 	_, err = e.collect(ctx, p)
 	return err
+}
+
+// abandonSend hands the payload of a send given up before its prompt to
+// the reader, or writes it now if the prompt is already in.
+func (e *engine) abandonSend(p *pending) {
+	e.mu.Lock()
+	p.abandoned = true
+	e.mu.Unlock()
+	for {
+		select {
+		case f := <-p.ch:
+			if f.kind == framePrompt {
+				if _, err := e.w.Write(p.payload); err != nil {
+					e.log.Warn("modem: writing an abandoned payload", "err", err)
+				}
+				return
+			}
+		default:
+			return
+		}
+	}
 }
 
 // CommandError is a final result other than OK.

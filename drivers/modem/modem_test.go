@@ -457,3 +457,33 @@ func TestModuleRestartedByItself(t *testing.T) {
 		t.Errorf("activations = %d, want 2", s.Activations)
 	}
 }
+
+// A send the module does not finish in time leaves the socket closed: its
+// stream may have lost bytes. The link and new sockets are fine.
+func TestSendCutShortClosesSocket(t *testing.T) {
+	addr := echoServer(t)
+	r := newRig(t, modememu.Config{}, func(c *modem.Config) { c.CommandTimeout = 300 * time.Millisecond })
+	ctx := ctxT(t, 10*time.Second)
+	if err := r.m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.m.Dial(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r.emu.SetDelay(400 * time.Millisecond)
+	if _, err := c.Write([]byte("slow")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Write to a slow module = %v, want a deadline error", err)
+	}
+	if _, err := c.Write([]byte("again")); err == nil {
+		t.Fatal("Write on a socket cut short succeeded")
+	}
+	r.emu.SetDelay(0)
+	c2, err := r.m.Dial(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	roundTrip(t, c2, "fresh socket")
+}
