@@ -128,7 +128,7 @@ func faultKinds(file string) []string {
 	var kinds []string
 	seen := map[string]bool{}
 	add := func(k string) {
-		if k != "" && k != "clear" && !seen[k] {
+		if k != "" && !seen[k] {
 			seen[k] = true
 			kinds = append(kinds, k)
 		}
@@ -142,7 +142,7 @@ func faultKinds(file string) []string {
 			}
 			continue
 		}
-		if w := strings.Fields(line); len(w) >= 3 && w[0] == "host" && w[1] == "fault" {
+		if w := strings.Fields(line); len(w) >= 3 && w[0] == "host" && w[1] == "fault" && w[2] != "clear" {
 			add("host-" + w[2])
 		}
 	}
