@@ -116,42 +116,41 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			}
 		}
 	}()
-	keys := make(chan hal.Key, 1)
-	go func() {
-		for {
-			k, err := s.t.dev.Keypad.Key(readerCtx)
-			if err != nil {
-				return
-			}
+	keys, waitKeys := s.t.keyFeed(readerCtx)
+	defer func() { stopReader(); waitKeys() }()
+	for {
+		select {
+		case k := <-keys:
 			if k == hal.KeyCancel {
-				keys <- k
-				return
+				return EvCancel, nil
 			}
+			continue
+		case e := <-events:
+			return s.cardEvent(ctx, e)
+		case err := <-errs:
+			if ctx.Err() != nil {
+				s.message = "等待超时 Timed out waiting for a card"
+				return EvCancel, nil
+			}
+			s.message = "读卡器故障 Card reader fault: call support"
+			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
 		}
-	}()
-	select {
-	case e := <-events:
-		s.event = e
-		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalCardRead)
-		if e.Kind == hal.CardSwiped {
-			s.method = journal.Stripe
-			return EvSwipe, nil
-		}
-		s.method = journal.Chip
-		if e.Kind == hal.CardTapped {
-			s.method = journal.Contactless
-		}
-		return EvChip, nil
-	case <-keys:
-		return EvCancel, nil
-	case err := <-errs:
-		if ctx.Err() != nil {
-			s.message = "等待超时 Timed out waiting for a card"
-			return EvCancel, nil
-		}
-		s.message = "读卡器故障 Card reader fault: call support"
-		return EvFail, fmt.Errorf("terminal: card reader: %w", err)
 	}
+}
+
+// cardEvent records how the card came.
+func (s *sale) cardEvent(ctx context.Context, e hal.CardEvent) (Event, error) {
+	s.event = e
+	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalCardRead)
+	if e.Kind == hal.CardSwiped {
+		s.method = journal.Stripe
+		return EvSwipe, nil
+	}
+	s.method = journal.Chip
+	if e.Kind == hal.CardTapped {
+		s.method = journal.Contactless
+	}
+	return EvChip, nil
 }
 
 func (s *sale) txn() emv.Transaction {
