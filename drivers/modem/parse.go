@@ -37,6 +37,8 @@ type parser struct {
 	raw    int // payload bytes still expected after a "+QIRD: n" line
 	data   []byte
 	skipLF bool // the last line ended in CR: drop one LF that follows
+	// skipSpace drops the space that follows a "> " prompt.
+	skipSpace bool
 }
 
 // feed consumes b and calls emit for every complete frame.
@@ -68,6 +70,12 @@ func (p *parser) feed(b []byte, emit func(frame)) {
 				continue
 			}
 		}
+		if p.skipSpace {
+			p.skipSpace = false
+			if c == ' ' {
+				continue
+			}
+		}
 		switch {
 		case c == '\r' || c == '\n':
 			p.skipLF = c == '\r'
@@ -75,9 +83,7 @@ func (p *parser) feed(b []byte, emit func(frame)) {
 		case c == '>' && len(p.line) == 0:
 			// The prompt is not followed by a line end; a space may follow.
 			emit(frame{kind: framePrompt})
-			if len(b) > 0 && b[0] == ' ' {
-				b = b[1:]
-			}
+			p.skipSpace = true
 		default:
 			p.line = append(p.line, c)
 			if len(p.line) >= maxLine {
