@@ -73,11 +73,11 @@ func TestSaleAuthorizationThroughModemToHostSimulator(t *testing.T) {
 	if err := client.SignOn(ctx, 1, 1); err != nil {
 		t.Fatalf("sign-on through the modem: %v", err)
 	}
-	clear, err := pinblock.Format0([]byte(pin), pan)
+	clearBlock, err := pinblock.Format0([]byte(pin), pan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := ks.PINCipher().EncryptPINBlock(clear[:])
+	enc, err := ks.PINCipher().EncryptPINBlock(clearBlock[:])
 	if err != nil {
 		t.Fatal(err)
 	}
