@@ -79,8 +79,8 @@ type outcome struct {
 
 // runKpos runs kpos to its end, or until killAfter (when > 0) has passed,
 // then cuts its power with SIGKILL.
-func (b binary) runKpos(ctx context.Context, dir string, timeout, killAfter time.Duration, args ...string) (outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (b binary) runKpos(parent context.Context, dir string, timeout, killAfter time.Duration, args ...string) (outcome, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := b.command(ctx, dir, args...)
 	var buf bytes.Buffer
@@ -96,6 +96,9 @@ func (b binary) runKpos(ctx context.Context, dir string, timeout, killAfter time
 	err := cmd.Wait()
 	o := outcome{elapsed: time.Since(start), out: buf.Bytes()}
 	if ctx.Err() != nil {
+		if parent.Err() != nil {
+			return o, fmt.Errorf("hil: kpos stopped: %w", parent.Err())
+		}
 		return o, fmt.Errorf("hil: kpos did not end within %v", timeout)
 	}
 	var exit *exec.ExitError

@@ -111,7 +111,14 @@ type campaign struct {
 	seq             int
 }
 
-func runCampaign(ctx context.Context, root, dir string, b binary, cuts int, seed uint64, logf func(string, ...any)) (campaignResult, error) {
+// campaignPlan is how many power cuts a campaign aims for, how many it
+// must reach, and how long it may take to get there.
+type campaignPlan struct {
+	cuts, min int
+	budget    time.Duration
+}
+
+func runCampaign(ctx context.Context, root, dir string, b binary, plan campaignPlan, seed uint64, logf func(string, ...any)) (campaignResult, error) {
 	start := time.Now()
 	c := &campaign{root: root, dir: dir, data: filepath.Join(dir, "data"), bin: b,
 		rng: rand.New(rand.NewPCG(seed, 0x6b706f73)), logf: logf, window: map[string]time.Duration{},
@@ -174,19 +181,25 @@ func runCampaign(ctx context.Context, root, dir string, b binary, cuts int, seed
 		}
 		c.window[s.name] = o.elapsed
 	}
-	for attempts := 0; c.res.cuts < cuts && attempts < 3*cuts && len(c.res.problems) == 0; attempts++ {
+	deadline := start.Add(plan.budget)
+	for attempts := 0; c.res.cuts < plan.cuts && attempts < 3*plan.cuts && len(c.res.problems) == 0; attempts++ {
 		if err := ctx.Err(); err != nil {
 			return c.res, err
 		}
+		if c.res.cuts >= plan.min && time.Now().After(deadline) {
+			logf("      %s campaign: time budget of %v spent at %d power cuts", b.arch, plan.budget, c.res.cuts)
+			break
+		}
+		before := c.res.cuts
 		if err := c.round(ctx); err != nil {
 			return c.res, err
 		}
-		if c.res.cuts > 0 && c.res.cuts%50 == 0 {
+		if c.res.cuts != before && c.res.cuts%50 == 0 {
 			logf("      %s campaign: %d power cuts so far (%v)", b.arch, c.res.cuts, time.Since(start).Round(time.Second))
 		}
 	}
-	if c.res.cuts < cuts && len(c.res.problems) == 0 {
-		c.problem("only %d of %d power cuts landed", c.res.cuts, cuts)
+	if c.res.cuts < plan.min && len(c.res.problems) == 0 {
+		c.problem("only %d power cuts landed, want at least %d", c.res.cuts, plan.min)
 	}
 	return c.finish(ctx, start, pans, initial)
 }

@@ -38,8 +38,7 @@ type options struct {
 	out      string
 	arches   []string
 	parts    map[string]bool
-	cuts     int
-	armCuts  int
+	plans    map[string]campaignPlan
 	seed     uint64
 	qemu     string
 	only     string
@@ -56,8 +55,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "build/hil", "folder for the runs: each run gets OUT/<UTC time>/")
 	fs.StringVar(&arch, "arch", "amd64,armv7", "binaries to build and test: amd64, armv7")
 	fs.StringVar(&parts, "parts", strings.Join(allParts, ","), "what to run: scenarios, campaign, leaks")
-	fs.IntVar(&o.cuts, "cuts", 1000, "power cuts in the amd64 campaign")
-	fs.IntVar(&o.armCuts, "arm-cuts", 50, "power cuts in the armv7 campaign (under qemu)")
+	amd, arm := campaignPlan{}, campaignPlan{}
+	fs.IntVar(&amd.cuts, "cuts", 1000, "power cuts the amd64 campaign aims for")
+	fs.IntVar(&amd.min, "min-cuts", 200, "power cuts the amd64 campaign must reach")
+	fs.DurationVar(&amd.budget, "campaign-time", 2*time.Minute, "time the amd64 campaign may take to aim higher than -min-cuts")
+	fs.IntVar(&arm.cuts, "arm-cuts", 60, "power cuts the armv7 campaign (under qemu) aims for")
+	fs.IntVar(&arm.min, "arm-min-cuts", 20, "power cuts the armv7 campaign must reach")
+	fs.DurationVar(&arm.budget, "arm-campaign-time", 2*time.Minute, "time the armv7 campaign may take to aim higher than -arm-min-cuts")
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed of the campaign (0: from the clock; the summary names it)")
 	fs.StringVar(&o.qemu, "qemu", "qemu-arm-static", "user-mode emulator for the armv7 binary")
 	fs.StringVar(&o.only, "only", "", "run only the scenario files whose name contains this")
@@ -67,6 +71,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("hil: unexpected argument %q", fs.Arg(0))
 	}
+	if amd.min > amd.cuts {
+		amd.cuts = amd.min
+	}
+	if arm.min > arm.cuts {
+		arm.cuts = arm.min
+	}
+	o.plans = map[string]campaignPlan{"amd64": amd, "armv7": arm}
 	o.arches = splitList(arch)
 	o.parts = map[string]bool{}
 	for _, p := range splitList(parts) {
@@ -186,13 +197,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if o.parts["campaign"] {
-			cuts := o.cuts
-			if arch == "armv7" {
-				cuts = o.armCuts
-			}
-			if cuts > 0 {
-				logf("      %s campaign: %d power cuts…", arch, cuts)
-				res, err := runCampaign(ctx, root, filepath.Join(runDir, arch, "campaign"), bin, cuts, o.seed, logf)
+			plan := o.plans[arch]
+			if plan.cuts > 0 {
+				logf("      %s campaign: %d power cuts (at least %d; %v to go past that)…", arch, plan.cuts, plan.min, plan.budget)
+				res, err := runCampaign(ctx, root, filepath.Join(runDir, arch, "campaign"), bin, plan, o.seed, logf)
 				r.campaign, r.campErr = &res, err
 				logf("%s %-5s campaign: %d power cuts survived in %d runs, %v", passMark(err == nil && len(res.problems) == 0),
 					arch, res.cuts, res.runs, res.elapsed.Round(time.Second))
