@@ -82,7 +82,8 @@ func TestSettlementAccount(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- q.term.settlementAccount(ctx) }()
-			if _, _, err := q.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenAccount }); err != nil {
+			_, at, err := q.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenAccount })
+			if err != nil {
 				t.Fatal(err)
 			}
 			if c.swipe != "" {
@@ -91,6 +92,9 @@ func TestSettlementAccount(t *testing.T) {
 				q.keypad.Press(hal.KeyEnter)
 				q.keypad.Type(c.typed)
 				q.keypad.Press(hal.KeyEnter)
+			}
+			if _, _, err := q.display.WaitFor(ctx, at, func(s hal.Screen) bool { return s.ID == c.want }); err != nil {
+				t.Fatal(err)
 			}
 			q.keypad.Press(hal.KeyEnter) // leave the result screen
 			if err := <-done; err != nil {
