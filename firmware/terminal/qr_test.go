@@ -192,6 +192,9 @@ func (q *qrRig) shown(id string) bool {
 
 const alipayCode = "251001020123456789012345"
 
+// unreadable stands for a scan the scanner could not decode.
+const unreadable = "(unreadable)"
+
 func approve(req acquirer.Request, n int) (acquirer.Response, error) {
 	return acquirer.Response{Code: "00", AuthCode: "123456", RRN: "112200000001"}, nil
 }
@@ -212,6 +215,8 @@ func TestQRSaleByCustomerCode(t *testing.T) {
 		{name: "approved", answer: approve, scans: []string{alipayCode}, want: StateApproved,
 			journal: journal.Completed, kinds: []acquirer.Kind{acquirer.KindQRSale}},
 		{name: "a web address is never paid", answer: approve, scans: []string{"https://example.com/x", alipayCode},
+			want: StateApproved, journal: journal.Completed, kinds: []acquirer.Kind{acquirer.KindQRSale}, retry: true},
+		{name: "a blurred code is scanned again", answer: approve, scans: []string{unreadable, alipayCode},
 			want: StateApproved, journal: journal.Completed, kinds: []acquirer.Kind{acquirer.KindQRSale}, retry: true},
 		{name: "a K-code letter is no payment", answer: approve, scans: []string{"KPOS1:999:Z9222ZB4AU7EY6J5:20301231:2C1D", alipayCode},
 			want: StateApproved, journal: journal.Completed, kinds: []acquirer.Kind{acquirer.KindQRSale}, retry: true},
@@ -251,7 +256,11 @@ func TestQRSaleByCustomerCode(t *testing.T) {
 			}
 			for i, s := range c.scans {
 				wait(ScreenQRScan)
-				q.scanner.Show(s)
+				if s == unreadable {
+					q.scanner.ShowError(fmt.Errorf("%w: blur", hal.ErrScanUnreadable))
+				} else {
+					q.scanner.Show(s)
+				}
 				if i == len(c.scans)-1 {
 					continue
 				}
