@@ -45,6 +45,7 @@ var figures = []figure{
 	{"settlement, unbalanced: upload of 10,000 transactions", "./firmware/settle", "BenchmarkSettleUnbalanced10k", "ms/settlement", 0, true, "1x"},
 	{"journal size per transaction", "./firmware/journal", "BenchmarkJournalBytesPerTxn", "bytes/txn", 0, true, "1x"},
 	{"ESC/POS receipt over a pty to the printer emulator", "./drivers/escpos", "BenchmarkPrintReceipt", "ms/receipt", 0, true, "20x"},
+	{"PC/SC: one APDU through pcscd, vpcd and the card simulator", "./tools/cardsim", "BenchmarkPCSCRoundTrip", "ms/APDU", 0, true, "200x"},
 	{"signed firmware image verification", "./firmware/update", "BenchmarkVerifyImage", "MB/s", 0, false, "5x"},
 }
 
