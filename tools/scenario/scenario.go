@@ -325,10 +325,14 @@ func (r *Runner) step(ctx context.Context, st Step, cursor int) (int, error) {
 	case "host":
 		return cursor, t.Host(ctx, strings.Join(st.Args, " "))
 	case "power-cut":
+		// Screens shown before the cut cannot be expected after it; what the
+		// restarted terminal shows at once can, so the position is taken
+		// before the restart.
+		before := len(t.Screens())
 		if err := t.PowerCut(ctx); err != nil {
 			return cursor, err
 		}
-		return len(t.Screens()), nil
+		return before, nil
 	case "expect":
 		return r.expect(ctx, st, cursor)
 	}

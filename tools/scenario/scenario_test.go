@@ -164,3 +164,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// restartTarget shows a screen while it restarts, as a booting terminal does.
+type restartTarget struct{ *echoTarget }
+
+func (r restartTarget) PowerCut(ctx context.Context) error {
+	return r.display.Show(ctx, hal.Screen{ID: "booted"})
+}
+
+func TestScreensShownDuringARestartCanBeExpected(t *testing.T) {
+	s, err := Parse("t.txt", strings.NewReader("keys 1\nexpect screen key\npower-cut\nexpect screen booted within 100ms\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Target: restartTarget{newEchoTarget()}}
+	if err := r.Run(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
