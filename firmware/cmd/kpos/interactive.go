@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -239,10 +240,14 @@ func drawScreen(s hal.Screen) string {
 		}
 		b.WriteString("│ " + l + strings.Repeat(" ", max(pad, 0)) + "│\n")
 	}
-	if s.QR != "" {
-		b.WriteString("│ [QR] " + s.QR + "\n")
-	}
 	b.WriteString("└" + strings.Repeat("─", width) + "┘\n")
+	if s.QR != "" {
+		// Drawn for real, so a phone can scan it off the window.
+		if m, err := qr.Matrix(s.QR); err == nil {
+			b.WriteString(qr.HalfBlocks(m, true))
+		}
+		b.WriteString("[QR] " + s.QR + "\n")
+	}
 	return b.String()
 }
 
