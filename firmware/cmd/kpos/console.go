@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/firmware/binding"
 	"kpos/firmware/console"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
@@ -226,11 +227,34 @@ func (s *consoleServices) Keys(ctx context.Context) ([]console.KeyInfo, error) {
 }
 
 func (s *consoleServices) Binding(ctx context.Context) (console.BindingInfo, error) {
-	id := s.a.board.Identity
-	if id.TerminalID == "" {
-		return console.BindingInfo{State: "unbound"}, nil
+	inst, err := s.inst()
+	if err != nil {
+		return console.BindingInfo{}, err
 	}
-	return console.BindingInfo{State: "bound", TID: id.TerminalID, MID: id.MerchantID, Merchant: id.MerchantName}, nil
+	if inst.binder == nil {
+		// No binding record: the board's provisioned identity, if any.
+		id := s.a.board.Identity
+		if id.TerminalID == "" {
+			return console.BindingInfo{State: "unbound"}, nil
+		}
+		return console.BindingInfo{State: "bound", TID: id.TerminalID, MID: id.MerchantID, Merchant: id.MerchantName}, nil
+	}
+	r := inst.binder.Record()
+	info := console.BindingInfo{State: string(r.State), TID: r.TID, MID: r.MID, Merchant: r.MerchantName, Bank: r.Bank,
+		BoundAt: r.BoundAt, ExpiresAt: r.Expiry, LastCheck: r.StatusChecked}
+	switch {
+	case r.State == binding.StateBlank:
+		info.State = "unbound"
+	case r.Status != "" && r.Status != binding.StatusValid:
+		info.State = string(r.Status)
+	}
+	if _, warn := inst.binder.Warning(); warn && info.State == "bound" {
+		info.State = "expiring"
+	}
+	if r.Account != nil {
+		info.SettlementAccount = r.Account.PANMasked
+	}
+	return info, nil
 }
 
 // Journal.
