@@ -45,7 +45,7 @@ type options struct {
 	failFast bool
 }
 
-var allParts = []string{"scenarios", "campaign", "leaks"}
+var allParts = []string{"scenarios", "campaign", "board", "leaks"}
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -54,7 +54,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.out, "out", "build/hil", "folder for the runs: each run gets OUT/<UTC time>/")
 	fs.StringVar(&arch, "arch", "amd64,armv7", "binaries to build and test: amd64, armv7")
-	fs.StringVar(&parts, "parts", strings.Join(allParts, ","), "what to run: scenarios, campaign, leaks")
+	fs.StringVar(&parts, "parts", strings.Join(allParts, ","), "what to run: scenarios, campaign, board, leaks")
 	amd, arm := campaignPlan{}, campaignPlan{}
 	fs.IntVar(&amd.cuts, "cuts", 1000, "power cuts the amd64 campaign aims for")
 	fs.IntVar(&amd.min, "min-cuts", 200, "power cuts the amd64 campaign must reach")
@@ -122,11 +122,15 @@ func contains(xs []string, s string) bool {
 // archResult is what the suite found for one binary.
 type archResult struct {
 	arch      string
+	bin       *binary
 	buildErr  error
 	scenarios []scenarioResult
 	ranScen   bool
 	campaign  *campaignResult
 	campErr   error
+	board     []scenarioResult
+	ranBoard  bool
+	boardErr  error
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -187,6 +191,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		logf("built %s in %v", arch, time.Since(t0).Round(time.Second))
+		r.bin = &bin
 		if o.parts["scenarios"] {
 			r.ranScen = true
 			dir := filepath.Join(runDir, arch, "scenarios")
@@ -214,6 +219,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	buildLog.Close()
+	if o.parts["board"] {
+		// The hil board after the rest: it starts pcscd and the emulators.
+		for _, r := range results {
+			if r.bin == nil {
+				continue
+			}
+			r.ranBoard = true
+			r.board, r.boardErr = runBoard(ctx, root, filepath.Join(runDir, r.arch, "board"), *r.bin, o.only, logf)
+			if r.boardErr != nil {
+				logf("FAIL %s hil board: %v", r.arch, r.boardErr)
+			}
+		}
+	}
 
 	var findings []leak.Finding
 	files := 0

@@ -63,6 +63,23 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			return fmt.Sprintf("%d/%d", len(survived), len(all))
 		})
 	}
+	if o.parts["board"] {
+		row("hil board scenarios passed", func(r *archResult) string {
+			if !r.ranBoard {
+				return "-"
+			}
+			pass := 0
+			for _, s := range r.board {
+				if s.passed {
+					pass++
+				}
+			}
+			if r.boardErr != nil || pass != len(r.board) {
+				ok = false
+			}
+			return fmt.Sprintf("%d/%d", pass, len(r.board))
+		})
+	}
 	if o.parts["campaign"] {
 		row("power cuts survived", func(r *archResult) string {
 			if r.campaign == nil {
@@ -126,7 +143,7 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 		}
 	}
 	for _, r := range results {
-		for _, s := range r.scenarios {
+		for _, s := range append(append([]scenarioResult(nil), r.scenarios...), r.board...) {
 			if !s.passed {
 				fmt.Fprintf(&b, "failed on %s: %s\n", r.arch, s.name)
 			}
@@ -181,13 +198,13 @@ func armOnlyFailures(results []*archResult, r *archResult) []string {
 	amd := map[string]bool{}
 	for _, x := range results {
 		if x.arch == "amd64" {
-			for _, s := range x.scenarios {
+			for _, s := range append(append([]scenarioResult(nil), x.scenarios...), x.board...) {
 				amd[s.name] = s.passed
 			}
 		}
 	}
 	var out []string
-	for _, s := range r.scenarios {
+	for _, s := range append(append([]scenarioResult(nil), r.scenarios...), r.board...) {
 		if !s.passed && amd[s.name] {
 			out = append(out, s.name)
 		}
