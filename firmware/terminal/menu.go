@@ -18,6 +18,10 @@ var menuEntries = []string{
 	"二维码收款 QR collect: show my code",
 	"现金 Cash sale",
 	"设置 Settings",
+	"撤销 Void",
+	"退货 Refund",
+	"余额/预授权 Balance & pre-auth",
+	"结算/重打印 Settlement & reprint",
 }
 
 // Menu is the merchant menu, opened with MENU from the idle screen.
@@ -39,6 +43,18 @@ func (t *Terminal) Menu(ctx context.Context) error {
 		_, err = t.CashSale(ctx)
 	case 4:
 		err = t.Settings(ctx)
+	case 5:
+		if t.merchantAllowed(ctx, "撤销 VOID") {
+			_, err = t.Void(ctx)
+		}
+	case 6:
+		if t.merchantAllowed(ctx, "退货 REFUND") {
+			_, err = t.Refund(ctx)
+		}
+	case 7:
+		err = t.PreAuthMenu(ctx)
+	case 8:
+		err = t.SettleMenu(ctx)
 	}
 	return err
 }
@@ -238,6 +254,7 @@ func (t *Terminal) unbind(ctx context.Context) error {
 const (
 	maskAll  = iota // a password: stars only
 	maskCard        // a card number: the first six and the digit just typed
+	maskNone        // a trace or reference number: shown as typed
 )
 
 // readDigits reads up to max digits, shown masked.
@@ -245,6 +262,9 @@ func (t *Terminal) readDigits(ctx context.Context, id, title string, max int, ma
 	var digits []byte
 	for {
 		shown := []byte(strings.Repeat("*", len(digits)))
+		if mask == maskNone {
+			shown = append(shown[:0], digits...)
+		}
 		if mask == maskCard {
 			for i := range digits {
 				if i < 6 || i == len(digits)-1 {

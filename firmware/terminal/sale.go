@@ -42,23 +42,44 @@ type sale struct {
 	code       qr.Code // the customer's payment code
 	merchantQR bool    // the customer scans the terminal's code
 	payload    string  // the merchant code shown
+
+	op       operation   // what kind of transaction (the zero value is a sale)
+	orig     journal.Txn // the original of a void, refund found in the journal, completion
+	origRRN  string      // a refund's reference: the original's RRN and date (MMDD)
+	origDate string
+	masked   string   // the masked card number when no card was read (void, completion)
+	cardMode cardMode // which ways of presenting the card the sale still accepts
+	balance  int64    // a balance inquiry's answer
 }
+
+// cardMode is what the kernel asked for after a card could not be used as
+// presented.
+type cardMode int
+
+const (
+	anyCard    cardMode = iota // insert, tap or swipe
+	insertOnly                 // contactless refused: insert the card
+	tapAgain                   // see phone, then tap again
+	fallback                   // the chip failed: swipe that card
+)
 
 type step func(s *sale, ctx context.Context) (Event, error)
 
 // steps is each state's work; the table in transitions.go says where its
 // event leads.
 var steps = map[State]step{
-	StateAmount:     (*sale).enterAmount,
-	StateConfirm:    (*sale).confirm,
-	StateWaitCard:   (*sale).waitCard,
-	StateCard:       (*sale).readChip,
-	StateStripe:     (*sale).readStripe,
-	StateAuthorize:  (*sale).authorize,
-	StateComplete:   (*sale).complete,
-	StateReverse:    (*sale).reverseNow,
-	StateReceipt:    (*sale).printReceipt,
-	StateRemoveCard: (*sale).waitRemoval,
+	StateAmount:      (*sale).enterAmount,
+	StateConfirm:     (*sale).confirm,
+	StateWaitCard:    (*sale).waitCard,
+	StateCard:        (*sale).readChip,
+	StateStripe:      (*sale).readStripe,
+	StateAuthorize:   (*sale).authorize,
+	StateComplete:    (*sale).complete,
+	StateReverse:     (*sale).reverseNow,
+	StateReceipt:     (*sale).printReceipt,
+	StateRemoveCard:  (*sale).waitRemoval,
+	StateRefundRef:   (*sale).enterReference,
+	StateShowBalance: (*sale).showBalance,
 }
 
 func (s *sale) withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
@@ -69,11 +90,14 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, "消费 SALE", s.t.cfg.MaxAmount)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
+	if !s.kind().limited {
+		return EvAmount, nil
+	}
 	// The binding's limits refuse a sale before it reaches the card.
 	if msg, err := s.t.allow(methodOf(journal.Chip, false), amount); err != nil {
 		s.message = msg
@@ -86,7 +110,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 func (s *sale) confirm(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, "消费 SALE", "金额 Amount:", ui.Money(s.amount))
+	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().title, "金额 Amount:", ui.Money(s.amount))
 	if err != nil || !ok {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -96,28 +120,33 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
-	if err := s.t.ui.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", ui.Money(s.amount), "取消[CANCEL]"); err != nil {
+	if err := s.presentScreen(ctx); err != nil {
 		return EvFail, err
 	}
-	events := make(chan hal.CardEvent, 1)
+	events := make(chan hal.CardEvent)
 	errs := make(chan error, 1)
 	readerCtx, stopReader := context.WithCancel(ctx)
-	defer stopReader()
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
 		for {
 			e, err := s.t.dev.Reader.WaitEvent(readerCtx)
 			if err != nil {
 				errs <- err
 				return
 			}
-			if e.Kind != hal.CardRemoved {
-				events <- e
+			if e.Kind == hal.CardRemoved {
+				continue
+			}
+			select {
+			case events <- e:
+			case <-readerCtx.Done():
 				return
 			}
 		}
 	}()
 	keys, waitKeys := s.t.keyFeed(readerCtx)
-	defer func() { stopReader(); waitKeys() }()
+	defer func() { stopReader(); waitKeys(); <-readerDone }()
 	for {
 		select {
 		case k := <-keys:
@@ -126,6 +155,12 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			}
 			continue
 		case e := <-events:
+			if !s.accepts(e) {
+				// Not the way the kernel asked for: say it again.
+				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
+				_ = s.presentScreen(ctx)
+				continue
+			}
 			return s.cardEvent(ctx, e)
 		case err := <-errs:
 			if ctx.Err() != nil {
@@ -136,6 +171,38 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
 		}
 	}
+}
+
+// presentScreen asks for the card the way the sale still accepts it.
+func (s *sale) presentScreen(ctx context.Context) error {
+	what := ui.Money(s.amount)
+	if s.kind().noAmount {
+		what = s.kind().title
+	}
+	switch s.cardMode {
+	case insertOnly:
+		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡不能挥卡完成 Contactless not possible: insert the card", what, "取消[CANCEL]")
+	case tapAgain:
+		return s.t.ui.Show(ctx, ScreenSeePhone, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again", what, "取消[CANCEL]")
+	case fallback:
+		return s.t.ui.Show(ctx, ScreenFallback, "芯片无法读取 Chip unreadable", "请拔卡后刷卡 Remove the card and swipe it", what, "取消[CANCEL]")
+	}
+	return s.t.ui.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", what, "取消[CANCEL]")
+}
+
+// accepts reports whether e is a way of presenting the card the sale still
+// accepts: after a contactless refusal only an insert, after a chip failure
+// only a swipe, after "see phone" only a tap.
+func (s *sale) accepts(e hal.CardEvent) bool {
+	switch s.cardMode {
+	case insertOnly:
+		return e.Kind == hal.CardInserted
+	case tapAgain:
+		return e.Kind == hal.CardTapped
+	case fallback:
+		return e.Kind == hal.CardSwiped
+	}
+	return true
 }
 
 // cardEvent records how the card came.
@@ -155,7 +222,7 @@ func (s *sale) cardEvent(ctx context.Context, e hal.CardEvent) (Event, error) {
 
 func (s *sale) txn() emv.Transaction {
 	s.t.seq++
-	return emv.Transaction{Type: emv.Purchase, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return emv.Transaction{Type: s.kind().emv, Amount: s.amount, Currency: s.t.cfg.Currency,
 		Country: s.t.cfg.Country, Time: s.t.cfg.Now(), Sequence: s.t.seq}
 }
 
@@ -172,6 +239,17 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		case errors.Is(err, hal.ErrCardRemoved):
 			s.message = "卡片已拔出 Card removed: transaction cancelled"
 			return EvCancel, nil
+		case errors.Is(err, emv.ErrUseContact) && s.event.Kind == hal.CardTapped:
+			s.t.log.Info("contactless refused: insert the card", "err", err)
+			s.cardMode = insertOnly
+			return EvUseContact, nil
+		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
+			s.cardMode = tapAgain
+			return EvSeePhone, nil
+		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
+			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
+			s.cardMode = fallback
+			return EvFallback, nil
 		}
 		s.message = "读卡失败 Card error: try again or use another card"
 		return EvFail, fmt.Errorf("terminal: card: %w", err)
@@ -208,6 +286,9 @@ func (s *sale) entryMode() acquirer.EntryMode {
 	case journal.Contactless:
 		return acquirer.EntryContactless
 	case journal.Stripe:
+		if s.cardMode == fallback {
+			return acquirer.EntryFallback
+		}
 		return acquirer.EntryStripe
 	case journal.QR:
 		return acquirer.EntryQR
@@ -219,9 +300,9 @@ func (s *sale) entryMode() acquirer.EntryMode {
 
 func (s *sale) chipRequest() acquirer.Request {
 	c := s.first.Card
-	return acquirer.Request{Kind: acquirer.KindSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: c.PAN, Expiry: c.Expiry, PANSeq: c.PANSequence, Track2: c.Track2, Entry: s.entryMode(),
-		PIN: s.first.PINBlock, ICCData: s.first.ICCData}
+		PIN: s.first.PINBlock, ICCData: s.first.ICCData, OrigRRN: s.origRRN, OrigDate: s.origDate}
 }
 
 func (s *sale) readStripe(ctx context.Context) (Event, error) {
@@ -235,7 +316,12 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, err
 	}
-	if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
+	entry := acquirer.EntryStripe
+	if s.cardMode == fallback {
+		// The chip of this card could not be read in this sale: its stripe
+		// is accepted, and the host is told so.
+		entry = acquirer.EntryFallback
+	} else if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
 		s.message = "请插卡 This card has a chip: insert it"
 		return EvFail, errors.New("terminal: chip card swiped")
 	}
@@ -249,8 +335,8 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	s.first.Card = emv.CardData{PAN: pan, Expiry: expiry}
-	s.request = acquirer.Request{Kind: acquirer.KindSale, Amount: s.amount, Currency: s.t.cfg.Currency,
-		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: acquirer.EntryStripe, PIN: &pin}
+	s.request = acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
 	return EvGoOnline, nil
 }
 
@@ -280,9 +366,13 @@ func (s *sale) begin() error {
 	}
 	s.trace, s.batch, s.started = trace, batch, s.t.cfg.Now()
 	c := s.first.Card
+	masked := c.PAN.Masked()
+	if c.PAN.IsZero() {
+		masked = s.masked
+	}
 	return s.t.journal.Begin(journal.Txn{
-		Trace: trace, Batch: batch, Kind: journal.Sale, Method: s.method, Amount: s.amount,
-		Currency: s.t.cfg.Currency, MaskedPAN: c.PAN.Masked(), Entry: int(s.entryMode()),
+		Trace: trace, Batch: batch, Kind: s.kind().journal, Method: s.method, Amount: s.amount,
+		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
 		Secret: journal.Sensitive{PAN: c.PAN.Digits(), Track2: s.request.Track2, ICCData: s.request.ICCData,
 			Expiry: c.Expiry, PANSeq: c.PANSequence},
@@ -332,6 +422,16 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 			s.message = "网络不通 Cannot reach the bank: check the network"
 			return EvNotSent, err
 		}
+		if !s.kind().reversible {
+			// Nothing moved (a balance inquiry): nothing to reverse.
+			if _, jerr := s.t.journal.Update(s.trace, func(x *journal.Txn) {
+				x.State, x.Reason = journal.Declined, "no answer: "+err.Error()
+			}); jerr != nil {
+				return EvNotSent, errors.Join(err, jerr)
+			}
+			s.message = "银行无应答 No answer from the bank: try again"
+			return EvNotSent, err
+		}
 		if jerr := s.t.journal.QueueReversal(s.trace, "no answer: "+err.Error()); jerr != nil {
 			return EvNoAnswer, errors.Join(err, jerr)
 		}
@@ -339,7 +439,8 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 		return EvNoAnswer, err
 	}
 	s.resp = resp
-	if s.method == journal.QR && resp.Code == qrInProgress {
+	s.balance = resp.Balance
+	if s.method == journal.QR && s.kind().host == acquirer.KindSale && resp.Code == qrInProgress {
 		// Open until the customer pays: still pending in the journal, so a
 		// power cut now reverses it at the next boot.
 		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
@@ -368,7 +469,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 }
 
 func declineText(r acquirer.Response) string {
-	zh, en := describe(r.Code)
+	zh, en, _ := acquirer.Describe(r.Code)
 	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
 }
 
@@ -421,7 +522,7 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 		if !approved {
 			return EvDecline, nil
 		}
-		return s.markCompleted(nil)
+		return s.afterCard(s.markCompleted(nil))
 	}
 	auth, scripts := issuerData(s.resp.ICCData)
 	final, err := s.online.Complete(ctx, emv.HostResponse{Answered: true, Approved: approved,
@@ -444,7 +545,16 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 	if !approved {
 		return EvDecline, nil
 	}
-	return s.markCompleted(final.Cryptogram)
+	return s.afterCard(s.markCompleted(final.Cryptogram))
+}
+
+// afterCard sends a finished balance inquiry to its screen instead of the
+// receipt.
+func (s *sale) afterCard(ev Event, err error) (Event, error) {
+	if ev == EvCardOK && s.kind().host == acquirer.KindBalance {
+		return EvBalance, err
+	}
+	return ev, err
 }
 
 func (s *sale) markCompleted(tc []byte) (Event, error) {
@@ -472,12 +582,16 @@ func (s *sale) receipt() receipt.Receipt {
 		journal.QR: "QR", journal.CashMethod: "CASH"}[s.method]
 	name, mid, tid := s.t.identity()
 	masked := c.PAN.Masked()
+	if c.PAN.IsZero() {
+		masked = s.masked
+	}
 	if s.code.Kind != 0 {
 		masked = s.code.Masked()
 	}
+	kind := s.kind().receipt
 	return receipt.Receipt{
 		MerchantName: name, MerchantID: mid, TerminalID: tid,
-		Kind: "SALE", Method: method, MaskedPAN: masked, AppLabel: c.Label,
+		Kind: kind, Method: method, MaskedPAN: masked, AppLabel: c.Label,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), TC: strings.ToUpper(hex.EncodeToString(s.final.Cryptogram)),
 		Amount: s.amount, Time: s.started, Trace: s.trace, Batch: s.batch, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN,
 		Signature: s.first.Signature, Approved: true,
@@ -562,10 +676,13 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	switch state {
 	case StateApproved:
 		lines := []string{ui.Money(s.amount)}
+		if s.kind().noAmount {
+			lines = []string{"余额 Balance " + ui.Money(s.balance)}
+		}
 		if s.resp.AuthCode != "" {
 			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
 		}
-		_ = s.t.ui.Show(ctx, ui.Approved, "交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
+		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
 		return
 	case StateDeclined:
 		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)

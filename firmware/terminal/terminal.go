@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/settle"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -124,6 +125,9 @@ type Terminal struct {
 
 	binding  Binding           // nil: a terminal provisioned without K-code binding
 	password func(string) bool // the merchant's password, for unbinding
+
+	settleHost settle.Host // nil: the terminal does not settle
+	nextSettle time.Time   // the binding's next settlement time
 }
 
 // New returns a terminal wired to its dependencies.
@@ -167,6 +171,11 @@ func (t *Terminal) Boot(ctx context.Context) error {
 		return nil
 	}
 	revErr := t.FlushReversals(ctx)
+	// A settlement a power cut interrupted continues before any sale.
+	settleErr := error(nil)
+	if revErr == nil {
+		settleErr = t.ResumeSettlement(ctx)
+	}
 	trace, err := t.journal.NextTrace()
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
@@ -182,7 +191,11 @@ func (t *Terminal) Boot(ctx context.Context) error {
 		return errors.Join(fmt.Errorf("terminal: sign-on: %w", err), revErr)
 	}
 	t.log.Info("signed on", "batch", batch)
-	return revErr
+	if settleErr != nil {
+		// Signed on afresh, the host may answer now.
+		settleErr = t.ResumeSettlement(ctx)
+	}
+	return errors.Join(revErr, settleErr)
 }
 
 // FlushReversals sends every queued reversal; it stops at the first that
@@ -230,11 +243,7 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 }
 
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
-	kind := acquirer.KindSale
-	if r.Method == journal.QR {
-		kind = acquirer.KindQRSale
-	}
-	req := acquirer.Request{Kind: kind, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
+	req := acquirer.Request{Kind: hostKind(r), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
 		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created}
 	if r.Secret.PAN != "" {
@@ -278,6 +287,7 @@ func (t *Terminal) Run(ctx context.Context) error {
 			continue
 		}
 		t.keepBinding(ctx)
+		t.settleIfDue(ctx)
 		if err := t.Idle(ctx); err != nil {
 			return err
 		}
@@ -353,13 +363,19 @@ func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
 func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]State, work map[State]step, start State) (Result, error) {
 	state := start
 	var runErr error
-	if t.binding != nil {
+	if t.binding != nil && s.kind().limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)
 			s.message = x.ZH + " " + x.EN
 			s.history = append(s.history, fmt.Sprintf("%s --%s--> %s", state, EvRefused, StateRefused))
 			state = StateRefused
 		}
+	}
+	if !final(state) && t.settling() {
+		// The batch is frozen until the settlement in progress finishes.
+		s.message = "结算未完成 A settlement is in progress: finish it from the menu (9, 1)"
+		s.history = append(s.history, fmt.Sprintf("%s --%s--> %s", state, EvRefused, StateRefused))
+		state = StateRefused
 	}
 	for !final(state) {
 		step := work[state]

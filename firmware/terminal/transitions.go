@@ -20,6 +20,12 @@ const (
 	StateCancelled  State = "cancelled"   // final: given up before anything was sent
 	StateFailed     State = "failed"      // final: an error the merchant must see
 	StateRefused    State = "refused"     // final: the binding refused it before anything was read or sent
+
+	// The other card-present transactions walk the same table: a refund
+	// starts by typing the original's reference, a balance inquiry at the
+	// card, a pre-authorization at the amount.
+	StateRefundRef   State = "refund-ref"   // the original's reference number and date
+	StateShowBalance State = "show-balance" // the balance on the screen, printed only if asked
 )
 
 // Event is what a state's work concluded.
@@ -45,22 +51,31 @@ const (
 	EvRemoved      Event = "removed"
 	EvFail         Event = "fail"
 	EvRefused      Event = "refused" // the binding's status or limits refuse the sale
+	EvEntered      Event = "entered" // the merchant typed what was asked
+	EvBalance      Event = "balance" // a balance inquiry's answer to show
+	// The kernel asks for another way to read the card, in the same sale.
+	EvUseContact Event = "use-contact" // contactless refused (e.g. over its limit): insert the card
+	EvSeePhone   Event = "see-phone"   // a phone wallet asks its holder to look at it, then tap again
+	EvFallback   Event = "fallback"    // the chip cannot be read: swipe that card's stripe
 )
 
 // transitions is the whole flow of a sale: from each state, which event leads
 // where. An event a state does not list is a programming error and ends the
 // transaction in StateFailed.
 var transitions = map[State]map[Event]State{
-	StateAmount:     {EvAmount: StateConfirm, EvCancel: StateCancelled, EvRefused: StateRefused},
-	StateConfirm:    {EvConfirmed: StateWaitCard, EvCancel: StateCancelled},
-	StateWaitCard:   {EvChip: StateCard, EvSwipe: StateStripe, EvCancel: StateCancelled, EvFail: StateFailed},
-	StateCard:       {EvGoOnline: StateAuthorize, EvOfflineOK: StateReceipt, EvDecline: StateDeclined, EvCancel: StateCancelled, EvFail: StateFailed},
-	StateStripe:     {EvGoOnline: StateAuthorize, EvCancel: StateCancelled, EvFail: StateFailed},
-	StateAuthorize:  {EvHostApproved: StateComplete, EvDecline: StateComplete, EvNoAnswer: StateReverse, EvNotSent: StateFailed},
-	StateComplete:   {EvCardOK: StateReceipt, EvCardRefused: StateReverse, EvDecline: StateDeclined},
-	StateReverse:    {EvReversed: StateDeclined, EvFail: StateDeclined},
-	StateReceipt:    {EvPrinted: StateRemoveCard},
-	StateRemoveCard: {EvRemoved: StateApproved},
+	StateRefundRef: {EvEntered: StateAmount, EvCancel: StateCancelled, EvRefused: StateRefused},
+	StateAmount:    {EvAmount: StateConfirm, EvCancel: StateCancelled, EvRefused: StateRefused},
+	StateConfirm:   {EvConfirmed: StateWaitCard, EvCancel: StateCancelled},
+	StateWaitCard:  {EvChip: StateCard, EvSwipe: StateStripe, EvCancel: StateCancelled, EvFail: StateFailed},
+	StateCard: {EvGoOnline: StateAuthorize, EvOfflineOK: StateReceipt, EvDecline: StateDeclined, EvCancel: StateCancelled, EvFail: StateFailed,
+		EvUseContact: StateWaitCard, EvSeePhone: StateWaitCard, EvFallback: StateWaitCard},
+	StateStripe:      {EvGoOnline: StateAuthorize, EvCancel: StateCancelled, EvFail: StateFailed},
+	StateAuthorize:   {EvHostApproved: StateComplete, EvDecline: StateComplete, EvNoAnswer: StateReverse, EvNotSent: StateFailed},
+	StateComplete:    {EvCardOK: StateReceipt, EvBalance: StateShowBalance, EvCardRefused: StateReverse, EvDecline: StateDeclined},
+	StateShowBalance: {EvPrinted: StateRemoveCard},
+	StateReverse:     {EvReversed: StateDeclined, EvFail: StateDeclined},
+	StateReceipt:     {EvPrinted: StateRemoveCard},
+	StateRemoveCard:  {EvRemoved: StateApproved},
 }
 
 // final reports whether s ends a transaction.
@@ -120,4 +135,32 @@ var cardlessTransitions = map[State]map[Event]State{
 
 	StateReverse: {EvReversed: StateDeclined, EvFail: StateDeclined},
 	StatePrint:   {EvPrinted: StateApproved},
+}
+
+// The states of the merchant's transactions on an earlier one, found in the
+// journal by its trace number, without the card: the void of a sale (card,
+// QR or cash) in the open batch, and the completion and the void of a
+// pre-authorization.
+const (
+	StateOrigTrace   State = "orig-trace"   // type the original's trace number
+	StateOrigAmount  State = "orig-amount"  // a completion's amount (the pre-authorized one by default)
+	StateOrigConfirm State = "orig-confirm" // the original shown: confirm
+	StateOrigSend    State = "orig-send"    // journaled, then sent to the host (a cash void stays local)
+)
+
+// The events of the transactions on an earlier one.
+const (
+	EvFound      Event = "found"       // the original exists and may be acted on
+	EvNeedAmount Event = "need-amount" // found; the amount is still to type
+)
+
+// originalTransitions is the whole flow of a void, a completion and a
+// pre-authorization void: from each state, which event leads where.
+var originalTransitions = map[State]map[Event]State{
+	StateOrigTrace:   {EvFound: StateOrigConfirm, EvNeedAmount: StateOrigAmount, EvCancel: StateCancelled, EvFail: StateFailed, EvRefused: StateRefused},
+	StateOrigAmount:  {EvAmount: StateOrigConfirm, EvCancel: StateCancelled},
+	StateOrigConfirm: {EvConfirmed: StateOrigSend, EvCancel: StateCancelled},
+	StateOrigSend:    {EvHostApproved: StatePrint, EvRecorded: StatePrint, EvDecline: StateDeclined, EvNoAnswer: StateReverse, EvNotSent: StateFailed},
+	StateReverse:     {EvReversed: StateDeclined, EvFail: StateDeclined},
+	StatePrint:       {EvPrinted: StateApproved},
 }

@@ -12,7 +12,8 @@ func TestTablesAreClosed(t *testing.T) {
 		work  map[State]step
 		start []State
 	}{
-		{"card sale", transitions, steps, []State{StateAmount}},
+		{"card", transitions, steps, []State{StateAmount, StateRefundRef, StateWaitCard}},
+		{"on an original", originalTransitions, originalSteps, []State{StateOrigTrace}},
 		{"cardless", cardlessTransitions, cardlessSteps, []State{StateQRAmount, StateCollectAmount, StateCashAmount}},
 	}
 	for _, c := range cases {

@@ -26,6 +26,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
+	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -129,6 +130,9 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if binder != nil {
 		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
 	}
+	// Settlement goes over the same link: on demand, at the binding's
+	// settlement time, and resumed at boot after a power cut.
+	opts = append(opts, terminal.WithSettlement(link))
 	if b.HostTimeout > 0 {
 		// The terminal's own bound on one exchange leaves room for dialling.
 		cfg.HostTimeout = 2 * b.HostTimeout
@@ -329,6 +333,16 @@ func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Respo
 
 func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error) {
 	return h.client().Reverse(ctx, orig, reason)
+}
+
+var _ settle.Host = (*hostLink)(nil)
+
+func (h *hostLink) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.SettleResult, error) {
+	return h.client().Settle(ctx, s)
+}
+
+func (h *hostLink) UploadBatch(ctx context.Context, items []acquirer.Request) error {
+	return h.client().UploadBatch(ctx, items)
 }
 
 // testMerchantPassword is the merchant password of simulated boards. TEST

@@ -1,0 +1,360 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"kpos/firmware/journal"
+	"kpos/firmware/receipt"
+	"kpos/firmware/settle"
+	"kpos/firmware/ui"
+	"kpos/hal"
+)
+
+// WithSettlement lets the terminal settle its batches with h (the acquirer
+// client satisfies settle.Host): on demand from the menu, at the binding's
+// settlement time, and, after a power cut, at boot.
+func WithSettlement(h settle.Host) Option { return func(t *Terminal) { t.settleHost = h } }
+
+// settler returns a settler with the terminal's current identity, the
+// binding's fees and the masked settlement account; nil without a host.
+func (t *Terminal) settler() *settle.Settler {
+	if t.settleHost == nil {
+		return nil
+	}
+	name, mid, tid := t.identity()
+	cfg := settle.Config{MerchantName: name, MerchantID: mid, TerminalID: tid, Currency: "CNY",
+		Width: receipt.NarrowColumns, Logger: t.log.With("component", "settle")}
+	if t.binding != nil {
+		r := t.binding.Record()
+		if r.Account != nil {
+			cfg.Account = r.Account.PANMasked
+		}
+		if p, err := t.binding.Params(); err == nil {
+			cfg.Fees = func(method string, amount int64) int64 {
+				return p.Fee(methodOf(journal.Method(method), false), amount)
+			}
+		}
+	}
+	return settle.New(cfg, t.journal, t.settleHost, t.dev.Printer)
+}
+
+// ResumeSettlement continues a settlement a power cut interrupted (and
+// prints a closed batch's report that never came out). Boot calls it after
+// the reversals and before anything else.
+func (t *Terminal) ResumeSettlement(ctx context.Context) error {
+	st := t.settler()
+	if st == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
+	defer cancel()
+	r, resumed, err := st.Resume(ctx)
+	if !resumed {
+		return err
+	}
+	if err != nil && !errors.Is(err, settle.ErrNotPrinted) {
+		t.log.Warn("interrupted settlement not finished yet", "err", err)
+		return fmt.Errorf("terminal: settlement: %w", err)
+	}
+	t.log.Info("interrupted settlement finished", "batch", r.Batch.Batch, "balanced", r.Batch.Balanced)
+	return nil
+}
+
+// settleTimeout bounds a whole settlement: the totals, an upload of the
+// batch, the end of the upload.
+func (t *Terminal) settleTimeout() time.Duration { return 10 * t.cfg.HostTimeout }
+
+// settling reports whether a settlement is in progress: no transaction may
+// join the batch until it finishes.
+func (t *Terminal) settling() bool {
+	busy, err := t.journal.Settling()
+	return err == nil && busy
+}
+
+// Settle settles the open batch on the merchant's demand: the totals are
+// shown and confirmed, the reversals owed go first, then the settlement
+// runs and its report is printed.
+func (t *Terminal) Settle(ctx context.Context) error {
+	st := t.settler()
+	if st == nil {
+		_ = t.ui.Show(ctx, ScreenSettleError, "结算 Settlement", "本机不能结算 This terminal cannot settle: call support")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
+	if !t.settling() {
+		batch, err := t.journal.Batch()
+		if err != nil {
+			return fmt.Errorf("terminal: %w", err)
+		}
+		tot, err := t.journal.OpenTotals()
+		if err != nil {
+			return fmt.Errorf("terminal: %w", err)
+		}
+		ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+		ok, err := t.ui.Confirm(ictx, ScreenSettleConfirm, "结算 Settlement", fmt.Sprintf("批次 Batch %06d", batch),
+			fmt.Sprintf("消费 Sales %d %s", tot.Sales.Count, ui.Money(tot.Sales.Amount)),
+			fmt.Sprintf("退货 Refunds %d %s", tot.Refunds.Count, ui.Money(tot.Refunds.Amount)),
+			fmt.Sprintf("撤销 Voids %d %s", tot.Voids.Count, ui.Money(tot.Voids.Amount)),
+			"确认结算[ENTER] 取消[CANCEL]")
+		cancel()
+		if err != nil || !ok {
+			return ignoreCancel(ignoreTimeout(ictx, err))
+		}
+	}
+	return t.runSettlement(ctx, st)
+}
+
+// runSettlement sends the reversals owed, then settles, and shows how it
+// ended.
+func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error {
+	_ = t.ui.Show(ctx, ScreenSettling, "结算中 Settling", "连接银行 Contacting the bank", "请勿关机 Do not switch off")
+	if err := t.FlushReversals(ctx); err != nil {
+		t.log.Warn("settlement waits for the reversals", "err", err)
+		_ = t.ui.Show(ctx, ScreenSettleError, "结算未完成 Not settled", "冲正未完成 Reversals pending: check the network, then settle again")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
+	r, err := st.Run(sctx)
+	cancel()
+	switch {
+	case err == nil || errors.Is(err, settle.ErrNotPrinted):
+		t.showSettled(ctx, r, err)
+		return nil
+	case errors.Is(err, journal.ErrUnresolved):
+		_ = t.ui.Show(ctx, ScreenSettleError, "结算未完成 Not settled", "有未完成交易 Transactions in doubt: they are reversed first; settle again")
+	default:
+		t.log.Warn("settlement stopped", "err", err)
+		_ = t.ui.Show(ctx, ScreenSettleError, "结算未完成 Not settled", "银行无应答 No answer from the bank",
+			"结算将自动继续 The settlement continues when the bank answers; no sale until then")
+	}
+	_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
+	t.anyKey(ctx, t.cfg.InputTimeout)
+	return nil
+}
+
+// showSettled shows a closed batch's figures.
+func (t *Terminal) showSettled(ctx context.Context, r settle.Report, err error) {
+	b := r.Batch
+	how := "对账平 Balanced"
+	if !b.Balanced {
+		how = "对账不平，已上送明细 Unbalanced: batch uploaded"
+	}
+	lines := []string{fmt.Sprintf("批次 Batch %06d", b.Batch), how,
+		fmt.Sprintf("净额 Net %s", ui.Money(b.Totals.Net())), fmt.Sprintf("手续费 Fees %s", ui.Money(r.Fees))}
+	if err != nil {
+		lines = append(lines, "报表未打印 Report not printed: reprint it from the menu")
+	}
+	_ = t.dev.Indicator.Signal(ctx, hal.SignalApproved)
+	_ = t.ui.Show(ctx, ScreenSettled, "结算完成 Settled", lines...)
+	t.anyKey(ctx, t.cfg.InputTimeout)
+}
+
+// settleIfDue settles at the binding's settlement time: when the time
+// passed since the terminal last looked, and the batch holds anything.
+func (t *Terminal) settleIfDue(ctx context.Context) {
+	if t.binding == nil || t.settleHost == nil {
+		return
+	}
+	p, err := t.binding.Params()
+	if err != nil {
+		return
+	}
+	now := t.cfg.Now()
+	if t.nextSettle.IsZero() {
+		if t.nextSettle, err = p.NextSettlement(now); err != nil {
+			return
+		}
+	}
+	if now.Before(t.nextSettle) {
+		return
+	}
+	if t.nextSettle, err = p.NextSettlement(now); err != nil {
+		return
+	}
+	tot, err := t.journal.OpenTotals()
+	if err != nil || (tot.Sales.Count == 0 && tot.Refunds.Count == 0 && tot.Voids.Count == 0) {
+		return
+	}
+	t.log.Info("settlement time")
+	if err := t.runSettlement(ctx, t.settler()); err != nil {
+		t.log.Warn("scheduled settlement", "err", err)
+	}
+}
+
+// The reprint menu's entries.
+var reprintEntries = []string{
+	"结算 Settle now",
+	"重打上一笔 Reprint the last receipt",
+	"按凭证号重打 Reprint by trace number",
+	"重打结算单 Reprint the last settlement report",
+}
+
+// SettleMenu is the settlement and reprint menu.
+func (t *Terminal) SettleMenu(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	i, err := t.ui.Choose(ictx, ScreenMenuSettle, "结算/重打印 Settlement & reprint", reprintEntries)
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	switch i {
+	case 0:
+		if !t.merchantAllowed(ctx, "结算 Settlement") {
+			return nil
+		}
+		return t.Settle(ctx)
+	case 1:
+		return t.ReprintLast(ctx)
+	case 2:
+		return t.ReprintTrace(ctx)
+	case 3:
+		return t.ReprintSettlement(ctx)
+	}
+	return nil
+}
+
+// ReprintLast prints the last receipt again, marked as a reprint.
+func (t *Terminal) ReprintLast(ctx context.Context) error {
+	all, err := t.journal.List(0)
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if printable(all[i]) {
+			return t.reprint(ctx, all[i].Trace)
+		}
+	}
+	t.nothing(ctx, "没有可重打的凭条 No receipt to reprint")
+	return nil
+}
+
+// ReprintTrace prints the receipt of a trace number typed by the merchant.
+func (t *Terminal) ReprintTrace(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	digits, err := t.readDigits(ictx, ScreenReprintTrace, "重打印 Reprint 凭证号 Trace", 6, maskNone)
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	n, _ := strconv.ParseUint(digits, 10, 32)
+	return t.reprint(ctx, uint32(n))
+}
+
+// ReprintSettlement prints the last settlement report again.
+func (t *Terminal) ReprintSettlement(ctx context.Context) error {
+	st := t.settler()
+	if st == nil {
+		t.nothing(ctx, "本机不能结算 This terminal cannot settle")
+		return nil
+	}
+	if _, err := st.Reprint(ctx); err != nil {
+		if errors.Is(err, settle.ErrNothingToReprint) {
+			t.nothing(ctx, "还没有结算 No settlement yet")
+			return nil
+		}
+		t.log.Warn("settlement report not reprinted", "err", err)
+		t.nothing(ctx, "打印失败 Not printed: check the printer")
+	}
+	return nil
+}
+
+func (t *Terminal) nothing(ctx context.Context, msg string) {
+	_ = t.ui.Show(ctx, ScreenNothing, "重打印 Reprint", msg)
+	t.anyKey(ctx, t.cfg.InputTimeout)
+}
+
+// printable reports whether x has a receipt.
+func printable(x journal.Txn) bool {
+	return x.State == journal.Completed && x.Kind != journal.Balance || x.State == journal.Voided
+}
+
+// reprint prints the receipt of trace again from the journal, merchant copy.
+func (t *Terminal) reprint(ctx context.Context, trace uint32) error {
+	x, err := t.journal.Get(trace)
+	if errors.Is(err, journal.ErrNotFound) || (err == nil && !printable(x)) {
+		t.nothing(ctx, fmt.Sprintf("无此凭条 No receipt for trace %06d", trace))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	_ = t.ui.Show(ctx, ui.Printing, "重打印 Reprint", fmt.Sprintf("凭证号 Trace %06d", trace), "打印中 Printing")
+	if err := t.printWhole(ctx, receipt.Build(journalReceipt(t, x), receipt.MerchantCopy)); err != nil {
+		t.log.Warn("reprint not printed", "trace", trace, "err", err)
+	}
+	return nil
+}
+
+// journalReceipt is the receipt of a journaled transaction, as a reprint.
+func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
+	name, mid, tid := t.identity()
+	kinds := map[journal.Kind]string{journal.Sale: "SALE", journal.Void: "VOID", journal.Refund: "REFUND",
+		journal.PreAuth: "PREAUTH", kindCompletion: "PREAUTH COMPLETE", kindPreAuthVoid: "PREAUTH VOID", journal.Cash: "CASH"}
+	kind := kinds[x.Kind]
+	if kind == "" {
+		kind = strings.ToUpper(string(x.Kind))
+	}
+	methods := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
+		journal.QR: "QR", journal.CashMethod: "CASH"}
+	return receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methods[x.Method],
+		MaskedPAN: x.MaskedPAN, AppLabel: x.AppLabel, AID: x.AID, TC: x.TC, Amount: x.Amount, Time: x.Created,
+		Trace: x.Trace, Batch: x.Batch, AuthCode: x.AuthCode, RRN: x.RRN, Signature: x.Signature, Reprint: true, Approved: true}
+}
+
+// merchantAllowed asks for the merchant's password (void, refund,
+// settlement) and reports whether it was right.
+func (t *Terminal) merchantAllowed(ctx context.Context, title string) bool {
+	if t.password == nil {
+		_ = t.ui.Show(ctx, ScreenWrongPassword, title, "未设置商户密码 No merchant password is set: call support")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return false
+	}
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	pw, err := t.readDigits(ictx, ScreenPassword, title+" 商户密码 Merchant password", 12, maskAll)
+	cancel()
+	if err != nil {
+		return false
+	}
+	if !t.password(pw) {
+		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
+		_ = t.ui.Show(ctx, ScreenWrongPassword, title, "密码错误 Wrong password")
+		t.anyKey(ctx, t.cfg.InputTimeout)
+		return false
+	}
+	return true
+}
+
+// The pre-authorization menu's entries.
+var preAuthEntries = []string{
+	"余额查询 Balance inquiry",
+	"预授权 Pre-authorization",
+	"预授权完成 Completion",
+	"预授权撤销 Pre-authorization void",
+}
+
+// PreAuthMenu is the balance and pre-authorization menu.
+func (t *Terminal) PreAuthMenu(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
+	i, err := t.ui.Choose(ictx, ScreenMenuMore, "余额/预授权 Balance & pre-auth", preAuthEntries)
+	cancel()
+	if err != nil {
+		return ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	switch i {
+	case 0:
+		_, err = t.Balance(ctx)
+	case 1:
+		_, err = t.PreAuth(ctx)
+	case 2:
+		_, err = t.Completion(ctx)
+	case 3:
+		_, err = t.PreAuthVoid(ctx)
+	}
+	return err
+}
