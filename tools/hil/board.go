@@ -48,12 +48,11 @@ func runBoardScenario(ctx context.Context, root, dir string, b binary, file stri
 		res.detail, res.elapsed = err.Error(), time.Since(start)
 		return res
 	}
-	f, err := os.Open(file)
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		return fail(err)
 	}
-	script, err := scenario.Parse(file, f)
-	f.Close()
+	segments, err := parseRigScript(file, string(raw))
 	if err != nil {
 		return fail(err)
 	}
@@ -75,12 +74,83 @@ func runBoardScenario(ctx context.Context, root, dir string, b binary, file stri
 	defer transcript.Close()
 	sctx, cancel := context.WithTimeout(ctx, time.Duration(b.slow)*3*time.Minute)
 	defer cancel()
-	runner := &scenario.Runner{Target: hilTarget{r: rig}, Timeout: time.Duration(b.slow) * 5 * time.Second, Log: transcript}
-	if err := runner.Run(sctx, script); err != nil {
-		fmt.Fprintf(transcript, "FAIL %v\n", err)
-		return fail(err)
+	target := hilTarget{r: rig}
+	runner := &scenario.Runner{Target: target, Timeout: time.Duration(b.slow) * 5 * time.Second, Log: transcript}
+	for _, seg := range segments {
+		if seg.action != "" {
+			fmt.Fprintf(transcript, "%s:%d: rig %s\n", file, seg.line, seg.action)
+			if err := rig.act(seg.action); err != nil {
+				err = fmt.Errorf("%s:%d: rig %s: %w", file, seg.line, seg.action, err)
+				fmt.Fprintf(transcript, "FAIL %v\n", err)
+				return fail(err)
+			}
+			// What the display shows now is where the next steps look
+			// from: the scenario language matches screens after a cursor
+			// that each run starts afresh.
+			rig.mu.Lock()
+			rig.base = max(0, len(rig.screens)-1)
+			rig.mu.Unlock()
+			continue
+		}
+		if err := runner.Run(sctx, seg.script); err != nil {
+			fmt.Fprintf(transcript, "FAIL %v\n", err)
+			return fail(err)
+		}
 	}
 	fmt.Fprintf(transcript, "PASS\n")
 	res.passed, res.elapsed = true, time.Since(start)
 	return res
+}
+
+// segment is a run of scenario steps, or one rig action between them.
+type segment struct {
+	script *scenario.Script
+	action string // "printer paper-out", …; "" for steps
+	line   int
+}
+
+// parseRigScript reads a hil scenario: the scenario language, plus lines
+// "rig DEVICE ACTION" that act on the emulated hardware (docs/hil.md):
+// the paper runs out, the cover opens, the modem loses the network. The
+// scenario language has no verbs for these, so the runner splits the file
+// at them.
+func parseRigScript(name, text string) ([]segment, error) {
+	lines := strings.Split(text, "\n")
+	var segs []segment
+	var chunk []string
+	first := 1
+	flush := func() error {
+		body := strings.Join(chunk, "\n")
+		sc, err := scenario.Parse(name, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		// Keep the file's line numbers in failures.
+		for i := range sc.Steps {
+			sc.Steps[i].Line += first - 1
+		}
+		if len(sc.Steps) > 0 {
+			segs = append(segs, segment{script: sc})
+		}
+		chunk = nil
+		return nil
+	}
+	for i, l := range lines {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "rig "); ok {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			if !knownRigAction(strings.TrimSpace(rest)) {
+				return nil, fmt.Errorf("%s:%d: unknown rig action %q", name, i+1, rest)
+			}
+			segs = append(segs, segment{action: strings.TrimSpace(rest), line: i + 1})
+			first = i + 2
+			continue
+		}
+		chunk = append(chunk, l)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return segs, nil
 }

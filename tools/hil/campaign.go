@@ -194,7 +194,7 @@ func runCampaign(ctx context.Context, root, dir string, b binary, plan campaignP
 		if err := c.round(ctx); err != nil {
 			return c.res, err
 		}
-		if c.res.cuts != before && c.res.cuts%50 == 0 {
+		if c.res.cuts != before && c.res.cuts%250 == 0 {
 			logf("      %s campaign: %d power cuts so far (%v)", b.arch, c.res.cuts, time.Since(start).Round(time.Second))
 		}
 	}
@@ -228,10 +228,12 @@ func (c *campaign) round(ctx context.Context) error {
 	var kill time.Duration
 	crashAt := ""
 	switch r := c.rng.IntN(100); {
-	case r < 45 && s.card != "":
+	case r < 15:
+		mode = "no cut" // sales that complete keep the balance check honest
+	case r < 50 && s.card != "":
 		crashAt = crashPoints[c.rng.IntN(len(crashPoints))]
 		mode = "crash-at " + crashAt
-	case r < 85:
+	case r < 88:
 		kill = time.Duration(1 + c.rng.Int64N(int64(c.window[s.name])))
 		mode = "random kill"
 	default:

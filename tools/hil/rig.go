@@ -56,6 +56,7 @@ type rig struct {
 
 	mu      sync.Mutex
 	screens []hal.Screen
+	base    int // screens before this one are behind the scenario (see parseRigScript)
 	changed chan struct{}
 
 	cardStop context.CancelFunc // the card in the reader, nil when none
@@ -339,13 +340,13 @@ func (t hilTarget) Scan(ctx context.Context, text string) error { return t.r.sca
 func (t hilTarget) Screens() []hal.Screen {
 	t.r.mu.Lock()
 	defer t.r.mu.Unlock()
-	return append([]hal.Screen(nil), t.r.screens...)
+	return append([]hal.Screen(nil), t.r.screens[t.r.base:]...)
 }
 
 func (t hilTarget) WaitScreens(ctx context.Context, n int) error {
 	for {
 		t.r.mu.Lock()
-		have, ch := len(t.r.screens), t.r.changed
+		have, ch := len(t.r.screens)-t.r.base, t.r.changed
 		t.r.mu.Unlock()
 		if have > n {
 			return nil
@@ -441,4 +442,27 @@ func (t hilTarget) Host(ctx context.Context, command string) error {
 func (t hilTarget) PowerCut(ctx context.Context) error {
 	t.r.stopKpos()
 	return t.r.startKpos()
+}
+
+// The rig actions a hil scenario may take between its steps.
+var rigActions = map[string]func(r *rig) error{
+	"printer paper-out":  func(r *rig) error { r.printer.SetPaperOut(true); return nil },
+	"printer paper-in":   func(r *rig) error { r.printer.SetPaperOut(false); return nil },
+	"printer cover-open": func(r *rig) error { r.printer.SetCoverOpen(true); return nil },
+	"printer cover-shut": func(r *rig) error { r.printer.SetCoverOpen(false); return nil },
+	"modem network-down": func(r *rig) error { r.modem.SetNetwork(false); return nil },
+	"modem network-up":   func(r *rig) error { r.modem.SetNetwork(true); return nil },
+	"modem drop-sockets": func(r *rig) error { r.modem.DropSockets(); return nil },
+	"scanner garbage":    func(r *rig) error { return r.scanner.SendRaw([]byte("\x00\x1b\xff\xfe#~\r\n")) },
+}
+
+func knownRigAction(a string) bool { _, ok := rigActions[a]; return ok }
+
+// act takes a rig action.
+func (r *rig) act(action string) error {
+	f, ok := rigActions[action]
+	if !ok {
+		return fmt.Errorf("hil: unknown rig action %q", action)
+	}
+	return f(r)
 }

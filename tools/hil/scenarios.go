@@ -117,8 +117,9 @@ func runScenarios(ctx context.Context, root, dir string, b binary, only string, 
 }
 
 // faultKinds reads which faults a scenario injects: each "host fault KIND"
-// step, and each kind named by a "# fault: KIND" comment (faults that are
-// not the host's: card pulled, paper out, scanner garbage).
+// step, each "rig DEVICE FAULT" line of a hil scenario (not the ones that
+// heal: paper-in, network-up, cover-shut), and each kind named by a
+// "# fault: KIND" comment (card pulled, scanner garbage).
 func faultKinds(file string) []string {
 	f, err := os.Open(file)
 	if err != nil {
@@ -142,8 +143,13 @@ func faultKinds(file string) []string {
 			}
 			continue
 		}
-		if w := strings.Fields(line); len(w) >= 3 && w[0] == "host" && w[1] == "fault" && w[2] != "clear" {
+		w := strings.Fields(line)
+		if len(w) >= 3 && w[0] == "host" && w[1] == "fault" && w[2] != "clear" {
 			add("host-" + w[2])
+		}
+		if len(w) == 3 && w[0] == "rig" && !strings.HasSuffix(w[2], "-in") && !strings.HasSuffix(w[2], "-up") &&
+			!strings.HasSuffix(w[2], "-shut") {
+			add(w[1] + "-" + w[2])
 		}
 	}
 	return kinds

@@ -15,6 +15,7 @@ func TestFaultKindsAndFailLine(t *testing.T) {
 	}{
 		{"host faults", "host fault no-answer sticky\nhost fault clear\nhost fault delay 5s mti=0200\n", []string{"host-no-answer", "host-delay"}, ""},
 		{"comment kinds", "# fault: card-pulled paper-out\n# fault: card-pulled\nkeys 1\n", []string{"card-pulled", "paper-out"}, ""},
+		{"rig faults", "rig printer paper-out\nrig printer paper-in\nrig modem network-down\nrig modem network-up\n", []string{"printer-paper-out", "modem-network-down"}, ""},
 		{"none", "# A sale.\nkeys 1 2 ENTER\n# must fail (line 2)\n", nil, "2"},
 	}
 	for _, tc := range tests {
