@@ -56,10 +56,10 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			return fmt.Sprintf("%d/%d", pass, len(r.scenarios))
 		})
 		row("fault kinds survived", func(r *archResult) string {
-			if !r.ranScen {
+			if !r.ranScen && !r.ranBoard {
 				return "-"
 			}
-			survived, all := faultTally(r.scenarios)
+			survived, all := faultTally(append(append([]scenarioResult(nil), r.scenarios...), r.board...))
 			return fmt.Sprintf("%d/%d", len(survived), len(all))
 		})
 	}
