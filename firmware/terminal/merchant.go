@@ -304,13 +304,29 @@ func (s *sale) markOriginalVoided() error {
 	return err
 }
 
-// enterReference reads a refund's reference: the original's RRN and date.
+// enterReference reads a refund's reference: the original's RRN and date
+// (MMDD). A sale made on this terminal may be named by its trace number
+// instead (up to six digits): its RRN and date come from the journal.
 func (s *sale) enterReference(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	rrn, err := s.t.readDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号 Original reference (RRN)", 12, maskNone)
+	ref, err := s.t.readDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号或凭证号 Original RRN or trace", 12, maskNone)
 	if err != nil {
 		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+	}
+	if len(ref) <= 6 {
+		n, _ := strconv.ParseUint(ref, 10, 32)
+		orig, err := s.t.journal.Get(uint32(n))
+		if err != nil || orig.Kind != journal.Sale || orig.State != journal.Completed || orig.RRN == "" {
+			s.message = fmt.Sprintf("无此消费 No approved sale with trace %06d: type its RRN", n)
+			return EvCancel, nil
+		}
+		date := orig.HostTime
+		if date.IsZero() {
+			date = orig.Created
+		}
+		s.orig, s.origRRN, s.origDate = orig, orig.RRN, date.Format("0102")
+		return EvEntered, nil
 	}
 	date, err := s.t.readDigits(ictx, ScreenRefundDate, "退货 REFUND 原交易日期 Original date (MMDD)", 4, maskNone)
 	if err != nil {
@@ -320,8 +336,16 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		s.message = "日期无效 Not a date: type MMDD"
 		return EvCancel, nil
 	}
-	s.origRRN, s.origDate = rrn, date
+	s.origRRN, s.origDate = rrn(ref), date
 	return EvEntered, nil
+}
+
+// rrn is a typed reference number, as the host wrote it (12 digits).
+func rrn(typed string) string {
+	for len(typed) < 12 {
+		typed = "0" + typed
+	}
+	return typed
 }
 
 // showBalance shows a balance inquiry's answer; F1 prints it.

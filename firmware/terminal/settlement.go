@@ -253,6 +253,7 @@ func (t *Terminal) ReprintSettlement(ctx context.Context) error {
 		t.nothing(ctx, "本机不能结算 This terminal cannot settle")
 		return nil
 	}
+	_ = t.ui.Show(ctx, ui.Printing, "重打结算单 Reprint the settlement report", "打印中 Printing")
 	if _, err := st.Reprint(ctx); err != nil {
 		if errors.Is(err, settle.ErrNothingToReprint) {
 			t.nothing(ctx, "还没有结算 No settlement yet")
