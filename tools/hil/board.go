@@ -120,14 +120,12 @@ func parseRigScript(name, text string) ([]segment, error) {
 	var chunk []string
 	first := 1
 	flush := func() error {
-		body := strings.Join(chunk, "\n")
+		// Blank lines in front keep the file's line numbers, in parse
+		// errors and in failures.
+		body := strings.Repeat("\n", first-1) + strings.Join(chunk, "\n")
 		sc, err := scenario.Parse(name, strings.NewReader(body))
 		if err != nil {
 			return err
-		}
-		// Keep the file's line numbers in failures.
-		for i := range sc.Steps {
-			sc.Steps[i].Line += first - 1
 		}
 		if len(sc.Steps) > 0 {
 			segs = append(segs, segment{script: sc})
