@@ -19,11 +19,12 @@ import (
 // inProcessHost is the host simulator running inside the terminal's process,
 // reached through in-memory pipes.
 type inProcessHost struct {
-	srv    *hostsim.Server
+	cfg    hostsim.Config // how a standby host is started on "failover"
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
+	srv     *hostsim.Server
 	keypad  *fake.Keypad  // where "otp" types the SMS code
 	display *fake.Display // where "pay-qr" finds the merchant code
 }
@@ -39,12 +40,36 @@ func (h *inProcessHost) AttachDevices(k *fake.Keypad, d *fake.Display) {
 }
 
 func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) {
-	srv, err := hostsim.New(hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim")})
+	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim")}
+	srv, err := hostsim.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sim: host simulator: %w", err)
 	}
 	hctx, cancel := context.WithCancel(context.Background())
-	return &inProcessHost{srv: srv, ctx: hctx, cancel: cancel}, nil
+	return &inProcessHost{cfg: cfg, srv: srv, ctx: hctx, cancel: cancel}, nil
+}
+
+// server is the host answering now (a standby after "failover").
+func (h *inProcessHost) server() *hostsim.Server {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.srv
+}
+
+// failover puts a standby host in place of the running one: it knows the
+// terminals, cards and keys of the data directory but none of the working
+// keys, authorizations or records of the host it replaces. The terminal
+// must sign on to it, and its next settlement disagrees with the standby's
+// empty books, so the terminal uploads its batch.
+func (h *inProcessHost) failover() error {
+	srv, err := hostsim.New(h.cfg)
+	if err != nil {
+		return fmt.Errorf("sim: host failover: %w", err)
+	}
+	h.mu.Lock()
+	h.srv = srv
+	h.mu.Unlock()
+	return nil
 }
 
 // Pipe returns the terminal's end of a fresh connection to the host.
@@ -53,7 +78,7 @@ func (h *inProcessHost) Pipe(ctx context.Context) (net.Conn, error) {
 		return nil, fmt.Errorf("sim: host simulator stopped: %w", err)
 	}
 	term, host := net.Pipe()
-	go h.srv.ServeConn(h.ctx, host)
+	go h.server().ServeConn(h.ctx, host)
 	return term, nil
 }
 
@@ -64,9 +89,10 @@ func (h *inProcessHost) Close() error {
 
 // Count counts the host's records: kind is a record type ("reversal",
 // "settlement", …) or a kind of authorization ("sale", "refund", …); state
-// "approved" means answered 00, "declined" any other answer.
+// "approved" means answered 00, "declined" any other answer; a settlement is
+// "balanced" or "unbalanced".
 func (h *inProcessHost) Count(kind, state string) int {
-	return countRecords(h.srv.Records(), kind, state)
+	return countRecords(h.server().Records(), kind, state)
 }
 
 func countRecords(recs []hostsim.Record, kind, state string) int {
@@ -79,6 +105,12 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 			continue
 		}
 		switch state {
+		case "balanced", "unbalanced":
+			// An answered settlement whose totals the host found equal
+			// to its own to the cent, or not.
+			if r.Code != "00" || r.Balanced != (state == "balanced") {
+				continue
+			}
 		case "approved":
 			if r.Code != "00" {
 				continue
@@ -100,7 +132,8 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 // "fault clear", "otp [SERIAL]" (type the one-time code of the activation
 // in progress on the keypad), "pay-qr [PAYLOAD]" (the customer pays the
 // merchant code on the display, or the one given) and "revoke [SERIAL]"
-// (the bank revokes the terminal's K code). SERIAL is the sim board's by
+// (the bank revokes the terminal's K code) and "failover" (a standby host
+// without the day's records takes over). SERIAL is the sim board's by
 // default.
 func (h *inProcessHost) Command(cmd string) error {
 	words := strings.Fields(cmd)
@@ -110,9 +143,11 @@ func (h *inProcessHost) Command(cmd string) error {
 			return h.typeOTP(serialArg(words))
 		case "pay-qr":
 			return h.payQR(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "pay-qr")))
+		case "failover":
+			return h.failover()
 		case "revoke":
 			serial := serialArg(words)
-			if !h.srv.Revoke(serial) {
+			if !h.server().Revoke(serial) {
 				return fmt.Errorf("sim: host revoke: no terminal with serial %q", serial)
 			}
 			return nil
@@ -123,10 +158,10 @@ func (h *inProcessHost) Command(cmd string) error {
 		return err
 	}
 	if clear {
-		h.srv.ClearFaults()
+		h.server().ClearFaults()
 		return nil
 	}
-	h.srv.InjectFault(f)
+	h.server().InjectFault(f)
 	return nil
 }
 
@@ -139,7 +174,7 @@ func serialArg(words []string) string {
 
 // typeOTP types the one-time code the host "sent by SMS".
 func (h *inProcessHost) typeOTP(serial string) error {
-	otp, ok := h.srv.LastOTP(serial)
+	otp, ok := h.server().LastOTP(serial)
 	if !ok {
 		return fmt.Errorf("sim: host otp: no activation in progress for serial %q", serial)
 	}
@@ -174,11 +209,11 @@ func (h *inProcessHost) payQR(payload string) error {
 			return errors.New("sim: host pay-qr: no QR code on the display")
 		}
 	}
-	if h.srv.PayQR(payload) {
+	if h.server().PayQR(payload) {
 		return nil
 	}
 	if m, err := qr.ParseMPM(payload); err == nil && m.Additional != nil && m.Additional.Bill != "" {
-		if h.srv.PayQR(orderURL + m.Additional.Bill) {
+		if h.server().PayQR(orderURL + m.Additional.Bill) {
 			return nil
 		}
 	}

@@ -366,3 +366,31 @@ func (s *sale) showBalance(ctx context.Context) (Event, error) {
 	}
 	return EvPrinted, nil
 }
+
+// repairVoids finishes voids a power cut interrupted between the host's
+// approval and the original's mark: a completed void whose original is
+// still completed voids it now, so the batch totals agree with the host's.
+func (t *Terminal) repairVoids() error {
+	batch, err := t.journal.Batch()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	txns, err := t.journal.List(batch)
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	state := make(map[uint32]journal.State, len(txns))
+	for _, x := range txns {
+		state[x.Trace] = x.State
+	}
+	for _, x := range txns {
+		if x.Kind != journal.Void || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
+			continue
+		}
+		if _, err := t.journal.Update(x.OrigTrace, func(o *journal.Txn) { o.State = journal.Voided }); err != nil {
+			return fmt.Errorf("terminal: void %06d: %w", x.Trace, err)
+		}
+		t.log.Warn("void finished after a power cut", "void", x.Trace, "original", x.OrigTrace)
+	}
+	return nil
+}

@@ -435,6 +435,10 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 		if jerr := s.t.journal.QueueReversal(s.trace, "no answer: "+err.Error()); jerr != nil {
 			return EvNoAnswer, errors.Join(err, jerr)
 		}
+		if s.t.keysRejected(err) {
+			// New keys first, so that the reversal is understood.
+			_ = s.t.signOnAgain(ctx)
+		}
 		s.message = "银行无应答 No answer from the bank: transaction reversed"
 		return EvNoAnswer, err
 	}

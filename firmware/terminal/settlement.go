@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kpos/firmware/acquirer"
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
@@ -122,6 +123,13 @@ func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error 
 	sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
 	r, err := st.Run(sctx)
 	cancel()
+	if err != nil && t.keysRejected(err) && t.signOnAgain(ctx) == nil {
+		// The host no longer knows the working keys (restarted, failed
+		// over): signed on again, the settlement continues where it was.
+		sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
+		r, err = st.Run(sctx)
+		cancel()
+	}
 	switch {
 	case err == nil || errors.Is(err, settle.ErrNotPrinted):
 		t.showSettled(ctx, r, err)
@@ -358,4 +366,31 @@ func (t *Terminal) PreAuthMenu(ctx context.Context) error {
 		_, err = t.PreAuthVoid(ctx)
 	}
 	return err
+}
+
+// keysRejected reports whether err says the host wants a new sign-on (its
+// answer failed the MAC check, or it said so).
+func (t *Terminal) keysRejected(err error) bool {
+	_, _, action := acquirer.DescribeError(err)
+	return action == acquirer.ActionSignOn
+}
+
+// signOnAgain signs on afresh for new working keys.
+func (t *Terminal) signOnAgain(ctx context.Context) error {
+	trace, err := t.journal.NextTrace()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	batch, err := t.journal.Batch()
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+	defer cancel()
+	if err := t.signOn(ctx, trace, batch); err != nil {
+		t.log.Warn("sign-on again failed", "err", err)
+		return err
+	}
+	t.log.Info("signed on again: the host asked for new keys")
+	return nil
 }

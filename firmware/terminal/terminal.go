@@ -166,6 +166,9 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	if n > 0 {
 		t.log.Warn("transactions left in doubt by a power cut", "count", n)
 	}
+	if err := t.repairVoids(); err != nil {
+		return err
+	}
 	if t.unbound() {
 		t.log.Info("terminal not bound: waiting for a K code", "state", t.binding.State())
 		return nil
