@@ -124,6 +124,7 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	events := make(chan hal.CardEvent)
+	more := make(chan struct{}) // read on: the event was not what was asked
 	errs := make(chan error, 1)
 	readerCtx, stopReader := context.WithCancel(ctx)
 	readerDone := make(chan struct{})
@@ -143,6 +144,13 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			case <-readerCtx.Done():
 				return
 			}
+			// Read no further event unless told: the next one belongs
+			// to the next step.
+			select {
+			case <-more:
+			case <-readerCtx.Done():
+				return
+			}
 		}
 	}()
 	keys, waitKeys := s.t.keyFeed(readerCtx)
@@ -159,6 +167,7 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 				// Not the way the kernel asked for: say it again.
 				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
 				_ = s.presentScreen(ctx)
+				more <- struct{}{}
 				continue
 			}
 			return s.cardEvent(ctx, e)

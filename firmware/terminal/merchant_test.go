@@ -1,0 +1,494 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
+	"kpos/firmware/journal"
+	"kpos/hal"
+	"kpos/hal/fake"
+)
+
+// sequenceKernel fails its first Starts with errs, in order, then plays the
+// scripted card; it records how each card was presented.
+type sequenceKernel struct {
+	*scriptedKernel
+	errs  []error
+	cards []hal.CardInterface
+	types []emv.TxnType
+}
+
+func (k *sequenceKernel) Start(ctx context.Context, card hal.Card, txn emv.Transaction, ch emv.Cardholder) (emv.FirstResult, emv.Online, error) {
+	k.types = append(k.types, txn.Type)
+	if len(k.errs) > 0 {
+		err := k.errs[0]
+		k.errs = k.errs[1:]
+		return emv.FirstResult{Decision: emv.TryOtherMeans}, nil, err
+	}
+	return k.scriptedKernel.Start(ctx, card, txn, ch)
+}
+
+func (r *rig) run(t *testing.T, f func(context.Context) (Result, error)) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := f(ctx)
+	if err != nil {
+		t.Logf("ended with %v", err)
+	}
+	return res
+}
+
+func (r *rig) shown(id string) bool {
+	for _, s := range r.display.History() {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestKernelAsksForAnotherWay(t *testing.T) {
+	cases := []struct {
+		name      string
+		err       error
+		present   func(r *rig)
+		screen    string
+		wantEntry acquirer.EntryMode
+	}{
+		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
+			r.reader.Tap(&fake.PlaybackCard{})
+			r.reader.Tap(&fake.PlaybackCard{}) // a second tap is not what was asked
+			r.reader.Insert(&fake.PlaybackCard{})
+			r.pinpad.EnterPIN("123456")
+			r.reader.Remove()
+		}, ScreenInsertCard, acquirer.EntryChip},
+		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
+			r.reader.Tap(&fake.PlaybackCard{})
+			r.reader.Tap(&fake.PlaybackCard{})
+			r.pinpad.EnterPIN("123456")
+		}, ScreenSeePhone, acquirer.EntryContactless},
+		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
+			r.reader.Insert(&fake.PlaybackCard{})
+			r.reader.Remove()
+			r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+			r.pinpad.EnterPIN("123456")
+		}, ScreenFallback, acquirer.EntryFallback},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			k := &sequenceKernel{scriptedKernel: r.kernel, errs: []error{fmt.Errorf("emv: GPO: %w", c.err)}}
+			r.term.kernel = k
+			r.keypad.Press('5', '0', '0', '0', '0', '0', hal.KeyEnter, hal.KeyEnter)
+			c.present(r)
+			res := r.sale(t)
+			if res.State != StateApproved {
+				t.Fatalf("state %s; screens %v", res.State, r.display.History())
+			}
+			if !r.shown(c.screen) {
+				t.Fatalf("no %s screen: %v", c.screen, r.display.History())
+			}
+			if len(r.host.requests) != 1 || r.host.requests[0].Entry != c.wantEntry {
+				t.Fatalf("requests %+v", r.host.requests)
+			}
+		})
+	}
+}
+
+// approvedSale runs a chip sale of amount and returns its trace.
+func approvedSale(t *testing.T, r *rig, amount string) uint32 {
+	t.Helper()
+	r.chipSaleInput(amount)
+	res := r.sale(t)
+	if res.State != StateApproved {
+		t.Fatalf("sale: %s", res.State)
+	}
+	return res.Trace
+}
+
+func TestVoid(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "5000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	res := r.run(t, r.term.Void)
+	if res.State != StateApproved {
+		t.Fatalf("void: %s; screens %v", res.State, r.display.History())
+	}
+	req := r.host.requests[1]
+	if req.Kind != acquirer.KindVoid || req.OrigTrace != orig || req.Amount != 5000 || req.PAN.Digits() != "6222021234567890128" ||
+		req.OrigRRN != "000000000042" || req.OrigAuth != "654321" {
+		t.Fatalf("void request %+v", req)
+	}
+	if o, _ := r.j.Get(orig); o.State != journal.Voided {
+		t.Fatalf("original %s", o.State)
+	}
+	if v, _ := r.j.Get(res.Trace); v.State != journal.Completed || v.Kind != journal.Void || v.OrigTrace != orig {
+		t.Fatalf("void %+v", v)
+	}
+	if !strings.Contains(r.printer.Text(), "VOID") {
+		t.Fatal("no void receipt")
+	}
+	// Voided once is enough; an unknown trace is not voided.
+	for _, trace := range []string{fmt.Sprint(orig), "999"} {
+		r.keypad.Type(trace)
+		r.keypad.Press(hal.KeyEnter)
+		if res := r.run(t, r.term.Void); res.State != StateFailed || len(r.host.requests) != 2 {
+			t.Fatalf("void of %s: %s, %d requests", trace, res.State, len(r.host.requests))
+		}
+	}
+}
+
+func TestVoidOfCashStaysLocal(t *testing.T) {
+	q := newQRRig(t, approve)
+	q.keypad.Type("2000")
+	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	cash := q.run(t, q.term.CashSale)
+	q.keypad.Type(fmt.Sprint(cash.Trace))
+	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	if res := q.run(t, q.term.Void); res.State != StateApproved {
+		t.Fatalf("void: %s", res.State)
+	}
+	if len(q.host.requests) != 0 {
+		t.Fatal("a cash void went to the host")
+	}
+	if o, _ := q.j.Get(cash.Trace); o.State != journal.Voided {
+		t.Fatalf("original %s", o.State)
+	}
+}
+
+func TestVoidCutByAPowerLossIsFinishedAtBoot(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "5000")
+	r.term.cfg.Crash = func(point string) {
+		if point == "after-approved" {
+			panic("power cut")
+		}
+	}
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	func() {
+		defer func() { recover() }()
+		r.run(t, r.term.Void)
+	}()
+	if o, _ := r.j.Get(orig); o.State != journal.Completed {
+		t.Fatalf("original %s before the boot", o.State)
+	}
+	r.term.cfg.Crash = nil
+	if err := r.term.Boot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := r.j.Get(orig); o.State != journal.Voided {
+		t.Fatalf("original %s after the boot", o.State)
+	}
+}
+
+func TestRefundNamesItsOriginal(t *testing.T) {
+	cases := []struct {
+		name     string
+		typed    func(orig uint32) string
+		wantDate bool
+	}{
+		{"by trace", func(orig uint32) string { return fmt.Sprint(orig) }, false},
+		{"by RRN and date", func(uint32) string { return "112200000007" }, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			orig := approvedSale(t, r, "5000")
+			r.keypad.Type(c.typed(orig))
+			r.keypad.Press(hal.KeyEnter)
+			if c.wantDate {
+				r.keypad.Type("1122")
+				r.keypad.Press(hal.KeyEnter)
+			}
+			r.keypad.Type("1200")
+			r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+			r.reader.Insert(&fake.PlaybackCard{})
+			r.pinpad.EnterPIN("123456")
+			r.reader.Remove()
+			res := r.run(t, r.term.Refund)
+			if res.State != StateApproved {
+				t.Fatalf("refund: %s; screens %v", res.State, r.display.History())
+			}
+			req := r.host.requests[1]
+			wantRRN := "000000000042"
+			if c.wantDate {
+				wantRRN = "112200000007"
+			}
+			if req.Kind != acquirer.KindRefund || req.Amount != 1200 || req.OrigRRN != wantRRN || len(req.OrigDate) != 4 {
+				t.Fatalf("refund request %+v", req)
+			}
+			if c.wantDate && req.OrigDate != "1122" {
+				t.Fatalf("date %q", req.OrigDate)
+			}
+			if x, _ := r.j.Get(res.Trace); x.Kind != journal.Refund || x.State != journal.Completed {
+				t.Fatalf("journal %+v", x)
+			}
+			if !strings.Contains(r.printer.Text(), "REFUND") {
+				t.Fatal("no refund receipt")
+			}
+		})
+	}
+}
+
+func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
+	for _, print := range []bool{false, true} {
+		t.Run(fmt.Sprint("print=", print), func(t *testing.T) {
+			r := newRig(t)
+			k := &sequenceKernel{scriptedKernel: r.kernel}
+			r.term.kernel = k
+			r.host.resp = acquirer.Response{Code: "00", Balance: 123456}
+			r.reader.Insert(&fake.PlaybackCard{})
+			r.pinpad.EnterPIN("123456")
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if _, _, err := r.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenBalance }); err != nil {
+					return
+				}
+				if print {
+					r.keypad.Press(hal.KeyF1)
+				} else {
+					r.keypad.Press(hal.KeyEnter)
+				}
+				r.reader.Remove()
+			}()
+			res := r.run(t, r.term.Balance)
+			if res.State != StateApproved || k.types[0] != emv.Balance || r.host.requests[0].Kind != acquirer.KindBalance {
+				t.Fatalf("balance: %s %v %+v", res.State, k.types, r.host.requests)
+			}
+			var shown bool
+			for _, s := range r.display.History() {
+				shown = shown || (s.ID == ScreenBalance && strings.Contains(s.String(), "CNY 1234.56"))
+			}
+			if !shown {
+				t.Fatalf("balance not shown: %v", r.display.History())
+			}
+			if printed := strings.Contains(r.printer.Text(), "1234.56"); printed != print {
+				t.Fatalf("printed %v, asked %v", printed, print)
+			}
+		})
+	}
+}
+
+func TestPreAuthCompletionAndVoid(t *testing.T) {
+	r := newRig(t)
+	r.keypad.Type("10000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.reader.Insert(&fake.PlaybackCard{})
+	r.pinpad.EnterPIN("123456")
+	r.reader.Remove()
+	pre := r.run(t, r.term.PreAuth)
+	if pre.State != StateApproved || r.host.requests[0].Kind != acquirer.KindPreAuth {
+		t.Fatalf("pre-auth %s %+v", pre.State, r.host.requests)
+	}
+	if !strings.Contains(r.printer.Text(), "PREAUTH") {
+		t.Fatal("no pre-auth receipt")
+	}
+	r.keypad.Type(fmt.Sprint(pre.Trace))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("9000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	done := r.run(t, r.term.Completion)
+	req := r.host.requests[1]
+	if done.State != StateApproved || req.Kind != acquirer.KindPreAuthComplete || req.OrigTrace != pre.Trace || req.Amount != 9000 {
+		t.Fatalf("completion %s %+v", done.State, req)
+	}
+	tot, err := r.j.OpenTotals()
+	if err != nil || tot.Sales.Count != 1 || tot.Sales.Amount != 9000 {
+		t.Fatalf("the completion counts as a sale: %+v %v", tot.Sales, err)
+	}
+	// A completed pre-authorization is closed: neither completed again nor voided.
+	r.keypad.Type(fmt.Sprint(pre.Trace))
+	r.keypad.Press(hal.KeyEnter)
+	if res := r.run(t, r.term.PreAuthVoid); res.State != StateFailed || len(r.host.requests) != 2 {
+		t.Fatalf("void of a closed pre-auth: %s", res.State)
+	}
+}
+
+// fakeSettleHost answers settlements as a test says and records uploads.
+type fakeSettleHost struct {
+	mu       sync.Mutex
+	balanced bool
+	err      error
+	settles  []acquirer.Settlement
+	uploads  []acquirer.Request
+}
+
+func (h *fakeSettleHost) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.SettleResult, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.settles = append(h.settles, s)
+	if h.err != nil {
+		return acquirer.SettleResult{}, h.err
+	}
+	recon := acquirer.ReconBalanced
+	if !h.balanced {
+		recon = acquirer.ReconUnbalanced
+	}
+	return acquirer.SettleResult{Response: acquirer.Response{Code: "00"}, Balanced: h.balanced,
+		DomesticRecon: recon, ForeignRecon: acquirer.ReconBalanced}, nil
+}
+
+func (h *fakeSettleHost) UploadBatch(ctx context.Context, items []acquirer.Request) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.uploads = append(h.uploads, items...)
+	return nil
+}
+
+func TestSettleFromTheMenu(t *testing.T) {
+	cases := []struct {
+		name     string
+		balanced bool
+		uploads  int
+		screen   string
+	}{
+		{"balanced", true, 0, "Balanced"},
+		{"unbalanced: batch upload", false, 1, "Unbalanced"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			h := &fakeSettleHost{balanced: c.balanced}
+			WithSettlement(h)(r.term)
+			WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+			approvedSale(t, r, "5000")
+			r.keypad.Press('1')
+			r.keypad.Type("123456")
+			r.keypad.Press(hal.KeyEnter, hal.KeyEnter, hal.KeyEnter)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := r.term.SettleMenu(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(h.settles) != 1 || h.settles[0].Domestic.DebitAmount != 5000 || len(h.uploads) != c.uploads {
+				t.Fatalf("settles %+v uploads %d", h.settles, len(h.uploads))
+			}
+			var shown bool
+			for _, s := range r.display.History() {
+				shown = shown || (s.ID == ScreenSettled && strings.Contains(s.String(), c.screen))
+			}
+			if !shown {
+				t.Fatalf("screens %v", r.display.History())
+			}
+			if batch, _ := r.j.Batch(); batch != 2 {
+				t.Fatalf("batch %d after the settlement", batch)
+			}
+			if !strings.Contains(r.printer.Text(), "SETTLEMENT REPORT") {
+				t.Fatal("no report")
+			}
+		})
+	}
+}
+
+func TestWrongPasswordRefusesSettlement(t *testing.T) {
+	r := newRig(t)
+	h := &fakeSettleHost{balanced: true}
+	WithSettlement(h)(r.term)
+	WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+	r.keypad.Press('1')
+	r.keypad.Type("654321")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.term.SettleMenu(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.settles) != 0 || !r.shown(ScreenWrongPassword) {
+		t.Fatalf("settled without the password: %v", r.display.History())
+	}
+}
+
+func TestUnansweredSettlementBlocksSalesAndResumesAtBoot(t *testing.T) {
+	r := newRig(t)
+	h := &fakeSettleHost{balanced: true, err: fmt.Errorf("read: %w", acquirer.ErrNoAnswer)}
+	WithSettlement(h)(r.term)
+	approvedSale(t, r, "5000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.term.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !r.shown(ScreenSettleError) {
+		t.Fatalf("screens %v", r.display.History())
+	}
+	r.chipSaleInput("100")
+	if res := r.sale(t); res.State != StateRefused {
+		t.Fatalf("a sale joined a batch being settled: %s", res.State)
+	}
+	r.reader.Remove()
+	h.err = nil
+	if err := r.term.Boot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.settles) != 2 || h.settles[1].Trace != h.settles[0].Trace {
+		t.Fatalf("not resumed with the same totals and trace: %+v", h.settles)
+	}
+	if batch, _ := r.j.Batch(); batch != 2 {
+		t.Fatalf("batch %d", batch)
+	}
+	if closed, err := r.j.ClosedBatches(); err != nil || len(closed) != 1 {
+		t.Fatalf("closed batches %d %v", len(closed), err)
+	}
+}
+
+func TestSettlementAtTheConfiguredTime(t *testing.T) {
+	q := newQRRig(t, approve)
+	h := &fakeSettleHost{balanced: true}
+	WithSettlement(h)(q.term)
+	now := time.Date(2026, 11, 22, 22, 59, 0, 0, time.UTC)
+	var mu sync.Mutex
+	q.term.cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	q.keypad.Type("2000")
+	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	q.run(t, q.term.CashSale)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q.term.settleIfDue(ctx)
+	if len(h.settles) != 0 {
+		t.Fatal("settled before the time")
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	q.keypad.Press(hal.KeyEnter)
+	q.term.settleIfDue(ctx)
+	if len(h.settles) != 1 {
+		t.Fatal("not settled at the time")
+	}
+	q.term.settleIfDue(ctx)
+	if len(h.settles) != 1 {
+		t.Fatal("settled twice")
+	}
+}
+
+func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
+	for _, entry := range []hal.Key{'6', '7'} {
+		r := newRig(t)
+		WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+		approvedSale(t, r, "5000")
+		r.keypad.Press(entry)
+		r.keypad.Type("000000")
+		r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := r.term.Menu(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+		cancel()
+		if len(r.host.requests) != 1 || !r.shown(ScreenWrongPassword) || r.shown(ScreenOrigTrace) || r.shown(ScreenRefundRRN) {
+			t.Fatalf("menu %c ran without the password: %v", entry, r.display.History())
+		}
+	}
+}
+
