@@ -491,4 +491,3 @@ func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 		}
 	}
 }
-
