@@ -287,7 +287,8 @@ func repoRoot() (string, error) {
 
 // scanRun looks through every artefact of the run for the test cards'
 // PANs and PINs and the test keys (testdata/host), skipping the binaries
-// and the scripts the runner wrote (they hold the PINs the customer types).
+// the scripts the runner wrote and the hil step transcripts (they hold
+// the PINs the customer types and the PANs a scenario checks are absent).
 func scanRun(root, runDir string) ([]leak.Finding, int, error) {
 	data, err := hostsim.LoadData(filepath.Join(root, "testdata", "host"))
 	if err != nil {
@@ -311,6 +312,7 @@ func scanRun(root, runDir string) ([]leak.Finding, int, error) {
 	}
 	return sc.ScanDir(runDir, func(rel string) bool {
 		first, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-		return first == "bin" || filepath.Base(rel) == "scripts" || rel == "build.log"
+		base := filepath.Base(rel)
+		return first == "bin" || base == "scripts" || base == "steps.log" || rel == "build.log"
 	})
 }
