@@ -17,6 +17,10 @@ import (
 	"kpos/hal"
 )
 
+// methodNames are the payment methods as receipts and screens name them.
+var methodNames = map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
+	journal.QR: "QR", journal.CashMethod: "CASH"}
+
 // sale carries one transaction's data from state to state.
 type sale struct {
 	t       *Terminal
@@ -591,8 +595,7 @@ func (s *sale) reverseNow(ctx context.Context) (Event, error) {
 
 func (s *sale) receipt() receipt.Receipt {
 	c := s.first.Card
-	method := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
-		journal.QR: "QR", journal.CashMethod: "CASH"}[s.method]
+	method := methodNames[s.method]
 	name, mid, tid := s.t.identity()
 	masked := c.PAN.Masked()
 	if c.PAN.IsZero() {

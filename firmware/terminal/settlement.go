@@ -309,9 +309,7 @@ func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
 	if kind == "" {
 		kind = strings.ToUpper(string(x.Kind))
 	}
-	methods := map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
-		journal.QR: "QR", journal.CashMethod: "CASH"}
-	return receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methods[x.Method],
+	return receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methodNames[x.Method],
 		MaskedPAN: x.MaskedPAN, AppLabel: x.AppLabel, AID: x.AID, TC: x.TC, Amount: x.Amount, Time: x.Created,
 		Trace: x.Trace, Batch: x.Batch, AuthCode: x.AuthCode, RRN: x.RRN, Signature: x.Signature, Reprint: true, Approved: true}
 }
