@@ -15,10 +15,12 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -306,6 +308,20 @@ func scanRun(root, runDir string) ([]leak.Finding, int, error) {
 			s.Keys = append(s.Keys, leak.Key{Name: "TMK " + t.Serial, Hex: t.TMK})
 		}
 	}
+	// Each terminal's own device key (and so every key sealed under it)
+	// must stay in its file too.
+	keyFiles, err := findFiles(runDir, "device.key")
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, kf := range keyFiles {
+		raw, err := os.ReadFile(kf)
+		if err != nil {
+			return nil, 0, err
+		}
+		rel, _ := filepath.Rel(runDir, kf)
+		s.Keys = append(s.Keys, leak.Key{Name: "device key " + filepath.ToSlash(filepath.Dir(rel)), Hex: hex.EncodeToString(raw)})
+	}
 	sc, err := leak.New(s)
 	if err != nil {
 		return nil, 0, err
@@ -315,4 +331,19 @@ func scanRun(root, runDir string) ([]leak.Finding, int, error) {
 		base := filepath.Base(rel)
 		return first == "bin" || base == "scripts" || base == "steps.log" || rel == "build.log"
 	})
+}
+
+// findFiles lists the files named name under root.
+func findFiles(root, name string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == name {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out, err
 }

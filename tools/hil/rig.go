@@ -180,6 +180,14 @@ func (r *rig) stopKpos() {
 
 func (r *rig) close() {
 	r.stopKpos()
+	if r.printer != nil {
+		// What the printer printed is an artefact the leak check reads.
+		var b strings.Builder
+		for i, p := range r.printer.Pages() {
+			fmt.Fprintf(&b, "--- page %d (cut %v, interrupted %v)\n%s\n", i+1, p.Cut, p.Interrupted, p.Text(32))
+		}
+		_ = os.WriteFile(filepath.Join(r.dir, "receipts.txt"), []byte(b.String()), 0o600)
+	}
 	if r.cardStop != nil {
 		r.cardStop()
 		<-r.cardDone

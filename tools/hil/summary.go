@@ -50,7 +50,7 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 					pass++
 				}
 			}
-			if pass != len(r.scenarios) || len(r.scenarios) == 0 {
+			if pass != len(r.scenarios) || len(r.scenarios) == 0 && o.only == "" {
 				ok = false
 			}
 			return fmt.Sprintf("%d/%d", pass, len(r.scenarios))
@@ -74,7 +74,7 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 					pass++
 				}
 			}
-			if r.boardErr != nil || pass != len(r.board) {
+			if r.boardErr != nil || pass != len(r.board) || len(r.board) == 0 && o.only == "" {
 				ok = false
 			}
 			return fmt.Sprintf("%d/%d", pass, len(r.board))
