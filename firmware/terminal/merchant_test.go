@@ -491,3 +491,30 @@ func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 		}
 	}
 }
+
+func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
+	q := newQRRig(t, approve)
+	h := &fakeSettleHost{balanced: true}
+	WithSettlement(h)(q.term)
+	// 900.00 by card (limit per day 1500.00), then the batch is settled.
+	q.chipSaleInput("90000")
+	if res := q.sale(t); res.State != StateApproved {
+		t.Fatalf("card sale %s", res.State)
+	}
+	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.term.Settle(ctx); err != nil || len(h.settles) != 1 {
+		t.Fatalf("settle: %v", err)
+	}
+	// 700.00 by QR would bring the day to 1600.00.
+	q.keypad.Type("70000")
+	q.keypad.Press(hal.KeyEnter)
+	res := q.run(t, q.term.QRSale)
+	if res.State != StateRefused || !strings.Contains(q.display.Current().String(), "daily limit") {
+		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.Current())
+	}
+	if len(q.host.requests) != 1 {
+		t.Fatalf("the refused sale reached the host: %d requests", len(q.host.requests))
+	}
+}
