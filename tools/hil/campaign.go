@@ -35,13 +35,16 @@ var campaignFaults = []hostsim.FaultKind{hostsim.FaultDrop, hostsim.FaultDropAft
 type sale struct {
 	name string
 	card string // test card profile; "" for a QR sale
-	pin  string
+	pin  string // "" for a tap under the no-PIN limit
+	tap  bool   // contactless
+	max  int64  // largest amount in fen, 0 for the default 99.99
 }
 
 var saleKinds = []sale{
 	{name: "chip unionpay-debit", card: "unionpay-debit", pin: "123456"},
 	{name: "chip unionpay-credit", card: "unionpay-credit", pin: "654321"},
 	{name: "chip visa-credit", card: "visa-credit", pin: "1234"},
+	{name: "tap unionpay-credit", card: "unionpay-credit", tap: true, max: 5000},
 	{name: "qr customer code"},
 }
 
@@ -57,24 +60,27 @@ func (s sale) script(amount int64, outcome string, slow int, code string) string
 	if s.card == "" {
 		fmt.Fprintf(&b, "keys MENU\nexpect screen menu\nkeys 2\nexpect screen amount\nkeys %s ENTER\n", digits)
 		fmt.Fprintf(&b, "expect screen qr-scan\nscan %s\nexpect screen qr-confirm\nkeys ENTER\n", code)
+	} else if s.tap {
+		fmt.Fprintf(&b, "keys %s ENTER ENTER\ntap %s\n", digits, s.card)
 	} else {
 		fmt.Fprintf(&b, "keys %s ENTER ENTER\ninsert %s\nexpect screen enter-pin within %s\npin %s\n", digits, s.card, w(10), s.pin)
 	}
+	inserted := s.card != "" && !s.tap
 	switch outcome {
 	case "approved":
-		if s.card != "" {
+		if inserted {
 			fmt.Fprintf(&b, "expect screen remove-card within %s\nremove\n", w(20))
 		}
 		fmt.Fprintf(&b, "expect screen approved within %s\nexpect journal last completed\n", w(20))
 	case "declined":
 		fmt.Fprintf(&b, "expect screen declined within %s\n", w(20))
-		if s.card != "" {
+		if inserted {
 			b.WriteString("remove\n")
 		}
 		b.WriteString("expect journal last declined\n")
 	case "reversed":
 		fmt.Fprintf(&b, "expect screen declined within %s\n", w(30))
-		if s.card != "" {
+		if inserted {
 			b.WriteString("remove\n")
 		}
 		fmt.Fprintf(&b, "expect journal last reversed within %s\n", w(10))
@@ -215,7 +221,11 @@ func (c *campaign) problem(format string, args ...any) {
 // host, reversing), sometimes with a host fault on top.
 func (c *campaign) round(ctx context.Context) error {
 	s := saleKinds[c.rng.IntN(len(saleKinds))]
-	amount := int64(100 + c.rng.IntN(9900))
+	top := s.max
+	if top == 0 {
+		top = 9999
+	}
+	amount := int64(100 + c.rng.Int64N(top-100))
 	switch amount % 100 {
 	case 55, 91, 99:
 		amount++ // wrong PIN, issuer down, never answered: not what this campaign tests

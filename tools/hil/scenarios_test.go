@@ -61,7 +61,8 @@ func TestSaleScripts(t *testing.T) {
 	}{
 		{saleKinds[0], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "insert unionpay-debit", "pin 123456", "remove", "expect journal last completed"}},
 		{saleKinds[0], "reversed", []string{"expect screen declined within 60s", "expect journal last reversed"}},
-		{saleKinds[3], "declined", []string{"keys MENU", "scan 2500", "expect journal last declined"}},
+		{saleKinds[3], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "tap unionpay-credit", "expect screen approved within 40s"}},
+		{saleKinds[4], "declined", []string{"keys MENU", "scan 2500", "expect journal last declined"}},
 	}
 	for _, tc := range tests {
 		got := tc.s.script(1234, tc.outcome, 2, "2500")
