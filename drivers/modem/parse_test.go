@@ -204,7 +204,7 @@ func FuzzURC(f *testing.F) {
 		parseCOPS(line)
 		parseQIACT(line)
 		cmeError(line)
-		finalResult(line)
+		_ = finalResult(line)
 		commandPrefix(line)
 	})
 }

@@ -27,6 +27,7 @@ type sequenceKernel struct {
 
 func (k *sequenceKernel) Start(ctx context.Context, card hal.Card, txn emv.Transaction, ch emv.Cardholder) (emv.FirstResult, emv.Online, error) {
 	k.types = append(k.types, txn.Type)
+	k.cards = append(k.cards, card.Interface())
 	if len(k.errs) > 0 {
 		err := k.errs[0]
 		k.errs = k.errs[1:]
@@ -62,25 +63,26 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 		present   func(r *rig)
 		screen    string
 		wantEntry acquirer.EntryMode
+		wantCards []hal.CardInterface // what the kernel was given, in order
 	}{
 		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
-			r.reader.Tap(&fake.PlaybackCard{})
-			r.reader.Tap(&fake.PlaybackCard{}) // a second tap is not what was asked
+			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
+			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless}) // a second tap is not what was asked
 			r.reader.Insert(&fake.PlaybackCard{})
 			r.pinpad.EnterPIN("123456")
 			r.reader.Remove()
-		}, ScreenInsertCard, acquirer.EntryChip},
+		}, ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
 		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
-			r.reader.Tap(&fake.PlaybackCard{})
-			r.reader.Tap(&fake.PlaybackCard{})
+			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
+			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenSeePhone, acquirer.EntryContactless},
+		}, ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
 		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
 			r.reader.Insert(&fake.PlaybackCard{})
 			r.reader.Remove()
 			r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenFallback, acquirer.EntryFallback},
+		}, ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,6 +100,9 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 			}
 			if len(r.host.requests) != 1 || r.host.requests[0].Entry != c.wantEntry {
 				t.Fatalf("requests %+v", r.host.requests)
+			}
+			if fmt.Sprint(k.cards) != fmt.Sprint(c.wantCards) {
+				t.Fatalf("the kernel was given %v, want %v", k.cards, c.wantCards)
 			}
 		})
 	}

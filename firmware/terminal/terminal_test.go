@@ -21,12 +21,11 @@ import (
 
 // scriptedKernel plays the card side of a transaction as a test describes it.
 type scriptedKernel struct {
-	first      emv.FirstResult
-	startErr   error
-	final      emv.FinalResult
-	askPIN     bool
-	gotHost    *emv.HostResponse
-	completeOK bool
+	first    emv.FirstResult
+	startErr error
+	final    emv.FinalResult
+	askPIN   bool
+	gotHost  *emv.HostResponse
 }
 
 func (k *scriptedKernel) Start(ctx context.Context, card hal.Card, txn emv.Transaction, ch emv.Cardholder) (emv.FirstResult, emv.Online, error) {

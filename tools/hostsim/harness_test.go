@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -195,8 +194,6 @@ func (r *rig) records(typ string) []Record {
 	}
 	return out
 }
-
-func containsDigits(s, pan string) bool { return strings.Contains(s, pan) }
 
 // pipeLink is a link whose every dial is an in-process pipe served by s.
 func pipeLink(ctx context.Context, s *Server) *fake.Link {

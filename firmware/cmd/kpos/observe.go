@@ -23,7 +23,6 @@ type logRing struct {
 
 	mu    sync.Mutex
 	lines []console.LogLine
-	attrs []slog.Attr
 }
 
 func newLogRing(inner slog.Handler, level *slog.LevelVar) *logRing {
