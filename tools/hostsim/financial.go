@@ -217,6 +217,12 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 	}
 	p := tk.rec.Params
 	needsCard := req.Kind != acquirer.KindQRSale && req.Kind != acquirer.KindQRQuery
+	if req.Kind == acquirer.KindVoid && t.pan == "" {
+		// A void of a QR sale names no card: the original stands for it.
+		if orig := s.original(tk, req); orig != nil && orig.pan == "" {
+			needsCard = false
+		}
+	}
 	var acct *account
 	if needsCard {
 		acct = s.accounts[t.pan]
@@ -360,9 +366,16 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		if orig.amount != req.Amount || orig.pan != t.pan {
 			return code("64", "void amount or card differs from the original")
 		}
-		acct.available += orig.amount
+		if acct != nil { // a QR sale's wallet is not held here
+			acct.available += orig.amount
+		}
 		orig.voided, orig.rec.Voided = true, true
-		t.undo = func() { acct.available -= orig.amount; orig.voided, orig.rec.Voided = false, false }
+		t.undo = func() {
+			if acct != nil {
+				acct.available -= orig.amount
+			}
+			orig.voided, orig.rec.Voided = false, false
+		}
 	case acquirer.KindRefund:
 		orig := s.byRRN[req.OrigRRN]
 		if orig == nil {
