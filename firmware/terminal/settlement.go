@@ -114,21 +114,12 @@ func (t *Terminal) Settle(ctx context.Context) error {
 // ended.
 func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error {
 	_ = t.ui.Show(ctx, ScreenSettling, "结算中 Settling", "连接银行 Contacting the bank", "请勿关机 Do not switch off")
-	if err := t.FlushReversals(ctx); err != nil {
+	r, err := t.settleOnce(ctx, st)
+	if errors.Is(err, ErrReversalsPending) {
 		t.log.Warn("settlement waits for the reversals", "err", err)
 		_ = t.ui.Show(ctx, ScreenSettleError, "结算未完成 Not settled", "冲正未完成 Reversals pending: check the network, then settle again")
 		t.anyKey(ctx, t.cfg.InputTimeout)
 		return nil
-	}
-	sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
-	r, err := st.Run(sctx)
-	cancel()
-	if err != nil && t.keysRejected(err) && t.signOnAgain(ctx) == nil {
-		// The host no longer knows the working keys (restarted, failed
-		// over): signed on again, the settlement continues where it was.
-		sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
-		r, err = st.Run(sctx)
-		cancel()
 	}
 	switch {
 	case err == nil || errors.Is(err, settle.ErrNotPrinted):
@@ -144,6 +135,58 @@ func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error 
 	_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
 	t.anyKey(ctx, t.cfg.InputTimeout)
 	return nil
+}
+
+// settleOnce sends the reversals owed, then runs the settlement, signing on
+// again once when the host no longer knows the working keys.
+func (t *Terminal) settleOnce(ctx context.Context, st *settle.Settler) (settle.Report, error) {
+	if err := t.FlushReversals(ctx); err != nil {
+		return settle.Report{}, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
+	r, err := st.Run(sctx)
+	cancel()
+	if err != nil && t.keysRejected(err) && t.signOnAgain(ctx) == nil {
+		// The host no longer knows the working keys (restarted, failed
+		// over): signed on again, the settlement continues where it was.
+		sctx, cancel := context.WithTimeout(ctx, t.settleTimeout())
+		r, err = st.Run(sctx)
+		cancel()
+	}
+	return r, err
+}
+
+// ErrCannotSettle reports a terminal without a settlement link.
+var ErrCannotSettle = errors.New("terminal: this terminal cannot settle")
+
+// SettleNow settles the open batch without asking anyone, for the
+// technician console: reversals first, then the settlement, the report
+// printed. The counter's display shows that it is settling.
+func (t *Terminal) SettleNow(ctx context.Context) (settle.Report, error) {
+	st := t.settler()
+	if st == nil {
+		return settle.Report{}, ErrCannotSettle
+	}
+	_ = t.ui.Show(ctx, ScreenSettling, "结算中 Settling", "维护终端发起 Started from the console", "请勿关机 Do not switch off")
+	r, err := t.settleOnce(ctx, st)
+	if err == nil || errors.Is(err, settle.ErrNotPrinted) {
+		_ = t.Idle(ctx)
+	}
+	return r, err
+}
+
+// PrintReceipt prints the merchant copy of a journaled transaction again,
+// marked as a reprint, without any screen (the technician console's
+// reprint).
+func (t *Terminal) PrintReceipt(ctx context.Context, trace uint32) error {
+	x, err := t.journal.Get(trace)
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if !printable(x) {
+		return fmt.Errorf("terminal: trace %06d is %s %s: no receipt", trace, x.Kind, x.State)
+	}
+	return t.dev.Printer.Print(ctx, receipt.Build(journalReceipt(t, x), receipt.MerchantCopy))
 }
 
 // showSettled shows a closed batch's figures.

@@ -9,16 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"kpos/boards"
 	"kpos/firmware/binding"
 	"kpos/firmware/console"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
-	"kpos/firmware/receipt"
+	"kpos/firmware/settle"
+	"kpos/firmware/terminal"
 	"kpos/hal"
 )
 
@@ -307,17 +306,11 @@ func (s *consoleServices) Reprint(ctx context.Context, trace uint32) error {
 	if err != nil {
 		return err
 	}
-	t, err := inst.journal.Get(trace)
+	err = inst.term.PrintReceipt(ctx, trace)
 	if errors.Is(err, journal.ErrNotFound) {
 		return fmt.Errorf("%w: trace %06d", console.ErrNotFound, trace)
 	}
-	if err != nil {
-		return err
-	}
-	if t.State != journal.Completed && t.State != journal.Voided {
-		return fmt.Errorf("%w: trace %06d is %s, not a completed transaction", console.ErrInvalid, trace, t.State)
-	}
-	return printReprint(ctx, s.a.board, t)
+	return err
 }
 
 func (s *consoleServices) ReprintLast(ctx context.Context) (uint32, error) {
@@ -337,18 +330,21 @@ func (s *consoleServices) ReprintLast(ctx context.Context) (uint32, error) {
 	return 0, fmt.Errorf("%w: no completed transaction", console.ErrNotFound)
 }
 
-// printReprint prints a copy of a journaled transaction's receipt, marked
-// as a reprint.
-func printReprint(ctx context.Context, b *boards.Board, t journal.Txn) error {
-	r := receipt.Receipt{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID, TerminalID: b.Identity.TerminalID,
-		Kind: strings.ToUpper(string(t.Kind)), Method: strings.ToUpper(string(t.Method)), MaskedPAN: t.MaskedPAN,
-		AppLabel: t.AppLabel, AID: t.AID, TC: t.TC, Amount: t.Amount, Time: t.Created, Trace: t.Trace, Batch: t.Batch,
-		AuthCode: t.AuthCode, RRN: t.RRN, Signature: t.Signature, Reprint: true, Approved: true}
-	return b.Printer.Print(ctx, receipt.Build(r, receipt.MerchantCopy))
-}
-
 func (s *consoleServices) Settle(ctx context.Context) (console.SettleResult, error) {
-	return console.SettleResult{}, fmt.Errorf("%w: settle from the merchant menu", console.ErrNotAvailable)
+	inst, err := s.inst()
+	if err != nil {
+		return console.SettleResult{}, err
+	}
+	r, err := inst.term.SettleNow(ctx)
+	if err != nil && !errors.Is(err, settle.ErrNotPrinted) {
+		if errors.Is(err, terminal.ErrCannotSettle) {
+			return console.SettleResult{}, fmt.Errorf("%w: %v", console.ErrNotAvailable, err)
+		}
+		return console.SettleResult{}, err
+	}
+	b := r.Batch
+	return console.SettleResult{Batch: b.Batch, Balanced: b.Balanced, Count: b.Totals.Sales.Count + b.Totals.Refunds.Count,
+		Amount: b.Totals.Net(), Uploaded: b.Uploaded, NewBatch: b.NextBatch}, err
 }
 
 // Backup and restore: a tar of the journal snapshot.

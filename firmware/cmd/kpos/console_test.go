@@ -59,19 +59,40 @@ func TestConsoleOnTheSimBoard(t *testing.T) {
 	readUntil("Password:")
 	conn.Write([]byte(simConsolePassword + "\r"))
 	readUntil("kpos-sim>")
-	var transcript strings.Builder
-	for _, c := range []string{"status", "keys", "journal list", "perf"} {
-		conn.Write([]byte(c + "\r"))
-		transcript.WriteString(readUntil("kpos-sim>"))
+
+	// A sale at the counter, typed on the simulated board's keyboard.
+	for _, line := range []string{"1234", "", "", "insert unionpay-debit", "pin 123456", "remove"} {
+		stdin.Write([]byte(line + "\n"))
+		time.Sleep(150 * time.Millisecond)
 	}
+	var transcript strings.Builder
+	run := func(c, until string) {
+		conn.Write([]byte(c + "\r"))
+		transcript.WriteString(readUntil(until))
+	}
+	for i := 0; i < 50 && !strings.Contains(transcript.String(), "completed"); i++ {
+		time.Sleep(100 * time.Millisecond)
+		run("journal list", "kpos-sim>")
+	}
+	for _, c := range []string{"status", "keys", "perf"} {
+		run(c, "kpos-sim>")
+	}
+	run("priv", "Password:")
+	run(simConsolePassword, "kpos-sim#")
+	run("settle", "kpos-sim#")
 	out := transcript.String()
-	for _, want := range []string{"serial    KPOS-SIM-0001", "binding   bound", "TMK", "D2B91C", "host:acquirer"} {
+	for _, want := range []string{"serial    KPOS-SIM-0001", "binding   bound", "TMK", "D2B91C", "host:acquirer",
+		"622202*********0128", "12.34", "completed", "balanced"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}
 	}
-	// The test TMK and its working keys must never be shown, only check values.
+	// The test TMK and its working keys must never be shown, only check
+	// values; nor the card number.
 	if strings.Contains(strings.ToUpper(out), "1111111111111111") || regexp.MustCompile(`[0-9A-F]{32}`).MatchString(strings.ToUpper(out)) {
 		t.Fatalf("key material on the console:\n%s", out)
+	}
+	if strings.Contains(out, "6222021234567890128") {
+		t.Fatalf("a full PAN on the console:\n%s", out)
 	}
 }
