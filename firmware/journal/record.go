@@ -76,6 +76,7 @@ type Txn struct {
 	RRN          string    `json:"rrn,omitempty"`
 	TC           string    `json:"tc,omitempty"` // hex of the final cryptogram
 	Signature    bool      `json:"signature,omitempty"`
+	PINVerified  bool      `json:"pin,omitempty"` // the cardholder entered a PIN (for the receipt)
 	OrigTrace    uint32    `json:"orig_trace,omitempty"`
 	Reason       string    `json:"reason,omitempty"` // why a reversal was queued
 	Attempts     int       `json:"attempts,omitempty"`

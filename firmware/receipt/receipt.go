@@ -44,6 +44,7 @@ type Receipt struct {
 	AuthCode     string
 	RRN          string
 	Signature    bool // the CVM asked for a signature
+	PINVerified  bool // the cardholder entered a PIN
 	Reprint      bool
 	Approved     bool
 	Declined     string // the decline text when not approved
@@ -51,7 +52,8 @@ type Receipt struct {
 
 var kindNames = map[string]string{
 	"SALE": "消费", "VOID": "消费撤销", "REFUND": "退货", "BALANCE": "余额查询",
-	"PREAUTH": "预授权", "CASH": "现金", "QR": "扫码支付",
+	"PREAUTH": "预授权", "PREAUTH COMPLETE": "预授权完成", "PREAUTH VOID": "预授权撤销",
+	"CASH": "现金", "QR": "扫码支付",
 }
 
 // NarrowColumns is the width of 58 mm paper in ASCII columns, the narrowest
@@ -128,7 +130,7 @@ func Build(r Receipt, c Copy) hal.Document {
 			hal.Line{Text: "同意将其记入本卡账户"},
 			hal.Line{Text: "I ACKNOWLEDGE SATISFACTORY"},
 			hal.Line{Text: "RECEIPT OF GOODS/SERVICES"})
-	} else if c == MerchantCopy {
+	} else if c == MerchantCopy && r.PINVerified {
 		lines = append(lines, hal.Line{Text: "密码验证 免签名"}, hal.Line{Text: "PIN VERIFIED, NO SIGNATURE"})
 	}
 	lines = append(lines, hal.Line{Text: "", Feed: 3, Cut: true})

@@ -43,8 +43,15 @@ func TestSignatureLineOnlyOnMerchantCopyWhenAsked(t *testing.T) {
 		t.Error("customer copy has a signature line")
 	}
 	r.Signature = false
-	if strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE:") {
-		t.Error("signature line without a signature CVM")
+	if strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE") {
+		t.Error("signature or PIN line without a CVM that asks for it")
+	}
+	r.PINVerified = true
+	if !strings.Contains(Text(Build(r, MerchantCopy), 48), "PIN VERIFIED") {
+		t.Error("no PIN line after a PIN")
+	}
+	if strings.Contains(Text(Build(r, CustomerCopy), 48), "PIN VERIFIED") {
+		t.Error("PIN line on the customer copy")
 	}
 }
 

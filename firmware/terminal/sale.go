@@ -387,6 +387,7 @@ func (s *sale) begin() error {
 		Trace: trace, Batch: batch, Kind: s.kind().journal, Method: s.method, Amount: s.amount,
 		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
+		PINVerified: s.request.PIN != nil,
 		Secret: journal.Sensitive{PAN: c.PAN.Digits(), Track2: s.request.Track2, ICCData: s.request.ICCData,
 			Expiry: c.Expiry, PANSeq: c.PANSequence},
 	})
@@ -610,7 +611,7 @@ func (s *sale) receipt() receipt.Receipt {
 		Kind: kind, Method: method, MaskedPAN: masked, AppLabel: c.Label,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), TC: strings.ToUpper(hex.EncodeToString(s.final.Cryptogram)),
 		Amount: s.amount, Time: s.started, Trace: s.trace, Batch: s.batch, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN,
-		Signature: s.first.Signature, Approved: true,
+		Signature: s.first.Signature, PINVerified: s.request.PIN != nil, Approved: true,
 	}
 }
 

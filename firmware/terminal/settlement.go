@@ -354,7 +354,7 @@ func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
 	}
 	return receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methodNames[x.Method],
 		MaskedPAN: x.MaskedPAN, AppLabel: x.AppLabel, AID: x.AID, TC: x.TC, Amount: x.Amount, Time: x.Created,
-		Trace: x.Trace, Batch: x.Batch, AuthCode: x.AuthCode, RRN: x.RRN, Signature: x.Signature, Reprint: true, Approved: true}
+		Trace: x.Trace, Batch: x.Batch, AuthCode: x.AuthCode, RRN: x.RRN, Signature: x.Signature, PINVerified: x.PINVerified, Reprint: true, Approved: true}
 }
 
 // merchantAllowed asks for the merchant's password (void, refund,
