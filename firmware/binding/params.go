@@ -94,7 +94,9 @@ func (p Params) Accepts(m Method) bool {
 }
 
 // Allow decides whether a sale of amount fen by method m may go ahead, given
-// what has already been sold today by limited methods (every method but cash).
+// what has already been sold today by every method. The limits cover every
+// method, cash included, so that the day's takings stay within what the
+// acquirer agreed to.
 // It runs before the card is read or the code sent. Errors wrap
 // ErrMethodNotAccepted, ErrTxnLimit or ErrDailyLimit and give the figures.
 func (p Params) Allow(m Method, amount, spentToday int64) error {
@@ -103,9 +105,6 @@ func (p Params) Allow(m Method, amount, spentToday int64) error {
 	}
 	if amount <= 0 {
 		return fmt.Errorf("binding: amount %s is not positive", Yuan(amount))
-	}
-	if m == MethodCash {
-		return nil
 	}
 	if amount > p.TxnLimit {
 		return fmt.Errorf("%w: %s is over the per-transaction limit of %s", ErrTxnLimit, Yuan(amount), Yuan(p.TxnLimit))

@@ -25,7 +25,9 @@ func TestAllow(t *testing.T) {
 		{"over the daily limit", MethodCard, 200, 19999900, ErrDailyLimit, "(¥1.00 left)"},
 		{"already over", MethodQR, 1, 20000001, ErrDailyLimit, "(¥0.00 left)"},
 		{"method not accepted", MethodMerchantQR, 100, 0, ErrMethodNotAccepted, "merchant-qr"},
-		{"cash has no limit", MethodCash, 99999999, 99999999, nil, ""},
+		{"cash within the limits", MethodCash, 5000, 100, nil, ""},
+		{"cash over the per-sale limit", MethodCash, 5000001, 0, ErrTxnLimit, "per-transaction limit"},
+		{"cash over the daily limit", MethodCash, 200, 19999900, ErrDailyLimit, "daily limit"},
 		{"zero amount", MethodCard, 0, 0, nil, "not positive"},
 		{"unknown method", Method("bitcoin"), 100, 0, ErrMethodNotAccepted, ""},
 	}

@@ -199,8 +199,8 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	return "", nil
 }
 
-// spentToday sums today's sales by every limited method (all but cash)
-// that the host approved, in every batch: a settlement during the day does
+// spentToday sums today's sales by every method that completed (the host
+// approved, or cash was taken), in every batch: a settlement during the day does
 // not reset the daily limit. Completions of pre-authorizations count as
 // sales; voided sales do not.
 func (t *Terminal) spentToday() int64 {
@@ -212,7 +212,7 @@ func (t *Terminal) spentToday() int64 {
 	y, m, d := now.Date()
 	var sum int64
 	for _, x := range txns {
-		if (x.Kind != journal.Sale && x.Kind != kindCompletion) || x.Method == journal.CashMethod {
+		if x.Kind != journal.Sale && x.Kind != kindCompletion && x.Kind != journal.Cash {
 			continue
 		}
 		if x.State != journal.Completed && x.State != journal.Approved {

@@ -522,4 +522,10 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	if len(q.host.requests) != 1 {
 		t.Fatalf("the refused sale reached the host: %d requests", len(q.host.requests))
 	}
+	// Cash counts against the same limits.
+	q.keypad.Type("70000")
+	q.keypad.Press(hal.KeyEnter)
+	if res := q.run(t, q.term.CashSale); res.State != StateRefused {
+		t.Fatalf("cash sale over the day's limit: %s %v", res.State, q.display.Current())
+	}
 }
