@@ -63,6 +63,7 @@ type cardMode int
 const (
 	anyCard    cardMode = iota // insert, tap or swipe
 	insertOnly                 // contactless refused: insert the card
+	insertChip                 // a chip card was swiped: insert it
 	tapAgain                   // see phone, then tap again
 	fallback                   // the chip failed: swipe that card
 )
@@ -195,6 +196,8 @@ func (s *sale) presentScreen(ctx context.Context) error {
 	switch s.cardMode {
 	case insertOnly:
 		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡不能挥卡完成 Contactless not possible: insert the card", what, "取消[CANCEL]")
+	case insertChip:
+		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡有芯片，请插卡 This card has a chip: insert it", what, "取消[CANCEL]")
 	case tapAgain:
 		return s.t.ui.Show(ctx, ScreenSeePhone, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again", what, "取消[CANCEL]")
 	case fallback:
@@ -208,7 +211,7 @@ func (s *sale) presentScreen(ctx context.Context) error {
 // only a swipe, after "see phone" only a tap.
 func (s *sale) accepts(e hal.CardEvent) bool {
 	switch s.cardMode {
-	case insertOnly:
+	case insertOnly, insertChip:
 		return e.Kind == hal.CardInserted
 	case tapAgain:
 		return e.Kind == hal.CardTapped
@@ -335,8 +338,10 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		// is accepted, and the host is told so.
 		entry = acquirer.EntryFallback
 	} else if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
-		s.message = "请插卡 This card has a chip: insert it"
-		return EvFail, errors.New("terminal: chip card swiped")
+		// A chip card must be read by its chip while the chip works: the
+		// sale waits for the insert.
+		s.cardMode = insertChip
+		return EvUseContact, nil
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()

@@ -334,9 +334,20 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	r := newRig(t)
 	r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter)
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")}) // swiped again: not what was asked
+	r.reader.Insert(&fake.PlaybackCard{})
+	r.pinpad.EnterPIN("123456")
+	r.reader.Remove()
 	res := r.sale(t)
-	if res.State != StateFailed || !strings.Contains(r.display.Current().String(), "insert") {
-		t.Fatalf("state %s screen %v", res.State, r.display.Current())
+	if res.State != StateApproved || len(r.host.requests) != 1 || r.host.requests[0].Entry != acquirer.EntryChip {
+		t.Fatalf("state %s requests %+v", res.State, r.host.requests)
+	}
+	asked := false
+	for _, s := range r.display.History() {
+		asked = asked || s.ID == ScreenInsertCard && strings.Contains(s.String(), "has a chip")
+	}
+	if !asked {
+		t.Fatalf("the chip was never asked for: %v", r.display.History())
 	}
 }
 

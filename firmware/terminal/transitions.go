@@ -69,7 +69,7 @@ var transitions = map[State]map[Event]State{
 	StateWaitCard:  {EvChip: StateCard, EvSwipe: StateStripe, EvCancel: StateCancelled, EvFail: StateFailed},
 	StateCard: {EvGoOnline: StateAuthorize, EvOfflineOK: StateReceipt, EvDecline: StateDeclined, EvCancel: StateCancelled, EvFail: StateFailed,
 		EvUseContact: StateWaitCard, EvSeePhone: StateWaitCard, EvFallback: StateWaitCard},
-	StateStripe:      {EvGoOnline: StateAuthorize, EvCancel: StateCancelled, EvFail: StateFailed},
+	StateStripe:      {EvGoOnline: StateAuthorize, EvUseContact: StateWaitCard, EvCancel: StateCancelled, EvFail: StateFailed},
 	StateAuthorize:   {EvHostApproved: StateComplete, EvDecline: StateComplete, EvNoAnswer: StateReverse, EvNotSent: StateFailed},
 	StateComplete:    {EvCardOK: StateReceipt, EvBalance: StateShowBalance, EvCardRefused: StateReverse, EvDecline: StateDeclined},
 	StateShowBalance: {EvPrinted: StateRemoveCard},
