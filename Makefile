@@ -8,7 +8,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 # command's tests build and run the cgo binary; the HIL suite covers it).
 ARM_TEST_PKGS = $(shell $(GO) list ./hal/... ./firmware/... ./drivers/... ./tools/scenario/... ./tools/hostsim/... | grep -v -e /firmware/cmd/kpos -e /drivers/pcsc)
 
-.PHONY: run test unit lint arm test-arm bench hil fuzz deps clean
+.PHONY: run test unit lint arm test-arm hil bench fuzz deps clean
 
 run: ## the terminal on the simulated board, in this window
 	$(GO) run ./firmware/cmd/kpos -board sim
@@ -45,6 +45,10 @@ test-arm: ## the pure-Go packages' tests under qemu-arm-static, and the PC/SC dr
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
 	  PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig \
 	  $(GO) test -count=1 -timeout 10m -exec 'qemu-arm-static -L /' ./drivers/pcsc/ ./tools/cardsim/
+
+hil: ## hardware-in-the-loop: the amd64 and ARMv7 binaries against pcscd, emulators and the host; power cuts; leak check
+	@scripts/deps.sh hil
+	$(GO) run ./tools/hil
 
 bench: ## the performance figures the issues ask for
 	@scripts/deps.sh bench
