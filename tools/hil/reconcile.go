@@ -18,6 +18,7 @@ type traceKey struct {
 //   - a completed transaction that went online is approved at the host,
 //     once, for the same amount, and not reversed;
 //   - a reversed or declined one left no approved, unreversed charge;
+//   - a voided sale is voided at the host too;
 //   - every charge the host still holds is a completed transaction;
 //   - no transaction was applied twice.
 func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
@@ -56,6 +57,12 @@ func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
 		case t.State == journal.Reversed || t.State == journal.Declined:
 			if live != 0 {
 				problems = append(problems, fmt.Sprintf("trace %06d: %s in the journal but charged at the host", t.Trace, t.State))
+			}
+		case t.State == journal.Voided:
+			// The void is a transaction of its own (completed, charged
+			// back at the host); the sale it cancelled must show voided.
+			if live == 1 && !held[0].Voided {
+				problems = append(problems, fmt.Sprintf("trace %06d: voided in the journal, not at the host", t.Trace))
 			}
 		}
 	}

@@ -38,6 +38,11 @@ func TestReconcile(t *testing.T) {
 			{Type: "sign-on", TID: simTID, Trace: 8, Code: "00"}}, nil, nil},
 		{"cash never goes to the host", nil, []journal.Txn{{Trace: 3, Batch: 1, Kind: journal.Cash, Method: journal.CashMethod, State: journal.Completed}}, nil},
 
+		{"voided at both ends", []hostsim.Record{func() hostsim.Record { r := auth(5, 1000, "00", true, false); r.Voided = true; return r }(),
+			{Type: "authorization", Kind: "void", TID: simTID, Batch: 1, Trace: 6, Amount: 1000, Code: "00", Applied: true}},
+			[]journal.Txn{txn(5, 1000, journal.Voided), {Trace: 6, Batch: 1, Kind: journal.Void, Method: journal.Chip, State: journal.Completed, Amount: 1000}}, nil},
+		{"voided in the journal only", []hostsim.Record{auth(5, 1000, "00", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Voided)}, []string{"voided in the journal, not at the host"}},
 		{"completed, never charged", nil, []journal.Txn{txn(5, 1000, journal.Completed)},
 			[]string{"completed in the journal, 0 live charges"}},
 		{"completed but reversed at the host", []hostsim.Record{auth(5, 1000, "00", true, true)},

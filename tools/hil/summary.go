@@ -112,12 +112,18 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			}
 			return fmt.Sprint(r.campaign.inDoubt)
 		})
-		row("sales completed/reversed/declined", func(r *archResult) string {
+		row("  reversal still queued after boot", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			return fmt.Sprint(r.campaign.pendingAfterBoot)
+		})
+		row("completed/reversed/declined/voided", func(r *archResult) string {
 			if r.campaign == nil {
 				return "-"
 			}
 			c := r.campaign
-			return fmt.Sprintf("%d/%d/%d", c.completed, c.reversed, c.declined)
+			return fmt.Sprintf("%d/%d/%d/%d", c.completed, c.reversed, c.declined, c.voided)
 		})
 		row("host and journal agree", func(r *archResult) string {
 			if r.campaign == nil {
