@@ -97,8 +97,10 @@ type campaignResult struct {
 	completed int // sales completed in the journal at the end
 	reversed  int
 	declined  int
-	faults    int // host faults injected
-	voids     int // voids attempted
+	faults    int  // host faults injected
+	voids     int  // voids attempted
+	settled   bool // the batch was settled, balanced, at the end
+	settleCut bool // the power was cut during that settlement
 	// pendingAfterBoot counts reversals a boot could not send (they go
 	// before the next online transaction).
 	pendingAfterBoot int
@@ -211,6 +213,11 @@ func runCampaign(ctx context.Context, root, dir string, b binary, plan campaignP
 	}
 	if c.res.cuts < plan.min && len(c.res.problems) == 0 {
 		c.problem("only %d power cuts landed, want at least %d", c.res.cuts, plan.min)
+	}
+	if len(c.res.problems) == 0 {
+		if err := c.settle(ctx); err != nil {
+			return c.res, err
+		}
 	}
 	return c.finish(ctx, start, pans, initial)
 }
@@ -337,6 +344,64 @@ expect journal %d voided
 		return true, nil
 	}
 	return true, c.recover(ctx, "random kill")
+}
+
+// settle closes the batch as the merchant does at the end of the day, the
+// first time with a power cut at a random moment (the boot resumes the
+// settlement where it stood). The host must then hold a balanced
+// settlement: its totals and the terminal's agree.
+func (c *campaign) settle(ctx context.Context) error {
+	before := len(c.host.Records())
+	w := func(d int) string { return fmt.Sprintf("%ds", d*c.bin.slow) }
+	script := fmt.Sprintf(`# campaign: settlement
+expect screen idle within %s
+keys MENU 9 1
+expect screen password
+keys 1 2 3 4 5 6 ENTER
+expect screen settle-confirm
+keys ENTER
+expect screen settled "Balanced" within %s
+`, w(30), w(60))
+	for attempt := 0; attempt < 3; attempt++ {
+		if c.settled(before) {
+			return nil
+		}
+		kill, mode := time.Duration(0), "settlement"
+		if attempt == 0 {
+			kill = time.Duration(1 + c.rng.Int64N(2*int64(c.window[saleKinds[0].name])))
+			mode = "settlement + random kill"
+		}
+		o, err := c.kpos(ctx, script, kill, mode, "")
+		if err != nil {
+			return err
+		}
+		if o.killed {
+			c.res.settleCut = true
+			if err := c.recover(ctx, "random kill"); err != nil {
+				return err
+			}
+		} else if o.code != 0 {
+			c.problem("run %d: the settlement failed with status %d", c.seq, o.code)
+			return nil
+		}
+	}
+	if !c.settled(before) {
+		c.problem("no balanced settlement at the host after three tries")
+	}
+	return nil
+}
+
+// settled reports whether the host recorded a balanced settlement after
+// its first `after` records.
+func (c *campaign) settled(after int) bool {
+	recs := c.host.Records()
+	for _, r := range recs[min(after, len(recs)):] {
+		if r.Type == "settlement" && r.TID == simTID && r.Balanced {
+			c.res.settled = true
+			return true
+		}
+	}
+	return false
 }
 
 // recover checks that the journal a cut left opens, boots the terminal

@@ -125,6 +125,17 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			c := r.campaign
 			return fmt.Sprintf("%d/%d/%d/%d", c.completed, c.reversed, c.declined, c.voided)
 		})
+		row("settled, balanced", func(r *archResult) string {
+			switch {
+			case r.campaign == nil:
+				return "-"
+			case !r.campaign.settled:
+				return "no"
+			case r.campaign.settleCut:
+				return "yes (after a cut)"
+			}
+			return "yes"
+		})
 		row("host and journal agree", func(r *archResult) string {
 			if r.campaign == nil {
 				return "-"
