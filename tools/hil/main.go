@@ -60,10 +60,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	amd, arm := campaignPlan{}, campaignPlan{}
 	fs.IntVar(&amd.cuts, "cuts", 1000, "power cuts the amd64 campaign aims for")
 	fs.IntVar(&amd.min, "min-cuts", 200, "power cuts the amd64 campaign must reach")
-	fs.DurationVar(&amd.budget, "campaign-time", 2*time.Minute, "time the amd64 campaign may take to aim higher than -min-cuts")
+	fs.DurationVar(&amd.budget, "campaign-time", 75*time.Second, "time after which the amd64 campaign stops once past -min-cuts")
 	fs.IntVar(&arm.cuts, "arm-cuts", 100, "power cuts the armv7 campaign (under qemu) aims for")
 	fs.IntVar(&arm.min, "arm-min-cuts", 20, "power cuts the armv7 campaign must reach")
-	fs.DurationVar(&arm.budget, "arm-campaign-time", 2*time.Minute, "time the armv7 campaign may take to aim higher than -arm-min-cuts")
+	fs.DurationVar(&arm.budget, "arm-campaign-time", 90*time.Second, "time after which the armv7 campaign stops once past -arm-min-cuts")
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed of the campaign (0: from the clock; the summary names it)")
 	fs.StringVar(&o.qemu, "qemu", "qemu-arm-static", "user-mode emulator for the armv7 binary")
 	fs.StringVar(&o.only, "only", "", "run only the scenario files whose name contains this")
