@@ -169,6 +169,11 @@ func New(cfg Config) (*Updater, error) {
 	if err := validBoard(cfg.Board); err != nil {
 		return nil, err
 	}
+	for _, p := range []string{cfg.SlotA, cfg.SlotB, cfg.StatePath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, fmt.Errorf("update: %w", err)
+		}
+	}
 	if cfg.MaxTrialBoots <= 0 {
 		cfg.MaxTrialBoots = 3
 	}

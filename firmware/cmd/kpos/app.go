@@ -28,6 +28,7 @@ import (
 	"kpos/firmware/keys"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
+	"kpos/firmware/update"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -39,6 +40,10 @@ type app struct {
 	log     *slog.Logger
 	crashAt string
 	out     io.Writer
+
+	// firmware is the A/B image updater, nil when the board has no
+	// signing key to verify images with.
+	firmware *update.Updater
 
 	mu      sync.Mutex
 	inst    *instance

@@ -37,11 +37,7 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 		return err
 	}
 	svc := a.consoleServices(ring, perf)
-	if u, err := a.updater(); err == nil {
-		svc.Update = u
-	} else {
-		a.log.Warn("firmware updates unavailable", "err", err)
-	}
+	svc.Update = a.firmware
 	c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-" + b.Name, FileRoot: b.DataDir}, svc)
 	if path != "" {
 		ln, err := console.ListenUnix(path)
@@ -65,6 +61,44 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 		}()
 	}
 	return nil
+}
+
+// bootFirmware tells the updater about this start: a new image on trial
+// has its boots counted, and one that failed its health check (or never
+// passed it) is rolled back here.
+func (a *app) bootFirmware() {
+	u, err := a.updater()
+	if err != nil {
+		a.log.Warn("firmware updates unavailable", "err", err)
+		return
+	}
+	info, err := u.Boot()
+	if err != nil {
+		a.log.Error("firmware boot record", "err", err)
+		return
+	}
+	a.firmware = u
+	switch {
+	case info.RolledBack:
+		a.log.Warn("firmware rolled back", "slot", info.Slot, "version", info.Version, "reason", info.Reason)
+	case info.Trial:
+		a.log.Info("firmware on trial", "slot", info.Slot, "version", info.Version, "boots", info.Boots)
+	}
+}
+
+// confirmFirmware reports a trial image healthy once the terminal has
+// booted and signed on, or failed (rolled back at the next start) when it
+// could not.
+func (a *app) confirmFirmware(ctx context.Context, inst *instance) {
+	if a.firmware == nil {
+		return
+	}
+	st, err := a.firmware.Status()
+	if err != nil || !st.Trial {
+		return
+	}
+	err = a.firmware.Confirm(ctx, func(context.Context) error { return inst.bootErr })
+	a.log.Info("firmware health check", "version", st.Active, "err", err)
 }
 
 // updater builds the A/B firmware updater; the signing key's public half is

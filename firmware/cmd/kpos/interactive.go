@@ -72,6 +72,7 @@ func (a *app) interactive(ctx context.Context, stdin io.Reader, stdout, stderr i
 	if inst.bootErr != nil {
 		fmt.Fprintln(stdout, "boot:", inst.bootErr)
 	}
+	a.confirmFirmware(ctx, inst)
 	t := &simTarget{a: a, sim: sim}
 	lines := make(chan string)
 	go func() {
@@ -259,6 +260,7 @@ func (a *app) serveHardware(ctx context.Context, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kpos: start:", err)
 		return 1
 	}
+	a.confirmFirmware(ctx, inst)
 	<-ctx.Done()
 	a.stop(inst)
 	return 0

@@ -122,6 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		board.Scanner = &timedScanner{Scanner: board.Scanner, perf: perf}
 	}
 	a := &app{board: board, log: logger, crashAt: f.crashAt, out: stdout}
+	a.bootFirmware()
 	if err := a.serveConsole(ctx, f.console, ring, perf); err != nil {
 		fmt.Fprintln(stderr, "kpos: console:", err)
 		return 1
