@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -778,8 +779,46 @@ func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, 
 	_ = t.ui.Show(ctx, ui.EnterPIN, "请输入密码 Enter PIN", ui.Money(c.s.amount), "卡号 Card "+pan.Masked())
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
 	defer cancel()
-	return t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
+	pulled := c.watchSlot(ctx, cancel)
+	pb, err := t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
 		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
+	if pulled() {
+		// The card left the slot while the PIN was typed: the sale cannot
+		// finish, so it stops now rather than when the PIN pad times out.
+		return hal.PINBlock{}, hal.ErrCardRemoved
+	}
+	return pb, err
+}
+
+// watchSlot watches an inserted card while the cardholder types the PIN
+// and calls stop when it is pulled; the returned func reports whether it
+// was. Tapped and swiped cards are not in a slot.
+func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) func() bool {
+	if c.s.event.Kind != hal.CardInserted {
+		return func() bool { return false }
+	}
+	var mu sync.Mutex
+	pulled := false
+	go func() {
+		for {
+			e, err := c.s.t.dev.Reader.WaitEvent(ctx)
+			if err != nil {
+				return
+			}
+			if e.Kind == hal.CardRemoved {
+				mu.Lock()
+				pulled = true
+				mu.Unlock()
+				stop()
+				return
+			}
+		}
+	}()
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return pulled
+	}
 }
 
 func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {

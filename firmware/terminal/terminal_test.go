@@ -374,3 +374,24 @@ func TestTransitionTableIsClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestCardPulledAtThePINPromptStopsTheSaleAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.term.cfg.InputTimeout = 30 * time.Second // a PIN timeout must not be what ends it
+	r.keypad.Press('5', hal.KeyEnter, hal.KeyEnter)
+	r.reader.Insert(&fake.PlaybackCard{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ui.EnterPIN })
+		r.reader.Remove()
+	}()
+	start := time.Now()
+	res := r.sale(t)
+	if res.State != StateCancelled || time.Since(start) > 3*time.Second {
+		t.Fatalf("state %s after %v", res.State, time.Since(start))
+	}
+	if !strings.Contains(r.display.Current().String(), "Card removed") || len(r.host.requests) != 0 {
+		t.Fatalf("screen %v, %d requests", r.display.Current(), len(r.host.requests))
+	}
+}

@@ -153,3 +153,17 @@ func TestLinkDown(t *testing.T) {
 		t.Fatal("status says up")
 	}
 }
+
+func TestARemovedCardAnswersNoMore(t *testing.T) {
+	r := NewCardReader()
+	ctx := context.Background()
+	r.Insert(&PlaybackCard{Script: []Exchange{X("00", "9000"), X("01", "9000")}})
+	e, _ := r.WaitEvent(ctx)
+	if _, err := e.Card.Transmit(ctx, []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	r.Remove()
+	if _, err := e.Card.Transmit(ctx, []byte{1}); !errors.Is(err, hal.ErrCardRemoved) {
+		t.Fatalf("a pulled card answered: %v", err)
+	}
+}

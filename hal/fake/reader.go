@@ -14,6 +14,32 @@ type CardReader struct {
 	mu      sync.Mutex
 	present bool
 	err     error
+	held    *heldCard // the card in the slot
+}
+
+// heldCard is a card in the slot; once pulled every command fails with
+// hal.ErrCardRemoved.
+type heldCard struct {
+	hal.Card
+	mu     sync.Mutex
+	pulled bool
+}
+
+func (c *heldCard) pull() {
+	c.mu.Lock()
+	c.pulled = true
+	c.mu.Unlock()
+}
+
+// Transmit forwards to the card while it is in the slot.
+func (c *heldCard) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	c.mu.Lock()
+	pulled := c.pulled
+	c.mu.Unlock()
+	if pulled {
+		return nil, hal.ErrCardRemoved
+	}
+	return c.Card.Transmit(ctx, apdu)
 }
 
 var _ hal.CardReader = (*CardReader)(nil)
@@ -22,16 +48,38 @@ var _ hal.CardReader = (*CardReader)(nil)
 func NewCardReader() *CardReader { return &CardReader{events: newQueue[hal.CardEvent]()} }
 
 // Insert puts a chip card in the contact slot.
-func (r *CardReader) Insert(c hal.Card) { r.put(hal.CardEvent{Kind: hal.CardInserted, Card: c}, true) }
+func (r *CardReader) Insert(c hal.Card) {
+	r.put(hal.CardEvent{Kind: hal.CardInserted, Card: r.hold(c)}, true)
+}
 
-// Tap brings a card into the contactless field.
+// Tap brings a card into the field. Unlike an inserted card it stays
+// reachable after Remove: a tapped card's field time is the kernel's own
+// business, and Remove only says the customer took it away.
 func (r *CardReader) Tap(c hal.Card) { r.put(hal.CardEvent{Kind: hal.CardTapped, Card: c}, true) }
+
+// hold wraps an inserted card so that it stops answering once removed, as a
+// card pulled from the slot does.
+func (r *CardReader) hold(c hal.Card) hal.Card {
+	h := &heldCard{Card: c}
+	r.mu.Lock()
+	r.held = h
+	r.mu.Unlock()
+	return h
+}
 
 // Swipe reads a magnetic stripe.
 func (r *CardReader) Swipe(t *hal.Track) { r.put(hal.CardEvent{Kind: hal.CardSwiped, Track: t}, false) }
 
-// Remove takes the card away.
-func (r *CardReader) Remove() { r.put(hal.CardEvent{Kind: hal.CardRemoved}, false) }
+// Remove takes the card away: an inserted card answers no more APDUs.
+func (r *CardReader) Remove() {
+	r.mu.Lock()
+	if r.held != nil {
+		r.held.pull()
+		r.held = nil
+	}
+	r.mu.Unlock()
+	r.put(hal.CardEvent{Kind: hal.CardRemoved}, false)
+}
 
 // Fail makes every later call return err, as a reader whose service died; nil heals it.
 func (r *CardReader) Fail(err error) {

@@ -37,14 +37,13 @@ func main() {
 }
 
 type options struct {
-	out      string
-	arches   []string
-	parts    map[string]bool
-	plans    map[string]campaignPlan
-	seed     uint64
-	qemu     string
-	only     string
-	failFast bool
+	out    string
+	arches []string
+	parts  map[string]bool
+	plans  map[string]campaignPlan
+	seed   uint64
+	qemu   string
+	only   string
 }
 
 var allParts = []string{"scenarios", "campaign", "board", "leaks"}
