@@ -208,8 +208,16 @@ func (t *Terminal) FlushReversals(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
+	signedOn := false
 	for _, r := range revs {
-		if err := t.reverse(ctx, r); err != nil {
+		err := t.reverse(ctx, r)
+		if err != nil && !signedOn && t.keysRejected(err) && t.signOnAgain(ctx) == nil {
+			// The host no longer knows our working keys (a power cut during
+			// a sign-on left the old ones here): sign on once, then retry.
+			signedOn = true
+			err = t.reverse(ctx, r)
+		}
+		if err != nil {
 			return fmt.Errorf("%w: trace %06d: %w", ErrReversalsPending, r.Trace, err)
 		}
 	}
@@ -225,6 +233,11 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	defer cancel()
 	resp, err := t.host.Reverse(ctx, req, r.Reason)
+	if err == nil && resp.Code != "00" && resp.Code != "25" {
+		// Only 00 (reversed) and 25 (no such original: nothing moved) end
+		// the reversal; any other answer (A0 MAC error, 96 …) leaves it owed.
+		err = &acquirer.CodeError{Op: "reversal", Code: resp.Code}
+	}
 	if err != nil {
 		if _, uerr := t.journal.Update(r.Trace, func(x *journal.Txn) { x.Attempts++ }); uerr != nil {
 			return errors.Join(err, uerr)

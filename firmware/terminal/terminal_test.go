@@ -395,3 +395,46 @@ func TestCardPulledAtThePINPromptStopsTheSaleAtOnce(t *testing.T) {
 		t.Fatalf("screen %v, %d requests", r.display.Current(), len(r.host.requests))
 	}
 }
+
+// refusingHost refuses reversals with a code until it is signed on again.
+type refusingHost struct {
+	*recordingHost
+	code string
+}
+
+func (h *refusingHost) SignOn(ctx context.Context, trace, batch uint32) error {
+	h.code = ""
+	return h.recordingHost.SignOn(ctx, trace, batch)
+}
+
+func (h *refusingHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+	if h.code != "" {
+		return acquirer.Response{Code: h.code}, nil
+	}
+	return h.recordingHost.Reverse(ctx, req, reason)
+}
+
+func TestRefusedReversalStaysOwedAndAMACRefusalSignsOnAgain(t *testing.T) {
+	cases := []struct {
+		code     string
+		reversed bool
+	}{
+		{"A0", true},  // MAC error: sign on, then the reversal goes through
+		{"96", false}, // system malfunction: stays queued for later
+	}
+	for _, c := range cases {
+		r := newRig(t)
+		h := &refusingHost{recordingHost: r.host, code: c.code}
+		r.term.host = h
+		r.host.err = fmt.Errorf("%w", acquirer.ErrNoAnswer)
+		r.chipSaleInput("1000")
+		res := r.sale(t)
+		tx, _ := r.j.Get(res.Trace)
+		if got := tx.State == journal.Reversed; got != c.reversed {
+			t.Errorf("%s: journal %s, want reversed=%v", c.code, tx.State, c.reversed)
+		}
+		if !c.reversed && tx.State != journal.ReversalPending {
+			t.Errorf("%s: a refused reversal left the queue: %s", c.code, tx.State)
+		}
+	}
+}
