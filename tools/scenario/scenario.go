@@ -49,6 +49,12 @@ type Target interface {
 	PowerCut(ctx context.Context) error
 }
 
+// CardPuller is a target that can pull the next inserted card out of the
+// slot as its N-th command arrives (scenario step `pull-at N`).
+type CardPuller interface {
+	PullAt(ctx context.Context, n int) error
+}
+
 // Step is one line of a scenario.
 type Step struct {
 	Line int
@@ -86,6 +92,7 @@ var verbs = map[string][2]int{
 	"wait":      {1, 1},
 	"host":      {1, 8},
 	"power-cut": {0, 0},
+	"pull-at":   {1, 1},
 	"expect":    {1, 8},
 }
 
@@ -202,6 +209,10 @@ func check(st Step) error {
 	case "wait":
 		_, err := time.ParseDuration(st.Args[0])
 		return err
+	case "pull-at":
+		if n, err := strconv.Atoi(st.Args[0]); err != nil || n < 1 {
+			return fmt.Errorf("pull-at takes the number of the command (1 or more) at which the card leaves, not %q", st.Args[0])
+		}
 	case "expect":
 		form := st.Args[0]
 		lim, ok := expectForms[form]
@@ -324,6 +335,13 @@ func (r *Runner) step(ctx context.Context, st Step, cursor int) (int, error) {
 		}
 	case "host":
 		return cursor, t.Host(ctx, strings.Join(st.Args, " "))
+	case "pull-at":
+		p, ok := t.(CardPuller)
+		if !ok {
+			return cursor, errors.New("this target cannot pull a card at a command")
+		}
+		n, _ := strconv.Atoi(st.Args[0])
+		return cursor, p.PullAt(ctx, n)
 	case "power-cut":
 		// Screens shown before the cut cannot be expected after it; what the
 		// restarted terminal shows at once can, so the position is taken

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"kpos/boards"
 	"kpos/firmware/journal"
@@ -16,11 +17,40 @@ import (
 // simTarget lets a scenario drive the simulated board and look into the
 // running firmware.
 type simTarget struct {
-	a   *app
-	sim *boards.SimDevices
+	a      *app
+	sim    *boards.SimDevices
+	pullAt int // the next inserted card leaves at this command (0: it stays)
 }
 
-var _ scenario.Target = (*simTarget)(nil)
+var (
+	_ scenario.Target     = (*simTarget)(nil)
+	_ scenario.CardPuller = (*simTarget)(nil)
+)
+
+// PullAt makes the next inserted card leave the slot as its n-th command
+// arrives: that command and every later one fail, and the reader reports
+// the removal, as when a customer pulls the card mid-transaction.
+func (t *simTarget) PullAt(ctx context.Context, n int) error {
+	t.pullAt = n
+	return nil
+}
+
+// pulledCard counts the commands of a card due to be pulled.
+type pulledCard struct {
+	hal.Card
+	left int
+	pull func()
+	once sync.Once
+}
+
+func (c *pulledCard) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	c.left--
+	if c.left <= 0 {
+		c.once.Do(c.pull)
+		return nil, hal.ErrCardRemoved
+	}
+	return c.Card.Transmit(ctx, apdu)
+}
 
 func (t *simTarget) Press(ctx context.Context, keys ...hal.Key) error {
 	t.sim.Keypad.Press(keys...)
@@ -47,6 +77,10 @@ func (t *simTarget) Present(ctx context.Context, how, name string) error {
 		card, err := t.sim.Card(name, hal.Contact)
 		if err != nil {
 			return err
+		}
+		if t.pullAt > 0 {
+			card = &pulledCard{Card: card, left: t.pullAt, pull: t.sim.Reader.Remove}
+			t.pullAt = 0
 		}
 		t.sim.Reader.Insert(card)
 		return nil
