@@ -36,6 +36,7 @@ type Emulator struct {
 	ptmx, tty *os.File
 	onPage    func(Page)
 	pageMu    sync.Mutex // OnPage calls one at a time
+	delivered int        // pages handed to OnPage (WaitPages waits for these)
 
 	mu      sync.Mutex
 	in      *Interpreter
@@ -127,11 +128,12 @@ func (e *Emulator) Current() Page {
 	return e.in.Current()
 }
 
-// WaitPages blocks until at least n pages are finished, and returns them.
+// WaitPages blocks until at least n pages are finished and handed to
+// OnPage, and returns them.
 func (e *Emulator) WaitPages(ctx context.Context, n int) ([]Page, error) {
 	for {
 		e.mu.Lock()
-		pages, changed := e.in.Pages(), e.changed
+		pages, changed := e.in.Pages()[:e.delivered], e.changed
 		e.mu.Unlock()
 		if len(pages) >= n {
 			return pages, nil
@@ -178,6 +180,7 @@ func (e *Emulator) finished(pages []Page) {
 		e.pageMu.Unlock()
 	}
 	e.mu.Lock()
+	e.delivered += len(pages)
 	e.notifyLocked()
 	e.mu.Unlock()
 }
