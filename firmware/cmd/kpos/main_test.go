@@ -133,17 +133,7 @@ func TestBadScriptIsRefusedClearly(t *testing.T) {
 // runs here, outside the terminal's process, so its records survive; at
 // the next start the terminal must reverse the sale before anything else.
 func TestPowerCutAfterTheHostAnswered(t *testing.T) {
-	srv, err := hostsim.New(hostsim.Config{DataDir: repoPath(t, "testdata/host")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.Serve(ctx, ln)
+	srv, ln := outsideHost(t)
 
 	data := t.TempDir()
 	sale := filepath.Join(t.TempDir(), "sale.txt")
@@ -180,6 +170,24 @@ expect screen approved within 20s
 	if bal, _ := srv.Balance("6222021234567890128"); bal != 1000000 {
 		t.Fatalf("the account was not made whole: balance %d", bal)
 	}
+}
+
+// outsideHost runs a host simulator in the test's process, on loopback,
+// so that its records outlive the terminal processes the test starts.
+func outsideHost(t *testing.T) (*hostsim.Server, net.Listener) {
+	t.Helper()
+	srv, err := hostsim.New(hostsim.Config{DataDir: repoPath(t, "testdata/host")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go srv.Serve(ctx, ln)
+	return srv, ln
 }
 
 func findRecords(recs []hostsim.Record, typ, code string) []hostsim.Record {

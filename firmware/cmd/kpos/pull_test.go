@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"kpos/boards"
 	"kpos/firmware/journal"
-	"kpos/tools/hostsim"
 )
 
 // TestCardPulledAtEachCommand pulls the card out of the slot at every
@@ -23,17 +20,7 @@ import (
 // account's balance moved by exactly their sum.
 func TestCardPulledAtEachCommand(t *testing.T) {
 	const commands = 18 // a contact online-PIN sale of this card takes 15
-	srv, err := hostsim.New(hostsim.Config{DataDir: repoPath(t, "testdata/host")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.Serve(ctx, ln)
+	srv, ln := outsideHost(t)
 
 	var script strings.Builder
 	script.WriteString("expect screen idle within 20s\n")

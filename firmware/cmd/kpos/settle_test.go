@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +8,6 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
-	"kpos/tools/hostsim"
 )
 
 // TestDayTotalsAgreeWithTheHostToTheCent runs the whole-day scenario
@@ -21,17 +18,7 @@ import (
 // 88.00; cash never reaches the host). The host's settlement record must be
 // balanced: the terminal's field 48 equal to the host's totals.
 func TestDayTotalsAgreeWithTheHostToTheCent(t *testing.T) {
-	srv, err := hostsim.New(hostsim.Config{DataDir: repoPath(t, "testdata/host")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.Serve(ctx, ln)
+	srv, ln := outsideHost(t)
 
 	// The host's records are checked here, not by the scenario: an
 	// outside host is not the board's to ask.
