@@ -418,6 +418,16 @@ func (t *Terminal) keysRejected(err error) bool {
 
 // signOnAgain signs on afresh for new working keys.
 func (t *Terminal) signOnAgain(ctx context.Context) error {
+	if err := t.signOnNow(ctx); err != nil {
+		t.log.Warn("sign-on again failed", "err", err)
+		return err
+	}
+	t.log.Info("signed on again: the host asked for new keys")
+	return nil
+}
+
+// signOnNow signs on with a fresh trace number in the open batch.
+func (t *Terminal) signOnNow(ctx context.Context) error {
 	trace, err := t.journal.NextTrace()
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
@@ -428,10 +438,5 @@ func (t *Terminal) signOnAgain(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	defer cancel()
-	if err := t.signOn(ctx, trace, batch); err != nil {
-		t.log.Warn("sign-on again failed", "err", err)
-		return err
-	}
-	t.log.Info("signed on again: the host asked for new keys")
-	return nil
+	return t.signOn(ctx, trace, batch)
 }

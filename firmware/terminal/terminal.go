@@ -179,21 +179,11 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	if revErr == nil {
 		settleErr = t.ResumeSettlement(ctx)
 	}
-	trace, err := t.journal.NextTrace()
-	if err != nil {
-		return fmt.Errorf("terminal: %w", err)
-	}
-	batch, err := t.journal.Batch()
-	if err != nil {
-		return fmt.Errorf("terminal: %w", err)
-	}
-	signCtx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
-	defer cancel()
-	if err := t.signOn(signCtx, trace, batch); err != nil {
+	if err := t.signOnNow(ctx); err != nil {
 		t.log.Error("sign-on failed", "err", err)
 		return errors.Join(fmt.Errorf("terminal: sign-on: %w", err), revErr)
 	}
-	t.log.Info("signed on", "batch", batch)
+	t.log.Info("signed on")
 	if settleErr != nil {
 		// Signed on afresh, the host may answer now.
 		settleErr = t.ResumeSettlement(ctx)
