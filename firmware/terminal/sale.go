@@ -782,9 +782,11 @@ func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, 
 	pulled := c.watchSlot(ctx, cancel)
 	pb, err := t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
 		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
-	if pulled() {
-		// The card left the slot while the PIN was typed: the sale cannot
+	if err != nil && pulled() {
+		// The card left the slot while the PIN pad waited: the sale cannot
 		// finish, so it stops now rather than when the PIN pad times out.
+		// (A PIN that was entered stands: if the card is gone, its next
+		// command says so.)
 		return hal.PINBlock{}, hal.ErrCardRemoved
 	}
 	return pb, err
