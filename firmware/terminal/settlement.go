@@ -100,8 +100,7 @@ func (t *Terminal) Settle(ctx context.Context) error {
 		ok, err := t.ui.Confirm(ictx, ScreenSettleConfirm, "结算 Settlement", fmt.Sprintf("批次 Batch %06d", batch),
 			fmt.Sprintf("消费 Sales %d %s", tot.Sales.Count, ui.Money(tot.Sales.Amount)),
 			fmt.Sprintf("退货 Refunds %d %s", tot.Refunds.Count, ui.Money(tot.Refunds.Amount)),
-			fmt.Sprintf("撤销 Voids %d %s", tot.Voids.Count, ui.Money(tot.Voids.Amount)),
-			"确认结算[ENTER] 取消[CANCEL]")
+			fmt.Sprintf("撤销 Voids %d %s", tot.Voids.Count, ui.Money(tot.Voids.Amount)))
 		cancel()
 		if err != nil || !ok {
 			return ignoreCancel(ignoreTimeout(ictx, err))
