@@ -20,6 +20,8 @@ import (
 const helpText = `Keypad
   1234        type digits          (enter)      ENTER on an empty line
   c           CANCEL               x            CLEAR (delete a digit)
+  menu        MENU: the merchant menu (QR, cash, void, refund, settlement…)
+  f1          F1 (print a QR code or a balance; letters when typing a K code)
 Card and codes
   insert NAME   chip card in the slot      tap NAME    contactless
   swipe NAME    magnetic stripe            remove      take the card away
@@ -120,6 +122,8 @@ func (a *app) command(ctx context.Context, t *simTarget, line, receipts string, 
 		_ = t.Press(ctx, hal.KeyClear)
 	case "menu":
 		_ = t.Press(ctx, hal.KeyMenu)
+	case "f1":
+		_ = t.Press(ctx, hal.KeyF1)
 	case "insert", "tap", "swipe":
 		if arg == "" {
 			say("%s which card? %s", fields[0], strings.Join(t.sim.Cards(), ", "))
