@@ -13,7 +13,7 @@ ARM_TEST_PKGS = $(shell $(GO) list ./hal/... ./firmware/... ./drivers/... ./tool
 run: ## the terminal on the simulated board, in this window
 	$(GO) run ./firmware/cmd/kpos -board sim
 
-test: ## everything CI runs: lint, unit and integration tests, scenarios
+test: ## the test suite: lint, unit and integration tests, scenarios (CI adds arm, test-arm, hil)
 	@scripts/deps.sh test
 	$(MAKE) lint
 	$(GO) test -count=1 -timeout 15m ./...
