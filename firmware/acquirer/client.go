@@ -367,7 +367,7 @@ func (c *Client) SignOn(ctx context.Context, trace, batch uint32) error {
 	if resp.Code != "00" {
 		return &CodeError{Op: "sign-on", Code: resp.Code}
 	}
-	f62 := raw(ans, 62)
+	f62 := FieldBytes(ans, 62)
 	wk, err := keys.ParseSignOnKeys(alg, f62)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKeys, err)
@@ -379,7 +379,7 @@ func (c *Client) SignOn(ctx context.Context, trace, batch uint32) error {
 		return fmt.Errorf("%w: %w", ErrKeys, err)
 	}
 	info := SignOnInfo{Batch: batch, HostTime: resp.HostTime, Requirement: resp.Requirement}
-	if f60, err := ParseField60(str(ans, 60)); err == nil {
+	if f60, err := ParseField60(FieldString(ans, 60)); err == nil {
 		info.Batch = f60.Batch
 	}
 	c.mu.Lock()

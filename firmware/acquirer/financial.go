@@ -245,15 +245,15 @@ const (
 // encrypted, as it came.
 func ParseRequest(m *iso8583.Message) (Request, Identity, error) {
 	var req Request
-	id := Identity{TID: str(m, 41), MID: str(m, 42)}
+	id := Identity{TID: FieldString(m, 41), MID: FieldString(m, 42)}
 	mti, _ := m.GetMTI()
-	proc := str(m, 3)
-	f60, err := ParseField60(str(m, 60))
+	proc := FieldString(m, 3)
+	f60, err := ParseField60(FieldString(m, 60))
 	if err != nil {
 		return req, id, err
 	}
 	req.Batch = f60.Batch
-	entry := str(m, 22)
+	entry := FieldString(m, 22)
 	for k, ks := range kinds {
 		if ks.mti == mti && ks.proc == proc && ks.msgType == f60.MsgType {
 			if k == KindSale && strings.HasPrefix(entry, "03") {
@@ -269,33 +269,33 @@ func ParseRequest(m *iso8583.Message) (Request, Identity, error) {
 	if req.Kind == 0 {
 		return req, id, fmt.Errorf("%w: MTI %s, processing code %s, type %s is no known transaction", ErrMessage, mti, proc, f60.MsgType)
 	}
-	trace, err := strconv.ParseUint(str(m, 11), 10, 32)
+	trace, err := strconv.ParseUint(FieldString(m, 11), 10, 32)
 	if err != nil {
 		return req, id, fmt.Errorf("%w: field 11 missing", ErrMessage)
 	}
 	req.Trace = uint32(trace)
-	if s := str(m, 4); s != "" {
+	if s := FieldString(m, 4); s != "" {
 		if req.Amount, err = strconv.ParseInt(s, 10, 64); err != nil {
 			return req, id, fmt.Errorf("%w: field 4 not numeric", ErrMessage)
 		}
 	}
-	if s := str(m, 2); s != "" {
+	if s := FieldString(m, 2); s != "" {
 		if req.PAN, err = hal.ParsePAN(s); err != nil {
 			return req, id, fmt.Errorf("%w: field 2: %w", ErrMessage, err)
 		}
 	}
-	if s := str(m, 49); s != "" {
+	if s := FieldString(m, 49); s != "" {
 		c, err := strconv.ParseUint(s, 10, 16)
 		if err != nil {
 			return req, id, fmt.Errorf("%w: field 49 not numeric", ErrMessage)
 		}
 		req.Currency = uint16(c)
 	}
-	req.Expiry = str(m, 14)
-	if s := str(m, 23); len(s) == 3 {
+	req.Expiry = FieldString(m, 14)
+	if s := FieldString(m, 23); len(s) == 3 {
 		req.PANSeq = s[1:]
 	}
-	if t := str(m, 35); t != "" {
+	if t := FieldString(m, 35); t != "" {
 		req.Track2 = []byte(t)
 	}
 	if len(entry) >= 2 {
@@ -305,27 +305,27 @@ func ParseRequest(m *iso8583.Message) (Request, Identity, error) {
 			}
 		}
 	}
-	if b := raw(m, 52); b != nil {
+	if b := FieldBytes(m, 52); b != nil {
 		req.PIN = &hal.PINBlock{Block: b}
 	}
-	req.ICCData = raw(m, 55)
-	req.OrigRRN = str(m, 37)
-	req.OrigAuth = str(m, 38)
-	if s := str(m, 61); s != "" {
+	req.ICCData = FieldBytes(m, 55)
+	req.OrigRRN = FieldString(m, 37)
+	req.OrigAuth = FieldString(m, 38)
+	if s := FieldString(m, 61); s != "" {
 		o, err := ParseField61(s)
 		if err != nil {
 			return req, id, err
 		}
 		req.OrigBatch, req.OrigTrace, req.OrigDate = o.Batch, o.Trace, o.Date
 	}
-	if s := str(m, 59); s != "" {
+	if s := FieldString(m, 59); s != "" {
 		t, err := ParseTags([]byte(s))
 		if err != nil {
 			return req, id, err
 		}
 		req.QRCode, _ = t.Get(TagQRCode)
 	}
-	if s12, s13 := str(m, 12), str(m, 13); s12 != "" && s13 != "" {
+	if s12, s13 := FieldString(m, 12), FieldString(m, 13); s12 != "" && s13 != "" {
 		if t, err := time.ParseInLocation("0102150405", s13+s12, time.Local); err == nil {
 			req.Time = t
 		}
@@ -343,7 +343,7 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 	m := c.NewMessage()
 	m.MTI(mti[:2] + string(mti[2]+1) + mti[3:])
 	for _, id := range []int{2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61} {
-		if s := str(req, id); s != "" {
+		if s := FieldString(req, id); s != "" {
 			if err := f(m, id, s); err != nil {
 				return nil, err
 			}
@@ -371,8 +371,8 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 	if err := f(m, 39, resp.Code); err != nil {
 		return nil, err
 	}
-	if resp.Balance != 0 || str(req, 3) == "310000" && resp.Code == "00" {
-		cur := str(req, 49)
+	if resp.Balance != 0 || FieldString(req, 3) == "310000" && resp.Code == "00" {
+		cur := FieldString(req, 49)
 		if cur == "" {
 			cur = "156"
 		}
@@ -414,33 +414,33 @@ func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) 
 	if len(reqMTI) != 4 || mti != reqMTI[:2]+string(reqMTI[2]+1)+reqMTI[3:] {
 		return r, fmt.Errorf("%w: answer MTI %s to request %s", ErrMismatch, mti, reqMTI)
 	}
-	if got, want := str(m, 11), str(req, 11); got != want {
+	if got, want := FieldString(m, 11), FieldString(req, 11); got != want {
 		return r, fmt.Errorf("%w: answer trace %s to request trace %s", ErrMismatch, got, want)
 	}
-	if got, want := str(m, 41), str(req, 41); want != "" && got != want {
+	if got, want := FieldString(m, 41), FieldString(req, 41); want != "" && got != want {
 		return r, fmt.Errorf("%w: answer for terminal %q", ErrMismatch, got)
 	}
-	r.Code = str(m, 39)
+	r.Code = FieldString(m, 39)
 	if len(r.Code) != 2 {
 		return r, fmt.Errorf("%w: no response code", ErrMessage)
 	}
-	r.AuthCode = strings.TrimSpace(str(m, 38))
-	r.RRN = strings.TrimSpace(str(m, 37))
-	r.ICCData = raw(m, 55)
-	r.Message = strings.TrimSpace(str(m, 56))
-	if s := str(m, 54); s != "" {
+	r.AuthCode = strings.TrimSpace(FieldString(m, 38))
+	r.RRN = strings.TrimSpace(FieldString(m, 37))
+	r.ICCData = FieldBytes(m, 55)
+	r.Message = strings.TrimSpace(FieldString(m, 56))
+	if s := FieldString(m, 54); s != "" {
 		b, err := ParseField54(s)
 		if err != nil {
 			return r, err
 		}
 		r.Balance = b.Amount
 	}
-	if s := str(m, 59); s != "" {
+	if s := FieldString(m, 59); s != "" {
 		if t, err := ParseTags([]byte(s)); err == nil {
 			r.QRPayload, _ = t.Get(TagQRPayload)
 		}
 	}
-	if s12, s13 := str(m, 12), str(m, 13); len(s12) == 6 && len(s13) == 4 {
+	if s12, s13 := FieldString(m, 12), FieldString(m, 13); len(s12) == 6 && len(s13) == 4 {
 		year := reqTime.Year()
 		if reqTime.IsZero() {
 			year = time.Now().Year()

@@ -64,11 +64,11 @@ func (c *Client) Settle(ctx context.Context, s Settlement) (SettleResult, error)
 	if resp.Code != "00" {
 		return SettleResult{Response: resp}, &CodeError{Op: "settlement", Code: resp.Code}
 	}
-	f48, err := ParseField48(str(ans, 48))
+	f48, err := ParseField48(FieldString(ans, 48))
 	if err != nil {
 		return SettleResult{Response: resp}, fmt.Errorf("%w: settlement answer: %w", ErrNoAnswer, err)
 	}
-	r := SettleResult{DomesticRecon: f48.DomesticRecon, ForeignRecon: f48.ForeignRecon, SettleDate: str(ans, 15), Response: resp}
+	r := SettleResult{DomesticRecon: f48.DomesticRecon, ForeignRecon: f48.ForeignRecon, SettleDate: FieldString(ans, 15), Response: resp}
 	r.Balanced = r.DomesticRecon == ReconBalanced && (r.ForeignRecon == ReconBalanced || r.ForeignRecon == "0" || r.ForeignRecon == "")
 	return r, nil
 }
@@ -231,7 +231,7 @@ func (c *Client) management(ctx context.Context, op string, build func() (*iso85
 	if err != nil {
 		return nil, nil, err
 	}
-	tags, terr := ParseTags(raw(ans, 62))
+	tags, terr := ParseTags(FieldBytes(ans, 62))
 	if resp.Code != "00" {
 		ce := &CodeError{Op: op, Code: resp.Code}
 		if v, ok := tags.Get(TagTriesLeft); ok && terr == nil {
@@ -285,7 +285,7 @@ func (c *Client) ConfirmActivation(ctx context.Context, trace uint32, serial, kc
 	if err != nil {
 		return Binding{}, err
 	}
-	b := Binding{TID: str(ans, 41), MID: str(ans, 42), MerchantName: strings.TrimSpace(str(ans, 43))}
+	b := Binding{TID: FieldString(ans, 41), MID: FieldString(ans, 42), MerchantName: strings.TrimSpace(FieldString(ans, 43))}
 	encHex, _ := tags.Get(TagTMK)
 	kcvHex, _ := tags.Get(TagTMKCheck)
 	var err1, err2 error
@@ -404,7 +404,7 @@ func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace fun
 	if err != nil {
 		return nil, err
 	}
-	list, err := tlv.Parse(raw(listMsg, 62))
+	list, err := tlv.Parse(FieldBytes(listMsg, 62))
 	if err != nil {
 		return nil, fmt.Errorf("%w: CA key list: %w", ErrNoAnswer, err)
 	}
@@ -426,7 +426,7 @@ func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace fun
 		if err != nil {
 			return nil, err
 		}
-		k, err := parseCAKey(raw(ans, 62))
+		k, err := parseCAKey(FieldBytes(ans, 62))
 		if err != nil {
 			return nil, err
 		}

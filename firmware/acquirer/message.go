@@ -122,8 +122,9 @@ func VerifyMAC(m *iso8583.Message, body []byte, mac MACer) error {
 	return nil
 }
 
-// str returns field id as a string, "" when absent.
-func str(m *iso8583.Message, id int) string {
+// FieldString returns field id of m as a string, "" when absent or
+// unreadable.
+func FieldString(m *iso8583.Message, id int) string {
 	if !m.Bitmap().IsSet(id) {
 		return ""
 	}
@@ -134,8 +135,9 @@ func str(m *iso8583.Message, id int) string {
 	return s
 }
 
-// raw returns field id's bytes, nil when absent.
-func raw(m *iso8583.Message, id int) []byte {
+// FieldBytes returns field id of m as bytes, nil when absent or
+// unreadable.
+func FieldBytes(m *iso8583.Message, id int) []byte {
 	if !m.Bitmap().IsSet(id) {
 		return nil
 	}

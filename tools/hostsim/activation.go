@@ -70,7 +70,7 @@ func (s *Server) kcodeTerminal(tags acquirer.Tags) (*termState, string) {
 }
 
 func (s *Server) privateTags(m *iso8583.Message) (acquirer.Tags, error) {
-	return acquirer.ParseTags(fieldBytes(m, 62))
+	return acquirer.ParseTags(acquirer.FieldBytes(m, 62))
 }
 
 // activationReply answers an activation message with code and private tags.
@@ -184,7 +184,7 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := msg.Field(11, field(m, 11)); err != nil {
+		if err := msg.Field(11, acquirer.FieldString(m, 11)); err != nil {
 			return nil, nil, err
 		}
 		return &answer{msg: msg}, nil, nil
@@ -284,7 +284,7 @@ func (s *Server) bindingStatus(m *iso8583.Message) (*answer, *termState, error) 
 	serial, _ := tags.Get(acquirer.TagSerial)
 	kcode, _ := tags.Get(acquirer.TagKCode)
 	tk := s.bySerial[serial]
-	if byTID, ok := s.terms[field(m, 41)]; ok && byTID.rec.MID == field(m, 42) {
+	if byTID, ok := s.terms[acquirer.FieldString(m, 41)]; ok && byTID.rec.MID == acquirer.FieldString(m, 42) {
 		tk = byTID // a bound terminal is known by its TID
 	} else if tk == nil || normKCode(tk.rec.KCode) != normKCode(kcode) {
 		s.mu.Unlock()
@@ -356,7 +356,7 @@ func (s *Server) verifyAccount(m *iso8583.Message) (*answer, *termState, error) 
 		a, err := s.reply(m, code)
 		return a, nil, err
 	}
-	pan := field(m, 2)
+	pan := acquirer.FieldString(m, 2)
 	s.mu.Lock()
 	acct := s.accounts[pan]
 	s.mu.Unlock()

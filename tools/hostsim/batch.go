@@ -18,17 +18,17 @@ func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState,
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(field(m, 60))
-	trace, err2 := strconv.ParseUint(field(m, 11), 10, 32)
+	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
+	trace, err2 := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
 	if err != nil || err2 != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
 	key := txnKey{tk.rec.TID, f60.Batch, uint32(trace)}
-	amount, _ := strconv.ParseInt(field(m, 4), 10, 64)
+	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
 	s.mu.Lock()
 	rec := Record{Type: "reversal", MTI: "0400", TID: tk.rec.TID, Batch: key.batch, Trace: key.trace, Amount: amount,
-		PAN: masked(field(m, 2)), Code: "00", Note: "reason " + field(m, 39)}
+		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39)}
 	t := s.txns[key]
 	switch {
 	case t == nil:
@@ -92,13 +92,13 @@ func (s *Server) settlement(m *iso8583.Message, body []byte) (*answer, *termStat
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(field(m, 60))
-	f48, err2 := acquirer.ParseField48(field(m, 48))
+	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
+	f48, err2 := acquirer.ParseField48(acquirer.FieldString(m, 48))
 	if err != nil || err2 != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
-	trace, _ := strconv.ParseUint(field(m, 11), 10, 32)
+	trace, _ := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
 	s.mu.Lock()
 	dom, foreign := s.hostTotals(tk.rec.TID, f60.Batch)
 	out := acquirer.Field48{Domestic: f48.Domestic, Foreign: f48.Foreign,
@@ -131,25 +131,25 @@ func (s *Server) batchUpload(m *iso8583.Message, body []byte) (*answer, *termSta
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(field(m, 60))
+	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
 	if err != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
-	trace, _ := strconv.ParseUint(field(m, 11), 10, 32)
-	amount, _ := strconv.ParseInt(field(m, 4), 10, 64)
+	trace, _ := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
+	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
 	bk := batchKey{tk.rec.TID, f60.Batch}
 	s.mu.Lock()
 	if f60.NetCode == acquirer.NetUploadEnd {
 		n := len(s.uploads[bk])
 		note := fmt.Sprintf("%d transactions uploaded", n)
-		if c := field(m, 48); c != "" {
+		if c := acquirer.FieldString(m, 48); c != "" {
 			note += "; terminal counted " + c
 		}
 		s.recordLocked(Record{Type: "batch-upload-end", MTI: "0320", TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace), Code: "00", Note: note})
 	} else {
 		r := Record{Type: "batch-upload", MTI: "0320", TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace),
-			Amount: amount, PAN: masked(field(m, 2)), Code: "00", Note: "processing code " + field(m, 3)}
+			Amount: amount, PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "processing code " + acquirer.FieldString(m, 3)}
 		dup := false
 		for _, u := range s.uploads[bk] {
 			if u.Trace == r.Trace {

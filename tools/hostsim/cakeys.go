@@ -95,7 +95,7 @@ func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, er
 			f62 = tlv.Append(f62, 0x9F22, idx)
 		}
 	case acquirer.NetCAKeyDownload:
-		objs, err := tlv.Parse(fieldBytes(m, 62))
+		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
 		rid, ok1 := tlv.Find(objs, 0x9F06)
 		idx, ok2 := tlv.Find(objs, 0x9F22)
 		if err != nil || !ok1 || !ok2 {

@@ -46,7 +46,7 @@ func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termSt
 		return tk, nil, nil
 	}
 	mti, _ := m.GetMTI()
-	s.record(Record{Type: op, MTI: mti, TID: field(m, 41), Code: code, Note: "refused before processing"})
+	s.record(Record{Type: op, MTI: mti, TID: acquirer.FieldString(m, 41), Code: code, Note: "refused before processing"})
 	a, err := s.reply(m, code)
 	if macOK && a != nil {
 		// A trusted terminal that may not trade (revoked): a clean, MAC'd decline.

@@ -9,33 +9,9 @@ import (
 	"kpos/firmware/keys"
 )
 
-// field returns field id of m as a string, "" when absent.
-func field(m *iso8583.Message, id int) string {
-	if !m.Bitmap().IsSet(id) {
-		return ""
-	}
-	s, err := m.GetString(id)
-	if err != nil {
-		return ""
-	}
-	return s
-}
-
-// fieldBytes returns field id of m as bytes, nil when absent.
-func fieldBytes(m *iso8583.Message, id int) []byte {
-	if !m.Bitmap().IsSet(id) {
-		return nil
-	}
-	b, err := m.GetBytes(id)
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
 // networkManagement answers an 0800 by its network management code.
 func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, error) {
-	f60, err := acquirer.ParseField60(field(m, 60))
+	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
 	if err != nil {
 		a, err := s.reply(m, "30")
 		return a, nil, err
@@ -66,11 +42,11 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 func (s *Server) terminal(m *iso8583.Message) (*termState, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tk, ok := s.terms[field(m, 41)]
+	tk, ok := s.terms[acquirer.FieldString(m, 41)]
 	if !ok {
 		return nil, "97"
 	}
-	if tk.rec.MID != field(m, 42) {
+	if tk.rec.MID != acquirer.FieldString(m, 42) {
 		return nil, "03"
 	}
 	if !tk.bound || tk.tmk == nil {
@@ -93,7 +69,7 @@ func (s *Server) signOn(m *iso8583.Message, f60 acquirer.Field60) (*answer, *ter
 		}
 	}
 	if code != "" {
-		s.record(Record{Type: "sign-on", TID: field(m, 41), Code: code})
+		s.record(Record{Type: "sign-on", TID: acquirer.FieldString(m, 41), Code: code})
 		a, err := s.reply(m, code)
 		return a, nil, err
 	}
@@ -139,7 +115,7 @@ func (s *Server) signOff(m *iso8583.Message) (*answer, *termState, error) {
 		s.mu.Unlock()
 		code = "00"
 	}
-	s.record(Record{Type: "sign-off", TID: field(m, 41), Code: code})
+	s.record(Record{Type: "sign-off", TID: acquirer.FieldString(m, 41), Code: code})
 	a, err := s.reply(m, code)
 	return a, nil, err
 }

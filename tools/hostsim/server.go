@@ -267,7 +267,7 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	if ans == nil { // deliberately no answer (amount trigger 99)
 		return nil, delivery{kind: deliverSilent}
 	}
-	hdr := fr.Header.WithRequirement(s.takeRequirement(field(m, 41)))
+	hdr := fr.Header.WithRequirement(s.takeRequirement(acquirer.FieldString(m, 41)))
 	if hasFault {
 		return s.applyFault(fault, fr, hdr, ans, tk)
 	}
