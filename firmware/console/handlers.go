@@ -536,6 +536,22 @@ func parseTrace(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
+// optionalCount reads the N of "journal list [N]" and "log tail [N]": 20
+// when absent, 1 to 1000 when given.
+func optionalCount(cmd *command, args []string, usage string) (int, error) {
+	switch len(args) {
+	case 1:
+		return 20, nil
+	case 2:
+		v, err := strconv.Atoi(args[1])
+		if err != nil || v < 1 || v > 1000 {
+			return 0, badUsage(cmd, "'%s' is not a count (1 to 1000)", args[1])
+		}
+		return v, nil
+	}
+	return 0, badUsage(cmd, "%s takes at most N", usage)
+}
+
 func runJournal(ctx context.Context, s *session, args []string, o *output) error {
 	cmd := s.c.byName["journal"]
 	j := s.c.svc.Journal
@@ -544,16 +560,9 @@ func runJournal(ctx context.Context, s *session, args []string, o *output) error
 	}
 	switch args[0] {
 	case "list":
-		n := 20
-		if len(args) > 2 {
-			return badUsage(cmd, "journal list takes at most N")
-		}
-		if len(args) == 2 {
-			v, err := strconv.Atoi(args[1])
-			if err != nil || v < 1 || v > 1000 {
-				return badUsage(cmd, "'%s' is not a count (1 to 1000)", args[1])
-			}
-			n = v
+		n, err := optionalCount(cmd, args, "journal list")
+		if err != nil {
+			return err
 		}
 		if j == nil {
 			return ErrNotAvailable
@@ -700,16 +709,9 @@ func runLog(ctx context.Context, s *session, args []string, o *output) error {
 	}
 	switch args[0] {
 	case "tail":
-		n := 20
-		if len(args) > 2 {
-			return badUsage(cmd, "log tail takes at most N")
-		}
-		if len(args) == 2 {
-			v, err := strconv.Atoi(args[1])
-			if err != nil || v < 1 || v > 1000 {
-				return badUsage(cmd, "'%s' is not a count (1 to 1000)", args[1])
-			}
-			n = v
+		n, err := optionalCount(cmd, args, "log tail")
+		if err != nil {
+			return err
 		}
 		if l == nil {
 			return ErrNotAvailable
