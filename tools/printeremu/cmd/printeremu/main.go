@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"image/png"
@@ -22,6 +21,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"kpos/tools/emuctl"
 	"kpos/tools/printeremu"
 )
 
@@ -62,37 +62,18 @@ func run(columns int, link, control, out string, pngs bool) error {
 	fmt.Println(emu.Path())
 
 	if link != "" {
-		if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err := os.Symlink(emu.Path(), link); err != nil {
-			return err
-		}
-		defer os.Remove(link)
-	}
-	if control != "" {
-		if err := os.Remove(control); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		l, err := net.Listen("unix", control)
+		remove, err := emuctl.Link(link, emu.Path())
 		if err != nil {
 			return err
 		}
-		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					if err := printeremu.Serve(emu, c); err != nil {
-						log.Warn("control connection", "err", err)
-					}
-				}()
-			}
-		}()
+		defer remove()
+	}
+	if control != "" {
+		stop, err := emuctl.Control(control, func(c net.Conn) error { return printeremu.Serve(emu, c) }, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	sigs := make(chan os.Signal, 1)

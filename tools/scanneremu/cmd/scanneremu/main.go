@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"kpos/tools/emuctl"
 	"kpos/tools/scanneremu"
 )
 
@@ -49,37 +49,18 @@ func run(trigger bool, link, control string) error {
 	defer emu.Close()
 	fmt.Println(emu.Path())
 	if link != "" {
-		if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err := os.Symlink(emu.Path(), link); err != nil {
-			return err
-		}
-		defer os.Remove(link)
-	}
-	if control != "" {
-		if err := os.Remove(control); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		l, err := net.Listen("unix", control)
+		remove, err := emuctl.Link(link, emu.Path())
 		if err != nil {
 			return err
 		}
-		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					if err := scanneremu.Serve(emu, c); err != nil {
-						log.Warn("control connection", "err", err)
-					}
-				}()
-			}
-		}()
+		defer remove()
+	}
+	if control != "" {
+		stop, err := emuctl.Control(control, func(c net.Conn) error { return scanneremu.Serve(emu, c) }, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	go func() {
 		if err := scanneremu.Serve(emu, stdio{os.Stdin, os.Stdout}); err != nil {
