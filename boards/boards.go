@@ -89,6 +89,9 @@ type SimDevices struct {
 	Track func(name string) (*hal.Track, error)
 	// Cards lists the test cards' names.
 	Cards func() []string
+	// ConsolePassword is the technician password the board starts with
+	// (TEST ONLY; the technician changes it with `passwd`).
+	ConsolePassword string
 }
 
 // HostControl reaches the host simulator a simulated board talks to.

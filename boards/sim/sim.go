@@ -32,6 +32,8 @@ var (
 	// A short answer timeout keeps "the host never answered" scenarios quick.
 	hostTimeout = 3 * time.Second
 	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+	// The technician password a simulated board's console starts with.
+	testConsolePassword = "tech-pass-2026"
 )
 
 // Open builds the simulated board.
@@ -47,6 +49,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	s := &boards.SimDevices{
 		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
 		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(),
+		ConsolePassword: testConsolePassword,
 	}
 	b := &boards.Board{
 		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,

@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -254,18 +256,4 @@ func drawScreen(s hal.Screen) string {
 		b.WriteString("[QR] " + s.QR + "\n")
 	}
 	return b.String()
-}
-
-// serveHardware runs the terminal on a board with its own keypad and
-// display until ctx ends.
-func (a *app) serveHardware(ctx context.Context, stderr io.Writer) int {
-	inst, err := a.start(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "kpos: start:", err)
-		return 1
-	}
-	a.confirmFirmware(ctx, inst)
-	<-ctx.Done()
-	a.stop(inst)
-	return 0
 }
