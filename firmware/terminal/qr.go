@@ -61,7 +61,7 @@ func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmount(ctx, s.title, s.t.cfg.MaxAmount)
+	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.title, s.amountLimit(methodOf(s.method, s.merchantQR)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}

@@ -96,7 +96,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
