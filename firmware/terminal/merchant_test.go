@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -512,20 +513,34 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	if err := q.term.Settle(ctx); err != nil || len(h.settles) != 1 {
 		t.Fatalf("settle: %v", err)
 	}
-	// 700.00 by QR would bring the day to 1600.00.
+	// 700.00 by QR would bring the day to 1600.00: the amount screen says
+	// what is left at the key that would pass it.
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
+	q.keypad.Press(hal.KeyCancel)
 	res := q.run(t, q.term.QRSale)
-	if res.State != StateRefused || !strings.Contains(q.display.Current().String(), "daily limit") {
-		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.Current())
+	if res.State != StateCancelled || !shownOn(q.display, ui.Amount, "daily limit CNY 1500.00 (CNY 600.00 left)") {
+		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.History())
 	}
 	if len(q.host.requests) != 1 {
 		t.Fatalf("the refused sale reached the host: %d requests", len(q.host.requests))
 	}
 	// Cash counts against the same limits.
+	before := len(q.display.History())
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
-	if res := q.run(t, q.term.CashSale); res.State != StateRefused {
-		t.Fatalf("cash sale over the day's limit: %s %v", res.State, q.display.Current())
+	q.keypad.Press(hal.KeyCancel)
+	res = q.run(t, q.term.CashSale)
+	if after := q.display.History()[before:]; res.State != StateCancelled ||
+		!strings.Contains(fmt.Sprint(after), "(CNY 600.00 left)") {
+		t.Fatalf("cash sale over the day's limit: %s %v", res.State, after)
 	}
+}
+
+// shownOn reports whether a screen id with text was shown.
+func shownOn(d *fake.Display, id, text string) bool {
+	for _, s := range d.History() {
+		if s.ID == id && strings.Contains(s.String(), text) {
+			return true
+		}
+	}
+	return false
 }

@@ -676,6 +676,9 @@ func (s *sale) awaitRemoval(ctx context.Context) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
+	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
+		return // already out (pulled during the sale): nothing to ask for
+	}
 	var lines []string
 	if s.message != "" {
 		lines = append(lines, s.message)
