@@ -279,7 +279,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		s.message = "卡片拒绝 Declined by card"
+		var slip string
+		s.message, slip = cardDeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, slip)
 		return EvDecline, nil
 	}
 }
