@@ -220,6 +220,8 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 		if arg != "" {
 			if err := t.Host(ctx, arg); err != nil {
 				say("%v", err)
+			} else if strings.HasPrefix(arg, "pay-qr") {
+				ready.awaitChange() // the terminal learns of it when it next asks the host
 			}
 			break
 		}
@@ -416,6 +418,10 @@ type readiness struct {
 	waiting int
 	queued  int       // PIN entries and codes given and not yet taken
 	lastAt  time.Time // a screen shown, or an input taken
+	// changeAfter, when set, is when something changed that the firmware
+	// learns of by itself (a QR order paid at the host): the terminal is
+	// ready once it has shown a new screen since.
+	changeAfter time.Time
 }
 
 // watchInput wraps the board's input devices so that their waits are
@@ -459,6 +465,13 @@ func (r *readiness) taken() {
 	r.mu.Unlock()
 }
 
+// awaitChange makes the next settle wait for a new screen.
+func (r *readiness) awaitChange() {
+	r.mu.Lock()
+	r.changeAfter = time.Now()
+	r.mu.Unlock()
+}
+
 func (r *readiness) shown() {
 	r.mu.Lock()
 	r.lastAt = time.Now()
@@ -483,7 +496,7 @@ func (r *readiness) settle(ctx context.Context, sim *boards.SimDevices) {
 	defer tick.Stop()
 	for {
 		r.mu.Lock()
-		ready := r.waiting > 0 && r.queued == 0 && time.Since(r.lastAt) >= settleQuiet
+		ready := r.waiting > 0 && r.queued == 0 && time.Since(r.lastAt) >= settleQuiet && r.lastAt.After(r.changeAfter)
 		r.mu.Unlock()
 		if ready && sim.Keypad.Pending() == 0 && sim.Reader.Pending() == 0 {
 			return
@@ -492,6 +505,7 @@ func (r *readiness) settle(ctx context.Context, sim *boards.SimDevices) {
 		case <-ctx.Done():
 			r.mu.Lock()
 			r.queued = 0 // not taken: nothing waits for it any more
+			r.changeAfter = time.Time{}
 			r.mu.Unlock()
 			return
 		case <-tick.C:
