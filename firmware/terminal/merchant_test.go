@@ -246,6 +246,43 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 	}
 }
 
+// A refund above what is left of the original is refused on the amount
+// screen, before any card is read or anything sent: the original named by
+// its trace or by its RRN, what was refunded of it counted from the journal.
+func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "5000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("3000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.reader.Insert(&fake.PlaybackCard{})
+	r.pinpad.EnterPIN("123456")
+	r.reader.Remove()
+	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+		t.Fatalf("first refund: %s", res.State)
+	}
+	for _, typed := range []string{fmt.Sprint(orig), "000000000042"} { // its trace, its RRN
+		before := len(r.display.History())
+		r.keypad.Type(typed)
+		r.keypad.Press(hal.KeyEnter)
+		if len(typed) > 6 {
+			r.keypad.Type("1122")
+			r.keypad.Press(hal.KeyEnter)
+		}
+		r.keypad.Type("3000")
+		r.keypad.Press(hal.KeyCancel)
+		res := r.run(t, r.term.Refund)
+		want := fmt.Sprintf("Over what is left to refund of trace %06d: CNY 20.00", orig)
+		if after := fmt.Sprint(r.display.History()[before:]); res.State != StateCancelled || !strings.Contains(after, want) {
+			t.Fatalf("refund of 30.00 by %s with 20.00 left: %s, screens %s", typed, res.State, after)
+		}
+		if len(r.host.requests) != 2 || len(r.pinpad.Prompts()) != 2 {
+			t.Fatalf("the refused refund went on: %d requests, %d PIN prompts", len(r.host.requests), len(r.pinpad.Prompts()))
+		}
+	}
+}
+
 func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
 	for _, print := range []bool{false, true} {
 		t.Run(fmt.Sprint("print=", print), func(t *testing.T) {
