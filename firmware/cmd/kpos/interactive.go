@@ -46,7 +46,8 @@ Host simulator
   fault delay 2s  the host answers 2 s late: the terminal waits up to %s,
                 so a delay of %s or more is no answer (the sale is reversed)
 Other
-  # text        a comment: ignored   help        this text
+  # text        a comment (a # at the start or after a space): ignored
+  help          this text
   quit          stop the terminal
 `
 
@@ -131,7 +132,7 @@ var hostKinds = []string{"sale", "void", "refund", "QR sale", "balance", "pre-au
 // answers go to out while the screens wait.
 func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line, receipts string, out io.Writer) bool {
 	say := func(format string, v ...any) { fmt.Fprintf(out, format+"\n", v...) }
-	if i := strings.IndexByte(line, '#'); i >= 0 {
+	if i := commentAt(line); i >= 0 {
 		if line = line[:i]; strings.TrimSpace(line) == "" {
 			return false // a comment alone is not an empty line
 		}
@@ -245,6 +246,17 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 		say("unknown command %q; type 'help'", fields[0])
 	}
 	return false
+}
+
+// commentAt is where a comment starts in line: a # at its start or after a
+// space (a # inside a word, as in a scanned address, is text). -1: none.
+func commentAt(line string) int {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return i
+		}
+	}
+	return -1
 }
 
 // faultDelay is the delay of a "delay DURATION …" fault.

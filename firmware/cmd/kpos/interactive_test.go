@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"kpos/hal"
 )
 
 // typed runs the simulated terminal in the terminal window, all of input
@@ -134,5 +137,37 @@ func TestWindowDrawsTheBoardsDisplay(t *testing.T) {
 		if len([]rune(b[1])) != 34 || len(rows) != 10 {
 			t.Fatalf("a box %d wide and %d high, not 34 by 10:\n%s", len([]rune(b[1])), len(rows), b[0])
 		}
+	}
+}
+
+func TestKeyLine(t *testing.T) {
+	cases := []struct {
+		line string
+		keys []hal.Key
+		fn   string
+		ok   bool
+	}{
+		{"", nil, "", true},
+		{"12.5", []hal.Key{'1', '2', '.', '5'}, "", true},
+		{"1 2\x7f", []hal.Key{'1', '2', hal.KeyClear}, "", true},
+		{"\x1bOP", []hal.Key{hal.KeyF1}, "", true},
+		{"\x1b[11~", []hal.Key{hal.KeyF1}, "", true},
+		{"\x1b[[A", []hal.Key{hal.KeyF1}, "", true},
+		{"\x1b[A\x1b[B", []hal.Key{hal.KeyUp, hal.KeyDown}, "", true},
+		{"\x1b", []hal.Key{hal.KeyCancel}, "", true},
+		{"\x1bOQ", nil, "F2", true},
+		{"\x1b[24~", nil, "F12", true},
+		{"\x1b[99~", nil, `the key sending "\x1b[99~"`, true},
+		{"insert x", nil, "", false},
+		{"1234 # amount", nil, "", false}, // the comment is cut before
+	}
+	for _, c := range cases {
+		keys, fn, ok := keyLine(c.line)
+		if fmt.Sprint(keys) != fmt.Sprint(c.keys) || fn != c.fn || ok != c.ok {
+			t.Errorf("%q: %v %q %v, want %v %q %v", c.line, keys, fn, ok, c.keys, c.fn, c.ok)
+		}
+	}
+	if commentAt("scan https://example.com/#menu") != -1 || commentAt("1234 # amount") != 5 || commentAt("# x") != 0 {
+		t.Error("comments found wrong")
 	}
 }
