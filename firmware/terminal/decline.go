@@ -27,12 +27,13 @@ var cardDeclines = []struct {
 	{emv.TVRCDAFailed, "卡片认证失败", "Card authentication failed"},
 }
 
-// cardDeclineReason says why the card declined, from its TVR: "卡片拒绝
-// Declined by card" and the reason when the TVR names one.
+// cardDeclineReason says why the card declined, from its TVR, for the
+// screen (under the title 交易失败 Declined) and the slip: the reason when
+// the TVR names one, else "卡片拒绝 Declined by card".
 func cardDeclineReason(tvr [5]byte) (screen, slip string) {
 	for _, d := range cardDeclines {
 		if emv.TVR(tvr).Has(d.bit) {
-			return "卡片拒绝 Declined by card: " + d.zh + " " + d.en, d.zh + " " + d.en
+			return d.zh + " " + d.en, d.zh + " " + d.en
 		}
 	}
 	return "卡片拒绝 Declined by card", "卡片拒绝 DECLINED BY CARD"

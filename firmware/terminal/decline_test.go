@@ -18,11 +18,11 @@ func TestCardDeclineReasonFromTheTVR(t *testing.T) {
 		tvr    [5]byte
 		screen string
 	}{
-		{tvr(emv.TVRExpiredApplication, emv.TVROnlinePINEntered), "卡片拒绝 Declined by card: 卡片已过期 Card expired"},
+		{tvr(emv.TVRExpiredApplication, emv.TVROnlinePINEntered), "卡片已过期 Card expired"},
 		// Expired comes first, whatever else the TVR says.
-		{tvr(emv.TVRDDAFailed, emv.TVRExpiredApplication), "卡片拒绝 Declined by card: 卡片已过期 Card expired"},
-		{tvr(emv.TVRApplicationNotYetEffective), "卡片拒绝 Declined by card: 卡片未生效 Card not yet valid"},
-		{tvr(emv.TVRPINTryLimitExceeded), "卡片拒绝 Declined by card: 密码错误次数超限 PIN tries exceeded"},
+		{tvr(emv.TVRDDAFailed, emv.TVRExpiredApplication), "卡片已过期 Card expired"},
+		{tvr(emv.TVRApplicationNotYetEffective), "卡片未生效 Card not yet valid"},
+		{tvr(emv.TVRPINTryLimitExceeded), "密码错误次数超限 PIN tries exceeded"},
 		{tvr(emv.TVRExceedsFloorLimit), "卡片拒绝 Declined by card"},
 	}
 	for _, c := range cases {

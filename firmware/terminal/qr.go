@@ -137,7 +137,7 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 	name, _, _ := s.t.identity()
 	// CANCEL here scans again (CANCEL on the scan screen ends the sale):
 	// the keys are labelled with what they do.
-	ok, err := s.t.ui.ConfirmAs(ctx, ScreenQRConfirm, "扫码支付 QR payment", "支付 Pay", "重新扫码 Scan again",
+	ok, err := s.t.ui.ConfirmAs(ctx, ScreenQRConfirm, "扫码支付 QR payment", "支付", "重新扫码",
 		"金额 Amount: "+ui.Money(s.amount), "收款方 Payee: "+name, "付款码 Code: "+s.code.Kind.String()+" "+s.code.Masked())
 	if err != nil {
 		if ctx.Err() != nil {

@@ -656,7 +656,7 @@ func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
 		if errors.Is(err, hal.ErrCoverOpen) {
 			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
 		}
-		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印 Print", "不打印 Skip", msg)
+		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
 		if kerr != nil {
 			return kerr
 		}

@@ -97,7 +97,7 @@ func (l Limit) note() string {
 
 // NoteDecimals is the amount screen's answer to a third decimal: an amount
 // in yuan has two (jiao and fen).
-const NoteDecimals = "最多两位小数 At most two decimals (fen)"
+const NoteDecimals = "最多两位小数 2 decimals at most"
 
 // EnterAmount reads an amount up to max; see EnterAmountUpTo.
 func (u *UI) EnterAmount(ctx context.Context, title string, max int64) (int64, error) {
