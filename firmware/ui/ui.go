@@ -2,9 +2,12 @@
 // screens in Chinese and English on a hal.Display, and the input that answers
 // them from a hal.Keypad (amounts, confirmations, menu choices).
 //
-// Screens carry a stable ID so scenarios and tests can wait for them. The
-// package knows nothing of payments beyond formatting an amount, and it never
-// receives card numbers other than masked ones.
+// Screens carry a stable ID so scenarios and tests can wait for them. Lists
+// longer than the display (its Size, the board's) are shown a page at a
+// time, and Layout lays any screen out to that size, as a display of the
+// board draws it. The package knows nothing of payments beyond formatting an
+// amount and taking the limit it is told, and it never receives card numbers
+// other than masked ones.
 package ui
 
 import (

@@ -66,6 +66,9 @@ func (a *app) interactive(ctx context.Context, stdin io.Reader, stdout, stderr i
 	}
 	ready := watchInput(a.board)
 	size := ui.Size{Columns: a.board.DisplaySize.Columns, Rows: a.board.DisplaySize.Rows}
+	if size.Columns == 0 || size.Rows == 0 {
+		size = ui.Size{Columns: 32, Rows: 10} // a board that declares none: a countertop terminal's
+	}
 	var outMu sync.Mutex
 	sim.Display.OnShow = func(s hal.Screen) {
 		ready.shown()
