@@ -39,6 +39,9 @@ type Board struct {
 	Link      hal.Link
 	// Console is the technician's serial line, nil when the board has none.
 	Console io.ReadWriter
+	// DisplaySize is the customer display's text area, which every screen
+	// is laid out to (docs/boards.md).
+	DisplaySize DisplaySize
 
 	HostAddr string // the acquirer's address as the Link dials it
 	// HostTimeout bounds the wait for the host's answer (the acquirer's
@@ -62,6 +65,12 @@ type Board struct {
 	Sim *SimDevices
 
 	closers []func() error
+}
+
+// DisplaySize is a display's text area: Columns wide (a Chinese character
+// takes two) and Rows high, the title's row included.
+type DisplaySize struct {
+	Columns, Rows int
 }
 
 // Identity names a terminal to its acquirer.

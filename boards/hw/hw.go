@@ -182,6 +182,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		return nil, err
 	}
 	b.Display, b.Keypad = term, term
+	b.DisplaySize.Columns, b.DisplaySize.Rows = f.Tty.Size()
 	b.OnClose(term.Close)
 	b.PINPad = pinpad.New(term, term, f.PINPad)
 

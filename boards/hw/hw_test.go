@@ -21,6 +21,10 @@ func TestCommittedBoardFilesLoad(t *testing.T) {
 		if b.Printer.Device == "" || b.Tty.Device == "" || len(b.Reader.Slots) == 0 {
 			t.Errorf("%s: incomplete: %+v", f, b)
 		}
+		// Every board file declares its display's size.
+		if b.Tty.Columns == 0 || b.Tty.Rows == 0 {
+			t.Errorf("%s: no display size ([tty] columns and rows)", f)
+		}
 	}
 	b, _ := Load("../rpi-ref.toml")
 	if b.Printer.Width58or80 != 58 || !b.GPIO.PaperSensor.ActiveLow || b.Modem.APN != "CMNET" || !b.Reader.Slots[0].Contactless {

@@ -31,6 +31,9 @@ var (
 	testSerial = "KPOS-SIM-0001"
 	// A short answer timeout keeps "the host never answered" scenarios quick.
 	hostTimeout = 3 * time.Second
+	// The display of a countertop terminal: 32 columns (16 Chinese
+	// characters) by 10 rows, drawn in the terminal window as it is.
+	displaySize = boards.DisplaySize{Columns: 32, Rows: 10}
 	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
 	// The technician password a simulated board's console starts with.
 	testConsolePassword = "tech-pass-2026"
@@ -56,7 +59,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
-		Serial: testSerial,
+		Serial: testSerial, DisplaySize: displaySize,
 	}
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil

@@ -338,6 +338,9 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		return EvCancel, nil
 	}
 	s.origRRN, s.origDate = rrn(ref), date
+	if orig, ok := s.t.saleByRRN(s.origRRN); ok {
+		s.orig = orig // a sale of this terminal: what is left of it is checked here
+	}
 	return EvEntered, nil
 }
 

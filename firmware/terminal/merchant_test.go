@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -242,6 +243,43 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 				t.Fatal("no refund receipt")
 			}
 		})
+	}
+}
+
+// A refund above what is left of the original is refused on the amount
+// screen, before any card is read or anything sent: the original named by
+// its trace or by its RRN, what was refunded of it counted from the journal.
+func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "5000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("3000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.reader.Insert(&fake.PlaybackCard{})
+	r.pinpad.EnterPIN("123456")
+	r.reader.Remove()
+	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+		t.Fatalf("first refund: %s", res.State)
+	}
+	for _, typed := range []string{fmt.Sprint(orig), "000000000042"} { // its trace, its RRN
+		before := len(r.display.History())
+		r.keypad.Type(typed)
+		r.keypad.Press(hal.KeyEnter)
+		if len(typed) > 6 {
+			r.keypad.Type("1122")
+			r.keypad.Press(hal.KeyEnter)
+		}
+		r.keypad.Type("3000")
+		r.keypad.Press(hal.KeyCancel)
+		res := r.run(t, r.term.Refund)
+		want := fmt.Sprintf("Over what is left to refund of trace %06d: CNY 20.00", orig)
+		if after := fmt.Sprint(r.display.History()[before:]); res.State != StateCancelled || !strings.Contains(after, want) {
+			t.Fatalf("refund of 30.00 by %s with 20.00 left: %s, screens %s", typed, res.State, after)
+		}
+		if len(r.host.requests) != 2 || len(r.pinpad.Prompts()) != 2 {
+			t.Fatalf("the refused refund went on: %d requests, %d PIN prompts", len(r.host.requests), len(r.pinpad.Prompts()))
+		}
 	}
 }
 
@@ -512,20 +550,34 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	if err := q.term.Settle(ctx); err != nil || len(h.settles) != 1 {
 		t.Fatalf("settle: %v", err)
 	}
-	// 700.00 by QR would bring the day to 1600.00.
+	// 700.00 by QR would bring the day to 1600.00: the amount screen says
+	// what is left at the key that would pass it.
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
+	q.keypad.Press(hal.KeyCancel)
 	res := q.run(t, q.term.QRSale)
-	if res.State != StateRefused || !strings.Contains(q.display.Current().String(), "daily limit") {
-		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.Current())
+	if res.State != StateCancelled || !shownOn(q.display, ui.Amount, "daily limit CNY 1500.00 (CNY 600.00 left)") {
+		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.History())
 	}
 	if len(q.host.requests) != 1 {
 		t.Fatalf("the refused sale reached the host: %d requests", len(q.host.requests))
 	}
 	// Cash counts against the same limits.
+	before := len(q.display.History())
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
-	if res := q.run(t, q.term.CashSale); res.State != StateRefused {
-		t.Fatalf("cash sale over the day's limit: %s %v", res.State, q.display.Current())
+	q.keypad.Press(hal.KeyCancel)
+	res = q.run(t, q.term.CashSale)
+	if after := q.display.History()[before:]; res.State != StateCancelled ||
+		!strings.Contains(fmt.Sprint(after), "(CNY 600.00 left)") {
+		t.Fatalf("cash sale over the day's limit: %s %v", res.State, after)
 	}
+}
+
+// shownOn reports whether a screen id with text was shown.
+func shownOn(d *fake.Display, id, text string) bool {
+	for _, s := range d.History() {
+		if s.ID == id && strings.Contains(s.String(), text) {
+			return true
+		}
+	}
+	return false
 }

@@ -96,7 +96,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -279,7 +279,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		s.message = "卡片拒绝 Declined by card"
+		var slip string
+		s.message, slip = cardDeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, slip)
 		return EvDecline, nil
 	}
 }
@@ -654,7 +656,7 @@ func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
 		if errors.Is(err, hal.ErrCoverOpen) {
 			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
 		}
-		ok, kerr := t.ui.Confirm(ctx, ui.PaperOut, "打印机 Printer", msg, "CANCEL 不打印 skip")
+		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
 		if kerr != nil {
 			return kerr
 		}
@@ -676,6 +678,9 @@ func (s *sale) awaitRemoval(ctx context.Context) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
+	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
+		return // already out (pulled during the sale): nothing to ask for
+	}
 	var lines []string
 	if s.message != "" {
 		lines = append(lines, s.message)

@@ -394,6 +394,16 @@ func TestCardPulledAtThePINPromptStopsTheSaleAtOnce(t *testing.T) {
 	if !strings.Contains(r.display.Current().String(), "Card removed") || len(r.host.requests) != 0 {
 		t.Fatalf("screen %v, %d requests", r.display.Current(), len(r.host.requests))
 	}
+	// The card is gone: the sale ends on "card removed", and never asks
+	// for the card to be removed again.
+	if cur := r.display.Current(); cur.ID != ui.Cancelled {
+		t.Fatalf("the sale ended on %v, not the cancelled screen", cur)
+	}
+	for _, s := range r.display.History() {
+		if s.ID == ui.RemoveCard {
+			t.Fatalf("asked to remove a card already pulled: %v", s)
+		}
+	}
 }
 
 // refusingHost refuses reversals with a code until it is signed on again.

@@ -28,6 +28,7 @@ import (
 	"kpos/firmware/keys"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
+	"kpos/firmware/ui"
 	"kpos/firmware/update"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -130,7 +131,8 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	cfg := terminal.Config{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID,
-		TerminalID: b.Identity.TerminalID, Logger: a.log}
+		TerminalID: b.Identity.TerminalID, Logger: a.log,
+		Display: ui.Size{Columns: b.DisplaySize.Columns, Rows: b.DisplaySize.Rows}}
 	var opts []terminal.Option
 	if binder != nil {
 		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
