@@ -101,6 +101,14 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
+	if s.kind().journal == journal.Refund && s.orig.Trace != 0 {
+		// A refund of this terminal's sale: no more than what is left of
+		// it (the rule book), before the card is read.
+		if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+			s.message = msg
+			return EvRefused, nil
+		}
+	}
 	if !s.kind().limited {
 		return EvAmount, nil
 	}

@@ -87,8 +87,8 @@ type Original struct {
 }
 
 // Limits are the terminal's limits and what was spent today by the rule in
-// the package comment. A zero PerTxn or Daily means that limit is not set
-// (a terminal provisioned without a binding has none).
+// the package comment. A limit of zero allows nothing (limits fail closed):
+// a caller without limits passes no Limits at all.
 type Limits struct {
 	PerTxn     int64
 	Daily      int64
@@ -221,10 +221,10 @@ func Check(a Action) error {
 	}
 	if a.Limits != nil && Limited(k) {
 		l := a.Limits
-		if l.PerTxn > 0 && a.Amount > l.PerTxn {
+		if a.Amount > l.PerTxn {
 			return refuse(k, ReasonTxnLimit, "%d is over the per-transaction limit of %d", a.Amount, l.PerTxn)
 		}
-		if l.Daily > 0 && l.SpentToday+a.Amount > l.Daily {
+		if l.SpentToday+a.Amount > l.Daily {
 			return refuse(k, ReasonDailyLimit, "%d would bring today's total to %d, over the daily limit of %d",
 				a.Amount, l.SpentToday+a.Amount, l.Daily)
 		}

@@ -116,9 +116,9 @@ func TestWhatWasDone(t *testing.T) {
 		{"completion of 115 %", Action{Kind: Completion, Amount: 11500, Original: pre(false)}, ReasonNone},
 		{"completion above 115 %", Action{Kind: Completion, Amount: 11501, Original: pre(false)}, ReasonOverAuthorized},
 		{"second completion", Action{Kind: Completion, Amount: 100, Original: pre(true)}, ReasonClosed},
-		{"completion over the per-sale limit", Action{Kind: Completion, Amount: 11500, Original: pre(false), Limits: &Limits{PerTxn: 11000}}, ReasonTxnLimit},
-		{"completion over the daily limit", Action{Kind: Completion, Amount: 11500, Original: pre(false), Limits: &Limits{Daily: 20000, SpentToday: 10000}}, ReasonDailyLimit},
-		{"completion at the daily limit", Action{Kind: Completion, Amount: 10000, Original: pre(false), Limits: &Limits{Daily: 20000, SpentToday: 10000}}, ReasonNone},
+		{"completion over the per-sale limit", Action{Kind: Completion, Amount: 11500, Original: pre(false), Limits: &Limits{PerTxn: 11000, Daily: 1 << 40}}, ReasonTxnLimit},
+		{"completion over the daily limit", Action{Kind: Completion, Amount: 11500, Original: pre(false), Limits: &Limits{PerTxn: 50000, Daily: 20000, SpentToday: 10000}}, ReasonDailyLimit},
+		{"completion at the daily limit", Action{Kind: Completion, Amount: 10000, Original: pre(false), Limits: &Limits{PerTxn: 50000, Daily: 20000, SpentToday: 10000}}, ReasonNone},
 		{"pre-auth void", Action{Kind: PreAuthVoid, Amount: 10000, Original: pre(false)}, ReasonNone},
 		{"pre-auth void after a completion", Action{Kind: PreAuthVoid, Amount: 10000, Original: pre(true)}, ReasonClosed},
 		{"completion void", Action{Kind: CompletionVoid, Amount: 9000, Original: comp(0, false)}, ReasonNone},
@@ -129,7 +129,8 @@ func TestWhatWasDone(t *testing.T) {
 		{"sale over the per-sale limit", Action{Kind: Sale, Amount: 50001, Limits: lim}, ReasonTxnLimit},
 		{"sale over the daily limit", Action{Kind: Sale, Amount: 50000, Limits: &Limits{PerTxn: 50000, Daily: 200000, SpentToday: 150001}}, ReasonDailyLimit},
 		{"sale without limits", Action{Kind: Sale, Amount: 99999999}, ReasonNone},
-		{"pre-auth over the daily limit", Action{Kind: PreAuth, Amount: 50001, Limits: &Limits{Daily: 200000, SpentToday: 150000}}, ReasonDailyLimit},
+		{"zero limits allow nothing", Action{Kind: Sale, Amount: 1, Limits: &Limits{}}, ReasonTxnLimit},
+		{"pre-auth over the daily limit", Action{Kind: PreAuth, Amount: 50001, Limits: &Limits{PerTxn: 60000, Daily: 200000, SpentToday: 150000}}, ReasonDailyLimit},
 		{"refund ignores the limits", Action{Kind: Refund, Amount: 3000, Original: sale(0, false), Limits: &Limits{PerTxn: 1, Daily: 1, SpentToday: 1}}, ReasonNone},
 		{"balance has no amount", Action{Kind: Balance}, ReasonNone},
 	}
@@ -142,7 +143,7 @@ func TestWhatWasDone(t *testing.T) {
 }
 
 func TestLimitSentinelsAndCodes(t *testing.T) {
-	err := Check(Action{Kind: Sale, Amount: 2, Limits: &Limits{PerTxn: 1}})
+	err := Check(Action{Kind: Sale, Amount: 2, Limits: &Limits{PerTxn: 1, Daily: 10}})
 	if !errors.Is(err, ErrTxnLimit) || errors.Is(err, ErrDailyLimit) {
 		t.Fatalf("%v", err)
 	}
