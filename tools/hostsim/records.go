@@ -3,6 +3,8 @@ package hostsim
 import (
 	"fmt"
 	"time"
+
+	"kpos/firmware/acquirer"
 )
 
 // Record is one thing the host did, as a test or the control interface
@@ -50,6 +52,15 @@ type txn struct {
 	qrPayload string
 	foreign   bool
 	credit    bool // counts as a credit at settlement (refund)
+	kind      acquirer.Kind
+	batch     uint32
+	// A pre-authorization: released by its void, or closed by a completion
+	// that stands; a completion: its pre-authorization and the hold it
+	// released.
+	released   bool
+	completion *txn
+	preauth    *txn
+	held       int64
 	counts    bool // counts in the settlement totals at all
 	note      string
 }

@@ -88,7 +88,6 @@ type termState struct {
 	pinKey  []byte
 	macKey  []byte
 	dataKey []byte
-	daily   map[string]int64 // approved amount per day (YYYYMMDD)
 	act     *activation
 	bound   bool
 	// kcodeUsed: the K code has bound this terminal and binds no more;
@@ -143,7 +142,7 @@ func New(cfg Config) (*Server, error) {
 		txns: map[txnKey]*txn{}, byRRN: map[string]*txn{}, uploads: map[batchKey][]Record{},
 		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}, requirement: map[string]int{}}
 	for _, t := range d.Terminals {
-		ts := &termState{rec: t, alg: keys.AlgTDES, daily: map[string]int64{}}
+		ts := &termState{rec: t, alg: keys.AlgTDES}
 		if strings.EqualFold(t.Algorithm, "SM4") {
 			ts.alg = keys.AlgSM4
 		}
