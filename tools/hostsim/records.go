@@ -61,8 +61,8 @@ type txn struct {
 	completion *txn
 	preauth    *txn
 	held       int64
-	counts    bool // counts in the settlement totals at all
-	note      string
+	counts     bool // counts in the settlement totals at all
+	note       string
 }
 
 // record appends r (under s.mu) and returns a pointer for later updates.
