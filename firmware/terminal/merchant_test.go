@@ -68,9 +68,9 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless}) // a second tap is not what was asked
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 			r.pinpad.EnterPIN("123456")
-			r.reader.Remove()
+			r.removeWhenAsked()
 		}, ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
 		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
@@ -78,9 +78,11 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 			r.pinpad.EnterPIN("123456")
 		}, ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
 		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
-			r.reader.Insert(&fake.PlaybackCard{})
-			r.reader.Remove()
-			r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+			r.insertAtPrompt()
+			r.at(ScreenFallback, func() {
+				r.reader.Remove()
+				r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+			})
 			r.pinpad.EnterPIN("123456")
 		}, ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
 	}
@@ -217,9 +219,9 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 			}
 			r.keypad.Type("1200")
 			r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.insertAtPrompt()
 			r.pinpad.EnterPIN("123456")
-			r.reader.Remove()
+			r.removeWhenAsked()
 			res := r.run(t, r.term.Refund)
 			if res.State != StateApproved {
 				t.Fatalf("refund: %s; screens %v", res.State, r.display.History())
@@ -252,7 +254,7 @@ func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
 			k := &sequenceKernel{scriptedKernel: r.kernel}
 			r.term.kernel = k
 			r.host.resp = acquirer.Response{Code: "00", Balance: 123456}
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.insertAtPrompt()
 			r.pinpad.EnterPIN("123456")
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -289,9 +291,9 @@ func TestPreAuthCompletionAndVoid(t *testing.T) {
 	r := newRig(t)
 	r.keypad.Type("10000")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
-	r.reader.Remove()
+	r.removeWhenAsked()
 	pre := r.run(t, r.term.PreAuth)
 	if pre.State != StateApproved || r.host.requests[0].Kind != acquirer.KindPreAuth {
 		t.Fatalf("pre-auth %s %+v", pre.State, r.host.requests)
