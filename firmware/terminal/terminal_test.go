@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,7 +183,9 @@ func (r *rig) at(id string, do func()) {
 }
 
 // insertAtPrompt inserts a card when the sale asks for one.
-func (r *rig) insertAtPrompt() { r.at(ui.PresentCard, func() { r.reader.Insert(&fake.PlaybackCard{}) }) }
+func (r *rig) insertAtPrompt() {
+	r.at(ui.PresentCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+}
 
 // removeWhenAsked takes the card out when the terminal asks for it back.
 func (r *rig) removeWhenAsked() { r.at(ui.RemoveCard, r.reader.Remove) }
