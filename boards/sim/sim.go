@@ -46,14 +46,14 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	}
 	s := &boards.SimDevices{
 		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
-		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(),
+		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(), Clock: fake.NewClock(),
 	}
 	b := &boards.Board{
 		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
-		Serial: testSerial,
+		Serial: testSerial, Now: s.Clock.Now,
 	}
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil
@@ -114,7 +114,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		s.Link = fake.NewLink(nil)
 		b.HostAddr = opt.HostAddr
 	} else {
-		host, err := startHost(ctx, opt)
+		host, err := startHost(ctx, opt, s.Clock.Now)
 		if err != nil {
 			return nil, err
 		}

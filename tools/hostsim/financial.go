@@ -118,7 +118,7 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := Record{Type: "authorization", Kind: req.Kind.String(), MTI: mti, TID: tk.rec.TID, Batch: req.Batch,
-		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount}
+		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount, Entry: entryNames[req.Entry], OrigTrace: req.OrigTrace}
 	if prev, ok := s.txns[key]; ok && req.Kind != acquirer.KindQRQuery {
 		if prev.reqSum == requestSum(mti, req) && prev.response != nil {
 			rec.Code, rec.Note = prev.rec.Code, "repeat of an identical request: same answer, nothing applied again"
@@ -141,7 +141,7 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 		return withMAC(a), tk, err
 	}
 	if req.Amount%100 == 99 && req.Kind != acquirer.KindBalance && req.Kind != acquirer.KindQRQuery {
-		rec.Note = "amount trigger 99: never answered, not applied"
+		rec.Note, rec.Unanswered = "amount trigger 99: never answered, not applied", true
 		s.recordLocked(rec)
 		return nil, tk, nil
 	}

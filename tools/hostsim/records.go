@@ -33,6 +33,35 @@ type Record struct {
 	// Balanced is a settlement's outcome.
 	Balanced bool   `json:"balanced,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// Entry is how the card was read (field 22): chip, contactless,
+	// stripe, fallback, manual, qr.
+	Entry string `json:"entry,omitempty"`
+	// OrigTrace is the original a void, refund, completion or query names
+	// (field 61).
+	OrigTrace uint32 `json:"orig_trace,omitempty"`
+	// Reason is a reversal's reason code (field 39 of the 0400).
+	Reason string `json:"reason,omitempty"`
+	// Unanswered: the host processed the request but sent no usable
+	// answer (amount trigger 99, or a fault that drops or garbles it).
+	Unanswered bool `json:"unanswered,omitempty"`
+}
+
+// entryNames name field 22's entry modes in records.
+var entryNames = map[acquirer.EntryMode]string{acquirer.EntryChip: "chip", acquirer.EntryContactless: "contactless",
+	acquirer.EntryStripe: "stripe", acquirer.EntryFallback: "fallback", acquirer.EntryManual: "manual", acquirer.EntryQR: "qr"}
+
+// markUnanswered marks the latest record of the request with trace from
+// terminal tid as unanswered.
+func (s *Server) markUnanswered(tid string, trace uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.records) - 1; i >= 0; i-- {
+		r := s.records[i]
+		if r.TID == tid && r.Trace == trace && (r.Type == "authorization" || r.Type == "reversal") {
+			r.Unanswered = true
+			return
+		}
+	}
 }
 
 // txn is an authorization the host holds, with what it takes to undo it.

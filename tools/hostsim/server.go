@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -268,6 +269,12 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	}
 	hdr := fr.Header.WithRequirement(s.takeRequirement(acquirer.FieldString(m, 41)))
 	if hasFault {
+		switch fault.Kind {
+		case FaultDropAfter, FaultNoAnswer, FaultGarbage:
+			if trace, err := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32); err == nil {
+				s.markUnanswered(acquirer.FieldString(m, 41), uint32(trace))
+			}
+		}
 		return s.applyFault(fault, fr, hdr, ans, tk)
 	}
 	body, err := s.pack(ans, tk)

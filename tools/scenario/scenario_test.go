@@ -234,11 +234,11 @@ func TestNewForms(t *testing.T) {
 		t.Errorf("clock %v %v", it.clock, err)
 	}
 	fail := map[string]string{
-		"expect host record 1 code=05\n":                           ":1:",
-		"expect host record 3 code=00\n":                           ":1:",
-		"expect host order reversal sale\n":                        ":1:",
-		"expect host order sale\n":                                 ":1:",
-		"keys 1\nexpect never screen key\nkeys 2\n":                ":2:", // shown after the never: its line fails
+		"expect host record 1 code=05\n":                                                 ":1:",
+		"expect host record 3 code=00\n":                                                 ":1:",
+		"expect host order reversal sale\n":                                              ":1:",
+		"expect host order sale\n":                                                       ":1:",
+		"keys 1\nexpect never screen key\nkeys 2\n":                                      ":2:", // shown after the never: its line fails
 		"expect never text \"/\\[key\\]\\s+9/\"\nkeys 1\nwait 10ms\nkeys 9\nwait 50ms\n": ":1:",
 	}
 	for script, line := range fail {
