@@ -231,13 +231,20 @@ var recordFields = map[string]bool{"type": true, "kind": true, "trace": true, "c
 	"orig-trace": true, "reason": true, "applied": true, "answered": true, "voided": true, "reversed": true}
 
 // timeLayouts are the ways `clock set` takes a time (local time unless it
-// names its zone).
+// names its zone); a time of day alone is that time on the day the
+// scenario runs.
 var timeLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
 
 func parseTime(s string) (time.Time, error) {
 	for _, l := range timeLayouts {
 		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
 			return t, nil
+		}
+	}
+	for _, l := range []string{"15:04:05", "15:04"} {
+		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
+			y, m, d := time.Now().Date()
+			return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, time.Local), nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("clock set: %q is not a time like 2026-12-03T23:59:00", s)

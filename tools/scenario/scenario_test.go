@@ -223,6 +223,7 @@ func TestNewForms(t *testing.T) {
 		"expect host order sale reversal\n",
 		"expect never screen declined\nkeys 1\nexpect screen key 1\n",
 		"clock set 2026-12-03T23:59:00\nclock advance 2m\n",
+		"clock set 23:50\nclock set \"2026-12-03 08:00\"\n",
 	}
 	for _, p := range pass {
 		if err := runOn(t, target(), p); err != nil {
