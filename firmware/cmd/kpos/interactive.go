@@ -13,6 +13,7 @@ import (
 
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -127,6 +128,12 @@ func (a *app) command(ctx context.Context, t *simTarget, line, receipts string, 
 	case "insert", "tap", "swipe":
 		if arg == "" {
 			say("%s which card? %s", fields[0], strings.Join(t.sim.Cards(), ", "))
+			break
+		}
+		if t.sim.Display.Current().ID == ui.Idle {
+			// No sale asks for a card: one presented now would not be
+			// read by the next sale anyway (it asks for the card itself).
+			say("no sale in progress: type an amount first, then %s the card when asked", strings.ToLower(fields[0]))
 			break
 		}
 		if err := t.Present(ctx, strings.ToLower(fields[0]), arg); err != nil {
