@@ -531,3 +531,95 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 		t.Fatalf("cash sale over the day's limit: %s %v", res.State, q.display.Current())
 	}
 }
+
+// TestRuleBookBeforeAnythingIsSent: a sale partly refunded cannot be voided,
+// and a refund of more than is left is refused before the card is asked
+// for; nothing of either reaches the host.
+func TestRuleBookBeforeAnythingIsSent(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "3000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("1000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.insertAtPrompt()
+	r.pinpad.EnterPIN("123456")
+	r.removeWhenAsked()
+	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+		t.Fatalf("refund: %s", res.State)
+	}
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	res := r.run(t, r.term.Void)
+	if res.State != StateFailed || len(r.host.requests) != 2 || !strings.Contains(r.display.Current().String(), "partly refunded") {
+		t.Fatalf("void after a refund: %s, %d requests, screen %v", res.State, len(r.host.requests), r.display.Current())
+	}
+	if o, _ := r.j.Get(orig); o.State != journal.Completed {
+		t.Fatalf("original %s", o.State)
+	}
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("2001")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	before := len(r.display.History())
+	res = r.run(t, r.term.Refund)
+	asked := false
+	for _, sc := range r.display.History()[before:] {
+		asked = asked || sc.ID == "present-card"
+	}
+	if res.State != StateRefused || len(r.host.requests) != 2 || asked {
+		t.Fatalf("over-refund: %s, %d requests, card asked for %v", res.State, len(r.host.requests), asked)
+	}
+}
+
+// TestCompletionVoid: the completion of a pre-authorization voided by its
+// trace: the request names the completion, the completion is voided in the
+// journal, and the pre-authorization can be completed again.
+func TestCompletionVoid(t *testing.T) {
+	r := newRig(t)
+	r.keypad.Type("10000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.insertAtPrompt()
+	r.pinpad.EnterPIN("123456")
+	r.removeWhenAsked()
+	pre := r.run(t, r.term.PreAuth)
+	complete := func(amount string) Result {
+		r.keypad.Type(fmt.Sprint(pre.Trace))
+		r.keypad.Press(hal.KeyEnter)
+		r.keypad.Type(amount)
+		r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+		return r.run(t, r.term.Completion)
+	}
+	comp := complete("9000")
+	if comp.State != StateApproved {
+		t.Fatalf("completion %s", comp.State)
+	}
+	// A void is not for completions.
+	r.keypad.Type(fmt.Sprint(comp.Trace))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	if res := r.run(t, r.term.Void); res.State != StateFailed || !strings.Contains(r.display.Current().String(), "use completion void") {
+		t.Fatalf("void of a completion: %s %v", res.State, r.display.Current())
+	}
+	r.keypad.Type(fmt.Sprint(comp.Trace))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	cv := r.run(t, r.term.CompletionVoid)
+	if cv.State != StateApproved {
+		t.Fatalf("completion void: %s; screens %v", cv.State, r.display.History())
+	}
+	req := r.host.requests[len(r.host.requests)-1]
+	if req.Kind != acquirer.KindCompletionVoid || req.OrigTrace != comp.Trace || req.Amount != 9000 || req.OrigAuth != "654321" {
+		t.Fatalf("completion void request %+v", req)
+	}
+	if c, _ := r.j.Get(comp.Trace); c.State != journal.Voided {
+		t.Fatalf("completion %s", c.State)
+	}
+	if !strings.Contains(r.printer.Text(), "预授权完成撤销 PREAUTH COMPLETE VOID") {
+		t.Fatal("no completion void slip")
+	}
+	if again := complete("8000"); again.State != StateApproved {
+		t.Fatalf("completion after the completion void: %s", again.State)
+	}
+	if tot, _ := r.j.OpenTotals(); tot.Sales.Amount != 8000 || tot.Voids.Amount != 9000 {
+		t.Fatalf("totals %+v", tot)
+	}
+}
