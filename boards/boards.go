@@ -60,6 +60,10 @@ type Board struct {
 	// boards (TEST ONLY); real boards receive theirs through K-code binding.
 	InitialTMK []byte
 
+	// Now is the board's clock, which the firmware reads (the system clock
+	// when nil; the simulated board's can be set).
+	Now func() time.Time
+
 	// Sim is set on simulated boards: the fakes a scenario or the
 	// interactive console drives.
 	Sim *SimDevices
@@ -91,6 +95,9 @@ type SimDevices struct {
 	Keypad  *fake.Keypad
 	Link    *fake.Link
 	Host    HostControl
+	// Clock is the board's clock, which the firmware, the in-process host
+	// simulator and the scheduler read.
+	Clock *fake.Clock
 	// Card builds a test card from its profile name ("unionpay-debit") for
 	// the given interface.
 	Card func(name string, iface hal.CardInterface) (hal.Card, error)

@@ -51,7 +51,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	}
 	s := &boards.SimDevices{
 		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
-		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(),
+		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(), Clock: fake.NewClock(),
 		ConsolePassword: testConsolePassword,
 	}
 	b := &boards.Board{
@@ -59,7 +59,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
-		Serial: testSerial, DisplaySize: displaySize,
+		Serial: testSerial, DisplaySize: displaySize, Now: s.Clock.Now,
 	}
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil
@@ -120,7 +120,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		s.Link = fake.NewLink(nil)
 		b.HostAddr = opt.HostAddr
 	} else {
-		host, err := startHost(ctx, opt)
+		host, err := startHost(ctx, opt, s.Clock.Now)
 		if err != nil {
 			return nil, err
 		}

@@ -53,7 +53,8 @@ type Receipt struct {
 var kindNames = map[string]string{
 	"SALE": "消费", "VOID": "消费撤销", "REFUND": "退货", "BALANCE": "余额查询",
 	"PREAUTH": "预授权", "PREAUTH COMPLETE": "预授权完成", "PREAUTH VOID": "预授权撤销",
-	"CASH": "现金", "QR": "扫码支付",
+	"PREAUTH COMPLETE VOID": "预授权完成撤销",
+	"CASH":                  "现金", "QR": "扫码支付",
 }
 
 // NarrowColumns is the width of 58 mm paper in ASCII columns, the narrowest

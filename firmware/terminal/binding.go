@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -199,10 +200,10 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	return "", nil
 }
 
-// spentToday sums today's sales by every method that completed (the host
-// approved, or cash was taken), in every batch: a settlement during the day does
-// not reset the daily limit. Completions of pre-authorizations count as
-// sales; voided sales do not.
+// spentToday sums today's sales by every method, in every batch (a
+// settlement during the day does not reset the daily limit), by the rule
+// book's rule: sales and completions that stand or are still in doubt;
+// voided, reversed and declined ones do not count.
 func (t *Terminal) spentToday() int64 {
 	txns, err := t.journal.List(0)
 	if err != nil {
@@ -212,10 +213,8 @@ func (t *Terminal) spentToday() int64 {
 	y, m, d := now.Date()
 	var sum int64
 	for _, x := range txns {
-		if x.Kind != journal.Sale && x.Kind != kindCompletion && x.Kind != journal.Cash {
-			continue
-		}
-		if x.State != journal.Completed && x.State != journal.Approved {
+		// The rule book's daily-limit rule (firmware/txrules), the host's too.
+		if !txrules.CountsToday(ruleKinds[x.Kind], ruleState(x.State)) {
 			continue
 		}
 		if xy, xm, xd := x.Created.In(now.Location()).Date(); xy != y || xm != m || xd != d {

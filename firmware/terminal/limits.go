@@ -44,27 +44,16 @@ func (s *sale) amountLimit(m binding.Method) ui.Limit {
 }
 
 // refundLeft is how much of the sale orig may still be refunded: its amount
-// less every refund of it in the journal that may have moved money
-// (approved, or still uncertain: pending or owed a reversal). It is the
-// terminal's own check, made before the card is read; the host checks again
-// against its books, which also know refunds made elsewhere.
+// less every refund of it that may have moved money, as the rule book
+// counts them (firmware/txrules). It is the terminal's own check, made
+// before the card is read; the host checks again against its books, which
+// also know refunds made elsewhere.
 func (t *Terminal) refundLeft(orig journal.Txn) int64 {
-	all, err := t.journal.List(0)
+	o, _, err := t.original(orig)
 	if err != nil {
 		return 0 // fails closed: the journal cannot say what was refunded
 	}
-	left := orig.Amount
-	for _, x := range all {
-		if x.Kind != journal.Refund || x.OrigTrace != orig.Trace || x.Trace == orig.Trace {
-			continue
-		}
-		switch x.State {
-		case journal.Declined, journal.Reversed:
-		default:
-			left -= x.Amount
-		}
-	}
-	return max(left, 0)
+	return max(o.Amount-o.Refunded, 0)
 }
 
 // saleByRRN finds the approved sale of this terminal with that reference

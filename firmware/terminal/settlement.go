@@ -385,6 +385,7 @@ var preAuthEntries = []string{
 	"预授权 Pre-authorization",
 	"预授权完成 Completion",
 	"预授权撤销 Pre-authorization void",
+	"预授权完成撤销 Completion void",
 }
 
 // PreAuthMenu is the balance and pre-authorization menu.
@@ -404,6 +405,8 @@ func (t *Terminal) PreAuthMenu(ctx context.Context) error {
 		_, err = t.Completion(ctx)
 	case 3:
 		_, err = t.PreAuthVoid(ctx)
+	case 4:
+		_, err = t.CompletionVoid(ctx)
 	}
 	return err
 }

@@ -63,7 +63,10 @@ func (s sale) script(amount int64, outcome string, slow int, code string) string
 	} else if s.tap {
 		fmt.Fprintf(&b, "keys %s ENTER ENTER\ntap %s\n", digits, s.card)
 	} else {
-		fmt.Fprintf(&b, "keys %s ENTER ENTER\ninsert %s\nexpect screen enter-pin within %s\npin %s\n", digits, s.card, w(10), s.pin)
+		// The card goes in when the terminal asks for it: one in the slot
+		// before the prompt is not read.
+		fmt.Fprintf(&b, "keys %s ENTER ENTER\nexpect screen present-card within %s\ninsert %s\nexpect screen enter-pin within %s\npin %s\n",
+			digits, w(10), s.card, w(10), s.pin)
 	}
 	inserted := s.card != "" && !s.tap
 	switch outcome {

@@ -85,7 +85,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
 		}
 	}
-	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{})
+	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{Now: b.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
-		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
+		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log, Now: b.Now}, b.Link, ks)
 	binder, err := a.binder(ctx, j, ks, link)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
@@ -131,7 +131,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	cfg := terminal.Config{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID,
-		TerminalID: b.Identity.TerminalID, Logger: a.log,
+		TerminalID: b.Identity.TerminalID, Logger: a.log, Now: b.Now,
 		Display: ui.Size{Columns: b.DisplaySize.Columns, Rows: b.DisplaySize.Rows}}
 	var opts []terminal.Option
 	if binder != nil {
@@ -188,6 +188,14 @@ func (a *app) stop(inst *instance) {
 	inst.journal.Close()
 }
 
+// now is the board's clock.
+func (a *app) now() time.Time {
+	if a.board.Now != nil {
+		return a.board.Now()
+	}
+	return time.Now()
+}
+
 func (a *app) current() *instance {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -231,7 +239,7 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
 		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
 		Store: followingStore{Store: store, follow: func(r binding.Record) { link.setIdentity(r.TID, r.MID) }},
-		Log:   a.log.With("component", "binding"),
+		Log:   a.log.With("component", "binding"), Now: b.Now,
 	})
 }
 
@@ -253,7 +261,7 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	if err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: parameter download: %w", err)
 	}
-	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, time.Now())
+	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, a.now())
 	if err := rec.Params.Validate(); err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: %w", err)
 	}

@@ -146,6 +146,7 @@ func TestPowerCutAfterTheHostAnswered(t *testing.T) {
 	sale := filepath.Join(t.TempDir(), "sale.txt")
 	os.WriteFile(sale, []byte(`expect screen idle within 20s
 keys 4 2 0 0 ENTER ENTER
+expect screen present-card
 insert unionpay-debit
 pin 123456
 expect screen approved within 20s
