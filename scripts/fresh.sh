@@ -9,7 +9,9 @@
 # fails here, even when this machine already has the package.
 #
 # The base root is cached as build/fresh/base.tar; every run unpacks a new
-# copy of it, so a rerun is quick and still starts clean. Needs root.
+# copy of it outside the source tree (under /var/tmp, so that no `./...`
+# pattern of the host's tree walks into it), so a rerun is quick and still
+# starts clean. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -41,7 +43,7 @@ else
   mv "$cache/base.part.tar" "$base"
 fi
 
-root=$(mktemp -d "$cache/root.XXXXXX")
+root=$(mktemp -d "${TMPDIR:-/var/tmp}/kpos-fresh.XXXXXX")
 mounts=()
 cleanup() {
   local m
