@@ -258,9 +258,9 @@ func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
 	r.keypad.Press(hal.KeyEnter)
 	r.keypad.Type("3000")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
-	r.reader.Remove()
+	r.removeWhenAsked()
 	if res := r.run(t, r.term.Refund); res.State != StateApproved {
 		t.Fatalf("first refund: %s", res.State)
 	}

@@ -29,7 +29,7 @@ func TestCardPulledAtEachCommand(t *testing.T) {
 		// The card goes in when asked for, and is taken back once the
 		// terminal asks for it or gave up.
 		fmt.Fprintf(&script, "keys 1 0 %d ENTER ENTER\nexpect screen present-card\npull-at %d\ninsert unionpay-debit\npin 123456\n"+
-			"expect text \"/Remove card|Type an amount/\" within 20s\nremove\nexpect screen idle within 20s\n", n%10, n)
+			"expect text \"/Remove card|Approved|Declined|Cancelled|Failed/\" within 20s\nremove\nexpect screen idle within 20s\n", n%10, n)
 	}
 	path := filepath.Join(t.TempDir(), "pull.txt")
 	os.WriteFile(path, []byte(script.String()), 0o600)
