@@ -47,6 +47,9 @@ type Board struct {
 	DataDir     string // journal, keys, parameters
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
+	// PasswordIterations is the PBKDF2 cost of the merchant password, tuned
+	// to about 100 ms on the board's CPU (firmware/merchantpw).
+	PasswordIterations int
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.

@@ -31,12 +31,22 @@ var (
 	testSerial = "KPOS-SIM-0001"
 	// A short answer timeout keeps "the host never answered" scenarios quick.
 	hostTimeout = 3 * time.Second
-	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+	// A PBKDF2 cost for the TEST ONLY merchant password that stays quick
+	// under qemu (a few milliseconds); real boards tune theirs to 100 ms.
+	testPasswordIterations = 1000
+	testTMK                = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
 )
+
+// DeviceKeyPath is where the simulated board keeps its TEST ONLY device
+// key: in a directory beside the data directory, named as a test key, never
+// in the data directory itself.
+func DeviceKeyPath(dataDir string) string {
+	return filepath.Join(filepath.Clean(dataDir)+".TEST-ONLY-key", "device.key")
+}
 
 // Open builds the simulated board.
 func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
-	key, err := boards.LoadDeviceKey(filepath.Join(opt.DataDir, "device.key"))
+	key, err := boards.OpenDeviceKey(ctx, boards.KeySource{Kind: boards.KeyFile, Path: DeviceKeyPath(opt.DataDir), Test: true}, opt.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +63,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
-		Serial: testSerial,
+		Serial: testSerial, PasswordIterations: testPasswordIterations,
 	}
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil
