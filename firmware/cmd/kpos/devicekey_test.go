@@ -109,8 +109,20 @@ func TestDataDirectoryAndBackupHoldNoDeviceKey(t *testing.T) {
 
 	var listed []string
 	err := filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		// File hygiene: nothing the firmware writes is for another user
+		// (docs/keys.md, "Who may read what").
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if want := map[bool]fs.FileMode{true: 0o700, false: 0o600}[d.IsDir()]; info.Mode().Perm() != want && p != data {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode().Perm(), want)
+		}
+		if d.IsDir() {
+			return nil
 		}
 		listed = append(listed, p)
 		raw, err := os.ReadFile(p)
