@@ -8,7 +8,7 @@ GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 # command's tests build and run the cgo binary; the HIL suite covers it).
 ARM_TEST_PKGS = $(shell $(GO) list ./hal/... ./firmware/... ./drivers/... ./tools/scenario/... ./tools/hostsim/... | grep -v -e /firmware/cmd/kpos -e /drivers/pcsc)
 
-.PHONY: run test unit lint arm test-arm hil bench fuzz deps clean
+.PHONY: run test unit lint arm test-arm hil bench fuzz fuzzcheck deps clean
 
 run: ## the terminal on the simulated board, in this window
 	$(GO) run ./firmware/cmd/kpos -board sim
@@ -26,6 +26,7 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+	$(MAKE) fuzzcheck
 
 arm: ## ARMv7 hard-float (cgo, PC/SC) and arm64 binaries into build/
 	@scripts/deps.sh arm
@@ -57,6 +58,9 @@ bench: ## the performance figures the issues ask for
 
 fuzz: ## every fuzz target for FUZZTIME each (default 10s)
 	$(GO) run ./tools/fuzzall -fuzztime $${FUZZTIME:-10s}
+
+fuzzcheck: ## every exported Parse*/Decode*/Load*/Unmarshal* in firmware, drivers, boards has a fuzz target or a reason
+	$(GO) run ./tools/fuzzcheck
 
 deps: ## install the Debian packages of every target (as root)
 	scripts/deps.sh test; scripts/deps.sh arm; scripts/deps.sh bench
