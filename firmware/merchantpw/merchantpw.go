@@ -261,8 +261,13 @@ func (g *Guard) loadState() (state, error) {
 	}
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil || st.Failures < 0 || st.Locks < 0 {
-		// A damaged counter is not a clean slate: treat it as a lock.
-		return state{Locks: 1, LockedUntil: g.cfg.Now().Add(g.cfg.FirstLock)}, nil
+		// A damaged counter is not a clean slate: it is a lock, written
+		// down so that it ends like any other.
+		st = state{Locks: 1, LockedUntil: g.cfg.Now().Add(g.cfg.FirstLock)}
+		if err := g.saveState(st); err != nil {
+			return state{}, err
+		}
+		g.audit("lock state damaged: locked until " + st.LockedUntil.UTC().Format(time.RFC3339))
 	}
 	return st, nil
 }

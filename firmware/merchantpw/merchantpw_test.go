@@ -189,12 +189,16 @@ func TestFullDiskRefuses(t *testing.T) {
 }
 
 func TestDamagedStateLocks(t *testing.T) {
-	g, dir, _ := setUp(t)
+	g, dir, c := setUp(t)
 	if err := os.WriteFile(filepath.Join(dir, StateFile), []byte("{garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Check("123456"); !errors.Is(err, ErrLocked) {
 		t.Fatalf("damaged state: %v", err)
+	}
+	c.advance(time.Minute)
+	if err := g.Check("123456"); err != nil {
+		t.Fatalf("the lock of a damaged state does not end: %v", err)
 	}
 }
 
