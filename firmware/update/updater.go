@@ -174,6 +174,15 @@ func New(cfg Config) (*Updater, error) {
 			return nil, fmt.Errorf("update: %w", err)
 		}
 	}
+	// An older firmware wrote the state 0644 and the slots 0755: nobody but
+	// the firmware's user has to read them.
+	for p, perm := range map[string]os.FileMode{cfg.StatePath: 0o600, cfg.SlotA: 0o700, cfg.SlotB: 0o700} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&^perm != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&perm); err != nil {
+				return nil, fmt.Errorf("update: %w", err)
+			}
+		}
+	}
 	if cfg.MaxTrialBoots <= 0 {
 		cfg.MaxTrialBoots = 3
 	}

@@ -282,3 +282,28 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// Files an older firmware left readable by others are tightened when the
+// updater opens.
+func TestOlderFilesAreTightened(t *testing.T) {
+	pub, _ := testKeys(t)
+	dir := t.TempDir()
+	for name, perm := range map[string]os.FileMode{"slot-a": 0o755, "update-state.json": 0o644} {
+		content := "firmware"
+		if name == "update-state.json" {
+			content = `{"active":"A"}`
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), perm); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(dir, name), perm)
+	}
+	if _, err := New(Config{SlotDir: dir, PublicKey: pub, CurrentVersion: "1.0.0", Board: "sim"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{"slot-a": 0o700, "update-state.json": 0o600} {
+		if st, _ := os.Stat(filepath.Join(dir, name)); st.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", name, st.Mode().Perm(), want)
+		}
+	}
+}
