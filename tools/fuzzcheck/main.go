@@ -5,8 +5,9 @@
 // allow-list entry that no longer names such a function, or names one a
 // fuzz target now covers, is an error too, so the list stays true.
 //
-// A fuzz target covers the functions its body calls by name, and those
-// called by the helpers of the same package's test files it calls. `make
+// A fuzz target covers the functions its f.Fuzz function calls by name (not
+// its setup, which runs on fixed input), and those called by the helpers of
+// the same package's test files it calls. `make
 // fuzzcheck` runs it, and `make lint` calls that.
 //
 // It reads source with go/parser only: it knows nothing of the firmware.
@@ -35,7 +36,11 @@ var roots = []string{"firmware", "drivers", "boards"}
 func main() {
 	root := flag.String("root", ".", "the module root")
 	allowPath := flag.String("allow", "tools/fuzzcheck/allow.txt", "the allow-list, relative to the root")
+	verbose := flag.Bool("v", false, "list every parser found and how it is covered")
 	flag.Parse()
+	if *verbose {
+		report = func(id, how string) { fmt.Printf("%-50s %s\n", id, how) }
+	}
 	problems, err := check(*root, *allowPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fuzzcheck:", err)
@@ -50,6 +55,9 @@ func main() {
 	}
 	fmt.Println("fuzzcheck: every parser of outside bytes has a fuzz target or a reason")
 }
+
+// report, when set, hears how each parser is covered.
+var report func(id, how string)
 
 // pkgInfo is what one directory declares and what its fuzz targets call.
 type pkgInfo struct {
@@ -94,6 +102,13 @@ func check(root, allowPath string) ([]string, error) {
 			seen[id] = true
 			bare := name[strings.LastIndex(name, ".")+1:]
 			_, listed := allow[id]
+			if report != nil {
+				how := map[bool]string{true: "fuzzed", false: "allowed: " + allow[id]}[p.covered[bare]]
+				if !p.covered[bare] && !listed {
+					how = "MISSING"
+				}
+				report(id, how)
+			}
 			switch {
 			case p.covered[bare] && listed:
 				problems = append(problems, fmt.Sprintf("%s: has a fuzz target; remove it from the allow-list", id))
@@ -176,15 +191,18 @@ func scanDir(dir string) (*pkgInfo, error) {
 	if !any {
 		return nil, nil
 	}
-	// What the fuzz targets call, through the package's test helpers.
+	// What the fuzz targets' f.Fuzz functions call (not their setup, which
+	// runs on fixed input), through the package's test helpers.
 	visited := map[string]bool{}
-	var visit func(fn *ast.FuncDecl)
-	visit = func(fn *ast.FuncDecl) {
-		if visited[fn.Name.Name] {
-			return
+	var visit func(body ast.Node)
+	visitHelper := func(name string) {
+		if h, ok := helpers[name]; ok && !visited[name] {
+			visited[name] = true
+			visit(h.Body)
 		}
-		visited[fn.Name.Name] = true
-		ast.Inspect(fn.Body, func(n ast.Node) bool {
+	}
+	visit = func(body ast.Node) {
+		ast.Inspect(body, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
@@ -204,14 +222,27 @@ func scanDir(dir string) (*pkgInfo, error) {
 				return true
 			}
 			info.covered[name] = true
-			if h, ok := helpers[name]; ok {
-				visit(h)
-			}
+			visitHelper(name)
 			return true
 		})
 	}
 	for _, fz := range fuzzers {
-		visit(fz)
+		ast.Inspect(fz.Body, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 1 {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "Fuzz" {
+				return true
+			}
+			switch fn := call.Args[0].(type) {
+			case *ast.FuncLit:
+				visit(fn.Body)
+			case *ast.Ident:
+				visitHelper(fn.Name)
+			}
+			return false
+		})
 	}
 	return info, nil
 }

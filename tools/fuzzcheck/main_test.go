@@ -47,7 +47,7 @@ func Other() {}
 `,
 		"firmware/p/p_fuzz_test.go": `package p
 import "testing"
-func FuzzA(f *testing.F) { f.Fuzz(func(t *testing.T, s string) { _ = ParseA(s); helper() }) }
+func FuzzA(f *testing.F) { _ = DecodeB(nil); f.Fuzz(func(t *testing.T, s string) { _ = ParseA(s); helper() }) }
 func helper() { var s Store; _ = s.Load() }
 `,
 		"drivers/d/d.go": `package d
