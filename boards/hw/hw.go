@@ -26,6 +26,7 @@ import (
 	"kpos/drivers/pcsc"
 	"kpos/drivers/pinpad"
 	"kpos/drivers/serialscan"
+	"kpos/drivers/tpmseal"
 	"kpos/drivers/tty"
 	"kpos/firmware/merchantpw"
 	"kpos/hal"
@@ -94,13 +95,18 @@ type LinkSection struct {
 // DeviceKeySection places the device key outside the data directory
 // (docs/keys.md): source "file" keeps it in Path, a root-only file; source
 // "sealed" keeps it in Path sealed with the hardware-unique secret the board
-// exposes at Secret (drivers/keyseal). A relative path is relative to the
-// board file's directory.
+// exposes at Secret (drivers/keyseal); source "tpm" keeps it in Path sealed
+// by the TPM 2.0 at Device (drivers/tpmseal, /dev/tpmrm0 when empty). A
+// relative path is relative to the board file's directory.
 type DeviceKeySection struct {
 	Source string
 	Path   string
 	Secret string
+	Device string
 }
+
+// keySourceTPM is the board file's name for a key sealed by a TPM.
+const keySourceTPM = "tpm"
 
 // ConsoleSection is the technician's serial port; empty Device for none.
 type ConsoleSection struct {
@@ -159,19 +165,26 @@ func (f *File) keySection(path string) error {
 		}
 		k.Source, k.Path = boards.KeyFile, f.DeviceKeyFile
 	}
+	if k.Secret != "" && k.Source != boards.KeySealed {
+		return fmt.Errorf("hw: board %s: [device_key] secret is for source %q", f.Name, boards.KeySealed)
+	}
+	if k.Device != "" && k.Source != keySourceTPM {
+		return fmt.Errorf("hw: board %s: [device_key] device is for source %q", f.Name, keySourceTPM)
+	}
 	switch k.Source {
 	case boards.KeyFile:
-		if k.Secret != "" {
-			return fmt.Errorf("hw: board %s: [device_key] secret is for source %q", f.Name, boards.KeySealed)
-		}
 	case boards.KeySealed:
 		if k.Secret == "" {
 			return fmt.Errorf("hw: board %s: [device_key] source %q needs the hardware secret (secret)", f.Name, boards.KeySealed)
 		}
+	case keySourceTPM:
+		if k.Device == "" {
+			k.Device = "/dev/tpmrm0"
+		}
 	case "":
 		return fmt.Errorf("hw: board %s: no [device_key]: say where the device key lives (docs/keys.md)", f.Name)
 	default:
-		return fmt.Errorf("hw: board %s: [device_key] source %q (%s, %s)", f.Name, k.Source, boards.KeyFile, boards.KeySealed)
+		return fmt.Errorf("hw: board %s: [device_key] source %q (%s, %s, %s)", f.Name, k.Source, boards.KeyFile, boards.KeySealed, keySourceTPM)
 	}
 	if k.Path == "" {
 		return fmt.Errorf("hw: board %s: [device_key] has no path", f.Name)
@@ -191,8 +204,11 @@ func (f *File) keySection(path string) error {
 // KeySource is where the board file puts the device key.
 func (f File) KeySource() boards.KeySource {
 	src := boards.KeySource{Kind: f.DeviceKey.Source, Path: f.DeviceKey.Path}
-	if src.Kind == boards.KeySealed {
+	switch f.DeviceKey.Source {
+	case boards.KeySealed:
 		src.Sealer = keyseal.HUK{SecretPath: f.DeviceKey.Secret}
+	case keySourceTPM:
+		src.Kind, src.Sealer = boards.KeySealed, tpmseal.Device(f.DeviceKey.Device)
 	}
 	return src
 }

@@ -85,6 +85,7 @@ func TestKeyAndCostSectionsRefusedClearly(t *testing.T) {
 		"no device key":      {noKey, "no [device_key]"},
 		"unknown source":     {strings.Replace(string(good), `source = "file"`, `source = "cloud"`, 1), `source "cloud"`},
 		"sealed, no secret":  {strings.Replace(string(good), `source = "file"`, `source = "sealed"`, 1), "hardware secret"},
+		"device, not a tpm":  {strings.Replace(string(good), `source = "file"`, "source = \"file\"\ndevice = \"/dev/tpm0\"", 1), "device is for source"},
 		"both spellings":     {strings.Replace(string(good), `name = "hil"`, "name = \"hil\"\ndevice_key_file = \"/k\"", 1), "both given"},
 		"cost below a floor": {strings.Replace(string(good), "password_iterations = 10000", "password_iterations = 100", 1), "password_iterations 100"},
 	}
@@ -95,10 +96,16 @@ func TestKeyAndCostSectionsRefusedClearly(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", name, err, c.want)
 		}
 	}
-	// The older spelling still loads, as a key file.
+	// A TPM: its device defaults to the kernel's resource manager.
 	path := filepath.Join(t.TempDir(), "b.toml")
-	os.WriteFile(path, []byte(strings.Replace(noKey, `name = "hil"`, "name = \"hil\"\ndevice_key_file = \"/etc/kpos/device.key\"", 1)), 0o600)
+	os.WriteFile(path, []byte(strings.Replace(string(good), "source = \"file\"", "source = \"tpm\"", 1)), 0o600)
 	f, err := Load(path)
+	if err != nil || f.KeySource().Kind != boards.KeySealed || f.KeySource().Sealer == nil || f.DeviceKey.Device != "/dev/tpmrm0" {
+		t.Fatalf("tpm: %+v %v", f.DeviceKey, err)
+	}
+	// The older spelling still loads, as a key file.
+	os.WriteFile(path, []byte(strings.Replace(noKey, `name = "hil"`, "name = \"hil\"\ndevice_key_file = \"/etc/kpos/device.key\"", 1)), 0o600)
+	f, err = Load(path)
 	if err != nil || f.KeySource().Kind != boards.KeyFile || f.KeySource().Path != "/etc/kpos/device.key" {
 		t.Fatalf("device_key_file: %+v %v", f.KeySource(), err)
 	}
