@@ -189,8 +189,9 @@ func Open(ctx context.Context, name string, opt Options) (*Board, error) {
 }
 
 // LoadDeviceKey reads the 32-byte device key from path, creating it with
-// fresh random bytes on first boot (written durably, readable only by the
-// owner). Real boards point path at storage bound to the device.
+// fresh random bytes when there is none (written durably, readable only by
+// the owner). Boards place their key with OpenDeviceKey; tools that open a
+// simulated board's journal read its key file with this.
 func LoadDeviceKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {
