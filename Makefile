@@ -10,7 +10,7 @@ DEV_TAGS   = sim
 # command's tests build and run the cgo binary; the HIL suite covers it).
 ARM_TEST_PKGS = $(shell $(GO) list ./hal/... ./firmware/... ./drivers/... ./tools/scenario/... ./tools/hostsim/... | grep -v -e /firmware/cmd/kpos -e /drivers/pcsc)
 
-.PHONY: run test unit lint arm prodcheck test-arm hil bench fuzz fresh deps clean
+.PHONY: run test unit lint arm prodcheck test-arm hil bench fuzz fuzzcheck fresh deps clean
 
 run: ## the terminal on the simulated board, in this window (needs no C compiler and no system package)
 	CGO_ENABLED=0 $(GO) run -tags $(DEV_TAGS) ./firmware/cmd/kpos -board sim
@@ -30,6 +30,7 @@ lint: ## gofmt, go vet and staticcheck on both builds, and a tidy go.mod
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags $(DEV_TAGS) ./...
 	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
+	$(MAKE) fuzzcheck
 
 arm: ## ARMv7 hard-float (cgo, PC/SC) and arm64 binaries into build/
 	@scripts/deps.sh arm
@@ -65,6 +66,9 @@ bench: ## the performance figures the issues ask for
 
 fuzz: ## every fuzz target for FUZZTIME each (default 10s)
 	$(GO) run ./tools/fuzzall -fuzztime $${FUZZTIME:-10s}
+
+fuzzcheck: ## every exported Parse*/Decode*/Load*/Unmarshal* in firmware, drivers, boards has a fuzz target or a reason
+	$(GO) run ./tools/fuzzcheck
 
 deps: ## install the Debian packages of every target (as root)
 	scripts/deps.sh test; scripts/deps.sh arm; scripts/deps.sh bench

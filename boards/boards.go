@@ -50,6 +50,9 @@ type Board struct {
 	DataDir     string // journal, keys, parameters
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
+	// PasswordIterations is the PBKDF2 cost of the merchant password, tuned
+	// to about 100 ms on the board's CPU (firmware/merchantpw).
+	PasswordIterations int
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.
@@ -108,6 +111,9 @@ type SimDevices struct {
 	// ConsolePassword is the technician password the board starts with
 	// (TEST ONLY; the technician changes it with `passwd`).
 	ConsolePassword string
+	// MerchantPassword guards void, refund, settlement and unbinding until
+	// the merchant sets another (TEST ONLY, docs/test-cards.md).
+	MerchantPassword string
 }
 
 // HostControl reaches the host simulator a simulated board talks to.
@@ -205,8 +211,9 @@ func Open(ctx context.Context, name string, opt Options) (*Board, error) {
 }
 
 // LoadDeviceKey reads the 32-byte device key from path, creating it with
-// fresh random bytes on first boot (written durably, readable only by the
-// owner). Real boards point path at storage bound to the device.
+// fresh random bytes when there is none (written durably, readable only by
+// the owner). Boards place their key with OpenDeviceKey; tools that open a
+// simulated board's journal read its key file with this.
 func LoadDeviceKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

@@ -406,7 +406,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			r := newRig(t)
 			h := &fakeSettleHost{balanced: c.balanced}
 			WithSettlement(h)(r.term)
-			WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+			WithMerchantPassword(testPassword(t, "123456"))(r.term)
 			approvedSale(t, r, "5000")
 			r.keypad.Press('1')
 			r.keypad.Type("123456")
@@ -440,7 +440,7 @@ func TestWrongPasswordRefusesSettlement(t *testing.T) {
 	r := newRig(t)
 	h := &fakeSettleHost{balanced: true}
 	WithSettlement(h)(r.term)
-	WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+	WithMerchantPassword(testPassword(t, "123456"))(r.term)
 	r.keypad.Press('1')
 	r.keypad.Type("654321")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
@@ -521,7 +521,7 @@ func TestSettlementAtTheConfiguredTime(t *testing.T) {
 func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 	for _, entry := range []hal.Key{'6', '7'} {
 		r := newRig(t)
-		WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+		WithMerchantPassword(testPassword(t, "123456"))(r.term)
 		approvedSale(t, r, "5000")
 		r.keypad.Press(entry)
 		r.keypad.Type("000000")

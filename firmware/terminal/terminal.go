@@ -126,8 +126,8 @@ type Terminal struct {
 	log     *slog.Logger
 	seq     uint32
 
-	binding  Binding           // nil: a terminal provisioned without K-code binding
-	password func(string) bool // the merchant's password, for unbinding
+	binding  Binding          // nil: a terminal provisioned without K-code binding
+	password MerchantPassword // void, refund, settlement and unbinding ask for it
 
 	settleHost settle.Host // nil: the terminal does not settle
 	nextSettle time.Time   // the binding's next settlement time

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/boards/sim"
 	"kpos/firmware/journal"
 	"kpos/tools/hostsim"
 )
@@ -486,9 +487,10 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 }
 
 // journal opens the terminal's journal as the firmware does (the seal key
-// derived from the data folder's device key) and lists it.
+// derived from the simulated board's device key, kept beside the data
+// folder) and lists it.
 func (c *campaign) journal() ([]journal.Txn, error) {
-	keyPath := filepath.Join(c.data, "device.key")
+	keyPath := sim.DeviceKeyPath(c.data)
 	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
 		return nil, nil // cut before the first boot wrote anything
 	}

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,10 +16,10 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/bindlink"
-	"kpos/firmware/durable"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
+	"kpos/firmware/merchantpw"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
 	"kpos/firmware/ui"
@@ -135,7 +129,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		Display: ui.Size{Columns: b.DisplaySize.Columns, Rows: b.DisplaySize.Rows}}
 	var opts []terminal.Option
 	if binder != nil {
-		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
+		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword()))
 	}
 	// Settlement goes over the same link: on demand, at the binding's
 	// settlement time, and resumed at boot after a power cut.
@@ -272,22 +266,19 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	return rec, nil
 }
 
-// merchantPassword checks the merchant's password, which unbinding asks
-// for. It is kept as a PBKDF2 hash in the data directory; a simulated
-// board gets the TEST ONLY password of docs/test-cards.md on first use.
-func (a *app) merchantPassword(pw string) bool {
-	path := filepath.Join(a.board.DataDir, "merchant-password")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && a.board.Sim != nil {
-		if err := setMerchantPassword(path, testMerchantPassword); err != nil {
+// merchantPassword is the merchant's password, which void, refund,
+// settlement and unbinding ask for, with its attempt limit; its PBKDF2 cost
+// is the board's. A simulated board gets the TEST ONLY password of
+// docs/test-cards.md when none is set.
+func (a *app) merchantPassword() *merchantpw.Guard {
+	g := merchantpw.New(merchantpw.Config{Dir: a.board.DataDir, Iterations: a.board.PasswordIterations,
+		Log: a.log.With("component", "merchant-password")})
+	if a.board.Sim != nil && !g.IsSet() {
+		if err := g.Set(a.board.Sim.MerchantPassword); err != nil {
 			a.log.Error("merchant password", "err", err)
-			return false
 		}
 	}
-	ok, err := checkMerchantPassword(path, pw)
-	if err != nil {
-		a.log.Error("merchant password", "err", err)
-	}
-	return ok
+	return g
 }
 
 // followingStore is the binding's store that also tells the acquirer link
@@ -360,43 +351,6 @@ func (h *hostLink) UploadBatch(ctx context.Context, items []acquirer.Request) er
 	return h.client().UploadBatch(ctx, items)
 }
 
-// testMerchantPassword is the merchant password of simulated boards. TEST
-// ONLY: it protects nothing but a simulated terminal's binding.
-const testMerchantPassword = "123456"
-
-const merchantPasswordIter = 100_000
-
-// setMerchantPassword stores a salted PBKDF2-SHA256 hash of pw.
-func setMerchantPassword(path, pw string) error {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return err
-	}
-	sum, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return err
-	}
-	return durable.WriteFile(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
-}
-
-// checkMerchantPassword compares pw with the stored hash in constant time.
-func checkMerchantPassword(path, pw string) (bool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false, err
-	}
-	saltHex, sumHex, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
-	salt, err1 := hex.DecodeString(saltHex)
-	want, err2 := hex.DecodeString(sumHex)
-	if !ok || err1 != nil || err2 != nil || len(want) != 32 {
-		return false, errors.New("merchant password file is damaged")
-	}
-	got, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
 
 // freshSimState makes a simulated board's state agree with its host
 // simulator, which starts afresh in every process: a board started blank

@@ -102,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		// state is the evidence.
 		defer func() {
 			if code == 0 {
-				os.RemoveAll(f.dataDir)
+				os.RemoveAll(filepath.Dir(f.dataDir))
 			} else {
 				fmt.Fprintln(stderr, "kpos: the failed run's data directory is kept:", f.dataDir)
 			}
@@ -160,12 +160,15 @@ func (f *flags) resolveDirs() error {
 		}
 	}
 	if f.dataDir == "" && f.script != "" {
+		// A folder of the run's own holds the data directory, so that
+		// whatever a board keeps beside it (the sim board's test key)
+		// goes with it.
 		dir, err := os.MkdirTemp("", "kpos-"+f.board+"-")
 		if err != nil {
 			return err
 		}
-		f.dataDir, f.tempData = dir, true
-		return nil
+		f.dataDir, f.tempData = filepath.Join(dir, "data"), true
+		return os.Mkdir(f.dataDir, 0o700)
 	}
 	if f.dataDir == "" {
 		base, err := os.UserCacheDir()

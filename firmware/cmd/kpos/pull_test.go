@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/boards/sim"
 	"kpos/firmware/journal"
 )
 
@@ -39,7 +40,7 @@ func TestCardPulledAtEachCommand(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	key, err := boards.LoadDeviceKey(filepath.Join(data, "device.key"))
+	key, err := boards.LoadDeviceKey(sim.DeviceKeyPath(data))
 	if err != nil {
 		t.Fatal(err)
 	}
