@@ -3,6 +3,8 @@ package binding
 import (
 	"strings"
 	"testing"
+
+	"kpos/hal"
 )
 
 // FuzzParseAccountNumber: the settlement card number is typed or scanned.
@@ -20,7 +22,7 @@ func FuzzParseAccountNumber(f *testing.F) {
 			}
 			return
 		}
-		if p.Digits() != digits || !luhn(digits) {
+		if p.Digits() != digits || !hal.LuhnValid(digits) {
 			t.Fatalf("accepted %q as %s", typed, p.Masked())
 		}
 	})
