@@ -40,10 +40,14 @@ func runSale(t *testing.T, board *boards.Board) int {
 	seen := len(s.Display.History())
 	s.Keypad.Type("1")
 	s.Keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	s.Reader.Insert(card)
-	s.PINPad.EnterPIN("123456")
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
+	// The card goes in when the terminal asks for it.
+	if _, _, err := s.Display.WaitFor(wctx, seen, func(sc hal.Screen) bool { return sc.ID == "present-card" }); err != nil {
+		t.Fatalf("sale: screens %v", s.Display.History())
+	}
+	s.Reader.Insert(card)
+	s.PINPad.EnterPIN("123456")
 	if _, _, err := s.Display.WaitFor(wctx, seen, func(sc hal.Screen) bool { return sc.ID == "remove-card" }); err != nil {
 		t.Fatalf("sale: screens %v", s.Display.History())
 	}
