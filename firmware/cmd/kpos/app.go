@@ -351,7 +351,6 @@ func (h *hostLink) UploadBatch(ctx context.Context, items []acquirer.Request) er
 	return h.client().UploadBatch(ctx, items)
 }
 
-
 // freshSimState makes a simulated board's state agree with its host
 // simulator, which starts afresh in every process: a board started blank
 // is factory fresh (what earlier runs left is discarded), and the test
