@@ -86,6 +86,9 @@ done
 for v in GOPROXY GOSUMDB GONOSUMDB GOPRIVATE GOTOOLCHAIN; do
   envs+=("$v=$(go env "$v")")
 done
+# What CI asks of the tests (KPOS_REQUIRE_PCSCD=1: the PC/SC tests must run,
+# not skip) holds inside the root too.
+for v in $(compgen -v KPOS_); do envs+=("$v=${!v}"); done
 inroot() { chroot "$root" /usr/bin/env -i "${envs[@]}" bash -c "cd /src/kpos && $1"; }
 
 say "make run: a sale at the counter, then quit"
