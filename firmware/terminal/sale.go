@@ -11,6 +11,7 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
@@ -565,47 +566,22 @@ func declineText(r acquirer.Response) string {
 	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
 }
 
-// issuerData splits the host's field 55 into what the card needs.
+// issuerData splits the host's field 55 into what the card needs: the
+// issuer authentication data (91) and the script templates (71, 72), each
+// re-encoded whole for the kernel (emv/tlv, the one BER-TLV reader). A
+// field that does not parse gives the card nothing: the kernel then finds
+// no issuer authentication data, as EMV Book 3 treats its absence.
 func issuerData(icc []byte) (auth, scripts []byte) {
-	for len(icc) > 0 {
-		tag, val, rest, ok := nextTLV(icc)
-		if !ok {
-			return auth, scripts
-		}
-		switch tag {
+	objs, _ := tlv.Parse(icc)
+	for _, o := range objs {
+		switch o.Tag {
 		case 0x91:
-			auth = val
+			auth = o.Value
 		case 0x71, 0x72:
-			scripts = append(scripts, icc[:len(icc)-len(rest)]...)
+			scripts = tlv.Append(scripts, o.Tag, o.Value)
 		}
-		icc = rest
 	}
 	return auth, scripts
-}
-
-// nextTLV reads one simple BER-TLV object (one- or two-byte tags).
-func nextTLV(b []byte) (tag uint16, val, rest []byte, ok bool) {
-	if len(b) < 2 {
-		return 0, nil, nil, false
-	}
-	tag, i := uint16(b[0]), 1
-	if b[0]&0x1F == 0x1F {
-		tag, i = uint16(b[0])<<8|uint16(b[1]), 2
-	}
-	if i >= len(b) {
-		return 0, nil, nil, false
-	}
-	n := int(b[i])
-	i++
-	if n == 0x81 && i < len(b) {
-		n, i = int(b[i]), i+1
-	} else if n > 0x7F {
-		return 0, nil, nil, false
-	}
-	if i+n > len(b) {
-		return 0, nil, nil, false
-	}
-	return tag, b[i : i+n], b[i+n:], true
 }
 
 func (s *sale) complete(ctx context.Context) (Event, error) {
