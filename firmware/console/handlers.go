@@ -94,7 +94,7 @@ func runHelp(_ context.Context, s *session, args []string, o *output) error {
 		rows = append(rows, []string{cmd.name, cmd.summary})
 	}
 	o.data = list
-	o.text.WriteString(table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
+	o.text.WriteString(o.table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
 	o.printf("(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n")
 	return nil
 }
@@ -146,7 +146,7 @@ func runStatus(ctx context.Context, s *session, args []string, o *output) error 
 		if i == 0 {
 			k = "errors"
 		}
-		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), Width-10)})
+		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), o.width-10)})
 	}
 	o.text.WriteString(kv(pairs...))
 	return nil
@@ -387,7 +387,7 @@ func runParam(ctx context.Context, s *session, args []string, o *output) error {
 			list = []Param{}
 		}
 		o.data = list
-		o.text.WriteString(table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
+		o.text.WriteString(o.table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
 	case "get":
 		if len(args) != 2 {
 			return badUsage(cmd, "param get needs one NAME")
@@ -499,7 +499,7 @@ func runKeys(ctx context.Context, s *session, args []string, o *output) error {
 		keys = []KeyInfo{}
 	}
 	o.data = keys
-	o.text.WriteString(table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
+	o.text.WriteString(o.table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
 	return nil
 }
 
@@ -584,7 +584,7 @@ func runJournal(ctx context.Context, s *session, args []string, o *output) error
 			o.printf("no transactions in the open batch\n")
 			return nil
 		}
-		o.text.WriteString(table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
+		o.text.WriteString(o.table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
 	case "show":
 		if len(args) != 2 {
 			return badUsage(cmd, "journal show needs one TRACE")
@@ -786,7 +786,7 @@ func runPerf(ctx context.Context, s *session, args []string, o *output) error {
 		stats = []PerfStat{}
 	}
 	o.data = stats
-	o.text.WriteString(table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
+	o.text.WriteString(o.table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
 	return nil
 }
 
@@ -936,7 +936,7 @@ func runUpdate(ctx context.Context, s *session, args []string, o *output) error 
 			}
 			return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
 		}
-		o.text.WriteString(table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
+		o.text.WriteString(o.table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
 		if st.Last != "" {
 			o.printf("last: %s\n", st.Last)
 		}
@@ -1015,7 +1015,7 @@ func runPasswd(_ context.Context, s *session, args []string, o *output) error {
 	return nil
 }
 
-func runPriv(_ context.Context, s *session, args []string, o *output) error {
+func runPriv(ctx context.Context, s *session, args []string, o *output) error {
 	if err := noArgs("priv", args); err != nil {
 		return err
 	}
@@ -1028,6 +1028,12 @@ func runPriv(_ context.Context, s *session, args []string, o *output) error {
 		return err
 	}
 	res, err := s.c.guard.attempt(pw)
+	if ctx.Err() != nil {
+		// ^C while the password was checked: no privileges, whatever the
+		// answer.
+		s.audit("priv", nil, "cancelled")
+		return ctx.Err()
+	}
 	switch {
 	case err == nil && res.ok:
 		s.priv = true
