@@ -50,6 +50,8 @@ func commands() []*command {
 			privileged: func(a []string) bool { return len(a) > 0 }, run: runUpdate},
 		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: runReboot},
 		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).", privileged: always, interactive: true, run: runPasswd},
+		{name: "term", usage: "[cols N | cols auto]", summary: "terminal width", subs: []string{"cols"},
+			help: "Shows the width output is folded at. cols N sets it (20 to 1000); cols auto asks the terminal\n(ESC[6n), as every login does.", run: runTerm},
 		{name: "priv", summary: "enable privileged commands", help: "Asks for the technician password again. Privileges lapse after a quiet period, on logout\nand on 'unpriv'.", interactive: true, run: runPriv},
 		{name: "unpriv", summary: "drop privileges", help: "Returns to read-only commands.", run: runUnpriv},
 		{name: "logout", summary: "end the session, back to the login prompt", help: "Logs out.", run: func(context.Context, *session, []string, *output) error { return errLogout }},
@@ -1066,5 +1068,39 @@ func runUnpriv(_ context.Context, s *session, args []string, o *output) error {
 		s.audit("unpriv", nil, "ok")
 	}
 	o.printf("read-only\n")
+	return nil
+}
+
+func runTerm(_ context.Context, s *session, args []string, o *output) error {
+	cmd := s.c.byName["term"]
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && args[0] == "cols" && args[1] == "auto":
+		s.widthSet = false
+		if err := s.askWidth(); err != nil {
+			return err
+		}
+		o.data = map[string]any{"cols": s.width, "source": "asked"}
+		o.printf("asked the terminal for its width; until it answers, %d columns\n", s.width)
+		return nil
+	case len(args) == 2 && args[0] == "cols":
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < minWidth || n > maxWidth {
+			return badUsage(cmd, "'%s' is not a width (%d to %d)", args[1], minWidth, maxWidth)
+		}
+		s.widthSet = true
+		s.setWidth(n)
+	default:
+		return badUsage(cmd, "term takes 'cols N' or 'cols auto'")
+	}
+	source := "default"
+	switch {
+	case s.widthSet:
+		source = "set with term cols"
+	case s.port.reportedCols() == s.width:
+		source = "reported by the terminal"
+	}
+	o.data = map[string]any{"cols": s.width, "source": source}
+	o.printf("%d columns (%s)\n", s.width, source)
 	return nil
 }

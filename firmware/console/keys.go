@@ -49,9 +49,12 @@ var keySequences = map[string]string{
 	"\x1bOA": edUp, "\x1bOB": edDown, "\x1bOC": edRight, "\x1bOD": edLeft,
 }
 
-// runeBad stands for a byte that is not text. The editor shows it, and a
-// line holding it is refused as a whole with one error (see execLine).
-const runeBad = '\uFFFD'
+// runeBad stands for a byte that is not text: the symbol for SUBSTITUTE,
+// ASCII's own mark for a character received in error. (Not U+FFFD, which
+// the editor takes for an incomplete character and waits on.) The editor
+// shows it, and a line holding it is refused as a whole with one error
+// (see execLine).
+const runeBad = '\u2426'
 
 // keyNormaliser rewrites raw terminal input for the editor. It keeps the
 // state of a sequence or UTF-8 character split across reads.
@@ -59,6 +62,11 @@ type keyNormaliser struct {
 	seq    []byte // an escape sequence under way
 	utf    []byte // a multi-byte character under way
 	lastCR bool   // the previous byte was CR: a following LF is the same Enter
+	// noise is set from the first byte of a line that is not text to the
+	// line's end: the rest of the line is dropped, not interpreted, so that
+	// line noise cannot drive the editor (recall history, redraw, complete)
+	// and make the console print many times what it received.
+	noise bool
 	// cpr receives the columns of a cursor-position report; nil when no
 	// report is expected (xterm's Shift-F3 looks like one).
 	cpr func(cols int)
@@ -67,6 +75,16 @@ type keyNormaliser struct {
 // step feeds one byte and appends what the editor should see to out.
 // Control bytes the caller handles itself (^C, NUL) never reach it.
 func (k *keyNormaliser) step(out []byte, c byte) []byte {
+	if k.noise {
+		cr := k.lastCR
+		k.lastCR = c == '\r'
+		if c == '\r' || c == '\n' && !cr {
+			k.noise, k.lastCR = false, true
+			k.seq, k.utf = k.seq[:0], k.utf[:0]
+			return append(out, '\r')
+		}
+		return out
+	}
 	if len(k.seq) > 0 {
 		return k.stepSeq(out, c)
 	}
@@ -94,6 +112,13 @@ func (k *keyNormaliser) step(out []byte, c byte) []byte {
 	case '\r', '\t', 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x0b, 0x0c, 0x0e, 0x10, 0x14, 0x15, 0x17:
 		return append(out, c)
 	}
+	return k.bad(out)
+}
+
+// bad marks the line as not text.
+func (k *keyNormaliser) bad(out []byte) []byte {
+	k.noise = true
+	k.seq, k.utf = k.seq[:0], k.utf[:0]
 	return utf8.AppendRune(out, runeBad)
 }
 
@@ -102,8 +127,7 @@ func (k *keyNormaliser) stepUTF8(out []byte, c byte) []byte {
 	if len(k.utf) > 0 && (c < 0x80 || c >= 0xc0) {
 		// The character was cut short: the bytes so far are not text, and
 		// c starts afresh.
-		k.utf = k.utf[:0]
-		out = utf8.AppendRune(out, runeBad)
+		out = k.bad(out)
 		return k.step(out, c)
 	}
 	k.utf = append(k.utf, c)
@@ -114,7 +138,7 @@ func (k *keyNormaliser) stepUTF8(out []byte, c byte) []byte {
 	k.utf = k.utf[:0]
 	if r == utf8.RuneError || n == 0 || r >= 0x80 && r < 0xa0 {
 		// Invalid, or a C1 control character.
-		return utf8.AppendRune(out, runeBad)
+		return k.bad(out)
 	}
 	return utf8.AppendRune(out, r)
 }

@@ -126,16 +126,26 @@ func (p *port) feed(in []byte) {
 // flushes the input queue; then it cancels the running command, or the one
 // about to run, or at the editor clears the line being typed.
 func (p *port) interrupt() {
-	p.buf = p.buf[:0]
-	p.keys.seq, p.keys.utf = p.keys.seq[:0], p.keys.utf[:0]
+	p.keys.seq, p.keys.utf, p.keys.noise = p.keys.seq[:0], p.keys.utf[:0], false
 	switch {
 	case p.cancel != nil:
+		p.buf = p.buf[:0]
 		p.cancel()
 	case p.lineOut:
+		p.buf = p.buf[:0]
 		p.interrupted = true
 	default:
-		// End of line, erase to its start, Enter: an empty line.
-		p.buf = append(p.buf, 0x05, 0x15, '\r')
+		if i := bytes.IndexByte(p.buf, '\r'); i >= 0 {
+			// A line was sent (Enter) before the ^C and has not been read
+			// yet: it is the command the ^C interrupts. What follows it
+			// is dropped.
+			p.buf = p.buf[:i+1]
+			p.interrupted = true
+			return
+		}
+		// At the editor: end of line, erase to its start, Enter: an
+		// empty line.
+		p.buf = append(p.buf[:0], 0x05, 0x15, '\r')
 	}
 }
 
@@ -226,8 +236,12 @@ func (in *input) Read(b []byte) (int, error) {
 	p := in.p
 	for {
 		p.mu.Lock()
-		p.lineOut = false
-		p.interrupted = false
+		if p.lineOut {
+			// Back at the editor after a line: a ^C meant for that line's
+			// command no longer applies.
+			p.lineOut = false
+			p.interrupted = false
+		}
 		if in.wakes && p.woke {
 			p.woke = false
 			p.mu.Unlock()
