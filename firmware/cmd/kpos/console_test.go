@@ -3,13 +3,22 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
+
+	"kpos/boards/hw"
+	"kpos/firmware/console"
 )
 
 // TestConsoleOnTheSimBoard starts the terminal with its console socket and
@@ -95,4 +104,196 @@ func TestConsoleOnTheSimBoard(t *testing.T) {
 	if strings.Contains(out, "6222021234567890128") {
 		t.Fatalf("a full PAN on the console:\n%s", out)
 	}
+}
+
+// serialScreen is the technician's side of a serial console on a pty pair:
+// what the console sends, with the escape sequences a terminal would act
+// on taken out.
+type serialScreen struct {
+	t    *testing.T
+	ptmx *os.File
+	mu   sync.Mutex
+	buf  strings.Builder
+	mark int
+	wake chan struct{}
+}
+
+var ansiSeq = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]`)
+
+func (s *serialScreen) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.ReplaceAll(ansiSeq.ReplaceAllString(s.buf.String(), ""), "\r", "")
+}
+
+func (s *serialScreen) pump() {
+	b := make([]byte, 4096)
+	for {
+		n, err := s.ptmx.Read(b)
+		s.mu.Lock()
+		s.buf.Write(b[:n])
+		close(s.wake)
+		s.wake = make(chan struct{})
+		s.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// expect waits (10 s at most) for want after the last match.
+func (s *serialScreen) expect(want string) string {
+	s.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		wake := s.wake
+		s.mu.Unlock()
+		text := s.text()
+		if i := strings.Index(text[s.mark:], want); i >= 0 {
+			got := text[s.mark : s.mark+i+len(want)]
+			s.mark += i + len(want)
+			return got
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			s.t.Fatalf("timed out waiting for %q; screen since the last match:\n%s", want, text[s.mark:])
+		}
+	}
+}
+
+// send writes bytes as the terminal program sends them.
+func (s *serialScreen) send(b string) {
+	s.t.Helper()
+	if _, err := s.ptmx.Write([]byte(b)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// waitingDevices is a card reader that waits for a card that never comes.
+type waitingDevices struct{}
+
+func (waitingDevices) DetectCard(ctx context.Context) (console.CardDetect, error) {
+	<-ctx.Done()
+	return console.CardDetect{}, ctx.Err()
+}
+func (waitingDevices) PrinterTestPage(context.Context) error { return console.ErrNotAvailable }
+func (waitingDevices) PrinterStatus(context.Context) (console.PrinterState, error) {
+	return console.PrinterState{}, console.ErrNotAvailable
+}
+func (waitingDevices) ScanOne(context.Context) (console.ScanResult, error) {
+	return console.ScanResult{}, console.ErrNotAvailable
+}
+func (waitingDevices) Modem(context.Context) (console.ModemInfo, error) {
+	return console.ModemInfo{}, console.ErrNotAvailable
+}
+func (waitingDevices) ModemAT(context.Context, string) ([]string, error) {
+	return nil, console.ErrNotAvailable
+}
+func (waitingDevices) KeypadTest(context.Context) ([]string, error) { return nil, console.ErrNotAvailable }
+func (waitingDevices) DisplayTest(context.Context) error           { return console.ErrNotAvailable }
+func (waitingDevices) IndicatorTest(context.Context) error         { return console.ErrNotAvailable }
+
+// TestSerialConsoleOnAPty drives the console the way boards/hw serves it
+// on a real UART: the port opened by hw.OpenConsole (raw, 8N1, read
+// timeout) on the slave side of a pty, served by serveConsolePort. The
+// test is the terminal program (picocom, screen) on the master side and
+// sends the bytes they send.
+func TestSerialConsoleOnAPty(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close() // held open so that the master never sees a hang-up
+	port, err := hw.OpenConsole(hw.ConsoleSection{Device: tty.Name(), Baud: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "console.pw")
+	if err := console.SetPassword(pw, simConsolePassword, 1000); err != nil {
+		t.Fatal(err)
+	}
+	var audit strings.Builder
+	var auditMu sync.Mutex
+	c := console.New(console.Config{PasswordPath: pw, Audit: lockedWriter{&auditMu, &audit}, Hostname: "kpos-hw", FileRoot: dir},
+		console.Services{Devices: waitingDevices{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		serveConsolePort(ctx, c, port, slog.New(slog.DiscardHandler))
+		close(served)
+	}()
+	scr := &serialScreen{t: t, ptmx: ptmx, wake: make(chan struct{})}
+	go scr.pump()
+
+	half := len(simConsolePassword) / 2
+	login := func() {
+		t.Helper()
+		scr.expect("Password: ")
+		// Two bursts, as a technician who pauses: separate reads of the port.
+		scr.send(simConsolePassword[:half])
+		time.Sleep(300 * time.Millisecond)
+		scr.send(simConsolePassword[half:] + "\r")
+		scr.expect("Logged in (read-only)")
+		scr.expect("kpos-hw> ")
+	}
+	login()
+	scr.send("logout\r")
+	scr.expect("Logged out.")
+	login()
+	scr.send("exit\r")
+	scr.expect("Bye.")
+	login()
+
+	// A command, more typed while it runs, then ^C twice.
+	start := time.Now()
+	scr.send("test reader\rhelp\x03\x03")
+	scr.expect("error: cancelled")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("test reader cancelled after %s, want within 1 s", d)
+	}
+	scr.expect("kpos-hw> ")
+	// Home (VT220 form, as screen sends it), Delete, End, and ^O for start of line (picocom's ^A is its own).
+	scr.send("xtatus\x1b[1~\x1b[3~s\x1b[4~\r")
+	scr.expect("status\nerror: not available on this board") // the line was edited to 'status'; no status service on this rig
+	scr.send("eys\x0fk\r")
+	scr.expect("keys\nerror: not available on this board")
+	scr.expect("kpos-hw> ")
+	if text := scr.text(); strings.Contains(text, "WHAT IT DOES") {
+		t.Errorf("typed-ahead help ran after the ^C:\n%s", text)
+	}
+
+	auditMu.Lock()
+	a := audit.String()
+	auditMu.Unlock()
+	if strings.Contains(a, "failed") {
+		t.Errorf("a login failed on the serial path:\n%s", a)
+	}
+	if n := strings.Count(a, `"result":"ok"`); n < 3 {
+		t.Errorf("%d logins audited, want 3:\n%s", n, a)
+	}
+
+	// Shutting down: the reader notices within the port's read timeout.
+	cancel()
+	select {
+	case <-served:
+	case <-time.After(3 * hw.ConsoleReadTimeout):
+		t.Error("the console port was not released after shutdown")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
