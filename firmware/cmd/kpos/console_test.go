@@ -191,9 +191,11 @@ func (waitingDevices) Modem(context.Context) (console.ModemInfo, error) {
 func (waitingDevices) ModemAT(context.Context, string) ([]string, error) {
 	return nil, console.ErrNotAvailable
 }
-func (waitingDevices) KeypadTest(context.Context) ([]string, error) { return nil, console.ErrNotAvailable }
-func (waitingDevices) DisplayTest(context.Context) error           { return console.ErrNotAvailable }
-func (waitingDevices) IndicatorTest(context.Context) error         { return console.ErrNotAvailable }
+func (waitingDevices) KeypadTest(context.Context) ([]string, error) {
+	return nil, console.ErrNotAvailable
+}
+func (waitingDevices) DisplayTest(context.Context) error   { return console.ErrNotAvailable }
+func (waitingDevices) IndicatorTest(context.Context) error { return console.ErrNotAvailable }
 
 // TestSerialConsoleOnAPty drives the console the way boards/hw serves it
 // on a real UART: the port opened by hw.OpenConsole (raw, 8N1, read
