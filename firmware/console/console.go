@@ -453,6 +453,9 @@ func (s *session) refuseLogin(cause error) error {
 	s.c.attempts.flush(s)
 	s.audit("login", nil, "refused: "+cause.Error())
 	msg := "Login refused: " + strings.TrimPrefix(cause.Error(), "console: ")
+	if errors.Is(cause, errAudit) {
+		msg = "Login refused: the audit log cannot be written (" + errors.Unwrap(cause).Error() + "). Free disk space or call support. Press Enter to retry."
+	}
 	if errors.Is(cause, ErrCannotRecord) {
 		msg = "Login refused: this terminal cannot record failed logins (" + strings.TrimPrefix(cause.Error(), "console: ") +
 			"). Free disk space or call support. Press Enter to retry."
@@ -574,6 +577,17 @@ func (s *session) dropExpiredPriv() {
 	}
 }
 
+// errAudit marks a failed audit write.
+var errAudit = errors.New("console: writing audit log")
+
+// auditError is a failed audit write: errAudit, and the writer's error
+// (Unwrap gives the latter, errors.Is finds both).
+type auditError struct{ err error }
+
+func (e *auditError) Error() string        { return errAudit.Error() + ": " + e.err.Error() }
+func (e *auditError) Unwrap() error        { return e.err }
+func (e *auditError) Is(target error) bool { return target == errAudit }
+
 // auditRecord is one line of the audit log.
 type auditRecord struct {
 	Time    time.Time `json:"time"`
@@ -600,7 +614,7 @@ func (s *session) audit(command string, args []string, result string) error {
 	s.c.auditMu.Lock()
 	defer s.c.auditMu.Unlock()
 	if _, err := w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("console: writing audit log: %w", err)
+		return &auditError{err}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,8 @@ import (
 
 	"kpos/boards/hw"
 	"kpos/firmware/console"
+	"kpos/firmware/journal"
+	"kpos/firmware/logfile"
 )
 
 // TestConsoleOnTheSimBoard starts the terminal with its console socket and
@@ -298,4 +302,147 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test, or skips the test
+// where mounting is not allowed.
+func smallDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// serveOnPty serves c on a pty as boards/hw would, and returns the screen.
+func serveOnPty(t *testing.T, c *console.Console) *serialScreen {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	port, err := hw.OpenConsole(hw.ConsoleSection{Device: tty.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { serveConsolePort(ctx, c, port, slog.New(slog.DiscardHandler)); close(done) }()
+	scr := &serialScreen{t: t, ptmx: ptmx, wake: make(chan struct{})}
+	go scr.pump()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		port.Close()
+		tty.Close()
+		ptmx.Close()
+	})
+	return scr
+}
+
+// TestFullDisk: on a full data disk the console refuses logins and says
+// why (a failure it cannot count must not lift the lockout), and the logs
+// stop at the reserve, so the journal keeps its room: no transaction is
+// lost.
+func TestFullDisk(t *testing.T) {
+	dir := smallDisk(t, 8<<20)
+	j, err := journal.Open(filepath.Join(dir, "journal.db"), make([]byte, 32), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	sale := func(trace uint32) error {
+		return j.Begin(journal.Txn{Trace: trace, Batch: 1, Kind: journal.Sale, Method: journal.Chip, Amount: 1234, Currency: 156})
+	}
+	if err := sale(1); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(dir, "console.pw")
+	if err := console.SetPassword(pw, simConsolePassword, 1000); err != nil {
+		t.Fatal(err)
+	}
+	const reserve = 3 << 20
+	audit, err := logfile.Open(filepath.Join(dir, "console-audit.log"), logfile.Config{MaxSize: 256 << 10, MaxTotal: 64 << 20, Reserve: reserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit.Close()
+	kposLog, err := logfile.Open(filepath.Join(dir, "kpos.log"), logfile.Config{MaxSize: 256 << 10, MaxTotal: 64 << 20, Reserve: reserve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kposLog.Close()
+
+	t.Run("logs stop at the reserve", func(t *testing.T) {
+		line := []byte(strings.Repeat("log line ", 100) + "\n")
+		for {
+			if _, err := kposLog.Write(line); err != nil {
+				if !errors.Is(err, logfile.ErrReserve) {
+					t.Fatalf("log write: %v", err)
+				}
+				break
+			}
+		}
+		// The audit log cannot be written either: the console refuses a
+		// login it cannot record, even with the right password.
+		c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-hw"}, console.Services{})
+		scr := serveOnPty(t, c)
+		scr.expect("Password: ")
+		scr.send(simConsolePassword + "\r")
+		scr.expect("Login refused: the audit log cannot be written")
+		scr.expect("reserve")
+		if strings.Contains(scr.text(), "Logged in") {
+			t.Error("logged in without an audit record")
+		}
+		// The journal still has its room: sales go on.
+		for tr := uint32(2); tr < 50; tr++ {
+			if err := sale(tr); err != nil {
+				t.Fatalf("sale %d with the logs at the reserve: %v", tr, err)
+			}
+		}
+	})
+
+	t.Run("disk full", func(t *testing.T) {
+		// Something else fills the disk to the last byte.
+		f, err := os.Create(filepath.Join(dir, "filler"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block := make([]byte, 64<<10)
+		for {
+			if _, err := f.Write(block); err != nil {
+				break
+			}
+		}
+		for {
+			if _, err := f.Write(block[:512]); err != nil {
+				break
+			}
+		}
+		f.Close()
+		defer os.Remove(filepath.Join(dir, "filler"))
+		c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw",
+			Lockout: console.LockoutPolicy{MaxFailures: 3}}, console.Services{})
+		scr := serveOnPty(t, c)
+		for i := 0; i < 8; i++ {
+			scr.expect("Password: ")
+			scr.send("wrong-guess\r")
+			scr.expect("Login refused: this terminal cannot record failed logins")
+			scr.send("\r")
+		}
+		scr.expect("Password: ")
+		scr.send(simConsolePassword + "\r")
+		scr.expect("Login refused: this terminal cannot record failed logins")
+		if strings.Contains(scr.text(), "Logged in") || strings.Contains(scr.text(), "Wrong password") {
+			t.Errorf("a password was checked on a full disk:\n%s", scr.text())
+		}
+		// Nothing of the journal is lost.
+		for tr := uint32(1); tr < 50; tr++ {
+			if _, err := j.Get(tr); err != nil {
+				t.Errorf("trace %d after the full disk: %v", tr, err)
+			}
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kpos/firmware/console"
+	"kpos/firmware/logfile"
 	"kpos/firmware/update"
 )
 
@@ -33,7 +34,7 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 			return err
 		}
 	}
-	audit, err := os.OpenFile(filepath.Join(b.DataDir, "console-audit.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	audit, err := logfile.Open(filepath.Join(b.DataDir, "console-audit.log"), logConfig())
 	if err != nil {
 		return err
 	}
