@@ -446,3 +446,60 @@ func TestFullDisk(t *testing.T) {
 		}
 	})
 }
+
+// TestJournalListAndShowBatches: list shows the open batch only; show says
+// settled yes for a transaction of a settled batch.
+func TestJournalListAndShowBatches(t *testing.T) {
+	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), make([]byte, 32), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	sale := func() uint32 {
+		t.Helper()
+		tr, err := j.NextTrace()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := j.Batch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Begin(journal.Txn{Trace: tr, Batch: b, Kind: journal.Sale, Method: journal.Chip, State: journal.Completed, Amount: 500, Currency: 156}); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	old := sale()
+	st, err := j.BeginSettlement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Step, st.Balanced = journal.StepTotalsSent, true
+	if err := j.SaveSettlement(st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.CloseBatch(st); err != nil {
+		t.Fatal(err)
+	}
+	cur := sale()
+	list, err := journalList(j, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Trace != cur {
+		t.Errorf("journal list shows %+v, want only trace %d of the open batch", list, cur)
+	}
+	for _, tc := range []struct {
+		trace   uint32
+		settled bool
+	}{{old, true}, {cur, false}} {
+		e, err := journalShow(j, tc.trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Settled != tc.settled {
+			t.Errorf("journal show %d: settled %v, want %v", tc.trace, e.Settled, tc.settled)
+		}
+	}
+}
