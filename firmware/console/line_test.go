@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -323,4 +324,48 @@ func editLine(t *testing.T, in []byte) string {
 		t.Fatalf("editing %q: %v", in, err)
 	}
 	return line
+}
+
+// FuzzKeyNormaliser: whatever a line sends, the editor gets valid UTF-8
+// with no control byte but its own editing keys, and the result does not
+// depend on how the input was split across reads.
+func FuzzKeyNormaliser(f *testing.F) {
+	for _, kc := range keyCases {
+		f.Add([]byte("ab"+kc.seq+"c\r"), uint8(3))
+	}
+	f.Add([]byte("\x1b[24;100R\x1b[1;2R\x1b[200~x\x1b[201~\xff\xfe\r\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		var whole keyNormaliser
+		whole.cpr = func(int) {}
+		var a []byte
+		for _, c := range in {
+			a = whole.step(a, c)
+		}
+		var parts keyNormaliser
+		parts.cpr = func(int) {}
+		var b []byte
+		step := int(split)%7 + 1
+		for i := 0; i < len(in); i += step {
+			for _, c := range in[i:min(i+step, len(in))] {
+				b = parts.step(b, c)
+			}
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("split input gave %q, whole %q", b, a)
+		}
+		if !utf8.Valid(a) {
+			t.Fatalf("invalid UTF-8 for the editor: %q", a)
+		}
+		for i := 0; i < len(a); i++ {
+			c := a[i]
+			if c >= 0x20 || c == 0x1b {
+				continue
+			}
+			switch c {
+			case '\r', '\t', 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x0b, 0x0c, 0x0e, 0x10, 0x14, 0x15, 0x17:
+			default:
+				t.Fatalf("control byte %#x for the editor in %q", c, a)
+			}
+		}
+	})
 }
