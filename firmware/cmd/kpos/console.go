@@ -33,7 +33,7 @@ type consoleServices struct {
 
 func (a *app) consoleServices(logs *logRing, perf *perfBook) console.Services {
 	s := &consoleServices{a: a, started: time.Now(), logs: logs, perf: perf}
-	return console.Services{Status: s, Devices: s, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
+	return console.Services{Status: s, Devices: s, Params: consoleParams{s}, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
 }
 
 func (s *consoleServices) inst() (*instance, error) {

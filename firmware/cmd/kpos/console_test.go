@@ -93,9 +93,15 @@ func TestConsoleOnTheSimBoard(t *testing.T) {
 	run("priv", "Password:")
 	run(simConsolePassword, "kpos-sim#")
 	run("settle", "kpos-sim#")
+	// The parameters answer from the terminal's own stores.
+	run("param list", "kpos-sim#")
+	run("param get terminal.serial", "kpos-sim#")
+	run("param set log.level debug", "kpos-sim#")
+	run("param set terminal.serial X", "kpos-sim#")
 	out := transcript.String()
 	for _, want := range []string{"serial    KPOS-SIM-0001", "binding   bound", "TMK", "D2B91C", "host:acquirer",
-		"622202*********0128", "12.34", "completed", "balanced"} {
+		"622202*********0128", "12.34", "completed", "balanced",
+		"log.level", "terminal.tid", "binding.txn_limit", "value  KPOS-SIM-0001", "log.level = debug", "terminal.serial is read-only"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}
