@@ -509,3 +509,82 @@ func TestJournalListAndShowBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestPicocom runs the real picocom on the console's pty, itself in a pty
+// that plays the technician's terminal window: the bytes picocom really
+// sends, and the screen it really shows. Skipped where picocom is not
+// installed.
+func TestPicocom(t *testing.T) {
+	bin, err := exec.LookPath("picocom")
+	if err != nil {
+		t.Skip("picocom is not installed")
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	port, err := hw.OpenConsole(hw.ConsoleSection{Device: tty.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "console.pw")
+	if err := console.SetPassword(pw, simConsolePassword, 1000); err != nil {
+		t.Fatal(err)
+	}
+	c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw"}, console.Services{Devices: waitingDevices{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go serveConsolePort(ctx, c, port, slog.New(slog.DiscardHandler))
+	// picocom reads the port only after it has set it up: the banner is
+	// long gone, as for a technician who plugs in late.
+	time.Sleep(200 * time.Millisecond)
+
+	cmd := exec.CommandContext(ctx, bin, "--quiet", "--nolock", "--noreset", "-b", "115200", tty.Name())
+	win, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-done
+	}()
+	defer win.Close()
+	scr := &serialScreen{t: t, ptmx: win, wake: make(chan struct{})}
+	go scr.pump()
+
+	time.Sleep(300 * time.Millisecond)
+	scr.send("\r") // a key on the quiet line: banner and prompt again
+	scr.expect("technician console")
+	scr.expect("Password: ")
+	scr.send(simConsolePassword[:5])
+	time.Sleep(300 * time.Millisecond)
+	scr.send(simConsolePassword[5:] + "\r")
+	scr.expect("Logged in")
+	scr.expect("kpos-hw> ")
+	scr.send("term\r")
+	scr.expect("100 columns (reported by the terminal)") // the window's answer to ESC[6n, through picocom
+	start := time.Now()
+	scr.send("test reader\rhelp\x03\x03")
+	scr.expect("error: cancelled")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("cancelled after %s", d)
+	}
+	scr.send("eys\x0fk\r") // ^O, since picocom keeps ^A
+	scr.expect("keys\nerror: not available on this board")
+	scr.send("\x01\x18") // ^A ^X: picocom exits
+	select {
+	case err := <-done:
+		done <- err
+	case <-time.After(5 * time.Second):
+		t.Error("picocom did not exit on ^A ^X")
+	}
+	if strings.Contains(scr.text(), "WHAT IT DOES") {
+		t.Errorf("typed-ahead help ran:\n%s", scr.text())
+	}
+}
