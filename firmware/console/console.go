@@ -397,6 +397,9 @@ func (s *session) readLogin() (string, error) {
 	s.in.wakes = true
 	defer func() { s.in.wakes = false }()
 	for {
+		// Only a prompt nothing was typed at wakes: what a technician has
+		// begun to type stays theirs.
+		s.in.fresh = true
 		pw, err := s.readSecret("Password: ")
 		if !errors.Is(err, errWake) {
 			return pw, err
@@ -432,7 +435,7 @@ func (s *session) waitLock(d time.Duration, announced bool) error {
 		// clock may be stepped (NTP, a test).
 		timer := time.NewTimer(min(d, time.Second))
 		s.in.idle = timer.C
-		s.in.wakes = true
+		s.in.wakes, s.in.fresh = true, true
 		_, err = s.t.ReadPassword("")
 		s.in.wakes = false
 		timer.Stop()

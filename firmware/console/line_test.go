@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -309,6 +310,32 @@ func TestLateConnection(t *testing.T) {
 	s.expect("Logged in")
 	if n := strings.Count(s.transcript(), "technician console"); n != 3 {
 		t.Errorf("banner drawn %d times, want 3", n)
+	}
+}
+
+// TestWakeKeepsWhatWasTyped: a pause in the middle of a password is no
+// late connection; only a prompt nothing was typed at is redrawn.
+func TestWakeKeepsWhatWasTyped(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	p := newPort(strings.NewReader(""), clock.Now, 30*time.Second)
+	p.touch()
+	in := &input{p: p, wakes: true, fresh: true}
+	buf := make([]byte, 64)
+	p.feed([]byte("tech-"))
+	if n, err := in.Read(buf); err != nil || string(buf[:n]) != "tech-" {
+		t.Fatalf("first burst: %q %v", buf[:n], err)
+	}
+	clock.Advance(time.Minute)
+	p.feed([]byte("pass-2026\r"))
+	if n, err := in.Read(buf); err != nil || string(buf[:n]) != "pass-2026\r" {
+		t.Fatalf("second burst after a pause: %q %v", buf[:n], err)
+	}
+	// At a fresh prompt, the same pause wakes.
+	in.fresh = true
+	clock.Advance(time.Minute)
+	p.feed([]byte("x"))
+	if _, err := in.Read(buf); !errors.Is(err, errWake) {
+		t.Fatalf("input on a quiet line at a fresh prompt: %v, want errWake", err)
 	}
 }
 

@@ -229,7 +229,8 @@ type input struct {
 	idle    <-chan time.Time // set before each blocking read
 	ctxDone <-chan struct{}
 	cmdDone <-chan struct{} // the running interactive command's ctx, or nil
-	wakes   bool            // at the login prompt: errWake is returned
+	wakes   bool            // at the login prompt: errWake is returned …
+	fresh   bool            // … while nothing has been typed at it
 }
 
 func (in *input) Read(b []byte) (int, error) {
@@ -242,7 +243,7 @@ func (in *input) Read(b []byte) (int, error) {
 			p.lineOut = false
 			p.interrupted = false
 		}
-		if in.wakes && p.woke {
+		if in.wakes && in.fresh && p.woke {
 			p.woke = false
 			p.mu.Unlock()
 			return 0, errWake
@@ -260,6 +261,7 @@ func (in *input) Read(b []byte) (int, error) {
 			}
 			p.buf = p.buf[:copy(p.buf, p.buf[n:])]
 			p.mu.Unlock()
+			in.fresh = false
 			return n, nil
 		}
 		err := p.err

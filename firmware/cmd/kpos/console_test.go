@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/term"
 
 	"kpos/boards/hw"
 	"kpos/firmware/console"
@@ -535,15 +536,30 @@ func TestPicocom(t *testing.T) {
 	if err := console.SetPassword(pw, simConsolePassword, 1000); err != nil {
 		t.Fatal(err)
 	}
-	c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw"}, console.Services{Devices: waitingDevices{}})
+	c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw", WakeAfter: 100 * time.Millisecond},
+		console.Services{Devices: waitingDevices{}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go serveConsolePort(ctx, c, port, slog.New(slog.DiscardHandler))
-	// picocom reads the port only after it has set it up: the banner is
-	// long gone, as for a technician who plugs in late.
-	time.Sleep(200 * time.Millisecond)
 
-	cmd := exec.CommandContext(ctx, bin, "--quiet", "--nolock", "--noreset", "-b", "115200", tty.Name())
+	// The cable: a second pty pair whose slave picocom opens, its master
+	// joined to the console port's master, as a null-modem cable joins two
+	// UARTs.
+	cableM, cableS, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cableM.Close()
+	defer cableS.Close()
+	// Raw before any byte crosses: a cooked pty would echo the console's
+	// output back to it.
+	if _, err := term.MakeRaw(int(cableS.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(cableM, ptmx)
+	go io.Copy(ptmx, cableM)
+
+	cmd := exec.CommandContext(ctx, bin, "--quiet", "--nolock", "--noreset", "-b", "115200", cableS.Name())
 	win, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -558,10 +574,20 @@ func TestPicocom(t *testing.T) {
 	scr := &serialScreen{t: t, ptmx: win, wake: make(chan struct{})}
 	go scr.pump()
 
+	// picocom may flush what the port held when it opened it: the banner
+	// is gone, as for a technician who plugs in late. A key redraws it.
 	time.Sleep(300 * time.Millisecond)
-	scr.send("\r") // a key on the quiet line: banner and prompt again
+	scr.send("\r")
 	scr.expect("technician console")
 	scr.expect("Password: ")
+	// The window answers the console's size query, as xterm does.
+	scr.mu.Lock()
+	asked := strings.Contains(scr.buf.String(), "\x1b[6n")
+	scr.mu.Unlock()
+	if !asked {
+		t.Fatal("no size query came through picocom")
+	}
+	scr.send("\x1b[24;100R")
 	scr.send(simConsolePassword[:5])
 	time.Sleep(300 * time.Millisecond)
 	scr.send(simConsolePassword[5:] + "\r")
