@@ -144,8 +144,7 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	defer cancel()
 	p := newPort(rw, c.cfg.Now, c.cfg.WakeAfter)
 	go p.run(ctx)
-	_, err := c.session(ctx, p, rw)
-	return err
+	return c.session(ctx, p, rw)
 }
 
 // ServePort serves a line that stays connected for the terminal's whole
@@ -159,7 +158,7 @@ func (c *Console) ServePort(ctx context.Context, rw io.ReadWriter) error {
 	p := newPort(rw, c.cfg.Now, c.cfg.WakeAfter)
 	go p.run(ctx)
 	for {
-		if _, err := c.session(ctx, p, rw); err != nil {
+		if err := c.session(ctx, p, rw); err != nil {
 			return err
 		}
 		if err := p.sourceErr(); err != nil {
@@ -173,19 +172,16 @@ func (c *Console) ServePort(ctx context.Context, rw io.ReadWriter) error {
 
 // session runs one technician's session on p: login, commands, until exit,
 // or the end of ctx or of the source.
-func (c *Console) session(ctx context.Context, p *port, rw io.ReadWriter) (exited bool, err error) {
+func (c *Console) session(ctx context.Context, p *port, rw io.ReadWriter) error {
 	in := &input{p: p, ctxDone: ctx.Done()}
 	s := &session{c: c, port: p, in: in, id: sessionID(), rw: rw, width: Width}
 	s.newTerminal()
-	err = s.loop(ctx)
+	err := s.loop(ctx)
 	c.attempts.flush(s)
 	if errors.Is(err, errInterrupted) || errors.Is(err, io.EOF) {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		return false, nil
+		return ctx.Err()
 	}
-	return err == nil, err
+	return err
 }
 
 // newTerminal starts a fresh line editor: at every login, so that one
