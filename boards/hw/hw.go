@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"go.bug.st/serial"
@@ -112,6 +113,30 @@ const keySourceTPM = "tpm"
 type ConsoleSection struct {
 	Device string
 	Baud   int
+}
+
+// ConsoleReadTimeout is the console port's read timeout: the console's one
+// reader of the port wakes at least this often, so that it notices the
+// terminal shutting down (docs/console.md).
+const ConsoleReadTimeout = time.Second
+
+// OpenConsole opens the technician's serial port: raw, 8N1, at the board's
+// baud rate (115200 when zero), with ConsoleReadTimeout. In raw mode a
+// BREAK reads as a NUL byte, which the console takes as a wake-up.
+func OpenConsole(c ConsoleSection) (serial.Port, error) {
+	baud := c.Baud
+	if baud == 0 {
+		baud = 115200
+	}
+	port, err := serial.Open(c.Device, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	if err != nil {
+		return nil, fmt.Errorf("hw: console %s: %w", c.Device, err)
+	}
+	if err := port.SetReadTimeout(ConsoleReadTimeout); err != nil {
+		port.Close()
+		return nil, fmt.Errorf("hw: console %s: read timeout: %w", c.Device, err)
+	}
+	return port, nil
 }
 
 // Load reads and checks a board file.
@@ -325,13 +350,9 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	}
 
 	if f.Console.Device != "" {
-		baud := f.Console.Baud
-		if baud == 0 {
-			baud = 115200
-		}
-		port, err := serial.Open(f.Console.Device, &serial.Mode{BaudRate: baud})
+		port, err := OpenConsole(f.Console)
 		if err != nil {
-			return nil, fmt.Errorf("hw: console %s: %w", f.Console.Device, err)
+			return nil, err
 		}
 		b.Console = port
 		b.OnClose(port.Close)

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -178,23 +177,4 @@ func (f *flags) resolveDirs() error {
 		f.dataDir = filepath.Join(base, "kpos", f.board)
 	}
 	return os.MkdirAll(f.dataDir, 0o700)
-}
-
-func openLog(f flags) (*slog.Logger, *logRing, func(), error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, nil, nil, fmt.Errorf("bad -log level %q", f.logLevel)
-	}
-	path := f.logFile
-	if path == "" {
-		path = filepath.Join(f.dataDir, "kpos.log")
-	}
-	file, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("log file: %w", err)
-	}
-	lv := new(slog.LevelVar)
-	lv.Set(level)
-	ring := newLogRing(slog.NewTextHandler(file, &slog.HandlerOptions{Level: slog.LevelDebug}), lv)
-	return slog.New(ring.handler()), ring, func() { file.Close() }, nil
 }
