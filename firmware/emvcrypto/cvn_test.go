@@ -106,7 +106,7 @@ func TestVersionOf(t *testing.T) {
 		{emvcrypto.SchemeVisa, "1F1601A000000000" + "00000000000000000000000000000000000000000000", emvcrypto.VisaCVN22},
 		{emvcrypto.SchemeMastercard, "0110A00003220000000000000000000000FF", emvcrypto.MastercardCVN16},
 		{emvcrypto.SchemeMastercard, "0111A00003220000000000000000000000FF", emvcrypto.MastercardCVN17},
-		{emvcrypto.SchemeVisa, "06011603A0B800", emvcrypto.VersionUnknown},   // CVN 22 needs format 2
+		{emvcrypto.SchemeVisa, "06011603A0B800", emvcrypto.VersionUnknown},       // CVN 22 needs format 2
 		{emvcrypto.SchemeMastercard, "0111A000032200", emvcrypto.VersionUnknown}, // no room for counters
 		{emvcrypto.SchemeUnionPay, "07010203A00000", emvcrypto.VersionUnknown},
 		{emvcrypto.SchemeUnknown, "06010A03A06010", emvcrypto.VersionUnknown},
