@@ -148,6 +148,12 @@ type session struct {
 	signature bool
 
 	cdol1Data []byte
+	// signed holds each value as the terminal last sent it to the card in
+	// a DOL the card computes its cryptogram over (PDOL, CDOL1, CDOL2):
+	// field 55 must carry exactly what the cryptogram covered, even when
+	// the terminal's own value (the TVR of a qPBOC/qVSDC tap, set after
+	// the GPO) has moved on since.
+	signed    map[tlv.Tag][]byte
 	apdus     int
 	removed   bool // contactless: the card was told it may go
 }
@@ -287,6 +293,9 @@ func (s *session) iccData() []byte {
 	var out []byte
 	for _, t := range field55Tags {
 		v, ok := s.value(t)
+		if sv, sent := s.signed[t]; sent {
+			v, ok = sv, true
+		}
 		if t == 0x84 && s.adf != nil {
 			v, ok = s.adf, true
 		}
@@ -296,6 +305,20 @@ func (s *session) iccData() []byte {
 		out = tlv.Append(out, t, v)
 	}
 	return out
+}
+
+// sent records the values of DOL data the terminal sends to the card.
+func (s *session) sent(dol tlv.DOL, data []byte) {
+	if s.signed == nil {
+		s.signed = map[tlv.Tag][]byte{}
+	}
+	for _, e := range dol {
+		if len(data) < e.Length {
+			return
+		}
+		s.signed[e.Tag] = clone(data[:e.Length])
+		data = data[e.Length:]
+	}
 }
 
 // cardData collects what the terminal needs from the card for the host

@@ -358,3 +358,10 @@ func (v Version) VerifyIssuerAuthData(iccMK, acKey, arqc, iad []byte) error {
 	}
 	return nil
 }
+
+// CVN is the cryptogram version number a card of version v carries in its
+// IAD (0 for no version).
+func (v Version) CVN() byte {
+	return map[Version]byte{UnionPayCVN01: 0x01, VisaCVN10: 0x0A, VisaCVN18: 0x12, VisaCVN22: 0x16,
+		MastercardCVN16: 0x10, MastercardCVN17: 0x11}[v]
+}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"kpos/firmware/emv"
-	"kpos/firmware/emvcrypto"
 	"kpos/hal"
 	"kpos/tools/cardsim"
+	"kpos/tools/hostsim"
 )
 
 const cardDir = "../../testdata/cards/"
@@ -119,26 +119,15 @@ func runTxn(t *testing.T, k *emv.Kernel, card hal.Card, p *cardsim.Profile, tc t
 		psn = "00"
 	}
 	imk, _ := hex.DecodeString(issuerKeys[rid])
-	mk, err := emvcrypto.DeriveICCMasterKeyA(imk, p.PAN.Digits(), psn)
+	cg, err := hostsim.VerifyARQC(imk, p.PAN.Digits(), psn, tc.amount, first.ICCData)
 	if err != nil {
-		t.Fatal(err)
-	}
-	sk, err := emvcrypto.SessionKeyCommon(mk, first.ATC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input, err := cardsim.CryptogramInput(first.ICCData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emvcrypto.VerifyARQC(sk, input, first.Cryptogram); err != nil {
 		t.Fatalf("issuer: %v", err)
 	}
-	arpc, err := emvcrypto.ARPCMethod1(sk, first.Cryptogram, []byte("00"))
+	ia, err := cg.IssuerAuthData("00")
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, err := online.Complete(ctx, emv.HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: append(arpc[:], "00"...)})
+	final, err := online.Complete(ctx, emv.HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: ia})
 	if err != nil {
 		t.Fatalf("Complete: %v (TVR %X TSI %X)", err, final.TVR, final.TSI)
 	}

@@ -52,7 +52,7 @@ func TestDeclineRules(t *testing.T) {
 			q := r.chipSale(100)
 			q.ICCData, _, _ = iccData(r.t, upIMK, debitPAN, "01", 100, 0x42, true)
 			return q
-		}, "05"},
+		}, CodeIssuerAuthFailed},
 		{"unknown card", func(r *rig) acquirer.Request {
 			q := r.chipSale(100)
 			q.PAN, q.ICCData, q.PIN = hal.MustPAN("6222020000000000000"), nil, nil
