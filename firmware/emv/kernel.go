@@ -148,14 +148,15 @@ type session struct {
 	signature bool
 
 	cdol1Data []byte
+	apdus     int
+	removed   bool // contactless: the card was told it may go
+
 	// signed holds each value as the terminal last sent it to the card in
 	// a DOL the card computes its cryptogram over (PDOL, CDOL1, CDOL2):
 	// field 55 must carry exactly what the cryptogram covered, even when
 	// the terminal's own value (the TVR of a qPBOC/qVSDC tap, set after
 	// the GPO) has moved on since.
-	signed    map[tlv.Tag][]byte
-	apdus     int
-	removed   bool // contactless: the card was told it may go
+	signed map[tlv.Tag][]byte
 }
 
 func (k *Kernel) newSession(card hal.Card, txn Transaction, ch Cardholder) *session {

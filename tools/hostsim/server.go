@@ -64,10 +64,11 @@ type Server struct {
 	qrOrders    map[batchTrace]*txn
 	seq         uint32
 	reversedKey map[txnKey]bool // reversals whose original never arrived
+	requirement map[string]int  // by TID: processing requirement for the next answer
+
 	// issuerAuthFailures counts authorizations declined for a cryptogram
 	// that did not verify (issuer.go).
 	issuerAuthFailures int
-	requirement map[string]int  // by TID: processing requirement for the next answer
 }
 
 type txnKey struct {
