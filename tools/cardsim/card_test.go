@@ -373,7 +373,7 @@ func build(t *testing.T, dol tlv.DOL, extra map[tlv.Tag][]byte) []byte {
 // GENERATE AC.
 func TestContactTransaction(t *testing.T) {
 	capks := loadCAPKs(t)
-	for _, name := range []string{"unionpay-debit", "unionpay-credit", "visa-credit", "mastercard-debit", "multi-app", "expired"} {
+	for _, name := range []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit", "mastercard-cvn17", "multi-app", "expired"} {
 		t.Run(name, func(t *testing.T) {
 			c := newCard(t, name, hal.Contact)
 			p := c.p

@@ -65,6 +65,12 @@ var txnCases = []txnCase{
 	{"mastercard-debit", hal.Contact, 4321, emv.GoOnline, emv.Approved},
 	{"mastercard-debit", hal.Contactless, 4321, emv.GoOnline, emv.Approved},
 	{"multi-app", hal.Contact, 100, emv.GoOnline, emv.Approved},
+	{"visa-cvn18", hal.Contact, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn18", hal.Contactless, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn22", hal.Contact, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn22", hal.Contactless, 8800, emv.GoOnline, emv.Approved},
+	{"mastercard-cvn17", hal.Contact, 4321, emv.GoOnline, emv.Approved},
+	{"mastercard-cvn17", hal.Contactless, 4321, emv.GoOnline, emv.Approved},
 	{"expired", hal.Contact, 100, emv.Declined, 0},
 }
 
