@@ -44,7 +44,8 @@ var schemes = []struct {
 	{"A000000004", "Mastercard", "issuer-mastercard.pem"},
 }
 
-var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "mastercard-debit", "multi-app", "expired"}
+var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit",
+	"mastercard-cvn17", "multi-app", "expired"}
 
 func main() {
 	keys := flag.String("keys", "testdata/cards/keys", "directory of the PEM key files")
