@@ -503,7 +503,7 @@ func TestRevokedTerminalMayStillReverse(t *testing.T) {
 	sale := r.chipSale(100)
 	r.do(sale)
 	r.host.Revoke(testSerial)
-	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.ReasonCardDeclined); err != nil || rr.Code != "00" {
+	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.CauseCardDeclined); err != nil || rr.Code != "00" {
 		t.Fatalf("reversal after revocation: %+v %v", rr, err)
 	}
 	if r.balance(debitPAN) != 1000000 {

@@ -336,8 +336,8 @@ func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Respo
 	return h.client().Do(ctx, req)
 }
 
-func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error) {
-	return h.client().Reverse(ctx, orig, reason)
+func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
+	return h.client().Reverse(ctx, orig, cause)
 }
 
 var _ settle.Host = (*hostLink)(nil)
