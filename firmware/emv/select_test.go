@@ -86,6 +86,15 @@ func TestSelection(t *testing.T) {
 			ch: &cardholder{choice: 0}, asked: []string{upCredit, upAID}, wantAID: upAID, notice: NoticeTryAgain,
 		},
 		{
+			// EMV Book 1, final selection: 6A81 to the SELECT means the card is
+			// blocked; the transaction ends, no other application is tried.
+			name: "card blocked at the final SELECT: terminate",
+			script: []fake.Exchange{x(selPSE, pseFCI()),
+				x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "02"), dirEntry(upCredit, "UnionPay Credit", "01"))),
+				x(rr2sfi1, sw("6A83")), x(selUPCred, sw("6A81"))},
+			ch: &cardholder{choice: 0}, asked: []string{upCredit, upAID}, wantErr: ErrCardBlocked,
+		},
+		{
 			name: "GPO refused (6985): next candidate",
 			script: seq([]fake.Exchange{x(selPSE, pseFCI()),
 				x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "02"), dirEntry(upCredit, "UnionPay Credit", "01"))),

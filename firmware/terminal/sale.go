@@ -263,6 +263,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
 			s.cardMode = tapAgain
 			return EvSeePhone, nil
+		case errors.Is(err, emv.ErrCardBlocked):
+			s.message = "卡片已锁定 Card blocked"
+			return EvFail, fmt.Errorf("terminal: card: %w", err)
 		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
 			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
 			s.cardMode = fallback
