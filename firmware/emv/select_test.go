@@ -10,15 +10,16 @@ import (
 )
 
 const (
-	selUP0103 = "00A4040008A00000033301010300"
-	selVisa   = "00A4040007A000000003101000"
-	selMC     = "00A4040007A000000004101000"
+	selUP0103  = "00A4040008A00000033301010300"
+	selVisa    = "00A4040007A000000003101000"
+	selMC      = "00A4040007A000000004101000"
+	selMaestro = "00A4040007A000000004306000"
 )
 
 // aidListMisses are the SELECTs of the configured AIDs after the first
 // two, answered "not found".
 func aidListMisses() []fake.Exchange {
-	return []fake.Exchange{x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82"))}
+	return []fake.Exchange{x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82")), x(selMaestro, sw("6A82"))}
 }
 
 func seq(parts ...[]fake.Exchange) []fake.Exchange {
