@@ -90,7 +90,8 @@ func (h *inProcessHost) Close() error {
 // Count counts the host's records: kind is a record type ("reversal",
 // "settlement", …) or a kind of authorization ("sale", "refund", …); state
 // "approved" means answered 00, "declined" any other answer; a settlement is
-// "balanced" or "unbalanced".
+// "balanced" or "unbalanced"; "reason=CODE" a reversal sent with reason
+// CODE in field 39.
 func (h *inProcessHost) Count(kind, state string) int {
 	return countRecords(h.server().Records(), kind, state)
 }
@@ -121,7 +122,10 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 			}
 		case "":
 		default:
-			continue
+			// "reason=CODE": a reversal whose field 39 is CODE.
+			if code, ok := strings.CutPrefix(state, "reason="); !ok || r.Reason != code {
+				continue
+			}
 		}
 		n++
 	}

@@ -28,7 +28,8 @@ func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState,
 	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
 	s.mu.Lock()
 	rec := Record{Type: "reversal", MTI: "0400", TID: tk.rec.TID, Batch: key.batch, Trace: key.trace, Amount: amount,
-		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39)}
+		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39),
+		Reason: acquirer.FieldString(m, 39)}
 	t := s.txns[key]
 	switch {
 	case t == nil:

@@ -31,6 +31,9 @@ type Record struct {
 	// Balanced is a settlement's outcome.
 	Balanced bool   `json:"balanced,omitempty"`
 	Note     string `json:"note,omitempty"`
+
+	// Reason is a reversal's field 39: why the terminal reversed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // txn is an authorization the host holds, with what it takes to undo it.

@@ -41,7 +41,8 @@ type Target interface {
 	// for the latest).
 	JournalState(ctx context.Context, trace string) (string, error)
 	// HostCount counts the host simulator's records of kind ("sale",
-	// "reversal", …) and state ("approved", "declined", "" for any).
+	// "reversal", …) and state ("approved", "declined", "" for any;
+	// "reason=CODE" for a reversal sent with reason CODE in field 39).
 	HostCount(ctx context.Context, kind, state string) (int, error)
 	// Host sends a control command to the host simulator ("fault no-answer").
 	Host(ctx context.Context, command string) error
@@ -232,7 +233,11 @@ func check(st Step) error {
 		if len(rest) < lim[0] || len(rest) > lim[1] {
 			return fmt.Errorf("expect %s takes %d to %d arguments", form, lim[0], lim[1])
 		}
-		if form == "host" && len(rest) == 3 {
+		if form == "host" && len(rest) == 3 && rest[1] == "reason" {
+			if !reasonCode(rest[2]) {
+				return fmt.Errorf("expect host: reason %q is not a two-character code", rest[2])
+			}
+		} else if form == "host" && len(rest) == 3 {
 			if _, err := strconv.Atoi(rest[2]); err != nil {
 				return fmt.Errorf("expect host: count %q is not a number", rest[2])
 			}
@@ -244,6 +249,19 @@ func check(st Step) error {
 		}
 	}
 	return nil
+}
+
+// reasonCode reports whether s is a two-character response code.
+func reasonCode(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func indexOf(xs []string, s string) int {
@@ -396,6 +414,15 @@ func (r *Runner) expect(ctx context.Context, st Step, cursor int) (int, error) {
 			return state == args[2], "journal " + args[1] + " is " + strconv.Quote(state), err
 		})
 	case "host":
+		if len(args) == 4 && args[2] == "reason" {
+			// expect host KIND reason CODE: a record of KIND (a reversal)
+			// whose field 39 is CODE.
+			kind, code := args[1], args[3]
+			return cursor, poll(ctx, func() (bool, string, error) {
+				n, err := t.HostCount(ctx, kind, "reason="+code)
+				return n > 0, fmt.Sprintf("host holds no %s with reason %s", kind, code), err
+			})
+		}
 		kind, state, count := args[1], "", args[len(args)-1]
 		if len(args) == 4 {
 			state = args[2]
