@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"kpos/firmware/emv/tlv"
@@ -47,36 +48,81 @@ type Kernel struct {
 	rnd io.Reader
 	now func() time.Time
 	log *slog.Logger
+	// live is the configuration the next transaction starts with, shared
+	// by every copy of the kernel: SetConfig replaces it, a running
+	// transaction keeps the one it started with.
+	live *atomic.Pointer[Config]
 }
 
 // NewKernel checks cfg and returns a kernel for it.
 func NewKernel(cfg Config, opts ...Option) (*Kernel, error) {
-	if len(cfg.AIDs) == 0 {
-		return nil, errors.New("emv: config has no applications")
-	}
-	if cfg.CAPKs == nil {
-		cfg.CAPKs = NewCAPKStore()
-	}
-	if len(cfg.Terminal.IFDSerial) != 8 {
-		return nil, errors.New("emv: config: IFD serial must be 8 characters")
-	}
-	for _, a := range cfg.AIDs {
-		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
-			return nil, fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
-		}
-	}
-	if cfg.Terminal.POSEntryMode == 0 {
-		cfg.Terminal.POSEntryMode = 0x05
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
 	}
 	k := &Kernel{cfg: cfg, rnd: rand.Reader, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(k)
 	}
+	live := k.cfg
+	k.live = &atomic.Pointer[Config]{}
+	k.live.Store(&live)
 	return k, nil
 }
 
+// checkConfig refuses a configuration the kernel cannot run with and fills
+// in defaults.
+func checkConfig(cfg *Config) error {
+	if len(cfg.AIDs) == 0 {
+		return errors.New("emv: config has no applications")
+	}
+	if cfg.CAPKs == nil {
+		cfg.CAPKs = NewCAPKStore()
+	}
+	if len(cfg.Terminal.IFDSerial) != 8 {
+		return errors.New("emv: config: IFD serial must be 8 characters")
+	}
+	for _, a := range cfg.AIDs {
+		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
+			return fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
+		}
+	}
+	if cfg.Terminal.POSEntryMode == 0 {
+		cfg.Terminal.POSEntryMode = 0x05
+	}
+	return nil
+}
+
 // Config returns the kernel's configuration.
-func (k *Kernel) Config() Config { return k.cfg }
+func (k *Kernel) Config() Config {
+	if k.live != nil {
+		return *k.live.Load()
+	}
+	return k.cfg
+}
+
+// SetConfig makes cfg (for instance the file configuration with a newly
+// downloaded CA key set) the configuration of every transaction started
+// from now on; one already running finishes with the one it started with.
+func (k *Kernel) SetConfig(cfg Config) error {
+	if err := checkConfig(&cfg); err != nil {
+		return err
+	}
+	if k.live == nil {
+		k.live = &atomic.Pointer[Config]{}
+	}
+	k.live.Store(&cfg)
+	return nil
+}
+
+// snapshot is the kernel with the configuration current now.
+func (k *Kernel) snapshot() *Kernel {
+	if k.live == nil {
+		return k
+	}
+	c := *k
+	c.cfg = *k.live.Load()
+	return &c
+}
 
 // onlineCapable reports whether the terminal type can go online.
 func (k *Kernel) onlineCapable() bool {
@@ -99,6 +145,7 @@ func (k *Kernel) Start(ctx context.Context, card hal.Card, txn Transaction, ch C
 	if txn.Amount < 0 || txn.OtherAmount < 0 || txn.Amount > maxAmount || txn.OtherAmount > maxAmount {
 		return FirstResult{Decision: Declined}, nil, fmt.Errorf("emv: amount out of range")
 	}
+	k = k.snapshot()
 	s := k.newSession(card, txn, ch)
 	res, on, err := s.run(ctx)
 	if err != nil {
