@@ -41,6 +41,12 @@ func (h *inProcessHost) AttachDevices(k *fake.Keypad, d *fake.Display) {
 
 func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) {
 	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim")}
+	// The CA public keys the host distributes at sign-on (docs/hostsim.md).
+	ca, err := hostsim.LoadCAKeys(filepath.Join(cfg.DataDir, "capk.toml"))
+	if err != nil {
+		return nil, fmt.Errorf("sim: host simulator: %w", err)
+	}
+	cfg.CAKeys = ca
 	srv, err := hostsim.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sim: host simulator: %w", err)

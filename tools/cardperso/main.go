@@ -8,7 +8,7 @@
 // cardperso is a development tool. Nothing it generates may ever be used
 // outside tests.
 //
-//	go run ./tools/cardperso -keys testdata/cards/keys -capk testdata/emv/capk-test.toml
+//	go run ./tools/cardperso -keys testdata/cards/keys -capk testdata/emv/capk-test.toml -host-capk testdata/host/capk.toml
 package main
 
 import (
@@ -30,6 +30,10 @@ import (
 // The test CA index: not used by any published CA key of the three RIDs.
 const caIndex = 0xE1
 
+// downloadOnlyIndex is the index of the UnionPay test CA key the terminal's
+// files lack and the host hands out in the CA key download.
+const downloadOnlyIndex = 0xE2
+
 type keySpec struct {
 	file string
 	bits int
@@ -45,20 +49,21 @@ var schemes = []struct {
 }
 
 var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit",
-	"mastercard-cvn17", "multi-app", "expired"}
+	"mastercard-cvn17", "multi-app", "expired", "unionpay-downloaded-ca"}
 
 func main() {
 	keys := flag.String("keys", "testdata/cards/keys", "directory of the PEM key files")
 	capk := flag.String("capk", "testdata/emv/capk-test.toml", "CAPK file to write")
+	hostCAPK := flag.String("host-capk", "testdata/host/capk.toml", "the host simulator's CA key list to write")
 	force := flag.Bool("force", false, "regenerate keys that exist")
 	flag.Parse()
-	if err := run(*keys, *capk, *force); err != nil {
+	if err := run(*keys, *capk, *hostCAPK, *force); err != nil {
 		fmt.Fprintln(os.Stderr, "cardperso:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, capkPath string, force bool) error {
+func run(dir, capkPath, hostCAPKPath string, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -68,6 +73,7 @@ func run(dir, capkPath string, force bool) error {
 			keySpec{caFile(s.rid), 1984, s.name + " test CA"},
 			keySpec{s.issuer, 1408, s.name + " test issuer"})
 	}
+	specs = append(specs, keySpec{downloadOnlyFile, 1984, "UnionPay test CA distributed only by the host's CA key download"})
 	for _, p := range iccProfiles {
 		specs = append(specs, keySpec{"icc-" + p + ".pem", 1024, "ICC key of the " + p + " test card"})
 	}
@@ -98,8 +104,28 @@ func run(dir, capkPath string, force bool) error {
 		b.WriteString("\n")
 		b.WriteString(cardsim.PublicCA(rid, caIndex, k).TOML(s.name, "2035-12-31"))
 	}
-	return writeFile(capkPath, []byte(b.String()))
+	if err := writeFile(capkPath, []byte(b.String())); err != nil {
+		return err
+	}
+	var h strings.Builder
+	h.WriteString("# The CA public keys the host simulator distributes in the CA key download\n")
+	h.WriteString("# (0800, network codes 370 to 372): every kpos test CA key, and UnionPay E2,\n")
+	h.WriteString("# which the terminal's own files lack. TEST KEYS ONLY. Written by\n")
+	h.WriteString("# tools/cardperso from testdata/cards/keys/ca-*.pem.\n")
+	all := b.String()
+	h.WriteString(all[strings.Index(all, "\n\n")+1:])
+	k, err := cardsim.LoadTestKey(filepath.Join(dir, downloadOnlyFile))
+	if err != nil {
+		return err
+	}
+	rid, _ := hex.DecodeString("A000000333")
+	h.WriteString("\n")
+	h.WriteString(cardsim.PublicCA(rid, downloadOnlyIndex, k).TOML("UnionPay", "2035-12-31"))
+	return writeFile(hostCAPKPath, []byte(h.String()))
 }
+
+// downloadOnlyFile is the private key of the UnionPay E2 test CA.
+var downloadOnlyFile = fmt.Sprintf("ca-A000000333-%02X.pem", downloadOnlyIndex)
 
 func caFile(rid string) string { return fmt.Sprintf("ca-%s-%02X.pem", rid, caIndex) }
 

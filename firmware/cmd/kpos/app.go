@@ -110,17 +110,19 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return fail(err)
 	}
-	kernel, err := emv.NewKernel(emvCfg, emv.WithLogger(a.log))
+	params := &emvParams{base: emvCfg, path: filepath.Join(b.DataDir, "emv-downloaded.json"), log: a.log}
+	kernel, err := emv.NewKernel(params.startConfig(), emv.WithLogger(a.log))
 	if err != nil {
 		return fail(err)
 	}
+	params.kernel = kernel
 	// The routing TPDU and header of the UnionPay POS dialect; an acquirer
 	// that routes otherwise sends its own in the binding parameters.
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
 		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
-	binder, err := a.binder(ctx, j, ks, link)
+	binder, err := a.binder(ctx, j, ks, link, params)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
 		// provisioned identity; a blank board cannot.
@@ -196,7 +198,7 @@ func (a *app) current() *instance {
 // and identity is the test terminal of docs/test-cards.md: at its first
 // boot it is recorded as bound, with the parameters the host downloads to
 // it. The acquirer link follows the binding's identity from then on.
-func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink) (*binding.Binder, error) {
+func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink, params *emvParams) (*binding.Binder, error) {
 	b := a.board
 	if b.Serial == "" {
 		return nil, errors.New("the board has no device serial to bind with")
@@ -223,7 +225,15 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err != nil {
 			return err
 		}
-		return link.SignOn(ctx, trace, batch)
+		if err := link.SignOn(ctx, trace, batch); err != nil {
+			return err
+		}
+		// The CUP terminal downloads the IC card CA public keys at sign-on;
+		// a failed download keeps the keys it has.
+		if err := params.refresh(ctx, link.client(), batch, j.NextTrace); err != nil {
+			a.log.Warn("CA key download", "err", err)
+		}
+		return nil
 	})
 	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
