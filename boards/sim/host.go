@@ -155,6 +155,8 @@ func (h *inProcessHost) Command(cmd string) error {
 			return h.payQR(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "pay-qr")))
 		case "failover":
 			return h.failover()
+		case "capk":
+			return h.capk(words[1:])
 		case "revoke":
 			serial := serialArg(words)
 			if !h.server().Revoke(serial) {
@@ -173,6 +175,29 @@ func (h *inProcessHost) Command(cmd string) error {
 	}
 	h.server().InjectFault(f)
 	return nil
+}
+
+// capk changes the CA keys the host distributes: "remove RID INDEX", or
+// "add FILE" (a [[capk]] TOML file under the parameters directory). The
+// host flags every terminal's next answer to download them again.
+func (h *inProcessHost) capk(args []string) error {
+	switch {
+	case len(args) == 3 && args[0] == "remove":
+		if !h.server().RemoveCAKey(args[1], args[2]) {
+			return fmt.Errorf("sim: host capk: no key %s/%s", args[1], args[2])
+		}
+		return nil
+	case len(args) == 2 && args[0] == "add":
+		keys, err := hostsim.LoadCAKeys(filepath.Join(filepath.Dir(h.cfg.DataDir), filepath.Clean("/"+args[1])))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			h.server().ReplaceCAKey(k)
+		}
+		return nil
+	}
+	return fmt.Errorf("sim: host capk: want \"remove RID INDEX\" or \"add FILE\"")
 }
 
 func serialArg(words []string) string {

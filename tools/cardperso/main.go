@@ -107,21 +107,26 @@ func run(dir, capkPath, hostCAPKPath string, force bool) error {
 	if err := writeFile(capkPath, []byte(b.String())); err != nil {
 		return err
 	}
-	var h strings.Builder
-	h.WriteString("# The CA public keys the host simulator distributes in the CA key download\n")
-	h.WriteString("# (0800, network codes 370 to 372): every kpos test CA key, and UnionPay E2,\n")
-	h.WriteString("# which the terminal's own files lack. TEST KEYS ONLY. Written by\n")
-	h.WriteString("# tools/cardperso from testdata/cards/keys/ca-*.pem.\n")
+	// The host's CA key list starts as the terminal's; the E2 key is a
+	// file of its own that a test adds to the host ("host capk add").
 	all := b.String()
-	h.WriteString(all[strings.Index(all, "\n\n")+1:])
+	host := "# The CA public keys the host simulator distributes in the CA key download\n" +
+		"# (0800, network codes 370 to 372) when it starts: the kpos test CA keys the\n" +
+		"# terminal is personalised with. TEST KEYS ONLY. Written by tools/cardperso.\n" +
+		all[strings.Index(all, "\n\n")+1:]
+	if err := writeFile(hostCAPKPath, []byte(host)); err != nil {
+		return err
+	}
 	k, err := cardsim.LoadTestKey(filepath.Join(dir, downloadOnlyFile))
 	if err != nil {
 		return err
 	}
 	rid, _ := hex.DecodeString("A000000333")
-	h.WriteString("\n")
-	h.WriteString(cardsim.PublicCA(rid, downloadOnlyIndex, k).TOML("UnionPay", "2035-12-31"))
-	return writeFile(hostCAPKPath, []byte(h.String()))
+	only := "# UnionPay test CA key E2, which the terminal's files lack: a test adds it to\n" +
+		"# the host simulator (\"host capk add host/capk-download-only.toml\") and the\n" +
+		"# terminal gets it only by the CA key download. TEST KEY ONLY. Written by\n" +
+		"# tools/cardperso.\n\n" + cardsim.PublicCA(rid, downloadOnlyIndex, k).TOML("UnionPay", "2035-12-31")
+	return writeFile(filepath.Join(filepath.Dir(hostCAPKPath), "capk-download-only.toml"), []byte(only))
 }
 
 // downloadOnlyFile is the private key of the UnionPay E2 test CA.

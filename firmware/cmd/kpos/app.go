@@ -122,6 +122,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
 		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
+	link.flagged = params.onFlag(link, j)
 	binder, err := a.binder(ctx, j, ks, link, params)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
@@ -228,10 +229,13 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err := link.SignOn(ctx, trace, batch); err != nil {
 			return err
 		}
-		// The CUP terminal downloads the IC card CA public keys at sign-on;
-		// a failed download keeps the keys it has.
-		if err := params.refresh(ctx, link.client(), batch, j.NextTrace); err != nil {
-			a.log.Warn("CA key download", "err", err)
+		// At sign-on the host's answer says whether the CA public keys must
+		// be downloaded (processing requirement 4); a failed download keeps
+		// the keys the terminal has.
+		if link.client().LastSignOn().Requirement == acquirer.RequireCAKeys {
+			if err := params.refresh(ctx, link.client(), batch, j.NextTrace); err != nil {
+				a.log.Warn("CA key download", "err", err)
+			}
 		}
 		return nil
 	})
@@ -313,6 +317,9 @@ type hostLink struct {
 	link hal.Link
 	ks   *keys.Store
 	c    *acquirer.Client
+
+	// flagged hears the processing requirement of every answer.
+	flagged func(requirement int)
 }
 
 var _ terminal.Host = (*hostLink)(nil)
@@ -343,7 +350,11 @@ func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
 }
 
 func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error) {
-	return h.client().Do(ctx, req)
+	resp, err := h.client().Do(ctx, req)
+	if err == nil && resp.Requirement != acquirer.RequireNone && h.flagged != nil {
+		h.flagged(resp.Requirement)
+	}
+	return resp, err
 }
 
 func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {

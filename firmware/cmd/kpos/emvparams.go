@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
+	"kpos/firmware/journal"
 )
 
 // emvParams keeps the kernel's CA public keys in step with the acquirer:
@@ -20,6 +22,8 @@ type emvParams struct {
 	path   string     // the downloaded set
 	kernel *emv.Kernel
 	log    *slog.Logger
+
+	mu sync.Mutex // one download at a time
 }
 
 // startConfig is the configuration the kernel starts with: the files and
@@ -40,35 +44,40 @@ func (p *emvParams) startConfig() emv.Config {
 // refresh downloads the host's CA public keys, stores them, and gives the
 // kernel the joined configuration. A failure keeps the old set.
 func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
-	keys, err := c.DownloadCAKeys(ctx, batch, func() uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int
+	_, err := c.DownloadInstallCAKeys(ctx, batch, func() uint32 {
 		t, err := nextTrace()
 		if err != nil {
 			return 0 // refused by the client: out of range
 		}
 		return t
+	}, func(keys []acquirer.CAKey) error {
+		// Installed before the end message, which tells the host the
+		// terminal holds the set.
+		var d emv.Downloaded
+		for _, k := range keys {
+			ck, err := capkOf(k)
+			if err != nil {
+				return err
+			}
+			d.CAKeys = append(d.CAKeys, ck)
+		}
+		joined, err := p.base.WithDownloaded(d)
+		if err != nil {
+			return err
+		}
+		if err := emv.SaveDownloaded(p.path, d); err != nil {
+			return err
+		}
+		n = len(d.CAKeys)
+		return p.kernel.SetConfig(joined)
 	})
 	if err != nil {
 		return err
 	}
-	var d emv.Downloaded
-	for _, k := range keys {
-		ck, err := capkOf(k)
-		if err != nil {
-			return err
-		}
-		d.CAKeys = append(d.CAKeys, ck)
-	}
-	joined, err := p.base.WithDownloaded(d)
-	if err != nil {
-		return err
-	}
-	if err := emv.SaveDownloaded(p.path, d); err != nil {
-		return err
-	}
-	if err := p.kernel.SetConfig(joined); err != nil {
-		return err
-	}
-	p.log.Info("CA public keys downloaded", "keys", len(d.CAKeys))
+	p.log.Info("CA public keys downloaded", "keys", n)
 	return nil
 }
 
@@ -90,4 +99,29 @@ func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
 		c.Expiry = t
 	}
 	return c, nil
+}
+
+// onFlag is what the terminal does when an answer carries a processing
+// requirement: "download the CA public keys" starts the download at once,
+// beside the transaction that carried it (the client takes one exchange at
+// a time), so the next transaction has the new keys. Other requirements
+// are logged.
+func (p *emvParams) onFlag(link *hostLink, j *journal.Journal) func(int) {
+	return func(r int) {
+		if r != acquirer.RequireCAKeys {
+			p.log.Info("host requirement not acted on", "requirement", r)
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			batch, err := j.Batch()
+			if err == nil {
+				err = p.refresh(ctx, link.client(), batch, j.NextTrace)
+			}
+			if err != nil {
+				p.log.Warn("CA key download the host asked for", "err", err)
+			}
+		}()
+	}
 }
