@@ -130,3 +130,59 @@ func TestSetConfigFromTheNextTransaction(t *testing.T) {
 		t.Fatal("an empty configuration was taken")
 	}
 }
+
+// TestDownloadedAIDs: downloaded IC card parameters replace the file's for
+// the same AID (contactless limits included), add an application of a
+// known scheme, survive the round trip, and are refused when out of range.
+func TestDownloadedAIDs(t *testing.T) {
+	cfg, err := LoadConfig(testdataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := DownloadedAID{AID: mustHex("A000000333010101"), Version: [2]byte{0x00, 0x30},
+		TACDefault: [5]byte{0xD8, 0x40, 0x00, 0xA8, 0x00}, TACOnline: [5]byte{0xD8, 0x40, 0x04, 0xF8, 0x00},
+		FloorLimit: 20000, DDOL: mustHex("9F3704"), CLFloorLimit: 50000, CLTxnLimit: 500000, CLCVMLimit: 100000}
+	added := up
+	added.AID = mustHex("A000000333010106")
+	d := Downloaded{AIDs: []DownloadedAID{up, added}}
+	path := filepath.Join(t.TempDir(), "emv-downloaded.json")
+	if err := SaveDownloaded(path, d); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadDownloaded(path)
+	if err != nil || len(back.AIDs) != 2 {
+		t.Fatalf("read back %+v %v", back, err)
+	}
+	joined, err := cfg.WithDownloaded(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(joined.AIDs) != len(cfg.AIDs)+1 {
+		t.Fatalf("%d applications joined from %d", len(joined.AIDs), len(cfg.AIDs))
+	}
+	for _, a := range joined.AIDs {
+		switch string(a.AID) {
+		case string(up.AID):
+			if a.FloorLimit != 20000 || a.Contactless.FloorLimit != 50000 || a.Kind != KindQPBOC || a.Label == "" {
+				t.Fatalf("replaced application %+v", a)
+			}
+		case string(added.AID):
+			if a.Kind != KindQPBOC || !a.Contactless.Enabled || a.Contactless.FloorLimit != 50000 {
+				t.Fatalf("added application %+v", a)
+			}
+		}
+	}
+	for _, a := range cfg.AIDs {
+		if string(a.AID) == string(up.AID) && a.Contactless.FloorLimit == 50000 {
+			t.Fatal("joining changed the file configuration")
+		}
+	}
+	bad := up
+	bad.RandomTarget, bad.RandomMax = 50, 10
+	if err := SaveDownloaded(path, Downloaded{AIDs: []DownloadedAID{bad}}); !errors.Is(err, ErrDownloaded) {
+		t.Fatalf("out of range parameters: %v", err)
+	}
+	if _, err := cfg.WithDownloaded(Downloaded{AIDs: []DownloadedAID{bad}}); !errors.Is(err, ErrDownloaded) {
+		t.Fatalf("joined out of range parameters: %v", err)
+	}
+}
