@@ -2,15 +2,18 @@ package sim
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"kpos/boards"
+	"kpos/firmware/emv"
 	"kpos/firmware/qr"
 	"kpos/hal/fake"
 	"kpos/tools/hostsim"
@@ -47,6 +50,13 @@ func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) 
 		return nil, fmt.Errorf("sim: host simulator: %w", err)
 	}
 	cfg.CAKeys = ca
+	// The IC card parameters it distributes: those the terminal is
+	// personalised with, until a test changes one ("host aid").
+	emvCfg, err := emv.LoadConfig(filepath.Join(opt.ParamsDir, "emv", "terminal.toml"))
+	if err != nil {
+		return nil, fmt.Errorf("sim: host simulator: %w", err)
+	}
+	cfg.ICParams = hostsim.ICParamsOf(emvCfg)
 	srv, err := hostsim.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sim: host simulator: %w", err)
@@ -157,6 +167,8 @@ func (h *inProcessHost) Command(cmd string) error {
 			return h.failover()
 		case "capk":
 			return h.capk(words[1:])
+		case "aid":
+			return h.aid(words[1:])
 		case "revoke":
 			serial := serialArg(words)
 			if !h.server().Revoke(serial) {
@@ -198,6 +210,45 @@ func (h *inProcessHost) capk(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("sim: host capk: want \"remove RID INDEX\" or \"add FILE\"")
+}
+
+// aid changes the IC card parameters the host distributes for one AID:
+// "aid A000000333010101 cl_floor_limit=50000" (also floor_limit,
+// cl_txn_limit, cl_cvm_limit; minor units). The host flags every terminal's
+// next answer to download them again.
+func (h *inProcessHost) aid(args []string) error {
+	if len(args) < 2 {
+		return errors.New(`sim: host aid: want "aid AID NAME=VALUE…"`)
+	}
+	aid, err := hex.DecodeString(args[0])
+	if err != nil {
+		return fmt.Errorf("sim: host aid: %q is not an AID", args[0])
+	}
+	p, ok := h.server().ICParams(aid)
+	if !ok {
+		return fmt.Errorf("sim: host aid: the host has no parameters for %s", args[0])
+	}
+	for _, kv := range args[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("sim: host aid: %q is not NAME=amount", kv)
+		}
+		switch k {
+		case "floor_limit":
+			p.FloorLimit = n
+		case "cl_floor_limit":
+			p.CLFloorLimit = n
+		case "cl_txn_limit":
+			p.CLTxnLimit = n
+		case "cl_cvm_limit":
+			p.CLCVMLimit = n
+		default:
+			return fmt.Errorf("sim: host aid: unknown parameter %q", k)
+		}
+	}
+	h.server().SetICParams(p)
+	return nil
 }
 
 func serialArg(words []string) string {

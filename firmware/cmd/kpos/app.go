@@ -229,12 +229,12 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err := link.SignOn(ctx, trace, batch); err != nil {
 			return err
 		}
-		// At sign-on the host's answer says whether the CA public keys must
-		// be downloaded (processing requirement 4); a failed download keeps
-		// the keys the terminal has.
-		if link.client().LastSignOn().Requirement == acquirer.RequireCAKeys {
-			if err := params.refresh(ctx, link.client(), batch, j.NextTrace); err != nil {
-				a.log.Warn("CA key download", "err", err)
+		// At sign-on the host's answer says whether the CA public keys (4)
+		// or the IC card parameters (5) must be downloaded; a failed
+		// download keeps what the terminal has.
+		if r := link.client().LastSignOn().Requirement; r != acquirer.RequireNone {
+			if err := params.download(ctx, r, link.client(), j); err != nil {
+				a.log.Warn("download at sign-on", "requirement", r, "err", err)
 			}
 		}
 		return nil

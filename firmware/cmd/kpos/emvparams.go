@@ -12,11 +12,11 @@ import (
 	"kpos/firmware/journal"
 )
 
-// emvParams keeps the kernel's CA public keys in step with the acquirer:
-// the keys downloaded at the last sign-on (the CUP CA key download, 370 to
-// 372) are stored in the data directory, replaced as a whole, and joined
-// to the configuration files' keys; the kernel uses them from the next
-// transaction.
+// emvParams keeps the kernel's CA public keys and application parameters
+// in step with the acquirer: what the CUP downloads brought (CA keys, 370
+// to 372; IC card parameters, 380 to 382) is stored in the data directory,
+// replaced as a whole, and joined to the configuration files; the kernel
+// uses it from the next transaction.
 type emvParams struct {
 	base   emv.Config // the configuration files
 	path   string     // the downloaded set
@@ -46,39 +46,80 @@ func (p *emvParams) startConfig() emv.Config {
 func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var n int
-	_, err := c.DownloadInstallCAKeys(ctx, batch, func() uint32 {
-		t, err := nextTrace()
-		if err != nil {
-			return 0 // refused by the client: out of range
-		}
-		return t
-	}, func(keys []acquirer.CAKey) error {
+	_, err := c.DownloadInstallCAKeys(ctx, batch, traces(nextTrace), func(keys []acquirer.CAKey) error {
 		// Installed before the end message, which tells the host the
 		// terminal holds the set.
-		var d emv.Downloaded
+		var cas []emv.CAPK
 		for _, k := range keys {
 			ck, err := capkOf(k)
 			if err != nil {
 				return err
 			}
-			d.CAKeys = append(d.CAKeys, ck)
+			cas = append(cas, ck)
 		}
-		joined, err := p.base.WithDownloaded(d)
-		if err != nil {
-			return err
-		}
-		if err := emv.SaveDownloaded(p.path, d); err != nil {
-			return err
-		}
-		n = len(d.CAKeys)
-		return p.kernel.SetConfig(joined)
+		return p.install(func(d *emv.Downloaded) { d.CAKeys = cas })
 	})
 	if err != nil {
 		return err
 	}
-	p.log.Info("CA public keys downloaded", "keys", n)
+	p.log.Info("CA public keys downloaded")
 	return nil
+}
+
+// refreshAIDs downloads the IC card parameters of the host's applications
+// and installs them like the CA keys.
+func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := c.DownloadICParams(ctx, batch, traces(nextTrace), func(params []acquirer.ICParams) error {
+		var aids []emv.DownloadedAID
+		for _, x := range params {
+			a := emv.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
+				RandomTarget: x.RandomTarget, RandomMax: x.RandomMax, DDOL: x.DDOL,
+				CLFloorLimit: x.CLFloorLimit, CLTxnLimit: x.CLTxnLimit, CLCVMLimit: x.CLCVMLimit}
+			copy(a.Version[:], x.Version)
+			copy(a.TACDefault[:], x.TACDefault)
+			copy(a.TACOnline[:], x.TACOnline)
+			copy(a.TACDenial[:], x.TACDenial)
+			aids = append(aids, a)
+		}
+		return p.install(func(d *emv.Downloaded) { d.AIDs = aids })
+	})
+	if err != nil {
+		return err
+	}
+	p.log.Info("IC card parameters downloaded")
+	return nil
+}
+
+// install replaces one half of the stored set (set changes it), checks the
+// joined configuration, stores the set whole, and gives it to the kernel.
+func (p *emvParams) install(set func(*emv.Downloaded)) error {
+	d, err := emv.LoadDownloaded(p.path)
+	if err != nil {
+		d = emv.Downloaded{} // a damaged set is replaced, not kept
+	}
+	set(&d)
+	joined, err := p.base.WithDownloaded(d)
+	if err != nil {
+		return err
+	}
+	if err := emv.SaveDownloaded(p.path, d); err != nil {
+		return err
+	}
+	return p.kernel.SetConfig(joined)
+}
+
+// traces adapts the journal's trace counter to the client's: a trace that
+// cannot be had is 0, which the client refuses.
+func traces(next func() (uint32, error)) func() uint32 {
+	return func() uint32 {
+		t, err := next()
+		if err != nil {
+			return 0
+		}
+		return t
+	}
 }
 
 // capkOf is a downloaded key as the kernel holds it; the host must send
@@ -102,26 +143,37 @@ func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
 }
 
 // onFlag is what the terminal does when an answer carries a processing
-// requirement: "download the CA public keys" starts the download at once,
-// beside the transaction that carried it (the client takes one exchange at
-// a time), so the next transaction has the new keys. Other requirements
-// are logged.
+// requirement: "download the CA public keys" (4) or "download the IC card
+// parameters" (5) starts that download at once, beside the transaction
+// that carried it (the client takes one exchange at a time), so that the
+// next transaction has them. Other requirements are logged.
 func (p *emvParams) onFlag(link *hostLink, j *journal.Journal) func(int) {
 	return func(r int) {
-		if r != acquirer.RequireCAKeys {
+		if r != acquirer.RequireCAKeys && r != acquirer.RequireICParams {
 			p.log.Info("host requirement not acted on", "requirement", r)
 			return
 		}
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			batch, err := j.Batch()
-			if err == nil {
-				err = p.refresh(ctx, link.client(), batch, j.NextTrace)
-			}
-			if err != nil {
-				p.log.Warn("CA key download the host asked for", "err", err)
+			if err := p.download(ctx, r, link.client(), j); err != nil {
+				p.log.Warn("download the host asked for", "requirement", r, "err", err)
 			}
 		}()
 	}
+}
+
+// download runs the download a processing requirement asks for.
+func (p *emvParams) download(ctx context.Context, r int, c *acquirer.Client, j *journal.Journal) error {
+	batch, err := j.Batch()
+	if err != nil {
+		return err
+	}
+	switch r {
+	case acquirer.RequireCAKeys:
+		return p.refresh(ctx, c, batch, j.NextTrace)
+	case acquirer.RequireICParams:
+		return p.refreshAIDs(ctx, c, batch, j.NextTrace)
+	}
+	return nil
 }
