@@ -89,6 +89,9 @@ type Txn struct {
 	// cause (acquirer.ReversalCause, opaque here); zero is a terminal
 	// failure.
 	Cause uint8 `json:"cause,omitempty"`
+	// Advised says the host acknowledged the advice of this offline
+	// approval (0220), which settlement needs first.
+	Advised bool `json:"advised,omitempty"`
 
 	// Secret is decrypted on read and sealed on write; it is never marshalled
 	// in the clear.

@@ -110,6 +110,10 @@ func (s *Settler) Run(ctx context.Context) (Report, error) {
 	case err == nil:
 		s.log.Info("settlement continues", "batch", st.Batch, "step", st.Step)
 	case errors.Is(err, journal.ErrNoSettlement):
+		// The host must have booked every offline approval first.
+		if err := s.sendAdvices(ctx); err != nil {
+			return Report{}, err
+		}
 		if st, err = s.begin(); err != nil {
 			return Report{}, err
 		}
