@@ -352,6 +352,7 @@ func (s *Settler) close(ctx context.Context, st journal.Settlement) (Report, err
 	if err := s.at("closed"); err != nil {
 		return s.report(cb, false), err
 	}
+	s.signOff(ctx, cb)
 	return s.printReport(ctx, cb, false)
 }
 

@@ -370,6 +370,11 @@ func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
 func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]State, work map[State]step, start State) (Result, error) {
 	state := start
 	var runErr error
+	if h, ok := t.host.(interface{ SignedOff() bool }); ok && h.SignedOff() {
+		// Signed off at the end of the day: sign on before the next
+		// transaction, whose PIN block needs the new day's keys.
+		_ = t.signOnNow(ctx)
+	}
 	if t.binding != nil && s.kind().limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)

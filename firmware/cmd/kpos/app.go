@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -239,6 +240,7 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		}
 		return nil
 	})
+	link.signOn = signOn
 	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
 		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
@@ -320,6 +322,37 @@ type hostLink struct {
 
 	// flagged hears the processing requirement of every answer.
 	flagged func(requirement int)
+	// signOn signs on again (working keys, and any download the answer
+	// asks for) before the first exchange after a sign-off.
+	signOn    func(ctx context.Context) error
+	signedOff atomic.Bool
+}
+
+// EndDay signs off: the terminal's business day with the host ends (after
+// the settlement, settle.DayEnder); it signs on again before its next
+// transaction or exchange.
+func (h *hostLink) EndDay(ctx context.Context, trace, batch uint32) error {
+	if err := h.client().SignOff(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(true)
+	return nil
+}
+
+// SignedOff reports whether the terminal signed off and has not signed on
+// since: the terminal signs on before its next transaction.
+func (h *hostLink) SignedOff() bool { return h.signedOff.Load() }
+
+// awake signs on again after a sign-off.
+func (h *hostLink) awake(ctx context.Context) error {
+	if !h.signedOff.Load() || h.signOn == nil {
+		return nil
+	}
+	if err := h.signOn(ctx); err != nil {
+		return fmt.Errorf("sign-on after the sign-off: %w", err)
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 var _ terminal.Host = (*hostLink)(nil)
@@ -346,10 +379,17 @@ func (h *hostLink) setIdentity(tid, mid string) {
 }
 
 func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
-	return h.client().SignOn(ctx, trace, batch)
+	if err := h.client().SignOn(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
 	resp, err := h.client().Do(ctx, req)
 	if err == nil && resp.Requirement != acquirer.RequireNone && h.flagged != nil {
 		h.flagged(resp.Requirement)
@@ -358,12 +398,18 @@ func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Respo
 }
 
 func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
 	return h.client().Reverse(ctx, orig, cause)
 }
 
 var _ settle.Host = (*hostLink)(nil)
 
 func (h *hostLink) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.SettleResult, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.SettleResult{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
 	return h.client().Settle(ctx, s)
 }
 
