@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
 )
 
 // TestCAKeyChangeFlagsTerminals: withdrawing or adding a CA key flags the
@@ -60,5 +61,46 @@ func TestCAKeyChangeFlagsTerminals(t *testing.T) {
 	}
 	if keys, err = r.client.DownloadCAKeys(ctx, 1, r.nextTrace); err != nil || len(keys) != len(capks) {
 		t.Fatalf("%d keys after withdrawing one: %v", len(keys), err)
+	}
+}
+
+// TestICParamDownload: the host lists its applications, answers each AID's
+// parameters, and a change flags the terminal and shows in the next
+// download.
+func TestICParamDownload(t *testing.T) {
+	emvCfg, err := emv.LoadConfig("../../testdata/emv/terminal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := ICParamsOf(emvCfg)
+	host, err := New(Config{DataDir: "../../testdata/host", ICParams: params, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, nil)
+	r.host = host
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.client = acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}},
+		pipeLink(ctx, host), r.ks)
+	r.signOn()
+	var installed []acquirer.ICParams
+	got, err := r.client.DownloadICParams(ctx, 1, r.nextTrace, func(p []acquirer.ICParams) error { installed = p; return nil })
+	if err != nil || len(got) != len(emvCfg.AIDs) || len(installed) != len(got) {
+		t.Fatalf("%d parameter sets (%d installed) for %d applications: %v", len(got), len(installed), len(emvCfg.AIDs), err)
+	}
+	if n := len(r.records("ic-params")); n != len(got)+2 {
+		t.Fatalf("%d ic-params records", n)
+	}
+	p := got[0]
+	p.CLFloorLimit = 50000
+	host.SetICParams(p)
+	resp, err := r.client.Do(ctx, r.chipSale(100))
+	if err != nil || resp.Requirement != acquirer.RequireICParams {
+		t.Fatalf("after a change: requirement %d, %v", resp.Requirement, err)
+	}
+	got, err = r.client.DownloadICParams(ctx, 1, r.nextTrace, nil)
+	if err != nil || got[0].CLFloorLimit != 50000 {
+		t.Fatalf("the change is not in the next download: %+v %v", got[0], err)
 	}
 }
