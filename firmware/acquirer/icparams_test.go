@@ -24,7 +24,7 @@ func TestICParamsRoundTrip(t *testing.T) {
 	}
 	for _, bad := range [][]byte{
 		nil,
-		{0x9F, 0x06, 0x02, 0xA0, 0x00},       // short AID, nothing else
+		{0x9F, 0x06, 0x02, 0xA0, 0x00},          // short AID, nothing else
 		append(p.TLV(), 0xDF, 0x19, 0x01, 0xAA), // a second DF19, not n 12
 	} {
 		if _, err := ParseICParams(bad); !errors.Is(err, ErrNoAnswer) {
