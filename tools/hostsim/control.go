@@ -126,6 +126,9 @@ func (s *Server) ControlHandler() http.Handler {
 		s.Require(tid, n)
 		writeJSON(w, http.StatusOK, map[string]any{"tid": tid, "requirement": n})
 	})
+	mux.HandleFunc("GET /issuer", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"auth_failures": s.IssuerAuthFailures()})
+	})
 	mux.HandleFunc("DELETE /cakeys", func(w http.ResponseWriter, r *http.Request) {
 		rid, index := r.URL.Query().Get("rid"), r.URL.Query().Get("index")
 		if !s.RemoveCAKey(rid, index) {
