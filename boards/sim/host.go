@@ -42,8 +42,8 @@ func (h *inProcessHost) AttachDevices(k *fake.Keypad, d *fake.Display) {
 	h.keypad, h.display = k, d
 }
 
-func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) {
-	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim")}
+func startHost(ctx context.Context, opt boards.Options, now func() time.Time) (*inProcessHost, error) {
+	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim"), Now: now}
 	// The CA public keys the host distributes at sign-on (docs/hostsim.md).
 	ca, err := hostsim.LoadCAKeys(filepath.Join(cfg.DataDir, "capk.toml"))
 	if err != nil {
@@ -105,12 +105,15 @@ func (h *inProcessHost) Close() error {
 
 // Count counts the host's records: kind is a record type ("reversal",
 // "settlement", …) or a kind of authorization ("sale", "refund", …); state
-// "approved" means answered 00, "declined" any other answer; a settlement is
-// "balanced" or "unbalanced"; "reason=CODE" a reversal sent with reason
-// CODE in field 39.
+// "approved" means answered 00, "declined" any other answer, "applied" that
+// money moved; a settlement is "balanced" or "unbalanced"; "reason=CODE" a
+// reversal sent with reason CODE in field 39.
 func (h *inProcessHost) Count(kind, state string) int {
 	return countRecords(h.server().Records(), kind, state)
 }
+
+// Records returns the host's records, oldest first.
+func (h *inProcessHost) Records() []hostsim.Record { return h.server().Records() }
 
 func countRecords(recs []hostsim.Record, kind, state string) int {
 	n := 0
@@ -130,6 +133,12 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 			}
 		case "approved":
 			if r.Code != "00" {
+				continue
+			}
+		case "applied":
+			// Money moved (a reversal that undid its original, a
+			// sale that was booked), whatever reached the terminal.
+			if !r.Applied {
 				continue
 			}
 		case "declined":

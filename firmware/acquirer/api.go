@@ -28,6 +28,9 @@ const (
 	// KindOfflineAdvice tells the host of a sale the card approved offline
 	// (TC): an advice (0220) the host must accept; sent again until answered.
 	KindOfflineAdvice
+	// KindCompletionVoid (预授权完成撤销) cancels a completion of the open
+	// batch; the pre-authorization is open again.
+	KindCompletionVoid
 )
 
 // EntryMode says how the card was read (field 22).

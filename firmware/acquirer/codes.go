@@ -55,7 +55,7 @@ var codeTexts = map[string]codeText{
 	"64": {"原始金额不符", "Original amount incorrect", ActionSupport},
 	"65": {"超出消费次数限制", "Exceeds withdrawal frequency limit", ActionDecline},
 	"75": {"密码错误次数超限", "PIN tries exceeded", ActionCallBank},
-	"90": {"日切处理中，请稍后", "Cut-off in progress", ActionRetry},
+	"90": {"日切处理中，请稍候", "Cut-off in progress", ActionRetry},
 	"91": {"发卡行暂时不可用", "Issuer unavailable", ActionRetry},
 	"92": {"无法路由", "Unable to route", ActionRetry},
 	"94": {"重复交易", "Duplicate transmission", ActionSupport},

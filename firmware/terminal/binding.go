@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -43,10 +44,19 @@ type Option func(*Terminal)
 // rule every sale.
 func WithBinding(b Binding) Option { return func(t *Terminal) { t.binding = b } }
 
-// WithMerchantPassword sets the check of the merchant's password, which
-// unbinding asks for. Without it the terminal refuses to unbind.
-func WithMerchantPassword(check func(password string) bool) Option {
-	return func(t *Terminal) { t.password = check }
+// MerchantPassword checks the merchant's password and keeps its attempt
+// limit (firmware/merchantpw.Guard). Check returns nil for the right
+// password; any error refuses (merchantpw.ErrWrong, ErrLocked, ErrNotSet,
+// ErrUnrecorded). Locked returns the end of a lock, zero when none.
+type MerchantPassword interface {
+	Check(password string) error
+	Locked() (time.Time, error)
+}
+
+// WithMerchantPassword sets the merchant's password, which void, refund,
+// settlement and unbinding ask for. Without it the terminal refuses them.
+func WithMerchantPassword(p MerchantPassword) Option {
+	return func(t *Terminal) { t.password = p }
 }
 
 // More screen IDs, for binding, the menu and QR payments.
@@ -62,8 +72,9 @@ const (
 	ScreenSettings      = "settings"       // settings menu
 	ScreenBindingStatus = "binding-status" // what the binding is
 	ScreenAccount       = "settlement-account"
-	ScreenAccountNumber = "account-number" // type the settlement card number
-	ScreenPassword      = "password"       // the merchant's password
+	ScreenAccountNumber = "account-number"  // type the settlement card number
+	ScreenPassword      = "password"        // the merchant's password
+	ScreenPasswordLock  = "password-locked" // too many wrong passwords: locked for a while
 	ScreenUnbound       = "unbound"
 	ScreenQRScan        = "qr-scan"    // scan the customer's payment code
 	ScreenQRRetry       = "qr-retry"   // that was not a payment code
@@ -199,10 +210,10 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	return "", nil
 }
 
-// spentToday sums today's sales by every method that completed (the host
-// approved, or cash was taken), in every batch: a settlement during the day does
-// not reset the daily limit. Completions of pre-authorizations count as
-// sales; voided sales do not.
+// spentToday sums today's sales by every method, in every batch (a
+// settlement during the day does not reset the daily limit), by the rule
+// book's rule: sales and completions that stand or are still in doubt;
+// voided, reversed and declined ones do not count.
 func (t *Terminal) spentToday() int64 {
 	txns, err := t.journal.List(0)
 	if err != nil {
@@ -212,10 +223,8 @@ func (t *Terminal) spentToday() int64 {
 	y, m, d := now.Date()
 	var sum int64
 	for _, x := range txns {
-		if x.Kind != journal.Sale && x.Kind != kindCompletion && x.Kind != journal.Cash {
-			continue
-		}
-		if x.State != journal.Completed && x.State != journal.Approved {
+		// The rule book's daily-limit rule (firmware/txrules), the host's too.
+		if !txrules.CountsToday(ruleKinds[x.Kind], ruleState(x.State)) {
 			continue
 		}
 		if xy, xm, xd := x.Created.In(now.Location()).Date(); xy != y || xm != m || xd != d {

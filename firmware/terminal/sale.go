@@ -54,7 +54,10 @@ type sale struct {
 	origDate string
 	masked   string   // the masked card number when no card was read (void, completion)
 	cardMode cardMode // which ways of presenting the card the sale still accepts
-	balance  int64    // a balance inquiry's answer
+	// staleCard: a card was in the slot before the prompt; it is not read
+	// until it came out and went in again.
+	staleCard bool
+	balance   int64 // a balance inquiry's answer
 }
 
 // cardMode is what the kernel asked for after a card could not be used as
@@ -96,11 +99,19 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
+	if s.kind().journal == journal.Refund && s.orig.Trace != 0 {
+		// A refund of this terminal's sale: no more than what is left of
+		// it (the rule book), before the card is read.
+		if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+			s.message = msg
+			return EvRefused, nil
+		}
+	}
 	if !s.kind().limited {
 		return EvAmount, nil
 	}
@@ -123,9 +134,29 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 	return EvConfirmed, nil
 }
 
+// staleRecheck is how often a card left in the slot from before the prompt
+// is looked for again.
+const staleRecheck = 200 * time.Millisecond
+
+// waitCard asks for the card and takes the first way of presenting it that
+// the sale accepts. Card presence is the reader's state, asked when the
+// card is needed, not a queue of what happened before: a card already in
+// the slot when the prompt appears (inserted at idle) is not read, it must
+// come out and go in again; an insert whose card is gone by the time its
+// event is read (inserted and pulled before the prompt) is ignored.
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
+	inSlot := false
+	if s.cardMode != fallback { // after a chip failure the card is still in the slot, to be swiped
+		p, err := s.t.dev.Reader.Present(ctx)
+		if err != nil {
+			s.message = "读卡器故障 Card reader fault: call support"
+			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
+		}
+		inSlot = p
+	}
+	s.staleCard = inSlot
 	if err := s.presentScreen(ctx); err != nil {
 		return EvFail, err
 	}
@@ -141,9 +172,6 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			if err != nil {
 				errs <- err
 				return
-			}
-			if e.Kind == hal.CardRemoved {
-				continue
 			}
 			select {
 			case events <- e:
@@ -161,14 +189,49 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	}()
 	keys, waitKeys := s.t.keyFeed(readerCtx)
 	defer func() { stopReader(); waitKeys(); <-readerDone }()
+	present := func() bool {
+		p, err := s.t.dev.Reader.Present(ctx)
+		return err != nil || p // a reader that cannot say is trusted with its event
+	}
+	// A reader reports changes between two looks: a card that was in the
+	// slot before anyone read its insert may leave without any event, so
+	// while one is there its presence is asked again now and then.
+	var recheck <-chan time.Time
+	if s.staleCard {
+		tk := time.NewTicker(staleRecheck)
+		defer tk.Stop()
+		recheck = tk.C
+	}
 	for {
 		select {
+		case <-recheck:
+			if !present() {
+				s.staleCard, recheck = false, nil
+				_ = s.presentScreen(ctx)
+			}
+			continue
 		case k := <-keys:
 			if k == hal.KeyCancel {
 				return EvCancel, nil
 			}
 			continue
 		case e := <-events:
+			switch {
+			case e.Kind == hal.CardRemoved:
+				if s.staleCard && !present() {
+					// The card from before the prompt is out: ask again.
+					s.staleCard, recheck = false, nil
+					_ = s.presentScreen(ctx)
+				}
+				more <- struct{}{}
+				continue
+			case e.Kind == hal.CardInserted && (s.staleCard || !present()):
+				// From before the prompt: still in the slot (it must come
+				// out first), or already gone.
+				s.t.log.Info("card event from before the prompt ignored", "event", e.Kind)
+				more <- struct{}{}
+				continue
+			}
 			if !s.accepts(e) {
 				// Not the way the kernel asked for: say it again.
 				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
@@ -193,6 +256,9 @@ func (s *sale) presentScreen(ctx context.Context) error {
 	what := ui.Money(s.amount)
 	if s.kind().noAmount {
 		what = s.kind().title
+	}
+	if s.staleCard {
+		return s.t.ui.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
 	}
 	switch s.cardMode {
 	case insertOnly:
@@ -282,7 +348,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		s.message = "卡片拒绝 Declined by card"
+		var slip string
+		s.message, slip = cardDeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, slip)
 		return EvDecline, nil
 	}
 }
@@ -657,7 +725,7 @@ func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
 		if errors.Is(err, hal.ErrCoverOpen) {
 			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
 		}
-		ok, kerr := t.ui.Confirm(ctx, ui.PaperOut, "打印机 Printer", msg, "CANCEL 不打印 skip")
+		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
 		if kerr != nil {
 			return kerr
 		}
@@ -679,6 +747,9 @@ func (s *sale) awaitRemoval(ctx context.Context) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
+	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
+		return // already out (pulled during the sale): nothing to ask for
+	}
 	var lines []string
 	if s.message != "" {
 		lines = append(lines, s.message)

@@ -54,6 +54,9 @@ type Config struct {
 	Currency     uint16 // ISO 4217 numeric
 	Country      uint16 // ISO 3166 numeric
 	MaxAmount    int64  // per transaction, minor units
+	// Display is the display's text area (the board's); lists longer than
+	// it are shown a page at a time. Zero: no paging.
+	Display ui.Size
 
 	CardTimeout   time.Duration // waiting for a card
 	InputTimeout  time.Duration // amount, confirmation
@@ -123,8 +126,8 @@ type Terminal struct {
 	log     *slog.Logger
 	seq     uint32
 
-	binding  Binding           // nil: a terminal provisioned without K-code binding
-	password func(string) bool // the merchant's password, for unbinding
+	binding  Binding          // nil: a terminal provisioned without K-code binding
+	password MerchantPassword // void, refund, settlement and unbinding ask for it
 
 	settleHost settle.Host // nil: the terminal does not settle
 	nextSettle time.Time   // the binding's next settlement time
@@ -140,7 +143,7 @@ func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *jou
 		sb = &scanBuffer{scanner: dev.Scanner}
 		dev.Scanner = sb
 	}
-	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb), kernel: kernel, host: host,
+	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb).Sized(cfg.Display), kernel: kernel, host: host,
 		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger}
 	for _, o := range opts {
 		o(t)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +96,6 @@ type termState struct {
 	pinKey  []byte
 	macKey  []byte
 	dataKey []byte
-	daily   map[string]int64 // approved amount per day (YYYYMMDD)
 	act     *activation
 	bound   bool
 	// kcodeUsed: the K code has bound this terminal and binds no more;
@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		txns: map[txnKey]*txn{}, byRRN: map[string]*txn{}, uploads: map[batchKey][]Record{},
 		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}, requirement: map[string]int{}}
 	for _, t := range d.Terminals {
-		ts := &termState{rec: t, alg: keys.AlgTDES, daily: map[string]int64{}}
+		ts := &termState{rec: t, alg: keys.AlgTDES}
 		if strings.EqualFold(t.Algorithm, "SM4") {
 			ts.alg = keys.AlgSM4
 		}
@@ -276,6 +276,12 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	}
 	hdr := fr.Header.WithRequirement(s.takeRequirement(acquirer.FieldString(m, 41)))
 	if hasFault {
+		switch fault.Kind {
+		case FaultDropAfter, FaultNoAnswer, FaultGarbage:
+			if trace, err := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32); err == nil {
+				s.markUnanswered(acquirer.FieldString(m, 41), uint32(trace))
+			}
+		}
 		return s.applyFault(fault, fr, hdr, ans, tk)
 	}
 	body, err := s.pack(ans, tk)

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,12 +17,13 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/bindlink"
-	"kpos/firmware/durable"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
+	"kpos/firmware/merchantpw"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
+	"kpos/firmware/ui"
 	"kpos/firmware/update"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -85,7 +80,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
 		}
 	}
-	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{})
+	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{Now: b.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +117,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
-		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
+		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log, Now: b.Now}, b.Link, ks)
 	link.flagged = params.onFlag(link, j)
 	binder, err := a.binder(ctx, j, ks, link, params)
 	if err != nil {
@@ -134,10 +129,11 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	cfg := terminal.Config{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID,
-		TerminalID: b.Identity.TerminalID, Logger: a.log}
+		TerminalID: b.Identity.TerminalID, Logger: a.log, Now: b.Now,
+		Display: ui.Size{Columns: b.DisplaySize.Columns, Rows: b.DisplaySize.Rows}}
 	var opts []terminal.Option
 	if binder != nil {
-		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
+		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword()))
 	}
 	// Settlement goes over the same link: on demand, at the binding's
 	// settlement time, and resumed at boot after a power cut.
@@ -188,6 +184,14 @@ func (a *app) stop(inst *instance) {
 		a.log.Error("terminal did not stop in time")
 	}
 	inst.journal.Close()
+}
+
+// now is the board's clock.
+func (a *app) now() time.Time {
+	if a.board.Now != nil {
+		return a.board.Now()
+	}
+	return time.Now()
 }
 
 func (a *app) current() *instance {
@@ -249,7 +253,7 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
 		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
 		Store: followingStore{Store: store, follow: func(r binding.Record) { link.setIdentity(r.TID, r.MID) }},
-		Log:   a.log.With("component", "binding"),
+		Log:   a.log.With("component", "binding"), Now: b.Now,
 	})
 }
 
@@ -271,7 +275,7 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	if err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: parameter download: %w", err)
 	}
-	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, time.Now())
+	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, a.now())
 	if err := rec.Params.Validate(); err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: %w", err)
 	}
@@ -282,22 +286,19 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	return rec, nil
 }
 
-// merchantPassword checks the merchant's password, which unbinding asks
-// for. It is kept as a PBKDF2 hash in the data directory; a simulated
-// board gets the TEST ONLY password of docs/test-cards.md on first use.
-func (a *app) merchantPassword(pw string) bool {
-	path := filepath.Join(a.board.DataDir, "merchant-password")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && a.board.Sim != nil {
-		if err := setMerchantPassword(path, testMerchantPassword); err != nil {
+// merchantPassword is the merchant's password, which void, refund,
+// settlement and unbinding ask for, with its attempt limit; its PBKDF2 cost
+// is the board's. A simulated board gets the TEST ONLY password of
+// docs/test-cards.md when none is set.
+func (a *app) merchantPassword() *merchantpw.Guard {
+	g := merchantpw.New(merchantpw.Config{Dir: a.board.DataDir, Iterations: a.board.PasswordIterations,
+		Log: a.log.With("component", "merchant-password")})
+	if a.board.Sim != nil && !g.IsSet() {
+		if err := g.Set(a.board.Sim.MerchantPassword); err != nil {
 			a.log.Error("merchant password", "err", err)
-			return false
 		}
 	}
-	ok, err := checkMerchantPassword(path, pw)
-	if err != nil {
-		a.log.Error("merchant password", "err", err)
-	}
-	return ok
+	return g
 }
 
 // followingStore is the binding's store that also tells the acquirer link
@@ -419,44 +420,6 @@ func (h *hostLink) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.
 
 func (h *hostLink) UploadBatch(ctx context.Context, items []acquirer.Request) error {
 	return h.client().UploadBatch(ctx, items)
-}
-
-// testMerchantPassword is the merchant password of simulated boards. TEST
-// ONLY: it protects nothing but a simulated terminal's binding.
-const testMerchantPassword = "123456"
-
-const merchantPasswordIter = 100_000
-
-// setMerchantPassword stores a salted PBKDF2-SHA256 hash of pw.
-func setMerchantPassword(path, pw string) error {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return err
-	}
-	sum, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return err
-	}
-	return durable.WriteFile(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
-}
-
-// checkMerchantPassword compares pw with the stored hash in constant time.
-func checkMerchantPassword(path, pw string) (bool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false, err
-	}
-	saltHex, sumHex, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
-	salt, err1 := hex.DecodeString(saltHex)
-	want, err2 := hex.DecodeString(sumHex)
-	if !ok || err1 != nil || err2 != nil || len(want) != 32 {
-		return false, errors.New("merchant password file is damaged")
-	}
-	got, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // freshSimState makes a simulated board's state agree with its host

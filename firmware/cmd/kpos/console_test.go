@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// simConsolePassword is the simulated board's test technician password
+// (boards/sim).
+const simConsolePassword = "tech-pass-2026"
+
 // TestConsoleOnTheSimBoard starts the terminal with its console socket and
 // holds a short technician session: status, keys, journal, perf.
 func TestConsoleOnTheSimBoard(t *testing.T) {

@@ -14,11 +14,6 @@ import (
 	"kpos/firmware/update"
 )
 
-// simConsolePassword is the technician password a simulated board starts
-// with (TEST ONLY; change it with `passwd`). Real boards are provisioned
-// with their own.
-const simConsolePassword = "tech-pass-2026"
-
 // serveConsole starts the technician console: on the unix socket path when
 // one is given, and on the board's serial console when it has one.
 func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf *perfBook) error {
@@ -27,8 +22,10 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 		return nil
 	}
 	pw := filepath.Join(b.DataDir, "console.pw")
+	// A simulated board starts with its test password; real boards are
+	// provisioned with their own.
 	if b.Sim != nil {
-		if _, err := console.EnsurePassword(pw, simConsolePassword, 0); err != nil {
+		if _, err := console.EnsurePassword(pw, b.Sim.ConsolePassword, 0); err != nil {
 			return err
 		}
 	}
