@@ -67,6 +67,10 @@ type Request struct {
 	OrigDate  string        // MMDD of the original
 	Time      time.Time
 	OrigBatch uint32 // field 61.1 of void, refund, completion, QR query (Batch when zero)
+
+	// PINEntered says the original carried a PIN (field 22 digit 3 = 1)
+	// when PIN is nil: a reversal, which never carries the PIN block.
+	PINEntered bool
 }
 
 // Response is the host's answer.

@@ -258,33 +258,72 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	return resp, err
 }
 
-// Reversal reasons (field 39 of a 0400).
+// ReversalCause is why a transaction is reversed. It decides field 39 of
+// the reversal (0400) as the dialect lists the reversal reasons
+// (docs/acquirer.md): a cause, never words, so that a message cannot change
+// the code. The zero value is a terminal failure.
+type ReversalCause uint8
+
+// The reversal causes.
 const (
-	ReasonNoAnswer     = "98" // the answer never came (timeout, bad MAC, garbage)
-	ReasonCardDeclined = "06" // the host approved but the card declined (second GENERATE AC)
-	ReasonMalfunction  = "96" // the terminal failed before completing (power cut, printer)
+	// CauseTerminalFailure: the terminal failed before completing (power
+	// cut, printer, card error, a cancelled order): 96.
+	CauseTerminalFailure ReversalCause = iota
+	// CauseNoAnswer: no answer came, or too late (timeout, dropped
+	// connection, garbage, an answer to another request): 98.
+	CauseNoAnswer
+	// CauseBadMAC: an answer came whose MAC failed: A0.
+	CauseBadMAC
+	// CauseCardDeclined: the host approved but the card declined at the
+	// second GENERATE AC: 06.
+	CauseCardDeclined
 )
 
-// reasonCode maps a reason to field 39: a two-character code is used as is,
-// known words are mapped, anything else is a malfunction.
-func reasonCode(reason string) string {
-	switch reason {
-	case "timeout", "no-answer", "no answer", "mac", "garbage":
-		return ReasonNoAnswer
-	case "card-declined", "card declined", "declined-by-card":
-		return ReasonCardDeclined
+// Code is field 39 of a reversal with this cause.
+func (c ReversalCause) Code() string {
+	switch c {
+	case CauseNoAnswer:
+		return "98"
+	case CauseBadMAC:
+		return "A0"
+	case CauseCardDeclined:
+		return "06"
 	}
-	if len(reason) == 2 {
-		return reason
+	return "96"
+}
+
+// String names the cause.
+func (c ReversalCause) String() string {
+	switch c {
+	case CauseNoAnswer:
+		return "no answer"
+	case CauseBadMAC:
+		return "answer failed its MAC"
+	case CauseCardDeclined:
+		return "card declined after approval"
 	}
-	return ReasonMalfunction
+	return "terminal failure"
+}
+
+// CauseOf is the reversal cause of a failed exchange (an error of Do): an
+// answer whose MAC failed (ErrMAC) is CauseBadMAC, any other ErrNoAnswer is
+// CauseNoAnswer, anything else a terminal failure.
+func CauseOf(err error) ReversalCause {
+	switch {
+	case errors.Is(err, ErrMAC):
+		return CauseBadMAC
+	case errors.Is(err, ErrNoAnswer):
+		return CauseNoAnswer
+	}
+	return CauseTerminalFailure
 }
 
 // BuildReversal maps the original request to its reversal (0400): the same
-// trace, amount and card, without PIN or track data, with the reason in
-// field 39.
-func BuildReversal(c *Codec, orig Request, id Identity, reason string) (*iso8583.Message, error) {
+// trace, amount, card and entry mode (field 22, PIN digit included), without
+// PIN or track data, with the cause's code in field 39.
+func BuildReversal(c *Codec, orig Request, id Identity, cause ReversalCause) (*iso8583.Message, error) {
 	o := orig
+	o.PINEntered = orig.PIN != nil || orig.PINEntered
 	o.PIN = nil
 	o.Track2 = nil
 	m, err := BuildRequest(c, o, id, "")
@@ -294,24 +333,23 @@ func BuildReversal(c *Codec, orig Request, id Identity, reason string) (*iso8583
 	m.MTI("0400")
 	m.UnsetField(12)
 	m.UnsetField(13)
-	if err := f(m, 39, reasonCode(reason)); err != nil {
+	if err := f(m, 39, cause.Code()); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Reverse asks the host to undo orig (reason: a ReasonXxx code or "timeout",
-// "card-declined"). The host applies a reversal at most once and answers a
+// Reverse asks the host to undo orig for cause. The host applies a reversal at most once and answers a
 // repeated one the same way, so Reverse may be called again after any
 // failure; it also repeats once by itself after no answer.
-func (c *Client) Reverse(ctx context.Context, orig Request, reason string) (Response, error) {
-	m, err := BuildReversal(c.codec, orig, c.identity(), reason)
+func (c *Client) Reverse(ctx context.Context, orig Request, cause ReversalCause) (Response, error) {
+	m, err := BuildReversal(c.codec, orig, c.identity(), cause)
 	if err != nil {
 		return Response{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	resp, _, err := c.exchange(ctx, "reversal", m, true, orig.Time)
 	if err != nil && errors.Is(err, ErrNoAnswer) && ctx.Err() == nil {
-		m, _ = BuildReversal(c.codec, orig, c.identity(), reason)
+		m, _ = BuildReversal(c.codec, orig, c.identity(), cause)
 		resp, _, err = c.exchange(ctx, "reversal (repeat)", m, true, orig.Time)
 	}
 	return resp, err

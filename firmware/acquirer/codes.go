@@ -64,6 +64,7 @@ var codeTexts = map[string]codeText{
 	"98": {"发卡行超时", "Issuer response timeout", ActionRetry},
 	"99": {"PIN格式错误，请重新签到", "PIN block error, sign on again", ActionSignOn},
 	"A0": {"MAC校验错，请重新签到", "MAC error, sign on again", ActionSignOn},
+	"A7": {"安全处理失败", "Security processing failed", ActionDecline},
 	"K1": {"K码无效", "Invalid K code", ActionReenter},
 	"K2": {"K码已过期", "K code expired", ActionRebind},
 	"K3": {"K码已注销", "K code revoked", ActionRebind},

@@ -156,7 +156,7 @@ func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583
 	}
 	if code, ok := entryCodes[entry]; ok {
 		pin := "2"
-		if req.PIN != nil {
+		if req.PIN != nil || req.PINEntered {
 			pin = "1"
 		}
 		add(22, code+pin)

@@ -344,9 +344,16 @@ func (j *Journal) Recover() (int, error) {
 	return n, nil
 }
 
-// QueueReversal marks trace for reversal with reason.
+// QueueReversal marks trace for reversal with reason, caused by a terminal
+// failure (cause zero).
 func (j *Journal) QueueReversal(trace uint32, reason string) error {
-	_, err := j.Update(trace, func(t *Txn) { t.State, t.Reason = ReversalPending, reason })
+	return j.QueueReversalCause(trace, 0, reason)
+}
+
+// QueueReversalCause marks trace for reversal with its cause (see
+// Txn.Cause) and reason.
+func (j *Journal) QueueReversalCause(trace uint32, cause uint8, reason string) error {
+	_, err := j.Update(trace, func(t *Txn) { t.State, t.Reason, t.Cause = ReversalPending, reason, cause })
 	return err
 }
 

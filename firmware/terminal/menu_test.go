@@ -61,7 +61,7 @@ func TestUnbindFromTheMenu(t *testing.T) {
 // failingReversals is a host that takes no reversal.
 type failingReversals struct{ *scriptHost }
 
-func (failingReversals) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (failingReversals) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	return acquirer.Response{}, fmt.Errorf("%w: link down", acquirer.ErrNotSent)
 }
 

@@ -36,7 +36,7 @@ func (h *scriptHost) Do(ctx context.Context, req acquirer.Request) (acquirer.Res
 	return h.answer(req, len(h.requests))
 }
 
-func (h *scriptHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *scriptHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reversals = append(h.reversals, req)

@@ -330,6 +330,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
 			s.cardMode = tapAgain
 			return EvSeePhone, nil
+		case errors.Is(err, emv.ErrCardBlocked):
+			s.message = "卡片已锁定 Card blocked"
+			return EvFail, fmt.Errorf("terminal: card: %w", err)
 		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
 			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
 			s.cardMode = fallback
@@ -521,7 +524,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 			s.message = "银行无应答 No answer from the bank: try again"
 			return EvNotSent, err
 		}
-		if jerr := s.t.journal.QueueReversal(s.trace, "no answer: "+err.Error()); jerr != nil {
+		if jerr := s.t.journal.QueueReversalCause(s.trace, uint8(acquirer.CauseOf(err)), "no answer: "+err.Error()); jerr != nil {
 			return EvNoAnswer, errors.Join(err, jerr)
 		}
 		if s.t.keysRejected(err) {
@@ -600,11 +603,11 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 		if !approved {
 			return EvDecline, nil
 		}
-		reason := "card declined after approval"
+		reason, cause := "card declined after approval", acquirer.CauseCardDeclined
 		if err != nil {
-			reason = "card error after approval"
+			reason, cause = "card error after approval", acquirer.CauseTerminalFailure
 		}
-		if jerr := s.t.journal.QueueReversal(s.trace, reason); jerr != nil {
+		if jerr := s.t.journal.QueueReversalCause(s.trace, uint8(cause), reason); jerr != nil {
 			return EvCardRefused, errors.Join(err, jerr)
 		}
 		s.message = "卡片拒绝 Declined by card: transaction reversed"

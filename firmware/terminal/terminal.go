@@ -27,7 +27,7 @@ type Kernel interface {
 type Host interface {
 	SignOn(ctx context.Context, trace, batch uint32) error
 	Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error)
-	Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error)
+	Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error)
 }
 
 // PINKeys gives the PIN pad the cipher of the current PIN key.
@@ -225,7 +225,7 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 	_ = t.ui.Show(ctx, ui.Reversing, "冲正中 Reversing", fmt.Sprintf("凭证号 Trace %06d", r.Trace), ui.Money(r.Amount))
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	defer cancel()
-	resp, err := t.host.Reverse(ctx, req, r.Reason)
+	resp, err := t.host.Reverse(ctx, req, acquirer.ReversalCause(r.Cause))
 	if err == nil && resp.Code != "00" && resp.Code != "25" {
 		// Only 00 (reversed) and 25 (no such original: nothing moved) end
 		// the reversal; any other answer (A0 MAC error, 96 …) leaves it owed.
@@ -254,7 +254,8 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
 	req := acquirer.Request{Kind: hostKind(r), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
-		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created}
+		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created,
+		PINEntered: r.PINVerified}
 	if r.Secret.PAN != "" {
 		pan, err := hal.ParsePAN(r.Secret.PAN)
 		if err != nil {
@@ -372,6 +373,11 @@ func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
 func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]State, work map[State]step, start State) (Result, error) {
 	state := start
 	var runErr error
+	if h, ok := t.host.(interface{ SignedOff() bool }); ok && h.SignedOff() {
+		// Signed off at the end of the day: sign on before the next
+		// transaction, whose PIN block needs the new day's keys.
+		_ = t.signOnNow(ctx)
+	}
 	if t.binding != nil && s.kind().limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)

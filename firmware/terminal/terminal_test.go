@@ -69,6 +69,7 @@ type recordingHost struct {
 	reversals []acquirer.Request
 	revErr    error
 	signOns   int
+	causes    []acquirer.ReversalCause
 }
 
 func (h *recordingHost) SignOn(ctx context.Context, trace, batch uint32) error {
@@ -85,13 +86,14 @@ func (h *recordingHost) Do(ctx context.Context, req acquirer.Request) (acquirer.
 	return h.resp, h.err
 }
 
-func (h *recordingHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *recordingHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.revErr != nil {
 		return acquirer.Response{}, h.revErr
 	}
 	h.reversals = append(h.reversals, req)
+	h.causes = append(h.causes, cause)
 	return acquirer.Response{Code: "00"}, nil
 }
 
@@ -448,11 +450,11 @@ func (h *refusingHost) SignOn(ctx context.Context, trace, batch uint32) error {
 	return h.recordingHost.SignOn(ctx, trace, batch)
 }
 
-func (h *refusingHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *refusingHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	if h.code != "" {
 		return acquirer.Response{Code: h.code}, nil
 	}
-	return h.recordingHost.Reverse(ctx, req, reason)
+	return h.recordingHost.Reverse(ctx, req, cause)
 }
 
 func TestRefusedReversalStaysOwedAndAMACRefusalSignsOnAgain(t *testing.T) {

@@ -130,6 +130,26 @@ func (s *Server) ControlHandler() http.Handler {
 		s.Require(tid, n)
 		writeJSON(w, http.StatusOK, map[string]any{"tid": tid, "requirement": n})
 	})
+	mux.HandleFunc("GET /issuer", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"auth_failures": s.IssuerAuthFailures()})
+	})
+	mux.HandleFunc("DELETE /cakeys", func(w http.ResponseWriter, r *http.Request) {
+		rid, index := r.URL.Query().Get("rid"), r.URL.Query().Get("index")
+		if !s.RemoveCAKey(rid, index) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such CA key"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"removed": rid + "/" + index})
+	})
+	mux.HandleFunc("POST /cakeys", func(w http.ResponseWriter, r *http.Request) {
+		var k CAKey
+		if err := json.NewDecoder(r.Body).Decode(&k); err != nil || k.RID == "" || k.Index == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a CA key as JSON (rid, index, modulus, exponent, sha1, expiry)"})
+			return
+		}
+		s.ReplaceCAKey(k)
+		writeJSON(w, http.StatusOK, map[string]string{"replaced": k.RID + "/" + k.Index})
+	})
 	return mux
 }
 

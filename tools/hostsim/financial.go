@@ -13,7 +13,6 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv/tlv"
-	"kpos/firmware/emvcrypto"
 	"kpos/firmware/keys"
 	"kpos/firmware/pinblock"
 	"kpos/firmware/txrules"
@@ -342,35 +341,21 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		}
 		acct.pinTries = 0
 	}
-	var arqc []byte
-	var sessionKey, iccMK []byte
-	var issuer *Issuer
+	var cg *Cryptogram
 	if len(req.ICCData) > 0 && acct != nil {
 		objs, err := tlv.Parse(req.ICCData)
 		if err != nil {
 			return code("30", "field 55 unreadable")
 		}
-		if ac, ok := tlv.Find(objs, 0x9F26); ok {
-			issuer = s.data.issuerFor(t.pan)
+		if _, ok := tlv.Find(objs, 0x9F26); ok {
+			issuer := s.data.issuerFor(t.pan)
 			if issuer == nil {
 				return code("15", "no issuer for this card")
 			}
-			psn := req.PANSeq
-			if v, ok := tlv.Find(objs, 0x5F34); ok && len(v.Value) == 1 {
-				psn = fmt.Sprintf("%02X", v.Value[0])
+			if cg, err = VerifyARQC(issuer.imk, t.pan, sentPSN(req, objs), req.Amount, req.ICCData); err != nil {
+				s.issuerAuthFailures++
+				return code(CodeIssuerAuthFailed, "issuer authentication failed: "+err.Error())
 			}
-			if psn == "" {
-				psn = acct.card.PSN
-			}
-			iccMK, sessionKey, err = issuerKeys(issuer, t.pan, psn, objs)
-			if err != nil {
-				return code("05", "ARQC keys: "+err.Error())
-			}
-			data := arqcData(issuer, objs)
-			if err := emvcrypto.VerifyARQC(sessionKey, data, ac.Value); err != nil {
-				return code("05", "ARQC does not verify")
-			}
-			arqc = ac.Value
 		}
 	}
 	resp := acquirer.Response{Code: "00"}
@@ -495,17 +480,12 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		return resp, nil
 	}
 	var icc []byte
-	if arqc != nil {
-		arc := []byte(resp.Code)
-		key := sessionKey
-		if issuer.ARPCKey == "master" {
-			key = iccMK
-		}
-		arpc, err := emvcrypto.ARPCMethod1(key, arqc, arc)
+	if cg != nil {
+		ia, err := cg.IssuerAuthData(resp.Code)
 		if err != nil {
 			return code("96", "ARPC: "+err.Error())
 		}
-		icc = tlv.Append(icc, 0x91, append(arpc[:], arc...))
+		icc = tlv.Append(icc, 0x91, ia)
 		if acct.card.Script71 != "" {
 			if b, err := hex.DecodeString(acct.card.Script71); err == nil {
 				icc = append(icc, b...)
@@ -566,82 +546,6 @@ func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account
 	}
 	defer pinblock.Wipe(pin)
 	return bytes.Equal(pin, []byte(acct.card.PIN)), nil
-}
-
-// issuerKeys derives the ICC master key (option A) and the common session
-// key from the ATC in field 55.
-func issuerKeys(is *Issuer, pan, psn string, objs []tlv.TLV) (iccMK, sk []byte, err error) {
-	atc, ok := tlv.Find(objs, 0x9F36)
-	if !ok || len(atc.Value) != 2 {
-		return nil, nil, fmt.Errorf("hostsim: field 55 has no ATC")
-	}
-	iccMK, err = emvcrypto.DeriveICCMasterKeyA(is.imk, pan, psn)
-	if err != nil {
-		return nil, nil, err
-	}
-	sk, err = emvcrypto.SessionKeyCommon(iccMK, atc.Value)
-	if err != nil {
-		return nil, nil, err
-	}
-	return iccMK, sk, nil
-}
-
-// arqcLen is the usual length of each ARQC input tag, for tags the
-// terminal did not send (zeros stand in).
-var arqcLen = map[tlv.Tag]int{0x9F02: 6, 0x9F03: 6, 0x9F1A: 2, 0x95: 5, 0x5F2A: 2, 0x9A: 3, 0x9C: 1,
-	0x9F37: 4, 0x82: 2, 0x9F36: 2, 0x9F35: 1, 0x9F45: 2, 0x9F4C: 8, 0x9F34: 3, 0x9F21: 3, 0x9F7C: 20}
-
-// arqcData concatenates the issuer's ARQC tags' values from field 55 and,
-// when the issuer says so, the card verification results from 9F10. A CVR
-// saying the cryptogram was computed in a qPBOC/qVSDC GPO means the TVR was
-// not part of it (zeros stand in), as docs/cardsim.md describes.
-func arqcData(is *Issuer, objs []tlv.TLV) []byte {
-	var cvr []byte
-	if is.ARQCIADCVR {
-		cvr = cvrOf(objs)
-	}
-	quick := quickPath(cvr)
-	var out []byte
-	for _, t := range is.tags {
-		if v, ok := tlv.Find(objs, t); ok && !(t == 0x95 && quick) {
-			out = append(out, v.Value...)
-			continue
-		}
-		out = append(out, make([]byte, arqcLen[t])...)
-	}
-	return append(out, cvr...)
-}
-
-// cvrOf cuts the card verification results out of the issuer application
-// data: four bytes (length byte first) at offset 3 for UnionPay and Visa,
-// six bytes at offset 2 for Mastercard (AID A000000004 in 84 or 4F).
-func cvrOf(objs []tlv.TLV) []byte {
-	iad, ok := tlv.Find(objs, 0x9F10)
-	if !ok {
-		return nil
-	}
-	aid, ok := tlv.Find(objs, 0x84)
-	if !ok {
-		aid, _ = tlv.Find(objs, 0x4F)
-	}
-	off, n := 3, 4
-	if bytes.HasPrefix(aid.Value, []byte{0xA0, 0x00, 0x00, 0x00, 0x04}) {
-		off, n = 2, 6
-	}
-	if len(iad.Value) < off+n {
-		return nil
-	}
-	return iad.Value[off : off+n]
-}
-
-// quickPath reports whether the CVR says the cryptogram came with the GPO
-// (bit 1 of the CVR's second byte after the length byte).
-func quickPath(cvr []byte) bool {
-	b := cvr
-	if len(b) == 4 {
-		b = b[1:]
-	}
-	return len(b) >= 2 && b[1]&0x01 != 0
 }
 
 // book records an offline approval the card already gave: the host cannot

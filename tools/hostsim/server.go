@@ -30,6 +30,9 @@ type Config struct {
 	Data *Data
 	// CAKeys are the CA public keys the host hands out in a CA-key download.
 	CAKeys []CAKey
+	// ICParams are the IC card parameters (one per AID) the host hands out
+	// in an IC parameter download (icparams.go).
+	ICParams []acquirer.ICParams
 	// Now is the host's clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives one line per message, PANs masked (discarded when nil).
@@ -66,6 +69,10 @@ type Server struct {
 	seq         uint32
 	reversedKey map[txnKey]bool // reversals whose original never arrived
 	requirement map[string]int  // by TID: processing requirement for the next answer
+
+	// issuerAuthFailures counts authorizations declined for a cryptogram
+	// that did not verify (issuer.go).
+	issuerAuthFailures int
 }
 
 type txnKey struct {

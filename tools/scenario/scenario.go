@@ -42,7 +42,8 @@ type Target interface {
 	// for the latest).
 	JournalState(ctx context.Context, trace string) (string, error)
 	// HostCount counts the host simulator's records of kind ("sale",
-	// "reversal", …) and state ("approved", "declined", "" for any).
+	// "reversal", …) and state ("approved", "declined", "" for any;
+	// "reason=CODE" for a reversal sent with reason CODE in field 39).
 	HostCount(ctx context.Context, kind, state string) (int, error)
 	// Host sends a control command to the host simulator ("fault no-answer").
 	Host(ctx context.Context, command string) error
@@ -332,6 +333,12 @@ func checkHost(rest []string) error {
 	case "order":
 		return nil
 	}
+	if len(rest) == 3 && rest[1] == "reason" {
+		if !reasonCode(rest[2]) {
+			return fmt.Errorf("expect host: reason %q is not a two-character code", rest[2])
+		}
+		return nil
+	}
 	if len(rest) > 3 {
 		return errors.New("expect host takes KIND [STATE] COUNT")
 	}
@@ -339,6 +346,19 @@ func checkHost(rest []string) error {
 		return fmt.Errorf("expect host: count %q is not a number", rest[len(rest)-1])
 	}
 	return nil
+}
+
+// reasonCode reports whether s is a two-character response code.
+func reasonCode(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // recordIndex turns N of `expect host record N` into an index into n
@@ -554,6 +574,15 @@ func (r *Runner) expect(ctx context.Context, st Step, cursor int) (int, error) {
 			return cursor, r.expectRecord(ctx, args[2], args[3:])
 		case "order":
 			return cursor, r.expectOrder(ctx, args[2:])
+		}
+		if len(args) == 4 && args[2] == "reason" {
+			// expect host KIND reason CODE: a record of KIND (a reversal)
+			// whose field 39 is CODE.
+			kind, code := args[1], args[3]
+			return cursor, poll(ctx, func() (bool, string, error) {
+				n, err := t.HostCount(ctx, kind, "reason="+code)
+				return n > 0, fmt.Sprintf("host holds no %s with reason %s", kind, code), err
+			})
 		}
 		kind, state, count := args[1], "", args[len(args)-1]
 		if len(args) == 4 {

@@ -58,7 +58,7 @@ func (e *echoTarget) JournalState(ctx context.Context, trace string) (string, er
 	return e.states[trace], nil
 }
 func (e *echoTarget) HostCount(ctx context.Context, kind, state string) (int, error) {
-	if kind == "sale" {
+	if kind == "sale" || kind == "reversal" && state == "reason=98" {
 		return 1, nil
 	}
 	return 0, nil
@@ -89,6 +89,7 @@ expect no-receipt "goodbye"
 expect journal last completed
 expect host sale 1
 expect host reversal 0
+expect host reversal reason 98
 wait 1ms
 `)
 	if err != nil {
@@ -103,6 +104,7 @@ func TestFailingExpectationNamesTheStep(t *testing.T) {
 		{"expect journal last declined\n", ":1:"},
 		{"expect receipt \"nothing\"\n", ":1:"},
 		{"\n\nexpect host sale 2\n", ":3:"},
+		{"expect host reversal reason A0\n", ":1:"},
 	}
 	for _, c := range cases {
 		err := run(t, c.script)
@@ -120,6 +122,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		"keys 1\nwait forever\n",
 		"keys 1\nexpect color red\n",
 		"keys 1\nexpect host sale many\n",
+		"keys 1\nexpect host reversal reason 9\n",
+		"keys 1\nexpect host reversal reason a0\n",
 		"keys 1\nscan \"unclosed\n",
 		"keys 1\nremove now\n",
 		"keys 1\nexpect screen x within\n",

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,17 +106,20 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return fail(err)
 	}
-	kernel, err := emv.NewKernel(emvCfg, emv.WithLogger(a.log))
+	params := &emvParams{base: emvCfg, path: filepath.Join(b.DataDir, "emv-downloaded.json"), log: a.log}
+	kernel, err := emv.NewKernel(params.startConfig(), emv.WithLogger(a.log))
 	if err != nil {
 		return fail(err)
 	}
+	params.kernel = kernel
 	// The routing TPDU and header of the UnionPay POS dialect; an acquirer
 	// that routes otherwise sends its own in the binding parameters.
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
 		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log, Now: b.Now}, b.Link, ks)
-	binder, err := a.binder(ctx, j, ks, link)
+	link.flagged = params.onFlag(link, j)
+	binder, err := a.binder(ctx, j, ks, link, params)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
 		// provisioned identity; a blank board cannot.
@@ -200,7 +204,7 @@ func (a *app) current() *instance {
 // and identity is the test terminal of docs/test-cards.md: at its first
 // boot it is recorded as bound, with the parameters the host downloads to
 // it. The acquirer link follows the binding's identity from then on.
-func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink) (*binding.Binder, error) {
+func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink, params *emvParams) (*binding.Binder, error) {
 	b := a.board
 	if b.Serial == "" {
 		return nil, errors.New("the board has no device serial to bind with")
@@ -227,8 +231,24 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err != nil {
 			return err
 		}
-		return link.SignOn(ctx, trace, batch)
+		if err := link.SignOn(ctx, trace, batch); err != nil {
+			return err
+		}
+		// At sign-on the host's answer says whether the CA public keys (4)
+		// or the IC card parameters (5) changed; a failed download keeps
+		// what the terminal has.
+		if r := link.client().LastSignOn().Requirement; r == acquirer.RequireCAKeys || r == acquirer.RequireICParams {
+			// A flagged sign-on refreshes both: the CA keys, then the IC
+			// card parameters.
+			for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
+				if err := params.download(ctx, what, link.client(), j); err != nil {
+					a.log.Warn("download at sign-on", "requirement", what, "err", err)
+				}
+			}
+		}
+		return nil
 	})
+	link.signOn = signOn
 	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
 		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
@@ -304,6 +324,40 @@ type hostLink struct {
 	link hal.Link
 	ks   *keys.Store
 	c    *acquirer.Client
+
+	// flagged hears the processing requirement of every answer.
+	flagged func(requirement int)
+	// signOn signs on again (working keys, and any download the answer
+	// asks for) before the first exchange after a sign-off.
+	signOn    func(ctx context.Context) error
+	signedOff atomic.Bool
+}
+
+// EndDay signs off: the terminal's business day with the host ends (after
+// the settlement, settle.DayEnder); it signs on again before its next
+// transaction or exchange.
+func (h *hostLink) EndDay(ctx context.Context, trace, batch uint32) error {
+	if err := h.client().SignOff(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(true)
+	return nil
+}
+
+// SignedOff reports whether the terminal signed off and has not signed on
+// since: the terminal signs on before its next transaction.
+func (h *hostLink) SignedOff() bool { return h.signedOff.Load() }
+
+// awake signs on again after a sign-off.
+func (h *hostLink) awake(ctx context.Context) error {
+	if !h.signedOff.Load() || h.signOn == nil {
+		return nil
+	}
+	if err := h.signOn(ctx); err != nil {
+		return fmt.Errorf("sign-on after the sign-off: %w", err)
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 var _ terminal.Host = (*hostLink)(nil)
@@ -330,20 +384,37 @@ func (h *hostLink) setIdentity(tid, mid string) {
 }
 
 func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
-	return h.client().SignOn(ctx, trace, batch)
+	if err := h.client().SignOn(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error) {
-	return h.client().Do(ctx, req)
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
+	resp, err := h.client().Do(ctx, req)
+	if err == nil && resp.Requirement != acquirer.RequireNone && h.flagged != nil {
+		h.flagged(resp.Requirement)
+	}
+	return resp, err
 }
 
-func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error) {
-	return h.client().Reverse(ctx, orig, reason)
+func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
+	return h.client().Reverse(ctx, orig, cause)
 }
 
 var _ settle.Host = (*hostLink)(nil)
 
 func (h *hostLink) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.SettleResult, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.SettleResult{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
 	return h.client().Settle(ctx, s)
 }
 
