@@ -74,8 +74,15 @@ func NewDecoder(cfg DecoderConfig) *Decoder {
 	return &Decoder{
 		cfg:    cfg,
 		dec:    decoder.NewDecoder(),
-		hints:  map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"},
-		harder: map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_CHARACTER_SET: "UTF-8", gozxing.DecodeHintType_TRY_HARDER: true},
+		// No character-set hint: a byte segment is read in the character
+		// set its ECI designator names (ISO/IEC 18004:2015 7.4.3), and
+		// without one the set is recognised from the bytes as zxing does
+		// (UTF-8 when the bytes are valid UTF-8 with a multi-byte sequence,
+		// then Shift_JIS, then ISO-8859-1, the standard's default).
+		// Payment codes are digits, alphanumerics or ASCII bytes, which
+		// every rule reads the same: they come back byte for byte.
+		hints:  map[gozxing.DecodeHintType]any{},
+		harder: map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true},
 		stats:  make(map[string]int),
 	}
 }
