@@ -72,8 +72,8 @@ func NewDecoder(cfg DecoderConfig) *Decoder {
 		cfg.Budget = 60 * time.Millisecond
 	}
 	return &Decoder{
-		cfg:    cfg,
-		dec:    decoder.NewDecoder(),
+		cfg: cfg,
+		dec: decoder.NewDecoder(),
 		// No character-set hint: a byte segment is read in the character
 		// set its ECI designator names (ISO/IEC 18004:2015 7.4.3), and
 		// without one the set is recognised from the bytes as zxing does
