@@ -224,7 +224,6 @@ func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Fra
 		param = fmt.Sprintf("%.0f screen px/module, %.2f camera px each", sc.grid, ms/sc.grid)
 	case Glare:
 		sc.onScreen()
-		sc.grid = math.Max(math.Round(ms/0.35), 2)
 		glare = 90 + 160*s
 		param = fmt.Sprintf("glare %.0f", glare)
 	case SmallModules:
@@ -234,7 +233,6 @@ func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Fra
 		param = fmt.Sprintf("module %.2fpx", ms)
 	case ScreenPerspective:
 		sc.onScreen()
-		sc.grid = math.Max(math.Round(ms/0.35), 2)
 		tilt := 0.15 + 0.25*s
 		h = perspective(h, sym.N, quiet, tilt, rng)
 		param = fmt.Sprintf("tilt %.2f", tilt)
