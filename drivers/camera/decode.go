@@ -234,6 +234,20 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 					return text, nil
 				}
 			}
+			// A larger code under perspective: fit the perspective to its
+			// alignment patterns (see refine).
+			for _, s := range seen {
+				if over() {
+					break
+				}
+				if s.at != d.matrixOf {
+					d.binarize(g, s.at)
+				}
+				if text, ok := d.refine(s.det, over); ok {
+					d.note(attempts[s.at].name + "+refine")
+					return text, nil
+				}
+			}
 			for _, s := range seen {
 				if searched == cornerSearches {
 					break
