@@ -70,13 +70,14 @@ type Decoder struct {
 	matrix   *gozxing.BitMatrix
 	mw, mh   int
 	lastTry  string
-	// candidates counts the finder-pattern candidates of this frame's
-	// attempts so far; matrixOf is the attempt d.matrix holds.
-	candidates int
+	// confirmed is the most finder-pattern candidates confirmed on two
+	// scan rows or more in one of this frame's first attempts; matrixOf is
+	// the attempt d.matrix holds.
+	confirmed  int
+	smallCands [][3]float64 // finder candidates of small modules: x, y, module (frame pixels)
 	matrixOf   int
 	cost       []time.Duration // by attempt; see learnCost
-	cornerIdx  int
-	lastZoom   gray
+	ran        int             // attempts run on the last frame
 }
 
 // NewDecoder returns a decoder.
@@ -140,12 +141,12 @@ var attempts = []attempt{
 	// of the thresholds of the modules near the code's edge, which matters
 	// when the code itself has little contrast.
 	{name: "half-near", prep: (*Decoder).half, bin: adaptiveAuto(1, 0.4, 3), scale: 2},
-	{name: "full-wide", bin: adaptive(4, 12)},
-	{name: "full", bin: adaptive(2, 12)},
 	{name: "half-inverted", prep: (*Decoder).half, bin: func(d *Decoder, g gray) {
 		d.adaptive(g, 2, 3, 0.4)
 		d.matrix.FlipAll()
 	}, scale: 2},
+	{name: "full-wide", bin: adaptive(4, 12)},
+	{name: "full", bin: adaptive(2, 12)},
 	// After the gate: blurred, noisy, faint codes.
 	{name: "full-deblur-strong", prep: func(d *Decoder, g gray) gray { return d.deblur(g, 3, 3) }, bin: adaptiveAuto(2, 1.2, 12)},
 	{name: "half-lowcontrast", prep: (*Decoder).half, bin: adaptive(2, 3), scale: 2},
@@ -157,11 +158,13 @@ var attempts = []attempt{
 	{name: "full-denoise-harder", prep: (*Decoder).box3, bin: adaptive(2, 6), harder: true},
 }
 
-// gate is how many attempts run on every frame. When none of them finds
-// so much as one finder-pattern candidate (a 1:1:3:1:1 run confirmed
-// across), the frame holds no code and Decode gives up: a frame without a
-// code costs the first attempts only, not the budget. On the benchmark's
-// corpora every frame that any attempt decodes has a candidate by then.
+// gate is how many attempts run on every frame. When none of them finds a
+// finder-pattern candidate confirmed on two scan rows (a 1:1:3:1:1 run
+// crossed by another), the frame holds no code, or one too small to see
+// but through a magnified crop of its unconfirmed candidates: Decode gives
+// up there, so that a frame without a code costs the first attempts only
+// (2–6 ms here), not the budget. On the benchmark's corpora almost every
+// frame that a later attempt decodes has such a candidate by then.
 const gate = 7
 
 // cornerSearches bounds the fourth-corner searches per frame, and
@@ -191,7 +194,9 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 	defer clock.stop()
 	over := func() bool { return clock.elapsed() > d.cfg.Budget }
 	d.halfOK = false
-	d.candidates = 0
+	d.confirmed = 0
+	d.ran = 0
+	d.smallCands = d.smallCands[:0]
 	// Codes seen (finder patterns located, grid sampled) but not decoded,
 	// by attempt, for the fourth-corner search.
 	type sighting struct {
@@ -208,16 +213,13 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		return d.cornerSearch(s.det, over)
 	}
 	for i, a := range attempts {
-		if over() {
-			break
-		}
-		// An attempt that would not finish within the budget (by what it
-		// cost on earlier frames) is skipped: a cheaper one after it may.
-		if clock.elapsed()+d.cost[i] > d.cfg.Budget && i >= gate {
-			continue
-		}
 		if i == gate {
-			if d.candidates == 0 {
+			if d.confirmed == 0 {
+				// Nothing like a finder pattern, unless very small ones.
+				if text, ok := d.zoomCandidates(g); ok {
+					d.note("zoom")
+					return text, nil
+				}
 				return "", ErrNoCode
 			}
 			// The first attempts saw the code but could not read it. A
@@ -231,6 +233,12 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 				}
 				if text, ok := d.zoom(g, s.det, attempts[s.at].scale); ok {
 					d.note(attempts[s.at].name + "+zoom")
+					return text, nil
+				}
+			}
+			if len(seen) == 0 && !over() {
+				if text, ok := d.zoomCandidates(g); ok {
+					d.note("zoom")
 					return text, nil
 				}
 			}
@@ -258,7 +266,16 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 				}
 			}
 		}
+		if over() {
+			break
+		}
+		// An attempt that would not finish within the budget (by what it
+		// cost on earlier frames) is skipped: a cheaper one after it may.
+		if clock.elapsed()+d.cost[i] > d.cfg.Budget && i >= gate {
+			continue
+		}
 		t0 := clock.elapsed()
+		d.ran++
 		d.binarize(g, i)
 		text, det, err := d.read(a.harder)
 		d.learnCost(i, clock.elapsed()-t0)
@@ -295,8 +312,9 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 // not decoded is read again from a magnified crop, and zoomFactor the
 // magnification.
 const (
-	zoomBelow  = 3.0
-	zoomFactor = 3
+	zoomBelow   = 3.0
+	zoomFactor  = 3
+	zoomMaxSide = 240
 )
 
 // zoom crops the region of a located code (its finder patterns and a
@@ -324,14 +342,41 @@ func (d *Decoder) zoom(g gray, det *common.DetectorResult, scale float64) (strin
 		x0, y0 = min(x0, p[0]*scale), min(y0, p[1]*scale)
 		x1, y1 = max(x1, p[0]*scale), max(y1, p[1]*scale)
 	}
-	m := 8 * module
+	return d.zoomBox(g, x0, y0, x1, y1, 8*module)
+}
+
+// zoomCandidates is zoom for a frame in which no attempt located a code
+// but the finder search saw candidates of small modules (at least three):
+// the crop is the box around them.
+func (d *Decoder) zoomCandidates(g gray) (string, bool) {
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	n := 0
+	var module float64
+	for _, c := range d.smallCands {
+		x0, y0, x1, y1 = min(x0, c[0]), min(y0, c[1]), max(x1, c[0]), max(y1, c[1])
+		module = max(module, c[2])
+		n++
+	}
+	// A code of small modules is small: a spread-out cluster is speckle.
+	if n < 3 || x1-x0 > 200 || y1-y0 > 200 {
+		return "", false
+	}
+	return d.zoomBox(g, x0, y0, x1, y1, 12*module)
+}
+
+// zoomBox magnifies the box (x0, y0)–(x1, y1) of frame pixels with a
+// margin of m, and decodes it as it is and sharpened.
+func (d *Decoder) zoomBox(g gray, x0, y0, x1, y1, m float64) (string, bool) {
 	cx0, cy0 := max(int(x0-m), 0), max(int(y0-m), 0)
 	cx1, cy1 := min(int(x1+m)+1, g.w-1), min(int(y1+m)+1, g.h-1)
-	if cx1-cx0 < 16 || cy1-cy0 < 16 {
+	// A code of small modules is small (version 10 at three pixels a
+	// module, with its margin, is about 220 pixels): a larger box comes
+	// from speckle taken for finder patterns, and magnified it would cost
+	// more than the whole budget.
+	if cx1-cx0 < 16 || cy1-cy0 < 16 || cx1-cx0 > zoomMaxSide || cy1-cy0 > zoomMaxSide {
 		return "", false
 	}
 	z := d.magnify(g, cx0, cy0, cx1-cx0, cy1-cy0)
-	d.lastZoom = z
 	d.matrixOf = -1
 	d.adaptive(z, 2, 3, 0.4)
 	if text, _, err := d.read(true); err == nil {
@@ -431,7 +476,24 @@ func (d *Decoder) read(harder bool) (text string, det *common.DetectorResult, er
 func (d *Decoder) detect(hints map[gozxing.DecodeHintType]any) (*common.DetectorResult, error) {
 	finder := detector.NewFinderPatternFinder(d.matrix, nil)
 	info, err := finder.Find(hints)
-	d.candidates += len(finder.GetPossibleCenters())
+	cands := finder.GetPossibleCenters()
+	confirmed := 0
+	for _, c := range cands {
+		if c.GetCount() >= 2 {
+			confirmed++
+		}
+	}
+	if d.matrixOf >= 0 && d.matrixOf < gate {
+		d.confirmed = max(d.confirmed, confirmed)
+	}
+	if d.matrixOf >= 0 && len(d.smallCands) < 64 {
+		scale := max(attempts[d.matrixOf].scale, 1)
+		for _, c := range cands {
+			if m := c.GetEstimatedModuleSize() * scale; m < zoomBelow {
+				d.smallCands = append(d.smallCands, [3]float64{c.GetX() * scale, c.GetY() * scale, m})
+			}
+		}
+	}
 	if err != nil {
 		info = relaxedPatterns(finder.GetPossibleCenters())
 		if info == nil {
@@ -522,11 +584,10 @@ func (d *Decoder) cornerSearch(det *common.DetectorResult, over func() bool) (te
 	// One module along each axis, in pixels.
 	ux, uy := (tr.GetX()-tl.GetX())/span, (tr.GetY()-tl.GetY())/span
 	vx, vy := (bl.GetX()-tl.GetX())/span, (bl.GetY()-tl.GetY())/span
-	for k, o := range d.offsets() {
+	for _, o := range d.offsets() {
 		if over() {
 			return "", false
 		}
-		d.cornerIdx = k
 		x := ex + o[0]*ux + o[1]*vx
 		y := ey + o[0]*uy + o[1]*vy
 		tf := detector.Detector_createTransform(tl, tr, bl, detector.NewAlignmentPattern(x, y, 1), dim)
