@@ -2,6 +2,7 @@ package hostsim
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"testing"
@@ -123,5 +124,29 @@ func TestKeptConnection(t *testing.T) {
 				t.Fatalf("%d reversals: a stale kept connection put a request in doubt", n)
 			}
 		})
+	}
+}
+
+// A kept connection under TLS: one handshake for several exchanges.
+func TestKeptConnectionTLS(t *testing.T) {
+	host, err := New(Config{DataDir: "../../testdata/host", Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, pool := selfSigned(t)
+	addr := startHost(t, host, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	r := newRig(t, nil)
+	r.host = host
+	r.client = acquirer.NewClient(acquirer.Config{Addr: addr, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}, TID: testTID, MID: testMID,
+		TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, KeepConnection: true, Now: func() time.Time { return fixedNow }}, r.link, r.ks)
+	defer r.client.Close()
+	r.signOn()
+	for range 2 {
+		if resp := r.do(r.chipSale(2000)); !resp.Approved() {
+			t.Fatalf("sale over a kept TLS connection: %+v", resp)
+		}
+	}
+	if got := r.link.Dials(); got != 1 {
+		t.Fatalf("%d connections for three exchanges", got)
 	}
 }
