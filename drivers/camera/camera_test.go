@@ -305,3 +305,42 @@ func TestDecodeScreenSweep(t *testing.T) {
 		}
 	}
 }
+
+// When the budget leaves later attempts out, the next frame starts with
+// the first of them, so that the frames of a code held still try every
+// attempt in turn.
+func TestLaterAttemptsRotate(t *testing.T) {
+	p := corpus.Payloads(7, 1)[0]
+	sym, err := corpus.NewEncoder().Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for y := 10; y < sym.N-10; y++ {
+		for x := 10; x < sym.N-10; x++ {
+			sym.Dark[y*sym.N+x] = rng.IntN(2) == 0
+		}
+	}
+	f := corpus.Generate(sym, p, corpus.Clean, 7, 0) // seen, never readable
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	// Every later attempt but the first looks too dear for the budget.
+	for i := gate + 1; i < len(attempts); i++ {
+		d.cost[i] = time.Hour
+	}
+	if _, err := d.Decode(f.Image()); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Decode = %v", err)
+	}
+	if d.order[gate] != gate {
+		t.Fatalf("first frame's later attempts start at %d, want %d", d.order[gate], gate)
+	}
+	d.cost[gate+1] = 0
+	if _, err := d.Decode(f.Image()); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Decode = %v", err)
+	}
+	if d.order[gate] != gate+1 {
+		t.Errorf("second frame's later attempts start at %d, want %d (where the first stopped)", d.order[gate], gate+1)
+	}
+	if d.order[len(d.order)-1] != gate {
+		t.Errorf("second frame ends with %d, want %d (the order wraps)", d.order[len(d.order)-1], gate)
+	}
+}

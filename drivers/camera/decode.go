@@ -78,6 +78,8 @@ type Decoder struct {
 	matrixOf   int
 	cost       []time.Duration // by attempt; see learnCost
 	ran        int             // attempts run on the last frame
+	order      []int           // this frame's order of attempts
+	resume     int             // the later attempt the next frame starts with
 }
 
 // NewDecoder returns a decoder.
@@ -212,8 +214,29 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		}
 		return d.cornerSearch(s.det, over)
 	}
-	for i, a := range attempts {
-		if i == gate {
+	// The later attempts start where the budget stopped the last frame,
+	// so that the frames of a code held in front of the camera try them
+	// all in turn.
+	order := d.order[:0]
+	for i := range gate {
+		order = append(order, i)
+	}
+	later := len(attempts) - gate
+	start := max(d.resume-gate, 0) % later
+	for k := range later {
+		order = append(order, gate+(start+k)%later)
+	}
+	d.order = order
+	d.resume = gate
+	stopped := -1 // the first later attempt the budget left out
+	defer func() {
+		if stopped >= 0 {
+			d.resume = stopped
+		}
+	}()
+	for pos, i := range order {
+		a := attempts[i]
+		if pos == gate {
 			if d.confirmed == 0 {
 				// Nothing like a finder pattern, unless very small ones.
 				if text, ok := d.zoomCandidates(g); ok {
@@ -267,11 +290,17 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 			}
 		}
 		if over() {
+			if pos >= gate && stopped < 0 {
+				stopped = i
+			}
 			break
 		}
 		// An attempt that would not finish within the budget (by what it
 		// cost on earlier frames) is skipped: a cheaper one after it may.
-		if clock.elapsed()+d.cost[i] > d.cfg.Budget && i >= gate {
+		if clock.elapsed()+d.cost[i] > d.cfg.Budget && pos >= gate {
+			if stopped < 0 {
+				stopped = i
+			}
 			continue
 		}
 		t0 := clock.elapsed()
@@ -280,6 +309,7 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		text, det, err := d.read(a.harder)
 		d.learnCost(i, clock.elapsed()-t0)
 		if err == nil {
+			stopped = -1
 			d.note(a.name)
 			return text, nil
 		}
@@ -287,7 +317,7 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 			continue
 		}
 		s := sighting{at: i, det: det}
-		if i < gate {
+		if pos < gate {
 			// One sighting at half resolution and one at full at most.
 			if len(seen) == 0 || (len(seen) == 1 && (a.prep == nil) != (attempts[seen[0].at].prep == nil)) {
 				seen = append(seen, s)
