@@ -12,7 +12,7 @@ case "${1:-test}" in
   arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
   hil)   want=(pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
   fresh) want=(mmdebstrap) ;;
-  bench) want=(zbar-tools qrencode zxing-cpp-tools crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
+  bench) want=(zbar-tools qrencode zxing-cpp-tools libzxing-dev libzbar-dev g++ pkg-config crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
   *) echo "deps: unknown set $1" >&2; exit 2 ;;
 esac
 

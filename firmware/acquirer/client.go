@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"golang.org/x/sys/unix"
 
 	"kpos/firmware/keys"
 	"kpos/hal"
@@ -39,6 +41,13 @@ type Config struct {
 	DialAttempts int
 	// TLS, when set, wraps each connection (the handshake counts as dialling).
 	TLS *tls.Config
+	// KeepConnection keeps the connection open after an exchange and sends
+	// the next request on it, for hosts that serve a terminal on one
+	// persistent connection. False (the default) opens a connection per
+	// exchange, as CUP POS terminals do. A kept connection that the host has
+	// closed meanwhile is noticed before the request is written and replaced
+	// by a new one; after any failure the connection is dropped.
+	KeepConnection bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives one line per exchange, without card data (discarded when nil).
@@ -57,6 +66,10 @@ type Client struct {
 
 	mu     sync.Mutex
 	signOn SignOnInfo
+
+	// connMu serialises exchanges on the kept connection (KeepConnection).
+	connMu sync.Mutex
+	kept   net.Conn
 }
 
 // SignOnInfo is what the last successful sign-on returned.
@@ -161,12 +174,13 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
 	}
 	start := time.Now()
-	conn, err := c.dial(ctx)
+	conn, err := c.connect(ctx)
 	if err != nil {
 		c.log.Info("acquirer exchange", "op", op, "result", "not sent", "err", err)
 		return Response{}, nil, fmt.Errorf("acquirer: %s: %w", op, err)
 	}
-	defer conn.Close()
+	keep := false
+	defer func() { c.release(conn, keep) }()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -202,8 +216,94 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
 	}
 	resp.Requirement = hdr.Requirement()
+	keep = c.cfg.KeepConnection && ctx.Err() == nil
 	c.log.Info("acquirer exchange", "op", op, "code", resp.Code, "ms", time.Since(start).Milliseconds())
 	return resp, m, nil
+}
+
+// connect returns the connection for one exchange: the kept one when
+// KeepConnection is set and it is still open (it then holds connMu until
+// release), else a new one.
+func (c *Client) connect(ctx context.Context) (net.Conn, error) {
+	if !c.cfg.KeepConnection {
+		return c.dial(ctx)
+	}
+	c.connMu.Lock()
+	if conn := c.kept; conn != nil {
+		c.kept = nil
+		if open(conn) {
+			return conn, nil
+		}
+		conn.Close()
+	}
+	conn, err := c.dial(ctx)
+	if err != nil {
+		c.connMu.Unlock()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// release ends an exchange's use of conn: kept for the next exchange when
+// keep, else closed.
+func (c *Client) release(conn net.Conn, keep bool) {
+	if !c.cfg.KeepConnection {
+		conn.Close()
+		return
+	}
+	if keep && conn.SetDeadline(time.Time{}) == nil {
+		c.kept = conn
+	} else {
+		conn.Close()
+	}
+	c.connMu.Unlock()
+}
+
+// open reports whether a kept connection is still usable. Nothing is owed
+// on it between exchanges, so a socket with nothing to read is open, and
+// any byte, end of file or error means the host closed it or broke the
+// dialogue. The check comes before the request is written, so a
+// connection the host closed while idle costs a new dial, never a request
+// in doubt. A TCP socket (under TLS or not) is peeked without blocking;
+// other connections (pipes, modem sockets) are given a millisecond.
+func open(conn net.Conn) bool {
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if sc, ok := raw.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			alive := false
+			err = rc.Read(func(fd uintptr) bool {
+				var b [1]byte
+				_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+				alive = errors.Is(err, unix.EAGAIN)
+				return true // never wait for readiness
+			})
+			return err == nil && alive
+		}
+	}
+	// A deadline already past fails the read before it is tried, so the
+	// fallback waits a little.
+	if err := conn.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		return false
+	}
+	var b [1]byte
+	_, err := conn.Read(b[:])
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Close closes the kept connection, if any (KeepConnection).
+func (c *Client) Close() error {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.kept == nil {
+		return nil
+	}
+	err := c.kept.Close()
+	c.kept = nil
+	return err
 }
 
 // readAnswer reads, unpacks and checks one answer to req from r.

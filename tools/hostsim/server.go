@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -198,11 +199,15 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
+	// One read takes in a whole request (prefix and body) where the
+	// terminal wrote it at once; what is read ahead stays for the next
+	// frame on a kept connection.
+	in := bufio.NewReader(conn)
 	for ctx.Err() == nil {
 		if err := conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)); err != nil {
 			return
 		}
-		fr, err := acquirer.ReadFrame(conn)
+		fr, err := acquirer.ReadFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				s.log.Debug("hostsim read", "err", err)
