@@ -26,6 +26,7 @@ import (
 	"kpos/drivers/netlink"
 	"kpos/drivers/pcsc"
 	"kpos/drivers/pinpad"
+	"kpos/drivers/serialport"
 	"kpos/drivers/serialscan"
 	"kpos/drivers/tpmseal"
 	"kpos/drivers/tty"
@@ -128,13 +129,9 @@ func OpenConsole(c ConsoleSection) (serial.Port, error) {
 	if baud == 0 {
 		baud = 115200
 	}
-	port, err := serial.Open(c.Device, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	port, err := serialport.Open(c.Device, baud, ConsoleReadTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("hw: console %s: %w", c.Device, err)
-	}
-	if err := port.SetReadTimeout(ConsoleReadTimeout); err != nil {
-		port.Close()
-		return nil, fmt.Errorf("hw: console %s: read timeout: %w", c.Device, err)
+		return nil, fmt.Errorf("hw: console: %w", err)
 	}
 	return port, nil
 }

@@ -18,9 +18,9 @@ import (
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"kpos/drivers/serialport"
 	"kpos/hal"
 )
 
@@ -88,9 +88,9 @@ var (
 // Open opens cfg.Device (8N1) and returns a terminal that owns it.
 func Open(cfg Config) (*Terminal, error) {
 	cfg = cfg.withDefaults()
-	port, err := serial.Open(cfg.Device, &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	port, err := serialport.Open(cfg.Device, cfg.Baud, 0)
 	if err != nil {
-		return nil, fmt.Errorf("tty: open %s: %w", cfg.Device, err)
+		return nil, fmt.Errorf("tty: %w", err)
 	}
 	t := New(port, cfg)
 	t.closer = port
