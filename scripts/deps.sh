@@ -5,9 +5,9 @@ set -euo pipefail
 
 want=()
 case "${1:-test}" in
-  test)  want=(pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
+  test)  want=(fuse3 pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
   arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
-  hil)   want=(pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
+  hil)   want=(fuse3 pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
   bench) want=(zbar-tools qrencode zxing-cpp-tools crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
   *) echo "deps: unknown set $1" >&2; exit 2 ;;
 esac
