@@ -85,11 +85,11 @@ const (
 type op struct {
 	kind opKind
 	// data ops
-	key  fileKey
-	off  int64
-	data []byte // bytes written
-	pre  []byte // bytes they overwrote
-	size int64  // file size before the change
+	key     fileKey
+	off     int64
+	data    []byte // bytes written
+	pre     []byte // bytes they overwrote
+	size    int64  // file size before the change
 	newSize int64
 	// directory ops, paths relative to the root
 	dir, name   string
@@ -138,13 +138,13 @@ type fileRec struct {
 // Layer is the pending layer over a backing directory. The FUSE nodes call
 // it for every change; tests may call it directly on plain files.
 type Layer struct {
-	mu     sync.Mutex
-	root   string
-	attic  string
-	ops    []op
-	files  map[fileKey]*fileRec
-	cut    bool
-	seq    int
+	mu    sync.Mutex
+	root  string
+	attic string
+	ops   []op
+	files map[fileKey]*fileRec
+	cut   bool
+	seq   int
 }
 
 // NewLayer starts an empty pending layer over the directory root. Removed
@@ -596,4 +596,3 @@ func (l *Layer) undo(o op) error {
 	}
 	return nil
 }
-
