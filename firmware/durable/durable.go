@@ -66,17 +66,31 @@ func Commit(f *os.File, path string, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("durable: %s: rename: %w", name, err)
 	}
-	d, err := os.Open(filepath.Dir(path))
+	if skipDirSync {
+		return nil
+	}
+	if err := SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("durable: %s: %w", name, err)
+	}
+	return nil
+}
+
+// SyncDir makes the names in dir durable: after creating, renaming or
+// removing a file in it, the new name survives a power cut only once the
+// directory itself is synced (fsync(2) of the file covers its data, not
+// its name).
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("durable: %s: open directory: %w", name, err)
+		return fmt.Errorf("durable: open directory: %w", err)
 	}
 	serr := d.Sync()
 	cerr := d.Close()
 	if serr != nil {
-		return fmt.Errorf("durable: %s: fsync directory: %w", name, serr)
+		return fmt.Errorf("durable: fsync directory %s: %w", filepath.Base(dir), serr)
 	}
 	if cerr != nil {
-		return fmt.Errorf("durable: %s: close directory: %w", name, cerr)
+		return fmt.Errorf("durable: close directory %s: %w", filepath.Base(dir), cerr)
 	}
 	return nil
 }

@@ -21,11 +21,16 @@ type traceKey struct {
 //   - a voided sale is voided at the host too;
 //   - every charge the host still holds is a completed transaction;
 //   - no transaction was applied twice.
+//
+// A charge is an authorization the host applied (it moved money), whatever
+// its approval code: 00, and the other approval codes of the UnionPay
+// dialect (10 partial, 11 VIP, A2/A4/A5/A6 approved with a note) alike. A
+// charge is live until a reversal or a void undid it.
 func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
 	var problems []string
 	charges := map[traceKey][]hostsim.Record{} // approved, applied authorizations
 	for _, r := range recs {
-		if r.Type != "authorization" || r.TID != tid || r.Code != "00" || !r.Applied {
+		if r.Type != "authorization" || r.TID != tid || !r.Applied {
 			continue
 		}
 		k := traceKey{r.Batch, r.Trace}
@@ -38,7 +43,7 @@ func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
 		held := charges[k]
 		live := 0
 		for _, r := range held {
-			if !r.Reversed {
+			if !r.Reversed && !r.Voided {
 				live++
 			}
 		}
@@ -60,9 +65,10 @@ func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
 			}
 		case t.State == journal.Voided:
 			// The void is a transaction of its own (completed, charged
-			// back at the host); the sale it cancelled must show voided.
-			if live == 1 && !held[0].Voided {
-				problems = append(problems, fmt.Sprintf("trace %06d: voided in the journal, not at the host", t.Trace))
+			// back at the host); the sale it cancelled must hold no live
+			// charge.
+			if live != 0 {
+				problems = append(problems, fmt.Sprintf("trace %06d: voided in the journal, %d live charges at the host", t.Trace, live))
 			}
 		}
 	}
@@ -72,7 +78,7 @@ func reconcile(recs []hostsim.Record, txns []journal.Txn, tid string) []string {
 			continue
 		}
 		for _, r := range held {
-			if !r.Reversed {
+			if !r.Reversed && !r.Voided {
 				orphans = append(orphans, k)
 				break
 			}

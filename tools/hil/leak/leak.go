@@ -241,15 +241,14 @@ func luhn(s string) bool {
 	return sum%10 == 0
 }
 
-// SkipFile reports whether a file is a sealed store rather than an
-// artefact: the device key and the encrypted databases hold secrets by
-// design and are protected at rest.
+// SkipFile reports whether a file is the device key, the one file that is
+// a secret by design. The databases (journal.db, keys.db) are read raw
+// like any other artefact: what they seal must not be found in them.
 func SkipFile(name string) bool {
-	base := filepath.Base(name)
-	return base == "device.key" || strings.HasSuffix(base, ".db")
+	return filepath.Base(name) == "device.key"
 }
 
-// ScanDir scans every regular file under root except the sealed stores
+// ScanDir scans every regular file under root except the device key
 // and those skip names (by path relative to root; skip may be nil), and
 // returns the findings with File set relative to root, and how many files
 // were read.

@@ -133,14 +133,14 @@ func TestScanDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 7 {
-		t.Errorf("read %d files, want 7 (sealed stores and scripts skipped)", n)
+	if n != 8 {
+		t.Errorf("read %d files, want 8 (the device key and scripts skipped, the databases read raw)", n)
 	}
 	var where []string
 	for _, f := range got {
 		where = append(where, f.File+": "+f.What)
 	}
-	want := []string{"console/session.txt: key TMK", "receipts/0001.txt: PAN of unionpay-debit"}
+	want := []string{"console/session.txt: key TMK", "data/journal.db: PAN of unionpay-debit", "receipts/0001.txt: PAN of unionpay-debit"}
 	if strings.Join(where, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", where, want)
 	}
