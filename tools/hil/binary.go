@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -25,10 +28,9 @@ type binary struct {
 // build compiles firmware/cmd/kpos for arch into dir. The ARMv7 build is
 // the one that ships: cgo on, with the cross compiler and PC/SC for armhf,
 // as `make arm` builds it.
-func build(ctx context.Context, root, dir, arch, qemu string, log *os.File) (binary, error) {
+func build(ctx context.Context, root, dir, arch, qemu string, log io.Writer, tags ...string) (binary, error) {
 	out := filepath.Join(dir, arch, "kpos")
-	args := []string{"build", "-trimpath", "-o", out, "./firmware/cmd/kpos"}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd, args := buildKpos(ctx, out, tags)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log
 	b := binary{arch: arch, path: out, slow: 1}
@@ -56,6 +58,19 @@ func build(ctx context.Context, root, dir, arch, qemu string, log *os.File) (bin
 	return b, nil
 }
 
+// buildKpos is the one place the suite's go build of firmware/cmd/kpos is
+// written: every build of the binary under test (the suite's, and the
+// deliberately broken one of the tests) goes through it. Build tags the
+// suite needs for every binary go here.
+func buildKpos(ctx context.Context, out string, tags []string) (*exec.Cmd, []string) {
+	args := []string{"build", "-trimpath"}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	args = append(args, "-o", out, "./firmware/cmd/kpos")
+	return exec.CommandContext(ctx, "go", args...), args
+}
+
 // command runs the binary with args in dir.
 func (b binary) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	var cmd *exec.Cmd
@@ -72,7 +87,7 @@ func (b binary) command(ctx context.Context, dir string, args ...string) *exec.C
 // outcome is how one kpos run ended.
 type outcome struct {
 	code    int  // exit status; -1 when killed by a signal
-	killed  bool // ended by SIGKILL (a power cut)
+	killed  bool // ended by a power cut: SIGKILL, by the runner or at a crash point
 	elapsed time.Duration
 	out     []byte
 }
@@ -80,6 +95,14 @@ type outcome struct {
 // runKpos runs kpos to its end, or until killAfter (when > 0) has passed,
 // then cuts its power with SIGKILL.
 func (b binary) runKpos(parent context.Context, dir string, timeout, killAfter time.Duration, args ...string) (outcome, error) {
+	return b.runCut(parent, dir, timeout, killAfter, nil, args...)
+}
+
+// runCut is runKpos with cut called at the moment of the power cut, just
+// before the SIGKILL (the lossy filesystem forgets what was not synced
+// there, so nothing the process does after it reaches the disk). A run
+// whose power was cut counts as killed however the process then ended.
+func (b binary) runCut(parent context.Context, dir string, timeout, killAfter time.Duration, cut func(), args ...string) (outcome, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := b.command(ctx, dir, args...)
@@ -89,12 +112,29 @@ func (b binary) runKpos(parent context.Context, dir string, timeout, killAfter t
 	if err := cmd.Start(); err != nil {
 		return outcome{}, fmt.Errorf("hil: start kpos: %w", err)
 	}
+	var mu sync.Mutex
+	exited, cutDone := false, false
 	if killAfter > 0 {
-		t := time.AfterFunc(killAfter, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+		t := time.AfterFunc(killAfter, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if exited {
+				return
+			}
+			cutDone = true
+			if cut != nil {
+				cut()
+			}
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		})
 		defer t.Stop()
 	}
 	err := cmd.Wait()
-	o := outcome{elapsed: time.Since(start), out: buf.Bytes()}
+	mu.Lock()
+	exited = true
+	cutByRunner := cutDone
+	mu.Unlock()
+	o := outcome{elapsed: time.Since(start), out: buf.Bytes(), killed: cutByRunner}
 	if ctx.Err() != nil {
 		if parent.Err() != nil {
 			return o, fmt.Errorf("hil: kpos stopped: %w", parent.Err())
@@ -109,7 +149,7 @@ func (b binary) runKpos(parent context.Context, dir string, timeout, killAfter t
 		o.code = exit.ExitCode()
 		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			o.code = -1
-			o.killed = ws.Signal() == syscall.SIGKILL
+			o.killed = o.killed || ws.Signal() == syscall.SIGKILL
 		}
 	default:
 		return o, fmt.Errorf("hil: kpos: %w", err)

@@ -77,7 +77,7 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("got %q, want %d problems like %q", got, len(tc.want), tc.want)
 			}
 			for i := range got {
-				if !strings.Contains(got[i], tc.want[i]) {
+				if !strings.Contains(got[i].text, tc.want[i]) {
 					t.Errorf("problem %d: %q does not say %q", i, got[i], tc.want[i])
 				}
 			}
