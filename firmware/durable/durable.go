@@ -8,6 +8,7 @@
 package durable
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,6 +74,32 @@ func Commit(f *os.File, path string, perm os.FileMode) error {
 		return fmt.Errorf("durable: %s: %w", name, err)
 	}
 	return nil
+}
+
+// MkdirAll is os.MkdirAll whose new directories survive a power cut: the
+// parent of each directory it creates is synced.
+func MkdirAll(dir string, perm os.FileMode) error {
+	dir = filepath.Clean(dir)
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("durable: %s: not a directory", filepath.Base(dir))
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("durable: %w", err)
+	}
+	return SyncDir(parent)
 }
 
 // SyncDir makes the names in dir durable: after creating, renaming or

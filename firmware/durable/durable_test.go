@@ -32,3 +32,24 @@ func TestWriteFileIntoAMissingDirectoryFails(t *testing.T) {
 		t.Fatal("wrote into a missing directory")
 	}
 }
+
+func TestMkdirAll(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b", "c")
+	if err := MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Fatalf("not created: %v", err)
+	}
+	if err := MkdirAll(dir, 0o700); err != nil {
+		t.Errorf("existing: %v", err)
+	}
+	file := filepath.Join(root, "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := MkdirAll(file, 0o700); err == nil {
+		t.Error("a file was taken for a directory")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"kpos/firmware/console"
+	"kpos/firmware/durable"
 	"kpos/firmware/update"
 )
 
@@ -34,6 +35,12 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 	}
 	audit, err := os.OpenFile(filepath.Join(b.DataDir, "console-audit.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
+		return err
+	}
+	// Each record is synced as it is written (console); the file's name
+	// must be durable too.
+	if err := durable.SyncDir(b.DataDir); err != nil {
+		audit.Close()
 		return err
 	}
 	svc := a.consoleServices(ring, perf)
