@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +23,9 @@ type binary struct {
 	arch string // amd64, armv7
 	path string
 	emu  string // emulator to run it under, "" for none
-	// slow scales the waits of scripts written for this binary.
+	// slow scales the waits of scripts run on this binary (kpos
+	// -wait-scale, and the runner's own waits): its slow-down, measured
+	// at the start of the run (measureSlowdown).
 	slow int
 }
 
@@ -45,7 +49,7 @@ func build(ctx context.Context, root, dir, arch, qemu string, log io.Writer, tag
 		if err != nil {
 			return b, fmt.Errorf("hil: armv7 needs %s (Debian: qemu-user-static): %w", qemu, err)
 		}
-		b.emu, b.slow = emu, 4
+		b.emu = emu
 	default:
 		return b, fmt.Errorf("hil: unknown architecture %q (amd64, armv7)", arch)
 	}
@@ -56,6 +60,56 @@ func build(ctx context.Context, root, dir, arch, qemu string, log io.Writer, tag
 	}
 	fmt.Fprintf(log, "built %s in %v\n", out, time.Since(start).Round(time.Millisecond))
 	return b, nil
+}
+
+// calibrationScript is the run that measures a binary's slow-down: a
+// first boot (device key, journal, key store, sign-on) and a QR sale.
+const calibrationScript = `# hil: calibration of the slow-down
+expect screen idle within 60s
+keys MENU 2
+expect screen amount within 60s
+keys 1 0 0 ENTER
+expect screen qr-scan within 60s
+scan 251001020123456789012345
+expect screen qr-confirm within 60s
+keys ENTER
+expect screen approved within 60s
+`
+
+// calibrationNominal is how long the calibration takes natively on an idle
+// machine, with margin: an amd64 build on an idle two-core machine runs it
+// in 60 to 120 ms.
+const calibrationNominal = 200 * time.Millisecond
+
+// measureSlowdown runs the calibration three times, each on a fresh data
+// folder under dir, and sets b.slow to the median time over the nominal
+// one, at least 1: about 1 for amd64 on an idle machine, more under qemu
+// or on a loaded machine. Every wait of the scripts run on b scales by it.
+func (b *binary) measureSlowdown(ctx context.Context, root, dir string) (time.Duration, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	script := filepath.Join(dir, "calibration.txt")
+	if err := os.WriteFile(script, []byte(calibrationScript), 0o600); err != nil {
+		return 0, err
+	}
+	var times []time.Duration
+	for i := range 3 {
+		data := filepath.Join(dir, fmt.Sprintf("data-%d", i))
+		o, err := b.runKpos(ctx, root, 5*time.Minute, 0, "-board", "sim", "-data", data,
+			"-params", filepath.Join(root, "testdata"), "-script", script)
+		if err != nil {
+			return 0, err
+		}
+		if o.code != 0 {
+			return 0, fmt.Errorf("hil: %s calibration failed with status %d: %s", b.arch, o.code, firstLines(string(o.out), 4))
+		}
+		times = append(times, o.elapsed)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	median := times[len(times)/2]
+	b.slow = max(1, int(math.Ceil(float64(median)/float64(calibrationNominal))))
+	return median, nil
 }
 
 // buildKpos is the one place the suite's go build of firmware/cmd/kpos is

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,8 +56,10 @@ var saleKinds = []sale{
 // script writes the scenario of one sale. outcome is what the run must
 // end with when nothing cuts it: approved, declined (the host declined)
 // or reversed (the answer was lost).
-func (s sale) script(amount int64, outcome string, slow int, code string) string {
-	w := func(d int) string { return fmt.Sprintf("%ds", d*slow) }
+// Its waits are as written: kpos scales them by the binary's slow-down
+// (-wait-scale).
+func (s sale) script(amount int64, outcome string, code string) string {
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "# campaign: %s, %d fen, %s\n", s.name, amount, outcome)
 	fmt.Fprintf(&b, "expect screen idle within %s\n", w(30))
@@ -362,7 +365,7 @@ func (c *campaign) voidRound(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	orig := open[c.rng.IntN(len(open))]
-	w := func(d int) string { return fmt.Sprintf("%ds", d*c.bin.slow) }
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	script := fmt.Sprintf(`# campaign: void of trace %06d
 expect screen idle within %s
 keys MENU 6
@@ -409,7 +412,7 @@ func (c *campaign) signOnRound(ctx context.Context) error {
 }
 
 func (c *campaign) bootScript(what string) string {
-	return fmt.Sprintf("# campaign: %s\nexpect screen idle within %ds\n", what, 60*c.bin.slow)
+	return fmt.Sprintf("# campaign: %s\nexpect screen idle within 60s\n", what)
 }
 
 // settle closes the batch as the merchant does at the end of the day, the
@@ -418,7 +421,7 @@ func (c *campaign) bootScript(what string) string {
 // settlement: its totals and the terminal's agree.
 func (c *campaign) settle(ctx context.Context) error {
 	before := len(c.host.Records())
-	w := func(d int) string { return fmt.Sprintf("%ds", d*c.bin.slow) }
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	script := fmt.Sprintf(`# campaign: settlement
 expect screen idle within %s
 keys MENU 9 1
@@ -632,7 +635,7 @@ func (c *campaign) deviceKey() ([]byte, error) {
 // sell runs one sale.
 func (c *campaign) sell(ctx context.Context, s sale, amount int64, want string, kill time.Duration, mode, crashAt string) (outcome, error) {
 	code := fmt.Sprintf("25%022d", c.rng.Uint64()%1e18) // an Alipay-style customer code
-	return c.kpos(ctx, s.script(amount, want, c.bin.slow, code), kill, mode, crashAt)
+	return c.kpos(ctx, s.script(amount, want, code), kill, mode, crashAt)
 }
 
 // cutModes are the lossy cuts the campaign makes, in proportion: most
@@ -660,7 +663,7 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 		return outcome{}, err
 	}
 	args := []string{"-board", "sim", "-data", c.data, "-params", filepath.Join(c.root, "testdata"),
-		"-host", c.addr, "-script", path}
+		"-host", c.addr, "-script", path, "-wait-scale", strconv.Itoa(c.bin.slow)}
 	if crashAt != "" {
 		args = append(args, "-crash-at", crashAt)
 	}

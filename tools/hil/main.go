@@ -199,6 +199,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		logf("built %s in %v", arch, time.Since(t0).Round(time.Second))
+		took, err := bin.measureSlowdown(ctx, root, filepath.Join(runDir, arch, "calibration"))
+		if err != nil {
+			r.buildErr = err
+			logf("FAIL %s: %v", arch, err)
+			continue
+		}
+		logf("      %s slow-down ×%d (calibration sale %v against %v nominal): every scenario wait scales by it",
+			arch, bin.slow, took.Round(time.Millisecond), calibrationNominal)
 		r.bin = &bin
 		if o.parts["scenarios"] {
 			r.ranScen = true
