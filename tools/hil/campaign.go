@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,6 +148,10 @@ type campaign struct {
 	cutErr  error
 	cutRep  lossyfs.Report
 	files   *fileBook
+	// Firmware updates: the test signing key, and how many were made.
+	signer   ed25519.PrivateKey
+	verifier ed25519.PublicKey
+	updates  int
 }
 
 // campaignPlan is how many power cuts a campaign aims for, how many it
@@ -290,6 +296,9 @@ func (c *campaign) round(ctx context.Context) error {
 	if c.rng.IntN(100) < 8 {
 		return c.signOnRound(ctx)
 	}
+	if c.rng.IntN(100) < 6 {
+		return c.updateRound(ctx)
+	}
 	s := saleKinds[c.rng.IntN(len(saleKinds))]
 	top := s.max
 	if top == 0 {
@@ -409,6 +418,88 @@ func (c *campaign) signOnRound(ctx context.Context) error {
 		return err
 	}
 	return c.recover(ctx, "key download")
+}
+
+// updateRound installs a signed firmware image of a newer version in the
+// inactive slot with the firmware's own updater (package update), through
+// the terminal's data folder, and cuts the power at a random moment of the
+// install. The boot after it counts the new slot's trial boot and confirms
+// it healthy: the A/B state is written by kpos then.
+func (c *campaign) updateRound(ctx context.Context) error {
+	if c.signer == nil {
+		raw, err := os.ReadFile(filepath.Join(c.root, "testdata", "update", "fwsign-test.key"))
+		if err != nil {
+			return err
+		}
+		if c.signer, err = update.ParsePrivateKey(raw); err != nil {
+			return err
+		}
+		if raw, err = os.ReadFile(filepath.Join(c.root, "testdata", "update", "fwsign-test.pub")); err != nil {
+			return err
+		}
+		if c.verifier, err = update.ParsePublicKey(raw); err != nil {
+			return err
+		}
+	}
+	c.updates++
+	payload := make([]byte, 48<<10)
+	for i := range payload {
+		payload[i] = byte(c.rng.Uint32())
+	}
+	img, err := update.Sign(c.signer, fmt.Sprintf("99.%d.0", c.updates), "sim", payload)
+	if err != nil {
+		return err
+	}
+	c.seq++
+	c.res.runs++
+	u, err := update.New(update.Config{SlotDir: filepath.Join(c.data, "firmware"), PublicKey: c.verifier,
+		CurrentVersion: "0.1.0", Board: "sim"})
+	if err != nil {
+		c.problem("run %d: the updater does not open: %v", c.seq, err)
+		return nil
+	}
+	window, measured := c.window["update"]
+	c.spec = lossyfs.Cut{Mode: cutModes[c.rng.IntN(len(cutModes))], Seed: c.rng.Uint64(), Keep: -1}
+	c.cutDone, c.cutErr, c.cutRep = false, nil, lossyfs.Report{}
+	var t *time.Timer
+	cutNow := make(chan struct{})
+	if measured {
+		t = time.AfterFunc(time.Duration(c.rng.Int64N(int64(window)+1)), func() {
+			c.cut()
+			close(cutNow)
+		})
+	}
+	start := time.Now()
+	_, ierr := u.Install(ctx, bytes.NewReader(img), update.Options{})
+	took := time.Since(start)
+	cut := false
+	if t != nil && !t.Stop() {
+		<-cutNow
+		cut = true
+	}
+	if !measured && ierr == nil {
+		c.window["update"] = took
+	}
+	end := fmt.Sprintf("installed in %v", took.Round(time.Millisecond))
+	if ierr != nil {
+		end = fmt.Sprintf("%v after %v", ierr, took.Round(time.Millisecond))
+	}
+	if cut {
+		r := c.cutRep
+		end = fmt.Sprintf("power cut during the install (%s); lossy %s: %d pending, %d kept, %d forgotten %v", end, r.Mode, r.Pending, r.Kept, r.Lost, r.Forgotten)
+		c.res.cutModes[r.Mode]++
+	}
+	fmt.Fprintf(c.log, "=== run %04d firmware update 99.%d.0: %s\n", c.seq, c.updates, end)
+	if c.cutErr != nil {
+		return fmt.Errorf("hil: the lossy cut of run %d: %w", c.seq, c.cutErr)
+	}
+	if !cut {
+		if ierr != nil && !errors.Is(ierr, update.ErrTrialPending) {
+			c.problem("run %d: the firmware update failed without a cut: %v", c.seq, ierr)
+		}
+		return nil
+	}
+	return c.recover(ctx, "firmware update")
 }
 
 func (c *campaign) bootScript(what string) string {
