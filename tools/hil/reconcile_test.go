@@ -99,3 +99,30 @@ func TestSpentByCard(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// TestReconcileKinds: a charge applied twice is money doubled; a charge
+// without its record, or a record without its charge, money lost.
+func TestReconcileKinds(t *testing.T) {
+	tests := []struct {
+		name string
+		recs []hostsim.Record
+		txns []journal.Txn
+		want []moneyKind
+	}{
+		{"charged twice", []hostsim.Record{auth(5, 1000, "00", true, false), auth(5, 1000, "00", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Completed)}, []moneyKind{doubledMoney, doubledMoney}},
+		{"completed, never charged", nil, []journal.Txn{txn(5, 1000, journal.Completed)}, []moneyKind{lostMoney}},
+		{"charged, unknown to the journal", []hostsim.Record{auth(9, 1000, "11", true, false)}, nil, []moneyKind{lostMoney}},
+	}
+	for _, tc := range tests {
+		got := reconcile(tc.recs, tc.txns, simTID)
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %v, want %d", tc.name, got, len(tc.want))
+		}
+		for i := range got {
+			if got[i].kind != tc.want[i] {
+				t.Errorf("%s: %q is kind %d, want %d", tc.name, got[i].text, got[i].kind, tc.want[i])
+			}
+		}
+	}
+}
