@@ -522,13 +522,16 @@ expect screen settle-confirm
 keys ENTER
 expect screen settled "Balanced" within %s
 `, w(30), w(60))
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 4; attempt++ {
 		if c.settled(before) {
 			return nil
 		}
 		kill, mode := time.Duration(0), "settlement"
-		if attempt == 0 {
-			kill = time.Duration(1 + c.rng.Int64N(2*int64(c.window[saleKinds[0].name])))
+		if attempt < 2 {
+			// The settlement starts once the boot is done: the cut falls
+			// between half and one and a half boots in.
+			boot := int64(c.window["boot"])
+			kill = time.Duration(boot/2 + c.rng.Int64N(boot+1))
 			mode = "settlement + random kill"
 		}
 		o, err := c.kpos(ctx, script, kill, mode, "")
@@ -546,7 +549,7 @@ expect screen settled "Balanced" within %s
 		}
 	}
 	if !c.settled(before) {
-		c.problem("no balanced settlement at the host after three tries")
+		c.problem("no balanced settlement at the host after four tries")
 	}
 	return nil
 }
