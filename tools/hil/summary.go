@@ -218,7 +218,9 @@ func lossyLine(results []*archResult) (string, bool) {
 		}
 		lost, doubled, unopenable = lost+c.lost, doubled+c.doubled, unopenable+c.unopenable
 		if !c.lossy {
+			// None of its cuts was lossy: 0, and the line below says why.
 			weaker = append(weaker, fmt.Sprintf("%s: %s", r.arch, c.lossyWhy))
+			cuts = append(cuts, fmt.Sprintf("%s 0", r.arch))
 			continue
 		}
 		cuts = append(cuts, fmt.Sprintf("%s %d", r.arch, c.cuts))
