@@ -30,16 +30,36 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 
 // Temp creates the temporary file that will replace path, in the same
 // directory, for callers that stream into it; Commit puts it in place.
+// Temporary files of path that a power cut left behind are removed first:
+// one writer replaces a file at a time, so any other is garbage.
 func Temp(path string) (*os.File, error) {
 	dir, name := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if stale, err := filepath.Glob(filepath.Join(dir, "."+globEscape(name)+".tmp-*")); err == nil {
+		for _, p := range stale {
+			os.Remove(p)
+		}
 	}
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("durable: %s: %w", name, err)
 	}
 	return f, nil
+}
+
+// globEscape quotes the characters filepath.Match treats as special.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }
 
 // Commit gives the temporary file f permissions perm, syncs and closes it,
