@@ -299,6 +299,9 @@ func (c *campaign) round(ctx context.Context) error {
 	if c.rng.IntN(100) < 6 {
 		return c.updateRound(ctx)
 	}
+	if c.rng.IntN(100) < 5 {
+		return c.consoleRound(ctx)
+	}
 	s := saleKinds[c.rng.IntN(len(saleKinds))]
 	top := s.max
 	if top == 0 {
@@ -501,6 +504,65 @@ func (c *campaign) updateRound(ctx context.Context) error {
 	}
 	return c.recover(ctx, "firmware update")
 }
+
+// consoleRound boots the terminal and types wrong passwords at its
+// technician console (the console counts each failure in its lockout file
+// before it answers), and cuts the power at a random moment of the boot
+// and the attempts.
+func (c *campaign) consoleRound(ctx context.Context) error {
+	// The script only waits: the cut ends the run.
+	script := "# campaign: wrong passwords at the technician console\nexpect screen idle within 60s\nexpect screen no-such-screen within 120s\n"
+	boot := int64(c.window["boot"])
+	kill := time.Duration(boot + c.rng.Int64N(boot*int64(4*c.bin.slow)+int64(time.Second)*int64(c.bin.slow)))
+	rctx, stop := context.WithCancel(ctx)
+	typed := make(chan int, 1)
+	go func() { typed <- typeWrongPasswords(rctx, c.consoleSock()) }()
+	o, err := c.kpos(ctx, script, kill, "console + random kill", "")
+	stop()
+	n := <-typed
+	fmt.Fprintf(c.log, "    %d wrong passwords typed at the console\n", n)
+	if err != nil || !o.killed {
+		return err
+	}
+	return c.recover(ctx, "console")
+}
+
+// typeWrongPasswords attaches to the console socket as soon as it is there
+// and types wrong passwords until ctx ends or the console goes; it returns
+// how many it typed.
+func typeWrongPasswords(ctx context.Context, sock string) int {
+	var d net.Dialer
+	var conn net.Conn
+	for conn == nil {
+		var err error
+		if conn, err = d.DialContext(ctx, "unix", sock); err != nil {
+			conn = nil
+			select {
+			case <-ctx.Done():
+				return 0
+			case <-time.After(5 * time.Millisecond): // the firmware is still booting
+			}
+		}
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	go io.Copy(io.Discard, conn) // the prompts and answers
+	n := 0
+	for ctx.Err() == nil {
+		if _, err := fmt.Fprintf(conn, "wrong-%d\r", n); err != nil {
+			return n
+		}
+		n++
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return n
+}
+
+func (c *campaign) consoleSock() string { return filepath.Join(c.dir, "console.sock") }
 
 func (c *campaign) bootScript(what string) string {
 	return fmt.Sprintf("# campaign: %s\nexpect screen idle within 60s\n", what)
@@ -757,7 +819,7 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 		return outcome{}, err
 	}
 	args := []string{"-board", "sim", "-data", c.data, "-params", filepath.Join(c.root, "testdata"),
-		"-host", c.addr, "-script", path, "-wait-scale", strconv.Itoa(c.bin.slow)}
+		"-host", c.addr, "-script", path, "-wait-scale", strconv.Itoa(c.bin.slow), "-console", c.consoleSock()}
 	if crashAt != "" {
 		args = append(args, "-crash-at", crashAt)
 	}

@@ -121,6 +121,7 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 		row("  during the settlement", func(r *archResult) string { return byMode(r, "settlement") })
 		row("  during a sign-on (key download)", func(r *archResult) string { return byMode(r, "key download") })
 		row("  during a firmware update", func(r *archResult) string { return byMode(r, "firmware update") })
+		row("  during console logins", func(r *archResult) string { return byMode(r, "console") })
 		row("  that left a sale in doubt", func(r *archResult) string {
 			if r.campaign == nil {
 				return "-"
