@@ -512,8 +512,10 @@ func (c *campaign) updateRound(ctx context.Context) error {
 func (c *campaign) consoleRound(ctx context.Context) error {
 	// The script only waits: the cut ends the run.
 	script := "# campaign: wrong passwords at the technician console\nexpect screen idle within 60s\nexpect screen no-such-screen within 120s\n"
+	// The console listens from the start of the boot: the cut falls from
+	// half a boot in to a boot and a few hundred attempts' worth later.
 	boot := int64(c.window["boot"])
-	kill := time.Duration(boot + c.rng.Int64N(boot*int64(4*c.bin.slow)+int64(time.Second)*int64(c.bin.slow)))
+	kill := time.Duration(boot/2 + c.rng.Int64N(boot+int64(time.Second)))
 	rctx, stop := context.WithCancel(ctx)
 	typed := make(chan int, 1)
 	go func() { typed <- typeWrongPasswords(rctx, c.consoleSock()) }()
