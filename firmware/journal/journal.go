@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/durable"
 )
 
 var (
@@ -72,9 +75,18 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	_, statErr := os.Stat(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("journal: open: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// bbolt syncs the file, not its name: a new journal's name is
+		// made durable here, or a power cut could take the whole file.
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketTxns, bucketReversals, bucketBatches} {
