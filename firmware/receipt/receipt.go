@@ -38,8 +38,8 @@ const (
 	CVMDevice               // verified on the customer's phone (CDCVM, a wallet's own PIN)
 )
 
-// Receipt is everything a transaction slip shows. It follows the POS
-//签购单 that UnionPay acquirers print (China UnionPay's bank card
+// Receipt is everything a transaction slip shows. It follows the
+// POS签购单 that UnionPay acquirers print (China UnionPay's bank card
 // acceptance terminal specification, the slip layout annex): merchant,
 // terminal and operator; the card masked, with its entry mode; the issuer
 // and the acquirer; the transaction type in Chinese and English; batch,
