@@ -84,6 +84,7 @@ type Txn struct {
 	Updated      time.Time `json:"updated"`
 	HostTime     time.Time `json:"host_time,omitzero"`
 	Printed      bool      `json:"printed,omitempty"`
+	Slip         Slip      `json:"slip,omitzero"` // what only the slip prints
 
 	// Secret is decrypted on read and sealed on write; it is never marshalled
 	// in the clear.

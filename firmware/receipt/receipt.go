@@ -181,10 +181,10 @@ func Build(r Receipt, c Copy) hal.Document {
 	}
 	add("操作员号 OPERATOR:", op)
 	rule()
-	if wallet := WalletName(r.Wallet); r.Method == "QR" && wallet != "" {
+	if r.Method == "QR" {
 		// The customer's code is a bearer credential: it is not a card
-		// number and is never printed as one.
-		add("支付方式 WALLET:", wallet)
+		// number and is never printed as one, masked or not.
+		add("支付方式 WALLET:", WalletName(r.Wallet))
 		add("订单号 ORDER NO:", r.OrderNo)
 	} else if r.MaskedPAN != "" {
 		card := r.MaskedPAN

@@ -24,6 +24,7 @@ type Data struct {
 // Issuer holds the application cryptogram master key of one issuer.
 type Issuer struct {
 	Name     string   `toml:"name"`
+	Code     string   `toml:"code"`      // institution code, answered in field 44 for the slip's 发卡行
 	BINs     []string `toml:"bins"`      // PAN prefixes the issuer owns
 	IMKAC    string   `toml:"imk_ac"`    // hex, double-length 3DES (test keys only)
 	ARPCKey  string   `toml:"arpc_key"`  // "session" or "master"
