@@ -146,4 +146,3 @@ var receiptKinds = func() map[journal.Kind]string {
 	}
 	return m
 }()
-
