@@ -1,6 +1,8 @@
-// Package receipt lays out what the terminal prints: transaction receipts
-// (merchant and customer copies) as hal.Documents, in Chinese and English,
-// and renders documents as plain text for screens and files.
+// Package receipt lays out what the terminal prints: transaction slips as
+// UnionPay acquirers print them (POS签购单, merchant and cardholder
+// copies; docs/receipts.md) and the settlement report, as hal.Documents in
+// Chinese and English, and renders documents as plain text for screens and
+// files.
 //
 // It works from masked data only: it is given a masked PAN, never the
 // digits, so nothing it produces can leak a card number. It knows nothing of
