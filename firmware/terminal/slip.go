@@ -47,7 +47,7 @@ func (s *sale) slipCVM() receipt.CVM {
 	switch {
 	case s.method == journal.CashMethod:
 		return receipt.CVMUnstated
-	case s.method == journal.QR, s.first.CVM == emv.CVMCDCVM:
+	case s.method == journal.QR && (s.code.Kind != 0 || s.merchantQR), s.first.CVM == emv.CVMCDCVM:
 		return receipt.CVMDevice // the wallet verified its owner on the phone
 	case s.request.PIN != nil, s.first.CVM == emv.CVMOfflinePIN:
 		return receipt.CVMPIN
@@ -87,10 +87,14 @@ func (s *sale) slipRecord() journal.Slip {
 	}
 	if s.method == journal.QR {
 		sl.Wallet, sl.OrderNo = int(s.code.Kind), s.resp.RRN
-		if s.merchantQR {
+		switch {
+		case s.merchantQR:
 			// The terminal's own code is a UnionPay one; the order is the
 			// host's, named in the code the customer paid.
 			sl.Wallet, sl.OrderNo = int(qr.KindUnionPay), orderRef(s.resp.QRPayload)
+		case s.code.Kind == 0 && s.orig.Trace != 0:
+			// A void of a QR sale: the original's wallet and order.
+			sl.Wallet, sl.OrderNo = s.orig.Slip.Wallet, s.orig.Slip.OrderNo
 		}
 	}
 	return sl
