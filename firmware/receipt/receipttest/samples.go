@@ -88,6 +88,12 @@ func Slips() []Slip {
 	pre.TC, pre.ATC = "2B3C4D5E6F708192", "002C"
 	add("preauth", both(pre)...)
 
+	pvoid := base()
+	pvoid.Kind, pvoid.Trace, pvoid.OrigTrace, pvoid.Amount, pvoid.AuthCode, pvoid.RRN = "PREAUTH VOID", 50, 45, 500000, "654321", "112233445573"
+	pvoid.Method, pvoid.AID, pvoid.AppLabel, pvoid.TC, pvoid.TVR, pvoid.TSI, pvoid.ATC = "", "", "", "", "", "", ""
+	pvoid.CVM = receipt.CVMSignature
+	add("preauth-void", both(pvoid)...)
+
 	comp := base()
 	comp.Kind, comp.Trace, comp.OrigTrace, comp.Amount, comp.AuthCode, comp.RRN = "PREAUTH COMPLETE", 46, 45, 480000, "654321", "112233445570"
 	comp.Method, comp.AID, comp.AppLabel, comp.TC, comp.TVR, comp.TSI, comp.ATC = "", "", "", "", "", "", ""
