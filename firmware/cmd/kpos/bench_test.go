@@ -55,6 +55,7 @@ func BenchmarkChipSale(b *testing.B) {
 	isIdle := func(s hal.Screen) bool { return s.ID == "idle" }
 	isPrompt := func(s hal.Screen) bool { return s.ID == "present-card" }
 	isRemove := func(s hal.Screen) bool { return s.ID == "remove-card" }
+	isTearOff := func(s hal.Screen) bool { return s.ID == "tear-off" }
 	seen := len(sim.Display.History())
 	b.ResetTimer()
 	start := cpuTime()
@@ -68,6 +69,11 @@ func BenchmarkChipSale(b *testing.B) {
 		_, next, err := sim.Display.WaitFor(wctx, seen, isPrompt)
 		if err == nil {
 			sim.Reader.Insert(card)
+			_, next, err = sim.Display.WaitFor(wctx, next, isTearOff)
+		}
+		if err == nil {
+			// The merchant copy is torn off: the cardholder copy prints.
+			sim.Keypad.Press(hal.KeyEnter)
 			_, next, err = sim.Display.WaitFor(wctx, next, isRemove)
 		}
 		if err == nil {
