@@ -26,6 +26,7 @@ type cardKeys struct {
 	dac        []byte
 	issuerCert []byte
 	issuerRem  []byte
+	sm         *smKeys // an SM card (keys_sm.go): the RSA keys above are unused
 }
 
 func deriveICCMK(p *Profile) ([]byte, error) {
@@ -58,6 +59,9 @@ func LoadTestKey(path string) (*rsa.PrivateKey, error) {
 }
 
 func loadKeys(f *keysFile, dir string, p *Profile) (*cardKeys, error) {
+	if f.Algorithm != "" && f.Algorithm != "rsa" {
+		return loadSMKeys(f, dir, p)
+	}
 	k := &cardKeys{}
 	var err error
 	if k.ca, err = LoadTestKey(filepath.Join(dir, f.CA)); err != nil {
