@@ -43,6 +43,9 @@ func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termSt
 			code = "A0"
 		} else {
 			macOK = true
+			if code == "" {
+				code = securityModeCode(tk, m) // a 3DES/SM mixed message
+			}
 		}
 	}
 	if code == "" {
@@ -560,7 +563,7 @@ func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account
 		return false, err
 	}
 	defer pinblock.Wipe(clearBlock)
-	pin, err := pinblock.Decode(clearBlock[:8], pan)
+	pin, err := decodePIN(tk.alg, clearBlock, pan)
 	if err != nil {
 		return false, err
 	}
