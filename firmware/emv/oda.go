@@ -229,6 +229,9 @@ func (s *session) issuerKey() (*rsaKey, error) {
 		return nil, errODAMissing
 	}
 	capk := s.k.cfg.CAPKs.get(s.adf, idx[0])
+	if capk != nil && !s.k.cfg.Terminal.ODAAlgorithms.allows(capk.Algorithm) {
+		capk = nil // a family the terminal does not use
+	}
 	if capk == nil {
 		return nil, fmt.Errorf("%w: CA key %02X not in the store", errODAMissing, idx[0])
 	}

@@ -122,6 +122,7 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 	defer s.mu.Unlock()
 	rec := Record{Type: "authorization", Kind: req.Kind.String(), MTI: mti, TID: tk.rec.TID, Batch: req.Batch,
 		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount, Entry: entryNames[req.Entry], OrigTrace: req.OrigTrace}
+	recordSecurity(&rec, tk, req.ICCData)
 	if prev, ok := s.txns[key]; ok && req.Kind != acquirer.KindQRQuery {
 		if prev.reqSum == requestSum(mti, req) && prev.response != nil {
 			rec.Code, rec.Note = prev.rec.Code, "repeat of an identical request: same answer, nothing applied again"

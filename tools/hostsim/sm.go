@@ -1,9 +1,13 @@
 package hostsim
 
 import (
+	"encoding/hex"
+	"strings"
+
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/emv/tlv"
 	"kpos/firmware/keys"
 	"kpos/firmware/pinblock"
 )
@@ -67,4 +71,17 @@ func decodePIN(alg keys.Algorithm, clearBlock []byte, pan string) ([]byte, error
 		return pinblock.DecodeSM4(clearBlock, pan)
 	}
 	return pinblock.Decode(clearBlock, pan)
+}
+
+// recordSecurity notes in an authorization's record the link mode it came
+// in and the TVR the terminal sent (tag 95 of field 55).
+func recordSecurity(rec *Record, tk *termState, iccData []byte) {
+	rec.Security = string(tk.alg)
+	objs, err := tlv.Parse(iccData)
+	if err != nil {
+		return
+	}
+	if t, ok := tlv.Find(objs, 0x95); ok {
+		rec.TVR = strings.ToUpper(hex.EncodeToString(t.Value))
+	}
 }

@@ -83,7 +83,11 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks, err := keys.Open(filepath.Join(b.DataDir, "keys.db"), b.SubKey("keys"))
+	linkAlg := keys.AlgTDES
+	if b.Crypto.Link == "SM4" {
+		linkAlg = keys.AlgSM4 // the link in the dialect's SM mode
+	}
+	ks, err := keys.OpenConfig(filepath.Join(b.DataDir, "keys.db"), b.SubKey("keys"), keys.Config{Algorithm: linkAlg})
 	if err != nil {
 		j.Close()
 		return nil, err
@@ -93,7 +97,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	if b.InitialTMK != nil && len(ks.Status()) == 0 {
-		kcv, err := keys.CheckValue(keys.AlgTDES, b.InitialTMK)
+		kcv, err := keys.CheckValue(linkAlg, b.InitialTMK)
 		if err != nil {
 			return fail(err)
 		}
@@ -105,6 +109,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return fail(err)
 	}
+	emvCfg.Terminal.ODAAlgorithms = emv.ODAAlgorithms(b.Crypto.Mode)
 	kernel, err := emv.NewKernel(emvCfg, emv.WithLogger(a.log))
 	if err != nil {
 		return fail(err)
