@@ -112,6 +112,7 @@ func main() {
 		}
 		show("stripped "+arch+" binary size ("+path+")", float64(st.Size())/(1<<20), err == nil, "MB", goal, true)
 	}
+	printSMRatios(results)
 	if !*skipQR {
 		if _, err := os.Stat("tools/qrbench"); err == nil {
 			fmt.Println()
