@@ -46,12 +46,14 @@ func SM2PublicKey(xy []byte) (*ecdsa.PublicKey, error) {
 	return k, nil
 }
 
-// SM2PublicKeyBytes returns the 64-byte X || Y form of a public key.
+// SM2PublicKeyBytes returns the 64-byte X || Y form of a public key, nil
+// for a key that is not on sm2p256v1.
 func SM2PublicKeyBytes(k *ecdsa.PublicKey) []byte {
-	out := make([]byte, SM2PublicKeyLen)
-	k.X.FillBytes(out[:32])
-	k.Y.FillBytes(out[32:])
-	return out
+	e, err := sm2.PublicKeyToECDH(k)
+	if err != nil {
+		return nil
+	}
+	return e.Bytes()[1:] // 04 || X || Y
 }
 
 // SM2Verify checks a 64-byte r || s signature over msg with the user ID uid:
