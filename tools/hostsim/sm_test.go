@@ -212,3 +212,40 @@ func TestSecurityModeCode(t *testing.T) {
 		}
 	}
 }
+
+// The CA key download carries the SM2 test CA with its algorithm indicator
+// (DF07 04), the point and no exponent; the RSA keys keep 01.
+func TestCAKeyDownloadSM2(t *testing.T) {
+	capks, err := LoadCAKeys("../../testdata/emv/capk-test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := New(Config{DataDir: "../../testdata/host", CAKeys: capks, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	client := acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}},
+		pipeLink(ctx, host), r.ks)
+	got, err := client.DownloadCAKeys(ctx, 1, r.nextTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm int
+	for _, k := range got {
+		switch {
+		case k.Algorithm == acquirer.CAKeySM2:
+			sm++
+			if k.Index != 0xE2 || len(k.Modulus) != 64 || len(k.Exponent) != 0 {
+				t.Errorf("SM2 key %02X: %d-byte key, exponent %X", k.Index, len(k.Modulus), k.Exponent)
+			}
+		case k.Algorithm != 0x01 || len(k.Exponent) == 0:
+			t.Errorf("RSA key %X/%02X: algorithm %02X", k.RID, k.Index, k.Algorithm)
+		}
+	}
+	if sm != 1 {
+		t.Fatalf("%d SM2 keys downloaded, want 1", sm)
+	}
+}
