@@ -84,3 +84,49 @@ func TestKernelSMCards(t *testing.T) {
 		})
 	}
 }
+
+// The algorithm switch: a terminal set to one family treats the other's CA
+// keys as absent (ICC data missing, DDA failed); both takes each card's own.
+func TestKernelODAAlgorithms(t *testing.T) {
+	for _, c := range []struct {
+		algs    emv.ODAAlgorithms
+		profile string
+		fails   bool
+	}{
+		{emv.ODAAlgorithmsRSA, "sm-debit", true},
+		{emv.ODAAlgorithmsRSA, "unionpay-debit", false},
+		{emv.ODAAlgorithmsSM, "sm-debit", false},
+		{emv.ODAAlgorithmsSM, "unionpay-debit", true},
+		{emv.ODAAlgorithmsBoth, "sm-debit", false},
+		{emv.ODAAlgorithmsBoth, "unionpay-debit", false},
+	} {
+		t.Run(string(c.algs)+"/"+c.profile, func(t *testing.T) {
+			cfg, err := emv.LoadConfig("../../testdata/emv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Terminal.ODAAlgorithms = c.algs
+			k, err := emv.NewKernel(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := cardsim.LoadProfile(cardDir + c.profile + ".toml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			card, err := cardsim.New(p, hal.Contact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			txn := emv.Transaction{Type: emv.Purchase, Amount: 12345, Currency: 156, Country: 156, Time: time.Now(), Sequence: 1}
+			first, _, err := k.Start(context.Background(), card, txn, &cardholder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tvr := emv.TVR(first.TVR)
+			if tvr.Has(emv.TVRDDAFailed) != c.fails || tvr.Has(emv.TVRICCDataMissing) != c.fails {
+				t.Fatalf("TVR %v, want DDA failed and ICC data missing: %t", tvr.Names(), c.fails)
+			}
+		})
+	}
+}
