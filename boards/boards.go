@@ -62,6 +62,8 @@ type Board struct {
 	// InitialTMK is a clear TMK loaded at first boot on simulated and test
 	// boards (TEST ONLY); real boards receive theirs through K-code binding.
 	InitialTMK []byte
+	// Crypto selects RSA/3DES, SM or both (crypto.go).
+	Crypto Crypto
 
 	// Now is the board's clock, which the firmware reads (the system clock
 	// when nil; the simulated board's can be set).
@@ -155,7 +157,10 @@ type Options struct {
 	HostAddr  string // override the host address (a separate host simulator)
 	// Blank starts a simulated board as it leaves the factory: no identity
 	// and no keys, so it must be bound with a K code first.
-	Blank  bool
+	Blank bool
+	// Crypto is the -crypto switch: "rsa", "sm" or "both" ("" leaves the
+	// board's own choice).
+	Crypto string
 	Logger *slog.Logger
 }
 

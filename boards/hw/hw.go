@@ -57,6 +57,10 @@ type File struct {
 	PasswordIterations int `toml:"password_iterations"`
 	// Host is the acquirer's address until binding parameters replace it.
 	Host string
+	// Crypto is "rsa", "sm" or "both" (boards.Crypto); HostAlgorithm is the
+	// acquirer's link mode, "3DES" or "SM4", which decides the link in both.
+	Crypto        string
+	HostAlgorithm string `toml:"host_algorithm"`
 
 	Reader  ReaderSection
 	Printer escpos.Config
@@ -245,6 +249,13 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		return nil, err
 	}
 	b := &boards.Board{Name: f.Name, DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, HostAddr: f.Host, Serial: f.Serial}
+	mode := f.Crypto
+	if opt.Crypto != "" {
+		mode = opt.Crypto
+	}
+	if b.Crypto, err = boards.ParseCrypto(mode, f.HostAlgorithm); err != nil {
+		return nil, err
+	}
 	if opt.HostAddr != "" {
 		b.HostAddr = opt.HostAddr
 	}

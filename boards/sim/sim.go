@@ -77,6 +77,9 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil
 	}
+	if err := applyCrypto(b, opt); err != nil {
+		return nil, err
+	}
 	profiles := map[string]*cardsim.Profile{}
 	s.Cards = func() []string { return profileNames(cardsDir) }
 	load := func(name string) (*cardsim.Profile, error) {

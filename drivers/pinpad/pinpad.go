@@ -167,15 +167,15 @@ func (p *PINPad) show(ctx context.Context, req hal.PINRequest, n int, note strin
 	return p.disp.Show(ctx, hal.Screen{ID: "pin", Title: prompt, Lines: lines})
 }
 
-// encrypt builds the ISO 9564 format 0 block for pin, encrypts it with the
+// encrypt builds the ISO 9564 format 0 block (or its 16-byte SM4 form) for pin, encrypts it with the
 // request's cipher and wipes the clear block. The caller wipes pin.
 func encrypt(pin []byte, req hal.PINRequest) (hal.PINBlock, error) {
-	clear, err := pinblock.Format0(pin, req.PAN.Digits())
-	defer pinblock.Wipe(clear[:])
+	clear, err := pinblock.ForCipher(pin, req.PAN.Digits(), req.Cipher) // 16 bytes for an SM4 key
+	defer pinblock.Wipe(clear)
 	if err != nil {
 		return hal.PINBlock{}, fmt.Errorf("pinpad: %w", err)
 	}
-	enc, err := req.Cipher.EncryptPINBlock(clear[:])
+	enc, err := req.Cipher.EncryptPINBlock(clear)
 	if err != nil {
 		return hal.PINBlock{}, fmt.Errorf("pinpad: encrypt: %w", err)
 	}

@@ -101,7 +101,11 @@ func NewClient(cfg Config, link hal.Link, ks *keys.Store) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, link: link, ks: ks, codec: NewCodec(), log: log}
+	c := &Client{cfg: cfg, link: link, ks: ks, codec: NewCodec(), log: log}
+	if c.sm4() {
+		c.codec = NewSMCodec() // SM mode: field 52 carries the 16-byte SM4 PIN block
+	}
+	return c
 }
 
 // LastSignOn returns what the last successful sign-on returned.

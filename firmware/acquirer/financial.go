@@ -185,11 +185,11 @@ func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583
 	}
 	add(49, fmt.Sprintf("%03d", cur))
 	if req.PIN != nil {
-		if len(req.PIN.Block) != 8 {
-			return nil, fmt.Errorf("acquirer: PIN block is %d bytes, want 8", len(req.PIN.Block))
-		}
 		if security == "" {
 			security = SecurityControl3DES
+		}
+		if want := pinBlockLen(security); len(req.PIN.Block) != want {
+			return nil, fmt.Errorf("acquirer: PIN block is %d bytes, want %d", len(req.PIN.Block), want)
 		}
 		add(53, security)
 	}

@@ -392,6 +392,9 @@ type CAKey struct {
 	Modulus  []byte
 	Exponent []byte
 	Checksum []byte // SHA-1 over RID, index, modulus, exponent
+	// Algorithm is DF07, the key algorithm indicator: 01 RSA, 04 SM2 (the
+	// 64-byte point X || Y in Modulus, no exponent; DF06 hash 07 SM3).
+	Algorithm byte
 }
 
 // DownloadCAKeys fetches every CA public key the host holds: the list
@@ -467,7 +470,10 @@ func parseCAKey(b []byte) (CAKey, error) {
 	}
 	k := CAKey{RID: get(0x9F06), Expiry: string(get(0xDF05)), Modulus: get(0xDF02), Exponent: get(0xDF04), Checksum: get(0xDF03)}
 	idx := get(0x9F22)
-	if len(k.RID) != 5 || len(idx) != 1 || len(k.Modulus) == 0 || len(k.Exponent) == 0 {
+	if a := get(0xDF07); len(a) == 1 {
+		k.Algorithm = a[0]
+	}
+	if len(k.RID) != 5 || len(idx) != 1 || len(k.Modulus) == 0 || (len(k.Exponent) == 0 && k.Algorithm != CAKeySM2) {
 		return CAKey{}, fmt.Errorf("%w: CA key lacks RID, index, modulus or exponent", ErrNoAnswer)
 	}
 	k.Index = idx[0]

@@ -21,6 +21,9 @@ type CAPK struct {
 	Expiry   time.Time // zero: no expiry; the key is valid through this day
 	Test     bool      // a test key, not for production
 	Scheme   string
+	// Algorithm is the key algorithm indicator: 00 or 01 RSA, 04 SM2
+	// (Modulus then holds the SM2 point X || Y, Exponent is empty).
+	Algorithm byte
 }
 
 // capkEntry is the TOML form of one key (see docs/emv.md).
@@ -34,9 +37,13 @@ type capkEntry struct {
 	Kind     string `toml:"kind"`   // "live" or "test"
 	Scheme   string `toml:"scheme"`
 	Comment  string `toml:"comment"`
+	Alg      string `toml:"algorithm"` // "rsa" (default) or "sm2"
 }
 
 func (e capkEntry) key() (CAPK, error) {
+	if e.Alg != "" && e.Alg != "rsa" {
+		return e.sm2Key()
+	}
 	var k CAPK
 	if err := hexInto(k.RID[:], e.RID, "capk rid"); err != nil {
 		return k, err

@@ -42,6 +42,9 @@ func (k KernelKind) String() string {
 
 // TerminalConfig is the terminal's own EMV data.
 type TerminalConfig struct {
+	// ODAAlgorithms picks RSA, SM2 or both for offline data authentication
+	// (algs_sm.go); the zero value is both.
+	ODAAlgorithms          ODAAlgorithms
 	Capabilities           [3]byte // 9F33
 	AdditionalCapabilities [5]byte // 9F40
 	Type                   byte    // 9F35, e.g. 0x22 attended, online with offline capability

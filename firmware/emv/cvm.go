@@ -277,6 +277,9 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 			return false, cvmResultFailed, nil
 		}
 		key, err := s.pinEncipherKey()
+		if err == nil && key.isSM2() {
+			err = fmt.Errorf("%w: PIN encipherment under an SM2 key", errODAFormat)
+		}
 		if err != nil {
 			s.k.log.Debug("emv: PIN encipherment key", "err", err)
 			s.markMissing(err)

@@ -103,6 +103,9 @@ func certExpired(mmyy []byte, now time.Time) bool {
 // recoverIssuerKey recovers the issuer public key from its certificate
 // (Book 2 5.3).
 func recoverIssuerKey(capk *rsaKey, cert, rem, exp []byte, pan string, now time.Time) (*rsaKey, error) {
+	if capk.isSM2() {
+		return recoverIssuerKeySM(capk, cert, pan, now)
+	}
 	if cert == nil || exp == nil {
 		return nil, errODAMissing
 	}
@@ -146,6 +149,9 @@ func keyFromCert(rec []byte, off, l, n int, rem, exp []byte) (*rsaKey, error) {
 // recoverICCKey recovers the ICC public key (Book 2 6.4); static is the
 // static data to be authenticated.
 func recoverICCKey(issuer *rsaKey, cert, rem, exp, static []byte, pan string, now time.Time) (*rsaKey, error) {
+	if issuer.isSM2() {
+		return recoverICCKeySM(issuer, cert, static, pan, now)
+	}
 	if cert == nil || exp == nil {
 		return nil, errODAMissing
 	}
@@ -168,6 +174,9 @@ func recoverICCKey(issuer *rsaKey, cert, rem, exp, static []byte, pan string, no
 // verifySSAD checks signed static application data (Book 2 5.4) and
 // returns the data authentication code.
 func verifySSAD(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
+	if issuer.isSM2() {
+		return verifySSADSM(issuer, ssad, static)
+	}
 	if ssad == nil {
 		return nil, errODAMissing
 	}
@@ -181,6 +190,9 @@ func verifySSAD(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
 // verifySDAD checks signed dynamic application data (Book 2 6.5, 6.6) and
 // returns the ICC dynamic data.
 func verifySDAD(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
+	if icc.isSM2() {
+		return verifySDADSM(icc, sdad, extra...)
+	}
 	if sdad == nil {
 		return nil, errODAMissing
 	}
@@ -217,6 +229,9 @@ func (s *session) issuerKey() (*rsaKey, error) {
 		return nil, errODAMissing
 	}
 	capk := s.k.cfg.CAPKs.get(s.adf, idx[0])
+	if capk != nil && !s.k.cfg.Terminal.ODAAlgorithms.allows(capk.Algorithm) {
+		capk = nil // a family the terminal does not use
+	}
 	if capk == nil {
 		return nil, fmt.Errorf("%w: CA key %02X not in the store", errODAMissing, idx[0])
 	}

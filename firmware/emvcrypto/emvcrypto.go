@@ -1,7 +1,8 @@
 // Package emvcrypto holds the symmetric cryptography of EMV application
 // cryptograms: ICC master key derivation (options A and B), the EMV common
 // session key, ISO 9797-1 MAC algorithms 1 and 3, ARQC, ARPC methods 1 and 2
-// and key check values.
+// and key check values; and the national algorithms of PBOC 3.0 SM cards
+// and the UnionPay SM mode (SM2 signatures over SM3, SM4 check values, sm.go).
 //
 // It is shared by the card simulator (which computes ARQCs), the host
 // simulator (which verifies them and answers with ARPCs) and tests. It knows

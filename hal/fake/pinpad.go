@@ -62,7 +62,8 @@ func (p *PINPad) PINBlock(ctx context.Context, req hal.PINRequest) (hal.PINBlock
 }
 
 // EncryptPIN is what every PIN pad does with collected digits: build the
-// format 0 block, encrypt it, wipe the clear copies. pin is wiped too.
+// format 0 block (16-byte SM4 form for an SM4 key), encrypt it, wipe the
+// clear copies. pin is wiped too.
 func EncryptPIN(pin []byte, req hal.PINRequest) (hal.PINBlock, error) {
 	defer pinblock.Wipe(pin)
 	if req.Cipher == nil {
@@ -78,12 +79,12 @@ func EncryptPIN(pin []byte, req hal.PINRequest) (hal.PINBlock, error) {
 	if len(pin) < min || len(pin) > max {
 		return hal.PINBlock{}, fmt.Errorf("fake: PIN length outside %d..%d", min, max)
 	}
-	clear, err := pinblock.Format0(pin, req.PAN.Digits())
+	clear, err := pinblock.ForCipher(pin, req.PAN.Digits(), req.Cipher) // 16 bytes for an SM4 key
 	if err != nil {
 		return hal.PINBlock{}, err
 	}
-	defer pinblock.Wipe(clear[:])
-	enc, err := req.Cipher.EncryptPINBlock(clear[:])
+	defer pinblock.Wipe(clear)
+	enc, err := req.Cipher.EncryptPINBlock(clear)
 	if err != nil {
 		return hal.PINBlock{}, err
 	}

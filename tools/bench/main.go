@@ -112,6 +112,7 @@ func main() {
 	}
 	fmt.Println()
 	printHostsim(results)
+	printSMRatios(results)
 	if !*skipQR {
 		if _, err := os.Stat("tools/qrbench"); err == nil {
 			fmt.Println()

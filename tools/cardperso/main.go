@@ -1,9 +1,10 @@
 // Command cardperso personalises the simulated cards' keys: it generates the
 // project's test CA keys (one per scheme RID), the test issuer keys and the
-// ICC keys of the card profiles as PEM files marked TEST KEY ONLY, and writes
-// the CA public keys to the terminal's test CAPK file. Existing key files are
-// kept unless -force is given, so the committed keys stay stable; the CAPK
-// file is always rewritten from the CA keys.
+// ICC keys of the card profiles (RSA, and SM2 for the PBOC 3.0 SM cards) as
+// PEM files marked TEST KEY ONLY, and writes the CA public keys to the
+// terminal's test CAPK file. Existing key files are kept unless -force is
+// given, so the committed keys stay stable; the CAPK file is always
+// rewritten from the CA keys.
 //
 // cardperso is a development tool. Nothing it generates may ever be used
 // outside tests.
@@ -51,6 +52,19 @@ var schemes = []struct {
 var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit",
 	"mastercard-cvn17", "multi-app", "expired", "unionpay-downloaded-ca"}
 
+// The SM2 test keys of the PBOC 3.0 SM cards (testdata/cards/sm-*.toml): one
+// CA under the UnionPay RID at its own index, one issuer, one ICC key.
+const (
+	smCAIndex = 0xE3
+	smRID     = "A000000333"
+)
+
+var smKeyFiles = []keySpec{
+	{fmt.Sprintf("sm2-ca-%s-%02X.pem", smRID, smCAIndex), 256, "UnionPay SM2 test CA"},
+	{"sm2-issuer-unionpay.pem", 256, "UnionPay SM2 test issuer"},
+	{"sm2-icc-sm-debit.pem", 256, "SM2 ICC key of the sm-debit test card"},
+}
+
 func main() {
 	keys := flag.String("keys", "testdata/cards/keys", "directory of the PEM key files")
 	capk := flag.String("capk", "testdata/emv/capk-test.toml", "CAPK file to write")
@@ -87,10 +101,25 @@ func run(dir, capkPath, hostCAPKPath string, force bool) error {
 		}
 		fmt.Println("wrote", path)
 	}
+	for _, s := range smKeyFiles {
+		path := filepath.Join(dir, s.file)
+		if _, err := os.Stat(path); err == nil && !force {
+			continue
+		}
+		blk, err := cardsim.GenerateTestSM2Key(s.what)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(path, blk); err != nil {
+			return err
+		}
+		fmt.Println("wrote", path)
+	}
 	var b strings.Builder
 	b.WriteString("# The kpos test CA public keys: TEST KEYS ONLY, for the simulated cards in\n")
 	b.WriteString("# testdata/cards. Written by tools/cardperso from testdata/cards/keys/ca-*.pem;\n")
-	b.WriteString("# index E1 is used by no published key of these RIDs. Never load this file\n")
+	b.WriteString("# index E1 (RSA) and E3 (SM2) are used by no published key of these RIDs (E2 is the\n")
+	b.WriteString("# UnionPay RSA key only the CA key download brings). Never load this file\n")
 	b.WriteString("# on a production terminal.\n")
 	for _, s := range schemes {
 		k, err := cardsim.LoadTestKey(filepath.Join(dir, caFile(s.rid)))
@@ -104,6 +133,16 @@ func run(dir, capkPath, hostCAPKPath string, force bool) error {
 		b.WriteString("\n")
 		b.WriteString(cardsim.PublicCA(rid, caIndex, k).TOML(s.name, "2035-12-31"))
 	}
+	smCA, err := cardsim.LoadTestSM2Key(filepath.Join(dir, smKeyFiles[0].file))
+	if err != nil {
+		return err
+	}
+	smRid, err := hex.DecodeString(smRID)
+	if err != nil {
+		return err
+	}
+	b.WriteString("\n")
+	b.WriteString(cardsim.SM2CATOML(smRid, smCAIndex, smCA, "UnionPay", "2035-12-31"))
 	if err := writeFile(capkPath, []byte(b.String())); err != nil {
 		return err
 	}

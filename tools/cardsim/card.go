@@ -623,11 +623,11 @@ func (c *Card) quickGPO() []byte {
 		}
 		body = tlv.Append(body, 0x9F6C, ctq)
 	}
-	if cid == cidTC && c.p.keys != nil && c.p.keys.icc != nil && path.AIP[0]&0x20 != 0 {
+	if cid == cidTC && c.p.keys.hasICC() && path.AIP[0]&0x20 != 0 {
 		extra := append(bytes.Clone(vals[0x9F37]), vals[0x9F02]...)
 		extra = append(extra, vals[0x5F2A]...)
 		extra = append(extra, c.tx.app.CL9F69...)
-		sdad, err := signDynamic(c.p.keys.icc, dynamicNumber(), extra)
+		sdad, err := c.p.keys.signDDA(dynamicNumber(), extra)
 		if err != nil {
 			return swConditions
 		}
@@ -684,13 +684,13 @@ func (c *Card) internalAuthenticate(cmd command) []byte {
 	if cmd.p1 != 0 || cmd.p2 != 0 {
 		return swWrongP1P2
 	}
-	if c.p.keys == nil || c.p.keys.icc == nil {
+	if !c.p.keys.hasICC() {
 		return swINSNotSupported
 	}
 	if c.tx.app == nil {
 		return swConditions
 	}
-	sdad, err := signDynamic(c.p.keys.icc, dynamicNumber(), cmd.data)
+	sdad, err := c.p.keys.signDDA(dynamicNumber(), cmd.data)
 	if err != nil {
 		return swWrongLength
 	}

@@ -24,6 +24,7 @@ type cardKeys struct {
 	dac        []byte
 	issuerCert []byte
 	issuerRem  []byte
+	sm         *smKeys // an SM card (keys_sm.go): the RSA keys above are unused
 }
 
 // LoadTestKey reads an RSA private key from a PEM file (PKCS #1).
@@ -44,6 +45,9 @@ func LoadTestKey(path string) (*rsa.PrivateKey, error) {
 }
 
 func loadKeys(f *keysFile, dir string, p *Profile) (*cardKeys, error) {
+	if f.Algorithm != "" && f.Algorithm != "rsa" {
+		return loadSMKeys(f, dir, p)
+	}
 	k := &cardKeys{}
 	var err error
 	if k.ca, err = LoadTestKey(filepath.Join(dir, f.CA)); err != nil {

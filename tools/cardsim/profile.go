@@ -144,6 +144,8 @@ type keysFile struct {
 	ICC        string `toml:"icc"`         // ICC private key file (TEST ONLY), for DDA/CDA/fDDA
 	CertExpiry string `toml:"cert_expiry"` // MMYY of both certificates
 	DAC        string `toml:"dac"`         // data authentication code in the SSAD
+	Algorithm  string `toml:"algorithm"`   // "rsa" (default) or "sm2": PBOC 3.0 SM certificates (keys_sm.go)
+	Tamper     string `toml:"tamper"`      // SM only: "icc_cert" flips a bit of the ICC key in its certificate
 }
 
 type appFile struct {
@@ -591,6 +593,9 @@ func (p *Profile) computed(name string, a *App) ([]byte, error) {
 		return nil, fmt.Errorf("@%s needs the [keys] section", name)
 	}
 	k := p.keys
+	if k.sm != nil {
+		return k.sm.computed(name, p, a)
+	}
 	switch name {
 	case "capk_index":
 		return []byte{k.caIndex}, nil

@@ -20,6 +20,9 @@ type CAKey struct {
 	Exponent string `toml:"exponent"` // hex
 	SHA1     string `toml:"sha1"`     // hex checksum
 	Expiry   string `toml:"expiry"`   // YYYY-MM-DD
+	// Algorithm is "rsa" (default) or "sm2": DF07 04 and DF06 07 (SM3),
+	// the 64-byte SM2 point in DF02 and no DF04.
+	Algorithm string `toml:"algorithm"`
 }
 
 // LoadCAKeys reads [[capk]] tables from TOML files (the format of
@@ -54,8 +57,12 @@ func (k CAKey) tlv() ([]byte, error) {
 		out = tlv.Append(out, e.tag, b)
 	}
 	out = tlv.Append(out, 0xDF05, []byte(strings.ReplaceAll(k.Expiry, "-", "")))
-	out = tlv.Append(out, 0xDF06, []byte{0x01})
-	out = tlv.Append(out, 0xDF07, []byte{0x01})
+	hashAlg, keyAlg := byte(0x01), byte(0x01)
+	if k.Algorithm == "sm2" {
+		hashAlg, keyAlg = 0x07, acquirer.CAKeySM2
+	}
+	out = tlv.Append(out, 0xDF06, []byte{hashAlg})
+	out = tlv.Append(out, 0xDF07, []byte{keyAlg})
 	for _, e := range []struct {
 		tag tlv.Tag
 		hex string
@@ -63,6 +70,9 @@ func (k CAKey) tlv() ([]byte, error) {
 		b, err := hex.DecodeString(e.hex)
 		if err != nil {
 			return nil, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
+		}
+		if len(b) == 0 && e.tag == 0xDF04 {
+			continue // an SM2 key has no exponent
 		}
 		out = tlv.Append(out, e.tag, b)
 	}

@@ -42,6 +42,9 @@ func (s *Server) macChecked(m *iso8583.Message, body []byte, op string) (*termSt
 			code = "A0"
 		} else {
 			macOK = true
+			if code == "" {
+				code = securityModeCode(tk, m) // a 3DES/SM mixed message
+			}
 		}
 	}
 	if code == "" {
@@ -118,6 +121,7 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 	defer s.mu.Unlock()
 	rec := Record{Type: "authorization", Kind: req.Kind.String(), MTI: mti, TID: tk.rec.TID, Batch: req.Batch,
 		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount, Entry: entryNames[req.Entry], OrigTrace: req.OrigTrace}
+	recordSecurity(&rec, tk, req.ICCData)
 	if prev, ok := s.txns[key]; ok && req.Kind != acquirer.KindQRQuery {
 		if prev.reqSum == requestSum(mti, req) && prev.response != nil {
 			rec.Code, rec.Note = prev.rec.Code, "repeat of an identical request: same answer, nothing applied again"
@@ -544,7 +548,7 @@ func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account
 		return false, err
 	}
 	defer pinblock.Wipe(clearBlock)
-	pin, err := pinblock.Decode(clearBlock[:8], pan)
+	pin, err := decodePIN(tk.alg, clearBlock, pan)
 	if err != nil {
 		return false, err
 	}

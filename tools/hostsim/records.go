@@ -44,6 +44,10 @@ type Record struct {
 	// Unanswered: the host processed the request but sent no usable
 	// answer (amount trigger 99, or a fault that drops or garbles it).
 	Unanswered bool `json:"unanswered,omitempty"`
+	// Security is the link mode the request came in: 3DES or SM4 (sm.go).
+	Security string `json:"security,omitempty"`
+	// TVR is tag 95 of field 55, uppercase hex, as the terminal sent it.
+	TVR string `json:"tvr,omitempty"`
 }
 
 // entryNames name field 22's entry modes in records.

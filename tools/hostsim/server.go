@@ -52,10 +52,11 @@ type Config struct {
 // Server is the acquirer host simulator. It is safe for concurrent use; each
 // connection is served on its own goroutine.
 type Server struct {
-	cfg   Config
-	codec *acquirer.Codec
-	log   *slog.Logger
-	data  *Data
+	cfg     Config
+	codec   *acquirer.Codec
+	smCodec *acquirer.Codec // SM mode: field 52 of 16 bytes (sm.go)
+	log     *slog.Logger
+	data    *Data
 
 	mu          sync.Mutex
 	terms       map[string]*termState // by TID
@@ -146,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, codec: acquirer.NewCodec(), log: log, data: d,
+	s := &Server{cfg: cfg, codec: acquirer.NewCodec(), smCodec: acquirer.NewSMCodec(), log: log, data: d,
 		terms: map[string]*termState{}, bySerial: map[string]*termState{}, accounts: map[string]*account{},
 		txns: map[txnKey]*txn{}, byRRN: map[string]*txn{}, uploads: map[batchKey][]Record{},
 		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}, requirement: map[string]int{}}
@@ -258,7 +259,7 @@ func (s *Server) deliver(ctx context.Context, conn net.Conn, out []byte, act del
 // handle processes one request frame and returns the answer's bytes (with
 // length prefix) and how to deliver them.
 func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
-	m, err := s.codec.Unpack(fr.Body)
+	m, err := s.unpackRequest(fr.Body)
 	if err != nil {
 		s.log.Info("hostsim: unreadable message", "err", err)
 		return nil, delivery{kind: deliverDrop}

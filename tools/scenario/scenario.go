@@ -229,7 +229,8 @@ var expectForms = map[string][2]int{
 
 // recordFields are the fields `expect host record` may name.
 var recordFields = map[string]bool{"type": true, "kind": true, "trace": true, "code": true, "amount": true, "entry": true,
-	"orig-trace": true, "reason": true, "applied": true, "answered": true, "voided": true, "reversed": true}
+	"orig-trace": true, "reason": true, "applied": true, "answered": true, "voided": true, "reversed": true,
+	"security": true, "tvr": true}
 
 // timeLayouts are the ways `clock set` takes a time (local time unless it
 // names its zone); a time of day alone is that time on the day the

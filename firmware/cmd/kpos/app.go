@@ -86,7 +86,11 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks, err := keys.Open(filepath.Join(b.DataDir, "keys.db"), b.SubKey("keys"))
+	linkAlg := keys.AlgTDES
+	if b.Crypto.Link == "SM4" {
+		linkAlg = keys.AlgSM4 // the link in the dialect's SM mode
+	}
+	ks, err := keys.OpenConfig(filepath.Join(b.DataDir, "keys.db"), b.SubKey("keys"), keys.Config{Algorithm: linkAlg})
 	if err != nil {
 		j.Close()
 		return nil, err
@@ -96,7 +100,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	if b.InitialTMK != nil && len(ks.Status()) == 0 {
-		kcv, err := keys.CheckValue(keys.AlgTDES, b.InitialTMK)
+		kcv, err := keys.CheckValue(linkAlg, b.InitialTMK)
 		if err != nil {
 			return fail(err)
 		}
@@ -108,6 +112,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return fail(err)
 	}
+	emvCfg.Terminal.ODAAlgorithms = emv.ODAAlgorithms(b.Crypto.Mode)
 	params := &emvParams{base: emvCfg, path: filepath.Join(b.DataDir, "emv-downloaded.json"), log: a.log}
 	kernel, err := emv.NewKernel(params.startConfig(), emv.WithLogger(a.log))
 	if err != nil {

@@ -44,6 +44,7 @@ type flags struct {
 	tempData  bool // dataDir was made for this run (a scenario without -data)
 	version   bool
 	list      bool
+	crypto    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -61,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.logLevel, "log", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFile, "log-file", "", "write logs here (default: kpos.log in the data directory)")
 	fs.StringVar(&f.console, "console", "", "serve the technician console on this unix socket (attach with: kpos console PATH)")
+	fs.StringVar(&f.crypto, "crypto", "", "algorithm families: rsa (RSA ODA, 3DES link), sm (SM2 ODA, SM4 link), both (per card; the link as the acquirer's parameters say) (default: the board's)")
 	fs.BoolVar(&f.blank, "blank", false, "simulated boards: start as a new terminal that must be bound with a K code")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.list, "boards", false, "list the boards and exit")
@@ -98,6 +100,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1
 	}
+	if f.crypto == "" && f.script != "" {
+		f.crypto = scriptCrypto(f.script) // "# crypto: sm" in the scenario's opening comments
+	}
 	if f.tempData {
 		// A scenario's own state goes with it, unless it failed and the
 		// state is the evidence.
@@ -126,7 +131,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer stop()
 
 	board, err := boards.Open(ctx, f.board, boards.Options{DataDir: f.dataDir, ParamsDir: f.params,
-		File: f.boardFile, HostAddr: f.host, Blank: f.blank, Logger: logger})
+		File: f.boardFile, HostAddr: f.host, Blank: f.blank, Crypto: f.crypto, Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1

@@ -64,7 +64,8 @@ func (t *simTarget) HostRecords(ctx context.Context) ([]scenario.HostRecord, err
 		}
 		rec := scenario.HostRecord{"type": r.Type, "kind": kind, "trace": fmt.Sprintf("%06d", r.Trace), "code": r.Code,
 			"amount": fmt.Sprintf("%d.%02d", r.Amount/100, r.Amount%100), "entry": r.Entry, "reason": r.Reason,
-			"applied": yesNo[r.Applied], "answered": yesNo[!r.Unanswered], "voided": yesNo[r.Voided], "reversed": yesNo[r.Reversed]}
+			"applied": yesNo[r.Applied], "answered": yesNo[!r.Unanswered], "voided": yesNo[r.Voided], "reversed": yesNo[r.Reversed],
+			"security": r.Security, "tvr": r.TVR}
 		if r.OrigTrace != 0 {
 			rec["orig-trace"] = fmt.Sprintf("%06d", r.OrigTrace)
 		}
