@@ -11,23 +11,6 @@ import (
 	"time"
 )
 
-// command is one console command.
-type command struct {
-	name    string
-	usage   string // after the name, e.g. "list | get NAME | set NAME VALUE"
-	summary string
-	help    string
-	subs    []string // sub-commands, for completion and suggestions
-	// privileged reports whether this invocation needs privileges; nil
-	// means never.
-	privileged func(args []string) bool
-	// interactive commands prompt for input and run without a timeout.
-	interactive bool
-	run         func(ctx context.Context, s *session, args []string, o *output) error
-}
-
-func always([]string) bool { return true }
-
 // output collects what a command produces: text for people and a value for
 // -json.
 type output struct {
@@ -108,10 +91,10 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	if badFlag != "" {
 		return false, s.emit(o, cmd, badUsage(cmd, "%s: unknown flag '%s'", cmd.name, badFlag))
 	}
-	if o.force && cmd.name != "update" {
+	if o.force && !cmd.force {
 		return false, s.emit(o, cmd, badUsage(cmd, "%s: unknown flag '--force'", cmd.name))
 	}
-	priv := cmd.privileged != nil && cmd.privileged(args)
+	priv := cmd.needsPriv(args)
 	if priv {
 		s.dropExpiredPriv()
 		if !s.priv {
@@ -133,7 +116,7 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 		if cmd.interactive {
 			s.in.cmdDone = runCtx.Done()
 		}
-		rerr = cmd.run(runCtx, s, args, o)
+		rerr = cmd.invoke(runCtx, s, args, o)
 		s.in.cmdDone = nil
 	}
 	s.port.endCommand()
@@ -197,12 +180,8 @@ func first(a []string) string {
 
 // subOf names the sub-command for the audit log.
 func subOf(cmd *command, args []string) string {
-	if len(cmd.subs) > 0 && len(args) > 0 {
-		for _, s := range cmd.subs {
-			if s == args[0] {
-				return s
-			}
-		}
+	if r, _ := cmd.resolve(args); r != nil && r != cmd {
+		return r.name
 	}
 	return ""
 }
@@ -337,7 +316,7 @@ func (s *session) complete(line string, pos int, key rune) (string, int, bool) {
 	} else if words[0] == "help" {
 		cands = s.c.commandNames()
 	} else if cmd := s.c.byName[words[0]]; cmd != nil {
-		cands = cmd.subs
+		cands = cmd.completions()
 	}
 	cur := words[len(words)-1]
 	var match []string
