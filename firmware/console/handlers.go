@@ -429,10 +429,37 @@ func runModemAT(c *call) (modemReply, error) {
 	if err != nil {
 		return modemReply{}, err
 	}
-	if reply == nil {
-		reply = []string{}
+	out := make([]string, len(reply))
+	for i, l := range reply {
+		out[i] = maskIdentities(l)
 	}
-	return modemReply{reply}, nil
+	return modemReply{out}, nil
+}
+
+// maskIdentities masks the long numbers a modem reports: the SIM's ICCID
+// (19 or 20 digits, ITU-T E.118), the IMSI and the IMEI (15 digits) keep
+// their first six and last four digits, as the console shows an ICCID
+// everywhere. Shorter numbers (signal, cell, operator codes) are shown.
+func maskIdentities(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); {
+		j := i
+		for j < len(line) && line[j] >= '0' && line[j] <= '9' {
+			j++
+		}
+		if j == i {
+			b.WriteByte(line[i])
+			i++
+			continue
+		}
+		if d := line[i:j]; len(d) >= 14 {
+			b.WriteString(d[:6] + strings.Repeat("*", len(d)-10) + d[len(d)-4:])
+		} else {
+			b.WriteString(d)
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // maskAT hides SIM PINs and PUKs in AT commands (+CPIN, +CLCK, +CPWD).
