@@ -36,7 +36,7 @@ type Config struct {
 	// The module's and the SIM's identities (AT+CGSN, AT+CIMI, AT+QCCID);
 	// test values when empty.
 	IMEI, IMSI, ICCID string
-	Log       *slog.Logger
+	Log               *slog.Logger
 }
 
 // Stats counts what happened, for tests.
