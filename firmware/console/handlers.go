@@ -953,7 +953,7 @@ func runReboot(c *call) (done, error) {
 		return "", err
 	}
 	// The reboot may not return: record it first.
-	if err := c.s.audit("reboot", nil, "requested"); err != nil {
+	if err := c.s.audit(c.top.name, nil, "requested"); err != nil {
 		return "", err
 	}
 	c.live("Rebooting...")
@@ -999,23 +999,23 @@ func runPriv(c *call) (done, error) {
 	if c.ctx.Err() != nil {
 		// ^C while the password was checked: no privileges, whatever the
 		// answer.
-		s.audit("priv", nil, "cancelled")
+		s.audit(c.top.name, nil, "cancelled")
 		return "", c.ctx.Err()
 	}
 	switch {
 	case err == nil && res.ok:
 		s.priv = true
 		s.privUntil = s.c.cfg.Now().Add(s.c.cfg.PrivTimeout)
-		if aerr := s.audit("priv", nil, "ok"); aerr != nil {
+		if aerr := s.audit(c.top.name, nil, "ok"); aerr != nil {
 			s.priv = false
 			return "", fmt.Errorf("privileges refused: %w", aerr)
 		}
 		return done(fmt.Sprintf("privileged commands enabled for %s after the last one\n", s.c.cfg.PrivTimeout)), nil
 	case errors.Is(err, ErrLocked):
-		s.audit("priv", nil, "refused: locked")
+		s.audit(c.top.name, nil, "refused: locked")
 		return "", fmt.Errorf("console locked: try again in %s", roundUp(res.lockFor))
 	case errors.Is(err, ErrBadPassword):
-		s.audit("priv", nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
+		s.audit(c.top.name, nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
 		if res.lockFor > 0 {
 			return "", fmt.Errorf("wrong password; console locked for %s", roundUp(res.lockFor))
 		}
@@ -1027,7 +1027,7 @@ func runPriv(c *call) (done, error) {
 func runUnpriv(c *call) (done, error) {
 	if c.s.priv {
 		c.s.priv = false
-		c.s.audit("unpriv", nil, "ok")
+		c.s.audit(c.top.name, nil, "ok")
 	}
 	return "read-only\n", nil
 }
