@@ -125,6 +125,12 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	}
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()
+	return s.finish(ctx, cmd, args, o, priv, rerr, timedOut)
+}
+
+// finish ends a command: the session's end for exit, logout and the idle
+// timeout; the audit record of a privileged command; then its output.
+func (s *session) finish(ctx context.Context, cmd *command, args []string, o *output, priv bool, rerr error, timedOut bool) (exit bool, err error) {
 	if errors.Is(rerr, errExit) {
 		s.audit("exit", nil, "ok")
 		return true, s.println("Bye.")

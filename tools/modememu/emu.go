@@ -530,55 +530,8 @@ func (e *Emulator) respond(cmd string) (out []byte, prompt bool) {
 	case "AT+QIDEACT":
 		e.pdpActive = false
 		return ok(), false
-	case "AT+QIOPEN":
-		return e.open(arg, &b)
-	case "AT+QISEND":
-		f := strings.Split(strings.TrimPrefix(arg, "="), ",")
-		if len(f) != 2 {
-			return fail(), false
-		}
-		id, err1 := strconv.Atoi(f[0])
-		n, err2 := strconv.Atoi(f[1])
-		s := e.socks[id]
-		if err1 != nil || err2 != nil || n <= 0 || n > 1460 || s == nil {
-			return fail(), false
-		}
-		if s.closed {
-			return []byte("\r\nSEND FAIL\r\n"), false
-		}
-		e.dataWanted, e.dataSock = n, id
-		return nil, true
-	case "AT+QIRD":
-		f := strings.Split(strings.TrimPrefix(arg, "="), ",")
-		id, err := strconv.Atoi(f[0])
-		s := e.socks[id]
-		if err != nil || s == nil {
-			return fail(), false
-		}
-		n := 1500
-		if len(f) > 1 {
-			if n, err = strconv.Atoi(f[1]); err != nil || n < 0 {
-				return fail(), false
-			}
-		}
-		k := min(n, len(s.buf), 1500)
-		fmt.Fprintf(&b, "\r\n+QIRD: %d\r\n", k)
-		b.Write(s.buf[:k])
-		s.buf = s.buf[k:]
-		if k > 0 {
-			b.WriteString("\r\n")
-		}
-		return ok(), false
-	case "AT+QICLOSE":
-		id, err := strconv.Atoi(strings.Split(strings.TrimPrefix(arg, "="), ",")[0])
-		if err != nil {
-			return fail(), false
-		}
-		if s := e.socks[id]; s != nil {
-			s.c.Close()
-			delete(e.socks, id)
-		}
-		return ok(), false
+	case "AT+QIOPEN", "AT+QISEND", "AT+QIRD", "AT+QICLOSE":
+		return e.socketCommand(name, arg, &b)
 	case "AT+QPOWD":
 		e.powerOffLocked()
 		b.WriteString("\r\nOK\r\n\r\nPOWERED DOWN\r\n")
@@ -621,6 +574,65 @@ func (e *Emulator) identity(name, arg string, info func(string, ...any)) (out []
 		return nil, true
 	}
 	return nil, false
+}
+
+// socketCommand answers the socket commands (AT+QIOPEN, AT+QISEND,
+// AT+QIRD, AT+QICLOSE). Called with e.mu held.
+func (e *Emulator) socketCommand(name, arg string, b *bytes.Buffer) (out []byte, prompt bool) {
+	ok := func() []byte { b.WriteString("\r\nOK\r\n"); return b.Bytes() }
+	fail := func() []byte { return []byte("\r\nERROR\r\n") }
+	switch name {
+	case "AT+QIOPEN":
+		return e.open(arg, b)
+	case "AT+QISEND":
+		f := strings.Split(strings.TrimPrefix(arg, "="), ",")
+		if len(f) != 2 {
+			return fail(), false
+		}
+		id, err1 := strconv.Atoi(f[0])
+		n, err2 := strconv.Atoi(f[1])
+		s := e.socks[id]
+		if err1 != nil || err2 != nil || n <= 0 || n > 1460 || s == nil {
+			return fail(), false
+		}
+		if s.closed {
+			return []byte("\r\nSEND FAIL\r\n"), false
+		}
+		e.dataWanted, e.dataSock = n, id
+		return nil, true
+	case "AT+QIRD":
+		f := strings.Split(strings.TrimPrefix(arg, "="), ",")
+		id, err := strconv.Atoi(f[0])
+		s := e.socks[id]
+		if err != nil || s == nil {
+			return fail(), false
+		}
+		n := 1500
+		if len(f) > 1 {
+			if n, err = strconv.Atoi(f[1]); err != nil || n < 0 {
+				return fail(), false
+			}
+		}
+		k := min(n, len(s.buf), 1500)
+		fmt.Fprintf(b, "\r\n+QIRD: %d\r\n", k)
+		b.Write(s.buf[:k])
+		s.buf = s.buf[k:]
+		if k > 0 {
+			b.WriteString("\r\n")
+		}
+		return ok(), false
+	case "AT+QICLOSE":
+		id, err := strconv.Atoi(strings.Split(strings.TrimPrefix(arg, "="), ",")[0])
+		if err != nil {
+			return fail(), false
+		}
+		if s := e.socks[id]; s != nil {
+			s.c.Close()
+			delete(e.socks, id)
+		}
+		return ok(), false
+	}
+	return fail(), false
 }
 
 // splitCommand splits "AT+QIRD=0,10" into "AT+QIRD" and "=0,10".
