@@ -125,3 +125,26 @@ func TestATPassThroughDeadline(t *testing.T) {
 		t.Errorf("gave up after %s, want about the command timeout", d)
 	}
 }
+
+// Whatever a technician types, what passes is one printable command that
+// is AT alone, a read or test form, or a listed report.
+func FuzzCheckPassThrough(f *testing.F) {
+	for _, s := range []string{"AT", "AT+CSQ", "AT+CREG?", "AT+COPS=?", "AT+QIDEACT=1", "AT+CSQ;+CFUN=0", "ATD*99#", "+++", "AT+\x00?"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cmd string) {
+		if modem.CheckPassThrough(cmd) != nil {
+			return
+		}
+		up := strings.ToUpper(strings.TrimSpace(cmd))
+		if strings.ContainsAny(up, ";\r\n\x1a\x1b") || !strings.HasPrefix(up, "AT") {
+			t.Fatalf("%q passed", cmd)
+		}
+		if !strings.HasSuffix(up, "?") && !strings.HasPrefix(up, "ATI") && !strings.HasPrefix(up, "AT+") && up != "AT" {
+			t.Fatalf("%q passed", cmd)
+		}
+		if strings.Contains(up, "=") && !strings.HasSuffix(up, "=?") && !strings.HasPrefix(up, "AT+QENG=") {
+			t.Fatalf("%q passed: a set command", cmd)
+		}
+	})
+}

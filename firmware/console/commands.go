@@ -27,8 +27,6 @@ func (o *output) table(header []string, rows [][]string, right, keep []int) stri
 	return table(o.width, header, rows, right, keep)
 }
 
-func (o *output) printf(format string, a ...any) { fmt.Fprintf(&o.text, format, a...) }
-
 // Sentinels that end or reset the session.
 var (
 	errLogout = errors.New("console: logout")
