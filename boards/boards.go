@@ -37,6 +37,9 @@ type Board struct {
 	Keypad    hal.Keypad
 	Indicator hal.Indicator
 	Link      hal.Link
+	// Modem is the cellular modem's diagnostic AT pass-through, nil when
+	// the board has none.
+	Modem ModemAT
 	// Console is the technician's serial line, nil when the board has none.
 	Console io.ReadWriter
 	// DisplaySize is the customer display's text area, which every screen
@@ -74,6 +77,13 @@ type Board struct {
 	Sim *SimDevices
 
 	closers []func() error
+}
+
+// ModemAT passes one diagnostic AT command to a modem and returns the lines
+// it answered, its final result code last (drivers/modem.Modem.AT). It
+// refuses any command that could disturb the data link.
+type ModemAT interface {
+	AT(ctx context.Context, cmd string) ([]string, error)
 }
 
 // DisplaySize is a display's text area: Columns wide (a Chinese character

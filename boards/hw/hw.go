@@ -355,6 +355,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 			}
 		}()
 		b.Link = m
+		b.Modem = m
 	}
 
 	if f.Console.Device != "" {

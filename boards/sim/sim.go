@@ -148,6 +148,9 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		s.Host = host
 	}
 	b.Link = s.Link
+	sm := &simModem{}
+	b.Modem = sm
+	b.OnClose(sm.Close)
 	return b, nil
 }
 

@@ -11,23 +11,6 @@ import (
 	"time"
 )
 
-// command is one console command.
-type command struct {
-	name    string
-	usage   string // after the name, e.g. "list | get NAME | set NAME VALUE"
-	summary string
-	help    string
-	subs    []string // sub-commands, for completion and suggestions
-	// privileged reports whether this invocation needs privileges; nil
-	// means never.
-	privileged func(args []string) bool
-	// interactive commands prompt for input and run without a timeout.
-	interactive bool
-	run         func(ctx context.Context, s *session, args []string, o *output) error
-}
-
-func always([]string) bool { return true }
-
 // output collects what a command produces: text for people and a value for
 // -json.
 type output struct {
@@ -43,8 +26,6 @@ type output struct {
 func (o *output) table(header []string, rows [][]string, right, keep []int) string {
 	return table(o.width, header, rows, right, keep)
 }
-
-func (o *output) printf(format string, a ...any) { fmt.Fprintf(&o.text, format, a...) }
 
 // Sentinels that end or reset the session.
 var (
@@ -108,10 +89,10 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	if badFlag != "" {
 		return false, s.emit(o, cmd, badUsage(cmd, "%s: unknown flag '%s'", cmd.name, badFlag))
 	}
-	if o.force && cmd.name != "update" {
+	if o.force && !cmd.force {
 		return false, s.emit(o, cmd, badUsage(cmd, "%s: unknown flag '--force'", cmd.name))
 	}
-	priv := cmd.privileged != nil && cmd.privileged(args)
+	priv := cmd.needsPriv(args)
 	if priv {
 		s.dropExpiredPriv()
 		if !s.priv {
@@ -133,7 +114,7 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 		if cmd.interactive {
 			s.in.cmdDone = runCtx.Done()
 		}
-		rerr = cmd.run(runCtx, s, args, o)
+		rerr = cmd.invoke(runCtx, s, args, o)
 		s.in.cmdDone = nil
 	}
 	s.port.endCommand()
@@ -142,6 +123,12 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	}
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()
+	return s.finish(ctx, cmd, args, o, priv, rerr, timedOut)
+}
+
+// finish ends a command: the session's end for exit, logout and the idle
+// timeout; the audit record of a privileged command; then its output.
+func (s *session) finish(ctx context.Context, cmd *command, args []string, o *output, priv bool, rerr error, timedOut bool) (exit bool, err error) {
 	if errors.Is(rerr, errExit) {
 		s.audit("exit", nil, "ok")
 		return true, s.println("Bye.")
@@ -197,12 +184,8 @@ func first(a []string) string {
 
 // subOf names the sub-command for the audit log.
 func subOf(cmd *command, args []string) string {
-	if len(cmd.subs) > 0 && len(args) > 0 {
-		for _, s := range cmd.subs {
-			if s == args[0] {
-				return s
-			}
-		}
+	if r, _ := cmd.resolve(args); r != nil && r != cmd {
+		return r.name
 	}
 	return ""
 }
@@ -337,7 +320,7 @@ func (s *session) complete(line string, pos int, key rune) (string, int, bool) {
 	} else if words[0] == "help" {
 		cands = s.c.commandNames()
 	} else if cmd := s.c.byName[words[0]]; cmd != nil {
-		cands = cmd.subs
+		cands = cmd.completions()
 	}
 	cur := words[len(words)-1]
 	var match []string

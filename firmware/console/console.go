@@ -104,12 +104,17 @@ func New(cfg Config, svc Services) *Console {
 		},
 	}
 	c.attempts = &attemptLog{gap: time.Minute}
-	c.cmds = commands()
 	c.byName = map[string]*command{}
-	for _, cmd := range c.cmds {
-		c.byName[cmd.name] = cmd
+	for _, cmd := range commands() {
+		c.register(cmd)
 	}
 	return c
+}
+
+// register adds a command record; help lists it after those before it.
+func (c *Console) register(cmd *command) {
+	c.cmds = append(c.cmds, cmd)
+	c.byName[cmd.name] = cmd
 }
 
 // errInterrupted ends a blocked read when ctx ends.

@@ -16,113 +16,212 @@ import (
 	"kpos/firmware/update"
 )
 
-// commands is the console's command table, in the order help lists it.
+// commands is the console's command table, in the order help lists it. Each
+// record is the whole of its command (see command).
 func commands() []*command {
 	return []*command{
 		{name: "help", usage: "[COMMAND]", summary: "list commands, or explain one",
-			help: "help lists every command; help COMMAND shows its usage. Commands marked * need 'priv'.\nEvery command takes -json for machine-readable output.", run: runHelp},
+			help: "help lists every command; help COMMAND shows its usage. Commands marked * need 'priv'.\nEvery command takes -json for machine-readable output.",
+			args: between(0, 1, "%s takes at most one command name"), run: runHelp},
 		{name: "status", summary: "version, board, binding, batch, link, last errors",
-			help: "Shows what the terminal is and how it is doing.", run: runStatus},
+			help: "Shows what the terminal is and how it is doing.", run: handle(runStatus, showStatus)},
 		{name: "test", usage: "reader|printer|scanner|modem|keypad|display|leds", summary: "run a device self-test",
-			subs: []string{"reader", "printer", "scanner", "modem", "keypad", "display", "leds"},
-			help: "reader waits for a card; printer prints a test page and reads the status; scanner reads one code;\nmodem shows SIM, signal and registration; keypad echoes keys until ENTER; display shows a\ntest pattern; leds cycles the LEDs and the buzzer. Ctrl-C stops a test.", run: runTest},
-		{name: "modem", usage: "at COMMAND", summary: "pass one AT command to the modem (*)", subs: []string{"at"},
-			help: "Sends COMMAND (quoted if it has spaces) to the modem and shows the reply. For diagnostics.", privileged: always, run: runModem},
-		{name: "param", usage: "list | get NAME | set NAME VALUE", summary: "terminal parameters (set *)", subs: []string{"list", "get", "set"},
-			help:       "Values are validated before they are stored; sensitive values are shown masked.",
-			privileged: func(a []string) bool { return first(a) == "set" }, run: runParam},
-		{name: "keys", summary: "key check values and load dates", help: "Lists the keys with their check values. Key material is never shown.", run: runKeys},
-		{name: "binding", summary: "K-code binding status", help: "Shows the terminal's binding to its merchant and bank.", run: runBinding},
-		{name: "journal", usage: "list [N] | show TRACE", summary: "transactions of the open batch (masked)", subs: []string{"list", "show"},
-			help: "list shows the newest N (default 20) transactions; show prints one by trace number.", run: runJournal},
-		{name: "reprint", usage: "TRACE | last", summary: "reprint a receipt", subs: []string{"last"}, help: "Prints the receipt of a trace number again, or of the last transaction.", run: runReprint},
-		{name: "settle", summary: "settle the open batch now (*)", help: "Runs settlement with the host and prints the report.", privileged: always, run: runSettle},
-		{name: "log", usage: "tail [N] | level [debug|info|warn|error]", summary: "firmware log (level change *)", subs: []string{"tail", "level"},
-			help:       "tail shows the last N (default 20) log lines; level shows or sets the log level.",
-			privileged: func(a []string) bool { return first(a) == "level" && len(a) > 1 }, run: runLog},
-		{name: "perf", summary: "response times per host and device", help: "Count, errors, median, 95th percentile and maximum response time.", run: runPerf},
+			help: "reader waits for a card; printer prints a test page and reads the status; scanner reads one code;\nmodem shows SIM, signal and registration; keypad echoes keys until ENTER; display shows a\ntest pattern; leds cycles the LEDs and the buzzer. Ctrl-C stops a test.",
+			noun: "device", need: "%s needs one device", subs: deviceTests()},
+		{name: "modem", usage: "at COMMAND", summary: "pass one AT command to the modem (*)",
+			help: "Sends COMMAND (quoted if it has spaces) to the modem and shows the reply. For diagnostics.",
+			need: "%s needs 'at' and one AT command",
+			subs: []*command{{name: "at", args: between(1, 1, "%s needs 'at' and one AT command"), privileged: always,
+				run: handle(runModemAT, func(_ *call, r modemReply) string { return lines(r.Reply) })}}},
+		{name: "param", usage: "list | get NAME | set NAME VALUE", summary: "terminal parameters (set *)",
+			help: "Values are validated before they are stored; sensitive values are shown masked.",
+			subs: []*command{
+				{name: "list", args: between(0, 0, "%s list takes no more arguments"), run: handle(runParamList, tableOf("",
+					column[Param]{head: "NAME", cell: func(p Param) string { return p.Name }, keep: true},
+					column[Param]{head: "VALUE", cell: func(p Param) string { return p.Value }},
+					column[Param]{head: "DESCRIPTION", cell: paramAbout}))},
+				{name: "get", args: between(1, 1, "%s get needs one NAME"), run: handle(runParamGet, fieldsOf(
+					field[Param]{"name", func(p Param) string { return p.Name }},
+					field[Param]{"value", func(p Param) string { return p.Value }},
+					field[Param]{"about", func(p Param) string { return p.Description }}))},
+				{name: "set", args: between(2, 2, "%s set needs NAME and VALUE (quote a value with spaces)"), privileged: always,
+					run: handle(runParamSet, sentence(func(p Param) string { return p.Name + " = " + p.Value }))},
+			}},
+		{name: "keys", summary: "key check values and load dates", help: "Lists the keys with their check values. Key material is never shown.",
+			run: handle(runKeys, tableOf("",
+				column[KeyInfo]{head: "KEY", cell: func(k KeyInfo) string { return k.Name }},
+				column[KeyInfo]{head: "ALGORITHM", cell: func(k KeyInfo) string { return k.Algorithm }},
+				column[KeyInfo]{head: "KCV", cell: func(k KeyInfo) string { return orDash(k.KCV) }},
+				column[KeyInfo]{head: "LOADED", cell: keyLoaded}))},
+		{name: "binding", summary: "K-code binding status", help: "Shows the terminal's binding to its merchant and bank.",
+			run: handle(runBinding, fieldsOf(
+				field[BindingInfo]{"state", func(b BindingInfo) string { return b.State }},
+				field[BindingInfo]{"TID / MID", func(b BindingInfo) string { return orDash(b.TID) + " / " + orDash(b.MID) }},
+				field[BindingInfo]{"merchant", func(b BindingInfo) string { return orDash(b.Merchant) }},
+				field[BindingInfo]{"bank", func(b BindingInfo) string { return orDash(b.Bank) }},
+				field[BindingInfo]{"bound", func(b BindingInfo) string { return timeStr(b.BoundAt) }},
+				field[BindingInfo]{"expires", func(b BindingInfo) string { return timeStr(b.ExpiresAt) }},
+				field[BindingInfo]{"last check", func(b BindingInfo) string { return timeStr(b.LastCheck) }},
+				field[BindingInfo]{"settlement", func(b BindingInfo) string { return orDash(b.SettlementAccount) }}))},
+		{name: "journal", usage: "list [N] | show TRACE", summary: "transactions of the open batch (masked)",
+			help: "list shows the newest N (default 20) transactions; show prints one by trace number.",
+			subs: []*command{
+				{name: "list", args: between(0, 1, "%s list takes at most N"), run: handle(runJournalList, tableOf("no transactions in the open batch",
+					column[JournalEntry]{head: "TRACE", cell: func(e JournalEntry) string { return fmt.Sprintf("%06d", e.Trace) }, keep: true},
+					column[JournalEntry]{head: "TIME", cell: func(e JournalEntry) string { return e.Time.Format("01-02 15:04") }},
+					column[JournalEntry]{head: "KIND", cell: func(e JournalEntry) string { return e.Kind }},
+					column[JournalEntry]{head: "METHOD", cell: func(e JournalEntry) string { return e.Method }},
+					column[JournalEntry]{head: "AMOUNT", cell: func(e JournalEntry) string { return money(e.Amount) }, right: true, keep: true},
+					column[JournalEntry]{head: "CARD", cell: func(e JournalEntry) string { return orDash(e.MaskedPAN) }, keep: true},
+					column[JournalEntry]{head: "STATE", cell: func(e JournalEntry) string { return e.State }}))},
+				{name: "show", args: between(1, 1, "%s show needs one TRACE"), run: handle(runJournalShow, fieldsOf(
+					field[JournalEntry]{"trace", func(e JournalEntry) string { return fmt.Sprintf("%06d (batch %06d)", e.Trace, e.Batch) }},
+					field[JournalEntry]{"time", func(e JournalEntry) string { return e.Time.Format("2006-01-02 15:04:05") }},
+					field[JournalEntry]{"kind", func(e JournalEntry) string { return e.Kind + " by " + e.Method }},
+					field[JournalEntry]{"amount", func(e JournalEntry) string { return money(e.Amount) + " " + e.Currency }},
+					field[JournalEntry]{"card", func(e JournalEntry) string { return orDash(e.MaskedPAN) }},
+					field[JournalEntry]{"state", func(e JournalEntry) string { return e.State + respText(e.Response) }},
+					field[JournalEntry]{"auth code", func(e JournalEntry) string { return orDash(e.AuthCode) }},
+					field[JournalEntry]{"reference", func(e JournalEntry) string { return orDash(e.RRN) }},
+					field[JournalEntry]{"application", func(e JournalEntry) string { return strings.TrimSpace(orDash(e.AppLabel) + " " + e.AID) }},
+					field[JournalEntry]{"settled", func(e JournalEntry) string { return yesNo(e.Settled) }}))},
+			}},
+		{name: "reprint", usage: "TRACE | last", summary: "reprint a receipt", words: []string{"last"},
+			help: "Prints the receipt of a trace number again, or of the last transaction.",
+			args: between(1, 1, "%s needs a TRACE or 'last'"),
+			run:  handle(runReprint, sentence(func(r reprinted) string { return fmt.Sprintf("receipt of trace %06d reprinted", r.Trace) }))},
+		{name: "settle", summary: "settle the open batch now (*)", help: "Runs settlement with the host and prints the report.", privileged: always,
+			run: handle(runSettle, sentence(settleText))},
+		{name: "log", usage: "tail [N] | level [debug|info|warn|error]", summary: "firmware log (level change *)",
+			help: "tail shows the last N (default 20) log lines; level shows or sets the log level.",
+			subs: []*command{
+				{name: "tail", args: between(0, 1, "%s tail takes at most N"), run: handle(runLogTail, func(_ *call, ls []LogLine) string {
+					var b strings.Builder
+					for _, l := range ls {
+						fmt.Fprintf(&b, "%s %-5s %s\n", l.Time.Format("01-02 15:04:05"), strings.ToUpper(l.Level), l.Message)
+					}
+					return b.String()
+				})},
+				{name: "level", args: between(0, 1, "%s level takes one level"), privileged: func(a []string) bool { return len(a) > 0 },
+					run: handle(runLogLevel, sentence(func(l logLevel) string { return "log level " + l.was + l.Level }))},
+			}},
+		{name: "perf", summary: "response times per host and device", help: "Count, errors, median, 95th percentile and maximum response time.",
+			run: handle(runPerf, tableOf("",
+				column[PerfStat]{head: "TARGET", cell: func(p PerfStat) string { return p.Target }},
+				column[PerfStat]{head: "COUNT", cell: func(p PerfStat) string { return strconv.Itoa(p.Count) }, right: true},
+				column[PerfStat]{head: "ERRORS", cell: func(p PerfStat) string { return strconv.Itoa(p.Errors) }, right: true},
+				column[PerfStat]{head: "P50", cell: func(p PerfStat) string { return ms(p.P50) }, right: true},
+				column[PerfStat]{head: "P95", cell: func(p PerfStat) string { return ms(p.P95) }, right: true},
+				column[PerfStat]{head: "MAX", cell: func(p PerfStat) string { return ms(p.Max) }, right: true}))},
 		{name: "backup", usage: "FILE | -", summary: "back up journal and parameters (*)",
-			help: "Writes the journal and the parameters with an integrity header (length and SHA-256) to FILE,\nor with - prints them as base64 lines to copy from the console.", privileged: always, run: runBackup},
+			help: "Writes the journal and the parameters with an integrity header (length and SHA-256) to FILE,\nor with - prints them as base64 lines to copy from the console.",
+			args: between(1, 1, "%s needs a FILE, or - for the console"), privileged: always, run: handle(runBackup, showBackup)},
 		{name: "restore", usage: "FILE | -", summary: "restore a backup (*)",
-			help: "Checks the integrity header and restores from FILE, or with - from base64 lines pasted into\nthe console. Refused when the backup is damaged or would lose unsettled transactions.", privileged: always, interactive: true, run: runRestore},
+			help: "Checks the integrity header and restores from FILE, or with - from base64 lines pasted into\nthe console. Refused when the backup is damaged or would lose unsettled transactions.",
+			args: between(1, 1, "%s needs a FILE, or - to paste"), privileged: always, interactive: true,
+			run: handle(runRestore, sentence(func(r restored) string { return fmt.Sprintf("restored %d bytes of journal and parameters", r.Bytes) }))},
 		{name: "update", usage: "[FILE [--force]]", summary: "firmware slots; install a signed image (*)",
-			help:       "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
+			help: "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
+			args: between(0, 1, "%s takes one FILE"), force: true,
 			privileged: func(a []string) bool { return len(a) > 0 }, run: runUpdate},
-		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: runReboot},
-		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).", privileged: always, interactive: true, run: runPasswd},
-		{name: "term", usage: "[cols N | cols auto]", summary: "terminal width", subs: []string{"cols"},
-			help: "Shows the width output is folded at. cols N sets it (20 to 1000); cols auto asks the terminal\n(ESC[6n), as every login does.", run: runTerm},
-		{name: "priv", summary: "enable privileged commands", help: "Asks for the technician password again. Privileges lapse after a quiet period, on logout\nand on 'unpriv'.", interactive: true, run: runPriv},
-		{name: "unpriv", summary: "drop privileges", help: "Returns to read-only commands.", run: runUnpriv},
-		{name: "logout", summary: "end the session, back to the login prompt", help: "Logs out.", run: func(context.Context, *session, []string, *output) error { return errLogout }},
-		{name: "exit", summary: "end the session and disconnect", help: "Logs out and closes the connection.", run: func(context.Context, *session, []string, *output) error { return errExit }},
+		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: say(runReboot)},
+		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).",
+			privileged: always, interactive: true, run: say(runPasswd)},
+		{name: "term", usage: "[cols N | cols auto]", summary: "terminal width", words: []string{"cols"},
+			help: "Shows the width output is folded at. cols N sets it (20 to 1000); cols auto asks the terminal\n(ESC[6n), as every login does.",
+			args: between(0, 2, "%s takes 'cols N' or 'cols auto'"), run: handle(runTerm, sentence(termText))},
+		{name: "priv", summary: "enable privileged commands", help: "Asks for the technician password again. Privileges lapse after a quiet period, on logout\nand on 'unpriv'.",
+			interactive: true, run: say(runPriv)},
+		{name: "unpriv", summary: "drop privileges", help: "Returns to read-only commands.", run: say(runUnpriv)},
+		{name: "logout", summary: "end the session, back to the login prompt", help: "Logs out.", run: say(func(*call) (done, error) { return "", errLogout })},
+		{name: "exit", summary: "end the session and disconnect", help: "Logs out and closes the connection.", run: say(func(*call) (done, error) { return "", errExit })},
 	}
 }
 
-func noArgs(cmd string, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%s takes no arguments (got '%s')", cmd, args[0])
+func lines(ls []string) string {
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString(l + "\n")
 	}
-	return nil
+	return b.String()
 }
 
-func runHelp(_ context.Context, s *session, args []string, o *output) error {
-	if len(args) > 1 {
-		return badUsage(s.c.byName["help"], "help takes at most one command name")
+func yesNo(b bool) string {
+	if b {
+		return "yes"
 	}
-	if len(args) == 1 {
-		cmd := s.c.byName[args[0]]
+	return "no"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+// helpEntry is one line of help's list.
+type helpEntry struct {
+	Name       string `json:"name"`
+	Usage      string `json:"usage"`
+	Summary    string `json:"summary"`
+	Privileged bool   `json:"privileged"`
+}
+
+// helpTopic is help COMMAND.
+type helpTopic struct {
+	Command string `json:"command"`
+	Usage   string `json:"usage"`
+	Summary string `json:"summary"`
+	Help    string `json:"help"`
+}
+
+func runHelp(c *call) (any, string, error) {
+	cs := c.s.c
+	if len(c.args) == 1 {
+		cmd := cs.byName[c.args[0]]
 		if cmd == nil {
-			msg := fmt.Sprintf("no command '%s'", args[0])
-			if sug := suggest(args[0], s.c.commandNames()); sug != "" {
+			msg := fmt.Sprintf("no command '%s'", c.args[0])
+			if sug := suggest(c.args[0], cs.commandNames()); sug != "" {
 				msg += fmt.Sprintf(" — did you mean '%s'?", sug)
 			}
-			return errors.New(msg)
+			return nil, "", errors.New(msg)
 		}
-		o.data = map[string]any{"command": cmd.name, "usage": strings.TrimSpace(cmd.name + " " + cmd.usage), "summary": cmd.summary, "help": cmd.help}
-		o.printf("usage: %s %s\n%s\n", cmd.name, cmd.usage, cmd.help)
-		return nil
+		t := helpTopic{cmd.name, strings.TrimSpace(cmd.name + " " + cmd.usage), cmd.summary, cmd.help}
+		return t, fmt.Sprintf("usage: %s %s\n%s\n", cmd.name, cmd.usage, cmd.help), nil
 	}
-	type entry struct {
-		Name       string `json:"name"`
-		Usage      string `json:"usage"`
-		Summary    string `json:"summary"`
-		Privileged bool   `json:"privileged"`
+	var list []helpEntry
+	for _, cmd := range cs.cmds {
+		list = append(list, helpEntry{cmd.name, cmd.usage, cmd.summary, cmd.mayNeedPriv()})
 	}
-	var list []entry
-	var rows [][]string
-	for _, cmd := range s.c.cmds {
-		list = append(list, entry{cmd.name, cmd.usage, cmd.summary, cmd.privileged != nil})
-		rows = append(rows, []string{cmd.name, cmd.summary})
-	}
-	o.data = list
-	o.text.WriteString(o.table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
-	o.printf("(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n")
-	return nil
+	text := tableOf("",
+		column[helpEntry]{head: "COMMAND", cell: func(e helpEntry) string { return e.Name }},
+		column[helpEntry]{head: "WHAT IT DOES", cell: func(e helpEntry) string { return e.Summary }})(c, list)
+	return list, text + "(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n", nil
 }
 
-func runStatus(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("status", args); err != nil {
-		return err
+// statusView is status's answer.
+type statusView struct {
+	Status
+	UptimeS int64         `json:"uptime_s"`
+	Update  *update.State `json:"update,omitempty"`
+}
+
+func runStatus(c *call) (statusView, error) {
+	svc := c.svc()
+	if err := available(svc.Status != nil); err != nil {
+		return statusView{}, err
 	}
-	if s.c.svc.Status == nil {
-		return ErrNotAvailable
-	}
-	st, err := s.c.svc.Status.Status(ctx)
+	st, err := svc.Status.Status(c.ctx)
 	if err != nil {
-		return err
+		return statusView{}, err
 	}
 	var slots *update.State
-	if s.c.svc.Update != nil {
-		if us, err := s.c.svc.Update.Status(); err == nil {
+	if svc.Update != nil {
+		if us, err := svc.Update.Status(); err == nil {
 			slots = &us
 		}
 	}
-	o.data = struct {
-		Status
-		UptimeS int64         `json:"uptime_s"`
-		Update  *update.State `json:"update,omitempty"`
-	}{st, int64(st.Uptime / time.Second), slots}
+	return statusView{st, int64(st.Uptime / time.Second), slots}, nil
+}
+
+func showStatus(c *call, v statusView) string {
+	st := v.Status
 	pairs := [][2]string{
 		{"version", fmt.Sprintf("%s (board %s)", st.Version, st.Board)},
 	}
@@ -137,8 +236,8 @@ func runStatus(ctx context.Context, s *session, args []string, o *output) error 
 			t.Method, t.SaleCount, money(t.SaleAmount), t.RefundCount, money(t.RefundAmount), t.VoidCount)})
 	}
 	pairs = append(pairs, [2]string{"link", linkText(st.Link)})
-	if slots != nil {
-		pairs = append(pairs, [2]string{"firmware", slotText(*slots)})
+	if v.Update != nil {
+		pairs = append(pairs, [2]string{"firmware", slotText(*v.Update)})
 	}
 	if len(st.LastErrors) == 0 {
 		pairs = append(pairs, [2]string{"errors", "none"})
@@ -148,10 +247,9 @@ func runStatus(ctx context.Context, s *session, args []string, o *output) error 
 		if i == 0 {
 			k = "errors"
 		}
-		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), o.width-10)})
+		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), c.o.width-10)})
 	}
-	o.text.WriteString(kv(pairs...))
-	return nil
+	return kv(pairs...)
 }
 
 func linkText(l LinkInfo) string {
@@ -191,94 +289,84 @@ func slotText(st update.State) string {
 	return t
 }
 
-func runTest(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["test"]
-	if len(args) != 1 {
-		return badUsage(cmd, "test needs one device")
-	}
-	d := s.c.svc.Devices
-	if d == nil {
-		return ErrNotAvailable
-	}
-	live := func(msg string) {
-		if !o.json {
-			s.println(msg)
-		}
-	}
-	switch args[0] {
-	case "reader":
-		live("Insert, tap or swipe a card (Ctrl-C to stop)...")
-		r, err := d.DetectCard(ctx)
+// devices are the self-tests, when the board has them.
+func devices(c *call) (DeviceTests, error) {
+	d := c.svc().Devices
+	return d, available(d != nil)
+}
+
+// deviceTest declares one 'test' device: a handler answering a T and its
+// text.
+func deviceTest[T any](name string, run func(*call, DeviceTests) (T, error), show func(T) string) *command {
+	return &command{name: name, args: between(0, 0, "%s needs one device"), run: handle(func(c *call) (T, error) {
+		d, err := devices(c)
 		if err != nil {
-			return err
+			var zero T
+			return zero, err
 		}
-		o.data = r
-		o.printf("reader ok: card %s (%s)", r.Event, r.Interface)
-		if r.ATRLen > 0 {
-			o.printf(", ATR %d bytes", r.ATRLen)
-		}
-		o.printf("\n")
-	case "printer":
-		if err := d.PrinterTestPage(ctx); err != nil {
-			st, serr := d.PrinterStatus(ctx)
-			if serr == nil && !st.Ready {
-				return fmt.Errorf("test page not printed: %s", printerAdvice(st))
+		return run(c, d)
+	}, func(_ *call, v T) string { return show(v) })}
+}
+
+// printerTest is test printer's answer.
+type printerTest struct {
+	TestPage string       `json:"test_page"`
+	Status   PrinterState `json:"status"`
+}
+
+// keypadTest is test keypad's answer.
+type keypadTest struct {
+	Keys []string `json:"keys"`
+}
+
+func deviceTests() []*command {
+	return []*command{
+		deviceTest("reader", func(c *call, d DeviceTests) (CardDetect, error) {
+			c.live("Insert, tap or swipe a card (Ctrl-C to stop)...")
+			return d.DetectCard(c.ctx)
+		}, func(r CardDetect) string {
+			t := fmt.Sprintf("reader ok: card %s (%s)", r.Event, r.Interface)
+			if r.ATRLen > 0 {
+				t += fmt.Sprintf(", ATR %d bytes", r.ATRLen)
 			}
-			return fmt.Errorf("test page not printed: %w", err)
-		}
-		st, err := d.PrinterStatus(ctx)
-		if err != nil {
-			return err
-		}
-		o.data = map[string]any{"test_page": "printed", "status": st}
-		o.printf("printer ok: test page printed; %s\n", printerAdvice(st))
-	case "scanner":
-		live("Show a QR or bar code to the scanner (Ctrl-C to stop)...")
-		r, err := d.ScanOne(ctx)
-		if err != nil {
-			return err
-		}
-		r.Text = cut(r.Text, 64)
-		o.data = r
-		o.printf("scanner ok: %s code, %q\n", r.Kind, r.Text)
-	case "modem":
-		m, err := d.Modem(ctx)
-		if err != nil {
-			return err
-		}
-		o.data = m
-		o.text.WriteString(kv(
-			[2]string{"model", orDash(m.Model)},
-			[2]string{"SIM", m.SIM + iccid(m.ICCIDMasked)},
-			[2]string{"signal", signalText(m.Signal)},
-			[2]string{"network", m.Registration + opText(m.Operator)},
-		))
-	case "keypad":
-		live("Press keys on the terminal; ENTER ends the test (Ctrl-C to stop)...")
-		keys, err := d.KeypadTest(ctx)
-		if err != nil {
-			return err
-		}
-		o.data = map[string]any{"keys": keys}
-		o.printf("keypad ok: %s\n", strings.Join(keys, " "))
-	case "display":
-		if err := d.DisplayTest(ctx); err != nil {
-			return err
-		}
-		o.printf("display ok: test pattern shown; check every pixel and both colours.\n")
-	case "leds":
-		if err := d.IndicatorTest(ctx); err != nil {
-			return err
-		}
-		o.printf("leds ok: LEDs cycled and buzzer sounded.\n")
-	default:
-		msg := fmt.Sprintf("unknown device '%s'", args[0])
-		if sug := suggest(args[0], cmd.subs); sug != "" {
-			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
-		}
-		return badUsage(cmd, "%s", msg)
+			return t + "\n"
+		}),
+		deviceTest("printer", func(c *call, d DeviceTests) (printerTest, error) {
+			if err := d.PrinterTestPage(c.ctx); err != nil {
+				st, serr := d.PrinterStatus(c.ctx)
+				if serr == nil && !st.Ready {
+					return printerTest{}, fmt.Errorf("test page not printed: %s", printerAdvice(st))
+				}
+				return printerTest{}, fmt.Errorf("test page not printed: %w", err)
+			}
+			st, err := d.PrinterStatus(c.ctx)
+			return printerTest{"printed", st}, err
+		}, func(p printerTest) string { return "printer ok: test page printed; " + printerAdvice(p.Status) + "\n" }),
+		deviceTest("scanner", func(c *call, d DeviceTests) (ScanResult, error) {
+			c.live("Show a QR or bar code to the scanner (Ctrl-C to stop)...")
+			r, err := d.ScanOne(c.ctx)
+			r.Text = cut(r.Text, 64)
+			return r, err
+		}, func(r ScanResult) string { return fmt.Sprintf("scanner ok: %s code, %q\n", r.Kind, r.Text) }),
+		deviceTest("modem", func(c *call, d DeviceTests) (ModemInfo, error) { return d.Modem(c.ctx) },
+			func(m ModemInfo) string {
+				return kv(
+					[2]string{"model", orDash(m.Model)},
+					[2]string{"SIM", m.SIM + iccid(m.ICCIDMasked)},
+					[2]string{"signal", signalText(m.Signal)},
+					[2]string{"network", m.Registration + opText(m.Operator)},
+				)
+			}),
+		deviceTest("keypad", func(c *call, d DeviceTests) (keypadTest, error) {
+			c.live("Press keys on the terminal; ENTER ends the test (Ctrl-C to stop)...")
+			keys, err := d.KeypadTest(c.ctx)
+			return keypadTest{keys}, err
+		}, func(k keypadTest) string { return "keypad ok: " + strings.Join(k.Keys, " ") + "\n" }),
+		deviceTest("display", func(c *call, d DeviceTests) (*struct{}, error) { return nil, d.DisplayTest(c.ctx) },
+			func(*struct{}) string { return "display ok: test pattern shown; check every pixel and both colours.\n" }),
+		deviceTest("leds", func(c *call, d DeviceTests) (*struct{}, error) { return nil, d.IndicatorTest(c.ctx) },
+			func(*struct{}) string { return "leds ok: LEDs cycled and buzzer sounded.\n" }),
 	}
-	return nil
 }
 
 func orDash(s string) string {
@@ -317,33 +405,61 @@ func printerAdvice(st PrinterState) string {
 	return "ready"
 }
 
-func runModem(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["modem"]
-	if len(args) != 2 || args[0] != "at" {
-		return badUsage(cmd, "modem needs 'at' and one AT command")
-	}
-	at := args[1]
-	o.auditArgs = []string{"at", maskAT(at)}
+// modemReply is modem at's answer.
+type modemReply struct {
+	Reply []string `json:"reply"`
+}
+
+func runModemAT(c *call) (modemReply, error) {
+	at := c.args[0]
+	c.o.auditArgs = []string{"at", maskAT(at)}
 	if len(at) < 2 || !strings.EqualFold(at[:2], "AT") || len(at) > 256 {
-		return badUsage(cmd, "'%s' is not an AT command", maskAT(at))
+		return modemReply{}, c.usage("'%s' is not an AT command", maskAT(at))
 	}
-	for _, c := range []byte(at) {
-		if c < 0x20 || c > 0x7e {
-			return badUsage(cmd, "AT commands are printable ASCII")
+	for _, b := range []byte(at) {
+		if b < 0x20 || b > 0x7e {
+			return modemReply{}, c.usage("AT commands are printable ASCII")
 		}
 	}
-	if s.c.svc.Devices == nil {
-		return ErrNotAvailable
-	}
-	lines, err := s.c.svc.Devices.ModemAT(ctx, at)
+	d, err := devices(c)
 	if err != nil {
-		return err
+		return modemReply{}, err
 	}
-	o.data = map[string]any{"reply": lines}
-	for _, l := range lines {
-		o.printf("%s\n", l)
+	reply, err := d.ModemAT(c.ctx, at)
+	if err != nil {
+		return modemReply{}, err
 	}
-	return nil
+	out := make([]string, len(reply))
+	for i, l := range reply {
+		out[i] = maskIdentities(l)
+	}
+	return modemReply{out}, nil
+}
+
+// maskIdentities masks the long numbers a modem reports: the SIM's ICCID
+// (19 or 20 digits, ITU-T E.118), the IMSI and the IMEI (15 digits) keep
+// their first six and last four digits, as the console shows an ICCID
+// everywhere. Shorter numbers (signal, cell, operator codes) are shown.
+func maskIdentities(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); {
+		j := i
+		for j < len(line) && line[j] >= '0' && line[j] <= '9' {
+			j++
+		}
+		if j == i {
+			b.WriteByte(line[i])
+			i++
+			continue
+		}
+		if d := line[i:j]; len(d) >= 14 {
+			b.WriteString(d[:6] + strings.Repeat("*", len(d)-10) + d[len(d)-4:])
+		} else {
+			b.WriteString(d)
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // maskAT hides SIM PINs and PUKs in AT commands (+CPIN, +CLCK, +CPWD).
@@ -358,98 +474,71 @@ func maskAT(at string) string {
 	return at
 }
 
-func runParam(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["param"]
-	p := s.c.svc.Params
-	if len(args) == 0 {
-		return badUsage(cmd, "param needs list, get or set")
+// params is the parameter store, when the board has one.
+func params(c *call) (ParamStore, error) {
+	p := c.svc().Params
+	return p, available(p != nil)
+}
+
+func paramAbout(p Param) string {
+	if p.ReadOnly {
+		return p.Description + " (read-only)"
 	}
-	switch args[0] {
-	case "list":
-		if len(args) != 1 {
-			return badUsage(cmd, "param list takes no more arguments")
-		}
-		if p == nil {
-			return ErrNotAvailable
-		}
-		list, err := p.List(ctx)
-		if err != nil {
-			return err
-		}
-		rows := make([][]string, 0, len(list))
-		for i := range list {
-			list[i] = maskParam(list[i])
-			ro := ""
-			if list[i].ReadOnly {
-				ro = " (read-only)"
-			}
-			rows = append(rows, []string{list[i].Name, list[i].Value, list[i].Description + ro})
-		}
-		if list == nil {
-			list = []Param{}
-		}
-		o.data = list
-		o.text.WriteString(o.table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
-	case "get":
-		if len(args) != 2 {
-			return badUsage(cmd, "param get needs one NAME")
-		}
-		if p == nil {
-			return ErrNotAvailable
-		}
-		v, err := p.Get(ctx, args[1])
-		if errors.Is(err, ErrNotFound) {
-			return paramNotFound(ctx, p, args[1])
-		}
-		if err != nil {
-			return err
-		}
-		v = maskParam(v)
-		o.data = v
-		o.text.WriteString(kv([2]string{"name", v.Name}, [2]string{"value", v.Value}, [2]string{"about", v.Description}))
-	case "set":
-		if len(args) != 3 {
-			return badUsage(cmd, "param set needs NAME and VALUE (quote a value with spaces)")
-		}
-		if p == nil {
-			return ErrNotAvailable
-		}
-		name, value := args[1], args[2]
-		cur, err := p.Get(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			o.auditArgs = []string{"set", name, "(unknown)"}
-			return paramNotFound(ctx, p, name)
-		}
-		if err != nil {
-			return err
-		}
-		if cur.Sensitive {
-			o.auditArgs = []string{"set", name, "****"}
-		}
-		if cur.ReadOnly {
-			return fmt.Errorf("%s is read-only", name)
-		}
-		if err := p.Set(ctx, name, value); err != nil {
-			if errors.Is(err, ErrInvalid) {
-				return fmt.Errorf("%s not changed: %w", name, err)
-			}
-			return err
-		}
-		after, err := p.Get(ctx, name)
-		if err != nil {
-			return err
-		}
-		after = maskParam(after)
-		o.data = after
-		o.printf("%s = %s\n", after.Name, after.Value)
-	default:
-		msg := fmt.Sprintf("unknown sub-command '%s'", args[0])
-		if sug := suggest(args[0], cmd.subs); sug != "" {
-			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
-		}
-		return badUsage(cmd, "%s", msg)
+	return p.Description
+}
+
+func runParamList(c *call) ([]Param, error) {
+	p, err := params(c)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	list, err := p.List(c.ctx)
+	for i := range list {
+		list[i] = maskParam(list[i])
+	}
+	return list, err
+}
+
+func runParamGet(c *call) (Param, error) {
+	p, err := params(c)
+	if err != nil {
+		return Param{}, err
+	}
+	v, err := p.Get(c.ctx, c.args[0])
+	if errors.Is(err, ErrNotFound) {
+		return Param{}, paramNotFound(c.ctx, p, c.args[0])
+	}
+	return maskParam(v), err
+}
+
+func runParamSet(c *call) (Param, error) {
+	p, err := params(c)
+	if err != nil {
+		return Param{}, err
+	}
+	name, value := c.args[0], c.args[1]
+	cur, err := p.Get(c.ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		c.o.auditArgs = []string{"set", name, "(unknown)"}
+		return Param{}, paramNotFound(c.ctx, p, name)
+	}
+	if err != nil {
+		return Param{}, err
+	}
+	if cur.Sensitive {
+		c.o.auditArgs = []string{"set", name, "****"}
+	}
+	if cur.ReadOnly {
+		return Param{}, fmt.Errorf("%s is read-only", name)
+	}
+	if err := p.Set(c.ctx, name, value); err != nil {
+		if errors.Is(err, ErrInvalid) {
+			return Param{}, fmt.Errorf("%s not changed: %w", name, err)
+		}
+		return Param{}, err
+	}
+	after, err := p.Get(c.ctx, name)
+	return maskParam(after), err
 }
 
 func maskParam(p Param) Param {
@@ -473,61 +562,33 @@ func paramNotFound(ctx context.Context, p ParamStore, name string) error {
 	return fmt.Errorf("%s (%w)", msg, ErrNotFound)
 }
 
-func runKeys(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("keys", args); err != nil {
-		return err
+func runKeys(c *call) ([]KeyInfo, error) {
+	if err := available(c.svc().Keys != nil); err != nil {
+		return nil, err
 	}
-	if s.c.svc.Keys == nil {
-		return ErrNotAvailable
-	}
-	keys, err := s.c.svc.Keys.Keys(ctx)
-	if err != nil {
-		return err
-	}
-	rows := make([][]string, 0, len(keys))
+	keys, err := c.svc().Keys.Keys(c.ctx)
 	for i := range keys {
 		// A check value is at most 6 hex digits; anything longer is not
 		// a check value and is not shown.
 		if len(keys[i].KCV) > 6 {
 			keys[i].KCV = keys[i].KCV[:6]
 		}
-		loaded := "not loaded"
-		if keys[i].Loaded {
-			loaded = timeStr(keys[i].LoadedAt)
-		}
-		rows = append(rows, []string{keys[i].Name, keys[i].Algorithm, orDash(keys[i].KCV), loaded})
 	}
-	if keys == nil {
-		keys = []KeyInfo{}
-	}
-	o.data = keys
-	o.text.WriteString(o.table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
-	return nil
+	return keys, err
 }
 
-func runBinding(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("binding", args); err != nil {
-		return err
+func keyLoaded(k KeyInfo) string {
+	if k.Loaded {
+		return timeStr(k.LoadedAt)
 	}
-	if s.c.svc.Binding == nil {
-		return ErrNotAvailable
+	return "not loaded"
+}
+
+func runBinding(c *call) (BindingInfo, error) {
+	if err := available(c.svc().Binding != nil); err != nil {
+		return BindingInfo{}, err
 	}
-	b, err := s.c.svc.Binding.Binding(ctx)
-	if err != nil {
-		return err
-	}
-	o.data = b
-	o.text.WriteString(kv(
-		[2]string{"state", b.State},
-		[2]string{"TID / MID", orDash(b.TID) + " / " + orDash(b.MID)},
-		[2]string{"merchant", orDash(b.Merchant)},
-		[2]string{"bank", orDash(b.Bank)},
-		[2]string{"bound", timeStr(b.BoundAt)},
-		[2]string{"expires", timeStr(b.ExpiresAt)},
-		[2]string{"last check", timeStr(b.LastCheck)},
-		[2]string{"settlement", orDash(b.SettlementAccount)},
-	))
-	return nil
+	return c.svc().Binding.Binding(c.ctx)
 }
 
 func parseTrace(s string) (uint32, error) {
@@ -538,98 +599,48 @@ func parseTrace(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// optionalCount reads the N of "journal list [N]" and "log tail [N]": 20
+// count reads the optional N of "journal list [N]" and "log tail [N]": 20
 // when absent, 1 to 1000 when given.
-func optionalCount(cmd *command, args []string, usage string) (int, error) {
-	switch len(args) {
-	case 1:
+func count(c *call) (int, error) {
+	if len(c.args) == 0 {
 		return 20, nil
-	case 2:
-		v, err := strconv.Atoi(args[1])
-		if err != nil || v < 1 || v > 1000 {
-			return 0, badUsage(cmd, "'%s' is not a count (1 to 1000)", args[1])
-		}
-		return v, nil
 	}
-	return 0, badUsage(cmd, "%s takes at most N", usage)
+	v, err := strconv.Atoi(c.args[0])
+	if err != nil || v < 1 || v > 1000 {
+		return 0, c.usage("'%s' is not a count (1 to 1000)", c.args[0])
+	}
+	return v, nil
 }
 
-func runJournal(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["journal"]
-	j := s.c.svc.Journal
-	if len(args) == 0 {
-		return badUsage(cmd, "journal needs list or show")
+// journal is the journal, when the board has one.
+func journal(c *call) (JournalView, error) {
+	j := c.svc().Journal
+	return j, available(j != nil)
+}
+
+func runJournalList(c *call) ([]JournalEntry, error) {
+	n, err := count(c)
+	if err != nil {
+		return nil, err
 	}
-	switch args[0] {
-	case "list":
-		n, err := optionalCount(cmd, args, "journal list")
-		if err != nil {
-			return err
-		}
-		if j == nil {
-			return ErrNotAvailable
-		}
-		list, err := j.List(ctx, n)
-		if err != nil {
-			return err
-		}
-		rows := make([][]string, 0, len(list))
-		for _, e := range list {
-			rows = append(rows, []string{fmt.Sprintf("%06d", e.Trace), e.Time.Format("01-02 15:04"), e.Kind, e.Method,
-				money(e.Amount), orDash(e.MaskedPAN), e.State})
-		}
-		if list == nil {
-			list = []JournalEntry{}
-		}
-		o.data = list
-		if len(list) == 0 {
-			o.printf("no transactions in the open batch\n")
-			return nil
-		}
-		o.text.WriteString(o.table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
-	case "show":
-		if len(args) != 2 {
-			return badUsage(cmd, "journal show needs one TRACE")
-		}
-		tr, err := parseTrace(args[1])
-		if err != nil {
-			return badUsage(cmd, "%v", err)
-		}
-		if j == nil {
-			return ErrNotAvailable
-		}
-		e, err := j.Show(ctx, tr)
-		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("no transaction with trace %06d", tr)
-		}
-		if err != nil {
-			return err
-		}
-		o.data = e
-		settled := "no"
-		if e.Settled {
-			settled = "yes"
-		}
-		o.text.WriteString(kv(
-			[2]string{"trace", fmt.Sprintf("%06d (batch %06d)", e.Trace, e.Batch)},
-			[2]string{"time", e.Time.Format("2006-01-02 15:04:05")},
-			[2]string{"kind", e.Kind + " by " + e.Method},
-			[2]string{"amount", money(e.Amount) + " " + e.Currency},
-			[2]string{"card", orDash(e.MaskedPAN)},
-			[2]string{"state", e.State + respText(e.Response)},
-			[2]string{"auth code", orDash(e.AuthCode)},
-			[2]string{"reference", orDash(e.RRN)},
-			[2]string{"application", strings.TrimSpace(orDash(e.AppLabel) + " " + e.AID)},
-			[2]string{"settled", settled},
-		))
-	default:
-		msg := fmt.Sprintf("unknown sub-command '%s'", args[0])
-		if sug := suggest(args[0], cmd.subs); sug != "" {
-			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
-		}
-		return badUsage(cmd, "%s", msg)
+	j, err := journal(c)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return j.List(c.ctx, n)
+}
+
+func runJournalShow(c *call) (JournalEntry, error) {
+	tr, err := parseTrace(c.args[0])
+	if err != nil {
+		return JournalEntry{}, c.usage("%v", err)
+	}
+	j, err := journal(c)
+	if err != nil {
+		return JournalEntry{}, err
+	}
+	e, err := j.Show(c.ctx, tr)
+	return e, errNotFoundAs(err, fmt.Sprintf("no transaction with trace %06d", tr))
 }
 
 func respText(code string) string {
@@ -639,157 +650,104 @@ func respText(code string) string {
 	return " (response " + code + ")"
 }
 
-func runReprint(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["reprint"]
-	if len(args) != 1 {
-		return badUsage(cmd, "reprint needs a TRACE or 'last'")
-	}
-	j := s.c.svc.Journal
-	if args[0] == "last" {
-		if j == nil {
-			return ErrNotAvailable
-		}
-		tr, err := j.ReprintLast(ctx)
-		if errors.Is(err, ErrNotFound) {
-			return errors.New("nothing to reprint: no transaction yet")
-		}
-		if err != nil {
-			return err
-		}
-		o.data = map[string]any{"reprinted": tr}
-		o.printf("receipt of trace %06d reprinted\n", tr)
-		return nil
-	}
-	tr, err := parseTrace(args[0])
-	if err != nil {
-		return badUsage(cmd, "%v", err)
-	}
-	if j == nil {
-		return ErrNotAvailable
-	}
-	if err := j.Reprint(ctx, tr); errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("no transaction with trace %06d", tr)
-	} else if err != nil {
-		return err
-	}
-	o.data = map[string]any{"reprinted": tr}
-	o.printf("receipt of trace %06d reprinted\n", tr)
-	return nil
+// reprinted is reprint's answer.
+type reprinted struct {
+	Trace uint32 `json:"reprinted"`
 }
 
-func runSettle(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("settle", args); err != nil {
-		return err
+func runReprint(c *call) (reprinted, error) {
+	if c.args[0] == "last" {
+		j, err := journal(c)
+		if err != nil {
+			return reprinted{}, err
+		}
+		tr, err := j.ReprintLast(c.ctx)
+		return reprinted{tr}, errNotFoundAs(err, "nothing to reprint: no transaction yet")
 	}
-	if s.c.svc.Journal == nil {
-		return ErrNotAvailable
-	}
-	if !o.json {
-		s.println("Settling with the host...")
-	}
-	r, err := s.c.svc.Journal.Settle(ctx)
+	tr, err := parseTrace(c.args[0])
 	if err != nil {
-		return fmt.Errorf("settlement failed: %w", err)
+		return reprinted{}, c.usage("%v", err)
 	}
-	o.data = r
+	j, err := journal(c)
+	if err != nil {
+		return reprinted{}, err
+	}
+	return reprinted{tr}, errNotFoundAs(j.Reprint(c.ctx, tr), fmt.Sprintf("no transaction with trace %06d", tr))
+}
+
+func runSettle(c *call) (SettleResult, error) {
+	j, err := journal(c)
+	if err != nil {
+		return SettleResult{}, err
+	}
+	c.live("Settling with the host...")
+	r, err := j.Settle(c.ctx)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("settlement failed: %w", err)
+	}
+	return r, nil
+}
+
+func settleText(r SettleResult) string {
 	how := "balanced with the host"
 	if !r.Balanced {
 		how = fmt.Sprintf("not balanced: %d transactions uploaded, then closed", r.Uploaded)
 	}
-	o.printf("batch %06d settled, %s: %d transactions, %s\nnew batch %06d\n", r.Batch, how, r.Count, money(r.Amount), r.NewBatch)
-	return nil
+	return fmt.Sprintf("batch %06d settled, %s: %d transactions, %s\nnew batch %06d", r.Batch, how, r.Count, money(r.Amount), r.NewBatch)
 }
 
 // logLevels are the levels log level accepts.
 func logLevels() []string { return []string{"debug", "info", "warn", "error"} }
 
-func runLog(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["log"]
-	l := s.c.svc.Logs
-	if len(args) == 0 {
-		return badUsage(cmd, "log needs tail or level")
-	}
-	switch args[0] {
-	case "tail":
-		n, err := optionalCount(cmd, args, "log tail")
-		if err != nil {
-			return err
-		}
-		if l == nil {
-			return ErrNotAvailable
-		}
-		lines, err := l.Tail(ctx, n)
-		if err != nil {
-			return err
-		}
-		if lines == nil {
-			lines = []LogLine{}
-		}
-		o.data = lines
-		for _, ln := range lines {
-			o.printf("%s %-5s %s\n", ln.Time.Format("01-02 15:04:05"), strings.ToUpper(ln.Level), ln.Message)
-		}
-	case "level":
-		if len(args) > 2 {
-			return badUsage(cmd, "log level takes one level")
-		}
-		if l == nil {
-			return ErrNotAvailable
-		}
-		if len(args) == 1 {
-			lvl, err := l.Level(ctx)
-			if err != nil {
-				return err
-			}
-			o.data = map[string]string{"level": lvl}
-			o.printf("log level %s\n", lvl)
-			return nil
-		}
-		lvl := strings.ToLower(args[1])
-		ok := false
-		for _, x := range logLevels() {
-			ok = ok || x == lvl
-		}
-		if !ok {
-			return badUsage(cmd, "'%s' is not a level (%s)", args[1], strings.Join(logLevels(), ", "))
-		}
-		if err := l.SetLevel(ctx, lvl); err != nil {
-			return err
-		}
-		o.data = map[string]string{"level": lvl}
-		o.printf("log level set to %s\n", lvl)
-	default:
-		msg := fmt.Sprintf("unknown sub-command '%s'", args[0])
-		if sug := suggest(args[0], cmd.subs); sug != "" {
-			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
-		}
-		return badUsage(cmd, "%s", msg)
-	}
-	return nil
+// logs is the log source, when the board has one.
+func logs(c *call) (LogSource, error) {
+	l := c.svc().Logs
+	return l, available(l != nil)
 }
 
-func runPerf(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("perf", args); err != nil {
-		return err
-	}
-	if s.c.svc.Perf == nil {
-		return ErrNotAvailable
-	}
-	stats, err := s.c.svc.Perf.Perf(ctx)
+func runLogTail(c *call) ([]LogLine, error) {
+	n, err := count(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
-	rows := make([][]string, 0, len(stats))
-	for _, p := range stats {
-		rows = append(rows, []string{p.Target, strconv.Itoa(p.Count), strconv.Itoa(p.Errors), ms(p.P50), ms(p.P95), ms(p.Max)})
+	l, err := logs(c)
+	if err != nil {
+		return nil, err
 	}
-	if stats == nil {
-		stats = []PerfStat{}
+	return l.Tail(c.ctx, n)
+}
+
+// logLevel is log level's answer; was is how the text says it.
+type logLevel struct {
+	Level string `json:"level"`
+	was   string
+}
+
+func runLogLevel(c *call) (logLevel, error) {
+	l, err := logs(c)
+	if err != nil {
+		return logLevel{}, err
 	}
-	o.data = stats
-	o.text.WriteString(o.table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
-	return nil
+	if len(c.args) == 0 {
+		lvl, err := l.Level(c.ctx)
+		return logLevel{Level: lvl}, err
+	}
+	lvl := strings.ToLower(c.args[0])
+	ok := false
+	for _, x := range logLevels() {
+		ok = ok || x == lvl
+	}
+	if !ok {
+		return logLevel{}, c.usage("'%s' is not a level (%s)", c.args[0], strings.Join(logLevels(), ", "))
+	}
+	return logLevel{Level: lvl, was: "set to "}, l.SetLevel(c.ctx, lvl)
+}
+
+func runPerf(c *call) ([]PerfStat, error) {
+	if err := available(c.svc().Perf != nil); err != nil {
+		return nil, err
+	}
+	return c.svc().Perf.Perf(c.ctx)
 }
 
 // resolve places a relative path under FileRoot.
@@ -814,143 +772,165 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func runBackup(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["backup"]
-	if len(args) != 1 {
-		return badUsage(cmd, "backup needs a FILE, or - for the console")
-	}
-	if s.c.svc.Backup == nil {
-		return ErrNotAvailable
-	}
-	var payload bytes.Buffer
-	if err := s.c.svc.Backup.Export(ctx, &limitWriter{w: &payload, n: s.c.cfg.MaxBackupSize}); err != nil {
-		return fmt.Errorf("backup failed: %w", err)
-	}
-	sealed := sealBackup(payload.Bytes())
-	if args[0] == "-" {
-		a := armor(sealed)
-		o.data = map[string]any{"bytes": payload.Len(), "armor": a}
-		o.text.WriteString(a)
-		o.printf("backup: %d bytes; copy everything from BEGIN to END, 'restore -' pastes it back\n", payload.Len())
-		return nil
-	}
-	path := s.resolve(args[0])
-	if err := durable.WriteFile(path, sealed, 0o600); err != nil {
-		return fmt.Errorf("backup failed: %w", err)
-	}
-	o.data = map[string]any{"bytes": payload.Len(), "file": path}
-	o.printf("backup written to %s: %d bytes with integrity header\n", args[0], payload.Len())
-	return nil
+// backedUp is backup's answer: the armored text for -, or the file.
+type backedUp struct {
+	Bytes int    `json:"bytes"`
+	Armor string `json:"armor,omitempty"`
+	File  string `json:"file,omitempty"`
+	named string
 }
 
-func runRestore(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["restore"]
-	if len(args) != 1 {
-		return badUsage(cmd, "restore needs a FILE, or - to paste")
+func runBackup(c *call) (backedUp, error) {
+	b := c.svc().Backup
+	if err := available(b != nil); err != nil {
+		return backedUp{}, err
 	}
-	if s.c.svc.Backup == nil {
-		return ErrNotAvailable
+	var payload bytes.Buffer
+	if err := b.Export(c.ctx, &limitWriter{w: &payload, n: c.s.c.cfg.MaxBackupSize}); err != nil {
+		return backedUp{}, fmt.Errorf("backup failed: %w", err)
 	}
-	limit := s.c.cfg.MaxBackupSize
+	sealed := sealBackup(payload.Bytes())
+	if c.args[0] == "-" {
+		return backedUp{Bytes: payload.Len(), Armor: armor(sealed)}, nil
+	}
+	path := c.s.resolve(c.args[0])
+	if err := durable.WriteFile(path, sealed, 0o600); err != nil {
+		return backedUp{}, fmt.Errorf("backup failed: %w", err)
+	}
+	return backedUp{Bytes: payload.Len(), File: path, named: c.args[0]}, nil
+}
+
+func showBackup(_ *call, b backedUp) string {
+	if b.File == "" {
+		return b.Armor + fmt.Sprintf("backup: %d bytes; copy everything from BEGIN to END, 'restore -' pastes it back\n", b.Bytes)
+	}
+	return fmt.Sprintf("backup written to %s: %d bytes with integrity header\n", b.named, b.Bytes)
+}
+
+// restored is restore's answer.
+type restored struct {
+	Bytes int `json:"restored_bytes"`
+}
+
+// pasteBackup reads an armored backup pasted into the console.
+func pasteBackup(s *session, limit int64) ([]byte, error) {
+	s.println("Paste the backup (BEGIN to END lines); an empty line aborts.")
+	var lines []string
+	total := int64(0)
+	for {
+		l, err := s.readSecret("")
+		if err != nil {
+			return nil, err
+		}
+		l = strings.TrimSpace(l)
+		if l == "" {
+			return nil, errors.New("restore aborted; nothing was changed")
+		}
+		total += int64(len(l))
+		if total > limit*4/3+4096 {
+			return nil, errors.New("restore refused: backup larger than the configured limit; nothing was changed")
+		}
+		lines = append(lines, l)
+		if l == endArmor {
+			break
+		}
+	}
+	data, err := dearmor(lines)
+	if err != nil {
+		return nil, fmt.Errorf("restore refused: %w; nothing was changed", err)
+	}
+	return data, nil
+}
+
+// readBackup reads a backup file, at most limit bytes and its header.
+func readBackup(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("restore failed: %w", err)
+	}
+	defer f.Close()
+	sealed, err := io.ReadAll(io.LimitReader(f, limit+4096))
+	if err != nil {
+		return nil, fmt.Errorf("restore failed: %w", err)
+	}
+	return sealed, nil
+}
+
+func runRestore(c *call) (restored, error) {
+	b := c.svc().Backup
+	if err := available(b != nil); err != nil {
+		return restored{}, err
+	}
+	limit := c.s.c.cfg.MaxBackupSize
 	var sealed []byte
-	if args[0] == "-" {
-		s.println("Paste the backup (BEGIN to END lines); an empty line aborts.")
-		var lines []string
-		total := int64(0)
-		for {
-			l, err := s.readSecret("")
-			if err != nil {
-				return err
-			}
-			l = strings.TrimSpace(l)
-			if l == "" {
-				return errors.New("restore aborted; nothing was changed")
-			}
-			total += int64(len(l))
-			if total > limit*4/3+4096 {
-				return errors.New("restore refused: backup larger than the configured limit; nothing was changed")
-			}
-			lines = append(lines, l)
-			if l == endArmor {
-				break
-			}
-		}
-		data, err := dearmor(lines)
-		if err != nil {
-			return fmt.Errorf("restore refused: %w; nothing was changed", err)
-		}
-		sealed = data
+	var err error
+	if c.args[0] == "-" {
+		sealed, err = pasteBackup(c.s, limit)
 	} else {
-		path := s.resolve(args[0])
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("restore failed: %w", err)
-		}
-		sealed, err = io.ReadAll(io.LimitReader(f, limit+4096))
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("restore failed: %w", err)
-		}
+		sealed, err = readBackup(c.s.resolve(c.args[0]), limit)
+	}
+	if err != nil {
+		return restored{}, err
 	}
 	payload, err := openBackup(sealed, limit)
 	if err != nil {
-		return fmt.Errorf("restore refused: %w; nothing was changed", err)
+		return restored{}, fmt.Errorf("restore refused: %w; nothing was changed", err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.c.cfg.CommandTimeout)
+	rctx, cancel := context.WithTimeout(c.ctx, c.s.c.cfg.CommandTimeout)
 	defer cancel()
-	if err := s.c.svc.Backup.Import(rctx, bytes.NewReader(payload)); err != nil {
+	if err := b.Import(rctx, bytes.NewReader(payload)); err != nil {
 		if errors.Is(err, ErrWouldLoseUnsettled) {
-			return fmt.Errorf("restore refused: %w; settle first. Nothing was changed", err)
+			return restored{}, fmt.Errorf("restore refused: %w; settle first. Nothing was changed", err)
 		}
-		return fmt.Errorf("restore failed: %w", err)
+		return restored{}, fmt.Errorf("restore failed: %w", err)
 	}
-	o.data = map[string]any{"restored_bytes": len(payload)}
-	o.printf("restored %d bytes of journal and parameters\n", len(payload))
-	return nil
+	return restored{len(payload)}, nil
 }
 
-func runUpdate(ctx context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["update"]
-	u := s.c.svc.Update
-	if len(args) > 1 {
-		return badUsage(cmd, "update takes one FILE")
+// runUpdate shows the slots without FILE, and installs FILE with one.
+func runUpdate(c *call) (any, string, error) {
+	u := c.svc().Update
+	if err := available(u != nil); err != nil {
+		return nil, "", err
 	}
-	if u == nil {
-		return ErrNotAvailable
+	if len(c.args) == 0 {
+		if c.o.force {
+			return nil, "", c.usage("--force needs a FILE")
+		}
+		return handle(func(*call) (update.State, error) { return u.Status() }, showSlots)(c)
 	}
-	if len(args) == 0 {
-		if o.force {
-			return badUsage(cmd, "--force needs a FILE")
-		}
-		st, err := u.Status()
-		if err != nil {
-			return err
-		}
-		o.data = st
-		row := func(sl update.Slot) []string {
-			i := st.Info(sl)
-			state := "standby"
-			if sl == st.Active {
-				state = "active"
-				if st.Trial {
-					state = fmt.Sprintf("active, trial boot %d", st.Boots)
-				}
+	return handle(installUpdate, sentence(func(r update.Result) string {
+		return fmt.Sprintf("firmware %s written to slot %s; type 'reboot' to run it on trial", r.Version, r.Slot)
+	}))(c)
+}
+
+func showSlots(c *call, st update.State) string {
+	row := func(sl update.Slot) []string {
+		i := st.Info(sl)
+		state := "standby"
+		if sl == st.Active {
+			state = "active"
+			if st.Trial {
+				state = fmt.Sprintf("active, trial boot %d", st.Boots)
 			}
-			return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
 		}
-		o.text.WriteString(o.table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
-		if st.Last != "" {
-			o.printf("last: %s\n", st.Last)
-		}
-		return nil
+		return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
 	}
-	path := s.resolve(args[0])
+	t := c.o.table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil)
+	if st.Last != "" {
+		t += fmt.Sprintf("last: %s\n", st.Last)
+	}
+	return t
+}
+
+func installUpdate(c *call) (update.Result, error) {
+	s := c.s
 	lastPct := int64(-1)
-	res, err := u.InstallFile(ctx, path, update.Options{Force: o.force, Progress: func(p update.Progress) {
+	res, err := c.svc().Update.InstallFile(c.ctx, s.resolve(c.args[0]), update.Options{Force: c.o.force, Progress: func(p update.Progress) {
 		if s.c.cfg.OnUpdateProgress != nil {
 			s.c.cfg.OnUpdateProgress(p)
 		}
-		if o.json || p.Phase != "write" || p.Total == 0 {
+		if c.o.json || p.Phase != "write" || p.Total == 0 {
 			return
 		}
 		pct := p.Written * 100 / p.Total
@@ -961,137 +941,129 @@ func runUpdate(ctx context.Context, s *session, args []string, o *output) error 
 	}})
 	switch {
 	case errors.Is(err, update.ErrDowngrade):
-		return fmt.Errorf("update refused: %w", err)
+		return res, fmt.Errorf("update refused: %w", err)
 	case err != nil:
-		return fmt.Errorf("update refused, nothing changed: %w", err)
+		return res, fmt.Errorf("update refused, nothing changed: %w", err)
 	}
-	o.data = res
-	o.printf("firmware %s written to slot %s; type 'reboot' to run it on trial\n", res.Version, res.Slot)
-	return nil
+	return res, nil
 }
 
-func runReboot(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("reboot", args); err != nil {
-		return err
-	}
-	if s.c.svc.Reboot == nil {
-		return ErrNotAvailable
+func runReboot(c *call) (done, error) {
+	if err := available(c.svc().Reboot != nil); err != nil {
+		return "", err
 	}
 	// The reboot may not return: record it first.
-	if err := s.audit("reboot", nil, "requested"); err != nil {
-		return err
+	if err := c.s.audit(c.top.name, nil, "requested"); err != nil {
+		return "", err
 	}
-	if !o.json {
-		s.println("Rebooting...")
+	c.live("Rebooting...")
+	if err := c.svc().Reboot(c.ctx); err != nil {
+		return "", fmt.Errorf("reboot failed: %w", err)
 	}
-	if err := s.c.svc.Reboot(ctx); err != nil {
-		return fmt.Errorf("reboot failed: %w", err)
-	}
-	o.printf("reboot under way\n")
-	return nil
+	return "reboot under way\n", nil
 }
 
-func runPasswd(_ context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("passwd", args); err != nil {
-		return err
-	}
+func runPasswd(c *call) (done, error) {
+	s := c.s
 	old, err := s.readSecret("Current password: ")
 	if err != nil {
-		return err
+		return "", err
 	}
 	pw, err := s.readSecret("New password: ")
 	if err != nil {
-		return err
+		return "", err
 	}
 	again, err := s.readSecret("Repeat new password: ")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if pw != again {
-		return errors.New("the new passwords differ; password not changed")
+		return "", errors.New("the new passwords differ; password not changed")
 	}
 	if err := s.c.guard.change(old, pw); err != nil {
-		return fmt.Errorf("password not changed: %w", err)
+		return "", fmt.Errorf("password not changed: %w", err)
 	}
-	o.printf("password changed\n")
-	return nil
+	return "password changed\n", nil
 }
 
-func runPriv(ctx context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("priv", args); err != nil {
-		return err
-	}
+func runPriv(c *call) (done, error) {
+	s := c.s
 	if s.priv {
-		o.printf("already privileged\n")
-		return nil
+		return "already privileged\n", nil
 	}
 	pw, err := s.readSecret("Password: ")
 	if err != nil {
-		return err
+		return "", err
 	}
 	res, err := s.c.guard.attempt(pw)
-	if ctx.Err() != nil {
+	if c.ctx.Err() != nil {
 		// ^C while the password was checked: no privileges, whatever the
 		// answer.
-		s.audit("priv", nil, "cancelled")
-		return ctx.Err()
+		s.audit(c.top.name, nil, "cancelled")
+		return "", c.ctx.Err()
 	}
 	switch {
 	case err == nil && res.ok:
 		s.priv = true
 		s.privUntil = s.c.cfg.Now().Add(s.c.cfg.PrivTimeout)
-		if aerr := s.audit("priv", nil, "ok"); aerr != nil {
+		if aerr := s.audit(c.top.name, nil, "ok"); aerr != nil {
 			s.priv = false
-			return fmt.Errorf("privileges refused: %w", aerr)
+			return "", fmt.Errorf("privileges refused: %w", aerr)
 		}
-		o.printf("privileged commands enabled for %s after the last one\n", s.c.cfg.PrivTimeout)
-		return nil
+		return done(fmt.Sprintf("privileged commands enabled for %s after the last one\n", s.c.cfg.PrivTimeout)), nil
 	case errors.Is(err, ErrLocked):
-		s.audit("priv", nil, "refused: locked")
-		return fmt.Errorf("console locked: try again in %s", roundUp(res.lockFor))
+		s.audit(c.top.name, nil, "refused: locked")
+		return "", fmt.Errorf("console locked: try again in %s", roundUp(res.lockFor))
 	case errors.Is(err, ErrBadPassword):
-		s.audit("priv", nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
+		s.audit(c.top.name, nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
 		if res.lockFor > 0 {
-			return fmt.Errorf("wrong password; console locked for %s", roundUp(res.lockFor))
+			return "", fmt.Errorf("wrong password; console locked for %s", roundUp(res.lockFor))
 		}
-		return errors.New("wrong password")
+		return "", errors.New("wrong password")
 	}
-	return err
+	return "", err
 }
 
-func runUnpriv(_ context.Context, s *session, args []string, o *output) error {
-	if err := noArgs("unpriv", args); err != nil {
-		return err
+func runUnpriv(c *call) (done, error) {
+	if c.s.priv {
+		c.s.priv = false
+		c.s.audit(c.top.name, nil, "ok")
 	}
-	if s.priv {
-		s.priv = false
-		s.audit("unpriv", nil, "ok")
-	}
-	o.printf("read-only\n")
-	return nil
+	return "read-only\n", nil
 }
 
-func runTerm(_ context.Context, s *session, args []string, o *output) error {
-	cmd := s.c.byName["term"]
+// termWidth is term's answer.
+type termWidth struct {
+	Cols   int    `json:"cols"`
+	Source string `json:"source"`
+}
+
+func termText(t termWidth) string {
+	if t.Source == "asked" {
+		return fmt.Sprintf("asked the terminal for its width; until it answers, %d columns", t.Cols)
+	}
+	return fmt.Sprintf("%d columns (%s)", t.Cols, t.Source)
+}
+
+func runTerm(c *call) (termWidth, error) {
+	s, args := c.s, c.args
 	switch {
 	case len(args) == 0:
 	case len(args) == 2 && args[0] == "cols" && args[1] == "auto":
 		s.widthSet = false
 		if err := s.askWidth(); err != nil {
-			return err
+			return termWidth{}, err
 		}
-		o.data = map[string]any{"cols": s.width, "source": "asked"}
-		o.printf("asked the terminal for its width; until it answers, %d columns\n", s.width)
-		return nil
+		return termWidth{s.width, "asked"}, nil
 	case len(args) == 2 && args[0] == "cols":
 		n, err := strconv.Atoi(args[1])
 		if err != nil || n < minWidth || n > maxWidth {
-			return badUsage(cmd, "'%s' is not a width (%d to %d)", args[1], minWidth, maxWidth)
+			return termWidth{}, c.usage("'%s' is not a width (%d to %d)", args[1], minWidth, maxWidth)
 		}
 		s.widthSet = true
 		s.setWidth(n)
 	default:
-		return badUsage(cmd, "term takes 'cols N' or 'cols auto'")
+		return termWidth{}, c.usage("%s takes 'cols N' or 'cols auto'", c.top.name)
 	}
 	source := "default"
 	switch {
@@ -1100,7 +1072,5 @@ func runTerm(_ context.Context, s *session, args []string, o *output) error {
 	case s.port.reportedCols() == s.width:
 		source = "reported by the terminal"
 	}
-	o.data = map[string]any{"cols": s.width, "source": source}
-	o.printf("%d columns (%s)\n", s.width, source)
-	return nil
+	return termWidth{s.width, source}, nil
 }

@@ -138,3 +138,28 @@ func TestRedactJSON(t *testing.T) {
 		t.Errorf("redacted: %s", b)
 	}
 }
+
+// A modem's reply keeps its shape, and no run of 14 digits or more (an
+// ICCID, IMSI or IMEI) survives whole.
+func FuzzMaskIdentities(f *testing.F) {
+	for _, s := range []string{"+QCCID: 89860000000000000001", "460000000000001", "+CSQ: 24,99", "12345678901234x5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got := maskIdentities(line)
+		if len(got) != len(line) {
+			t.Fatalf("%q became %q: length changed", line, got)
+		}
+		run := 0
+		for i := 0; i < len(got); i++ {
+			if got[i] >= '0' && got[i] <= '9' {
+				run++
+				if run >= 14 {
+					t.Fatalf("%q became %q: a long number is shown", line, got)
+				}
+			} else {
+				run = 0
+			}
+		}
+	})
+}

@@ -33,7 +33,10 @@ type Config struct {
 	Signal    int           // AT+CSQ rssi 0..31, 24 when zero
 	BootDelay time.Duration // power key to RDY, 20 ms when zero
 	StartOff  bool          // start powered off, waiting for the power key
-	Log       *slog.Logger
+	// The module's and the SIM's identities (AT+CGSN, AT+CIMI, AT+QCCID);
+	// test values when empty.
+	IMEI, IMSI, ICCID string
+	Log               *slog.Logger
 }
 
 // Stats counts what happened, for tests.
@@ -95,6 +98,15 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	if cfg.BootDelay == 0 {
 		cfg.BootDelay = 20 * time.Millisecond
+	}
+	if cfg.IMEI == "" {
+		cfg.IMEI = "860000000000009" // TEST ONLY
+	}
+	if cfg.IMSI == "" {
+		cfg.IMSI = "460000000000001" // TEST ONLY: MCC 460, MNC 00
+	}
+	if cfg.ICCID == "" {
+		cfg.ICCID = "89860000000000000001" // TEST ONLY: 89 telecom, 86 China
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -439,10 +451,13 @@ func (e *Emulator) respond(cmd string) (out []byte, prompt bool) {
 	name, arg := splitCommand(cmd)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if out, done := e.identity(name, arg, info); done {
+		return append(out, ok()...), false
+	}
 	switch name {
-	case "AT", "ATI", "AT+CGMM", "AT+CFUN":
-		if name == "ATI" {
-			info("Quectel\r\nEC200T\r\nRevision: EMU")
+	case "AT", "AT+CFUN":
+		if name == "AT+CFUN" && arg == "?" {
+			info("+CFUN: 1")
 		}
 		return ok(), false
 	case "ATE0":
@@ -515,8 +530,60 @@ func (e *Emulator) respond(cmd string) (out []byte, prompt bool) {
 	case "AT+QIDEACT":
 		e.pdpActive = false
 		return ok(), false
+	case "AT+QIOPEN", "AT+QISEND", "AT+QIRD", "AT+QICLOSE":
+		return e.socketCommand(name, arg, &b)
+	case "AT+QPOWD":
+		e.powerOffLocked()
+		b.WriteString("\r\nOK\r\n\r\nPOWERED DOWN\r\n")
+		return b.Bytes(), false
+	}
+	return fail(), false
+}
+
+// identity answers the identification and report commands (V.250 I, 3GPP
+// TS 27.007 §5 and the Quectel report commands), which only read. done is
+// false for any other command. Called with e.mu held.
+func (e *Emulator) identity(name, arg string, info func(string, ...any)) (out []byte, done bool) {
+	if e.sim || (name != "AT+CIMI" && name != "AT+QCCID") {
+		switch {
+		case name == "ATI" && arg == "":
+			info("Quectel\r\nEC200T\r\nRevision: EMU")
+		case (name == "AT+CGMI" || name == "AT+GMI") && arg == "":
+			info("Quectel")
+		case (name == "AT+CGMM" || name == "AT+GMM") && arg == "":
+			info("EC200T")
+		case (name == "AT+CGMR" || name == "AT+GMR") && arg == "":
+			info("EC200TCNLAR01A01M16_EMU")
+		case (name == "AT+CGSN" || name == "AT+GSN") && arg == "":
+			info("%s", e.cfg.IMEI)
+		case name == "AT+CIMI" && arg == "":
+			info("%s", e.cfg.IMSI)
+		case name == "AT+QCCID" && arg == "":
+			info("+QCCID: %s", e.cfg.ICCID)
+		case name == "AT+QNWINFO" && arg == "":
+			if e.regStatLocked() == 1 {
+				info(`+QNWINFO: "FDD LTE","46000","LTE BAND 3",1825`)
+			} else {
+				info(`+QNWINFO: No Service`)
+			}
+		case arg == "=?" && (name == "AT+CSQ" || name == "AT+CREG" || name == "AT+COPS"):
+			info("%s: %s", name[2:], map[string]string{"AT+CSQ": "(0-31,99),(0-7,99)", "AT+CREG": "(0-2)", "AT+COPS": "(0-4),(0-2)"}[name])
+		default:
+			return nil, false
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+// socketCommand answers the socket commands (AT+QIOPEN, AT+QISEND,
+// AT+QIRD, AT+QICLOSE). Called with e.mu held.
+func (e *Emulator) socketCommand(name, arg string, b *bytes.Buffer) (out []byte, prompt bool) {
+	ok := func() []byte { b.WriteString("\r\nOK\r\n"); return b.Bytes() }
+	fail := func() []byte { return []byte("\r\nERROR\r\n") }
+	switch name {
 	case "AT+QIOPEN":
-		return e.open(arg, &b)
+		return e.open(arg, b)
 	case "AT+QISEND":
 		f := strings.Split(strings.TrimPrefix(arg, "="), ",")
 		if len(f) != 2 {
@@ -547,7 +614,7 @@ func (e *Emulator) respond(cmd string) (out []byte, prompt bool) {
 			}
 		}
 		k := min(n, len(s.buf), 1500)
-		fmt.Fprintf(&b, "\r\n+QIRD: %d\r\n", k)
+		fmt.Fprintf(b, "\r\n+QIRD: %d\r\n", k)
 		b.Write(s.buf[:k])
 		s.buf = s.buf[k:]
 		if k > 0 {
@@ -564,10 +631,6 @@ func (e *Emulator) respond(cmd string) (out []byte, prompt bool) {
 			delete(e.socks, id)
 		}
 		return ok(), false
-	case "AT+QPOWD":
-		e.powerOffLocked()
-		b.WriteString("\r\nOK\r\n\r\nPOWERED DOWN\r\n")
-		return b.Bytes(), false
 	}
 	return fail(), false
 }

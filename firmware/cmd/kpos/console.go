@@ -170,14 +170,14 @@ func (s *consoleServices) Modem(ctx context.Context) (console.ModemInfo, error) 
 	return console.ModemInfo{SIM: sim, Signal: ls.Signal, Registration: reg, Operator: ls.Operator}, nil
 }
 
+// ModemAT reaches the board's modem (the simulated board's emulator, or
+// the real module) through its pass-through; the driver refuses what could
+// disturb the data link.
 func (s *consoleServices) ModemAT(ctx context.Context, cmd string) ([]string, error) {
-	at, ok := s.a.board.Link.(interface {
-		AT(ctx context.Context, cmd string) ([]string, error)
-	})
-	if !ok {
+	if s.a.board.Modem == nil {
 		return nil, console.ErrNotAvailable
 	}
-	return at.AT(ctx, cmd)
+	return s.a.board.Modem.AT(ctx, cmd)
 }
 
 func (s *consoleServices) KeypadTest(ctx context.Context) ([]string, error) {

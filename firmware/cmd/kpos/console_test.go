@@ -103,10 +103,17 @@ func TestConsoleOnTheSimBoard(t *testing.T) {
 	run("param get terminal.serial", "kpos-sim#")
 	run("param set log.level debug", "kpos-sim#")
 	run("param set terminal.serial X", "kpos-sim#")
+	// The simulated board's modem answers through the driver's pass-through:
+	// its identities masked, and nothing that could touch the data link.
+	run("modem at AT+CSQ", "kpos-sim#")
+	run("modem at AT+QCCID", "kpos-sim#")
+	run("modem at AT+CIMI", "kpos-sim#")
+	run("modem at AT+QIDEACT=1", "kpos-sim#")
 	out := transcript.String()
 	for _, want := range []string{"serial    KPOS-SIM-0001", "binding   bound", "TMK", "D2B91C", "host:acquirer",
 		"622202*********0128", "12.34", "completed", "balanced",
-		"log.level", "terminal.tid", "binding.txn_limit", "value  KPOS-SIM-0001", "log.level = debug", "terminal.serial is read-only"} {
+		"log.level", "terminal.tid", "binding.txn_limit", "value  KPOS-SIM-0001", "log.level = debug", "terminal.serial is read-only",
+		"+CSQ: 24,99\r\nOK", "+QCCID: 898600**********0001", "460000*****0001", "AT+QIDEACT=1 could disturb the data link"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}
@@ -115,6 +122,9 @@ func TestConsoleOnTheSimBoard(t *testing.T) {
 	// values; nor the card number.
 	if strings.Contains(strings.ToUpper(out), "1111111111111111") || regexp.MustCompile(`[0-9A-F]{32}`).MatchString(strings.ToUpper(out)) {
 		t.Fatalf("key material on the console:\n%s", out)
+	}
+	if strings.Contains(out, "89860000000000000001") || strings.Contains(out, "460000000000001") {
+		t.Fatalf("the SIM's identities in the clear:\n%s", out)
 	}
 	if strings.Contains(out, "6222021234567890128") {
 		t.Fatalf("a full PAN on the console:\n%s", out)

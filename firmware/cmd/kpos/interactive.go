@@ -166,25 +166,15 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 			return false
 		}
 	}
+	if k, ok := keyWords[cmd]; ok {
+		_ = t.Press(ctx, k)
+		return false
+	}
 	switch cmd {
 	case "quit", "exit", "q":
 		return true
 	case "help", "?":
 		fmt.Fprintf(out, helpText, a.board.HostTimeout, a.board.HostTimeout)
-	case "enter", "ok", "e":
-		_ = t.Press(ctx, hal.KeyEnter)
-	case "c", "cancel":
-		_ = t.Press(ctx, hal.KeyCancel)
-	case "x", "clear":
-		_ = t.Press(ctx, hal.KeyClear)
-	case "menu":
-		_ = t.Press(ctx, hal.KeyMenu)
-	case "up":
-		_ = t.Press(ctx, hal.KeyUp)
-	case "down":
-		_ = t.Press(ctx, hal.KeyDown)
-	case "f1":
-		_ = t.Press(ctx, hal.KeyF1)
 	case "insert", "tap", "swipe":
 		if arg == "" {
 			say("%s which card? %s", fields[0], strings.Join(t.sim.Cards(), ", "))
@@ -220,26 +210,7 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 	case "journal":
 		a.printJournal(out)
 	case "host":
-		if t.sim.Host == nil {
-			say("no host simulator on this board")
-			break
-		}
-		if arg != "" {
-			if err := t.Host(ctx, arg); err != nil {
-				say("%v", err)
-			} else if strings.HasPrefix(arg, "pay-qr") {
-				ready.awaitChange() // the terminal learns of it when it next asks the host
-			}
-			break
-		}
-		for _, kind := range hostKinds {
-			all := t.sim.Host.Count(kind, "")
-			if all == 0 && kind != "sale" {
-				continue
-			}
-			say("%-28s approved %d, declined %d, all %d", kind, t.sim.Host.Count(kind, "approved"),
-				t.sim.Host.Count(kind, "declined"), all)
-		}
+		hostCommand(ctx, t, ready, arg, say)
 	case "fault":
 		if err := t.Host(ctx, "fault "+arg); err != nil {
 			say("%v", err)
@@ -252,6 +223,37 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 		say("unknown command %q; type 'help'", fields[0])
 	}
 	return false
+}
+
+// keyWords are the keypad keys named by a word.
+var keyWords = map[string]hal.Key{
+	"enter": hal.KeyEnter, "ok": hal.KeyEnter, "e": hal.KeyEnter,
+	"c": hal.KeyCancel, "cancel": hal.KeyCancel, "x": hal.KeyClear, "clear": hal.KeyClear,
+	"menu": hal.KeyMenu, "up": hal.KeyUp, "down": hal.KeyDown, "f1": hal.KeyF1,
+}
+
+// hostCommand is 'host': the host simulator's summary, or a command to it.
+func hostCommand(ctx context.Context, t *simTarget, ready *readiness, arg string, say func(string, ...any)) {
+	if t.sim.Host == nil {
+		say("no host simulator on this board")
+		return
+	}
+	if arg != "" {
+		if err := t.Host(ctx, arg); err != nil {
+			say("%v", err)
+		} else if strings.HasPrefix(arg, "pay-qr") {
+			ready.awaitChange() // the terminal learns of it when it next asks the host
+		}
+		return
+	}
+	for _, kind := range hostKinds {
+		all := t.sim.Host.Count(kind, "")
+		if all == 0 && kind != "sale" {
+			continue
+		}
+		say("%-28s approved %d, declined %d, all %d", kind, t.sim.Host.Count(kind, "approved"),
+			t.sim.Host.Count(kind, "declined"), all)
+	}
 }
 
 // commentAt is where a comment starts in line: a # at its start or after a
