@@ -87,6 +87,8 @@ type capkJSON struct {
 	Expiry   string `json:"expiry,omitempty"` // YYYY-MM-DD
 	Kind     string `json:"kind"`
 	Scheme   string `json:"scheme,omitempty"`
+	// Algorithm is "sm2" for an SM2 key (JR/T 0025), absent for RSA.
+	Algorithm string `json:"algorithm,omitempty"`
 }
 
 // ErrDownloaded reports a downloaded set that cannot be used: a key whose
@@ -110,7 +112,7 @@ func LoadDownloaded(path string) (Downloaded, error) {
 	var d Downloaded
 	for _, e := range f.CAKeys {
 		k, err := capkEntry{RID: e.RID, Index: e.Index, Modulus: e.Modulus, Exponent: e.Exponent, SHA1: e.SHA1,
-			Expiry: e.Expiry, Kind: e.Kind, Scheme: e.Scheme}.key()
+			Expiry: e.Expiry, Kind: e.Kind, Scheme: e.Scheme, Alg: e.Algorithm}.key()
 		if err != nil {
 			return Downloaded{}, fmt.Errorf("%w: %w", ErrDownloaded, err)
 		}
@@ -161,6 +163,9 @@ func SaveDownloaded(path string, d Downloaded) error {
 			SHA1: strings.ToUpper(hex.EncodeToString(k.Checksum[:])), Kind: "live", Scheme: k.Scheme}
 		if k.Test {
 			e.Kind = "test"
+		}
+		if k.Algorithm == algSM2 {
+			e.Algorithm = "sm2"
 		}
 		if !k.Expiry.IsZero() {
 			e.Expiry = k.Expiry.Format("2006-01-02")

@@ -186,3 +186,29 @@ func TestDownloadedAIDs(t *testing.T) {
 		t.Fatalf("joined out of range parameters: %v", err)
 	}
 }
+
+// An SM2 CA key (JR/T 0025) downloaded and stored comes back an SM2 key:
+// read as RSA its checksum would not match and the whole set would go.
+func TestDownloadedSM2KeyRoundTrip(t *testing.T) {
+	cfg, err := LoadConfig(testdataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm CAPK
+	for _, k := range cfg.CAPKs.List() {
+		if k.Algorithm == algSM2 {
+			sm = k
+		}
+	}
+	if sm.Modulus == nil {
+		t.Fatal("no SM2 test CA key in the configuration")
+	}
+	path := filepath.Join(t.TempDir(), "emv-downloaded.json")
+	if err := SaveDownloaded(path, Downloaded{CAKeys: []CAPK{sm}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadDownloaded(path)
+	if err != nil || len(d.CAKeys) != 1 || d.CAKeys[0].Algorithm != algSM2 || d.CAKeys[0].Checksum != sm.Checksum {
+		t.Fatalf("read back %+v, %v", d.CAKeys, err)
+	}
+}

@@ -238,7 +238,7 @@ func TestCAKeyDownloadSM2(t *testing.T) {
 		switch {
 		case k.Algorithm == acquirer.CAKeySM2:
 			sm++
-			if k.Index != 0xE2 || len(k.Modulus) != 64 || len(k.Exponent) != 0 {
+			if k.Index != 0xE3 || len(k.Modulus) != 64 || len(k.Exponent) != 0 {
 				t.Errorf("SM2 key %02X: %d-byte key, exponent %X", k.Index, len(k.Modulus), k.Exponent)
 			}
 		case k.Algorithm != 0x01 || len(k.Exponent) == 0:

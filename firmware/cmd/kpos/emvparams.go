@@ -97,7 +97,10 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 func (p *emvParams) install(set func(*emv.Downloaded)) error {
 	d, err := emv.LoadDownloaded(p.path)
 	if err != nil {
-		d = emv.Downloaded{} // a damaged set is replaced, not kept
+		// A damaged set is replaced, not kept: the half not being
+		// installed now comes again with its next download.
+		p.log.Error("downloaded EMV parameters unreadable: replaced", "err", err)
+		d = emv.Downloaded{}
 	}
 	set(&d)
 	joined, err := p.base.WithDownloaded(d)
@@ -131,7 +134,7 @@ func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
 	}
 	copy(c.RID[:], k.RID)
 	copy(c.Checksum[:], k.Checksum)
-	c.Index, c.Modulus, c.Exponent = k.Index, k.Modulus, k.Exponent
+	c.Index, c.Modulus, c.Exponent, c.Algorithm = k.Index, k.Modulus, k.Exponent, k.Algorithm
 	if k.Expiry != "" {
 		t, err := time.Parse("20060102", k.Expiry)
 		if err != nil {
