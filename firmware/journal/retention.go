@@ -258,3 +258,6 @@ func (j *Journal) Stats() (Stats, error) {
 	}
 	return s, nil
 }
+
+// RetentionDays is how many days a settled batch stays after it closed.
+func (j *Journal) RetentionDays() int { return int(j.retention / (24 * time.Hour)) }

@@ -161,6 +161,10 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	}
 	n, _ := strconv.ParseUint(digits, 10, 32)
 	orig, err := s.t.journal.Get(uint32(n))
+	if msg := s.t.outsideWindow(err, n); msg != "" {
+		s.message = msg
+		return EvFail, nil
+	}
 	if errors.Is(err, journal.ErrNotFound) {
 		s.message = fmt.Sprintf("无此交易 No transaction with trace %06d", n)
 		return EvFail, nil
@@ -221,7 +225,7 @@ func (t *Terminal) canActOn(op operation, orig journal.Txn) string {
 
 // closedPreAuth finds a completion or pre-authorization void of trace.
 func (t *Terminal) closedPreAuth(trace uint32) (uint32, bool) {
-	all, err := t.journal.List(0)
+	all, err := t.journal.Referring(trace)
 	if err != nil {
 		return 0, false
 	}
