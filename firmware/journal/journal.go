@@ -133,7 +133,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	slots, err := openSlots(path + ".sad")
+	slots, err := openSlots(path+".sad", opt.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open key slots: %w", err)
 	}
@@ -376,8 +376,17 @@ func (j *Journal) store(tx *bolt.Tx, t Txn, mustBeNew bool) ([]uint32, error) {
 	if mustBeNew && exists {
 		return nil, fmt.Errorf("trace %06d already recorded", t.Trace)
 	}
+	if !exists {
+		return j.storeOver(tx, t, nil)
+	}
+	return j.storeOver(tx, t, &old)
+}
+
+// storeOver is store when the record t replaces (old, nil when none) is
+// already read.
+func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 	r := record{Txn: t}
-	if exists {
+	if old != nil {
 		r.Seq, r.Slot = old.Seq, old.Slot
 	} else {
 		meta := tx.Bucket(bucketMeta)
@@ -404,11 +413,7 @@ func (j *Journal) store(tx *bolt.Tx, t Txn, mustBeNew bool) ([]uint32, error) {
 	if err := tx.Bucket(bucketTxns).Put(txnKey(t.Trace), raw); err != nil {
 		return nil, err
 	}
-	var prev *record
-	if exists {
-		prev = &old
-	}
-	return freed, j.index(tx, prev, &r)
+	return freed, j.index(tx, old, &r)
 }
 
 // allowed lists the state changes a transaction may make.
@@ -422,29 +427,57 @@ var allowed = map[State][]State{
 	Voided:          {},
 }
 
-// Update applies change to the transaction with trace and commits it. The
-// state change, if any, must be one the journal allows. Card data the new
-// state no longer needs is erased in the same step (sad.go).
+// Update applies change to the transaction with trace and commits it, in
+// one bbolt transaction. The state change, if any, must be one the journal
+// allows. Card data the new state no longer needs is erased in the same
+// step (sad.go).
 func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
-	t, err := j.Get(trace)
-	if err != nil {
-		return Txn{}, err
-	}
-	from := t.State
-	change(&t)
-	if t.State != from {
-		ok := false
-		for _, s := range allowed[from] {
-			ok = ok || s == t.State
+	var t Txn
+	err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+		old, ok, err := getRecord(tx, trace)
+		if err != nil {
+			return nil, err
 		}
 		if !ok {
-			return Txn{}, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
+			return nil, fmt.Errorf("%w: trace %06d", ErrNotFound, trace)
 		}
+		if t, err = j.open(&old); err != nil {
+			return nil, err
+		}
+		from := t.State
+		change(&t)
+		if t.State != from {
+			ok := false
+			for _, s := range allowed[from] {
+				ok = ok || s == t.State
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
+			}
+		}
+		t.Trace = trace
+		t.Updated = j.now()
+		return j.storeOver(tx, t, &old)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTransition) {
+			return Txn{}, err
+		}
+		return Txn{}, fmt.Errorf("journal: write trace %06d: %w", trace, err)
 	}
-	t.Updated = j.now()
-	if err := j.put(t, false); err != nil {
+	return t, nil
+}
+
+// open is r's transaction with its card data unsealed.
+func (j *Journal) open(r *record) (Txn, error) {
+	t := r.Txn
+	if err := j.unseal(&t); err != nil {
 		return Txn{}, err
 	}
+	if err := j.openSAD(r, &t); err != nil {
+		return Txn{}, err
+	}
+	t.Sealed = nil
 	return t, nil
 }
 
@@ -483,15 +516,7 @@ func (j *Journal) Get(trace uint32) (Txn, error) {
 		}
 		return Txn{}, fmt.Errorf("%w: trace %06d", ErrNotFound, trace)
 	}
-	t := r.Txn
-	if err := j.unseal(&t); err != nil {
-		return Txn{}, err
-	}
-	if err := j.openSAD(&r, &t); err != nil {
-		return Txn{}, err
-	}
-	t.Sealed = nil
-	return t, nil
+	return j.open(&r)
 }
 
 // listed is x as listings give it: without card data.

@@ -70,15 +70,23 @@ func keepSAD(x *Txn, open uint32) (track2, icc bool) {
 
 // slotFile is the side file of SAD keys.
 type slotFile struct {
-	f *os.File
+	f      *os.File
+	noSync bool // TEST ONLY, as Options.NoSync
 }
 
-func openSlots(path string) (*slotFile, error) {
+func openSlots(path string, noSync bool) (*slotFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &slotFile{f: f}, nil
+	return &slotFile{f: f, noSync: noSync}, nil
+}
+
+func (s *slotFile) sync() error {
+	if s.noSync {
+		return nil
+	}
+	return s.f.Sync()
 }
 
 func (s *slotFile) write(slot uint32, data []byte) error {
@@ -87,7 +95,7 @@ func (s *slotFile) write(slot uint32, data []byte) error {
 	if _, err := s.f.WriteAt(buf, int64(slot)*slotSize); err != nil {
 		return err
 	}
-	return s.f.Sync()
+	return s.sync()
 }
 
 func (s *slotFile) read(slot uint32) ([]byte, error) {
@@ -109,7 +117,7 @@ func (s *slotFile) zero(slots []uint32) error {
 			return err
 		}
 	}
-	return s.f.Sync()
+	return s.sync()
 }
 
 func (s *slotFile) close() error { return s.f.Close() }
