@@ -261,3 +261,39 @@ func (j *Journal) Stats() (Stats, error) {
 
 // RetentionDays is how many days a settled batch stays after it closed.
 func (j *Journal) RetentionDays() int { return int(j.retention / (24 * time.Hour)) }
+
+// Import records transactions that happened elsewhere, already final (a
+// restore from an archive, a history to measure against), many to a
+// commit, with their indexes and running totals. Each must be new to the
+// journal; the trace counter moves past the highest imported.
+func (j *Journal) Import(txns []Txn) error {
+	const perCommit = 2000
+	for len(txns) > 0 {
+		n := min(perCommit, len(txns))
+		err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+			meta := tx.Bucket(bucketMeta)
+			var last uint32
+			if v := meta.Get(keyTrace); v != nil {
+				last = binary.BigEndian.Uint32(v)
+			}
+			var freed []uint32
+			for _, t := range txns[:n] {
+				if t.Trace == 0 || t.Trace > j.traceMax || t.State.InDoubt() || t.State == ReversalPending || t.State == "" {
+					return nil, fmt.Errorf("trace %06d: only final transactions with a trace number are imported", t.Trace)
+				}
+				f, err := j.store(tx, t, true)
+				if err != nil {
+					return nil, err
+				}
+				freed = append(freed, f...)
+				last = max(last, t.Trace)
+			}
+			return freed, meta.Put(keyTrace, u32(last))
+		})
+		if err != nil {
+			return fmt.Errorf("journal: import: %w", err)
+		}
+		txns = txns[n:]
+	}
+	return nil
+}
