@@ -17,9 +17,13 @@ import (
 )
 
 var (
-	bucketOrder   = []byte("order")    // seq → trace: every live record, oldest first
+	// The records live in one bucket per calendar day, so that a commit
+	// rewrites a path through a day's records, not through the whole
+	// history; "where" finds a trace's day.
+	bucketRecords = []byte("records")  // YYYYMMDD → {trace → record}
+	bucketWhere   = []byte("where")    // trace → YYYYMMDD
 	bucketByBatch = []byte("by-batch") // batch → {seq → trace}
-	bucketByDay   = []byte("by-day")   // YYYYMMDD → {seq → trace}
+	bucketByDay   = []byte("by-day")   // YYYYMMDD → {seq → trace}, every live record, oldest first
 	bucketRRN     = []byte("by-rrn")   // rrn 0x00 trace → nothing
 	bucketOrig    = []byte("by-orig")  // original trace, trace → nothing
 	bucketDoubt   = []byte("in-doubt") // trace → nothing, for Pending and Approved
@@ -62,9 +66,17 @@ func origKey(orig, trace uint32) []byte { return append(u32(orig), u32(trace)...
 
 // getRecord reads the record of trace (ok false when there is none).
 func getRecord(tx *bolt.Tx, trace uint32) (record, bool, error) {
-	raw := tx.Bucket(bucketTxns).Get(txnKey(trace))
-	if raw == nil {
+	day := tx.Bucket(bucketWhere).Get(txnKey(trace))
+	if day == nil {
 		return record{}, false, nil
+	}
+	b := tx.Bucket(bucketRecords).Bucket(day)
+	var raw []byte
+	if b != nil {
+		raw = b.Get(txnKey(trace))
+	}
+	if raw == nil {
+		return record{}, false, fmt.Errorf("trace %06d: located on %s but not recorded there", trace, day)
 	}
 	var r record
 	if err := json.Unmarshal(raw, &r); err != nil {
@@ -88,9 +100,6 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 	key := txnKey(r.Trace)
 	if old == nil {
 		seq := u64(r.Seq)
-		if err := tx.Bucket(bucketOrder).Put(seq, key); err != nil {
-			return err
-		}
 		bb, err := nested(tx, bucketByBatch, u32(r.Batch), true)
 		if err != nil {
 			return err
@@ -126,20 +135,30 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 			}
 		}
 	}
-	if r.State.InDoubt() {
+	// Each index is written only when the record moves in or out of it:
+	// a bucket left alone costs the commit no page.
+	wasDoubt := old != nil && old.State.InDoubt()
+	switch {
+	case r.State.InDoubt() && !wasDoubt:
 		if err := tx.Bucket(bucketDoubt).Put(key, nil); err != nil {
 			return err
 		}
-	} else if err := tx.Bucket(bucketDoubt).Delete(key); err != nil {
-		return err
+	case !r.State.InDoubt() && wasDoubt:
+		if err := tx.Bucket(bucketDoubt).Delete(key); err != nil {
+			return err
+		}
 	}
+	wasRev := old != nil && old.State == ReversalPending
 	rev := tx.Bucket(bucketReversals)
-	if r.State == ReversalPending {
+	switch {
+	case r.State == ReversalPending && (!wasRev || old.Reason != r.Reason):
 		if err := rev.Put(key, []byte(r.Reason)); err != nil {
 			return err
 		}
-	} else if err := rev.Delete(key); err != nil {
-		return err
+	case r.State != ReversalPending && wasRev:
+		if err := rev.Delete(key); err != nil {
+			return err
+		}
 	}
 	if err := j.addTotals(tx, old, r); err != nil {
 		return err
@@ -151,9 +170,6 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 // running totals of its batch go with the batch.
 func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
 	key := txnKey(r.Trace)
-	if err := tx.Bucket(bucketOrder).Delete(u64(r.Seq)); err != nil {
-		return err
-	}
 	if bd, _ := nested(tx, bucketByDay, dayKey(r.Created, j.loc), false); bd != nil {
 		if err := bd.Delete(u64(r.Seq)); err != nil {
 			return err
@@ -182,7 +198,50 @@ func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketTxns).Delete(key)
+	return deleteRecord(tx, r.Trace)
+}
+
+// putRecord writes the record raw of trace, created on day.
+func putRecord(tx *bolt.Tx, trace uint32, day, raw []byte) error {
+	key := txnKey(trace)
+	where := tx.Bucket(bucketWhere)
+	if cur := where.Get(key); cur == nil {
+		if err := where.Put(key, day); err != nil {
+			return err
+		}
+	} else if string(cur) != string(day) {
+		return fmt.Errorf("trace %06d: recorded on %s, written on %s", trace, cur, day)
+	}
+	b, err := nested(tx, bucketRecords, day, true)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+// deleteRecord removes the record of trace, and its day's bucket once empty.
+func deleteRecord(tx *bolt.Tx, trace uint32) error {
+	key := txnKey(trace)
+	where := tx.Bucket(bucketWhere)
+	day := where.Get(key)
+	if day == nil {
+		return nil
+	}
+	day = append([]byte(nil), day...)
+	if err := where.Delete(key); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketRecords).Bucket(day)
+	if b == nil {
+		return nil
+	}
+	if err := b.Delete(key); err != nil {
+		return err
+	}
+	if k, _ := b.Cursor().First(); k == nil {
+		return tx.Bucket(bucketRecords).DeleteBucket(day)
+	}
+	return nil
 }
 
 // newTotals is an empty Totals of batch, with the standard methods.
@@ -320,17 +379,15 @@ func forBatch(tx *bolt.Tx, batch uint32, fn func(*Txn)) error {
 	if bb == nil {
 		return nil
 	}
-	txns := tx.Bucket(bucketTxns)
 	return bb.ForEach(func(_, v []byte) error {
-		raw := txns.Get(v)
-		if raw == nil {
+		r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return fmt.Errorf("batch %06d: index names trace %x, which is not recorded", batch, v)
 		}
-		var x Txn
-		if err := json.Unmarshal(raw, &x); err != nil {
-			return fmt.Errorf("trace %x: %w", v, err)
-		}
-		fn(&x)
+		fn(&r.Txn)
 		return nil
 	})
 }
@@ -390,18 +447,23 @@ func uploads(x *Txn, c class) bool { return (c == classDebit || c == classCredit
 // longer needs is dropped.
 func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 	var recs []record
-	err := tx.Bucket(bucketTxns).ForEach(func(k, v []byte) error {
-		var r record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("trace %x: %w", k, err)
+	if legacy := tx.Bucket(bucketTxns); legacy != nil {
+		err := legacy.ForEach(func(k, v []byte) error {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("trace %x: %w", k, err)
+			}
+			recs = append(recs, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		recs = append(recs, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if err := tx.DeleteBucket(bucketTxns); err != nil {
+			return nil, err
+		}
 	}
-	for _, b := range [][]byte{bucketTxns, bucketOrder, bucketByBatch, bucketByDay, bucketRRN, bucketOrig,
+	for _, b := range [][]byte{bucketRecords, bucketWhere, bucketByBatch, bucketByDay, bucketRRN, bucketOrig,
 		bucketDoubt, bucketReversals, bucketTotals, bucketDaily} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return nil, err
@@ -418,9 +480,6 @@ func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 	for i := range recs {
 		t := recs[i].Txn
 		if err := j.unseal(&t); err != nil {
-			return nil, err
-		}
-		if err := j.openSAD(&recs[i], &t); err != nil {
 			return nil, err
 		}
 		f, err := j.store(tx, t, true)

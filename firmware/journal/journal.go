@@ -19,7 +19,7 @@ import (
 
 var (
 	bucketMeta      = []byte("meta")
-	bucketTxns      = []byte("txns")
+	bucketTxns      = []byte("txns") // the records before layout 2: trace → record
 	bucketReversals = []byte("reversals")
 	bucketBatches   = []byte("batches")
 
@@ -137,8 +137,13 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: open key slots: %w", err)
 	}
+	// The free list is not written at every commit but rebuilt from the
+	// pages when the file is opened (as etcd runs bbolt): a commit then
+	// writes only the pages it changed and the meta page, whatever the
+	// size of the journal. The map free list keeps allocation cheap when
+	// retention has freed many pages.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20,
-		NoSync: opt.NoSync})
+		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		slots.close()
 		return nil, fmt.Errorf("journal: open: %w", err)
@@ -148,7 +153,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		archiveMax: opt.ArchiveMaxBytes, traceMax: opt.TraceMax}
 	var freed []uint32
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTxns, bucketReversals, bucketBatches, bucketOrder,
+		for _, b := range [][]byte{bucketMeta, bucketReversals, bucketBatches, bucketRecords, bucketWhere,
 			bucketByBatch, bucketByDay, bucketRRN, bucketOrig, bucketDoubt, bucketTotals, bucketDaily,
 			bucketSlots, bucketSlotFree} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -239,7 +244,7 @@ func (j *Journal) NextTrace() (uint32, error) {
 // nextTrace allocates a trace number in tx, skipping those still in use.
 func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
 	meta := tx.Bucket(bucketMeta)
-	txns := tx.Bucket(bucketTxns)
+	txns := tx.Bucket(bucketWhere)
 	var trace uint32
 	if v := meta.Get(keyTrace); v != nil {
 		trace = binary.BigEndian.Uint32(v)
@@ -410,7 +415,7 @@ func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Bucket(bucketTxns).Put(txnKey(t.Trace), raw); err != nil {
+	if err := putRecord(tx, t.Trace, dayKey(t.Created, j.loc), raw); err != nil {
 		return nil, err
 	}
 	return freed, j.index(tx, old, &r)
@@ -530,15 +535,13 @@ func traces(tx *bolt.Tx, idx *bolt.Bucket, out []Txn) ([]Txn, error) {
 	if idx == nil {
 		return out, nil
 	}
-	txns := tx.Bucket(bucketTxns)
 	err := idx.ForEach(func(_, v []byte) error {
-		raw := txns.Get(v)
-		if raw == nil {
-			return fmt.Errorf("index names trace %x, which is not recorded", v)
+		r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+		if err != nil {
+			return err
 		}
-		var r record
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("trace %x: %w", v, err)
+		if !ok {
+			return fmt.Errorf("index names trace %x, which is not recorded", v)
 		}
 		out = append(out, listed(r))
 		return nil
@@ -552,13 +555,16 @@ func traces(tx *bolt.Tx, idx *bolt.Bucket, out []Txn) ([]Txn, error) {
 func (j *Journal) List(batch uint32) ([]Txn, error) {
 	var out []Txn
 	err := j.db.View(func(tx *bolt.Tx) error {
-		idx := tx.Bucket(bucketOrder)
-		if batch != 0 {
-			idx = tx.Bucket(bucketByBatch).Bucket(u32(batch))
-		}
 		var err error
-		out, err = traces(tx, idx, nil)
-		return err
+		if batch != 0 {
+			out, err = traces(tx, tx.Bucket(bucketByBatch).Bucket(u32(batch)), nil)
+			return err
+		}
+		days := tx.Bucket(bucketByDay)
+		return days.ForEach(func(day, _ []byte) error {
+			out, err = traces(tx, days.Bucket(day), out)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: list: %w", err)
@@ -645,15 +651,18 @@ func (j *Journal) LastWhere(match func(Txn) bool) (Txn, error) {
 	var trace uint32
 	found := false
 	err := j.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOrder).Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
-			if err != nil {
-				return err
-			}
-			if ok && match(listed(r)) {
-				trace, found = r.Trace, true
-				return nil
+		days := tx.Bucket(bucketByDay).Cursor()
+		for day, _ := days.Last(); day != nil; day, _ = days.Prev() {
+			c := tx.Bucket(bucketByDay).Bucket(day).Cursor()
+			for k, v := c.Last(); k != nil; k, v = c.Prev() {
+				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+				if err != nil {
+					return err
+				}
+				if ok && match(listed(r)) {
+					trace, found = r.Trace, true
+					return nil
+				}
 			}
 		}
 		return nil

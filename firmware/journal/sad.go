@@ -228,12 +228,19 @@ func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uin
 		return freed, nil
 	}
 	var aead cipher.AEAD
-	var lost uint32 // a slot whose key is gone (a restored backup), plus 1
+	var lost uint32 // a slot to erase once a new one holds the data, plus 1
+	if r.Slot != 0 && ((secret.Track2 != nil && s.Track2 == nil) || (secret.ICCData != nil && s.ICCData == nil)) {
+		// Part of the data goes: under the same key, the older copies
+		// bbolt left in freed pages would still open. A new key, and the
+		// old one erased.
+		lost, r.Slot = r.Slot, 0
+	}
 	if r.Slot != 0 {
 		var ok bool
 		if aead, ok, err = j.slotKey(r.Slot - 1); err != nil {
 			return nil, err
 		} else if !ok {
+			// The key is gone (a restored backup): a new one.
 			lost, r.Slot = r.Slot, 0
 		}
 	}

@@ -10,7 +10,8 @@ import (
 
 // saleCPU measures a whole approved chip sale's CPU time on the simulated
 // board with 0, 10,000 and 100,000 transactions already in the journal, all
-// three in one run of BenchmarkChipSale (firmware/cmd/kpos), and prints
+// three in one run of BenchmarkChipSale (firmware/cmd/kpos: three terminals
+// taking turns, the median sale of each), and prints
 //
 //	bench: sale-cpu empty=<ms> 10k=<ms> 100k=<ms> ratio=<100k/empty>
 //
@@ -33,7 +34,7 @@ func saleCPU(benchtime string) {
 	ms := map[string]string{}
 	var empty, big float64
 	for _, size := range []string{"empty", "10k", "100k"} {
-		v, ok := results["BenchmarkChipSale/"+size]["cpu-ms/sale"]
+		v, ok := results["BenchmarkChipSale"][size+"-cpu-ms/sale"]
 		if !ok {
 			ms[size] = "not-measured"
 			continue

@@ -1,0 +1,104 @@
+package journal
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// history journals n completed chip sales spread over the last 90 days.
+func history(tb testing.TB, j *Journal, n int) {
+	tb.Helper()
+	if n == 0 {
+		return
+	}
+	now := j.now()
+	step := 90 * 24 * time.Hour / time.Duration(n)
+	txns := make([]Txn, n)
+	batch, _ := j.Batch()
+	for i := range txns {
+		at := now.Add(-time.Duration(n-i) * step)
+		txns[i] = Txn{Trace: uint32(i + 1), Batch: batch, Kind: Sale, Method: Chip, State: Completed, Amount: 100,
+			Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
+			ResponseCode: "00", AuthCode: "123456", RRN: fmt.Sprintf("%012d", i+1), TC: "0123456789ABCDEF",
+			Created: at, Updated: at, Printed: true, Secret: Sensitive{PAN: "6222021234567890128", Expiry: "3012"}}
+	}
+	if err := j.Import(txns); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkSaleCommits journals sales the way the terminal does (trace,
+// pending with card data, approved, completed with the host's RRN,
+// printed) on a journal holding 0, 10,000 and 100,000 transactions, and
+// reports the pages bbolt writes per sale besides the time.
+func BenchmarkSaleCommits(b *testing.B) {
+	for _, n := range []int{0, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			j, err := Open(filepath.Join(b.TempDir(), "journal.db"), testSealKey, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			history(b, j, n)
+			before := j.db.Stats().TxStats
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tr := begin(b, j, Sale, Chip, 100, 0)
+				set(b, j, tr, Approved, "")
+				set(b, j, tr, Completed, fmt.Sprintf("9%011d", i))
+				if _, err := j.Update(tr, func(x *Txn) { x.Printed = true }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/sale")
+			st := j.db.Stats().TxStats
+			b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/sale")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func TestExpInterleaved(t *testing.T) {
+	sizes := []int{0, 10000, 100000}
+	var js []*Journal
+	for _, n := range sizes {
+		j, err := Open(filepath.Join(t.TempDir(), "journal.db"), testSealKey, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		history(t, j, n)
+		js = append(js, j)
+	}
+	cpu := make([][]time.Duration, len(js))
+	for i := 0; i < 300; i++ {
+		for r := range js {
+			k := (i + r) % len(js)
+			j := js[k]
+			c0 := cpuTime()
+			tr := begin(t, j, Sale, Chip, 100, 0)
+			set(t, j, tr, Approved, "")
+			set(t, j, tr, Completed, fmt.Sprintf("9%011d", i))
+			j.Update(tr, func(x *Txn) { x.Printed = true })
+			cpu[k] = append(cpu[k], cpuTime()-c0)
+		}
+	}
+	for k := range js {
+		s := cpu[k]
+		slices.Sort(s)
+		t.Logf("%d: median %v p10 %v p90 %v", sizes[k], s[len(s)/2], s[len(s)/10], s[len(s)*9/10])
+	}
+}
