@@ -47,6 +47,9 @@ type Board struct {
 	DataDir     string // journal, keys, parameters
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
+	// JournalRetentionDays is how long settled batches stay in the
+	// journal (0: the journal's default).
+	JournalRetentionDays int
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.

@@ -46,6 +46,9 @@ type File struct {
 	DeviceKeyFile string `toml:"device_key_file"`
 	// Host is the acquirer's address until binding parameters replace it.
 	Host string
+	// JournalRetentionDays keeps settled batches this long in the journal
+	// (0: the journal's default, 90 days; docs/journal.md).
+	JournalRetentionDays int `toml:"journal_retention_days"`
 
 	Reader  ReaderSection
 	Printer escpos.Config
@@ -140,6 +143,10 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 			b.Close()
 		}
 	}()
+	if f.JournalRetentionDays < 0 {
+		return nil, fmt.Errorf("hw: journal_retention_days %d: must be 0 (the default) or more", f.JournalRetentionDays)
+	}
+	b.JournalRetentionDays = f.JournalRetentionDays
 	if b.Serial == "" && f.SerialFile != "" {
 		raw, err := os.ReadFile(f.SerialFile)
 		if err != nil {

@@ -144,11 +144,19 @@ func classify(x *Txn) class {
 	return classNone
 }
 
-// Totals returns the figures of batch, kept as its transactions change (a
-// closed batch's stay until retention removes the batch).
+// Totals returns the figures of batch: the open batch's kept as its
+// transactions change, a closed batch's as it was settled.
 func (j *Journal) Totals(batch uint32) (Totals, error) {
 	var t Totals
 	err := j.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketBatches).Get(u32(batch)); raw != nil {
+			var cb ClosedBatch
+			if err := json.Unmarshal(raw, &cb); err != nil {
+				return err
+			}
+			t = cb.Totals
+			return nil
+		}
 		var err error
 		t, err = loadTotals(tx, batch)
 		return err
@@ -484,6 +492,9 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	}
 	bk := tx.Bucket(bucketBatches)
 	if err := putJSON(bk, u32(s.Batch), cb); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketTotals).Delete(u32(s.Batch)); err != nil {
 		return err
 	}
 	if err := bk.Delete(keySettlement); err != nil {

@@ -27,7 +27,7 @@ var (
 	bucketRRN     = []byte("by-rrn")   // rrn 0x00 trace → nothing
 	bucketOrig    = []byte("by-orig")  // original trace, trace → nothing
 	bucketDoubt   = []byte("in-doubt") // trace → nothing, for Pending and Approved
-	bucketTotals  = []byte("totals")   // batch → Totals, kept as records change
+	bucketTotals  = []byte("totals")   // open batch → Totals, kept as records change
 	bucketDaily   = []byte("daily")    // YYYYMMDD → dayTotals
 
 	keySeq = []byte("seq")
@@ -274,6 +274,11 @@ func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
 	}
 	nc := classify(&r.Txn)
 	if old != nil && oc == nc && old.Amount == r.Amount && old.Method == r.Method && old.MaskedPAN == r.MaskedPAN {
+		return nil
+	}
+	if r.Batch != binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)) {
+		// A closed batch's figures are the ones it was settled with, kept
+		// in its closed-batch record.
 		return nil
 	}
 	t, err := loadTotals(tx, r.Batch)

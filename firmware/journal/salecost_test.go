@@ -2,9 +2,8 @@ package journal
 
 import (
 	"fmt"
-	"slices"
-	"syscall"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -69,36 +68,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func TestExpInterleaved(t *testing.T) {
-	sizes := []int{0, 10000, 100000}
-	var js []*Journal
-	for _, n := range sizes {
-		j, err := Open(filepath.Join(t.TempDir(), "journal.db"), testSealKey, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer j.Close()
-		history(t, j, n)
-		js = append(js, j)
-	}
-	cpu := make([][]time.Duration, len(js))
-	for i := 0; i < 300; i++ {
-		for r := range js {
-			k := (i + r) % len(js)
-			j := js[k]
-			c0 := cpuTime()
-			tr := begin(t, j, Sale, Chip, 100, 0)
-			set(t, j, tr, Approved, "")
-			set(t, j, tr, Completed, fmt.Sprintf("9%011d", i))
-			j.Update(tr, func(x *Txn) { x.Printed = true })
-			cpu[k] = append(cpu[k], cpuTime()-c0)
-		}
-	}
-	for k := range js {
-		s := cpu[k]
-		slices.Sort(s)
-		t.Logf("%d: median %v p10 %v p90 %v", sizes[k], s[len(s)/2], s[len(s)/10], s[len(s)*9/10])
-	}
 }

@@ -84,7 +84,8 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
 		}
 	}
-	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{})
+	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"),
+		journal.Options{RetentionDays: b.JournalRetentionDays})
 	if err != nil {
 		return nil, err
 	}
