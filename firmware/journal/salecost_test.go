@@ -8,25 +8,34 @@ import (
 	"time"
 )
 
-// history journals n completed chip sales spread over the last 90 days.
+// history journals n completed chip sales spread over the last 90 days,
+// one settled batch a day.
 func history(tb testing.TB, j *Journal, n int) {
 	tb.Helper()
 	if n == 0 {
 		return
 	}
 	now := j.now()
-	step := 90 * 24 * time.Hour / time.Duration(n)
-	txns := make([]Txn, n)
-	batch, _ := j.Batch()
-	for i := range txns {
-		at := now.Add(-time.Duration(n-i) * step)
-		txns[i] = Txn{Trace: uint32(i + 1), Batch: batch, Kind: Sale, Method: Chip, State: Completed, Amount: 100,
-			Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
-			ResponseCode: "00", AuthCode: "123456", RRN: fmt.Sprintf("%012d", i+1), TC: "0123456789ABCDEF",
-			Created: at, Updated: at, Printed: true, Secret: Sensitive{PAN: "6222021234567890128", Expiry: "3012"}}
-	}
-	if err := j.Import(txns); err != nil {
-		tb.Fatal(err)
+	const days = 90
+	for d, trace := 0, 1; d < days; d++ {
+		batch, _ := j.Batch()
+		perDay := n / days
+		if d == days-1 {
+			perDay = n - trace + 1
+		}
+		txns := make([]Txn, perDay)
+		for i := range txns {
+			at := now.Add(-time.Duration(n-trace) * days * 24 * time.Hour / time.Duration(n))
+			txns[i] = Txn{Trace: uint32(trace), Batch: batch, Kind: Sale, Method: Chip, State: Completed, Amount: 1,
+				Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
+				ResponseCode: "00", AuthCode: "123456", RRN: fmt.Sprintf("%012d", trace), TC: "0123456789ABCDEF",
+				Created: at, Updated: at, Printed: true, Secret: Sensitive{PAN: "6222021234567890128", Expiry: "3012"}}
+			trace++
+		}
+		if err := j.Import(txns); err != nil {
+			tb.Fatal(err)
+		}
+		settleDay(tb, j)
 	}
 }
 
@@ -43,6 +52,7 @@ func BenchmarkSaleCommits(b *testing.B) {
 			}
 			defer j.Close()
 			history(b, j, n)
+			st0, _ := j.Stats()
 			before := j.db.Stats().TxStats
 			cpu0 := cpuTime()
 			b.ResetTimer()
@@ -56,6 +66,8 @@ func BenchmarkSaleCommits(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/sale")
+			st1, _ := j.Stats()
+			b.ReportMetric(float64(st1.FileBytes-st0.FileBytes)/float64(b.N), "grown-bytes/sale")
 			st := j.db.Stats().TxStats
 			b.ReportMetric(float64(st.GetWrite()-before.GetWrite())/float64(b.N), "pages/sale")
 		})
