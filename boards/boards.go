@@ -39,6 +39,9 @@ type Board struct {
 	Link      hal.Link
 	// Console is the technician's serial line, nil when the board has none.
 	Console io.ReadWriter
+	// DisplaySize is the customer display's text area, which every screen
+	// is laid out to (docs/boards.md).
+	DisplaySize DisplaySize
 
 	HostAddr string // the acquirer's address as the Link dials it
 	// HostTimeout bounds the wait for the host's answer (the acquirer's
@@ -50,6 +53,9 @@ type Board struct {
 	// JournalRetentionDays is how long settled batches stay in the
 	// journal (0: the journal's default).
 	JournalRetentionDays int
+	// PasswordIterations is the PBKDF2 cost of the merchant password, tuned
+	// to about 100 ms on the board's CPU (firmware/merchantpw).
+	PasswordIterations int
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.
@@ -60,11 +66,21 @@ type Board struct {
 	// boards (TEST ONLY); real boards receive theirs through K-code binding.
 	InitialTMK []byte
 
+	// Now is the board's clock, which the firmware reads (the system clock
+	// when nil; the simulated board's can be set).
+	Now func() time.Time
+
 	// Sim is set on simulated boards: the fakes a scenario or the
 	// interactive console drives.
 	Sim *SimDevices
 
 	closers []func() error
+}
+
+// DisplaySize is a display's text area: Columns wide (a Chinese character
+// takes two) and Rows high, the title's row included.
+type DisplaySize struct {
+	Columns, Rows int
 }
 
 // Identity names a terminal to its acquirer.
@@ -85,6 +101,9 @@ type SimDevices struct {
 	Keypad  *fake.Keypad
 	Link    *fake.Link
 	Host    HostControl
+	// Clock is the board's clock, which the firmware, the in-process host
+	// simulator and the scheduler read.
+	Clock *fake.Clock
 	// Card builds a test card from its profile name ("unionpay-debit") for
 	// the given interface.
 	Card func(name string, iface hal.CardInterface) (hal.Card, error)
@@ -92,6 +111,12 @@ type SimDevices struct {
 	Track func(name string) (*hal.Track, error)
 	// Cards lists the test cards' names.
 	Cards func() []string
+	// ConsolePassword is the technician password the board starts with
+	// (TEST ONLY; the technician changes it with `passwd`).
+	ConsolePassword string
+	// MerchantPassword guards void, refund, settlement and unbinding until
+	// the merchant sets another (TEST ONLY, docs/test-cards.md).
+	MerchantPassword string
 }
 
 // HostControl reaches the host simulator a simulated board talks to.
@@ -189,8 +214,9 @@ func Open(ctx context.Context, name string, opt Options) (*Board, error) {
 }
 
 // LoadDeviceKey reads the 32-byte device key from path, creating it with
-// fresh random bytes on first boot (written durably, readable only by the
-// owner). Real boards point path at storage bound to the device.
+// fresh random bytes when there is none (written durably, readable only by
+// the owner). Boards place their key with OpenDeviceKey; tools that open a
+// simulated board's journal read its key file with this.
 func LoadDeviceKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

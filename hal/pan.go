@@ -91,3 +91,27 @@ func (p PAN) MarshalText() ([]byte, error) { return []byte(p.Masked()), nil }
 
 // Equal reports whether two PANs are the same number.
 func (p PAN) Equal(q PAN) bool { return p.digits == q.digits }
+
+// LuhnValid reports whether the decimal digits d end in a correct Luhn
+// check digit (ISO/IEC 7812-1 Annex B). It is false for an empty string or
+// one with anything but digits.
+func LuhnValid(d string) bool {
+	if d == "" {
+		return false
+	}
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if n < 0 || n > 9 {
+			return false
+		}
+		if double {
+			if n *= 2; n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}

@@ -65,3 +65,23 @@ func TestTrackNeverPrintsItsContents(t *testing.T) {
 		}
 	}
 }
+
+func TestLuhnValid(t *testing.T) {
+	for _, c := range []struct {
+		d    string
+		want bool
+	}{
+		{"79927398713", true}, // the ISO/IEC 7812 worked example
+		{"79927398710", false},
+		{"6212345678901232", true},
+		{"6212345678901233", false},
+		{"0", true},
+		{"", false},
+		{"7992739871x", false},
+		{"4111 1111 1111 1111", false},
+	} {
+		if got := LuhnValid(c.d); got != c.want {
+			t.Errorf("LuhnValid(%q) = %v", c.d, got)
+		}
+	}
+}

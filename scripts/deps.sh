@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, when run as root and
-# they are missing; otherwise names them. Usage: scripts/deps.sh test|arm|hil|bench
+# they are missing; otherwise names them. Usage: scripts/deps.sh test|arm|hil|bench|fresh
 set -euo pipefail
 
 want=()
 case "${1:-test}" in
-  test)  want=(pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
+  # pkg-config: the cgo build of the PC/SC driver (ebfe/scard) asks it for libpcsclite;
+  # swtpm: the TPM 2.0 simulator the device-key sealer is tested against;
+  # picocom: the serial terminal program the console is tested with.
+  test)  want=(pkg-config swtpm swtpm-tools picocom pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
   arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
   hil)   want=(pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
-  bench) want=(zbar-tools qrencode zxing-cpp-tools crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
+  fresh) want=(mmdebstrap) ;;
+  bench) want=(zbar-tools qrencode zxing-cpp-tools libzxing-dev libzbar-dev g++ pkg-config crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
   *) echo "deps: unknown set $1" >&2; exit 2 ;;
 esac
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"go.bug.st/serial"
@@ -20,12 +21,16 @@ import (
 	"kpos/drivers/camera"
 	"kpos/drivers/escpos"
 	"kpos/drivers/gpio"
+	"kpos/drivers/keyseal"
 	"kpos/drivers/modem"
 	"kpos/drivers/netlink"
 	"kpos/drivers/pcsc"
 	"kpos/drivers/pinpad"
+	"kpos/drivers/serialport"
 	"kpos/drivers/serialscan"
+	"kpos/drivers/tpmseal"
 	"kpos/drivers/tty"
+	"kpos/firmware/merchantpw"
 	"kpos/hal"
 )
 
@@ -42,8 +47,14 @@ type File struct {
 	// the SoC serial under /proc/device-tree) when Serial is empty.
 	Serial     string
 	SerialFile string `toml:"serial_file"`
-	// DeviceKeyFile holds the 32-byte device key (created on first boot).
+	// DeviceKeyFile is the older spelling of [device_key] source = "file".
 	DeviceKeyFile string `toml:"device_key_file"`
+	// DeviceKey says where the device key lives and how it is protected.
+	DeviceKey DeviceKeySection `toml:"device_key"`
+	// PasswordIterations is the PBKDF2 cost of the merchant password, about
+	// 100 ms on the board's CPU (measure it with tools/pwcost);
+	// merchantpw.DefaultIterations when absent.
+	PasswordIterations int `toml:"password_iterations"`
 	// Host is the acquirer's address until binding parameters replace it.
 	Host string
 	// JournalRetentionDays keeps settled batches this long in the journal
@@ -86,10 +97,46 @@ type LinkSection struct {
 	Net    netlink.Config
 }
 
+// DeviceKeySection places the device key outside the data directory
+// (docs/keys.md): source "file" keeps it in Path, a root-only file; source
+// "sealed" keeps it in Path sealed with the hardware-unique secret the board
+// exposes at Secret (drivers/keyseal); source "tpm" keeps it in Path sealed
+// by the TPM 2.0 at Device (drivers/tpmseal, /dev/tpmrm0 when empty). A
+// relative path is relative to the board file's directory.
+type DeviceKeySection struct {
+	Source string
+	Path   string
+	Secret string
+	Device string
+}
+
+// keySourceTPM is the board file's name for a key sealed by a TPM.
+const keySourceTPM = "tpm"
+
 // ConsoleSection is the technician's serial port; empty Device for none.
 type ConsoleSection struct {
 	Device string
 	Baud   int
+}
+
+// ConsoleReadTimeout is the console port's read timeout: the console's one
+// reader of the port wakes at least this often, so that it notices the
+// terminal shutting down (docs/console.md).
+const ConsoleReadTimeout = time.Second
+
+// OpenConsole opens the technician's serial port: raw, 8N1, at the board's
+// baud rate (115200 when zero), with ConsoleReadTimeout. In raw mode a
+// BREAK reads as a NUL byte, which the console takes as a wake-up.
+func OpenConsole(c ConsoleSection) (serial.Port, error) {
+	baud := c.Baud
+	if baud == 0 {
+		baud = 115200
+	}
+	port, err := serialport.Open(c.Device, baud, ConsoleReadTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("hw: console: %w", err)
+	}
+	return port, nil
 }
 
 // Load reads and checks a board file.
@@ -115,6 +162,15 @@ func Load(path string) (File, error) {
 	default:
 		return f, fmt.Errorf("hw: board %s: link driver %q (modem, net)", f.Name, f.Link.Driver)
 	}
+	if err := f.keySection(path); err != nil {
+		return f, err
+	}
+	switch {
+	case f.PasswordIterations == 0:
+		f.PasswordIterations = merchantpw.DefaultIterations
+	case f.PasswordIterations < merchantpw.MinIterations || f.PasswordIterations > merchantpw.MaxIterations:
+		return f, fmt.Errorf("hw: board %s: password_iterations %d outside %d..%d", f.Name, f.PasswordIterations, merchantpw.MinIterations, merchantpw.MaxIterations)
+	}
 	if f.Tty.Device == "" {
 		return f, fmt.Errorf("hw: board %s: no keypad/display device ([tty] device)", f.Name)
 	}
@@ -122,6 +178,64 @@ func Load(path string) (File, error) {
 		return f, fmt.Errorf("hw: board %s: no printer device ([printer] device)", f.Name)
 	}
 	return f, nil
+}
+
+// keySection checks the device key's section, folds the older
+// device_key_file into it and makes its paths absolute.
+func (f *File) keySection(path string) error {
+	k := &f.DeviceKey
+	if f.DeviceKeyFile != "" {
+		if k.Source != "" {
+			return fmt.Errorf("hw: board %s: device_key_file and [device_key] both given", f.Name)
+		}
+		k.Source, k.Path = boards.KeyFile, f.DeviceKeyFile
+	}
+	if k.Secret != "" && k.Source != boards.KeySealed {
+		return fmt.Errorf("hw: board %s: [device_key] secret is for source %q", f.Name, boards.KeySealed)
+	}
+	if k.Device != "" && k.Source != keySourceTPM {
+		return fmt.Errorf("hw: board %s: [device_key] device is for source %q", f.Name, keySourceTPM)
+	}
+	switch k.Source {
+	case boards.KeyFile:
+	case boards.KeySealed:
+		if k.Secret == "" {
+			return fmt.Errorf("hw: board %s: [device_key] source %q needs the hardware secret (secret)", f.Name, boards.KeySealed)
+		}
+	case keySourceTPM:
+		if k.Device == "" {
+			k.Device = "/dev/tpmrm0"
+		}
+	case "":
+		return fmt.Errorf("hw: board %s: no [device_key]: say where the device key lives (docs/keys.md)", f.Name)
+	default:
+		return fmt.Errorf("hw: board %s: [device_key] source %q (%s, %s, %s)", f.Name, k.Source, boards.KeyFile, boards.KeySealed, keySourceTPM)
+	}
+	if k.Path == "" {
+		return fmt.Errorf("hw: board %s: [device_key] has no path", f.Name)
+	}
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("hw: board file: %w", err)
+	}
+	for _, p := range []*string{&k.Path, &k.Secret} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	return nil
+}
+
+// KeySource is where the board file puts the device key.
+func (f File) KeySource() boards.KeySource {
+	src := boards.KeySource{Kind: f.DeviceKey.Source, Path: f.DeviceKey.Path}
+	switch f.DeviceKey.Source {
+	case boards.KeySealed:
+		src.Sealer = keyseal.HUK{SecretPath: f.DeviceKey.Secret}
+	case keySourceTPM:
+		src.Kind, src.Sealer = boards.KeySealed, tpmseal.Device(f.DeviceKey.Device)
+	}
+	return src
 }
 
 // Open builds a board from the board file named in opt.File.
@@ -154,13 +268,10 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		}
 		b.Serial = strings.Trim(strings.TrimSpace(string(raw)), "\x00")
 	}
-	keyPath := f.DeviceKeyFile
-	if keyPath == "" {
-		keyPath = filepath.Join(opt.DataDir, "device.key")
-	}
-	if b.DeviceKey, err = boards.LoadDeviceKey(keyPath); err != nil {
+	if b.DeviceKey, err = boards.OpenDeviceKey(ctx, f.KeySource(), opt.DataDir); err != nil {
 		return nil, err
 	}
+	b.PasswordIterations = f.PasswordIterations
 
 	slots := make([]pcsc.Slot, 0, len(f.Reader.Slots))
 	for _, s := range f.Reader.Slots {
@@ -189,6 +300,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		return nil, err
 	}
 	b.Display, b.Keypad = term, term
+	b.DisplaySize.Columns, b.DisplaySize.Rows = f.Tty.Size()
 	b.OnClose(term.Close)
 	b.PINPad = pinpad.New(term, term, f.PINPad)
 
@@ -242,13 +354,9 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	}
 
 	if f.Console.Device != "" {
-		baud := f.Console.Baud
-		if baud == 0 {
-			baud = 115200
-		}
-		port, err := serial.Open(f.Console.Device, &serial.Mode{BaudRate: baud})
+		port, err := OpenConsole(f.Console)
 		if err != nil {
-			return nil, fmt.Errorf("hw: console %s: %w", f.Console.Device, err)
+			return nil, err
 		}
 		b.Console = port
 		b.OnClose(port.Close)

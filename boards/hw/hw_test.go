@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kpos/boards"
+	"kpos/firmware/merchantpw"
 )
 
 func TestCommittedBoardFilesLoad(t *testing.T) {
@@ -20,6 +23,10 @@ func TestCommittedBoardFilesLoad(t *testing.T) {
 		}
 		if b.Printer.Device == "" || b.Tty.Device == "" || len(b.Reader.Slots) == 0 {
 			t.Errorf("%s: incomplete: %+v", f, b)
+		}
+		// Every board file declares its display's size.
+		if b.Tty.Columns == 0 || b.Tty.Rows == 0 {
+			t.Errorf("%s: no display size ([tty] columns and rows)", f)
 		}
 	}
 	b, _ := Load("../rpi-ref.toml")
@@ -46,5 +53,64 @@ func TestBadBoardFilesAreRefusedClearly(t *testing.T) {
 		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+// The committed boards keep their device key outside the data directory
+// and ask for a real password cost.
+func TestCommittedBoardsPlaceTheKeyOutsideTheData(t *testing.T) {
+	rpi, err := Load("../rpi-ref.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := rpi.KeySource()
+	if src.Kind != boards.KeyFile || strings.HasPrefix(src.Path, "/var/lib/kpos/") || !filepath.IsAbs(src.Path) {
+		t.Fatalf("rpi-ref key: %+v", src)
+	}
+	if rpi.PasswordIterations < merchantpw.MinIterations {
+		t.Fatalf("rpi-ref password cost %d", rpi.PasswordIterations)
+	}
+	hil, err := Load("../hil.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if abs, _ := filepath.Abs(".."); hil.KeySource().Path != filepath.Join(abs, "test-key", "device.key") {
+		t.Fatalf("hil key relative to its board file: %s", hil.KeySource().Path)
+	}
+}
+
+func TestKeyAndCostSectionsRefusedClearly(t *testing.T) {
+	good, err := os.ReadFile("../hil.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noKey := strings.Replace(string(good), "[device_key]\nsource = \"file\"\npath = \"test-key/device.key\"\n", "", 1)
+	cases := map[string]struct{ text, want string }{
+		"no device key":      {noKey, "no [device_key]"},
+		"unknown source":     {strings.Replace(string(good), `source = "file"`, `source = "cloud"`, 1), `source "cloud"`},
+		"sealed, no secret":  {strings.Replace(string(good), `source = "file"`, `source = "sealed"`, 1), "hardware secret"},
+		"device, not a tpm":  {strings.Replace(string(good), `source = "file"`, "source = \"file\"\ndevice = \"/dev/tpm0\"", 1), "device is for source"},
+		"both spellings":     {strings.Replace(string(good), `name = "hil"`, "name = \"hil\"\ndevice_key_file = \"/k\"", 1), "both given"},
+		"cost below a floor": {strings.Replace(string(good), "password_iterations = 10000", "password_iterations = 100", 1), "password_iterations 100"},
+	}
+	for name, c := range cases {
+		path := filepath.Join(t.TempDir(), "b.toml")
+		os.WriteFile(path, []byte(c.text), 0o600)
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", name, err, c.want)
+		}
+	}
+	// A TPM: its device defaults to the kernel's resource manager.
+	path := filepath.Join(t.TempDir(), "b.toml")
+	os.WriteFile(path, []byte(strings.Replace(string(good), "source = \"file\"", "source = \"tpm\"", 1)), 0o600)
+	f, err := Load(path)
+	if err != nil || f.KeySource().Kind != boards.KeySealed || f.KeySource().Sealer == nil || f.DeviceKey.Device != "/dev/tpmrm0" {
+		t.Fatalf("tpm: %+v %v", f.DeviceKey, err)
+	}
+	// The older spelling still loads, as a key file.
+	os.WriteFile(path, []byte(strings.Replace(noKey, `name = "hil"`, "name = \"hil\"\ndevice_key_file = \"/etc/kpos/device.key\"", 1)), 0o600)
+	f, err = Load(path)
+	if err != nil || f.KeySource().Kind != boards.KeyFile || f.KeySource().Path != "/etc/kpos/device.key" {
+		t.Fatalf("device_key_file: %+v %v", f.KeySource(), err)
 	}
 }

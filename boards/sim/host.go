@@ -2,15 +2,18 @@ package sim
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"kpos/boards"
+	"kpos/firmware/emv"
 	"kpos/firmware/qr"
 	"kpos/hal/fake"
 	"kpos/tools/hostsim"
@@ -39,8 +42,21 @@ func (h *inProcessHost) AttachDevices(k *fake.Keypad, d *fake.Display) {
 	h.keypad, h.display = k, d
 }
 
-func startHost(ctx context.Context, opt boards.Options) (*inProcessHost, error) {
-	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim")}
+func startHost(ctx context.Context, opt boards.Options, now func() time.Time) (*inProcessHost, error) {
+	cfg := hostsim.Config{DataDir: filepath.Join(opt.ParamsDir, "host"), Logger: opt.Logger.With("component", "hostsim"), Now: now}
+	// The CA public keys the host distributes at sign-on (docs/hostsim.md).
+	ca, err := hostsim.LoadCAKeys(filepath.Join(cfg.DataDir, "capk.toml"))
+	if err != nil {
+		return nil, fmt.Errorf("sim: host simulator: %w", err)
+	}
+	cfg.CAKeys = ca
+	// The IC card parameters it distributes: those the terminal is
+	// personalised with, until a test changes one ("host aid").
+	emvCfg, err := emv.LoadConfig(filepath.Join(opt.ParamsDir, "emv", "terminal.toml"))
+	if err != nil {
+		return nil, fmt.Errorf("sim: host simulator: %w", err)
+	}
+	cfg.ICParams = hostsim.ICParamsOf(emvCfg)
 	srv, err := hostsim.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sim: host simulator: %w", err)
@@ -89,11 +105,15 @@ func (h *inProcessHost) Close() error {
 
 // Count counts the host's records: kind is a record type ("reversal",
 // "settlement", …) or a kind of authorization ("sale", "refund", …); state
-// "approved" means answered 00, "declined" any other answer; a settlement is
-// "balanced" or "unbalanced".
+// "approved" means answered 00, "declined" any other answer, "applied" that
+// money moved; a settlement is "balanced" or "unbalanced"; "reason=CODE" a
+// reversal sent with reason CODE in field 39.
 func (h *inProcessHost) Count(kind, state string) int {
 	return countRecords(h.server().Records(), kind, state)
 }
+
+// Records returns the host's records, oldest first.
+func (h *inProcessHost) Records() []hostsim.Record { return h.server().Records() }
 
 func countRecords(recs []hostsim.Record, kind, state string) int {
 	n := 0
@@ -115,13 +135,22 @@ func countRecords(recs []hostsim.Record, kind, state string) int {
 			if r.Code != "00" {
 				continue
 			}
+		case "applied":
+			// Money moved (a reversal that undid its original, a
+			// sale that was booked), whatever reached the terminal.
+			if !r.Applied {
+				continue
+			}
 		case "declined":
 			if r.Code == "00" || r.Code == "" {
 				continue
 			}
 		case "":
 		default:
-			continue
+			// "reason=CODE": a reversal whose field 39 is CODE.
+			if code, ok := strings.CutPrefix(state, "reason="); !ok || r.Reason != code {
+				continue
+			}
 		}
 		n++
 	}
@@ -145,6 +174,10 @@ func (h *inProcessHost) Command(cmd string) error {
 			return h.payQR(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "pay-qr")))
 		case "failover":
 			return h.failover()
+		case "capk":
+			return h.capk(words[1:])
+		case "aid":
+			return h.aid(words[1:])
 		case "revoke":
 			serial := serialArg(words)
 			if !h.server().Revoke(serial) {
@@ -162,6 +195,68 @@ func (h *inProcessHost) Command(cmd string) error {
 		return nil
 	}
 	h.server().InjectFault(f)
+	return nil
+}
+
+// capk changes the CA keys the host distributes: "remove RID INDEX", or
+// "add FILE" (a [[capk]] TOML file under the parameters directory). The
+// host flags every terminal's next answer to download them again.
+func (h *inProcessHost) capk(args []string) error {
+	switch {
+	case len(args) == 3 && args[0] == "remove":
+		if !h.server().RemoveCAKey(args[1], args[2]) {
+			return fmt.Errorf("sim: host capk: no key %s/%s", args[1], args[2])
+		}
+		return nil
+	case len(args) == 2 && args[0] == "add":
+		keys, err := hostsim.LoadCAKeys(filepath.Join(filepath.Dir(h.cfg.DataDir), filepath.Clean("/"+args[1])))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			h.server().ReplaceCAKey(k)
+		}
+		return nil
+	}
+	return fmt.Errorf("sim: host capk: want \"remove RID INDEX\" or \"add FILE\"")
+}
+
+// aid changes the IC card parameters the host distributes for one AID:
+// "aid A000000333010101 cl_floor_limit=50000" (also floor_limit,
+// cl_txn_limit, cl_cvm_limit; minor units). The host flags every terminal's
+// next answer to download them again.
+func (h *inProcessHost) aid(args []string) error {
+	if len(args) < 2 {
+		return errors.New(`sim: host aid: want "aid AID NAME=VALUE…"`)
+	}
+	aid, err := hex.DecodeString(args[0])
+	if err != nil {
+		return fmt.Errorf("sim: host aid: %q is not an AID", args[0])
+	}
+	p, ok := h.server().ICParams(aid)
+	if !ok {
+		return fmt.Errorf("sim: host aid: the host has no parameters for %s", args[0])
+	}
+	for _, kv := range args[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("sim: host aid: %q is not NAME=amount", kv)
+		}
+		switch k {
+		case "floor_limit":
+			p.FloorLimit = n
+		case "cl_floor_limit":
+			p.CLFloorLimit = n
+		case "cl_txn_limit":
+			p.CLTxnLimit = n
+		case "cl_cvm_limit":
+			p.CLCVMLimit = n
+		default:
+			return fmt.Errorf("sim: host aid: unknown parameter %q", k)
+		}
+	}
+	h.server().SetICParams(p)
 	return nil
 }
 

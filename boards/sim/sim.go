@@ -31,12 +31,30 @@ var (
 	testSerial = "KPOS-SIM-0001"
 	// A short answer timeout keeps "the host never answered" scenarios quick.
 	hostTimeout = 3 * time.Second
-	testTMK     = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+	// The display of a countertop terminal: 32 columns (16 Chinese
+	// characters) by 10 rows, drawn in the terminal window as it is.
+	displaySize = boards.DisplaySize{Columns: 32, Rows: 10}
+	// A PBKDF2 cost for the TEST ONLY merchant password that stays quick
+	// under qemu (a few milliseconds); real boards tune theirs to 100 ms.
+	testPasswordIterations = 1000
+	testTMK                = []byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}
+	// The technician password a simulated board's console starts with.
+	testConsolePassword = "tech-pass-2026"
+	// The merchant password of simulated boards: it protects nothing but a
+	// simulated terminal.
+	testMerchantPassword = "123456"
 )
+
+// DeviceKeyPath is where the simulated board keeps its TEST ONLY device
+// key: in a directory beside the data directory, named as a test key, never
+// in the data directory itself.
+func DeviceKeyPath(dataDir string) string {
+	return filepath.Join(filepath.Clean(dataDir)+".TEST-ONLY-key", "device.key")
+}
 
 // Open builds the simulated board.
 func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
-	key, err := boards.LoadDeviceKey(filepath.Join(opt.DataDir, "device.key"))
+	key, err := boards.OpenDeviceKey(ctx, boards.KeySource{Kind: boards.KeyFile, Path: DeviceKeyPath(opt.DataDir), Test: true}, opt.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +64,15 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	}
 	s := &boards.SimDevices{
 		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
-		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(),
+		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(), Clock: fake.NewClock(),
+		ConsolePassword: testConsolePassword, MerchantPassword: testMerchantPassword,
 	}
 	b := &boards.Board{
 		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
-		Serial: testSerial,
+		Serial: testSerial, DisplaySize: displaySize, Now: s.Clock.Now, PasswordIterations: testPasswordIterations,
 	}
 	if opt.Blank {
 		b.Identity, b.InitialTMK = boards.Identity{}, nil
@@ -114,7 +133,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		s.Link = fake.NewLink(nil)
 		b.HostAddr = opt.HostAddr
 	} else {
-		host, err := startHost(ctx, opt)
+		host, err := startHost(ctx, opt, s.Clock.Now)
 		if err != nil {
 			return nil, err
 		}

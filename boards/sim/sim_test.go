@@ -15,6 +15,9 @@ func TestSimBoardCardsAndHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if b.DisplaySize.Columns < 16 || b.DisplaySize.Rows < 4 {
+		t.Fatalf("the sim board's display %+v", b.DisplaySize)
+	}
 	names := b.Sim.Cards()
 	if len(names) < 7 {
 		t.Fatalf("test cards %v", names)

@@ -12,7 +12,7 @@ import (
 // BenchmarkDecode decodes the generated corpus, one sub-benchmark per
 // variant, and reports the success rate ("ok/frame") and the median time per
 // frame ("ms/frame-median") beside ns/op (the mean). tools/qrbench compares
-// the same pipeline with zbarimg and ZXingReader.
+// the same pipeline with gozxing, zxing-cpp and zbar.
 func BenchmarkDecode(b *testing.B) {
 	const n = 12
 	enc := corpus.NewEncoder()

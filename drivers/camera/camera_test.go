@@ -213,3 +213,134 @@ func TestInvertedCode(t *testing.T) {
 		t.Errorf("decoded by %s", d.LastAttempt())
 	}
 }
+
+// A frame without anything like a finder pattern stops at the gate: it
+// costs the first attempts, not the budget. A frame with a code does not.
+func TestNoFinderGivesUpEarly(t *testing.T) {
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	if _, err := d.Decode(blank()); !errors.Is(err, ErrNoCode) {
+		t.Fatalf("blank frame: %v", err)
+	}
+	if d.ran > gate {
+		t.Errorf("blank frame ran %d attempts, gate %d", d.ran, gate)
+	}
+	// A scene with blocks but no finder pattern.
+	sym := corpus.Symbol{N: 25, Dark: make([]bool, 625)}
+	rng := rand.New(rand.NewPCG(8, 9))
+	for y := 9; y < 25; y++ {
+		for x := 9; x < 25; x++ {
+			sym.Dark[y*25+x] = rng.IntN(2) == 0
+		}
+	}
+	f := corpus.Generate(sym, "", corpus.Clean, 8, 0)
+	if _, err := d.Decode(f.Image()); err == nil {
+		t.Fatal("decoded a frame without a code")
+	}
+	if d.ran > gate {
+		t.Errorf("frame without finder patterns ran %d attempts, gate %d", d.ran, gate)
+	}
+	// A blurred code that only a later attempt reads passes the gate.
+	for i := range 24 {
+		f := frame(t, corpus.Blur, i)
+		if text, err := d.Decode(f.Image()); err == nil && text == f.Payload && d.ran > gate {
+			return
+		}
+	}
+	t.Error("no blurred frame was decoded after the gate")
+}
+
+// Text comes back in the character set the code names with an ECI, or
+// the one its bytes are in when it names none (UTF-8, Shift_JIS,
+// ISO-8859-1), never forced to UTF-8; payment codes come back byte for
+// byte.
+func TestCharsets(t *testing.T) {
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	for _, v := range corpus.CharsetVariants {
+		for i, s := range corpus.Samples(v, 5) {
+			sym, err := corpus.EncodeSample(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := corpus.Generate(sym, s.Text, v, 11, i)
+			got, err := d.Decode(f.Image())
+			if err != nil || got != s.Text {
+				t.Errorf("%s %s (ECI %v): %q, %v; want %q", v, s.Charset, s.ECI, got, err, s.Text)
+			}
+		}
+	}
+	for i, p := range corpus.Payloads(11, 6) {
+		sym, err := corpus.NewEncoder().Encode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := corpus.Generate(sym, p, corpus.Clean, 11, i)
+		if got, err := d.Decode(f.Image()); err != nil || got != p {
+			t.Errorf("payment payload %d: %q, %v", i, got, err)
+		}
+	}
+}
+
+// The phone-screen degradations keep a floor too: moiré, glare, small
+// modules (read from a magnified crop) and steep perspective (fitted to the
+// alignment patterns).
+func TestDecodeScreenSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweep")
+	}
+	floors := map[corpus.Variant]int{
+		corpus.Moire: 11, corpus.Glare: 11, corpus.SmallModules: 9, corpus.ScreenPerspective: 9,
+	}
+	d := NewDecoder(DecoderConfig{Budget: 100 * time.Millisecond})
+	for _, v := range corpus.ScreenVariants {
+		ok := 0
+		for i := range 12 {
+			f := frame(t, v, i)
+			if text, err := d.Decode(f.Image()); err == nil && text == f.Payload {
+				ok++
+			}
+		}
+		t.Logf("%s: %d of 12", v, ok)
+		if ok < floors[v] {
+			t.Errorf("%s: decoded %d of 12, floor %d", v, ok, floors[v])
+		}
+	}
+}
+
+// When the budget leaves later attempts out, the next frame starts with
+// the first of them, so that the frames of a code held still try every
+// attempt in turn.
+func TestLaterAttemptsRotate(t *testing.T) {
+	p := corpus.Payloads(7, 1)[0]
+	sym, err := corpus.NewEncoder().Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for y := 10; y < sym.N-10; y++ {
+		for x := 10; x < sym.N-10; x++ {
+			sym.Dark[y*sym.N+x] = rng.IntN(2) == 0
+		}
+	}
+	f := corpus.Generate(sym, p, corpus.Clean, 7, 0) // seen, never readable
+	d := NewDecoder(DecoderConfig{Budget: time.Second})
+	// Every later attempt but the first looks too dear for the budget.
+	for i := gate + 1; i < len(attempts); i++ {
+		d.cost[i] = time.Hour
+	}
+	if _, err := d.Decode(f.Image()); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Decode = %v", err)
+	}
+	if d.order[gate] != gate {
+		t.Fatalf("first frame's later attempts start at %d, want %d", d.order[gate], gate)
+	}
+	d.cost[gate+1] = 0
+	if _, err := d.Decode(f.Image()); !errors.Is(err, hal.ErrScanUnreadable) {
+		t.Fatalf("Decode = %v", err)
+	}
+	if d.order[gate] != gate+1 {
+		t.Errorf("second frame's later attempts start at %d, want %d (where the first stopped)", d.order[gate], gate+1)
+	}
+	if d.order[len(d.order)-1] != gate {
+		t.Errorf("second frame ends with %d, want %d (the order wraps)", d.order[len(d.order)-1], gate)
+	}
+}

@@ -8,8 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
-
+	"kpos/drivers/serialport"
 	"kpos/hal"
 )
 
@@ -91,9 +90,9 @@ var _ hal.Printer = (*Printer)(nil)
 // printer that owns it; Close closes the port.
 func Open(cfg Config) (*Printer, error) {
 	cfg = cfg.withDefaults()
-	port, err := serial.Open(cfg.Device, &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	port, err := serialport.Open(cfg.Device, cfg.Baud, 0)
 	if err != nil {
-		return nil, fmt.Errorf("escpos: open %s: %w", cfg.Device, err)
+		return nil, fmt.Errorf("escpos: %w", err)
 	}
 	p := New(port, cfg)
 	p.closer = port

@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
-
+	"kpos/drivers/serialport"
 	"kpos/hal"
 )
 
@@ -79,9 +78,9 @@ var _ hal.Scanner = (*Scanner)(nil)
 // Open opens cfg.Device (8N1 at cfg.Baud) and returns a scanner that owns it.
 func Open(cfg Config) (*Scanner, error) {
 	cfg = cfg.withDefaults()
-	port, err := serial.Open(cfg.Device, &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	port, err := serialport.Open(cfg.Device, cfg.Baud, 0)
 	if err != nil {
-		return nil, fmt.Errorf("serialscan: open %s: %w", cfg.Device, err)
+		return nil, fmt.Errorf("serialscan: %w", err)
 	}
 	s := New(port, cfg)
 	s.closer = port

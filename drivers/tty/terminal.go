@@ -18,9 +18,9 @@ import (
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"kpos/drivers/serialport"
 	"kpos/hal"
 )
 
@@ -29,11 +29,18 @@ type Config struct {
 	Device   string        // serial device or pty, e.g. "/dev/ttyS1"
 	Baud     int           // 115200 when zero
 	Columns  int           // display width in characters; 32 when zero
+	Rows     int           // display height in rows, the title's included; 10 when zero
 	Plain    bool          // no ANSI escapes: a form feed starts each screen
 	GB18030  bool          // the display takes GB18030 text instead of UTF-8
 	ShowID   bool          // show each screen's ID in its title, for tests and HIL
 	InvertQR bool          // draw light QR modules as blocks (light-on-dark displays)
 	EscDelay time.Duration // how long after ESC a sequence may continue; 50 ms when zero
+}
+
+// Size is the display's text area, the defaults applied.
+func (c Config) Size() (columns, rows int) {
+	d := c.withDefaults()
+	return d.Columns, d.Rows
 }
 
 func (c Config) withDefaults() Config {
@@ -42,6 +49,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Columns == 0 {
 		c.Columns = 32
+	}
+	if c.Rows == 0 {
+		c.Rows = 10
 	}
 	if c.EscDelay <= 0 {
 		c.EscDelay = 50 * time.Millisecond
@@ -78,9 +88,9 @@ var (
 // Open opens cfg.Device (8N1) and returns a terminal that owns it.
 func Open(cfg Config) (*Terminal, error) {
 	cfg = cfg.withDefaults()
-	port, err := serial.Open(cfg.Device, &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	port, err := serialport.Open(cfg.Device, cfg.Baud, 0)
 	if err != nil {
-		return nil, fmt.Errorf("tty: open %s: %w", cfg.Device, err)
+		return nil, fmt.Errorf("tty: %w", err)
 	}
 	t := New(port, cfg)
 	t.closer = port

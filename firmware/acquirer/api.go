@@ -28,6 +28,9 @@ const (
 	// KindOfflineAdvice tells the host of a sale the card approved offline
 	// (TC): an advice (0220) the host must accept; sent again until answered.
 	KindOfflineAdvice
+	// KindCompletionVoid (预授权完成撤销) cancels a completion of the open
+	// batch; the pre-authorization is open again.
+	KindCompletionVoid
 )
 
 // EntryMode says how the card was read (field 22).
@@ -64,6 +67,10 @@ type Request struct {
 	OrigDate  string        // MMDD of the original
 	Time      time.Time
 	OrigBatch uint32 // field 61.1 of void, refund, completion, QR query (Batch when zero)
+
+	// PINEntered says the original carried a PIN (field 22 digit 3 = 1)
+	// when PIN is nil: a reversal, which never carries the PIN block.
+	PINEntered bool
 }
 
 // Response is the host's answer.

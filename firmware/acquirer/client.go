@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"golang.org/x/sys/unix"
 
 	"kpos/firmware/keys"
 	"kpos/hal"
@@ -39,6 +41,13 @@ type Config struct {
 	DialAttempts int
 	// TLS, when set, wraps each connection (the handshake counts as dialling).
 	TLS *tls.Config
+	// KeepConnection keeps the connection open after an exchange and sends
+	// the next request on it, for hosts that serve a terminal on one
+	// persistent connection. False (the default) opens a connection per
+	// exchange, as CUP POS terminals do. A kept connection that the host has
+	// closed meanwhile is noticed before the request is written and replaced
+	// by a new one; after any failure the connection is dropped.
+	KeepConnection bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives one line per exchange, without card data (discarded when nil).
@@ -57,6 +66,10 @@ type Client struct {
 
 	mu     sync.Mutex
 	signOn SignOnInfo
+
+	// connMu serialises exchanges on the kept connection (KeepConnection).
+	connMu sync.Mutex
+	kept   net.Conn
 }
 
 // SignOnInfo is what the last successful sign-on returned.
@@ -161,12 +174,13 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
 	}
 	start := time.Now()
-	conn, err := c.dial(ctx)
+	conn, err := c.connect(ctx)
 	if err != nil {
 		c.log.Info("acquirer exchange", "op", op, "result", "not sent", "err", err)
 		return Response{}, nil, fmt.Errorf("acquirer: %s: %w", op, err)
 	}
-	defer conn.Close()
+	keep := false
+	defer func() { c.release(conn, keep) }()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -202,8 +216,94 @@ func (c *Client) exchange(ctx context.Context, op string, req *iso8583.Message, 
 		return Response{}, nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
 	}
 	resp.Requirement = hdr.Requirement()
+	keep = c.cfg.KeepConnection && ctx.Err() == nil
 	c.log.Info("acquirer exchange", "op", op, "code", resp.Code, "ms", time.Since(start).Milliseconds())
 	return resp, m, nil
+}
+
+// connect returns the connection for one exchange: the kept one when
+// KeepConnection is set and it is still open (it then holds connMu until
+// release), else a new one.
+func (c *Client) connect(ctx context.Context) (net.Conn, error) {
+	if !c.cfg.KeepConnection {
+		return c.dial(ctx)
+	}
+	c.connMu.Lock()
+	if conn := c.kept; conn != nil {
+		c.kept = nil
+		if open(conn) {
+			return conn, nil
+		}
+		conn.Close()
+	}
+	conn, err := c.dial(ctx)
+	if err != nil {
+		c.connMu.Unlock()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// release ends an exchange's use of conn: kept for the next exchange when
+// keep, else closed.
+func (c *Client) release(conn net.Conn, keep bool) {
+	if !c.cfg.KeepConnection {
+		conn.Close()
+		return
+	}
+	if keep && conn.SetDeadline(time.Time{}) == nil {
+		c.kept = conn
+	} else {
+		conn.Close()
+	}
+	c.connMu.Unlock()
+}
+
+// open reports whether a kept connection is still usable. Nothing is owed
+// on it between exchanges, so a socket with nothing to read is open, and
+// any byte, end of file or error means the host closed it or broke the
+// dialogue. The check comes before the request is written, so a
+// connection the host closed while idle costs a new dial, never a request
+// in doubt. A TCP socket (under TLS or not) is peeked without blocking;
+// other connections (pipes, modem sockets) are given a millisecond.
+func open(conn net.Conn) bool {
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if sc, ok := raw.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			alive := false
+			err = rc.Read(func(fd uintptr) bool {
+				var b [1]byte
+				_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+				alive = errors.Is(err, unix.EAGAIN)
+				return true // never wait for readiness
+			})
+			return err == nil && alive
+		}
+	}
+	// A deadline already past fails the read before it is tried, so the
+	// fallback waits a little.
+	if err := conn.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		return false
+	}
+	var b [1]byte
+	_, err := conn.Read(b[:])
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Close closes the kept connection, if any (KeepConnection).
+func (c *Client) Close() error {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.kept == nil {
+		return nil
+	}
+	err := c.kept.Close()
+	c.kept = nil
+	return err
 }
 
 // readAnswer reads, unpacks and checks one answer to req from r.
@@ -258,33 +358,72 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	return resp, err
 }
 
-// Reversal reasons (field 39 of a 0400).
+// ReversalCause is why a transaction is reversed. It decides field 39 of
+// the reversal (0400) as the dialect lists the reversal reasons
+// (docs/acquirer.md): a cause, never words, so that a message cannot change
+// the code. The zero value is a terminal failure.
+type ReversalCause uint8
+
+// The reversal causes.
 const (
-	ReasonNoAnswer     = "98" // the answer never came (timeout, bad MAC, garbage)
-	ReasonCardDeclined = "06" // the host approved but the card declined (second GENERATE AC)
-	ReasonMalfunction  = "96" // the terminal failed before completing (power cut, printer)
+	// CauseTerminalFailure: the terminal failed before completing (power
+	// cut, printer, card error, a cancelled order): 96.
+	CauseTerminalFailure ReversalCause = iota
+	// CauseNoAnswer: no answer came, or too late (timeout, dropped
+	// connection, garbage, an answer to another request): 98.
+	CauseNoAnswer
+	// CauseBadMAC: an answer came whose MAC failed: A0.
+	CauseBadMAC
+	// CauseCardDeclined: the host approved but the card declined at the
+	// second GENERATE AC: 06.
+	CauseCardDeclined
 )
 
-// reasonCode maps a reason to field 39: a two-character code is used as is,
-// known words are mapped, anything else is a malfunction.
-func reasonCode(reason string) string {
-	switch reason {
-	case "timeout", "no-answer", "no answer", "mac", "garbage":
-		return ReasonNoAnswer
-	case "card-declined", "card declined", "declined-by-card":
-		return ReasonCardDeclined
+// Code is field 39 of a reversal with this cause.
+func (c ReversalCause) Code() string {
+	switch c {
+	case CauseNoAnswer:
+		return "98"
+	case CauseBadMAC:
+		return "A0"
+	case CauseCardDeclined:
+		return "06"
 	}
-	if len(reason) == 2 {
-		return reason
+	return "96"
+}
+
+// String names the cause.
+func (c ReversalCause) String() string {
+	switch c {
+	case CauseNoAnswer:
+		return "no answer"
+	case CauseBadMAC:
+		return "answer failed its MAC"
+	case CauseCardDeclined:
+		return "card declined after approval"
 	}
-	return ReasonMalfunction
+	return "terminal failure"
+}
+
+// CauseOf is the reversal cause of a failed exchange (an error of Do): an
+// answer whose MAC failed (ErrMAC) is CauseBadMAC, any other ErrNoAnswer is
+// CauseNoAnswer, anything else a terminal failure.
+func CauseOf(err error) ReversalCause {
+	switch {
+	case errors.Is(err, ErrMAC):
+		return CauseBadMAC
+	case errors.Is(err, ErrNoAnswer):
+		return CauseNoAnswer
+	}
+	return CauseTerminalFailure
 }
 
 // BuildReversal maps the original request to its reversal (0400): the same
-// trace, amount and card, without PIN or track data, with the reason in
-// field 39.
-func BuildReversal(c *Codec, orig Request, id Identity, reason string) (*iso8583.Message, error) {
+// trace, amount, card and entry mode (field 22, PIN digit included), without
+// PIN or track data, with the cause's code in field 39.
+func BuildReversal(c *Codec, orig Request, id Identity, cause ReversalCause) (*iso8583.Message, error) {
 	o := orig
+	o.PINEntered = orig.PIN != nil || orig.PINEntered
 	o.PIN = nil
 	o.Track2 = nil
 	m, err := BuildRequest(c, o, id, "")
@@ -294,24 +433,23 @@ func BuildReversal(c *Codec, orig Request, id Identity, reason string) (*iso8583
 	m.MTI("0400")
 	m.UnsetField(12)
 	m.UnsetField(13)
-	if err := f(m, 39, reasonCode(reason)); err != nil {
+	if err := f(m, 39, cause.Code()); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Reverse asks the host to undo orig (reason: a ReasonXxx code or "timeout",
-// "card-declined"). The host applies a reversal at most once and answers a
+// Reverse asks the host to undo orig for cause. The host applies a reversal at most once and answers a
 // repeated one the same way, so Reverse may be called again after any
 // failure; it also repeats once by itself after no answer.
-func (c *Client) Reverse(ctx context.Context, orig Request, reason string) (Response, error) {
-	m, err := BuildReversal(c.codec, orig, c.identity(), reason)
+func (c *Client) Reverse(ctx context.Context, orig Request, cause ReversalCause) (Response, error) {
+	m, err := BuildReversal(c.codec, orig, c.identity(), cause)
 	if err != nil {
 		return Response{}, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	resp, _, err := c.exchange(ctx, "reversal", m, true, orig.Time)
 	if err != nil && errors.Is(err, ErrNoAnswer) && ctx.Err() == nil {
-		m, _ = BuildReversal(c.codec, orig, c.identity(), reason)
+		m, _ = BuildReversal(c.codec, orig, c.identity(), cause)
 		resp, _, err = c.exchange(ctx, "reversal (repeat)", m, true, orig.Time)
 	}
 	return resp, err

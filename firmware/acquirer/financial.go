@@ -39,6 +39,7 @@ var kinds = map[Kind]kindSpec{
 	KindQRSale:          {"0200", "000000", "22", "00", "QR sale"},
 	KindQRQuery:         {"0620", "330000", "30", "00", "QR result query"},
 	KindOfflineAdvice:   {"0220", "000000", "36", "00", "offline sale advice"},
+	KindCompletionVoid:  {"0200", "200000", "21", "06", "pre-authorization completion void"},
 }
 
 // String names the kind for logs and errors.
@@ -155,7 +156,7 @@ func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583
 	}
 	if code, ok := entryCodes[entry]; ok {
 		pin := "2"
-		if req.PIN != nil {
+		if req.PIN != nil || req.PINEntered {
 			pin = "1"
 		}
 		add(22, code+pin)
@@ -170,10 +171,10 @@ func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583
 	if len(req.Track2) > 0 {
 		add(35, track2Text(req.Track2))
 	}
-	if req.OrigRRN != "" && (req.Kind == KindVoid || req.Kind == KindRefund || req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid) {
+	if req.OrigRRN != "" && (req.Kind == KindVoid || req.Kind == KindRefund || req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindCompletionVoid) {
 		add(37, req.OrigRRN)
 	}
-	if req.OrigAuth != "" && (req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindVoid) {
+	if req.OrigAuth != "" && (req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindVoid || req.Kind == KindCompletionVoid) {
 		add(38, req.OrigAuth)
 	}
 	add(41, id.TID)
@@ -198,7 +199,7 @@ func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583
 	}
 	add(60, f60.String())
 	switch req.Kind {
-	case KindVoid, KindRefund, KindPreAuthComplete, KindPreAuthVoid, KindQRQuery:
+	case KindVoid, KindRefund, KindPreAuthComplete, KindPreAuthVoid, KindCompletionVoid, KindQRQuery:
 		ob := req.OrigBatch
 		if ob == 0 {
 			ob = req.Batch

@@ -398,6 +398,14 @@ type CAKey struct {
 // (370), each key (371), then the end (372). nextTrace supplies a trace
 // number per message.
 func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32) ([]CAKey, error) {
+	return c.DownloadInstallCAKeys(ctx, batch, nextTrace, nil)
+}
+
+// DownloadInstallCAKeys is DownloadCAKeys that hands the complete set to
+// install before it sends the end (372), so that the end tells the host
+// the terminal holds the new keys; an install error is returned and the
+// end is not sent.
+func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32, install func([]CAKey) error) ([]CAKey, error) {
 	listMsg, _, err := c.management(ctx, "CA key list", func() (*iso8583.Message, error) {
 		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyQuery)
 	})
@@ -431,6 +439,11 @@ func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace fun
 			return nil, err
 		}
 		out = append(out, k)
+	}
+	if install != nil {
+		if err := install(out); err != nil {
+			return nil, err
+		}
 	}
 	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
 		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyEnd)

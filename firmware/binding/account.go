@@ -44,26 +44,8 @@ func ParseAccountNumber(typed string) (hal.PAN, error) {
 	if err != nil {
 		return hal.PAN{}, fmt.Errorf("%w: a card number has 12 to 19 digits", ErrAccountNumber)
 	}
-	if !luhn(s) {
+	if !hal.LuhnValid(s) {
 		return hal.PAN{}, fmt.Errorf("%w: check digit does not match (typo?)", ErrAccountNumber)
 	}
 	return p, nil
-}
-
-// luhn reports whether the digits in s pass the Luhn (ISO/IEC 7812) check.
-func luhn(s string) bool {
-	sum := 0
-	double := false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"kpos/firmware/txrules"
 )
 
 // Method is a payment method as the binding's parameters name it.
@@ -103,18 +105,21 @@ func (p Params) Allow(m Method, amount, spentToday int64) error {
 	if !p.Accepts(m) {
 		return fmt.Errorf("%w: this terminal is not bound for %s payments", ErrMethodNotAccepted, m)
 	}
-	if amount <= 0 {
-		return fmt.Errorf("binding: amount %s is not positive", Yuan(amount))
-	}
-	if amount > p.TxnLimit {
+	// The limits are the rule book's (firmware/txrules), which the host
+	// applies too.
+	err := txrules.Check(txrules.Action{Kind: txrules.Sale, Amount: amount,
+		Limits: &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spentToday}})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, txrules.ErrTxnLimit):
 		return fmt.Errorf("%w: %s is over the per-transaction limit of %s", ErrTxnLimit, Yuan(amount), Yuan(p.TxnLimit))
-	}
-	if spentToday+amount > p.DailyLimit {
+	case errors.Is(err, txrules.ErrDailyLimit):
 		left := max(p.DailyLimit-spentToday, 0)
 		return fmt.Errorf("%w: %s would bring today's total to %s, over the daily limit of %s (%s left)",
 			ErrDailyLimit, Yuan(amount), Yuan(spentToday+amount), Yuan(p.DailyLimit), Yuan(left))
 	}
-	return nil
+	return fmt.Errorf("binding: amount %s: %w", Yuan(amount), err)
 }
 
 // Fee returns the merchant's fee in fen for a payment of amount fen by m,

@@ -25,6 +25,10 @@ var (
 	ErrBadPassword  = errors.New("console: wrong password")
 	ErrLocked       = errors.New("console: locked after repeated failures")
 	ErrWeakPassword = errors.New("console: password too weak")
+	// ErrCannotRecord: the failure counter cannot be written (a full disk),
+	// so no password is checked. A lockout that cannot count must not be
+	// lifted by the fault.
+	ErrCannotRecord = errors.New("console: cannot record login attempts")
 )
 
 // DefaultKDFIterations is the PBKDF2-HMAC-SHA256 work factor for new hashes.
@@ -174,6 +178,9 @@ type guard struct {
 	policy   LockoutPolicy
 	iter     int
 	now      func() time.Time
+	// write stores the lockout state; durable.WriteFile, replaced by tests
+	// to simulate a full disk.
+	write func(path string, data []byte, perm fs.FileMode) error
 }
 
 func (g *guard) hash() (string, error) {
@@ -215,7 +222,14 @@ func (g *guard) saveLock(st lockState) error {
 	if err != nil {
 		return fmt.Errorf("console: encoding lockout state: %w", err)
 	}
-	return durable.WriteFile(g.lockPath, b, 0o600)
+	write := g.write
+	if write == nil {
+		write = durable.WriteFile
+	}
+	if err := write(g.lockPath, b, 0o600); err != nil {
+		return fmt.Errorf("%w: %w", ErrCannotRecord, err)
+	}
+	return nil
 }
 
 // lockedFor reports how long the console stays locked.
@@ -240,13 +254,16 @@ type attemptResult struct {
 }
 
 // attempt checks pw, honouring and updating the lockout. While locked it
-// does not check the password at all and returns ErrLocked.
+// does not check the password at all and returns ErrLocked. The attempt is
+// written as a failure before the password is checked: when that write
+// fails no password is checked (ErrCannotRecord), and a power cut during
+// the check still counts it. A right password then clears the count.
 func (g *guard) attempt(pw string) (attemptResult, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st, err := g.loadLock()
 	if err != nil {
-		return attemptResult{}, err
+		return attemptResult{}, fmt.Errorf("%w: %w", ErrCannotRecord, err)
 	}
 	now := g.now()
 	if d := st.LockedUntil.Sub(now); d > 0 {
@@ -256,18 +273,6 @@ func (g *guard) attempt(pw string) (attemptResult, error) {
 	if err != nil {
 		return attemptResult{}, err
 	}
-	ok, err := checkPassword(h, pw)
-	if err != nil {
-		return attemptResult{}, err
-	}
-	if ok {
-		if st.Failures != 0 || !st.LockedUntil.IsZero() {
-			if err := g.saveLock(lockState{}); err != nil {
-				return attemptResult{}, err
-			}
-		}
-		return attemptResult{ok: true}, nil
-	}
 	st.Failures++
 	res := attemptResult{failures: st.Failures}
 	if d := g.policy.delay(st.Failures); d > 0 {
@@ -275,9 +280,20 @@ func (g *guard) attempt(pw string) (attemptResult, error) {
 		res.lockFor = d
 	}
 	if err := g.saveLock(st); err != nil {
+		return attemptResult{}, err
+	}
+	ok, err := checkPassword(h, pw)
+	if err != nil {
 		return res, err
 	}
-	return res, ErrBadPassword
+	if !ok {
+		return res, ErrBadPassword
+	}
+	// The right password: the count goes back to zero. Should that write
+	// fail, the login still stands, and the console stays on the safe
+	// side (counted, perhaps locked) for the next one.
+	g.saveLock(lockState{})
+	return attemptResult{ok: true}, nil
 }
 
 // change replaces the password after checking the old one.

@@ -36,6 +36,12 @@ type output struct {
 	text      strings.Builder
 	data      any
 	auditArgs []string // replaces the arguments in the audit record when set
+	width     int      // the session's width, which tables fit in
+}
+
+// table renders a table at the session's width.
+func (o *output) table(header []string, rows [][]string, right, keep []int) string {
+	return table(o.width, header, rows, right, keep)
 }
 
 func (o *output) printf(format string, a ...any) { fmt.Fprintf(&o.text, format, a...) }
@@ -61,6 +67,12 @@ func badUsage(cmd *command, format string, a ...any) error {
 // execLine parses and runs one command line. It returns exit=true when the
 // session ends; err only for a broken connection.
 func (s *session) execLine(ctx context.Context, line string) (exit bool, err error) {
+	if strings.ContainsRune(line, runeBad) {
+		// Control characters or bytes that are not UTF-8: line noise, a
+		// wrong baud rate, or a binary pasted by mistake. One error for the
+		// line, whatever it holds.
+		return false, s.println("error: input is not text (control characters or invalid UTF-8); line ignored")
+	}
 	words, perr := ParseLine(line)
 	if perr != nil {
 		return false, s.println("error: " + strings.TrimPrefix(perr.Error(), "console: "))
@@ -68,7 +80,7 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	if len(words) == 0 {
 		return false, nil
 	}
-	o := &output{}
+	o := &output{width: s.width}
 	var args []string
 	var badFlag string
 	for _, w := range words[1:] {
@@ -113,13 +125,18 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	if !cmd.interactive {
 		runCtx, cancel = context.WithTimeout(ctx, s.c.cfg.CommandTimeout)
 	}
-	s.in.setCancel(cancel)
-	if cmd.interactive {
-		s.in.cmdDone = runCtx.Done()
+	var rerr error
+	if s.port.startCommand(cancel) {
+		// ^C came after the line was sent and before its command started.
+		rerr = context.Canceled
+	} else {
+		if cmd.interactive {
+			s.in.cmdDone = runCtx.Done()
+		}
+		rerr = cmd.run(runCtx, s, args, o)
+		s.in.cmdDone = nil
 	}
-	rerr := cmd.run(runCtx, s, args, o)
-	s.in.cmdDone = nil
-	s.in.setCancel(nil)
+	s.port.endCommand()
 	if err := s.abandonPrompt(); err != nil {
 		return false, err
 	}
@@ -201,9 +218,9 @@ func (s *session) emit(o *output, cmd *command, err error) error {
 		}
 		b, merr := redactJSON(v)
 		if merr != nil {
-			return s.println(`{"error": "console: encoding output"}`)
+			return s.printRaw(`{"error": "console: encoding output"}`)
 		}
-		return s.println(string(b))
+		return s.printRaw(string(b))
 	}
 	if err != nil {
 		text := o.text.String()
@@ -212,12 +229,12 @@ func (s *session) emit(o *output, cmd *command, err error) error {
 		if errors.As(err, &ue) && ue.cmd != nil {
 			msg += fmt.Sprintf("\nusage: %s %s", ue.cmd.name, ue.cmd.usage)
 		}
-		return s.println(wrap(text + msg))
+		return s.println(text + msg)
 	}
 	if o.text.Len() == 0 {
 		return nil
 	}
-	return s.println(wrap(o.text.String()))
+	return s.println(o.text.String())
 }
 
 // friendly turns an error into what a technician reads.

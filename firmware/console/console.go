@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,6 +30,9 @@ type Config struct {
 	Lockout       LockoutPolicy
 	KDFIterations int // for passwd; default DefaultKDFIterations
 
+	// WakeAfter is how long a line must have been quiet for its next byte
+	// to draw the login banner again; default 30 s.
+	WakeAfter      time.Duration
 	IdleTimeout    time.Duration // log out after this long without input; default 5 min
 	PrivTimeout    time.Duration // privileges lapse this long after the last privileged command; default 10 min
 	CommandTimeout time.Duration // longest a command (a device test, settlement) may run; default 2 min
@@ -58,6 +60,8 @@ type Console struct {
 	cmds    []*command
 	byName  map[string]*command
 	auditMu sync.Mutex
+	// attempts summarises failed logins: one audit line per burst.
+	attempts *attemptLog
 }
 
 // New returns a console over the given services. It does not touch the
@@ -65,6 +69,9 @@ type Console struct {
 func New(cfg Config, svc Services) *Console {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.WakeAfter <= 0 {
+		cfg.WakeAfter = 30 * time.Second
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
@@ -96,6 +103,7 @@ func New(cfg Config, svc Services) *Console {
 			policy: cfg.Lockout.withDefaults(), iter: cfg.KDFIterations, now: cfg.Now,
 		},
 	}
+	c.attempts = &attemptLog{gap: time.Minute}
 	c.cmds = commands()
 	c.byName = map[string]*command{}
 	for _, cmd := range c.cmds {
@@ -104,177 +112,74 @@ func New(cfg Config, svc Services) *Console {
 	return c
 }
 
-// errInterrupted ends a blocked read when the idle timer fires.
+// errInterrupted ends a blocked read when ctx ends.
 var errInterrupted = errors.New("console: input interrupted")
 
 // errIdle ends a read when the idle timer fires; the session logs out.
 var errIdle = errors.New("console: idle timeout")
-
-// pump owns the reads from the session's reader so that a blocked read can
-// be abandoned (idle timeout, ctx) without losing bytes, and so that ^C can
-// cancel a running command. Like a tty's interrupt, a ^C that cancels a
-// command also discards the input typed before it and not yet read.
-type pump struct {
-	chunks chan chunk
-	done   chan struct{}
-	mu     sync.Mutex
-	err    error              // the source's final error, once chunks is closed
-	cancel context.CancelFunc // the running command's, or nil at a prompt
-	epoch  uint64             // bumped by every ^C that cancels a command
-
-	pending      []byte
-	pendingEpoch uint64
-	idle         <-chan time.Time // set before each blocking read
-	ctxDone      <-chan struct{}
-	cmdDone      <-chan struct{} // the running interactive command's ctx, or nil
-}
-
-// chunk is input read in one go, stamped with the interrupt epoch it
-// belongs to.
-type chunk struct {
-	data  []byte
-	epoch uint64
-}
-
-func newPump(src io.Reader) *pump {
-	p := &pump{chunks: make(chan chunk), done: make(chan struct{})}
-	go p.run(src)
-	return p
-}
-
-func (p *pump) run(src io.Reader) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := src.Read(buf)
-		select {
-		case <-p.done:
-			// The session has ended while this read was blocked: whatever
-			// arrived belongs to the next session's reader, which has its
-			// own pump. A port with a read timeout ends this goroutine
-			// within one timeout.
-			return
-		default:
-		}
-		if n > 0 {
-			c := p.filter(buf[:n])
-			if len(c.data) > 0 {
-				select {
-				case p.chunks <- c:
-				case <-p.done:
-					return
-				}
-			}
-		}
-		if err != nil {
-			p.mu.Lock()
-			p.err = err
-			p.mu.Unlock()
-			close(p.chunks)
-			return
-		}
-	}
-}
-
-// filter handles ^C: it cancels a running command and drops what was typed
-// before it, or at a prompt clears the line being typed (end of line, erase
-// line, enter).
-func (p *pump) filter(in []byte) chunk {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if bytes.IndexByte(in, 0x03) < 0 {
-		return chunk{data: bytes.Clone(in), epoch: p.epoch}
-	}
-	out := make([]byte, 0, len(in)+4)
-	for _, c := range in {
-		switch {
-		case c != 0x03:
-			out = append(out, c)
-		case p.cancel != nil:
-			p.cancel()
-			p.epoch++
-			out = out[:0]
-		default:
-			out = append(out, 0x05, 0x15, '\r')
-		}
-	}
-	return chunk{data: out, epoch: p.epoch}
-}
-
-func (p *pump) setCancel(f context.CancelFunc) {
-	p.mu.Lock()
-	p.cancel = f
-	p.mu.Unlock()
-}
-
-func (p *pump) currentEpoch() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.epoch
-}
-
-// sourceErr returns the source's final error, nil while it is open.
-func (p *pump) sourceErr() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
-}
-
-// Read is called by the terminal, always from the session goroutine.
-func (p *pump) Read(b []byte) (int, error) {
-	for len(p.pending) == 0 || p.pendingEpoch < p.currentEpoch() {
-		p.pending = nil
-		select {
-		case c, ok := <-p.chunks:
-			if !ok {
-				return 0, p.sourceErr()
-			}
-			p.pending, p.pendingEpoch = c.data, c.epoch
-		case <-p.idle:
-			return 0, errIdle
-		case <-p.ctxDone:
-			return 0, errInterrupted
-		case <-p.cmdDone:
-			return 0, fmt.Errorf("console: prompt abandoned: %w", context.Canceled)
-		}
-	}
-	n := copy(b, p.pending)
-	p.pending = p.pending[n:]
-	return n, nil
-}
-
-func (p *pump) stop() { close(p.done) }
 
 // session is one technician's session over one ReadWriter.
 type session struct {
 	c         *Console
 	rw        io.ReadWriter
 	t         *term.Terminal
-	in        *pump
+	port      *port
+	in        *input
 	id        string
 	loggedIn  bool
 	midLine   bool // a prompt was abandoned: the editor must be replaced
 	priv      bool
 	privUntil time.Time
+	width     int  // columns output is folded at
+	widthSet  bool // set by 'term cols N': a report does not override it
 }
 
-// Serve runs the console over rw until ctx is done, the technician types
-// exit, or rw's reader ends (io.EOF). logout and the idle timeout return to
-// the login prompt. rw should be raw (no echo, no line discipline): a serial
-// port, a raw pty, a socket. A goroutine may stay blocked reading rw after
-// Serve returns until rw yields data or is closed; close rw (or let it time
-// out) before serving it again.
+// Serve runs one connection's sessions (a socket, an attached pty) until
+// ctx is done, the technician types exit, or rw's reader ends (io.EOF).
+// logout and the idle timeout return to the login prompt. rw should be raw
+// (no echo, no line discipline). A goroutine may stay blocked reading rw
+// after Serve returns until rw yields data or is closed.
 func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
-	in := newPump(rw)
-	defer in.stop()
-	in.ctxDone = ctx.Done()
-	s := &session{c: c, in: in, id: sessionID(), rw: rw}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := newPort(rw, c.cfg.Now, c.cfg.WakeAfter)
+	go p.run(ctx)
+	return c.session(ctx, p, rw)
+}
+
+// ServePort serves a line that stays connected for the terminal's whole
+// life: the board's serial console. One reader reads it from start to end;
+// exit and logout return to the login prompt, with nothing typed in between
+// lost. It returns when ctx is done or the port fails. Open the port with a
+// read timeout (a second or so), so that the reader notices ctx.
+func (c *Console) ServePort(ctx context.Context, rw io.ReadWriter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := newPort(rw, c.cfg.Now, c.cfg.WakeAfter)
+	go p.run(ctx)
+	for {
+		if err := c.session(ctx, p, rw); err != nil {
+			return err
+		}
+		if err := p.sourceErr(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// session runs one technician's session on p: login, commands, until exit,
+// or the end of ctx or of the source.
+func (c *Console) session(ctx context.Context, p *port, rw io.ReadWriter) error {
+	in := &input{p: p, ctxDone: ctx.Done()}
+	s := &session{c: c, port: p, in: in, id: sessionID(), rw: rw, width: Width}
 	s.newTerminal()
 	err := s.loop(ctx)
+	c.attempts.flush(s)
 	if errors.Is(err, errInterrupted) || errors.Is(err, io.EOF) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return nil
+		return ctx.Err()
 	}
 	return err
 }
@@ -288,6 +193,40 @@ func (s *session) newTerminal() {
 		io.Writer
 	}{s.in, s.rw}, "")
 	s.t.AutoCompleteCallback = s.complete
+	s.t.SetSize(s.width, 24)
+}
+
+// setWidth folds output and the line being edited at cols columns.
+func (s *session) setWidth(cols int) {
+	s.width = cols
+	s.t.SetSize(cols, 24)
+}
+
+// widthQuery asks the terminal for its width: save the cursor, move it as
+// far right and down as it goes, ask for its position (ECMA-48 CPR), and
+// put it back. A terminal that does not answer keeps the default width.
+const widthQuery = "\x1b7\x1b[999;999H\x1b[6n\x1b8"
+
+// askWidth sends the query unless the technician fixed the width.
+func (s *session) askWidth() error {
+	if s.widthSet {
+		return nil
+	}
+	s.port.askWidth()
+	if _, err := s.rw.Write([]byte(widthQuery)); err != nil {
+		return fmt.Errorf("console: writing: %w", err)
+	}
+	return nil
+}
+
+// followWidth takes a width the terminal reported since the last prompt.
+func (s *session) followWidth() {
+	if s.widthSet {
+		return
+	}
+	if cols := s.port.reportedCols(); cols >= minWidth && cols != s.width {
+		s.setWidth(cols)
+	}
 }
 
 // abandonPrompt replaces an editor whose prompt was abandoned by ^C,
@@ -332,7 +271,7 @@ func sessionID() string {
 func (s *session) loop(ctx context.Context) error {
 	for {
 		if !s.loggedIn {
-			if err := s.login(ctx); err != nil {
+			if err := s.login(); err != nil {
 				return err
 			}
 			continue
@@ -385,12 +324,18 @@ var errCtrlD = errors.New("console: end of input typed")
 // readLine reads one line with the idle timer running. A ^D on an empty
 // line (io.EOF while the source is still open) returns errCtrlD.
 func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
+	s.followWidth()
+	if n := s.port.takeDropped(); n > 0 {
+		if err := s.println(fmt.Sprintf("input overflow: %d bytes typed ahead were dropped", n)); err != nil {
+			return "", err
+		}
+	}
 	timer := time.NewTimer(s.c.cfg.IdleTimeout)
 	defer timer.Stop()
 	s.in.idle = timer.C
 	s.t.SetPrompt(prompt)
 	line, err := s.t.ReadLine()
-	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
+	if errors.Is(err, io.EOF) && s.port.sourceErr() == nil {
 		return "", errCtrlD
 	}
 	return line, err
@@ -405,28 +350,130 @@ func (s *session) readSecret(prompt string) (string, error) {
 	if errors.Is(err, context.Canceled) {
 		s.midLine = true
 	}
-	if errors.Is(err, io.EOF) && s.in.sourceErr() == nil {
+	if errors.Is(err, io.EOF) && s.port.sourceErr() == nil {
 		return "", nil
 	}
 	return line, err
 }
 
-// println writes text (redacted) followed by a newline.
+// printRaw writes text (redacted) without folding it: JSON output.
+func (s *session) printRaw(text string) error {
+	if _, err := s.t.Write([]byte(Redact(text) + "\n")); err != nil {
+		return fmt.Errorf("console: writing: %w", err)
+	}
+	return nil
+}
+
+// println writes text (redacted, folded at the session's width) followed
+// by a newline.
 func (s *session) println(text string) error {
 	if !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
-	_, err := s.t.Write([]byte(Redact(text)))
+	_, err := s.t.Write([]byte(wrap(Redact(text), s.width)))
 	if err != nil {
 		return fmt.Errorf("console: writing: %w", err)
 	}
 	return nil
 }
 
-func (s *session) login(ctx context.Context) error {
-	if err := s.println(fmt.Sprintf("%s technician console. Log in with the technician password.", s.c.cfg.Hostname)); err != nil {
+// banner greets whoever is on the line and asks the terminal its width.
+func (s *session) banner() error {
+	if err := s.askWidth(); err != nil {
 		return err
 	}
+	s.port.touch()
+	return s.println(fmt.Sprintf("%s technician console. Log in with the technician password.", s.c.cfg.Hostname))
+}
+
+// readLogin reads the password at the login prompt. Input on a line that
+// has been idle, or a BREAK, first draws the banner and prompt again: a
+// technician who connected after they went out sees them.
+func (s *session) readLogin() (string, error) {
+	s.in.wakes = true
+	defer func() { s.in.wakes = false }()
+	for {
+		// Only a prompt nothing was typed at wakes: what a technician has
+		// begun to type stays theirs.
+		s.in.fresh = true
+		pw, err := s.readSecret("Password: ")
+		if !errors.Is(err, errWake) {
+			return pw, err
+		}
+		if _, err := s.rw.Write([]byte("\r\n")); err != nil {
+			return "", fmt.Errorf("console: writing: %w", err)
+		}
+		s.newTerminal()
+		if err := s.banner(); err != nil {
+			return "", err
+		}
+	}
+}
+
+// waitLock lets a lock run out. The notice is printed once; what is typed
+// meanwhile is read and dropped (the password is not even checked), each
+// line counted as a refused attempt.
+func (s *session) waitLock(d time.Duration, announced bool) error {
+	if !announced {
+		if err := s.println(fmt.Sprintf("Console locked after repeated failures: try again in %s.", roundUp(d))); err != nil {
+			return err
+		}
+	}
+	for {
+		d, err := s.c.guard.lockedFor()
+		if err != nil {
+			return s.refuseLogin(err)
+		}
+		if d <= 0 {
+			return nil
+		}
+		// Look at the lock again at least every second: the console's
+		// clock may be stepped (NTP, a test).
+		timer := time.NewTimer(min(d, time.Second))
+		s.in.idle = timer.C
+		s.in.wakes, s.in.fresh = true, true
+		_, err = s.t.ReadPassword("")
+		s.in.wakes = false
+		timer.Stop()
+		switch {
+		case errors.Is(err, errIdle), errors.Is(err, errWake):
+			// The lock may have run out (or the clock moved): look again.
+			s.newTerminal()
+		case err != nil && !errors.Is(err, io.EOF):
+			return err
+		case err == nil:
+			s.c.attempts.refused(s)
+		}
+	}
+}
+
+// refuseLogin says why no login is possible now, and waits for a key.
+func (s *session) refuseLogin(cause error) error {
+	s.c.attempts.flush(s)
+	s.audit("login", nil, "refused: "+cause.Error())
+	msg := "Login refused: " + strings.TrimPrefix(cause.Error(), "console: ")
+	if errors.Is(cause, errAudit) {
+		msg = "Login refused: the audit log cannot be written (" + errors.Unwrap(cause).Error() + "). Free disk space or call support. Press Enter to retry."
+	}
+	if errors.Is(cause, ErrCannotRecord) {
+		msg = "Login refused: this terminal cannot record failed logins (" + strings.TrimPrefix(cause.Error(), "console: ") +
+			"). Free disk space or call support. Press Enter to retry."
+	}
+	if err := s.println(msg); err != nil {
+		return err
+	}
+	_, err := s.readSecret("")
+	if errors.Is(err, errIdle) {
+		return nil
+	}
+	return err
+}
+
+func (s *session) login() error {
+	if err := s.banner(); err != nil {
+		return err
+	}
+	announced := false // the lock was just announced with the failure that set it
 	for {
 		if !s.c.guard.isSet() {
 			if err := s.println("No technician password is set on this terminal: see the service manual to provision one. Press Enter to retry."); err != nil {
@@ -437,12 +484,22 @@ func (s *session) login(ctx context.Context) error {
 			}
 			continue
 		}
-		if d, err := s.c.guard.lockedFor(); err == nil && d > 0 {
-			if err := s.println(fmt.Sprintf("Console locked after repeated failures: try again in %s.", roundUp(d))); err != nil {
+		d, err := s.c.guard.lockedFor()
+		if err != nil {
+			if err := s.refuseLogin(err); err != nil {
 				return err
 			}
+			continue
 		}
-		pw, err := s.readSecret("Password: ")
+		if d > 0 {
+			if err := s.waitLock(d, announced); err != nil {
+				return err
+			}
+			announced = false
+			continue
+		}
+		announced = false
+		pw, err := s.readLogin()
 		if errors.Is(err, errIdle) {
 			continue
 		}
@@ -453,24 +510,46 @@ func (s *session) login(ctx context.Context) error {
 			continue
 		}
 		res, err := s.c.guard.attempt(pw)
-		switch {
-		case err == nil && res.ok:
-			s.loggedIn = true
-			s.priv = false
-			s.audit("login", nil, "ok")
-			return s.println("Logged in (read-only). Type 'help' for commands, 'priv' for privileged ones.")
-		case errors.Is(err, ErrLocked):
-			s.audit("login", nil, "refused: locked")
-			if err := s.println(fmt.Sprintf("Console locked: try again in %s.", roundUp(res.lockFor))); err != nil {
+		if s.port.takeInterrupt() {
+			// ^C while the password was being checked: no login, whatever
+			// the answer (the attempt is counted all the same).
+			if err == nil && res.ok {
+				s.c.attempts.flush(s)
+				s.audit("login", nil, "cancelled")
+			}
+			if err := s.println("Login cancelled."); err != nil {
 				return err
 			}
+			continue
+		}
+		switch {
+		case err == nil && res.ok:
+			s.c.attempts.flush(s)
+			if aerr := s.audit("login", nil, "ok"); aerr != nil && s.c.cfg.Audit != nil {
+				// A login that cannot be recorded is refused. (Without an
+				// audit log at all only privileged commands are refused.)
+				if err := s.refuseLogin(aerr); err != nil {
+					return err
+				}
+				continue
+			}
+			s.loggedIn = true
+			s.priv = false
+			return s.println("Logged in (read-only). Type 'help' for commands, 'priv' for privileged ones.")
+		case errors.Is(err, ErrLocked):
+			s.c.attempts.refused(s)
 		case errors.Is(err, ErrBadPassword):
+			s.c.attempts.failed(s, res.failures)
 			msg := "Wrong password."
 			if res.lockFor > 0 {
 				msg += fmt.Sprintf(" %d failures: console locked for %s.", res.failures, roundUp(res.lockFor))
+				announced = true
 			}
-			s.audit("login", nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
 			if err := s.println(msg); err != nil {
+				return err
+			}
+		case errors.Is(err, ErrCannotRecord):
+			if err := s.refuseLogin(err); err != nil {
 				return err
 			}
 		default:
@@ -496,6 +575,17 @@ func (s *session) dropExpiredPriv() {
 		s.println("Privileges lapsed; type 'priv' to elevate again.")
 	}
 }
+
+// errAudit marks a failed audit write.
+var errAudit = errors.New("console: writing audit log")
+
+// auditError is a failed audit write: errAudit, and the writer's error
+// (Unwrap gives the latter, errors.Is finds both).
+type auditError struct{ err error }
+
+func (e *auditError) Error() string        { return errAudit.Error() + ": " + e.err.Error() }
+func (e *auditError) Unwrap() error        { return e.err }
+func (e *auditError) Is(target error) bool { return target == errAudit }
 
 // auditRecord is one line of the audit log.
 type auditRecord struct {
@@ -523,7 +613,7 @@ func (s *session) audit(command string, args []string, result string) error {
 	s.c.auditMu.Lock()
 	defer s.c.auditMu.Unlock()
 	if _, err := w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("console: writing audit log: %w", err)
+		return &auditError{err}
 	}
 	return nil
 }

@@ -50,6 +50,8 @@ func commands() []*command {
 			privileged: func(a []string) bool { return len(a) > 0 }, run: runUpdate},
 		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: runReboot},
 		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).", privileged: always, interactive: true, run: runPasswd},
+		{name: "term", usage: "[cols N | cols auto]", summary: "terminal width", subs: []string{"cols"},
+			help: "Shows the width output is folded at. cols N sets it (20 to 1000); cols auto asks the terminal\n(ESC[6n), as every login does.", run: runTerm},
 		{name: "priv", summary: "enable privileged commands", help: "Asks for the technician password again. Privileges lapse after a quiet period, on logout\nand on 'unpriv'.", interactive: true, run: runPriv},
 		{name: "unpriv", summary: "drop privileges", help: "Returns to read-only commands.", run: runUnpriv},
 		{name: "logout", summary: "end the session, back to the login prompt", help: "Logs out.", run: func(context.Context, *session, []string, *output) error { return errLogout }},
@@ -94,7 +96,7 @@ func runHelp(_ context.Context, s *session, args []string, o *output) error {
 		rows = append(rows, []string{cmd.name, cmd.summary})
 	}
 	o.data = list
-	o.text.WriteString(table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
+	o.text.WriteString(o.table([]string{"COMMAND", "WHAT IT DOES"}, rows, nil, nil))
 	o.printf("(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n")
 	return nil
 }
@@ -146,7 +148,7 @@ func runStatus(ctx context.Context, s *session, args []string, o *output) error 
 		if i == 0 {
 			k = "errors"
 		}
-		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), Width-10)})
+		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), o.width-10)})
 	}
 	o.text.WriteString(kv(pairs...))
 	return nil
@@ -387,7 +389,7 @@ func runParam(ctx context.Context, s *session, args []string, o *output) error {
 			list = []Param{}
 		}
 		o.data = list
-		o.text.WriteString(table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
+		o.text.WriteString(o.table([]string{"NAME", "VALUE", "DESCRIPTION"}, rows, nil, []int{0}))
 	case "get":
 		if len(args) != 2 {
 			return badUsage(cmd, "param get needs one NAME")
@@ -499,7 +501,7 @@ func runKeys(ctx context.Context, s *session, args []string, o *output) error {
 		keys = []KeyInfo{}
 	}
 	o.data = keys
-	o.text.WriteString(table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
+	o.text.WriteString(o.table([]string{"KEY", "ALGORITHM", "KCV", "LOADED"}, rows, nil, nil))
 	return nil
 }
 
@@ -584,7 +586,7 @@ func runJournal(ctx context.Context, s *session, args []string, o *output) error
 			o.printf("no transactions in the open batch\n")
 			return nil
 		}
-		o.text.WriteString(table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
+		o.text.WriteString(o.table([]string{"TRACE", "TIME", "KIND", "METHOD", "AMOUNT", "CARD", "STATE"}, rows, []int{4}, []int{0, 4, 5}))
 	case "show":
 		if len(args) != 2 {
 			return badUsage(cmd, "journal show needs one TRACE")
@@ -786,7 +788,7 @@ func runPerf(ctx context.Context, s *session, args []string, o *output) error {
 		stats = []PerfStat{}
 	}
 	o.data = stats
-	o.text.WriteString(table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
+	o.text.WriteString(o.table([]string{"TARGET", "COUNT", "ERRORS", "P50", "P95", "MAX"}, rows, []int{1, 2, 3, 4, 5}, nil))
 	return nil
 }
 
@@ -936,7 +938,7 @@ func runUpdate(ctx context.Context, s *session, args []string, o *output) error 
 			}
 			return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
 		}
-		o.text.WriteString(table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
+		o.text.WriteString(o.table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil))
 		if st.Last != "" {
 			o.printf("last: %s\n", st.Last)
 		}
@@ -1015,7 +1017,7 @@ func runPasswd(_ context.Context, s *session, args []string, o *output) error {
 	return nil
 }
 
-func runPriv(_ context.Context, s *session, args []string, o *output) error {
+func runPriv(ctx context.Context, s *session, args []string, o *output) error {
 	if err := noArgs("priv", args); err != nil {
 		return err
 	}
@@ -1028,6 +1030,12 @@ func runPriv(_ context.Context, s *session, args []string, o *output) error {
 		return err
 	}
 	res, err := s.c.guard.attempt(pw)
+	if ctx.Err() != nil {
+		// ^C while the password was checked: no privileges, whatever the
+		// answer.
+		s.audit("priv", nil, "cancelled")
+		return ctx.Err()
+	}
 	switch {
 	case err == nil && res.ok:
 		s.priv = true
@@ -1060,5 +1068,39 @@ func runUnpriv(_ context.Context, s *session, args []string, o *output) error {
 		s.audit("unpriv", nil, "ok")
 	}
 	o.printf("read-only\n")
+	return nil
+}
+
+func runTerm(_ context.Context, s *session, args []string, o *output) error {
+	cmd := s.c.byName["term"]
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && args[0] == "cols" && args[1] == "auto":
+		s.widthSet = false
+		if err := s.askWidth(); err != nil {
+			return err
+		}
+		o.data = map[string]any{"cols": s.width, "source": "asked"}
+		o.printf("asked the terminal for its width; until it answers, %d columns\n", s.width)
+		return nil
+	case len(args) == 2 && args[0] == "cols":
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < minWidth || n > maxWidth {
+			return badUsage(cmd, "'%s' is not a width (%d to %d)", args[1], minWidth, maxWidth)
+		}
+		s.widthSet = true
+		s.setWidth(n)
+	default:
+		return badUsage(cmd, "term takes 'cols N' or 'cols auto'")
+	}
+	source := "default"
+	switch {
+	case s.widthSet:
+		source = "set with term cols"
+	case s.port.reportedCols() == s.width:
+		source = "reported by the terminal"
+	}
+	o.data = map[string]any{"cols": s.width, "source": source}
+	o.printf("%d columns (%s)\n", s.width, source)
 	return nil
 }

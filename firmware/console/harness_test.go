@@ -216,7 +216,7 @@ func (s *ptySession) run(line string) string {
 
 func (s *ptySession) transcript() string { return clean(s.out.String()) }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]`)
 
 // clean removes terminal control sequences and carriage returns.
 func clean(s string) string {

@@ -52,12 +52,12 @@ func TestFindSecrets(t *testing.T) {
 
 func TestWrapAndTable(t *testing.T) {
 	long := strings.Repeat("word ", 40)
-	for _, l := range strings.Split(wrap(long), "\n") {
+	for _, l := range strings.Split(wrap(long, Width), "\n") {
 		if textWidth(l) > Width {
 			t.Errorf("wrapped line too wide: %q", l)
 		}
 	}
-	tb := table([]string{"A", "CARD", "NOTE"}, [][]string{{"1", "622202*********0128", strings.Repeat("x", 100)}}, nil, []int{1})
+	tb := table(Width, []string{"A", "CARD", "NOTE"}, [][]string{{"1", "622202*********0128", strings.Repeat("x", 100)}}, nil, []int{1})
 	for _, l := range strings.Split(strings.TrimSpace(tb), "\n") {
 		if textWidth(l) > Width {
 			t.Errorf("table line too wide: %q", l)

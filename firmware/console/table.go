@@ -7,16 +7,23 @@ import (
 	"unicode/utf8"
 )
 
-// Width is the console's line width; tables fit in it.
+// Width is the console's line width until the terminal reports another
+// (or 'term cols N' sets one); tables fit in it and lines are folded at it.
 const Width = 80
 
+// minWidth and maxWidth bound what 'term cols' and a report may set.
+const (
+	minWidth = 20
+	maxWidth = 1000
+)
+
 // table renders rows under a header in columns separated by two spaces. When
-// the table is wider than Width, the widest columns are cut (ending in "~")
+// the table is wider than width, the widest columns are cut (ending in "~")
 // until it fits; columns listed in keep (card numbers, trace numbers) are
 // never cut. Columns listed in right are right-aligned (amounts). Cells are
 // redacted before they are cut, so that a cut can never hide a PAN from the
 // redactor.
-func table(header []string, rows [][]string, right, keep []int) string {
+func table(width int, header []string, rows [][]string, right, keep []int) string {
 	n := len(header)
 	w := make([]int, n)
 	for i, h := range header {
@@ -34,7 +41,7 @@ func table(header []string, rows [][]string, right, keep []int) string {
 		}
 		return t
 	}
-	for total() > Width {
+	for total() > width {
 		widest := -1
 		for i := range w {
 			if !slices.Contains(keep, i) && (widest < 0 || w[i] > w[widest]) {
@@ -140,9 +147,10 @@ func money(minor int64) string {
 	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
 }
 
-// wrap folds lines longer than Width at spaces; continuation lines are
-// indented by two spaces. A single word longer than a line stays whole.
-func wrap(text string) string {
+// wrap folds lines longer than width columns, at a space where there is
+// one; continuation lines are indented by two spaces. A word longer than a
+// line is cut where the line ends.
+func wrap(text string, width int) string {
 	lines := strings.Split(text, "\n")
 	var b strings.Builder
 	for i, l := range lines {
@@ -150,12 +158,13 @@ func wrap(text string) string {
 			b.WriteByte('\n')
 		}
 		indent := ""
-		for textWidth(l) > Width {
-			cutAt := -1
+		for textWidth(l) > width {
+			cutAt, hard := -1, -1
 			w := 0
 			for j, r := range l {
 				w += runeWidth(r)
-				if w > Width {
+				if w > width {
+					hard = j
 					break
 				}
 				if r == ' ' && j > len(indent) {
@@ -163,6 +172,9 @@ func wrap(text string) string {
 				}
 			}
 			if cutAt < 0 {
+				cutAt = hard
+			}
+			if cutAt <= len(indent) {
 				break
 			}
 			b.WriteString(strings.TrimRight(l[:cutAt], " ") + "\n")

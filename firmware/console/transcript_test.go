@@ -25,7 +25,7 @@ func TestTranscript(t *testing.T) {
 	s.send("not-the-password")
 	s.expect("Wrong password.")
 	s.login()
-	for _, line := range []string{"status", "keys", "journal list", "journal show 2", "test printer", "settle"} {
+	for _, line := range []string{"status", "keys", "term", "journal list", "journal show 2", "test printer", "settle"} {
 		s.run(line)
 	}
 	s.priv()

@@ -1,6 +1,7 @@
 package emv
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -27,6 +28,15 @@ func TestLoadConfigShipped(t *testing.T) {
 	}
 	if kinds[KindQPBOC] == 0 || kinds[KindVisa] == 0 || kinds[KindMastercard] == 0 {
 		t.Errorf("kernel kinds = %v", kinds)
+	}
+	maestro := false
+	for _, a := range cfg.AIDs {
+		if bytes.Equal(a.AID, []byte{0xA0, 0x00, 0x00, 0x00, 0x04, 0x30, 0x60}) {
+			maestro = a.Kind == KindMastercard && a.TACDenial == [5]byte{0x00, 0x00, 0x80, 0x00, 0x00}
+		}
+	}
+	if !maestro {
+		t.Error("the Maestro AID A0000000043060 is not accepted on the Mastercard path")
 	}
 	if cfg.CAPKs.Len() < 33 {
 		t.Errorf("%d CA keys loaded, want the 30 published and the test keys", cfg.CAPKs.Len())

@@ -40,7 +40,9 @@ func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
 		sum := sha1.Sum(tdol.Build(s.value))
 		s.term[0x98] = sum[:]
 	}
-	return dol.Build(s.value), nil
+	data := dol.Build(s.value)
+	s.sent(dol, data)
+	return data, nil
 }
 
 // generateAC sends GENERATE AC and stores the response data. It checks the

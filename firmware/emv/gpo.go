@@ -79,6 +79,7 @@ func (s *session) initiate(ctx context.Context) error {
 		}
 	}
 	s.pdolData = pdol.Build(s.value)
+	s.sent(pdol, s.pdolData)
 	r, err := s.transmit(ctx, "GPO", apdu(0x80, 0xA8, 0x00, 0x00, tlv.Encode(0x83, s.pdolData), true))
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"kpos/firmware/emv/tlv"
@@ -47,36 +48,81 @@ type Kernel struct {
 	rnd io.Reader
 	now func() time.Time
 	log *slog.Logger
+	// live is the configuration the next transaction starts with, shared
+	// by every copy of the kernel: SetConfig replaces it, a running
+	// transaction keeps the one it started with.
+	live *atomic.Pointer[Config]
 }
 
 // NewKernel checks cfg and returns a kernel for it.
 func NewKernel(cfg Config, opts ...Option) (*Kernel, error) {
-	if len(cfg.AIDs) == 0 {
-		return nil, errors.New("emv: config has no applications")
-	}
-	if cfg.CAPKs == nil {
-		cfg.CAPKs = NewCAPKStore()
-	}
-	if len(cfg.Terminal.IFDSerial) != 8 {
-		return nil, errors.New("emv: config: IFD serial must be 8 characters")
-	}
-	for _, a := range cfg.AIDs {
-		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
-			return nil, fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
-		}
-	}
-	if cfg.Terminal.POSEntryMode == 0 {
-		cfg.Terminal.POSEntryMode = 0x05
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
 	}
 	k := &Kernel{cfg: cfg, rnd: rand.Reader, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(k)
 	}
+	live := k.cfg
+	k.live = &atomic.Pointer[Config]{}
+	k.live.Store(&live)
 	return k, nil
 }
 
+// checkConfig refuses a configuration the kernel cannot run with and fills
+// in defaults.
+func checkConfig(cfg *Config) error {
+	if len(cfg.AIDs) == 0 {
+		return errors.New("emv: config has no applications")
+	}
+	if cfg.CAPKs == nil {
+		cfg.CAPKs = NewCAPKStore()
+	}
+	if len(cfg.Terminal.IFDSerial) != 8 {
+		return errors.New("emv: config: IFD serial must be 8 characters")
+	}
+	for _, a := range cfg.AIDs {
+		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
+			return fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
+		}
+	}
+	if cfg.Terminal.POSEntryMode == 0 {
+		cfg.Terminal.POSEntryMode = 0x05
+	}
+	return nil
+}
+
 // Config returns the kernel's configuration.
-func (k *Kernel) Config() Config { return k.cfg }
+func (k *Kernel) Config() Config {
+	if k.live != nil {
+		return *k.live.Load()
+	}
+	return k.cfg
+}
+
+// SetConfig makes cfg (for instance the file configuration with a newly
+// downloaded CA key set) the configuration of every transaction started
+// from now on; one already running finishes with the one it started with.
+func (k *Kernel) SetConfig(cfg Config) error {
+	if err := checkConfig(&cfg); err != nil {
+		return err
+	}
+	if k.live == nil {
+		k.live = &atomic.Pointer[Config]{}
+	}
+	k.live.Store(&cfg)
+	return nil
+}
+
+// snapshot is the kernel with the configuration current now.
+func (k *Kernel) snapshot() *Kernel {
+	if k.live == nil {
+		return k
+	}
+	c := *k
+	c.cfg = *k.live.Load()
+	return &c
+}
 
 // onlineCapable reports whether the terminal type can go online.
 func (k *Kernel) onlineCapable() bool {
@@ -99,6 +145,7 @@ func (k *Kernel) Start(ctx context.Context, card hal.Card, txn Transaction, ch C
 	if txn.Amount < 0 || txn.OtherAmount < 0 || txn.Amount > maxAmount || txn.OtherAmount > maxAmount {
 		return FirstResult{Decision: Declined}, nil, fmt.Errorf("emv: amount out of range")
 	}
+	k = k.snapshot()
 	s := k.newSession(card, txn, ch)
 	res, on, err := s.run(ctx)
 	if err != nil {
@@ -150,6 +197,13 @@ type session struct {
 	cdol1Data []byte
 	apdus     int
 	removed   bool // contactless: the card was told it may go
+
+	// signed holds each value as the terminal last sent it to the card in
+	// a DOL the card computes its cryptogram over (PDOL, CDOL1, CDOL2):
+	// field 55 must carry exactly what the cryptogram covered, even when
+	// the terminal's own value (the TVR of a qPBOC/qVSDC tap, set after
+	// the GPO) has moved on since.
+	signed map[tlv.Tag][]byte
 }
 
 func (k *Kernel) newSession(card hal.Card, txn Transaction, ch Cardholder) *session {
@@ -287,6 +341,9 @@ func (s *session) iccData() []byte {
 	var out []byte
 	for _, t := range field55Tags {
 		v, ok := s.value(t)
+		if sv, sent := s.signed[t]; sent {
+			v, ok = sv, true
+		}
 		if t == 0x84 && s.adf != nil {
 			v, ok = s.adf, true
 		}
@@ -296,6 +353,20 @@ func (s *session) iccData() []byte {
 		out = tlv.Append(out, t, v)
 	}
 	return out
+}
+
+// sent records the values of DOL data the terminal sends to the card.
+func (s *session) sent(dol tlv.DOL, data []byte) {
+	if s.signed == nil {
+		s.signed = map[tlv.Tag][]byte{}
+	}
+	for _, e := range dol {
+		if len(data) < e.Length {
+			return
+		}
+		s.signed[e.Tag] = clone(data[:e.Length])
+		data = data[e.Length:]
+	}
 }
 
 // cardData collects what the terminal needs from the card for the host

@@ -42,7 +42,7 @@ func odaStart(r1, r2 []byte, aip string) []fake.Exchange {
 	return []fake.Exchange{
 		x(selPSE, sw("6A82")),
 		x(selUP, appFCI(upAID, "UnionPay Debit", upPDOL)),
-		x(selUPCred, sw("6A82")), x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82")),
+		x(selUPCred, sw("6A82")), x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82")), x(selMaestro, sw("6A82")),
 		x(selUP, appFCI(upAID, "UnionPay Debit", upPDOL)),
 		x(gpoUP10000, ok(T(0x80, aip, "08010201"))),
 		x(rr1sfi1, r1),

@@ -347,11 +347,16 @@ func (s *session) retryNotice(ctx context.Context) {
 
 // finalSelect selects the chosen application and keeps its FCI. ok is
 // false when the application cannot be used and the next one should be
-// tried.
+// tried; a blocked card (6A81) ends the transaction with ErrCardBlocked.
 func (s *session) finalSelect(ctx context.Context, c candidate) (bool, error) {
 	r, err := s.transmit(ctx, "SELECT", selectCmd(c.adf, false))
 	if err != nil {
 		return false, err
+	}
+	if r.sw == swCardBlocked {
+		// EMV Book 1, final selection: the card is blocked; terminate,
+		// try no other application.
+		return false, fmt.Errorf("emv: final SELECT: %w", ErrCardBlocked)
 	}
 	if r.sw != swOK {
 		return false, nil

@@ -10,15 +10,16 @@ import (
 )
 
 const (
-	selUP0103 = "00A4040008A00000033301010300"
-	selVisa   = "00A4040007A000000003101000"
-	selMC     = "00A4040007A000000004101000"
+	selUP0103  = "00A4040008A00000033301010300"
+	selVisa    = "00A4040007A000000003101000"
+	selMC      = "00A4040007A000000004101000"
+	selMaestro = "00A4040007A000000004306000"
 )
 
 // aidListMisses are the SELECTs of the configured AIDs after the first
 // two, answered "not found".
 func aidListMisses() []fake.Exchange {
-	return []fake.Exchange{x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82"))}
+	return []fake.Exchange{x(selUP0103, sw("6A82")), x(selVisa, sw("6A82")), x(selMC, sw("6A82")), x(selMaestro, sw("6A82"))}
 }
 
 func seq(parts ...[]fake.Exchange) []fake.Exchange {
@@ -84,6 +85,15 @@ func TestSelection(t *testing.T) {
 				x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "02"), dirEntry(upCredit, "UnionPay Credit", "01"))),
 				x(rr2sfi1, sw("6A83")), x(selUPCred, sw("6A82"))}, rest),
 			ch: &cardholder{choice: 0}, asked: []string{upCredit, upAID}, wantAID: upAID, notice: NoticeTryAgain,
+		},
+		{
+			// EMV Book 1, final selection: 6A81 to the SELECT means the card is
+			// blocked; the transaction ends, no other application is tried.
+			name: "card blocked at the final SELECT: terminate",
+			script: []fake.Exchange{x(selPSE, pseFCI()),
+				x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "02"), dirEntry(upCredit, "UnionPay Credit", "01"))),
+				x(rr2sfi1, sw("6A83")), x(selUPCred, sw("6A81"))},
+			ch: &cardholder{choice: 0}, asked: []string{upCredit, upAID}, wantErr: ErrCardBlocked,
 		},
 		{
 			name: "GPO refused (6985): next candidate",

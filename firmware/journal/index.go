@@ -399,17 +399,22 @@ func forBatch(tx *bolt.Tx, batch uint32, fn func(*Txn)) error {
 
 // dayTotals are the running figures of one calendar day, every batch.
 type dayTotals struct {
-	// Sales counts what the daily limit counts: sales, completions and
-	// cash sales the host approved (or cash taken), not voided or
-	// reversed.
+	// Sales counts what the daily limit counts (CountsToday).
 	Sales Sum `json:"sales"`
 }
 
-// daySale reports whether x counts against the daily limit.
-func daySale(x *Txn) bool {
+// CountsToday reports whether x counts in its day's spending, the figure
+// SalesOn keeps: sales, cash sales and completions of pre-authorizations
+// that stand (completed) or may have moved money (pending, approved,
+// queued for reversal); not declined, reversed or voided ones. It is the
+// rule book's daily-limit rule (firmware/txrules.CountsToday), which the
+// terminal's tests hold it to.
+func CountsToday(x Txn) bool {
 	return (x.Kind == Sale || x.Kind == kindCompletion || x.Kind == Cash) &&
-		(x.State == Completed || x.State == Approved)
+		(x.State == Completed || x.State.InDoubt() || x.State == ReversalPending)
 }
+
+func daySale(x *Txn) bool { return CountsToday(*x) }
 
 func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
 	was := old != nil && daySale(&old.Txn)

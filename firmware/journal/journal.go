@@ -626,10 +626,10 @@ func (j *Journal) byPrefix(bucket, prefix []byte, what string) ([]Txn, error) {
 	return out, nil
 }
 
-// SalesOn returns what counts against the daily limit on the calendar day of
-// day (in the journal's location), over every batch: sales, completions and
-// cash sales approved or completed, not voided or reversed. It is kept as
-// transactions change, so it costs the same whatever the journal holds.
+// SalesOn returns what counts against the daily limit (CountsToday) on the
+// calendar day of day (in the journal's location), over every batch. It is
+// kept as transactions change, so it costs the same whatever the journal
+// holds.
 func (j *Journal) SalesOn(day time.Time) (Sum, error) {
 	var d dayTotals
 	err := j.db.View(func(tx *bolt.Tx) error {
@@ -710,9 +710,16 @@ func (j *Journal) Recover() (int, error) {
 	return n, nil
 }
 
-// QueueReversal marks trace for reversal with reason.
+// QueueReversal marks trace for reversal with reason, caused by a terminal
+// failure (cause zero).
 func (j *Journal) QueueReversal(trace uint32, reason string) error {
-	_, err := j.Update(trace, func(t *Txn) { t.State, t.Reason = ReversalPending, reason })
+	return j.QueueReversalCause(trace, 0, reason)
+}
+
+// QueueReversalCause marks trace for reversal with its cause (see
+// Txn.Cause) and reason.
+func (j *Journal) QueueReversalCause(trace uint32, cause uint8, reason string) error {
+	_, err := j.Update(trace, func(t *Txn) { t.State, t.Reason, t.Cause = ReversalPending, reason, cause })
 	return err
 }
 

@@ -85,6 +85,14 @@ type Txn struct {
 	HostTime     time.Time `json:"host_time,omitzero"`
 	Printed      bool      `json:"printed,omitempty"`
 
+	// Cause is why the reversal was queued, as the acquirer's reversal
+	// cause (acquirer.ReversalCause, opaque here); zero is a terminal
+	// failure.
+	Cause uint8 `json:"cause,omitempty"`
+	// Advised says the host acknowledged the advice of this offline
+	// approval (0220), which settlement needs first.
+	Advised bool `json:"advised,omitempty"`
+
 	// Secret is decrypted on read and sealed on write; it is never marshalled
 	// in the clear.
 	Secret Sensitive `json:"-"`

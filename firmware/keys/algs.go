@@ -49,8 +49,36 @@ const (
 	AlgSM4  Algorithm = "SM4"  // SM4 (GB/T 32907), 16-byte keys
 )
 
-// blockCipher returns the block cipher for key under alg.
+// blockCipher returns the block cipher for key under alg. Key schedules
+// are built once per key and kept (see cipherCache); the blocks are safe
+// for concurrent use.
 func blockCipher(alg Algorithm, key []byte) (cipher.Block, error) {
+	if err := checkKeyLength(alg, key); err != nil {
+		return nil, err
+	}
+	return ciphers.get(alg, key, func() (cipher.Block, error) { return newBlockCipher(alg, key) })
+}
+
+// checkKeyLength refuses, before any cache look-up, a key that no cipher of
+// alg takes.
+func checkKeyLength(alg Algorithm, key []byte) error {
+	switch alg {
+	case AlgTDES:
+		if n := len(key); n != 8 && n != 16 && n != 24 {
+			return fmt.Errorf("%w: 3DES key is %d bytes, want 8, 16 or 24", ErrKeyLength, n)
+		}
+	case AlgSM4:
+		if len(key) != 16 {
+			return fmt.Errorf("%w: SM4 key is %d bytes, want 16", ErrKeyLength, len(key))
+		}
+	default:
+		return fmt.Errorf("%w: unknown algorithm %q", ErrConfig, alg)
+	}
+	return nil
+}
+
+// newBlockCipher builds the block cipher (the key schedule) for key.
+func newBlockCipher(alg Algorithm, key []byte) (cipher.Block, error) {
 	switch alg {
 	case AlgTDES:
 		switch len(key) {

@@ -53,12 +53,22 @@ type Receipt struct {
 var kindNames = map[string]string{
 	"SALE": "消费", "VOID": "消费撤销", "REFUND": "退货", "BALANCE": "余额查询",
 	"PREAUTH": "预授权", "PREAUTH COMPLETE": "预授权完成", "PREAUTH VOID": "预授权撤销",
-	"CASH": "现金", "QR": "扫码支付",
+	"PREAUTH COMPLETE VOID": "预授权完成撤销",
+	"CASH":                  "现金", "QR": "扫码支付",
 }
 
 // NarrowColumns is the width of 58 mm paper in ASCII columns, the narrowest
 // the terminal supports; documents are laid out to fit it.
 const NarrowColumns = 32
+
+// number formats a batch or trace number, "" (left off) when there is none:
+// a card's offline decline was never numbered.
+func number(n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%06d", n)
+}
 
 // Money formats minor units as "12.34".
 func Money(minor int64) string {
@@ -81,7 +91,7 @@ func Build(r Receipt, c Copy) hal.Document {
 		{Text: copyLine, Align: hal.AlignCenter},
 	}
 	if r.Reprint {
-		lines = append(lines, hal.Line{Text: "重印 REPRINT", Align: hal.AlignCenter, Bold: true})
+		lines = append(lines, hal.Line{Text: "重打印 REPRINT", Align: hal.AlignCenter, Bold: true})
 	}
 	// A label and its value share a line when they fit the narrowest paper
 	// (58 mm, 32 columns); otherwise the value goes right-aligned below, so
@@ -109,8 +119,8 @@ func Build(r Receipt, c Copy) hal.Document {
 	add("应用 APP:", r.AppLabel)
 	add("AID:", r.AID)
 	add("TC:", r.TC)
-	add("批次号 BATCH:", fmt.Sprintf("%06d", r.Batch))
-	add("凭证号 TRACE:", fmt.Sprintf("%06d", r.Trace))
+	add("批次号 BATCH:", number(r.Batch))
+	add("凭证号 TRACE:", number(r.Trace))
 	add("授权码 AUTH:", r.AuthCode)
 	add("参考号 REF NO:", r.RRN)
 	add("日期时间 DATE/TIME:", r.Time.Format("2006-01-02 15:04:05"))
@@ -120,7 +130,10 @@ func Build(r Receipt, c Copy) hal.Document {
 	}
 	lines = append(lines, hal.Line{Text: "金额 AMOUNT:"}, hal.Line{Text: cur + " " + Money(r.Amount), Bold: true, Double: true, Align: hal.AlignRight})
 	if !r.Approved {
-		lines = append(lines, hal.Line{Text: "交易失败 DECLINED " + r.Declined, Bold: true})
+		lines = append(lines, hal.Line{Text: "交易失败 DECLINED", Bold: true})
+		if r.Declined != "" {
+			lines = append(lines, hal.Line{Text: r.Declined, Bold: true}) // why: its own line, never cut
+		}
 	}
 	if c == MerchantCopy && r.Signature {
 		lines = append(lines,

@@ -89,3 +89,19 @@ func TestMoney(t *testing.T) {
 		}
 	}
 }
+
+func TestReprintAndDeclineSay(t *testing.T) {
+	r := sample()
+	r.Reprint = true
+	if text := Text(Build(r, CustomerCopy), 32); !strings.Contains(text, "重打印 REPRINT") || strings.Contains(text, "重印") {
+		t.Errorf("a reprint says:\n%s", text)
+	}
+	// A card's offline decline has no trace or batch number: none is
+	// printed, and the reason is.
+	r = sample()
+	r.Approved, r.Declined, r.Trace, r.Batch, r.TC = false, "卡片已过期 Card expired", 0, 0, ""
+	text := Text(Build(r, CustomerCopy), 32)
+	if !strings.Contains(text, "交易失败 DECLINED\n卡片已过期 Card expired\n") || strings.Contains(text, "TRACE") || strings.Contains(text, "BATCH") {
+		t.Errorf("a decline slip says:\n%s", text)
+	}
+}

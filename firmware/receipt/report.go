@@ -134,7 +134,7 @@ func BuildSettlement(r SettlementReport, width int) hal.Document {
 		{Text: "SETTLEMENT REPORT", Align: hal.AlignCenter, Bold: true},
 	}
 	if r.Reprint {
-		lines = append(lines, hal.Line{Text: "重印 REPRINT", Align: hal.AlignCenter, Bold: true})
+		lines = append(lines, hal.Line{Text: "重打印 REPRINT", Align: hal.AlignCenter, Bold: true})
 	}
 	text := func(ls ...string) {
 		for _, s := range ls {

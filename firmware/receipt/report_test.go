@@ -43,7 +43,7 @@ func TestBuildSettlement(t *testing.T) {
 			[]string{"笔数 NO.", "1184.56", "对账平"}, []string{"6222021234567890128"}},
 		{"unbalanced", unbalanced, 32,
 			[]string{"对账不平", "UNBALANCED", "已上送 UPLOADED: 4", "不平 UNBALANCED"}, []string{"对账平\n"}},
-		{"reprint", reprint, 32, []string{"重印 REPRINT"}, nil},
+		{"reprint", reprint, 32, []string{"重打印 REPRINT"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,7 +150,7 @@ func (d *simDay) reverse(tx journal.Txn) {
 	}
 	req := acquirer.Request{Kind: acquirer.KindSale, Trace: tx.Trace, Batch: tx.Batch, Amount: tx.Amount, Currency: 156,
 		PAN: hal.MustPAN(tx.Secret.PAN), Expiry: "3012", Entry: acquirer.EntryMode(tx.Entry)}
-	if _, err := d.client.Reverse(d.ctx, req, acquirer.ReasonMalfunction); err != nil {
+	if _, err := d.client.Reverse(d.ctx, req, acquirer.CauseTerminalFailure); err != nil {
 		d.t.Fatal(err)
 	}
 	if _, err := d.j.Update(tx.Trace, func(x *journal.Txn) { x.State = journal.Reversed }); err != nil {

@@ -110,6 +110,10 @@ func (s *Settler) Run(ctx context.Context) (Report, error) {
 	case err == nil:
 		s.log.Info("settlement continues", "batch", st.Batch, "step", st.Step)
 	case errors.Is(err, journal.ErrNoSettlement):
+		// The host must have booked every offline approval first.
+		if err := s.sendAdvices(ctx); err != nil {
+			return Report{}, err
+		}
 		if st, err = s.begin(); err != nil {
 			return Report{}, err
 		}
@@ -348,6 +352,7 @@ func (s *Settler) close(ctx context.Context, st journal.Settlement) (Report, err
 	if err := s.at("closed"); err != nil {
 		return s.report(cb, false), err
 	}
+	s.signOff(ctx, cb)
 	return s.printReport(ctx, cb, false)
 }
 

@@ -368,7 +368,7 @@ func TestPaperOutThenResumeAndReprint(t *testing.T) {
 		t.Fatalf("Reprint = %v", err)
 	}
 	docs := pr.Documents()
-	if len(docs) != 2 || !strings.Contains(receipt.Text(docs[1], 32), "重印 REPRINT") ||
+	if len(docs) != 2 || !strings.Contains(receipt.Text(docs[1], 32), "重打印 REPRINT") ||
 		strings.Contains(receipt.Text(docs[0], 32), "REPRINT") {
 		t.Fatalf("printed %d documents; the second must be marked as a reprint", len(docs))
 	}

@@ -43,10 +43,19 @@ type Option func(*Terminal)
 // rule every sale.
 func WithBinding(b Binding) Option { return func(t *Terminal) { t.binding = b } }
 
-// WithMerchantPassword sets the check of the merchant's password, which
-// unbinding asks for. Without it the terminal refuses to unbind.
-func WithMerchantPassword(check func(password string) bool) Option {
-	return func(t *Terminal) { t.password = check }
+// MerchantPassword checks the merchant's password and keeps its attempt
+// limit (firmware/merchantpw.Guard). Check returns nil for the right
+// password; any error refuses (merchantpw.ErrWrong, ErrLocked, ErrNotSet,
+// ErrUnrecorded). Locked returns the end of a lock, zero when none.
+type MerchantPassword interface {
+	Check(password string) error
+	Locked() (time.Time, error)
+}
+
+// WithMerchantPassword sets the merchant's password, which void, refund,
+// settlement and unbinding ask for. Without it the terminal refuses them.
+func WithMerchantPassword(p MerchantPassword) Option {
+	return func(t *Terminal) { t.password = p }
 }
 
 // More screen IDs, for binding, the menu and QR payments.
@@ -62,8 +71,9 @@ const (
 	ScreenSettings      = "settings"       // settings menu
 	ScreenBindingStatus = "binding-status" // what the binding is
 	ScreenAccount       = "settlement-account"
-	ScreenAccountNumber = "account-number" // type the settlement card number
-	ScreenPassword      = "password"       // the merchant's password
+	ScreenAccountNumber = "account-number"  // type the settlement card number
+	ScreenPassword      = "password"        // the merchant's password
+	ScreenPasswordLock  = "password-locked" // too many wrong passwords: locked for a while
 	ScreenUnbound       = "unbound"
 	ScreenQRScan        = "qr-scan"    // scan the customer's payment code
 	ScreenQRRetry       = "qr-retry"   // that was not a payment code
@@ -205,12 +215,12 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	return "", nil
 }
 
-// spentToday is what today's sales by every method that completed (the
-// host approved, or cash was taken) add up to, in every batch: a settlement
-// during the day does not reset the daily limit. Completions of
-// pre-authorizations count as sales; voided sales do not. The journal keeps
-// the figure as transactions change, so it costs the same on day 365 as on
-// day 1.
+// spentToday is what today's spending adds up to, in every batch (a
+// settlement during the day does not reset the daily limit), by the rule
+// book's rule (txrules.CountsToday): sales and completions that stand or
+// are still in doubt; voided, reversed and declined ones do not count. The
+// journal keeps the figure as transactions change (journal.CountsToday
+// follows the same rule), so it costs the same on day 365 as on day 1.
 func (t *Terminal) spentToday() (int64, error) {
 	sum, err := t.journal.SalesOn(t.cfg.Now())
 	if err != nil {

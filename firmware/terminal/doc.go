@@ -19,11 +19,12 @@
 // refuse a sale before a card is read or a code is sent. The merchant menu
 // (MENU on the idle screen) reaches every kind of transaction, reprints,
 // settlement and the settings; void, refund and settlement ask for the
-// merchant's password (WithMerchantPassword). With WithSettlement the
-// terminal settles its batch through firmware/settle on demand and at the
-// binding's settlement time, and a settlement a power cut interrupted
-// resumes at boot, after the reversals and before sign-on and any sale;
-// while one is in progress no transaction joins the batch.
+// merchant's password (WithMerchantPassword), which five wrong attempts
+// lock for a growing delay and which a storage fault refuses (fail closed).
+// With WithSettlement the terminal settles its batch through firmware/settle
+// on demand and at the binding's settlement time, and a settlement a power
+// cut interrupted resumes at boot, after the reversals and before sign-on
+// and any sale; while one is in progress no transaction joins the batch.
 //
 // It talks to devices only through hal, to the card only through the EMV
 // kernel, to the host only through the acquirer's request types and to the

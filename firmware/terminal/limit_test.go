@@ -3,6 +3,9 @@ package terminal
 import (
 	"strings"
 	"testing"
+
+	"kpos/firmware/journal"
+	"kpos/firmware/txrules"
 )
 
 // The daily limit fails closed: when the journal cannot say what was sold
@@ -18,5 +21,21 @@ func TestDailyLimitFailsClosedOnJournalError(t *testing.T) {
 	}
 	if len(q.host.requests) != 0 {
 		t.Fatalf("the sale reached the host: %d requests", len(q.host.requests))
+	}
+}
+
+// The journal keeps the day's spending by its own predicate, so that a
+// sale reads one figure; it must be the rule book's daily-limit rule for
+// every kind and state the terminal journals.
+func TestJournalDayRuleIsTheRuleBooks(t *testing.T) {
+	states := []journal.State{journal.Pending, journal.Approved, journal.Completed, journal.Declined,
+		journal.ReversalPending, journal.Reversed, journal.Voided}
+	for kind, rk := range ruleKinds {
+		for _, s := range states {
+			got := journal.CountsToday(journal.Txn{Kind: kind, State: s})
+			if want := txrules.CountsToday(rk, ruleState(s)); got != want {
+				t.Errorf("%s %s: journal counts it %v, the rule book %v", kind, s, got, want)
+			}
+		}
 	}
 }

@@ -216,21 +216,7 @@ func (t *Terminal) accountCard(ctx context.Context) (pan hal.PAN, typed bool, er
 
 // unbind wipes the binding after the merchant's password.
 func (t *Terminal) unbind(ctx context.Context) error {
-	if t.password == nil {
-		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "未设置商户密码 No merchant password is set: call support")
-		t.anyKey(ctx, t.cfg.InputTimeout)
-		return nil
-	}
-	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	pw, err := t.readDigits(ictx, ScreenPassword, "商户密码 Merchant password", 12, maskAll)
-	cancel()
-	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
-	}
-	if !t.password(pw) {
-		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
-		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "密码错误 Wrong password")
-		t.anyKey(ctx, t.cfg.InputTimeout)
+	if !t.merchantPassword(ctx, "解绑 Unbind", ScreenBindError) {
 		return nil
 	}
 	// Reversals owed go out under the current keys, which unbinding wipes.
@@ -241,7 +227,7 @@ func (t *Terminal) unbind(ctx context.Context) error {
 		return nil
 	}
 	hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
-	err = t.binding.Unbind(hctx)
+	err := t.binding.Unbind(hctx)
 	hcancel()
 	if err != nil {
 		return fmt.Errorf("terminal: unbind: %w", err)

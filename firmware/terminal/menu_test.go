@@ -16,21 +16,23 @@ import (
 func TestUnbindFromTheMenu(t *testing.T) {
 	cases := []struct {
 		name      string
-		password  func(string) bool
+		password  string // "" for none
 		typed     string
 		reversal  bool // a reversal is owed and the host does not take it
 		want      binding.State
 		wantShown string
 	}{
-		{name: "right password", password: func(pw string) bool { return pw == "123456" }, typed: "123456", want: binding.StateBlank, wantShown: ScreenUnbound},
-		{name: "wrong password", password: func(pw string) bool { return pw == "123456" }, typed: "999999", want: binding.StateBound, wantShown: ScreenBindError},
+		{name: "right password", password: "123456", typed: "123456", want: binding.StateBlank, wantShown: ScreenUnbound},
+		{name: "wrong password", password: "123456", typed: "999999", want: binding.StateBound, wantShown: ScreenBindError},
 		{name: "no password set", typed: "", want: binding.StateBound, wantShown: ScreenBindError},
-		{name: "reversal owed", password: func(string) bool { return true }, typed: "1", reversal: true, want: binding.StateBound, wantShown: ScreenBindError},
+		{name: "reversal owed", password: "1", typed: "1", reversal: true, want: binding.StateBound, wantShown: ScreenBindError},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			q := newQRRig(t, approve)
-			q.term.password = c.password
+			if c.password != "" {
+				q.term.password = testPassword(t, c.password)
+			}
 			if c.reversal {
 				trace, _ := q.j.NextTrace()
 				if err := q.j.Begin(journal.Txn{Trace: trace, Batch: 1, Kind: journal.Sale, Method: journal.QR, Amount: 100}); err != nil {
@@ -59,7 +61,7 @@ func TestUnbindFromTheMenu(t *testing.T) {
 // failingReversals is a host that takes no reversal.
 type failingReversals struct{ *scriptHost }
 
-func (failingReversals) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (failingReversals) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	return acquirer.Response{}, fmt.Errorf("%w: link down", acquirer.ErrNotSent)
 }
 

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
+	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -32,8 +33,9 @@ type operation struct {
 // The kinds of journaled transaction the firmware/journal package knows by
 // name only (its batch totals count a completion as a sale).
 const (
-	kindCompletion  journal.Kind = "preauth-complete"
-	kindPreAuthVoid journal.Kind = "preauth-void"
+	kindCompletion     journal.Kind = "preauth-complete"
+	kindPreAuthVoid    journal.Kind = "preauth-void"
+	kindCompletionVoid journal.Kind = "preauth-complete-void"
 )
 
 var (
@@ -48,7 +50,9 @@ var (
 	opVoid = operation{title: "撤销 VOID", receipt: "VOID", host: acquirer.KindVoid,
 		journal: journal.Void, reversible: true}
 	opCompletion = operation{title: "预授权完成 COMPLETION", receipt: "PREAUTH COMPLETE", host: acquirer.KindPreAuthComplete,
-		journal: kindCompletion, reversible: true}
+		journal: kindCompletion, limited: true, reversible: true}
+	opCompletionVoid = operation{title: "预授权完成撤销 COMPLETION VOID", receipt: "PREAUTH COMPLETE VOID",
+		host: acquirer.KindCompletionVoid, journal: kindCompletionVoid, reversible: true}
 	opPreAuthVoid = operation{title: "预授权撤销 PRE-AUTH VOID", receipt: "PREAUTH VOID", host: acquirer.KindPreAuthVoid,
 		journal: kindPreAuthVoid, reversible: true}
 )
@@ -76,6 +80,8 @@ func hostKind(t journal.Txn) acquirer.Kind {
 		return acquirer.KindPreAuthComplete
 	case kindPreAuthVoid:
 		return acquirer.KindPreAuthVoid
+	case kindCompletionVoid:
+		return acquirer.KindCompletionVoid
 	}
 	if t.Method == journal.QR {
 		return acquirer.KindQRSale
@@ -115,6 +121,13 @@ func (t *Terminal) Void(ctx context.Context) (Result, error) {
 // the amount typed (the host accepts up to 115 % of the pre-authorized).
 func (t *Terminal) Completion(ctx context.Context) (Result, error) {
 	return t.walk(ctx, &sale{t: t, op: opCompletion}, originalTransitions, originalSteps, StateOrigTrace)
+}
+
+// CompletionVoid (预授权完成撤销) cancels a completion of the open batch,
+// found by its trace number, for its whole amount; the pre-authorization it
+// closed is open again.
+func (t *Terminal) CompletionVoid(ctx context.Context) (Result, error) {
+	return t.walk(ctx, &sale{t: t, op: opCompletionVoid}, originalTransitions, originalSteps, StateOrigTrace)
 }
 
 // PreAuthVoid releases a pre-authorization found by its trace number.
@@ -173,8 +186,15 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 		s.message = "存储故障 Journal error: call support"
 		return EvFail, err
 	}
-	if msg := s.t.canActOn(s.kind(), orig); msg != "" {
+	// The original's own amount stands for a completion's until it is
+	// typed; completionAmount asks the rule book again with it.
+	op := s.kind()
+	op.limited = false
+	if msg, refused := s.t.canActOn(op, orig, orig.Amount); msg != "" {
 		s.message = msg
+		if refused {
+			return EvRefused, nil
+		}
 		return EvFail, nil
 	}
 	s.orig, s.amount, s.method, s.masked = orig, orig.Amount, orig.Method, orig.MaskedPAN
@@ -192,50 +212,143 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	return EvFound, nil
 }
 
-// canActOn says why op may not act on orig ("" when it may).
-func (t *Terminal) canActOn(op operation, orig journal.Txn) string {
-	if orig.State != journal.Completed {
-		if orig.State == journal.Voided {
-			return fmt.Sprintf("原交易已撤销 Trace %06d is already voided", orig.Trace)
-		}
-		return fmt.Sprintf("原交易未成功 Trace %06d was not approved", orig.Trace)
-	}
-	switch op.journal {
-	case journal.Void:
-		batch, err := t.journal.Batch()
-		if err != nil {
-			return "存储故障 Journal error: call support"
-		}
-		if orig.Kind != journal.Sale && orig.Kind != journal.Cash {
-			return fmt.Sprintf("只能撤销消费 Trace %06d is not a sale: only sales can be voided", orig.Trace)
-		}
-		if orig.Batch != batch {
-			return fmt.Sprintf("原交易已结算 Trace %06d is settled: refund it instead", orig.Trace)
-		}
-	case kindCompletion, kindPreAuthVoid:
-		if orig.Kind != journal.PreAuth {
-			return fmt.Sprintf("不是预授权 Trace %06d is not a pre-authorization", orig.Trace)
-		}
-		if closedBy, ok := t.closedPreAuth(orig.Trace); ok {
-			return fmt.Sprintf("预授权已完成或撤销 Pre-authorization closed by trace %06d", closedBy)
-		}
-	}
-	return ""
+// ruleKinds is how the rule book (firmware/txrules) knows each journaled kind.
+var ruleKinds = map[journal.Kind]txrules.Kind{
+	journal.Sale: txrules.Sale, journal.Cash: txrules.Sale, journal.Void: txrules.Void, journal.Refund: txrules.Refund,
+	journal.PreAuth: txrules.PreAuth, journal.Balance: txrules.Balance, kindCompletion: txrules.Completion,
+	kindCompletionVoid: txrules.CompletionVoid, kindPreAuthVoid: txrules.PreAuthVoid,
 }
 
-// closedPreAuth finds a completion or pre-authorization void of trace.
-func (t *Terminal) closedPreAuth(trace uint32) (uint32, bool) {
-	all, err := t.journal.Referring(trace)
-	if err != nil {
-		return 0, false
+// ruleState is where a journaled transaction stands for the rule book. A
+// card transaction the host approved but the card has not finished is
+// still in doubt.
+func ruleState(s journal.State) txrules.State {
+	switch s {
+	case journal.Completed:
+		return txrules.Standing
+	case journal.Declined:
+		return txrules.Declined
+	case journal.Voided:
+		return txrules.Voided
+	case journal.Reversed:
+		return txrules.Reversed
 	}
+	return txrules.InDoubt
+}
+
+// original is what the rule book needs to know of orig: its own state, and
+// what the journal holds that was done to it (refunds, a completion or a
+// release of a pre-authorization). closedBy is the trace that completed
+// or released a pre-authorization.
+func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint32, err error) {
+	batch, err := t.journal.Batch()
+	if err != nil {
+		return o, 0, fmt.Errorf("terminal: %w", err)
+	}
+	all, err := t.journal.Referring(orig.Trace)
+	if err != nil {
+		return o, 0, fmt.Errorf("terminal: %w", err)
+	}
+	o = txrules.Original{Kind: ruleKinds[orig.Kind], State: ruleState(orig.State), Amount: orig.Amount, Settled: orig.Batch != batch}
 	for _, x := range all {
-		if x.OrigTrace == trace && (x.Kind == kindCompletion || x.Kind == kindPreAuthVoid) &&
-			(x.State == journal.Completed || x.State == journal.Pending || x.State == journal.Approved) {
-			return x.Trace, true
+		if x.OrigTrace != orig.Trace || x.Trace == orig.Trace {
+			continue
+		}
+		st := ruleState(x.State)
+		if st != txrules.Standing && st != txrules.InDoubt {
+			continue
+		}
+		switch x.Kind {
+		case journal.Refund:
+			o.Refunded += x.Amount
+		case kindCompletion:
+			if orig.Kind == journal.PreAuth {
+				o.Completed, closedBy = true, x.Trace
+			}
+		case kindPreAuthVoid:
+			if orig.Kind == journal.PreAuth && o.State == txrules.Standing {
+				o.State, closedBy = txrules.Voided, x.Trace
+			}
 		}
 	}
-	return 0, false
+	return o, closedBy, nil
+}
+
+// limits are the binding's limits and what was spent today, for the rule
+// book; nil when the terminal has no binding (and so no limits).
+func (t *Terminal) limits() (*txrules.Limits, error) {
+	if t.binding == nil {
+		return nil, nil
+	}
+	p, err := t.binding.Params()
+	if err != nil {
+		return nil, err
+	}
+	spent, err := t.spentToday()
+	if err != nil {
+		return nil, err // fails closed: the daily limit cannot be checked
+	}
+	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spent}, nil
+}
+
+// canActOn asks the rule book whether op may act on orig for amount, and
+// says why not ("" when it may). refused reports a limit, which ends the
+// transaction as refused rather than failed.
+func (t *Terminal) canActOn(op operation, orig journal.Txn, amount int64) (msg string, refused bool) {
+	o, closedBy, err := t.original(orig)
+	if err != nil {
+		t.log.Warn("rule book: original unreadable", "err", err)
+		return "存储故障 Journal error: call support", false
+	}
+	a := txrules.Action{Kind: ruleKinds[op.journal], Amount: amount, Original: &o}
+	if op.limited {
+		if a.Limits, err = t.limits(); err != nil {
+			return "参数错误 No parameters: bind again", true
+		}
+	}
+	err = txrules.Check(a)
+	var r *txrules.Refusal
+	if err == nil || !errors.As(err, &r) {
+		return "", false
+	}
+	t.log.Info("refused by the rule book", "trace", orig.Trace, "kind", a.Kind, "reason", r.Detail)
+	n := orig.Trace
+	switch r.Reason {
+	case txrules.ReasonWrongKind:
+		switch {
+		case a.Kind == txrules.Void && o.Kind == txrules.Completion:
+			return fmt.Sprintf("预授权完成请用完成撤销 Trace %06d is a completion: use completion void (8, 5)", n), false
+		case a.Kind == txrules.Void:
+			return fmt.Sprintf("只能撤销消费 Trace %06d is not a sale: only sales can be voided", n), false
+		case a.Kind == txrules.CompletionVoid:
+			return fmt.Sprintf("不是预授权完成 Trace %06d is not a completion", n), false
+		case a.Kind == txrules.Refund:
+			return fmt.Sprintf("只能退货消费 Trace %06d is not a sale", n), false
+		}
+		return fmt.Sprintf("不是预授权 Trace %06d is not a pre-authorization", n), false
+	case txrules.ReasonVoided:
+		return fmt.Sprintf("原交易已撤销 Trace %06d is already voided", n), false
+	case txrules.ReasonReversed:
+		return fmt.Sprintf("原交易已冲正 Trace %06d was reversed", n), false
+	case txrules.ReasonSettled:
+		return fmt.Sprintf("原交易已结算 Trace %06d is settled: refund it instead", n), false
+	case txrules.ReasonRefunded:
+		return fmt.Sprintf("原交易已退货 Trace %06d was partly refunded (%s): it cannot be voided", n, ui.Money(o.Refunded)), false
+	case txrules.ReasonClosed:
+		return fmt.Sprintf("预授权已完成或撤销 Pre-authorization closed by trace %06d", closedBy), false
+	case txrules.ReasonRefundTooMuch:
+		return fmt.Sprintf("超过可退金额 Over what is left to refund of trace %06d: %s", n, ui.Money(o.Amount-o.Refunded)), true
+	case txrules.ReasonOverAuthorized:
+		return fmt.Sprintf("超过预授权金额115%% Above 115%% of the pre-authorized %s: at most %s", ui.Money(o.Amount),
+			ui.Money(txrules.MaxCompletion(o.Amount))), true
+	case txrules.ReasonTxnLimit:
+		return fmt.Sprintf("超过单笔限额 Over the limit per sale %s", ui.Money(a.Limits.PerTxn)), true
+	case txrules.ReasonDailyLimit:
+		return fmt.Sprintf("超过当日限额 Over the daily limit %s", ui.Money(a.Limits.Daily)), true
+	case txrules.ReasonAmountDiffers, txrules.ReasonBadAmount:
+		return fmt.Sprintf("金额不符 Amount %s does not fit trace %06d", ui.Money(amount), n), true
+	}
+	return fmt.Sprintf("原交易未成功 Trace %06d was not approved", n), false
 }
 
 // completionAmount reads a completion's amount.
@@ -245,6 +358,12 @@ func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	amount, err := s.t.ui.EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
+	}
+	// Up to 115 % of the pre-authorization, within the per-sale and daily
+	// limits: refused here, before anything is sent.
+	if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+		s.message = msg
+		return EvRefused, nil
 	}
 	s.amount = amount
 	return EvAmount, nil
@@ -296,7 +415,7 @@ func (s *sale) sendOnOriginal(ctx context.Context) (Event, error) {
 		PAN: s.first.Card.PAN, Expiry: o.Secret.Expiry, Entry: entry, OrigTrace: o.Trace, OrigBatch: o.Batch,
 		OrigRRN: o.RRN, OrigAuth: o.AuthCode, OrigDate: date.Format("0102")}
 	ev, err := s.exchange(ctx, journal.Completed)
-	if ev == EvHostApproved && s.kind().journal == journal.Void {
+	if k := s.kind().journal; ev == EvHostApproved && (k == journal.Void || k == kindCompletionVoid) {
 		if merr := s.markOriginalVoided(); merr != nil {
 			return ev, errors.Join(err, merr)
 		}
@@ -322,9 +441,15 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 	if len(ref) <= 6 {
 		n, _ := strconv.ParseUint(ref, 10, 32)
 		orig, err := s.t.journal.Get(uint32(n))
-		if err != nil || orig.Kind != journal.Sale || orig.State != journal.Completed || orig.RRN == "" {
+		if err != nil || orig.RRN == "" {
 			s.message = fmt.Sprintf("无此消费 No approved sale with trace %06d: type its RRN", n)
 			return EvCancel, nil
+		}
+		// Something must be left of it to refund (the rule book): the
+		// amount is checked again once typed.
+		if msg, _ := s.t.canActOn(s.kind(), orig, 1); msg != "" {
+			s.message = msg
+			return EvRefused, nil
 		}
 		date := orig.HostTime
 		if date.IsZero() {
@@ -342,6 +467,9 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		return EvCancel, nil
 	}
 	s.origRRN, s.origDate = rrn(ref), date
+	if orig, ok := s.t.saleByRRN(s.origRRN); ok {
+		s.orig = orig // a sale of this terminal: what is left of it is checked here
+	}
 	return EvEntered, nil
 }
 
@@ -372,7 +500,7 @@ func (s *sale) showBalance(ctx context.Context) (Event, error) {
 	return EvPrinted, nil
 }
 
-// repairVoids finishes voids a power cut interrupted between the host's
+// repairVoids finishes voids (and completion voids) a power cut interrupted between the host's
 // approval and the original's mark: a completed void whose original is
 // still completed voids it now, so the batch totals agree with the host's.
 func (t *Terminal) repairVoids() error {
@@ -389,7 +517,7 @@ func (t *Terminal) repairVoids() error {
 		state[x.Trace] = x.State
 	}
 	for _, x := range txns {
-		if x.Kind != journal.Void || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
+		if (x.Kind != journal.Void && x.Kind != kindCompletionVoid) || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
 			continue
 		}
 		if _, err := t.journal.Update(x.OrigTrace, func(o *journal.Txn) { o.State = journal.Voided }); err != nil {

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -68,9 +69,9 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless}) // a second tap is not what was asked
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 			r.pinpad.EnterPIN("123456")
-			r.reader.Remove()
+			r.removeWhenAsked()
 		}, ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
 		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
@@ -78,9 +79,11 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 			r.pinpad.EnterPIN("123456")
 		}, ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
 		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
-			r.reader.Insert(&fake.PlaybackCard{})
-			r.reader.Remove()
-			r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+			r.insertAtPrompt()
+			r.at(ScreenFallback, func() {
+				r.reader.Remove()
+				r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
+			})
 			r.pinpad.EnterPIN("123456")
 		}, ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
 	}
@@ -217,9 +220,9 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 			}
 			r.keypad.Type("1200")
 			r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.insertAtPrompt()
 			r.pinpad.EnterPIN("123456")
-			r.reader.Remove()
+			r.removeWhenAsked()
 			res := r.run(t, r.term.Refund)
 			if res.State != StateApproved {
 				t.Fatalf("refund: %s; screens %v", res.State, r.display.History())
@@ -245,6 +248,43 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 	}
 }
 
+// A refund above what is left of the original is refused on the amount
+// screen, before any card is read or anything sent: the original named by
+// its trace or by its RRN, what was refunded of it counted from the journal.
+func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "5000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("3000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.insertAtPrompt()
+	r.pinpad.EnterPIN("123456")
+	r.removeWhenAsked()
+	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+		t.Fatalf("first refund: %s", res.State)
+	}
+	for _, typed := range []string{fmt.Sprint(orig), "000000000042"} { // its trace, its RRN
+		before := len(r.display.History())
+		r.keypad.Type(typed)
+		r.keypad.Press(hal.KeyEnter)
+		if len(typed) > 6 {
+			r.keypad.Type("1122")
+			r.keypad.Press(hal.KeyEnter)
+		}
+		r.keypad.Type("3000")
+		r.keypad.Press(hal.KeyCancel)
+		res := r.run(t, r.term.Refund)
+		want := fmt.Sprintf("Over what is left to refund of trace %06d: CNY 20.00", orig)
+		if after := fmt.Sprint(r.display.History()[before:]); res.State != StateCancelled || !strings.Contains(after, want) {
+			t.Fatalf("refund of 30.00 by %s with 20.00 left: %s, screens %s", typed, res.State, after)
+		}
+		if len(r.host.requests) != 2 || len(r.pinpad.Prompts()) != 2 {
+			t.Fatalf("the refused refund went on: %d requests, %d PIN prompts", len(r.host.requests), len(r.pinpad.Prompts()))
+		}
+	}
+}
+
 func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
 	for _, print := range []bool{false, true} {
 		t.Run(fmt.Sprint("print=", print), func(t *testing.T) {
@@ -252,7 +292,7 @@ func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
 			k := &sequenceKernel{scriptedKernel: r.kernel}
 			r.term.kernel = k
 			r.host.resp = acquirer.Response{Code: "00", Balance: 123456}
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.insertAtPrompt()
 			r.pinpad.EnterPIN("123456")
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -289,9 +329,9 @@ func TestPreAuthCompletionAndVoid(t *testing.T) {
 	r := newRig(t)
 	r.keypad.Type("10000")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
-	r.reader.Remove()
+	r.removeWhenAsked()
 	pre := r.run(t, r.term.PreAuth)
 	if pre.State != StateApproved || r.host.requests[0].Kind != acquirer.KindPreAuth {
 		t.Fatalf("pre-auth %s %+v", pre.State, r.host.requests)
@@ -366,7 +406,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			r := newRig(t)
 			h := &fakeSettleHost{balanced: c.balanced}
 			WithSettlement(h)(r.term)
-			WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+			WithMerchantPassword(testPassword(t, "123456"))(r.term)
 			approvedSale(t, r, "5000")
 			r.keypad.Press('1')
 			r.keypad.Type("123456")
@@ -400,7 +440,7 @@ func TestWrongPasswordRefusesSettlement(t *testing.T) {
 	r := newRig(t)
 	h := &fakeSettleHost{balanced: true}
 	WithSettlement(h)(r.term)
-	WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+	WithMerchantPassword(testPassword(t, "123456"))(r.term)
 	r.keypad.Press('1')
 	r.keypad.Type("654321")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
@@ -481,7 +521,7 @@ func TestSettlementAtTheConfiguredTime(t *testing.T) {
 func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 	for _, entry := range []hal.Key{'6', '7'} {
 		r := newRig(t)
-		WithMerchantPassword(func(pw string) bool { return pw == "123456" })(r.term)
+		WithMerchantPassword(testPassword(t, "123456"))(r.term)
 		approvedSale(t, r, "5000")
 		r.keypad.Press(entry)
 		r.keypad.Type("000000")
@@ -512,20 +552,129 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	if err := q.term.Settle(ctx); err != nil || len(h.settles) != 1 {
 		t.Fatalf("settle: %v", err)
 	}
-	// 700.00 by QR would bring the day to 1600.00.
+	// 700.00 by QR would bring the day to 1600.00: the amount screen says
+	// what is left at the key that would pass it.
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
+	q.keypad.Press(hal.KeyCancel)
 	res := q.run(t, q.term.QRSale)
-	if res.State != StateRefused || !strings.Contains(q.display.Current().String(), "daily limit") {
-		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.Current())
+	if res.State != StateCancelled || !shownOn(q.display, ui.Amount, "daily limit CNY 1500.00 (CNY 600.00 left)") {
+		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.History())
 	}
 	if len(q.host.requests) != 1 {
 		t.Fatalf("the refused sale reached the host: %d requests", len(q.host.requests))
 	}
 	// Cash counts against the same limits.
+	before := len(q.display.History())
 	q.keypad.Type("70000")
-	q.keypad.Press(hal.KeyEnter)
-	if res := q.run(t, q.term.CashSale); res.State != StateRefused {
-		t.Fatalf("cash sale over the day's limit: %s %v", res.State, q.display.Current())
+	q.keypad.Press(hal.KeyCancel)
+	res = q.run(t, q.term.CashSale)
+	if after := q.display.History()[before:]; res.State != StateCancelled ||
+		!strings.Contains(fmt.Sprint(after), "(CNY 600.00 left)") {
+		t.Fatalf("cash sale over the day's limit: %s %v", res.State, after)
+	}
+}
+
+// shownOn reports whether a screen id with text was shown.
+func shownOn(d *fake.Display, id, text string) bool {
+	for _, s := range d.History() {
+		if s.ID == id && strings.Contains(s.String(), text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRuleBookBeforeAnythingIsSent: a sale partly refunded cannot be voided,
+// and a refund of more than is left is refused before the card is asked
+// for; nothing of either reaches the host.
+func TestRuleBookBeforeAnythingIsSent(t *testing.T) {
+	r := newRig(t)
+	orig := approvedSale(t, r, "3000")
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	r.keypad.Type("1000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.insertAtPrompt()
+	r.pinpad.EnterPIN("123456")
+	r.removeWhenAsked()
+	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+		t.Fatalf("refund: %s", res.State)
+	}
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	res := r.run(t, r.term.Void)
+	if res.State != StateFailed || len(r.host.requests) != 2 || !strings.Contains(r.display.Current().String(), "partly refunded") {
+		t.Fatalf("void after a refund: %s, %d requests, screen %v", res.State, len(r.host.requests), r.display.Current())
+	}
+	if o, _ := r.j.Get(orig); o.State != journal.Completed {
+		t.Fatalf("original %s", o.State)
+	}
+	r.keypad.Type(fmt.Sprint(orig))
+	r.keypad.Press(hal.KeyEnter)
+	// 20.01 of the 20.00 left: the key that would pass it is refused on
+	// the amount screen, which names what is left; the merchant cancels.
+	r.keypad.Type("2001")
+	r.keypad.Press(hal.KeyCancel)
+	before := len(r.display.History())
+	res = r.run(t, r.term.Refund)
+	asked, told := false, false
+	for _, sc := range r.display.History()[before:] {
+		asked = asked || sc.ID == "present-card"
+		told = told || strings.Contains(sc.String(), "超过可退金额")
+	}
+	if res.State != StateCancelled || len(r.host.requests) != 2 || asked || !told {
+		t.Fatalf("over-refund: %s, %d requests, card asked for %v, limit shown %v", res.State, len(r.host.requests), asked, told)
+	}
+}
+
+// TestCompletionVoid: the completion of a pre-authorization voided by its
+// trace: the request names the completion, the completion is voided in the
+// journal, and the pre-authorization can be completed again.
+func TestCompletionVoid(t *testing.T) {
+	r := newRig(t)
+	r.keypad.Type("10000")
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	r.insertAtPrompt()
+	r.pinpad.EnterPIN("123456")
+	r.removeWhenAsked()
+	pre := r.run(t, r.term.PreAuth)
+	complete := func(amount string) Result {
+		r.keypad.Type(fmt.Sprint(pre.Trace))
+		r.keypad.Press(hal.KeyEnter)
+		r.keypad.Type(amount)
+		r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+		return r.run(t, r.term.Completion)
+	}
+	comp := complete("9000")
+	if comp.State != StateApproved {
+		t.Fatalf("completion %s", comp.State)
+	}
+	// A void is not for completions.
+	r.keypad.Type(fmt.Sprint(comp.Trace))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	if res := r.run(t, r.term.Void); res.State != StateFailed || !strings.Contains(r.display.Current().String(), "use completion void") {
+		t.Fatalf("void of a completion: %s %v", res.State, r.display.Current())
+	}
+	r.keypad.Type(fmt.Sprint(comp.Trace))
+	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+	cv := r.run(t, r.term.CompletionVoid)
+	if cv.State != StateApproved {
+		t.Fatalf("completion void: %s; screens %v", cv.State, r.display.History())
+	}
+	req := r.host.requests[len(r.host.requests)-1]
+	if req.Kind != acquirer.KindCompletionVoid || req.OrigTrace != comp.Trace || req.Amount != 9000 || req.OrigAuth != "654321" {
+		t.Fatalf("completion void request %+v", req)
+	}
+	if c, _ := r.j.Get(comp.Trace); c.State != journal.Voided {
+		t.Fatalf("completion %s", c.State)
+	}
+	if !strings.Contains(r.printer.Text(), "预授权完成撤销 PREAUTH COMPLETE VOID") {
+		t.Fatal("no completion void slip")
+	}
+	if again := complete("8000"); again.State != StateApproved {
+		t.Fatalf("completion after the completion void: %s", again.State)
+	}
+	if tot, _ := r.j.OpenTotals(); tot.Sales.Amount != 8000 || tot.Voids.Amount != 9000 {
+		t.Fatalf("totals %+v", tot)
 	}
 }

@@ -61,7 +61,7 @@ func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmount(ctx, s.title, s.t.cfg.MaxAmount)
+	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.title, s.amountLimit(methodOf(s.method, s.merchantQR)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -135,8 +135,10 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	name, _, _ := s.t.identity()
-	ok, err := s.t.ui.Confirm(ctx, ScreenQRConfirm, "扫码支付 QR payment", "金额 Amount: "+ui.Money(s.amount),
-		"收款方 Payee: "+name, "付款码 Code: "+s.code.Kind.String()+" "+s.code.Masked(), "CANCEL 重新扫码 scan again")
+	// CANCEL here scans again (CANCEL on the scan screen ends the sale):
+	// the keys are labelled with what they do.
+	ok, err := s.t.ui.ConfirmAs(ctx, ScreenQRConfirm, "扫码支付 QR payment", "支付", "重新扫码",
+		"金额 Amount: "+ui.Money(s.amount), "收款方 Payee: "+name, "付款码 Code: "+s.code.Kind.String()+" "+s.code.Masked())
 	if err != nil {
 		if ctx.Err() != nil {
 			s.message = "等待超时 Timed out"

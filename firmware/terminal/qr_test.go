@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -35,7 +36,7 @@ func (h *scriptHost) Do(ctx context.Context, req acquirer.Request) (acquirer.Res
 	return h.answer(req, len(h.requests))
 }
 
-func (h *scriptHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *scriptHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reversals = append(h.reversals, req)
@@ -391,9 +392,11 @@ func TestBindingRefusesBeforeTheCard(t *testing.T) {
 		amount string
 		setup  func(b *stubBinding)
 		msg    string
+		atKey  bool // a limit: named on the amount screen at the key that would pass it
 	}{
-		{name: "over the per-sale limit", amount: "100001", msg: "per sale"},
-		{name: "over the daily limit", amount: "90000", setup: func(b *stubBinding) { b.params.DailyLimit = 80000 }, msg: "daily"},
+		{name: "over the per-sale limit", amount: "100001", msg: "per sale CNY 1000.00", atKey: true},
+		{name: "over the daily limit", amount: "90000", setup: func(b *stubBinding) { b.params.DailyLimit = 80000 },
+			msg: "daily limit CNY 800.00 (CNY 800.00 left)", atKey: true},
 		{name: "method not accepted", amount: "100", setup: func(b *stubBinding) { b.params.Methods = []binding.Method{binding.MethodQR} }, msg: "not accepted"},
 		{name: "revoked", amount: "100", setup: func(b *stubBinding) { b.state = binding.StateSuspended }, msg: "revoked"},
 	}
@@ -404,9 +407,15 @@ func TestBindingRefusesBeforeTheCard(t *testing.T) {
 				c.setup(q.bind)
 			}
 			q.keypad.Type(c.amount)
-			q.keypad.Press(hal.KeyEnter)
+			want, screen := StateRefused, ScreenRefused
+			if c.atKey {
+				want, screen = StateCancelled, ui.Amount
+				q.keypad.Press(hal.KeyCancel)
+			} else {
+				q.keypad.Press(hal.KeyEnter)
+			}
 			res := q.sale(t)
-			if res.State != StateRefused {
+			if res.State != want {
 				t.Fatalf("state %s", res.State)
 			}
 			if len(q.host.requests) != 0 || len(q.pinpad.Prompts()) != 0 {
@@ -415,12 +424,15 @@ func TestBindingRefusesBeforeTheCard(t *testing.T) {
 			last := q.display.History()
 			found := false
 			for _, s := range last {
-				if s.ID == ScreenRefused && strings.Contains(strings.Join(s.Lines, " "), c.msg) {
+				if s.ID == screen && strings.Contains(strings.Join(s.Lines, " "), c.msg) {
 					found = true
+				}
+				if c.atKey && strings.Contains(s.String(), "Over the limit CNY") {
+					t.Fatalf("a second limit shown: %v", s)
 				}
 			}
 			if !found {
-				t.Fatalf("no refusal saying %q: %v", c.msg, last)
+				t.Fatalf("no %s screen saying %q: %v", screen, c.msg, last)
 			}
 		})
 	}

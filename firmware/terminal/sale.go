@@ -11,6 +11,7 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
@@ -54,7 +55,10 @@ type sale struct {
 	origDate string
 	masked   string   // the masked card number when no card was read (void, completion)
 	cardMode cardMode // which ways of presenting the card the sale still accepts
-	balance  int64    // a balance inquiry's answer
+	// staleCard: a card was in the slot before the prompt; it is not read
+	// until it came out and went in again.
+	staleCard bool
+	balance   int64 // a balance inquiry's answer
 }
 
 // cardMode is what the kernel asked for after a card could not be used as
@@ -96,11 +100,19 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
+	if s.kind().journal == journal.Refund && s.orig.Trace != 0 {
+		// A refund of this terminal's sale: no more than what is left of
+		// it (the rule book), before the card is read.
+		if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+			s.message = msg
+			return EvRefused, nil
+		}
+	}
 	if !s.kind().limited {
 		return EvAmount, nil
 	}
@@ -123,9 +135,29 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 	return EvConfirmed, nil
 }
 
+// staleRecheck is how often a card left in the slot from before the prompt
+// is looked for again.
+const staleRecheck = 200 * time.Millisecond
+
+// waitCard asks for the card and takes the first way of presenting it that
+// the sale accepts. Card presence is the reader's state, asked when the
+// card is needed, not a queue of what happened before: a card already in
+// the slot when the prompt appears (inserted at idle) is not read, it must
+// come out and go in again; an insert whose card is gone by the time its
+// event is read (inserted and pulled before the prompt) is ignored.
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
+	inSlot := false
+	if s.cardMode != fallback { // after a chip failure the card is still in the slot, to be swiped
+		p, err := s.t.dev.Reader.Present(ctx)
+		if err != nil {
+			s.message = "读卡器故障 Card reader fault: call support"
+			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
+		}
+		inSlot = p
+	}
+	s.staleCard = inSlot
 	if err := s.presentScreen(ctx); err != nil {
 		return EvFail, err
 	}
@@ -141,9 +173,6 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			if err != nil {
 				errs <- err
 				return
-			}
-			if e.Kind == hal.CardRemoved {
-				continue
 			}
 			select {
 			case events <- e:
@@ -161,14 +190,49 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	}()
 	keys, waitKeys := s.t.keyFeed(readerCtx)
 	defer func() { stopReader(); waitKeys(); <-readerDone }()
+	present := func() bool {
+		p, err := s.t.dev.Reader.Present(ctx)
+		return err != nil || p // a reader that cannot say is trusted with its event
+	}
+	// A reader reports changes between two looks: a card that was in the
+	// slot before anyone read its insert may leave without any event, so
+	// while one is there its presence is asked again now and then.
+	var recheck <-chan time.Time
+	if s.staleCard {
+		tk := time.NewTicker(staleRecheck)
+		defer tk.Stop()
+		recheck = tk.C
+	}
 	for {
 		select {
+		case <-recheck:
+			if !present() {
+				s.staleCard, recheck = false, nil
+				_ = s.presentScreen(ctx)
+			}
+			continue
 		case k := <-keys:
 			if k == hal.KeyCancel {
 				return EvCancel, nil
 			}
 			continue
 		case e := <-events:
+			switch {
+			case e.Kind == hal.CardRemoved:
+				if s.staleCard && !present() {
+					// The card from before the prompt is out: ask again.
+					s.staleCard, recheck = false, nil
+					_ = s.presentScreen(ctx)
+				}
+				more <- struct{}{}
+				continue
+			case e.Kind == hal.CardInserted && (s.staleCard || !present()):
+				// From before the prompt: still in the slot (it must come
+				// out first), or already gone.
+				s.t.log.Info("card event from before the prompt ignored", "event", e.Kind)
+				more <- struct{}{}
+				continue
+			}
 			if !s.accepts(e) {
 				// Not the way the kernel asked for: say it again.
 				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
@@ -193,6 +257,9 @@ func (s *sale) presentScreen(ctx context.Context) error {
 	what := ui.Money(s.amount)
 	if s.kind().noAmount {
 		what = s.kind().title
+	}
+	if s.staleCard {
+		return s.t.ui.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
 	}
 	switch s.cardMode {
 	case insertOnly:
@@ -263,6 +330,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
 			s.cardMode = tapAgain
 			return EvSeePhone, nil
+		case errors.Is(err, emv.ErrCardBlocked):
+			s.message = "卡片已锁定 Card blocked"
+			return EvFail, fmt.Errorf("terminal: card: %w", err)
 		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
 			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
 			s.cardMode = fallback
@@ -279,7 +349,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		s.message = "卡片拒绝 Declined by card"
+		var slip string
+		s.message, slip = cardDeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, slip)
 		return EvDecline, nil
 	}
 }
@@ -452,7 +524,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 			s.message = "银行无应答 No answer from the bank: try again"
 			return EvNotSent, err
 		}
-		if jerr := s.t.journal.QueueReversal(s.trace, "no answer: "+err.Error()); jerr != nil {
+		if jerr := s.t.journal.QueueReversalCause(s.trace, uint8(acquirer.CauseOf(err)), "no answer: "+err.Error()); jerr != nil {
 			return EvNoAnswer, errors.Join(err, jerr)
 		}
 		if s.t.keysRejected(err) {
@@ -497,47 +569,22 @@ func declineText(r acquirer.Response) string {
 	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
 }
 
-// issuerData splits the host's field 55 into what the card needs.
+// issuerData splits the host's field 55 into what the card needs: the
+// issuer authentication data (91) and the script templates (71, 72), each
+// re-encoded whole for the kernel (emv/tlv, the one BER-TLV reader). A
+// field that does not parse gives the card nothing: the kernel then finds
+// no issuer authentication data, as EMV Book 3 treats its absence.
 func issuerData(icc []byte) (auth, scripts []byte) {
-	for len(icc) > 0 {
-		tag, val, rest, ok := nextTLV(icc)
-		if !ok {
-			return auth, scripts
-		}
-		switch tag {
+	objs, _ := tlv.Parse(icc)
+	for _, o := range objs {
+		switch o.Tag {
 		case 0x91:
-			auth = val
+			auth = o.Value
 		case 0x71, 0x72:
-			scripts = append(scripts, icc[:len(icc)-len(rest)]...)
+			scripts = tlv.Append(scripts, o.Tag, o.Value)
 		}
-		icc = rest
 	}
 	return auth, scripts
-}
-
-// nextTLV reads one simple BER-TLV object (one- or two-byte tags).
-func nextTLV(b []byte) (tag uint16, val, rest []byte, ok bool) {
-	if len(b) < 2 {
-		return 0, nil, nil, false
-	}
-	tag, i := uint16(b[0]), 1
-	if b[0]&0x1F == 0x1F {
-		tag, i = uint16(b[0])<<8|uint16(b[1]), 2
-	}
-	if i >= len(b) {
-		return 0, nil, nil, false
-	}
-	n := int(b[i])
-	i++
-	if n == 0x81 && i < len(b) {
-		n, i = int(b[i]), i+1
-	} else if n > 0x7F {
-		return 0, nil, nil, false
-	}
-	if i+n > len(b) {
-		return 0, nil, nil, false
-	}
-	return tag, b[i : i+n], b[i+n:], true
 }
 
 func (s *sale) complete(ctx context.Context) (Event, error) {
@@ -556,11 +603,11 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 		if !approved {
 			return EvDecline, nil
 		}
-		reason := "card declined after approval"
+		reason, cause := "card declined after approval", acquirer.CauseCardDeclined
 		if err != nil {
-			reason = "card error after approval"
+			reason, cause = "card error after approval", acquirer.CauseTerminalFailure
 		}
-		if jerr := s.t.journal.QueueReversal(s.trace, reason); jerr != nil {
+		if jerr := s.t.journal.QueueReversalCause(s.trace, uint8(cause), reason); jerr != nil {
 			return EvCardRefused, errors.Join(err, jerr)
 		}
 		s.message = "卡片拒绝 Declined by card: transaction reversed"
@@ -654,7 +701,7 @@ func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
 		if errors.Is(err, hal.ErrCoverOpen) {
 			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
 		}
-		ok, kerr := t.ui.Confirm(ctx, ui.PaperOut, "打印机 Printer", msg, "CANCEL 不打印 skip")
+		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
 		if kerr != nil {
 			return kerr
 		}
@@ -676,6 +723,9 @@ func (s *sale) awaitRemoval(ctx context.Context) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
+	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
+		return // already out (pulled during the sale): nothing to ask for
+	}
 	var lines []string
 	if s.message != "" {
 		lines = append(lines, s.message)

@@ -10,6 +10,7 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/journal"
+	"kpos/firmware/merchantpw"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
 	"kpos/firmware/ui"
@@ -361,10 +362,35 @@ func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
 // merchantAllowed asks for the merchant's password (void, refund,
 // settlement) and reports whether it was right.
 func (t *Terminal) merchantAllowed(ctx context.Context, title string) bool {
-	if t.password == nil {
-		_ = t.ui.Show(ctx, ScreenWrongPassword, title, "未设置商户密码 No merchant password is set: call support")
+	return t.merchantPassword(ctx, title, ScreenWrongPassword)
+}
+
+// merchantPassword asks for the merchant's password under title and
+// reports whether it was right. Every refusal is shown on errScreen, except
+// a lock, which has its own screen. A lock in force is shown before anything
+// is typed; a password that cannot be checked (its state cannot be read or
+// written, a full disk) is refused like a wrong one (fail closed).
+func (t *Terminal) merchantPassword(ctx context.Context, title, errScreen string) bool {
+	refuse := func(id string, lines ...string) bool {
+		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
+		_ = t.ui.Show(ctx, id, title, lines...)
 		t.anyKey(ctx, t.cfg.InputTimeout)
 		return false
+	}
+	if t.password == nil {
+		return refuse(errScreen, "未设置商户密码 No merchant password is set: call support")
+	}
+	locked := func(until time.Time) bool {
+		return refuse(ScreenPasswordLock, "密码已锁定 Locked: too many wrong passwords",
+			"请于 "+until.Local().Format("15:04")+" 后再试 Try again after "+until.Local().Format("15:04"))
+	}
+	until, err := t.password.Locked()
+	if err != nil {
+		t.log.Error("merchant password state unreadable: refused", "err", err)
+		return refuse(errScreen, "不能验证密码 The password cannot be checked: call support")
+	}
+	if !until.IsZero() {
+		return locked(until)
 	}
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
 	pw, err := t.readDigits(ictx, ScreenPassword, title+" 商户密码 Merchant password", 12, maskAll)
@@ -372,13 +398,21 @@ func (t *Terminal) merchantAllowed(ctx context.Context, title string) bool {
 	if err != nil {
 		return false
 	}
-	if !t.password(pw) {
-		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
-		_ = t.ui.Show(ctx, ScreenWrongPassword, title, "密码错误 Wrong password")
-		t.anyKey(ctx, t.cfg.InputTimeout)
-		return false
+	err = t.password.Check(pw)
+	var le *merchantpw.LockedError
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, merchantpw.ErrWrong):
+		return refuse(errScreen, "密码错误 Wrong password")
+	case errors.As(err, &le):
+		return locked(le.Until)
+	case errors.Is(err, merchantpw.ErrNotSet):
+		return refuse(errScreen, "未设置商户密码 No merchant password is set: call support")
+	default:
+		t.log.Error("merchant password not checked: refused", "err", err)
+		return refuse(errScreen, "不能验证密码 The password cannot be checked: call support")
 	}
-	return true
 }
 
 // The pre-authorization menu's entries.
@@ -387,6 +421,7 @@ var preAuthEntries = []string{
 	"预授权 Pre-authorization",
 	"预授权完成 Completion",
 	"预授权撤销 Pre-authorization void",
+	"预授权完成撤销 Completion void",
 }
 
 // PreAuthMenu is the balance and pre-authorization menu.
@@ -406,6 +441,8 @@ func (t *Terminal) PreAuthMenu(ctx context.Context) error {
 		_, err = t.Completion(ctx)
 	case 3:
 		_, err = t.PreAuthVoid(ctx)
+	case 4:
+		_, err = t.CompletionVoid(ctx)
 	}
 	return err
 }

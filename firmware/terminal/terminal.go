@@ -27,7 +27,7 @@ type Kernel interface {
 type Host interface {
 	SignOn(ctx context.Context, trace, batch uint32) error
 	Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error)
-	Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error)
+	Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error)
 }
 
 // PINKeys gives the PIN pad the cipher of the current PIN key.
@@ -54,6 +54,9 @@ type Config struct {
 	Currency     uint16 // ISO 4217 numeric
 	Country      uint16 // ISO 3166 numeric
 	MaxAmount    int64  // per transaction, minor units
+	// Display is the display's text area (the board's); lists longer than
+	// it are shown a page at a time. Zero: no paging.
+	Display ui.Size
 
 	CardTimeout   time.Duration // waiting for a card
 	InputTimeout  time.Duration // amount, confirmation
@@ -123,8 +126,8 @@ type Terminal struct {
 	log     *slog.Logger
 	seq     uint32
 
-	binding  Binding           // nil: a terminal provisioned without K-code binding
-	password func(string) bool // the merchant's password, for unbinding
+	binding  Binding          // nil: a terminal provisioned without K-code binding
+	password MerchantPassword // void, refund, settlement and unbinding ask for it
 
 	settleHost settle.Host // nil: the terminal does not settle
 	nextSettle time.Time   // the binding's next settlement time
@@ -140,7 +143,7 @@ func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *jou
 		sb = &scanBuffer{scanner: dev.Scanner}
 		dev.Scanner = sb
 	}
-	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb), kernel: kernel, host: host,
+	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb).Sized(cfg.Display), kernel: kernel, host: host,
 		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger}
 	for _, o := range opts {
 		o(t)
@@ -222,7 +225,7 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 	_ = t.ui.Show(ctx, ui.Reversing, "冲正中 Reversing", fmt.Sprintf("凭证号 Trace %06d", r.Trace), ui.Money(r.Amount))
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
 	defer cancel()
-	resp, err := t.host.Reverse(ctx, req, r.Reason)
+	resp, err := t.host.Reverse(ctx, req, acquirer.ReversalCause(r.Cause))
 	if err == nil && resp.Code != "00" && resp.Code != "25" {
 		// Only 00 (reversed) and 25 (no such original: nothing moved) end
 		// the reversal; any other answer (A0 MAC error, 96 …) leaves it owed.
@@ -251,7 +254,8 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
 	req := acquirer.Request{Kind: hostKind(r), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
-		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created}
+		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created,
+		PINEntered: r.PINVerified}
 	if r.Secret.PAN != "" {
 		pan, err := hal.ParsePAN(r.Secret.PAN)
 		if err != nil {
@@ -369,6 +373,11 @@ func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
 func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]State, work map[State]step, start State) (Result, error) {
 	state := start
 	var runErr error
+	if h, ok := t.host.(interface{ SignedOff() bool }); ok && h.SignedOff() {
+		// Signed off at the end of the day: sign on before the next
+		// transaction, whose PIN block needs the new day's keys.
+		_ = t.signOnNow(ctx)
+	}
 	if t.binding != nil && s.kind().limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)

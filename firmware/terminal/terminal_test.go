@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,9 +27,17 @@ type scriptedKernel struct {
 	final    emv.FinalResult
 	askPIN   bool
 	gotHost  *emv.HostResponse
+	starts   int
+	probe    bool // talk to the card first, as a kernel does: a pulled card fails
 }
 
 func (k *scriptedKernel) Start(ctx context.Context, card hal.Card, txn emv.Transaction, ch emv.Cardholder) (emv.FirstResult, emv.Online, error) {
+	k.starts++
+	if k.probe {
+		if _, err := card.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00}); errors.Is(err, hal.ErrCardRemoved) {
+			return emv.FirstResult{}, nil, err
+		}
+	}
 	if k.startErr != nil {
 		return emv.FirstResult{}, nil, k.startErr
 	}
@@ -60,6 +69,7 @@ type recordingHost struct {
 	reversals []acquirer.Request
 	revErr    error
 	signOns   int
+	causes    []acquirer.ReversalCause
 }
 
 func (h *recordingHost) SignOn(ctx context.Context, trace, batch uint32) error {
@@ -76,13 +86,14 @@ func (h *recordingHost) Do(ctx context.Context, req acquirer.Request) (acquirer.
 	return h.resp, h.err
 }
 
-func (h *recordingHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *recordingHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.revErr != nil {
 		return acquirer.Response{}, h.revErr
 	}
 	h.reversals = append(h.reversals, req)
+	h.causes = append(h.causes, cause)
 	return acquirer.Response{Code: "00"}, nil
 }
 
@@ -154,10 +165,32 @@ func (r *rig) sale(t *testing.T) Result {
 func (r *rig) chipSaleInput(amount string) {
 	r.keypad.Type(amount)
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
-	r.reader.Remove()
+	r.removeWhenAsked()
 }
+
+// at does what a customer does once the screen id appears (after those
+// shown so far): a card is presented when the terminal asks for it, not
+// before (a card in the slot before the prompt is not read).
+func (r *rig) at(id string, do func()) {
+	from := len(r.display.History())
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, _, err := r.display.WaitFor(ctx, from, func(s hal.Screen) bool { return s.ID == id }); err == nil {
+			do()
+		}
+	}()
+}
+
+// insertAtPrompt inserts a card when the sale asks for one.
+func (r *rig) insertAtPrompt() {
+	r.at(ui.PresentCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+}
+
+// removeWhenAsked takes the card out when the terminal asks for it back.
+func (r *rig) removeWhenAsked() { r.at(ui.RemoveCard, r.reader.Remove) }
 
 func TestChipSaleApproved(t *testing.T) {
 	r := newRig(t)
@@ -284,9 +317,9 @@ func TestCancelAtEachInput(t *testing.T) {
 		{"card", func(r *rig) { r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter, hal.KeyCancel) }},
 		{"pin", func(r *rig) {
 			r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter)
-			r.reader.Insert(&fake.PlaybackCard{})
+			r.insertAtPrompt()
 			r.pinpad.Enter(fake.PINEntry{Err: hal.ErrPINCancelled})
-			r.reader.Remove()
+			r.removeWhenAsked()
 		}},
 	}
 	for _, c := range cases {
@@ -335,9 +368,9 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter)
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")}) // swiped again: not what was asked
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 	r.pinpad.EnterPIN("123456")
-	r.reader.Remove()
+	r.removeWhenAsked()
 	res := r.sale(t)
 	if res.State != StateApproved || len(r.host.requests) != 1 || r.host.requests[0].Entry != acquirer.EntryChip {
 		t.Fatalf("state %s requests %+v", res.State, r.host.requests)
@@ -379,7 +412,7 @@ func TestCardPulledAtThePINPromptStopsTheSaleAtOnce(t *testing.T) {
 	r := newRig(t)
 	r.term.cfg.InputTimeout = 30 * time.Second // a PIN timeout must not be what ends it
 	r.keypad.Press('5', hal.KeyEnter, hal.KeyEnter)
-	r.reader.Insert(&fake.PlaybackCard{})
+	r.insertAtPrompt()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -394,6 +427,16 @@ func TestCardPulledAtThePINPromptStopsTheSaleAtOnce(t *testing.T) {
 	if !strings.Contains(r.display.Current().String(), "Card removed") || len(r.host.requests) != 0 {
 		t.Fatalf("screen %v, %d requests", r.display.Current(), len(r.host.requests))
 	}
+	// The card is gone: the sale ends on "card removed", and never asks
+	// for the card to be removed again.
+	if cur := r.display.Current(); cur.ID != ui.Cancelled {
+		t.Fatalf("the sale ended on %v, not the cancelled screen", cur)
+	}
+	for _, s := range r.display.History() {
+		if s.ID == ui.RemoveCard {
+			t.Fatalf("asked to remove a card already pulled: %v", s)
+		}
+	}
 }
 
 // refusingHost refuses reversals with a code until it is signed on again.
@@ -407,11 +450,11 @@ func (h *refusingHost) SignOn(ctx context.Context, trace, batch uint32) error {
 	return h.recordingHost.SignOn(ctx, trace, batch)
 }
 
-func (h *refusingHost) Reverse(ctx context.Context, req acquirer.Request, reason string) (acquirer.Response, error) {
+func (h *refusingHost) Reverse(ctx context.Context, req acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
 	if h.code != "" {
 		return acquirer.Response{Code: h.code}, nil
 	}
-	return h.recordingHost.Reverse(ctx, req, reason)
+	return h.recordingHost.Reverse(ctx, req, cause)
 }
 
 func TestRefusedReversalStaysOwedAndAMACRefusalSignsOnAgain(t *testing.T) {
@@ -437,4 +480,40 @@ func TestRefusedReversalStaysOwedAndAMACRefusalSignsOnAgain(t *testing.T) {
 			t.Errorf("%s: a refused reversal left the queue: %s", c.code, tx.State)
 		}
 	}
+}
+
+// TestCardEventsFromBeforeThePrompt: card presence is the reader's state
+// when the sale asks for the card. A card inserted and pulled before the
+// prompt is ignored; a card left in the slot from before is not read until
+// it came out and went in again.
+func TestCardEventsFromBeforeThePrompt(t *testing.T) {
+	t.Run("inserted and pulled", func(t *testing.T) {
+		r := newRig(t)
+		r.kernel.probe = true
+		r.reader.Insert(&fake.PlaybackCard{})
+		r.reader.Remove()
+		r.chipSaleInput("1234")
+		res := r.sale(t)
+		if res.State != StateApproved || r.kernel.starts != 1 {
+			t.Fatalf("state %s, kernel started %d times; screens %v", res.State, r.kernel.starts, r.display.History())
+		}
+	})
+	t.Run("left in the slot", func(t *testing.T) {
+		r := newRig(t)
+		r.reader.Insert(&fake.PlaybackCard{})
+		r.keypad.Type("1234")
+		r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
+		var asked atomic.Bool
+		r.at(ui.PresentCard, func() {
+			asked.Store(strings.Contains(r.display.Current().String(), "Remove the card, then insert it again"))
+			r.insertAtPrompt()
+			r.reader.Remove()
+		})
+		r.pinpad.EnterPIN("123456")
+		r.removeWhenAsked()
+		res := r.sale(t)
+		if res.State != StateApproved || !asked.Load() || r.kernel.starts != 1 {
+			t.Fatalf("state %s, asked to reinsert %v, kernel started %d times; screens %v", res.State, asked.Load(), r.kernel.starts, r.display.History())
+		}
+	})
 }

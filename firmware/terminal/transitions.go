@@ -158,7 +158,7 @@ const (
 // pre-authorization void: from each state, which event leads where.
 var originalTransitions = map[State]map[Event]State{
 	StateOrigTrace:   {EvFound: StateOrigConfirm, EvNeedAmount: StateOrigAmount, EvCancel: StateCancelled, EvFail: StateFailed, EvRefused: StateRefused},
-	StateOrigAmount:  {EvAmount: StateOrigConfirm, EvCancel: StateCancelled},
+	StateOrigAmount:  {EvAmount: StateOrigConfirm, EvCancel: StateCancelled, EvRefused: StateRefused},
 	StateOrigConfirm: {EvConfirmed: StateOrigSend, EvCancel: StateCancelled},
 	StateOrigSend:    {EvHostApproved: StatePrint, EvRecorded: StatePrint, EvDecline: StateDeclined, EvNoAnswer: StateReverse, EvNotSent: StateFailed},
 	StateReverse:     {EvReversed: StateDeclined, EvFail: StateDeclined},

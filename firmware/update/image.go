@@ -11,8 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"math"
 )
 
 // Magic opens every firmware image.
@@ -39,7 +39,6 @@ const fixedHeader = len(Magic) + 2 + 2
 var (
 	ErrFormat    = errors.New("update: not a kpos firmware image")
 	ErrTruncated = errors.New("update: image truncated")
-	ErrTrailing  = errors.New("update: data after the image signature")
 	ErrDigest    = errors.New("update: payload digest mismatch")
 	ErrSignature = errors.New("update: bad image signature")
 )
@@ -181,91 +180,104 @@ func Sign(priv ed25519.PrivateKey, version, board string, payload []byte) ([]byt
 	return append(img, sig...), nil
 }
 
-// Verifier checks an image as it streams past. Use Verify for the whole
-// sequence; Verifier exists so the Updater can check the header before it
-// touches the disk.
-type Verifier struct {
-	pub    ed25519.PublicKey
-	header Header
-	pre    hash.Hash // SHA-512 over header and payload, for Ed25519ph
-	sum    hash.Hash // SHA-256 over the payload
-}
-
 // Verify reads a whole image from r, copies its payload to dst and returns
-// the header once the digest and the signature have been checked. dst sees
-// unverified bytes: write it somewhere the terminal will not run until Verify
-// has returned nil. Data after the signature is refused.
+// the header once the signature has been checked, and only then the header's
+// fields: the payload length, the digest. dst sees unverified bytes: write it
+// somewhere the terminal will not run until Verify has returned nil.
+//
+// Nothing in the header is believed before the signature: an image that is
+// not one the key signed, whatever was changed in it (header, payload,
+// signature, bytes cut off or added), is refused with ErrSignature alone.
 func Verify(r io.Reader, pub ed25519.PublicKey, dst io.Writer) (Header, error) {
-	v, err := NewVerifier(r, pub)
-	if err != nil {
-		return Header{}, err
-	}
-	if err := v.Payload(r, dst, nil); err != nil {
-		return Header{}, err
-	}
-	return v.Header(), nil
+	return verify(r, pub, dst, math.MaxInt64, nil)
 }
 
-// NewVerifier reads the header from r and prepares to check the rest.
-func NewVerifier(r io.Reader, pub ed25519.PublicKey) (*Verifier, error) {
+// verify is Verify with a bound on the payload's real size (ErrTooLarge
+// past it) and progress, called with the payload bytes written so far and
+// the length of what came before them.
+func verify(r io.Reader, pub ed25519.PublicKey, dst io.Writer, maxPayload int64, progress func(written, header int64)) (Header, error) {
 	if len(pub) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("update: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+		return Header{}, fmt.Errorf("update: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
 	}
-	h, raw, err := ReadHeader(r)
-	if err != nil {
-		return nil, err
-	}
-	v := &Verifier{pub: pub, header: h, pre: sha512.New(), sum: sha256.New()}
-	v.pre.Write(raw)
-	return v, nil
-}
-
-// Header returns the (not yet authenticated until Payload returns nil) header.
-func (v *Verifier) Header() Header { return v.header }
-
-// Payload copies the payload from r to dst, reads the signature, and checks
-// the digest, the signature and that nothing follows. progress, when not nil,
-// is called with the bytes copied so far.
-func (v *Verifier) Payload(r io.Reader, dst io.Writer, progress func(n int64)) error {
-	total := v.header.PayloadLen
-	buf := make([]byte, 64<<10)
-	var done uint64
-	for done < total {
-		want := uint64(len(buf))
-		if total-done < want {
-			want = total - done
+	readFull := func(b []byte) (int, error) {
+		n, err := io.ReadFull(r, b)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil // a short image fails its signature below
+		} else if err != nil {
+			err = fmt.Errorf("update: reading image: %w", err)
 		}
-		n, err := io.ReadFull(r, buf[:want])
-		if n > 0 {
-			v.pre.Write(buf[:n])
-			v.sum.Write(buf[:n])
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return fmt.Errorf("update: writing payload: %w", werr)
+		return n, err
+	}
+	// The header length only says where the payload starts, and the
+	// signature covers header and payload as one run of bytes: a length
+	// out of range cannot be one the key signed, and is left to fail there.
+	raw := make([]byte, fixedHeader, maxHeader)
+	n, err := readFull(raw)
+	if err != nil {
+		return Header{}, err
+	}
+	raw = raw[:n]
+	if n == fixedHeader {
+		if l := int(binary.BigEndian.Uint16(raw[len(Magic)+2:])); l > fixedHeader && l <= maxHeader {
+			raw = raw[:l]
+			m, err := readFull(raw[fixedHeader:])
+			if err != nil {
+				return Header{}, err
 			}
-			done += uint64(n)
-			if progress != nil {
-				progress(int64(done))
+			raw = raw[:fixedHeader+m]
+		}
+	}
+	pre := sha512.New() // Ed25519ph over header and payload
+	sum := sha256.New() // the payload's digest, checked once the header is proven
+	pre.Write(raw)
+
+	// The payload streams to dst with the last SignatureSize bytes held
+	// back: when the image ends they are the signature.
+	var payload int64
+	tail := make([]byte, 0, 64<<10+SignatureSize)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		tail = append(tail, buf[:n]...)
+		if out := len(tail) - SignatureSize; out > 0 {
+			payload += int64(out)
+			if payload > maxPayload {
+				return Header{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxPayload)
 			}
+			pre.Write(tail[:out])
+			sum.Write(tail[:out])
+			if _, werr := dst.Write(tail[:out]); werr != nil {
+				return Header{}, fmt.Errorf("update: writing payload: %w", werr)
+			}
+			tail = append(tail[:0], tail[out:]...)
+		}
+		if progress != nil && n > 0 {
+			progress(payload, int64(len(raw)))
+		}
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
-			return truncated(err)
+			return Header{}, fmt.Errorf("update: reading image: %w", err)
 		}
 	}
-	sig := make([]byte, SignatureSize)
-	if _, err := io.ReadFull(r, sig); err != nil {
-		return truncated(err)
+	if len(tail) != SignatureSize || ed25519.VerifyWithOptions(pub, pre.Sum(nil), tail, &ed25519.Options{Hash: crypto.SHA512, Context: signContext}) != nil {
+		return Header{}, ErrSignature
 	}
-	var one [1]byte
-	if n, _ := io.ReadFull(r, one[:]); n != 0 {
-		return ErrTrailing
+
+	// From here on the header is the signer's: a fault in it is the
+	// signer's mistake, not tampering.
+	h, _, err := ReadHeader(bytes.NewReader(raw))
+	if err != nil {
+		return Header{}, fmt.Errorf("%w (signed): %v", ErrFormat, err)
 	}
-	if !bytes.Equal(v.sum.Sum(nil), v.header.SHA256[:]) {
-		return ErrDigest
+	if h.PayloadLen != uint64(payload) {
+		return Header{}, fmt.Errorf("%w (signed): header says %d payload bytes, image has %d", ErrFormat, h.PayloadLen, payload)
 	}
-	if err := ed25519.VerifyWithOptions(v.pub, v.pre.Sum(nil), sig, &ed25519.Options{Hash: crypto.SHA512, Context: signContext}); err != nil {
-		return fmt.Errorf("%w: %v", ErrSignature, err)
+	if !bytes.Equal(sum.Sum(nil), h.SHA256[:]) {
+		return Header{}, ErrDigest
 	}
-	return nil
+	return h, nil
 }
 
 // ParsePublicKey decodes a PEM "PUBLIC KEY" block (PKIX, Ed25519). Text

@@ -57,27 +57,31 @@ func TestVerifyRefuses(t *testing.T) {
 		pub  ed25519.PublicKey
 		want error
 	}{
-		{"magic", flip(0), pub, ErrFormat},
-		{"format", flip(len(Magic) + 1), pub, ErrFormat},
+		// Whatever is changed, the signature is checked first, and is the
+		// only answer.
+		{"magic", flip(0), pub, ErrSignature},
+		{"format", flip(len(Magic) + 1), pub, ErrSignature},
+		{"header length", flip(len(Magic) + 3), pub, ErrSignature},
 		{"version byte", flip(fixedHeader + 1), pub, ErrSignature},
-		{"payload length", flip(hdrLen - 33), pub, ErrTruncated},
-		{"digest in header", flip(hdrLen - 1), pub, ErrDigest},
-		{"payload first byte", flip(hdrLen), pub, ErrDigest},
-		{"payload last byte", flip(len(img) - SignatureSize - 1), pub, ErrDigest},
+		{"board byte", flip(fixedHeader + 1 + len("2.0.0") + 1), pub, ErrSignature},
+		{"payload length", flip(hdrLen - 33), pub, ErrSignature},
+		{"digest in header", flip(hdrLen - 1), pub, ErrSignature},
+		{"payload first byte", flip(hdrLen), pub, ErrSignature},
+		{"payload last byte", flip(len(img) - SignatureSize - 1), pub, ErrSignature},
 		{"signature", flip(len(img) - 1), pub, ErrSignature},
 		{"other key", img, otherPub, ErrSignature},
-		{"trailing byte", append(bytes.Clone(img), 0), pub, ErrTrailing},
-		{"truncated in header", img[:fixedHeader+3], pub, ErrTruncated},
-		{"truncated in payload", img[:hdrLen+10], pub, ErrTruncated},
-		{"truncated in signature", img[:len(img)-1], pub, ErrTruncated},
-		{"empty", nil, pub, ErrTruncated},
+		{"trailing byte", append(bytes.Clone(img), 0), pub, ErrSignature},
+		{"truncated in header", img[:fixedHeader+3], pub, ErrSignature},
+		{"truncated in payload", img[:hdrLen+10], pub, ErrSignature},
+		{"truncated in signature", img[:len(img)-1], pub, ErrSignature},
+		{"empty", nil, pub, ErrSignature},
 		{"signature from another image", append(bytes.Clone(img[:len(img)-SignatureSize]), resign[len(resign)-SignatureSize:]...), pub, ErrSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Verify(bytes.NewReader(tt.img), tt.pub, io.Discard)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("got %v, want %v", err, tt.want)
+			if !errors.Is(err, tt.want) || err.Error() != tt.want.Error() {
+				t.Fatalf("got %v, want only %v", err, tt.want)
 			}
 		})
 	}

@@ -174,6 +174,15 @@ func New(cfg Config) (*Updater, error) {
 			return nil, fmt.Errorf("update: %w", err)
 		}
 	}
+	// An older firmware wrote the state 0644 and the slots 0755: nobody but
+	// the firmware's user has to read them.
+	for p, perm := range map[string]os.FileMode{cfg.StatePath: 0o600, cfg.SlotA: 0o700, cfg.SlotB: 0o700} {
+		if st, err := os.Stat(p); err == nil && st.Mode().Perm()&^perm != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&perm); err != nil {
+				return nil, fmt.Errorf("update: %w", err)
+			}
+		}
+	}
 	if cfg.MaxTrialBoots <= 0 {
 		cfg.MaxTrialBoots = 3
 	}
@@ -225,25 +234,37 @@ func (u *Updater) save(st State) error {
 	if err != nil {
 		return fmt.Errorf("update: encoding state: %w", err)
 	}
-	return durable.WriteFile(u.cfg.StatePath, append(b, '\n'), 0o644)
+	return durable.WriteFile(u.cfg.StatePath, append(b, '\n'), 0o600)
 }
 
-// InstallFile opens path and installs it; see Install.
+// InstallFile opens path and installs it; see Install. Progress has a
+// total, from the file's size.
 func (u *Updater) InstallFile(ctx context.Context, path string, opt Options) (Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("update: opening image: %w", err)
 	}
 	defer f.Close()
-	return u.Install(ctx, f, opt)
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	return u.install(ctx, f, size, opt)
 }
 
-// Install verifies the image read from r and writes its payload to the
-// inactive slot, then switches to it on trial. Any failure (bad signature,
-// digest, truncation, trailing data, foreign board, downgrade without Force,
-// a cancelled ctx) leaves both slots and the state as they were. The caller
-// reboots when it chooses to.
+// Install verifies the image read from r while writing its payload beside
+// the inactive slot; only once its signature holds does it read the header,
+// refuse another board, a downgrade (unless forced) or a payload that does
+// not match, then switch to the new slot on trial. Any failure (bad
+// signature, foreign board, downgrade, a payload over MaxPayloadSize, a
+// cancelled ctx) leaves both slots and the state as they were. The caller
+// reboots when it chooses to. Progress has no total: the image's size is
+// not known before its end.
 func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result, error) {
+	return u.install(ctx, r, 0, opt)
+}
+
+func (u *Updater) install(ctx context.Context, r io.Reader, size int64, opt Options) (Result, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	progress := func(p Progress) {
@@ -258,22 +279,6 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 	if st.Trial {
 		return Result{}, fmt.Errorf("%w (slot %s, version %s)", ErrTrialPending, st.Active, st.Info(st.Active).Version)
 	}
-	progress(Progress{Phase: "verify-header"})
-	v, err := NewVerifier(ctxReader{ctx, r}, u.cfg.PublicKey)
-	if err != nil {
-		return Result{}, err
-	}
-	h := v.Header()
-	if h.Board != u.cfg.Board {
-		return Result{}, fmt.Errorf("%w: image for %q, this is %q", ErrBoard, h.Board, u.cfg.Board)
-	}
-	newV, _ := ParseVersion(h.Version) // validated by the header parser
-	if newV.Compare(u.current) <= 0 && !opt.Force {
-		return Result{}, fmt.Errorf("%w: image %s, running %s (force to override)", ErrDowngrade, newV, u.current)
-	}
-	if h.PayloadLen > uint64(u.cfg.MaxPayloadSize) {
-		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, h.PayloadLen, u.cfg.MaxPayloadSize)
-	}
 	target := st.Active.Other()
 	path := u.SlotPath(target)
 	f, err := durable.Temp(path)
@@ -287,12 +292,13 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 			os.Remove(f.Name())
 		}
 	}()
-	total := int64(h.PayloadLen)
-	step := total / 100
 	var last int64 = -1
-	progress(Progress{Phase: "write", Total: total})
-	err = v.Payload(ctxReader{ctx, r}, f, func(n int64) {
-		if n == total || n-last >= step {
+	progress(Progress{Phase: "write"})
+	h, err := verify(ctxReader{ctx, r}, u.cfg.PublicKey, f, u.cfg.MaxPayloadSize, func(n, header int64) {
+		// The total is what the file's size leaves for a payload; for
+		// progress only, it decides nothing.
+		total := max(size-header-SignatureSize, 0)
+		if n == total || n-last >= max(total/100, 1) {
 			last = n
 			progress(Progress{Phase: "write", Written: n, Total: total})
 		}
@@ -300,8 +306,19 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	// The header is the signer's from here on.
+	if h.Board != u.cfg.Board {
+		return Result{}, fmt.Errorf("%w: image for %q, this is %q", ErrBoard, h.Board, u.cfg.Board)
+	}
+	newV, _ := ParseVersion(h.Version) // validated by the header parser
+	if newV.Compare(u.current) <= 0 && !opt.Force {
+		return Result{}, fmt.Errorf("%w: image %s, running %s (force to override)", ErrDowngrade, newV, u.current)
+	}
+	total := int64(h.PayloadLen)
 	progress(Progress{Phase: "switch", Written: total, Total: total})
-	if err := durable.Commit(f, path, 0o755); err != nil {
+	// The slot is a program the boot loader or the supervisor executes
+	// as the firmware's own user: owner read, write and execute only.
+	if err := durable.Commit(f, path, 0o700); err != nil {
 		committed = true // Commit removed it
 		return Result{}, fmt.Errorf("update: %w", err)
 	}

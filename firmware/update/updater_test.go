@@ -25,7 +25,7 @@ func newRig(t *testing.T, current string) *rig {
 	if err := os.WriteFile(filepath.Join(dir, "slot-a"), []byte("factory firmware "+current), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	u, err := New(Config{SlotDir: dir, PublicKey: pub, CurrentVersion: current, Board: "sim", MaxTrialBoots: 2,
+	u, err := New(Config{SlotDir: dir, PublicKey: pub, CurrentVersion: current, Board: "sim", MaxTrialBoots: 2, MaxPayloadSize: 1 << 20,
 		Now: func() time.Time { return time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestUpdateGoodImageSwitchesAndStaysHealthy(t *testing.T) {
 	if res.Slot != SlotB || res.Version != "1.1.0" || res.Bytes != int64(len(payload)) {
 		t.Fatalf("result %+v", res)
 	}
-	if got := []string{"verify-header", "write", "switch", "done"}; !equalStrings(phases, got) {
+	if got := []string{"write", "switch", "done"}; !equalStrings(phases, got) {
 		t.Errorf("phases %v, want %v", phases, got)
 	}
 	if lastWritten != int64(len(payload)) {
@@ -87,6 +87,12 @@ func TestUpdateGoodImageSwitchesAndStaysHealthy(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(r.dir, "slot-b"))
 	if err != nil || !bytes.Equal(b, payload) {
 		t.Fatalf("slot B does not hold the payload (%v)", err)
+	}
+	// Nobody but the firmware's own user reads the slot or the state.
+	for name, want := range map[string]os.FileMode{"slot-b": 0o700, "update-state.json": 0o600} {
+		if st, err := os.Stat(filepath.Join(r.dir, name)); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v (%v)", name, st.Mode().Perm(), want, err)
+		}
 	}
 	// First boot of the new image: on trial.
 	bi, err := r.u.Boot()
@@ -131,6 +137,11 @@ func TestUpdateRefusedLeavesEverythingUnchanged(t *testing.T) {
 	h.SHA256 = sha256Of(tamperedDigest[hdrLen : hdrLen+4096])
 	hb, _ := h.MarshalBinary()
 	copy(tamperedDigest, hb)
+	// Another board's name in a signed header: before the signature is
+	// checked nothing in the header counts, so this is a bad signature,
+	// never "another board".
+	otherBoard := bytes.Clone(good)
+	copy(otherBoard[bytes.Index(otherBoard, []byte("sim")):], "abc")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
@@ -140,15 +151,18 @@ func TestUpdateRefusedLeavesEverythingUnchanged(t *testing.T) {
 		ctx   context.Context
 		want  error
 	}{
-		{"tampered payload", tampered, false, context.Background(), ErrDigest},
+		{"tampered payload", tampered, false, context.Background(), ErrSignature},
 		{"tampered payload and digest", tamperedDigest, false, context.Background(), ErrSignature},
-		{"truncated", good[:len(good)/2], false, context.Background(), ErrTruncated},
-		{"truncated signature", good[:len(good)-1], false, context.Background(), ErrTruncated},
+		{"tampered header: another board", otherBoard, true, context.Background(), ErrSignature},
+		{"truncated", good[:len(good)/2], false, context.Background(), ErrSignature},
+		{"truncated signature", good[:len(good)-1], false, context.Background(), ErrSignature},
+		{"trailing bytes", append(bytes.Clone(good), 0), false, context.Background(), ErrSignature},
 		{"other board", mustSign(t, r.priv, "1.2.0", "pi-ref", []byte("x")), true, context.Background(), ErrBoard},
 		{"downgrade", mustSign(t, r.priv, "1.0.5", "sim", []byte("x")), false, context.Background(), ErrDowngrade},
 		{"same version", mustSign(t, r.priv, "1.1.0", "sim", []byte("x")), false, context.Background(), ErrDowngrade},
 		{"cancelled", good, false, ctx, context.Canceled},
-		{"not an image", []byte("#!/bin/sh\necho hello\n"), false, context.Background(), ErrFormat},
+		{"not an image", []byte("#!/bin/sh\necho hello\n"), false, context.Background(), ErrSignature},
+		{"larger than allowed", mustSign(t, r.priv, "1.2.0", "sim", make([]byte, 2<<20)), false, context.Background(), ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +170,9 @@ func TestUpdateRefusedLeavesEverythingUnchanged(t *testing.T) {
 			_, err := r.u.Install(tt.ctx, bytes.NewReader(tt.img), Options{Force: tt.force})
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if tt.want == ErrSignature && err.Error() != ErrSignature.Error() {
+				t.Fatalf("a bad signature says more: %v", err)
 			}
 			after := r.snapshot(t)
 			if len(before) != len(after) {
@@ -264,4 +281,29 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// Files an older firmware left readable by others are tightened when the
+// updater opens.
+func TestOlderFilesAreTightened(t *testing.T) {
+	pub, _ := testKeys(t)
+	dir := t.TempDir()
+	for name, perm := range map[string]os.FileMode{"slot-a": 0o755, "update-state.json": 0o644} {
+		content := "firmware"
+		if name == "update-state.json" {
+			content = `{"active":"A"}`
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), perm); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(dir, name), perm)
+	}
+	if _, err := New(Config{SlotDir: dir, PublicKey: pub, CurrentVersion: "1.0.0", Board: "sim"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{"slot-a": 0o700, "update-state.json": 0o600} {
+		if st, _ := os.Stat(filepath.Join(dir, name)); st.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", name, st.Mode().Perm(), want)
+		}
+	}
 }

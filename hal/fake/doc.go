@@ -39,6 +39,20 @@ func (q *queue[T]) pop() (T, bool, <-chan struct{}) {
 	return v, true, nil
 }
 
+// dropLast removes the latest item not yet taken that match accepts, and
+// reports whether there was one.
+func (q *queue[T]) dropLast(match func(T) bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := len(q.items) - 1; i >= 0; i-- {
+		if match(q.items[i]) {
+			q.items = append(q.items[:i], q.items[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 func (q *queue[T]) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -54,8 +54,9 @@ func (r *CardReader) Insert(c hal.Card) {
 
 // Tap brings a card into the field. Unlike an inserted card it stays
 // reachable after Remove: a tapped card's field time is the kernel's own
-// business, and Remove only says the customer took it away.
-func (r *CardReader) Tap(c hal.Card) { r.put(hal.CardEvent{Kind: hal.CardTapped, Card: c}, true) }
+// business, and Remove only says the customer took it away. A tap passes
+// through the field: it leaves the slot's presence as it was.
+func (r *CardReader) Tap(c hal.Card) { r.push(hal.CardEvent{Kind: hal.CardTapped, Card: c}) }
 
 // hold wraps an inserted card so that it stops answering once removed, as a
 // card pulled from the slot does.
@@ -68,17 +69,25 @@ func (r *CardReader) hold(c hal.Card) hal.Card {
 }
 
 // Swipe reads a magnetic stripe.
-func (r *CardReader) Swipe(t *hal.Track) { r.put(hal.CardEvent{Kind: hal.CardSwiped, Track: t}, false) }
+// A swipe leaves the slot's presence as it was.
+func (r *CardReader) Swipe(t *hal.Track) { r.push(hal.CardEvent{Kind: hal.CardSwiped, Track: t}) }
 
-// Remove takes the card away: an inserted card answers no more APDUs.
+// Remove takes the card away: an inserted card answers no more APDUs. A
+// card inserted and taken away before anyone read its insert leaves no
+// event at all, as with a real reader, which reports changes of state
+// between two looks, not a history.
 func (r *CardReader) Remove() {
 	r.mu.Lock()
 	if r.held != nil {
 		r.held.pull()
 		r.held = nil
 	}
+	r.present = false
 	r.mu.Unlock()
-	r.put(hal.CardEvent{Kind: hal.CardRemoved}, false)
+	if r.events.dropLast(func(e hal.CardEvent) bool { return e.Kind == hal.CardInserted }) {
+		return
+	}
+	r.events.push(hal.CardEvent{Kind: hal.CardRemoved})
 }
 
 // Fail makes every later call return err, as a reader whose service died; nil heals it.
@@ -88,12 +97,16 @@ func (r *CardReader) Fail(err error) {
 	r.mu.Unlock()
 }
 
+// put changes whether a card is in the slot, then reports the event.
 func (r *CardReader) put(e hal.CardEvent, present bool) {
 	r.mu.Lock()
 	r.present = present
 	r.mu.Unlock()
 	r.events.push(e)
 }
+
+// push reports an event that leaves the slot as it is.
+func (r *CardReader) push(e hal.CardEvent) { r.events.push(e) }
 
 // WaitEvent returns the next pushed event.
 func (r *CardReader) WaitEvent(ctx context.Context) (hal.CardEvent, error) {
@@ -106,7 +119,9 @@ func (r *CardReader) WaitEvent(ctx context.Context) (hal.CardEvent, error) {
 	return next(ctx, r.events)
 }
 
-// Present reports whether the last event left a card in the reader.
+// Present reports whether a card is in the slot now: inserted and not
+// removed since, whether or not anyone took its events yet. (A tap or a
+// swipe passes through the reader and leaves nothing present.)
 func (r *CardReader) Present(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -31,11 +31,9 @@ type figure struct {
 
 var figures = []figure{
 	{"Go heap in use after boot", "./firmware/cmd/kpos", "BenchmarkBootHeap", "heap-MB", 8, true, "3x"},
-	{"EMV: APDUs per transaction", "./firmware/emv", "BenchmarkTransaction", "apdus/txn", 0, true, "200x"},
 	{"EMV: kernel CPU time per transaction incl. ODA", "./firmware/emv", "BenchmarkTransaction", "kernel-ms/txn", 2, true, "200x"},
-	{"EMV contactless, card answering in 20 ms: APDUs", "./firmware/emv", "BenchmarkCardInField", "apdus/txn", 0, true, "3x"},
-	{"EMV contactless: card-in-field time", "./firmware/emv", "BenchmarkCardInField", "field-ms/txn", 0, true, "3x"},
-	{"EMV contactless: time beyond APDUs x 20 ms", "./firmware/emv", "BenchmarkCardInField", "overhead-ms/txn", 5, true, "3x"},
+	{"EMV kernel CPU per transaction (tap), card excluded, simulated card", "./tools/cardsim", "BenchmarkKernel", "kernel-cpu-ms/txn", 2, true, "200x"},
+	{"EMV: APDUs per transaction, counted on the simulated card", "./tools/cardsim", "BenchmarkKernel", "apdus/txn", 0, true, "200x"},
 	{"ISO 8583: pack+unpack of a sale request with field 55", "./firmware/acquirer", "BenchmarkPackUnpackSale", "ns/op", 0, true, "2000x"},
 	{"host simulator authorizations/s, 100 terminals, loopback", "./tools/hostsim", "BenchmarkAuthorizations100Terminals", "auths/s", 0, false, "2000x"},
 	{"UnionPay ECB MAC of 200 bytes", "./firmware/keys", "BenchmarkMACUnionPayECB200", "µs/mac", 0, true, "2000x"},
@@ -112,6 +110,8 @@ func main() {
 		}
 		show("stripped "+arch+" binary size ("+path+")", float64(st.Size())/(1<<20), err == nil, "MB", goal, true)
 	}
+	fmt.Println()
+	printHostsim(results)
 	if !*skipQR {
 		if _, err := os.Stat("tools/qrbench"); err == nil {
 			fmt.Println()

@@ -8,7 +8,7 @@
 // cardperso is a development tool. Nothing it generates may ever be used
 // outside tests.
 //
-//	go run ./tools/cardperso -keys testdata/cards/keys -capk testdata/emv/capk-test.toml
+//	go run ./tools/cardperso -keys testdata/cards/keys -capk testdata/emv/capk-test.toml -host-capk testdata/host/capk.toml
 package main
 
 import (
@@ -30,6 +30,10 @@ import (
 // The test CA index: not used by any published CA key of the three RIDs.
 const caIndex = 0xE1
 
+// downloadOnlyIndex is the index of the UnionPay test CA key the terminal's
+// files lack and the host hands out in the CA key download.
+const downloadOnlyIndex = 0xE2
+
 type keySpec struct {
 	file string
 	bits int
@@ -44,20 +48,22 @@ var schemes = []struct {
 	{"A000000004", "Mastercard", "issuer-mastercard.pem"},
 }
 
-var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "mastercard-debit", "multi-app", "expired"}
+var iccProfiles = []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit",
+	"mastercard-cvn17", "multi-app", "expired", "unionpay-downloaded-ca"}
 
 func main() {
 	keys := flag.String("keys", "testdata/cards/keys", "directory of the PEM key files")
 	capk := flag.String("capk", "testdata/emv/capk-test.toml", "CAPK file to write")
+	hostCAPK := flag.String("host-capk", "testdata/host/capk.toml", "the host simulator's CA key list to write")
 	force := flag.Bool("force", false, "regenerate keys that exist")
 	flag.Parse()
-	if err := run(*keys, *capk, *force); err != nil {
+	if err := run(*keys, *capk, *hostCAPK, *force); err != nil {
 		fmt.Fprintln(os.Stderr, "cardperso:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, capkPath string, force bool) error {
+func run(dir, capkPath, hostCAPKPath string, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -67,6 +73,7 @@ func run(dir, capkPath string, force bool) error {
 			keySpec{caFile(s.rid), 1984, s.name + " test CA"},
 			keySpec{s.issuer, 1408, s.name + " test issuer"})
 	}
+	specs = append(specs, keySpec{downloadOnlyFile, 1984, "UnionPay test CA distributed only by the host's CA key download"})
 	for _, p := range iccProfiles {
 		specs = append(specs, keySpec{"icc-" + p + ".pem", 1024, "ICC key of the " + p + " test card"})
 	}
@@ -97,8 +104,33 @@ func run(dir, capkPath string, force bool) error {
 		b.WriteString("\n")
 		b.WriteString(cardsim.PublicCA(rid, caIndex, k).TOML(s.name, "2035-12-31"))
 	}
-	return writeFile(capkPath, []byte(b.String()))
+	if err := writeFile(capkPath, []byte(b.String())); err != nil {
+		return err
+	}
+	// The host's CA key list starts as the terminal's; the E2 key is a
+	// file of its own that a test adds to the host ("host capk add").
+	all := b.String()
+	host := "# The CA public keys the host simulator distributes in the CA key download\n" +
+		"# (0800, network codes 370 to 372) when it starts: the kpos test CA keys the\n" +
+		"# terminal is personalised with. TEST KEYS ONLY. Written by tools/cardperso.\n" +
+		all[strings.Index(all, "\n\n")+1:]
+	if err := writeFile(hostCAPKPath, []byte(host)); err != nil {
+		return err
+	}
+	k, err := cardsim.LoadTestKey(filepath.Join(dir, downloadOnlyFile))
+	if err != nil {
+		return err
+	}
+	rid, _ := hex.DecodeString("A000000333")
+	only := "# UnionPay test CA key E2, which the terminal's files lack: a test adds it to\n" +
+		"# the host simulator (\"host capk add host/capk-download-only.toml\") and the\n" +
+		"# terminal gets it only by the CA key download. TEST KEY ONLY. Written by\n" +
+		"# tools/cardperso.\n\n" + cardsim.PublicCA(rid, downloadOnlyIndex, k).TOML("UnionPay", "2035-12-31")
+	return writeFile(filepath.Join(filepath.Dir(hostCAPKPath), "capk-download-only.toml"), []byte(only))
 }
+
+// downloadOnlyFile is the private key of the UnionPay E2 test CA.
+var downloadOnlyFile = fmt.Sprintf("ca-A000000333-%02X.pem", downloadOnlyIndex)
 
 func caFile(rid string) string { return fmt.Sprintf("ca-%s-%02X.pem", rid, caIndex) }
 

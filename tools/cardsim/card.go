@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kpos/firmware/emv/tlv"
+	"kpos/firmware/emvcrypto"
 	"kpos/hal"
 )
 
@@ -41,7 +42,10 @@ type Card struct {
 	selIdx      int
 	tx          txState
 	commands    int
-	latency     time.Duration
+	// offlineAmount and offlineCount are the Mastercard CVN 17 counters.
+	offlineAmount int64
+	offlineCount  byte
+	latency       time.Duration
 }
 
 // txState is what the card remembers during one transaction; a reset or a
@@ -512,59 +516,6 @@ const (
 	cidARQC byte = 0x80
 )
 
-// acInput is the data an application cryptogram is computed over (see
-// docs/cardsim.md): amount, other amount, country, TVR, currency, date,
-// type and unpredictable number from the terminal's DOL data, then AIP, ATC
-// and the CVR.
-func (c *Card) acInput(vals ...map[tlv.Tag][]byte) []byte {
-	off, n := cvrSpan(c.tx.app.CVN)
-	return acData(c.tx.path.AIP[:], binary.BigEndian.AppendUint16(nil, c.atc), c.tx.iad[off:off+n], vals...)
-}
-
-// acData concatenates the cryptogram input: the terminal data from vals
-// (zeros where absent; a zero TVR when the CVR marks a GPO cryptogram), AIP,
-// ATC and CVR.
-func acData(aip, atc, cvr []byte, vals ...map[tlv.Tag][]byte) []byte {
-	var out []byte
-	for _, e := range acTags {
-		if e.tag == 0x95 && quickCVR(cvr) {
-			out = append(out, make([]byte, e.n)...)
-			continue
-		}
-		out = append(out, lookup(e.tag, e.n, vals...)...)
-	}
-	out = append(out, aip...)
-	out = append(out, atc...)
-	return append(out, cvr...)
-}
-
-// acTags are the terminal data in an application cryptogram.
-var acTags = []struct {
-	tag tlv.Tag
-	n   int
-}{{0x9F02, 6}, {0x9F03, 6}, {0x9F1A, 2}, {0x95, 5}, {0x5F2A, 2}, {0x9A, 3}, {0x9C, 1}, {0x9F37, 4}}
-
-// lookup returns the first n-byte value of t in vals, or n zeros.
-func lookup(t tlv.Tag, n int, vals ...map[tlv.Tag][]byte) []byte {
-	for _, m := range vals {
-		if x, found := m[t]; found && len(x) == n {
-			return x
-		}
-	}
-	return make([]byte, n)
-}
-
-// cvrSpan returns where the card verification results sit in the issuer
-// application data: six bytes after DKI and CVN for M/Chip CVNs (10 to 1F),
-// otherwise four bytes (length byte first) after length, DKI and CVN, as
-// Visa and UnionPay lay them out.
-func cvrSpan(cvn byte) (off, n int) {
-	if cvn >= 0x10 && cvn <= 0x1F {
-		return 2, 6
-	}
-	return 3, 4
-}
-
 // cvrBits returns the CVR bytes after the length byte of the four-byte form.
 func cvrBits(cvr []byte) []byte {
 	if len(cvr) == 4 {
@@ -573,14 +524,9 @@ func cvrBits(cvr []byte) []byte {
 	return cvr
 }
 
-// quickCVR reports whether the CVR says the cryptogram was computed in the
-// GPO of a qPBOC or qVSDC transaction, whose input has no TVR.
-func quickCVR(cvr []byte) bool { return cvrBits(cvr)[1]&0x01 != 0 }
-
 // setCVR sets the CVR bits the simulator keeps (docs/cardsim.md).
 func (c *Card) setCVR(second bool, cid byte) {
-	off, n := cvrSpan(c.tx.app.CVN)
-	b := cvrBits(c.tx.iad[off : off+n])
+	b := cvrBits(c.tx.app.Version.CVR(c.tx.iad))
 	if c.iface == hal.Contactless && c.tx.path.Kernel != "mchip" {
 		b[1] |= 0x01
 	}
@@ -598,17 +544,45 @@ func (c *Card) setCVR(second bool, cid byte) {
 	}
 }
 
-// cryptogram computes the AC of type cid over input under the session key.
+// cryptogram computes the AC of type cid: the CVR and, for Mastercard
+// CVN 17, the counters are brought up to date in the IAD first.
 func (c *Card) cryptogram(cid byte, second bool, vals ...map[tlv.Tag][]byte) ([8]byte, error) {
-	if c.tx.sk == nil {
-		sk, err := sessionKey(c.p.iccMK, c.atc)
-		if err != nil {
-			return [8]byte{}, err
-		}
-		c.tx.sk = sk
-	}
 	c.setCVR(second, cid)
-	return arqc(c.tx.sk, c.acInput(vals...))
+	if c.tx.app.Version == emvcrypto.MastercardCVN17 {
+		c.updateCounters(cid, second, vals...)
+		copy(c.tx.app.Version.Counters(c.tx.iad), c.counters())
+	}
+	return c.ac(vals...)
+}
+
+// updateCounters keeps the M/Chip offline counters of a CVN 17 card: an
+// offline approval (TC at the first GENERATE AC) adds its amount to the
+// accumulator and counts one more consecutive offline transaction; an
+// online approval whose ARPC verified resets both.
+func (c *Card) updateCounters(cid byte, second bool, vals ...map[tlv.Tag][]byte) {
+	switch {
+	case !second && cid == cidTC:
+		c.offlineAmount += bcdAmount(lookup(0x9F02, 6, vals...))
+		if c.offlineCount < 0xFF {
+			c.offlineCount++
+		}
+	case second && cid == cidTC && c.tx.issuerAuth == 1:
+		c.offlineAmount, c.offlineCount = 0, 0
+	}
+}
+
+// counters is the counters field of a CVN 17 IAD as this card lays it
+// out: the offline accumulator (n 12), the consecutive offline count, FF.
+func (c *Card) counters() []byte {
+	out := make([]byte, 0, 8)
+	v := c.offlineAmount
+	if v < 0 || v > 999999999999 {
+		v = 999999999999
+	}
+	digits := fmt.Sprintf("%012d", v)
+	b, _ := hexDigits(digits)
+	out = append(out, b...)
+	return append(out, c.offlineCount, 0xFF)
 }
 
 func (c *Card) quickGPO() []byte {
@@ -760,8 +734,8 @@ func (c *Card) generateAC(cmd command) []byte {
 			return swWrongLength
 		}
 		v2 := dolValues(tx.app.CDOL2, cmd.data)
-		if iad, found := v2[0x91]; found && len(iad) >= 10 && !tx.extAuth {
-			tx.issuerAuth = c.checkARPC(iad[:8], iad[8:10])
+		if iad, found := v2[0x91]; found && len(iad) >= 8 && !tx.extAuth {
+			tx.issuerAuth = c.checkARPC(iad)
 		}
 		vals = []map[tlv.Tag][]byte{v2, dolValues(tx.app.CDOL1, tx.cdol1Data), dolValues(tx.path.PDOL, tx.pdolData)}
 		arc := v2[0x8A]
@@ -832,15 +806,12 @@ func (c *Card) cdaResponse(cid byte, ac [8]byte, atc, data []byte, second bool, 
 	return ok(tlv.Encode(0x77, body))
 }
 
-// checkARPC verifies an ARPC (method 1) over the first cryptogram; it
-// returns 1 when it verifies, -1 otherwise.
-func (c *Card) checkARPC(got, arc []byte) int {
-	key := c.tx.sk
-	if c.p.Behaviour.ARPCKey == "master" {
-		key = c.p.iccMK
-	}
-	want, err := arpc(key, c.tx.ac[:], arc)
-	if err != nil || !bytes.Equal(want[:], got) {
+// checkARPC verifies issuer authentication data (tag 91) over the first
+// cryptogram by the application's version (method 1 or 2, under the key
+// the version names); it returns 1 when it verifies, -1 otherwise.
+func (c *Card) checkARPC(iad []byte) int {
+	a := c.tx.app
+	if a.Version.VerifyIssuerAuthData(a.iccMK, c.tx.sk, c.tx.ac[:], iad) != nil {
 		return -1
 	}
 	return 1
@@ -854,11 +825,11 @@ func (c *Card) externalAuthenticate(cmd command) []byte {
 	if tx.acCount != 1 || tx.firstCID != cidARQC || tx.extAuth {
 		return swConditions
 	}
-	if len(cmd.data) < 10 || len(cmd.data) > 16 {
+	if len(cmd.data) < 8 || len(cmd.data) > 16 {
 		return swWrongLength
 	}
 	tx.extAuth = true
-	tx.issuerAuth = c.checkARPC(cmd.data[:8], cmd.data[8:10])
+	tx.issuerAuth = c.checkARPC(cmd.data)
 	if tx.issuerAuth != 1 {
 		return swAuthFailed
 	}

@@ -298,26 +298,49 @@ func (tm *terminal) verifyODA(capks map[string]*rsa.PublicKey, rid string) *rsa.
 	return &rsa.PublicKey{N: new(big.Int).SetBytes(mod[:nIC]), E: int(new(big.Int).SetBytes(tm.data[0x9F47]).Int64())}
 }
 
-// hostCryptogram is what an issuer computes: ICC MK option A from the issuer
-// key in docs/test-cards.md, common session key, MAC over the documented input.
-func hostCryptogram(t *testing.T, imk, pan, psn string, atc, input []byte) ([]byte, [8]byte) {
+// issuerCryptogram is what an issuer computes from what the card sent: the
+// version the IAD names, the ICC master key from the issuer key in
+// docs/test-cards.md, the version's AC key and input. vals are the DOL
+// values the terminal sent (termValues stand in for the rest).
+func issuerCryptogram(t *testing.T, p *Profile, a *App, aip, atc, iad []byte, vals map[tlv.Tag][]byte) (mk, key []byte, ac [8]byte) {
 	t.Helper()
-	if psn == "" {
-		psn = "00"
+	v, err := emvcrypto.VersionOf(emvcrypto.SchemeOf(a.AID), iad)
+	if err != nil {
+		t.Fatalf("IAD %X: %v", iad, err)
 	}
-	mk, err := emvcrypto.DeriveICCMasterKeyA(mustHex(imk), pan, psn)
+	mk, err = v.MasterKey(mustHex(imks[fmt.Sprintf("%X", a.AID[:5])]), p.PAN.Digits(), p.PSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk, err := emvcrypto.SessionKeyCommon(mk, atc)
+	get := func(tag tlv.Tag) []byte {
+		if x, ok := vals[tag]; ok {
+			return x
+		}
+		return termValues[tag]
+	}
+	d := emvcrypto.TerminalData{Amount: get(0x9F02), AmountOther: get(0x9F03), Country: get(0x9F1A), TVR: get(0x95),
+		Currency: get(0x5F2A), Date: get(0x9A), Type: get(0x9C), UN: get(0x9F37), AIP: aip, ATC: atc}
+	if key, err = v.ACKey(mk, atc, d.UN); err != nil {
+		t.Fatal(err)
+	}
+	in, err := v.Input(d, iad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := emvcrypto.ARQC(sk, input)
+	if ac, err = v.Cryptogram(key, in); err != nil {
+		t.Fatal(err)
+	}
+	return mk, key, ac
+}
+
+// issuerAuth is the issuer's tag 91 approving arqc (ARC "00", CSU approved).
+func issuerAuth(t *testing.T, a *App, mk, key, arqc []byte) []byte {
+	t.Helper()
+	ia, err := a.Version.IssuerAuthData(mk, key, arqc, []byte("00"), []byte{0, emvcrypto.CSUApproved, 0, 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sk, ac
+	return ia
 }
 
 var imks = map[string]string{
@@ -344,28 +367,13 @@ func build(t *testing.T, dol tlv.DOL, extra map[tlv.Tag][]byte) []byte {
 	})
 }
 
-func acInputFor(aip, atc, iad []byte, cvn byte, vals map[tlv.Tag][]byte) []byte {
-	var in []byte
-	for _, e := range acTags {
-		v, ok := vals[e.tag]
-		if !ok {
-			v = termValues[e.tag]
-		}
-		in = append(in, v...)
-	}
-	in = append(in, aip...)
-	in = append(in, atc...)
-	off, n := cvrSpan(cvn)
-	return append(in, iad[off:off+n]...)
-}
-
 // A whole contact transaction, card side, for every chip profile: selection
 // through the PSE, GPO, records, ODA, offline PIN, first GENERATE AC (ARQC,
 // checked like an issuer would), issuer authentication and the second
 // GENERATE AC.
 func TestContactTransaction(t *testing.T) {
 	capks := loadCAPKs(t)
-	for _, name := range []string{"unionpay-debit", "unionpay-credit", "visa-credit", "mastercard-debit", "multi-app", "expired"} {
+	for _, name := range []string{"unionpay-debit", "unionpay-credit", "visa-credit", "visa-cvn18", "visa-cvn22", "mastercard-debit", "mastercard-cvn17", "multi-app", "expired"} {
 		t.Run(name, func(t *testing.T) {
 			c := newCard(t, name, hal.Contact)
 			p := c.p
@@ -424,17 +432,14 @@ func TestContactTransaction(t *testing.T) {
 			if cid != 0x80 || !bytes.Equal(atc, []byte{byte(c.ATC() >> 8), byte(c.ATC())}) {
 				t.Fatalf("CID %02X ATC %X", cid, atc)
 			}
-			sk, want := hostCryptogram(t, imks[rid], p.PAN.Digits(), p.PSN, atc, acInputFor(aip, atc, iad, a.CVN, termValues))
+			mk, sk, want := issuerCryptogram(t, p, a, aip, atc, iad, termValues)
 			if !bytes.Equal(ac, want[:]) {
 				t.Fatalf("ARQC %X, the issuer computes %X", ac, want)
 			}
-			arpc, err := emvcrypto.ARPCMethod1(sk, ac, []byte("00"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			extra := map[tlv.Tag][]byte{0x91: append(arpc[:], "00"...)}
+			ia := issuerAuth(t, a, mk, sk, ac)
+			extra := map[tlv.Tag][]byte{0x91: ia}
 			if !cdol2.Has(0x91) {
-				send(t, c, apdu("00820000", append(arpc[:], "00"...), false), "9000")
+				send(t, c, apdu("00820000", ia, false), "9000")
 			}
 			second := send(t, c, apdu("80AE4000", build(t, cdol2, extra), true), "9000")
 			cid2, _, tc, iad2 := parseGenAC(t, second)
@@ -442,7 +447,7 @@ func TestContactTransaction(t *testing.T) {
 				t.Fatalf("second GENERATE AC CID %02X, want TC", cid2)
 			}
 			vals := dolValues(cdol2, build(t, cdol2, extra))
-			_, wantTC := hostCryptogram(t, imks[rid], p.PAN.Digits(), p.PSN, atc, acInputFor(aip, atc, iad2, a.CVN, vals))
+			_, _, wantTC := issuerCryptogram(t, p, a, aip, atc, iad2, vals)
 			if !bytes.Equal(tc, wantTC[:]) {
 				t.Fatal("TC does not verify")
 			}

@@ -52,7 +52,7 @@ func TestQuickGPO(t *testing.T) {
 			}
 			atc, ac, iad := find(t, gpo, 0x9F36), find(t, gpo, 0x9F26), find(t, gpo, 0x9F10)
 			rid := fmt.Sprintf("%X", a.AID[:5])
-			_, want := hostCryptogram(t, imks[rid], c.p.PAN.Digits(), c.p.PSN, atc, acInputFor(a.CL.AIP[:], atc, iad, a.CVN, dolValues(pdol, pdolData)))
+			_, _, want := issuerCryptogram(t, c.p, a, a.CL.AIP[:], atc, iad, dolValues(pdol, pdolData))
 			if !bytes.Equal(ac, want[:]) {
 				t.Fatal("cryptogram does not verify")
 			}

@@ -1,56 +1,54 @@
 package cardsim
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
-	"fmt"
 
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/emvcrypto"
 )
 
-// sessionKey derives the EMV common session key for the ATC.
-func sessionKey(iccMK []byte, atc uint16) ([]byte, error) {
-	return emvcrypto.SessionKeyCommon(iccMK, binary.BigEndian.AppendUint16(nil, atc))
+// terminalData picks the transaction data an application cryptogram covers
+// from the DOL data the terminal sent (the first map holding a tag of the
+// right length wins; zeros stand in for a tag no DOL asked for), with the
+// card's AIP and ATC. The TVR is the one the terminal sent: for qPBOC and
+// qVSDC that is the TVR in the PDOL data of the GPO.
+func terminalData(aip []byte, atc uint16, vals ...map[tlv.Tag][]byte) emvcrypto.TerminalData {
+	return emvcrypto.TerminalData{
+		Amount: lookup(0x9F02, 6, vals...), AmountOther: lookup(0x9F03, 6, vals...),
+		Country: lookup(0x9F1A, 2, vals...), TVR: lookup(0x95, 5, vals...),
+		Currency: lookup(0x5F2A, 2, vals...), Date: lookup(0x9A, 3, vals...),
+		Type: lookup(0x9C, 1, vals...), UN: lookup(0x9F37, 4, vals...),
+		AIP: aip, ATC: binary.BigEndian.AppendUint16(nil, atc),
+	}
 }
 
-// arqc computes an application cryptogram.
-func arqc(sk, data []byte) ([8]byte, error) { return emvcrypto.ARQC(sk, data) }
+// lookup returns the first n-byte value of t in vals, or n zeros.
+func lookup(t tlv.Tag, n int, vals ...map[tlv.Tag][]byte) []byte {
+	for _, m := range vals {
+		if x, found := m[t]; found && len(x) == n {
+			return x
+		}
+	}
+	return make([]byte, n)
+}
 
-// arpc computes an ARPC with method 1.
-func arpc(key, ac, arc []byte) ([8]byte, error) { return emvcrypto.ARPCMethod1(key, ac, arc) }
-
-// CryptogramInput rebuilds, from the ICC data of an authorization (the
-// field 55 tag set), the data the simulated card computed its application
-// cryptogram over, so that a host can verify the ARQC: 9F02 9F03 9F1A 95
-// 5F2A 9A 9C 9F37 (zeros where absent; TVR zeros when the CVR says the
-// cryptogram came with a qPBOC/qVSDC GPO), then 82, 9F36 and the CVR from 9F10.
-// The CVR is four bytes (with its length byte) at offset 3 of the IAD for
-// UnionPay and Visa, six bytes at offset 2 for Mastercard (tag 84 or 4F
-// says which).
-func CryptogramInput(field55 []byte) ([]byte, error) {
-	objs, err := tlv.Parse(field55)
+// ac computes the application cryptogram of the current transaction the
+// way the application's version defines it (emvcrypto.Version): its key,
+// its input (the CVR and counters as the IAD holds them now) and its
+// padding. The key of the first cryptogram is kept for the ARPC.
+func (c *Card) ac(vals ...map[tlv.Tag][]byte) ([8]byte, error) {
+	a := c.tx.app
+	d := terminalData(c.tx.path.AIP[:], c.atc, vals...)
+	key, err := a.Version.ACKey(a.iccMK, d.ATC, d.UN)
 	if err != nil {
-		return nil, fmt.Errorf("cardsim: ICC data: %w", err)
+		return [8]byte{}, err
 	}
-	vals := map[tlv.Tag][]byte{}
-	_ = tlv.Walk(objs, func(o tlv.TLV) error { vals[o.Tag] = o.Value; return nil })
-	aip, atc, iad := vals[0x82], vals[0x9F36], vals[0x9F10]
-	if len(aip) != 2 || len(atc) != 2 {
-		return nil, errors.New("cardsim: ICC data lacks AIP or ATC")
+	if c.tx.sk == nil {
+		c.tx.sk = key
 	}
-	aid := vals[0x84]
-	if aid == nil {
-		aid = vals[0x4F]
+	in, err := a.Version.Input(d, c.tx.iad)
+	if err != nil {
+		return [8]byte{}, err
 	}
-	var cvn byte = 0x01
-	if bytes.HasPrefix(aid, []byte{0xA0, 0x00, 0x00, 0x00, 0x04}) {
-		cvn = 0x10
-	}
-	off, n := cvrSpan(cvn)
-	if len(iad) < off+n {
-		return nil, errors.New("cardsim: ICC data: issuer application data too short")
-	}
-	return acData(aip, atc, iad[off:off+n], vals), nil
+	return a.Version.Cryptogram(key, in)
 }

@@ -83,30 +83,3 @@ func FuzzServe(f *testing.F) {
 		_ = c.Serve(context.Background(), &pipeConn{r: bytes.NewReader(b)})
 	})
 }
-
-// FuzzCryptogramInput feeds the field 55 reader arbitrary ICC data.
-func FuzzCryptogramInput(f *testing.F) {
-	f.Add(mustHex("9F02060000000123459F360200088202200 09F10070601 0A03000000"))
-	f.Add(mustHex("8407A0000000041010 820239009F360200019F1012 0110000000000000000000000000000000FF"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		in, err := CryptogramInput(b)
-		// 29 bytes of terminal data, AIP, ATC and a 4- or 6-byte CVR.
-		if err == nil && len(in) != 37 && len(in) != 39 {
-			t.Fatalf("input of %d bytes", len(in))
-		}
-	})
-}
-
-func TestCryptogramInputErrors(t *testing.T) {
-	tests := []struct{ name, in string }{
-		{"not TLV", "9F02"},
-		{"no AIP", "9F3602000110070601 0A03000000"},
-		{"short IAD", "82023C009F360200019F1003060A03"},
-		{"Mastercard IAD too short for its CVR", "8407A0000000041010 82023C009F360200019F1007 06010A03000000"},
-	}
-	for _, tt := range tests {
-		if _, err := CryptogramInput(mustHex(tt.in)); err == nil {
-			t.Errorf("%s: accepted", tt.name)
-		}
-	}
-}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"kpos/firmware/emv"
-	"kpos/firmware/emvcrypto"
 	"kpos/hal"
 	"kpos/tools/cardsim"
+	"kpos/tools/hostsim"
 )
 
 const cardDir = "../../testdata/cards/"
@@ -65,6 +65,12 @@ var txnCases = []txnCase{
 	{"mastercard-debit", hal.Contact, 4321, emv.GoOnline, emv.Approved},
 	{"mastercard-debit", hal.Contactless, 4321, emv.GoOnline, emv.Approved},
 	{"multi-app", hal.Contact, 100, emv.GoOnline, emv.Approved},
+	{"visa-cvn18", hal.Contact, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn18", hal.Contactless, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn22", hal.Contact, 8800, emv.GoOnline, emv.Approved},
+	{"visa-cvn22", hal.Contactless, 8800, emv.GoOnline, emv.Approved},
+	{"mastercard-cvn17", hal.Contact, 4321, emv.GoOnline, emv.Approved},
+	{"mastercard-cvn17", hal.Contactless, 4321, emv.GoOnline, emv.Approved},
 	{"expired", hal.Contact, 100, emv.Declined, 0},
 }
 
@@ -119,26 +125,15 @@ func runTxn(t *testing.T, k *emv.Kernel, card hal.Card, p *cardsim.Profile, tc t
 		psn = "00"
 	}
 	imk, _ := hex.DecodeString(issuerKeys[rid])
-	mk, err := emvcrypto.DeriveICCMasterKeyA(imk, p.PAN.Digits(), psn)
+	cg, err := hostsim.VerifyARQC(imk, p.PAN.Digits(), psn, tc.amount, first.ICCData)
 	if err != nil {
-		t.Fatal(err)
-	}
-	sk, err := emvcrypto.SessionKeyCommon(mk, first.ATC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	input, err := cardsim.CryptogramInput(first.ICCData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emvcrypto.VerifyARQC(sk, input, first.Cryptogram); err != nil {
 		t.Fatalf("issuer: %v", err)
 	}
-	arpc, err := emvcrypto.ARPCMethod1(sk, first.Cryptogram, []byte("00"))
+	ia, err := cg.IssuerAuthData("00")
 	if err != nil {
 		t.Fatal(err)
 	}
-	final, err := online.Complete(ctx, emv.HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: append(arpc[:], "00"...)})
+	final, err := online.Complete(ctx, emv.HostResponse{Answered: true, Approved: true, ResponseCode: "00", IssuerAuthData: ia})
 	if err != nil {
 		t.Fatalf("Complete: %v (TVR %X TSI %X)", err, final.TVR, final.TSI)
 	}

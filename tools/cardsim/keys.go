@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"kpos/firmware/emvcrypto"
 )
 
 // cardKeys holds the card's RSA keys and the certificates computed from them.
@@ -26,18 +24,6 @@ type cardKeys struct {
 	dac        []byte
 	issuerCert []byte
 	issuerRem  []byte
-}
-
-func deriveICCMK(p *Profile) ([]byte, error) {
-	psn := p.PSN
-	if psn == "" {
-		psn = "00"
-	}
-	k, err := emvcrypto.DeriveICCMasterKeyA(p.issuerMK, p.PAN.Digits(), psn)
-	if err != nil {
-		return nil, fmt.Errorf("issuer_master_key: %w", err)
-	}
-	return k, nil
 }
 
 // LoadTestKey reads an RSA private key from a PEM file (PKCS #1).

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"kpos/firmware/emv/tlv"
+	"kpos/firmware/emvcrypto"
 	"kpos/hal"
 )
 
@@ -41,7 +42,6 @@ type Profile struct {
 	LogFormat   []byte // 9F4F, nil when the card keeps no log
 
 	issuerMK  []byte // issuer master key for AC (test key)
-	iccMK     []byte // derived, option A
 	keys      *cardKeys
 	Behaviour Behaviour
 	Apps      []*App
@@ -61,7 +61,6 @@ type Behaviour struct {
 	SeePhone           bool   `toml:"see_phone"`            // contactless: the first GPO answers 6986 (see phone), later ones CDCVM done
 	OfflineApprove     bool   `toml:"offline_approve"`      // contactless: approve offline (TC) up to OfflineLimit when the reader allows
 	OfflineLimit       int64  `toml:"offline_limit"`        // minor units
-	ARPCKey            string `toml:"arpc_key"`             // "session" (default) or "master"
 }
 
 // App is one payment application on the card.
@@ -69,10 +68,11 @@ type App struct {
 	AID      []byte
 	Label    string
 	Priority int
-	CVN      byte
-	IAD      []byte // 9F10 as personalised; the CVR inside is updated per transaction
-	Format   int    // GENERATE AC response format, 1 (tag 80) or 2 (tag 77)
-	FCI      []byte // extra FCI proprietary data (inside A5), encoded
+	CVN      byte              // the cryptogram version number as the IAD carries it
+	Version  emvcrypto.Version // told by the AID's scheme and the CVN
+	IAD      []byte            // 9F10 as personalised; the CVR (and counters) inside are updated per transaction
+	Format   int               // GENERATE AC response format, 1 (tag 80) or 2 (tag 77)
+	FCI      []byte            // extra FCI proprietary data (inside A5), encoded
 	Contact  *Path
 	CL       *Path // contactless path, nil when the application is contact only
 	Records  map[recordID][]byte
@@ -81,6 +81,8 @@ type App struct {
 	DDOL     tlv.DOL
 	// CL9F69 is the card authentication related data for fDDA.
 	CL9F69 []byte
+
+	iccMK []byte // ICC master key for AC, derived as the version says
 }
 
 // Path is what an application shows on one interface.
@@ -280,11 +282,6 @@ func buildProfile(f *profileFile, dir string) (*Profile, error) {
 	if p.LogFormat, err = unhex("log_format", f.LogFormat); err != nil {
 		return nil, err
 	}
-	switch p.Behaviour.ARPCKey {
-	case "", "session", "master":
-	default:
-		return nil, errors.New(`behaviour.arpc_key: must be "session" or "master"`)
-	}
 	if p.Behaviour.ScriptStatus != "" {
 		if b, err := unhex("behaviour.script_status", p.Behaviour.ScriptStatus); err != nil || len(b) != 2 {
 			return nil, errors.New("behaviour.script_status: must be a two-byte status word")
@@ -303,9 +300,6 @@ func buildProfile(f *profileFile, dir string) (*Profile, error) {
 	}
 	if p.issuerMK, err = unhex("issuer_master_key", f.IssuerMasterKey); err != nil || len(p.issuerMK) != 16 {
 		return nil, errors.New("issuer_master_key: must be 16 bytes of hex")
-	}
-	if p.iccMK, err = deriveICCMK(p); err != nil {
-		return nil, err
 	}
 	if f.Keys != nil {
 		if p.keys, err = loadKeys(f.Keys, dir, p); err != nil {
@@ -366,8 +360,18 @@ func buildApp(p *Profile, f *appFile) (*App, error) {
 	if a.IAD, err = unhex("iad", f.IAD); err != nil {
 		return nil, err
 	}
-	if off, n := cvrSpan(a.CVN); len(a.IAD) < off+n {
-		return nil, fmt.Errorf("iad: %d bytes cannot hold the CVR of CVN %02X", len(a.IAD), a.CVN)
+	if f.CVN < 0 || f.CVN > 0xFF {
+		return nil, errors.New("cvn: must be 0 to 255")
+	}
+	scheme := emvcrypto.SchemeOf(a.AID)
+	if a.Version = emvcrypto.VersionFor(scheme, a.CVN); a.Version == emvcrypto.VersionUnknown {
+		return nil, fmt.Errorf("cvn: %d is no cryptogram version of the AID's scheme", f.CVN)
+	}
+	if v, err := emvcrypto.VersionOf(scheme, a.IAD); err != nil || v != a.Version {
+		return nil, fmt.Errorf("iad: does not name %v with room for its CVR", a.Version)
+	}
+	if a.iccMK, err = a.Version.MasterKey(p.issuerMK, p.PAN.Digits(), p.PSN); err != nil {
+		return nil, fmt.Errorf("issuer_master_key: %w", err)
 	}
 	for _, s := range f.FCI {
 		t, v, err := p.tagValue(s, nil)

@@ -3,6 +3,7 @@ package cardsim
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -123,16 +124,12 @@ func TestDecisions(t *testing.T) {
 			if tt.second == "" {
 				return
 			}
-			arpc := make([]byte, 8)
+			ia := append(make([]byte, 8), "00"...)
 			if tt.arpcOK {
-				a, err := arpc1(c, ac)
-				if err != nil {
-					t.Fatal(err)
-				}
-				arpc = a
+				ia = arpc1(t, c, ac)
 			}
 			a := p.Apps[0]
-			d2 := build(t, a.CDOL2, map[tlv.Tag][]byte{0x91: append(arpc, "00"...)})
+			d2 := build(t, a.CDOL2, map[tlv.Tag][]byte{0x91: ia})
 			r2 := send(t, c, apdu("80AE"+tt.second+"00", d2, true), "9000")
 			if cid2, _, _, iad := parseGenAC(t, r2); cid2 != tt.wantFinal {
 				t.Fatalf("second CID %02X, want %02X (IAD %X)", cid2, tt.wantFinal, iad)
@@ -143,27 +140,26 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
-func arpc1(c *Card, ac []byte) ([]byte, error) {
-	key, err := sessionKey(c.p.iccMK, c.ATC())
+// arpc1 is the issuer's tag 91 approving the card's first cryptogram.
+func arpc1(t *testing.T, c *Card, ac []byte) []byte {
+	t.Helper()
+	a := c.p.Apps[0]
+	key, err := a.Version.ACKey(a.iccMK, binary.BigEndian.AppendUint16(nil, c.ATC()), termValues[0x9F37])
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	a, err := arpc(key, ac, []byte("00"))
-	return a[:], err
+	return issuerAuth(t, a, a.iccMK, key, ac)
 }
 
 func TestExternalAuthenticate(t *testing.T) {
 	p := load(t, "mastercard-debit")
 	c, r := firstAC(t, p, "80")
 	_, _, ac, _ := parseGenAC(t, r)
-	good, err := arpc1(c, ac)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := arpc1(t, c, ac)
 	bad := bytes.Clone(good)
 	bad[0] ^= 1
-	send(t, c, apdu("00820000", append(bad, "00"...), false), "6300")
-	send(t, c, apdu("00820000", append(good, "00"...), false), "6985") // only once
+	send(t, c, apdu("00820000", bad, false), "6300")
+	send(t, c, apdu("00820000", good, false), "6985") // only once
 }
 
 func TestIssuerScripts(t *testing.T) {

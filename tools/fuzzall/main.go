@@ -1,7 +1,8 @@
-// Command fuzzall finds every fuzz target in the module (go test -list) and
-// runs each for a short while, one at a time, printing a summary. `make
-// fuzz` runs it; a crash leaves its input under the package's
-// testdata/fuzz folder, where it becomes a regression test.
+// Command fuzzall finds every fuzz target in the module (go test -list),
+// lists them, and runs each for a short while, one at a time, printing a
+// summary. `make fuzz` runs it; -list only lists. A crash leaves its input
+// under the package's testdata/fuzz folder, where it becomes a regression
+// test.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 func main() {
 	fuzztime := flag.String("fuzztime", "10s", "how long each target runs")
 	pattern := flag.String("pkg", "./...", "packages to search")
+	listOnly := flag.Bool("list", false, "list the targets and run none")
 	flag.Parse()
 
 	list, err := exec.Command("go", "test", "-list", "^Fuzz", *pattern).Output()
@@ -41,6 +43,13 @@ func main() {
 			}
 			pending = nil
 		}
+	}
+	fmt.Printf("%d fuzz targets:\n", len(targets))
+	for _, t := range targets {
+		fmt.Printf("  %-40s %s\n", t.pkg, t.name)
+	}
+	if *listOnly {
+		return
 	}
 	failed := 0
 	for _, t := range targets {

@@ -48,8 +48,8 @@ func TestKeygenSignVerify(t *testing.T) {
 		args []string
 		want error
 	}{
-		{"tampered", func(b []byte) []byte { b[len(b)/2] ^= 1; return b }, nil, update.ErrDigest},
-		{"truncated", func(b []byte) []byte { return b[:len(b)-10] }, nil, update.ErrTruncated},
+		{"tampered", func(b []byte) []byte { b[len(b)/2] ^= 1; return b }, nil, update.ErrSignature},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-10] }, nil, update.ErrSignature},
 		{"wrong board", func(b []byte) []byte { return b }, []string{"-board", "pi-ref"}, update.ErrBoard},
 		{"committed test key does not match", func(b []byte) []byte { return b }, []string{"-pub", "../../testdata/update/fwsign-test.pub"}, update.ErrSignature},
 	}

@@ -27,7 +27,8 @@ type binary struct {
 // as `make arm` builds it.
 func build(ctx context.Context, root, dir, arch, qemu string, log *os.File) (binary, error) {
 	out := filepath.Join(dir, arch, "kpos")
-	args := []string{"build", "-trimpath", "-o", out, "./firmware/cmd/kpos"}
+	// The HIL binaries are development builds: the sim board runs scenarios.
+	args := []string{"build", "-tags", "sim", "-trimpath", "-o", out, "./firmware/cmd/kpos"}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log

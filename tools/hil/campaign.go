@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/boards/sim"
 	"kpos/firmware/journal"
 	"kpos/tools/hostsim"
 )
@@ -63,7 +64,10 @@ func (s sale) script(amount int64, outcome string, slow int, code string) string
 	} else if s.tap {
 		fmt.Fprintf(&b, "keys %s ENTER ENTER\ntap %s\n", digits, s.card)
 	} else {
-		fmt.Fprintf(&b, "keys %s ENTER ENTER\ninsert %s\nexpect screen enter-pin within %s\npin %s\n", digits, s.card, w(10), s.pin)
+		// The card goes in when the terminal asks for it: one in the slot
+		// before the prompt is not read.
+		fmt.Fprintf(&b, "keys %s ENTER ENTER\nexpect screen present-card within %s\ninsert %s\nexpect screen enter-pin within %s\npin %s\n",
+			digits, w(10), s.card, w(10), s.pin)
 	}
 	inserted := s.card != "" && !s.tap
 	switch outcome {
@@ -483,9 +487,10 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 }
 
 // journal opens the terminal's journal as the firmware does (the seal key
-// derived from the data folder's device key) and lists it.
+// derived from the simulated board's device key, kept beside the data
+// folder) and lists it.
 func (c *campaign) journal() ([]journal.Txn, error) {
-	keyPath := filepath.Join(c.data, "device.key")
+	keyPath := sim.DeviceKeyPath(c.data)
 	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
 		return nil, nil // cut before the first boot wrote anything
 	}

@@ -394,6 +394,8 @@ func (t hilTarget) HostCount(ctx context.Context, kind, state string) (int, erro
 			continue
 		case state == "declined" && (r.Code == "00" || r.Code == ""):
 			continue
+		case strings.HasPrefix(state, "reason=") && r.Reason != strings.TrimPrefix(state, "reason="):
+			continue
 		}
 		n++
 	}

@@ -59,7 +59,7 @@ func TestSaleScripts(t *testing.T) {
 		outcome string
 		want    []string
 	}{
-		{saleKinds[0], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "insert unionpay-debit", "pin 123456", "remove", "expect journal last completed"}},
+		{saleKinds[0], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "expect screen present-card", "insert unionpay-debit", "pin 123456", "remove", "expect journal last completed"}},
 		{saleKinds[0], "reversed", []string{"expect screen declined within 60s", "expect journal last reversed"}},
 		{saleKinds[3], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "tap unionpay-credit", "expect screen approved within 40s"}},
 		{saleKinds[4], "declined", []string{"keys MENU", "scan 2500", "expect journal last declined"}},

@@ -28,7 +28,8 @@ func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState,
 	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
 	s.mu.Lock()
 	rec := Record{Type: "reversal", MTI: "0400", TID: tk.rec.TID, Batch: key.batch, Trace: key.trace, Amount: amount,
-		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39)}
+		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39),
+		Reason: acquirer.FieldString(m, 39), OrigTrace: key.trace}
 	t := s.txns[key]
 	switch {
 	case t == nil:
@@ -47,11 +48,8 @@ func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState,
 		t.reversed = true
 		t.rec.Reversed = true
 		rec.Kind, rec.RRN = t.rec.Kind, t.rec.RRN
-		if t.rec.Applied {
-			if day := t.rec.Time.Format("20060102"); tk.daily[day] >= t.amount && t.counts && !t.credit {
-				tk.daily[day] -= t.amount
-			}
-		}
+		// A reversed transaction no longer counts in today's spending
+		// (spentToday skips it): nothing else to undo for the limit.
 	}
 	s.recordLocked(rec)
 	s.mu.Unlock()

@@ -85,7 +85,7 @@ func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, er
 	var f62 []byte
 	switch net {
 	case acquirer.NetCAKeyQuery:
-		for _, k := range s.cfg.CAKeys {
+		for _, k := range s.caKeyList() {
 			rid, err1 := hex.DecodeString(k.RID)
 			idx, err2 := hex.DecodeString(k.Index)
 			if err1 != nil || err2 != nil {
@@ -103,7 +103,7 @@ func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, er
 			return a, nil, err
 		}
 		found := false
-		for _, k := range s.cfg.CAKeys {
+		for _, k := range s.caKeyList() {
 			if strings.EqualFold(k.RID, hex.EncodeToString(rid.Value)) && strings.EqualFold(k.Index, hex.EncodeToString(idx.Value)) {
 				if f62, err = k.tlv(); err != nil {
 					return nil, nil, err

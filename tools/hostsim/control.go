@@ -16,6 +16,7 @@ import (
 //
 //	GET    /health                 "ok"
 //	GET    /records[?type=T]       the records, JSON array, PANs masked
+//	GET    /summary                the records counted by kind: sales, voids, refunds, QR sales… (see Summary)
 //	GET    /accounts               masked PAN, profile and available balance of every card
 //	GET    /otp?serial=S           {"serial":S,"otp":"123456"} of the activation in progress, 404 if none
 //	GET    /faults                 the faults still queued
@@ -38,6 +39,9 @@ func (s *Server) ControlHandler() http.Handler {
 			}
 		}
 		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /summary", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Summary(s.Records()))
 	})
 	mux.HandleFunc("GET /accounts", func(w http.ResponseWriter, r *http.Request) {
 		type acct struct {
@@ -126,7 +130,68 @@ func (s *Server) ControlHandler() http.Handler {
 		s.Require(tid, n)
 		writeJSON(w, http.StatusOK, map[string]any{"tid": tid, "requirement": n})
 	})
+	mux.HandleFunc("GET /issuer", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"auth_failures": s.IssuerAuthFailures()})
+	})
+	mux.HandleFunc("DELETE /cakeys", func(w http.ResponseWriter, r *http.Request) {
+		rid, index := r.URL.Query().Get("rid"), r.URL.Query().Get("index")
+		if !s.RemoveCAKey(rid, index) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such CA key"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"removed": rid + "/" + index})
+	})
+	mux.HandleFunc("POST /cakeys", func(w http.ResponseWriter, r *http.Request) {
+		var k CAKey
+		if err := json.NewDecoder(r.Body).Decode(&k); err != nil || k.RID == "" || k.Index == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a CA key as JSON (rid, index, modulus, exponent, sha1, expiry)"})
+			return
+		}
+		s.ReplaceCAKey(k)
+		writeJSON(w, http.StatusOK, map[string]string{"replaced": k.RID + "/" + k.Index})
+	})
 	return mux
+}
+
+// KindCount is how many records of one kind the host holds, and how many
+// of them it approved (answered 00) or declined (any other answer).
+type KindCount struct {
+	Kind     string `json:"kind"`
+	Approved int    `json:"approved"`
+	Declined int    `json:"declined"`
+	All      int    `json:"all"`
+}
+
+// Summary counts recs by kind: an authorization by what it was (sale, void,
+// refund, QR sale, pre-authorization…), any other record by its type
+// (reversal, settlement, sign-on…), in the order each kind first appears.
+// Nothing is left out but the faults the simulator was told to inject.
+func Summary(recs []Record) []KindCount {
+	var out []KindCount
+	at := map[string]int{}
+	for _, r := range recs {
+		kind := r.Type
+		if r.Type == "authorization" && r.Kind != "" {
+			kind = r.Kind
+		}
+		if kind == "fault" {
+			continue
+		}
+		i, ok := at[kind]
+		if !ok {
+			i = len(out)
+			at[kind] = i
+			out = append(out, KindCount{Kind: kind})
+		}
+		out[i].All++
+		switch {
+		case r.Code == "00":
+			out[i].Approved++
+		case r.Code != "":
+			out[i].Declined++
+		}
+	}
+	return out
 }
 
 // faultFromControl builds a fault from the control interface's words.

@@ -61,6 +61,11 @@ func TestControlInterface(t *testing.T) {
 	if err := json.Unmarshal([]byte(call("GET", "/records?type=activation", "", 200)), &recs); err != nil || len(recs) != 3 { // one, then an attempt and its repeat
 		t.Fatalf("records %+v %v", recs, err)
 	}
+	var sum []KindCount
+	if err := json.Unmarshal([]byte(call("GET", "/summary", "", 200)), &sum); err != nil || len(sum) == 0 ||
+		sum[0] != (KindCount{Kind: "activation", Approved: 3, Declined: 0, All: 3}) {
+		t.Fatalf("summary %+v %v", sum, err)
+	}
 	accts := call("GET", "/accounts", "", 200)
 	if strings.Contains(accts, debitPAN) || !strings.Contains(accts, "622202*********0128") {
 		t.Fatalf("accounts must show masked PANs only: %s", accts)
@@ -68,4 +73,31 @@ func TestControlInterface(t *testing.T) {
 	call("POST", "/qr/pay", `{"payload":"nothing"}`, 404)
 	call("POST", "/revoke?serial=nobody", "", 404)
 	call("POST", "/revoke?serial=KPOS-SIM-0001", "", 200)
+}
+
+// The summary leaves out no kind the terminal sends: voids, refunds and QR
+// sales are counted beside the sales.
+func TestSummaryCountsEveryKind(t *testing.T) {
+	recs := []Record{
+		{Type: "sign-on", Code: "00"},
+		{Type: "authorization", Kind: "sale", Code: "00"},
+		{Type: "authorization", Kind: "void", Code: "00"},
+		{Type: "fault", Note: "no-answer"},
+		{Type: "authorization", Kind: "refund", Code: "13"},
+		{Type: "authorization", Kind: "refund", Code: "00"},
+		{Type: "authorization", Kind: "QR sale", Code: "00"},
+		{Type: "reversal", Code: "00"},
+		{Type: "authorization", Kind: "sale", Code: "51"},
+	}
+	got := Summary(recs)
+	want := []KindCount{{"sign-on", 1, 0, 1}, {"sale", 1, 1, 2}, {"void", 1, 0, 1}, {"refund", 1, 1, 2},
+		{"QR sale", 1, 0, 1}, {"reversal", 1, 0, 1}}
+	if len(got) != len(want) {
+		t.Fatalf("summary %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("summary %+v, want %+v", got, want)
+		}
+	}
 }

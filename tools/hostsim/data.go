@@ -9,7 +9,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
 
@@ -21,21 +20,15 @@ type Data struct {
 	Terminals []Terminal `toml:"terminal"`
 }
 
-// Issuer holds the application cryptogram master key of one issuer.
+// Issuer holds the application cryptogram master key of one issuer. The
+// cryptogram version, and with it how keys are derived and what the
+// cryptogram covers, comes from each authorization's IAD (issuer.go).
 type Issuer struct {
-	Name     string   `toml:"name"`
-	BINs     []string `toml:"bins"`      // PAN prefixes the issuer owns
-	IMKAC    string   `toml:"imk_ac"`    // hex, double-length 3DES (test keys only)
-	ARPCKey  string   `toml:"arpc_key"`  // "session" or "master"
-	ARQCTags []string `toml:"arqc_tags"` // tags of field 55 the ARQC is computed over, in order
-	// ARQCIADCVR appends the card verification results from the issuer
-	// application data (9F10) after the tags, as the simulated cards compute
-	// it: IAD bytes 4-7 (UnionPay, Visa) or 3-8 (Mastercard, by AID); a CVR
-	// flagging a qPBOC/qVSDC GPO cryptogram leaves the TVR out.
-	ARQCIADCVR bool `toml:"arqc_iad_cvr"`
+	Name  string   `toml:"name"`
+	BINs  []string `toml:"bins"`   // PAN prefixes the issuer owns
+	IMKAC string   `toml:"imk_ac"` // hex, double-length 3DES (test keys only)
 
-	imk  []byte
-	tags []tlv.Tag
+	imk []byte
 }
 
 // Card is one card account.
@@ -111,24 +104,6 @@ func (d *Data) check() error {
 			return fmt.Errorf("hostsim: issuer %q: imk_ac must be 32 hex digits", is.Name)
 		}
 		is.imk = k
-		if is.ARPCKey == "" {
-			is.ARPCKey = "session"
-		}
-		if is.ARPCKey != "session" && is.ARPCKey != "master" {
-			return fmt.Errorf("hostsim: issuer %q: arpc_key must be session or master", is.Name)
-		}
-		is.tags = is.tags[:0]
-		for _, t := range is.ARQCTags {
-			b, err := hex.DecodeString(t)
-			if err != nil || len(b) == 0 || len(b) > 3 {
-				return fmt.Errorf("hostsim: issuer %q: bad ARQC tag %q", is.Name, t)
-			}
-			var v tlv.Tag
-			for _, c := range b {
-				v = v<<8 | tlv.Tag(c)
-			}
-			is.tags = append(is.tags, v)
-		}
 	}
 	for i, c := range d.Cards {
 		if _, err := hal.ParsePAN(c.PAN); err != nil {

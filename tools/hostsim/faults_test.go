@@ -50,7 +50,7 @@ func TestEveryFaultEndsInABranchableError(t *testing.T) {
 			}
 			// Money is in doubt: the terminal reverses, twice to be sure.
 			for i := 0; i < 2; i++ {
-				rr, err := r.client.Reverse(context.Background(), sale, acquirer.ReasonNoAnswer)
+				rr, err := r.client.Reverse(context.Background(), sale, acquirer.CauseNoAnswer)
 				if err != nil || rr.Code != "00" {
 					t.Fatalf("reversal %d: %+v %v", i+1, rr, err)
 				}
@@ -95,7 +95,7 @@ func TestTriggerNinetyNineNeverAnswers(t *testing.T) {
 	if _, err := r.client.Do(context.Background(), sale); !errors.Is(err, acquirer.ErrNoAnswer) {
 		t.Fatalf("err %v", err)
 	}
-	if rr, err := r.client.Reverse(context.Background(), sale, "timeout"); err != nil || rr.Code != "00" {
+	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.CauseNoAnswer); err != nil || rr.Code != "00" {
 		t.Fatalf("reversal %+v %v", rr, err)
 	}
 	if r.balance(debitPAN) != 1000000 {

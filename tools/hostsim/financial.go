@@ -3,7 +3,9 @@ package hostsim
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -11,9 +13,9 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv/tlv"
-	"kpos/firmware/emvcrypto"
 	"kpos/firmware/keys"
 	"kpos/firmware/pinblock"
+	"kpos/firmware/txrules"
 	"kpos/hal"
 )
 
@@ -115,7 +117,7 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := Record{Type: "authorization", Kind: req.Kind.String(), MTI: mti, TID: tk.rec.TID, Batch: req.Batch,
-		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount}
+		Trace: req.Trace, PAN: masked(pan), Amount: req.Amount, Entry: entryNames[req.Entry], OrigTrace: req.OrigTrace}
 	if prev, ok := s.txns[key]; ok && req.Kind != acquirer.KindQRQuery {
 		if prev.reqSum == requestSum(mti, req) && prev.response != nil {
 			rec.Code, rec.Note = prev.rec.Code, "repeat of an identical request: same answer, nothing applied again"
@@ -138,12 +140,13 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 		return withMAC(a), tk, err
 	}
 	if req.Amount%100 == 99 && req.Kind != acquirer.KindBalance && req.Kind != acquirer.KindQRQuery {
-		rec.Note = "amount trigger 99: never answered, not applied"
+		rec.Note, rec.Unanswered = "amount trigger 99: never answered, not applied", true
 		s.recordLocked(rec)
 		return nil, tk, nil
 	}
 
-	t := &txn{mti: mti, pan: pan, amount: req.Amount, reqSum: requestSum(mti, req), foreign: pan != "" && !strings.HasPrefix(pan, "62")}
+	t := &txn{mti: mti, pan: pan, amount: req.Amount, reqSum: requestSum(mti, req), foreign: pan != "" && !strings.HasPrefix(pan, "62"),
+		kind: req.Kind, batch: req.Batch}
 	resp, iccOut := s.decide(tk, req, t, now)
 	if resp.Code == "00" && req.Kind != acquirer.KindBalance && req.Kind != acquirer.KindQRQuery {
 		s.seq++
@@ -188,9 +191,6 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 	if req.Kind == acquirer.KindQRSale && resp.Code == "09" {
 		s.qrOrders[key] = t
 	}
-	if rec.Applied {
-		s.debitDaily(tk, now.Format("20060102"), req.Kind, req.Amount)
-	}
 	return &answer{msg: ans, mac: true}, tk, nil
 }
 
@@ -201,11 +201,84 @@ func withMAC(a *answer) *answer {
 	return a
 }
 
-func (s *Server) debitDaily(tk *termState, day string, k acquirer.Kind, amount int64) {
-	switch k {
-	case acquirer.KindSale, acquirer.KindQRSale, acquirer.KindPreAuthComplete, acquirer.KindOfflineAdvice:
-		tk.daily[day] += amount
+// ruleKinds is how the rule book (firmware/txrules) knows each request kind.
+var ruleKinds = map[acquirer.Kind]txrules.Kind{
+	acquirer.KindSale: txrules.Sale, acquirer.KindQRSale: txrules.Sale, acquirer.KindOfflineAdvice: txrules.Sale,
+	acquirer.KindVoid: txrules.Void, acquirer.KindRefund: txrules.Refund, acquirer.KindPreAuth: txrules.PreAuth,
+	acquirer.KindPreAuthComplete: txrules.Completion, acquirer.KindCompletionVoid: txrules.CompletionVoid,
+	acquirer.KindPreAuthVoid: txrules.PreAuthVoid, acquirer.KindBalance: txrules.Balance,
+}
+
+// ruleState is where an authorization the host holds stands.
+func ruleState(t *txn) txrules.State {
+	switch {
+	case t.reversed:
+		return txrules.Reversed
+	case t.voided, t.released:
+		return txrules.Voided
+	case t.rec == nil || !t.rec.Applied:
+		return txrules.Declined
 	}
+	return txrules.Standing
+}
+
+// ruleOriginal is what the rule book needs to know of an original the host
+// holds, for a request in batch.
+func ruleOriginal(o *txn, batch uint32) *txrules.Original {
+	if o == nil {
+		return nil
+	}
+	c := o.completion
+	return &txrules.Original{Kind: ruleKinds[o.kind], State: ruleState(o), Amount: o.amount, Settled: o.batch != batch,
+		Refunded: o.refunded, Completed: c != nil && ruleState(c) == txrules.Standing}
+}
+
+// spentToday is what the terminal spent on day (YYYYMMDD) by the rule
+// book's daily-limit rule: sales and completions that stand.
+func (s *Server) spentToday(tk *termState, day string) int64 {
+	var sum int64
+	for k, t := range s.txns {
+		if k.tid != tk.rec.TID || t.rec == nil || t.rec.Time.Format("20060102") != day {
+			continue
+		}
+		if txrules.CountsToday(ruleKinds[t.kind], ruleState(t)) {
+			sum += t.amount
+		}
+	}
+	return sum
+}
+
+// limits are the terminal's limits for the rule book, nil when its record
+// sets none.
+func (s *Server) limits(tk *termState, now time.Time) *txrules.Limits {
+	p := tk.rec.Params
+	if p.PerTxnLimit <= 0 && p.DailyLimit <= 0 {
+		return nil
+	}
+	l := &txrules.Limits{PerTxn: p.PerTxnLimit, Daily: p.DailyLimit, SpentToday: s.spentToday(tk, now.Format("20060102"))}
+	if l.PerTxn <= 0 {
+		l.PerTxn = math.MaxInt64
+	}
+	if l.Daily <= 0 {
+		l.Daily = math.MaxInt64
+	}
+	return l
+}
+
+// ruled asks the rule book whether req may act on orig (nil: none named or
+// none held); it returns the refusal's code and why, or "".
+func (s *Server) ruled(tk *termState, req acquirer.Request, orig *txn, now time.Time) (string, string) {
+	k, ok := ruleKinds[req.Kind]
+	if !ok {
+		return "", "" // a QR query moves nothing
+	}
+	err := txrules.Check(txrules.Action{Kind: k, Amount: req.Amount,
+		Original: ruleOriginal(orig, req.Batch), Limits: s.limits(tk, now)})
+	var r *txrules.Refusal
+	if errors.As(err, &r) {
+		return r.HostCode(), r.Detail
+	}
+	return "", ""
 }
 
 // decide applies the approve/decline rules to one request (under s.mu) and
@@ -215,7 +288,6 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		t.note = note
 		return acquirer.Response{Code: c}, nil
 	}
-	p := tk.rec.Params
 	needsCard := req.Kind != acquirer.KindQRSale && req.Kind != acquirer.KindQRQuery
 	if req.Kind == acquirer.KindVoid && t.pan == "" {
 		// A void of a QR sale names no card: the original stands for it.
@@ -269,52 +341,50 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		}
 		acct.pinTries = 0
 	}
-	var arqc []byte
-	var sessionKey, iccMK []byte
-	var issuer *Issuer
+	var cg *Cryptogram
 	if len(req.ICCData) > 0 && acct != nil {
 		objs, err := tlv.Parse(req.ICCData)
 		if err != nil {
 			return code("30", "field 55 unreadable")
 		}
-		if ac, ok := tlv.Find(objs, 0x9F26); ok {
-			issuer = s.data.issuerFor(t.pan)
+		if _, ok := tlv.Find(objs, 0x9F26); ok {
+			issuer := s.data.issuerFor(t.pan)
 			if issuer == nil {
 				return code("15", "no issuer for this card")
 			}
-			psn := req.PANSeq
-			if v, ok := tlv.Find(objs, 0x5F34); ok && len(v.Value) == 1 {
-				psn = fmt.Sprintf("%02X", v.Value[0])
+			if cg, err = VerifyARQC(issuer.imk, t.pan, sentPSN(req, objs), req.Amount, req.ICCData); err != nil {
+				s.issuerAuthFailures++
+				return code(CodeIssuerAuthFailed, "issuer authentication failed: "+err.Error())
 			}
-			if psn == "" {
-				psn = acct.card.PSN
-			}
-			iccMK, sessionKey, err = issuerKeys(issuer, t.pan, psn, objs)
-			if err != nil {
-				return code("05", "ARQC keys: "+err.Error())
-			}
-			data := arqcData(issuer, objs)
-			if err := emvcrypto.VerifyARQC(sessionKey, data, ac.Value); err != nil {
-				return code("05", "ARQC does not verify")
-			}
-			arqc = ac.Value
 		}
 	}
 	resp := acquirer.Response{Code: "00"}
-	limitCheck := func() string {
-		if p.PerTxnLimit > 0 && req.Amount > p.PerTxnLimit {
-			return "61"
+	// What may follow what, and the limits, are the rule book's
+	// (firmware/txrules), as at the terminal; what is left here is the
+	// host's own knowledge: the card, the balance, the hold.
+	var orig *txn
+	switch req.Kind {
+	case acquirer.KindVoid, acquirer.KindPreAuthComplete, acquirer.KindPreAuthVoid, acquirer.KindCompletionVoid:
+		orig = s.original(tk, req)
+	case acquirer.KindRefund:
+		if orig = s.byRRN[req.OrigRRN]; orig == nil {
+			orig = s.original(tk, req)
 		}
-		if p.DailyLimit > 0 && tk.daily[now.Format("20060102")]+req.Amount > p.DailyLimit {
-			return "61"
+		if orig == nil {
+			return code("25", "original sale not found")
 		}
-		return ""
+	}
+	if c, why := s.ruled(tk, req, orig, now); c != "" {
+		return code(c, why)
+	}
+	if orig != nil && orig.pan != t.pan {
+		if req.Kind == acquirer.KindVoid || req.Kind == acquirer.KindCompletionVoid {
+			return code("64", "card differs from the original")
+		}
+		return code("25", "original not found for this card")
 	}
 	switch req.Kind {
 	case acquirer.KindSale:
-		if c := limitCheck(); c != "" {
-			return code(c, "over the terminal's limit")
-		}
 		if acct.available < req.Amount {
 			return code("51", "insufficient funds")
 		}
@@ -324,48 +394,44 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 	case acquirer.KindBalance:
 		resp.Balance = acct.available
 	case acquirer.KindPreAuth:
-		if c := limitCheck(); c != "" {
-			return code(c, "over the terminal's limit")
-		}
 		if acct.available < req.Amount {
 			return code("51", "insufficient funds")
 		}
 		acct.available -= req.Amount
 		t.hold = req.Amount
 		t.undo = func() { acct.available += t.hold; t.hold = 0 }
-	case acquirer.KindPreAuthComplete, acquirer.KindPreAuthVoid:
-		orig := s.original(tk, req)
-		if orig == nil || orig.mti != "0100" || orig.hold == 0 || orig.pan != t.pan {
-			return code("25", "pre-authorization not found or already closed")
-		}
+	case acquirer.KindPreAuthVoid:
 		held := orig.hold
-		if req.Kind == acquirer.KindPreAuthVoid {
-			acct.available += held
-			orig.hold = 0
-			t.undo = func() { acct.available -= held; orig.hold = held }
-			break
-		}
-		if req.Amount > held+held*15/100 {
-			return code("13", "completion above the pre-authorized amount")
-		}
+		acct.available += held
+		orig.hold, orig.released = 0, true
+		t.undo = func() { acct.available -= held; orig.hold, orig.released = held, false }
+	case acquirer.KindPreAuthComplete:
+		held := orig.hold
 		if acct.available+held < req.Amount {
 			return code("51", "insufficient funds")
 		}
 		acct.available += held - req.Amount
-		orig.hold = 0
-		t.undo = func() { acct.available -= held - req.Amount; orig.hold = held }
+		orig.hold, orig.completion = 0, t
+		t.preauth, t.held = orig, held
+		t.undo = func() { acct.available -= held - req.Amount; orig.hold, orig.completion = held, nil }
 		t.counts = true
+	case acquirer.KindCompletionVoid:
+		// The completion is cancelled: its amount comes back and the
+		// pre-authorization holds again, open to a new completion or void.
+		pre, held := orig.preauth, orig.held
+		acct.available += orig.amount - held
+		orig.voided, orig.rec.Voided = true, true
+		if pre != nil {
+			pre.hold, pre.completion = held, nil
+		}
+		t.undo = func() {
+			acct.available -= orig.amount - held
+			orig.voided, orig.rec.Voided = false, false
+			if pre != nil {
+				pre.hold, pre.completion = 0, orig
+			}
+		}
 	case acquirer.KindVoid:
-		orig := s.original(tk, req)
-		if orig == nil || orig.mti != "0200" || !orig.counts || orig.credit {
-			return code("25", "original sale not found")
-		}
-		if orig.voided || orig.reversed {
-			return code("12", "original already voided or reversed")
-		}
-		if orig.amount != req.Amount || orig.pan != t.pan {
-			return code("64", "void amount or card differs from the original")
-		}
 		if acct != nil { // a QR sale's wallet is not held here
 			acct.available += orig.amount
 		}
@@ -377,24 +443,11 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 			orig.voided, orig.rec.Voided = false, false
 		}
 	case acquirer.KindRefund:
-		orig := s.byRRN[req.OrigRRN]
-		if orig == nil {
-			orig = s.original(tk, req)
-		}
-		if orig == nil || !orig.counts || orig.pan != t.pan || orig.reversed || orig.voided {
-			return code("25", "original sale not found")
-		}
-		if req.Amount <= 0 || orig.refunded+req.Amount > orig.amount {
-			return code("13", "refund exceeds what is left of the original")
-		}
 		acct.available += req.Amount
 		orig.refunded += req.Amount
 		t.undo = func() { acct.available -= req.Amount; orig.refunded -= req.Amount }
 		t.counts, t.credit = true, true
 	case acquirer.KindQRSale:
-		if c := limitCheck(); c != "" {
-			return code(c, "over the terminal's limit")
-		}
 		if req.QRCode == "" {
 			// Merchant-presented: open an order the customer pays by scanning.
 			ref, err := s.randomDigits(12)
@@ -427,17 +480,12 @@ func (s *Server) decide(tk *termState, req acquirer.Request, t *txn, now time.Ti
 		return resp, nil
 	}
 	var icc []byte
-	if arqc != nil {
-		arc := []byte(resp.Code)
-		key := sessionKey
-		if issuer.ARPCKey == "master" {
-			key = iccMK
-		}
-		arpc, err := emvcrypto.ARPCMethod1(key, arqc, arc)
+	if cg != nil {
+		ia, err := cg.IssuerAuthData(resp.Code)
 		if err != nil {
 			return code("96", "ARPC: "+err.Error())
 		}
-		icc = tlv.Append(icc, 0x91, append(arpc[:], arc...))
+		icc = tlv.Append(icc, 0x91, ia)
 		if acct.card.Script71 != "" {
 			if b, err := hex.DecodeString(acct.card.Script71); err == nil {
 				icc = append(icc, b...)
@@ -498,82 +546,6 @@ func (s *Server) checkPIN(tk *termState, block []byte, pan string, acct *account
 	}
 	defer pinblock.Wipe(pin)
 	return bytes.Equal(pin, []byte(acct.card.PIN)), nil
-}
-
-// issuerKeys derives the ICC master key (option A) and the common session
-// key from the ATC in field 55.
-func issuerKeys(is *Issuer, pan, psn string, objs []tlv.TLV) (iccMK, sk []byte, err error) {
-	atc, ok := tlv.Find(objs, 0x9F36)
-	if !ok || len(atc.Value) != 2 {
-		return nil, nil, fmt.Errorf("hostsim: field 55 has no ATC")
-	}
-	iccMK, err = emvcrypto.DeriveICCMasterKeyA(is.imk, pan, psn)
-	if err != nil {
-		return nil, nil, err
-	}
-	sk, err = emvcrypto.SessionKeyCommon(iccMK, atc.Value)
-	if err != nil {
-		return nil, nil, err
-	}
-	return iccMK, sk, nil
-}
-
-// arqcLen is the usual length of each ARQC input tag, for tags the
-// terminal did not send (zeros stand in).
-var arqcLen = map[tlv.Tag]int{0x9F02: 6, 0x9F03: 6, 0x9F1A: 2, 0x95: 5, 0x5F2A: 2, 0x9A: 3, 0x9C: 1,
-	0x9F37: 4, 0x82: 2, 0x9F36: 2, 0x9F35: 1, 0x9F45: 2, 0x9F4C: 8, 0x9F34: 3, 0x9F21: 3, 0x9F7C: 20}
-
-// arqcData concatenates the issuer's ARQC tags' values from field 55 and,
-// when the issuer says so, the card verification results from 9F10. A CVR
-// saying the cryptogram was computed in a qPBOC/qVSDC GPO means the TVR was
-// not part of it (zeros stand in), as docs/cardsim.md describes.
-func arqcData(is *Issuer, objs []tlv.TLV) []byte {
-	var cvr []byte
-	if is.ARQCIADCVR {
-		cvr = cvrOf(objs)
-	}
-	quick := quickPath(cvr)
-	var out []byte
-	for _, t := range is.tags {
-		if v, ok := tlv.Find(objs, t); ok && !(t == 0x95 && quick) {
-			out = append(out, v.Value...)
-			continue
-		}
-		out = append(out, make([]byte, arqcLen[t])...)
-	}
-	return append(out, cvr...)
-}
-
-// cvrOf cuts the card verification results out of the issuer application
-// data: four bytes (length byte first) at offset 3 for UnionPay and Visa,
-// six bytes at offset 2 for Mastercard (AID A000000004 in 84 or 4F).
-func cvrOf(objs []tlv.TLV) []byte {
-	iad, ok := tlv.Find(objs, 0x9F10)
-	if !ok {
-		return nil
-	}
-	aid, ok := tlv.Find(objs, 0x84)
-	if !ok {
-		aid, _ = tlv.Find(objs, 0x4F)
-	}
-	off, n := 3, 4
-	if bytes.HasPrefix(aid.Value, []byte{0xA0, 0x00, 0x00, 0x00, 0x04}) {
-		off, n = 2, 6
-	}
-	if len(iad.Value) < off+n {
-		return nil
-	}
-	return iad.Value[off : off+n]
-}
-
-// quickPath reports whether the CVR says the cryptogram came with the GPO
-// (bit 1 of the CVR's second byte after the length byte).
-func quickPath(cvr []byte) bool {
-	b := cvr
-	if len(b) == 4 {
-		b = b[1:]
-	}
-	return len(b) >= 2 && b[1]&0x01 != 0
 }
 
 // book records an offline approval the card already gave: the host cannot

@@ -67,6 +67,9 @@ func TestKernelToHost(t *testing.T) {
 		{"visa-credit", hal.Contact}, {"visa-credit", hal.Contactless},
 		{"mastercard-debit", hal.Contact}, {"mastercard-debit", hal.Contactless},
 		{"multi-app", hal.Contact},
+		{"visa-cvn18", hal.Contact}, {"visa-cvn18", hal.Contactless},
+		{"visa-cvn22", hal.Contact}, {"visa-cvn22", hal.Contactless},
+		{"mastercard-cvn17", hal.Contact}, {"mastercard-cvn17", hal.Contactless},
 	}
 	r := newRig(t, nil)
 	r.signOn()

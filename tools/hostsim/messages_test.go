@@ -52,7 +52,7 @@ func TestDeclineRules(t *testing.T) {
 			q := r.chipSale(100)
 			q.ICCData, _, _ = iccData(r.t, upIMK, debitPAN, "01", 100, 0x42, true)
 			return q
-		}, "05"},
+		}, CodeIssuerAuthFailed},
 		{"unknown card", func(r *rig) acquirer.Request {
 			q := r.chipSale(100)
 			q.PAN, q.ICCData, q.PIN = hal.MustPAN("6222020000000000000"), nil, nil
@@ -503,7 +503,7 @@ func TestRevokedTerminalMayStillReverse(t *testing.T) {
 	sale := r.chipSale(100)
 	r.do(sale)
 	r.host.Revoke(testSerial)
-	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.ReasonCardDeclined); err != nil || rr.Code != "00" {
+	if rr, err := r.client.Reverse(context.Background(), sale, acquirer.CauseCardDeclined); err != nil || rr.Code != "00" {
 		t.Fatalf("reversal after revocation: %+v %v", rr, err)
 	}
 	if r.balance(debitPAN) != 1000000 {

@@ -23,6 +23,8 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 		return s.params(m)
 	case acquirer.NetCAKeyQuery, acquirer.NetCAKeyDownload, acquirer.NetCAKeyEnd:
 		return s.caKeys(m, f60.NetCode)
+	case acquirer.NetICParamQuery, acquirer.NetICParamDownload, acquirer.NetICParamEnd:
+		return s.icParams(m, f60.NetCode)
 	case acquirer.NetActivate:
 		return s.activate(m)
 	case acquirer.NetActivateOTP:

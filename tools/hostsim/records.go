@@ -3,6 +3,8 @@ package hostsim
 import (
 	"fmt"
 	"time"
+
+	"kpos/firmware/acquirer"
 )
 
 // Record is one thing the host did, as a test or the control interface
@@ -31,6 +33,35 @@ type Record struct {
 	// Balanced is a settlement's outcome.
 	Balanced bool   `json:"balanced,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// Entry is how the card was read (field 22): chip, contactless,
+	// stripe, fallback, manual, qr.
+	Entry string `json:"entry,omitempty"`
+	// OrigTrace is the original a void, refund, completion or query names
+	// (field 61).
+	OrigTrace uint32 `json:"orig_trace,omitempty"`
+	// Reason is a reversal's reason code (field 39 of the 0400).
+	Reason string `json:"reason,omitempty"`
+	// Unanswered: the host processed the request but sent no usable
+	// answer (amount trigger 99, or a fault that drops or garbles it).
+	Unanswered bool `json:"unanswered,omitempty"`
+}
+
+// entryNames name field 22's entry modes in records.
+var entryNames = map[acquirer.EntryMode]string{acquirer.EntryChip: "chip", acquirer.EntryContactless: "contactless",
+	acquirer.EntryStripe: "stripe", acquirer.EntryFallback: "fallback", acquirer.EntryManual: "manual", acquirer.EntryQR: "qr"}
+
+// markUnanswered marks the latest record of the request with trace from
+// terminal tid as unanswered.
+func (s *Server) markUnanswered(tid string, trace uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.records) - 1; i >= 0; i-- {
+		r := s.records[i]
+		if r.TID == tid && r.Trace == trace && (r.Type == "authorization" || r.Type == "reversal") {
+			r.Unanswered = true
+			return
+		}
+	}
 }
 
 // txn is an authorization the host holds, with what it takes to undo it.
@@ -50,8 +81,17 @@ type txn struct {
 	qrPayload string
 	foreign   bool
 	credit    bool // counts as a credit at settlement (refund)
-	counts    bool // counts in the settlement totals at all
-	note      string
+	kind      acquirer.Kind
+	batch     uint32
+	// A pre-authorization: released by its void, or closed by a completion
+	// that stands; a completion: its pre-authorization and the hold it
+	// released.
+	released   bool
+	completion *txn
+	preauth    *txn
+	held       int64
+	counts     bool // counts in the settlement totals at all
+	note       string
 }
 
 // record appends r (under s.mu) and returns a pointer for later updates.

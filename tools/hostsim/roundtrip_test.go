@@ -73,7 +73,7 @@ func TestNoAnswerThenReversalIsAppliedOnce(t *testing.T) {
 		t.Fatalf("the host processed the sale: balance %d", bal)
 	}
 	for i := 0; i < 2; i++ {
-		resp, err := r.client.Reverse(context.Background(), req, acquirer.ReasonNoAnswer)
+		resp, err := r.client.Reverse(context.Background(), req, acquirer.CauseNoAnswer)
 		if err != nil || resp.Code != "00" {
 			t.Fatalf("reversal %d: %+v %v", i, resp, err)
 		}

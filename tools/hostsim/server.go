@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,9 @@ type Config struct {
 	Data *Data
 	// CAKeys are the CA public keys the host hands out in a CA-key download.
 	CAKeys []CAKey
+	// ICParams are the IC card parameters (one per AID) the host hands out
+	// in an IC parameter download (icparams.go).
+	ICParams []acquirer.ICParams
 	// Now is the host's clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives one line per message, PANs masked (discarded when nil).
@@ -65,6 +70,10 @@ type Server struct {
 	seq         uint32
 	reversedKey map[txnKey]bool // reversals whose original never arrived
 	requirement map[string]int  // by TID: processing requirement for the next answer
+
+	// issuerAuthFailures counts authorizations declined for a cryptogram
+	// that did not verify (issuer.go).
+	issuerAuthFailures int
 }
 
 type txnKey struct {
@@ -88,7 +97,6 @@ type termState struct {
 	pinKey  []byte
 	macKey  []byte
 	dataKey []byte
-	daily   map[string]int64 // approved amount per day (YYYYMMDD)
 	act     *activation
 	bound   bool
 	// kcodeUsed: the K code has bound this terminal and binds no more;
@@ -143,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 		txns: map[txnKey]*txn{}, byRRN: map[string]*txn{}, uploads: map[batchKey][]Record{},
 		qrOrders: map[batchTrace]*txn{}, reversedKey: map[txnKey]bool{}, requirement: map[string]int{}}
 	for _, t := range d.Terminals {
-		ts := &termState{rec: t, alg: keys.AlgTDES, daily: map[string]int64{}}
+		ts := &termState{rec: t, alg: keys.AlgTDES}
 		if strings.EqualFold(t.Algorithm, "SM4") {
 			ts.alg = keys.AlgSM4
 		}
@@ -191,11 +199,15 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
+	// One read takes in a whole request (prefix and body) where the
+	// terminal wrote it at once; what is read ahead stays for the next
+	// frame on a kept connection.
+	in := bufio.NewReader(conn)
 	for ctx.Err() == nil {
 		if err := conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)); err != nil {
 			return
 		}
-		fr, err := acquirer.ReadFrame(conn)
+		fr, err := acquirer.ReadFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				s.log.Debug("hostsim read", "err", err)
@@ -269,6 +281,12 @@ func (s *Server) handle(fr acquirer.Frame) ([]byte, delivery) {
 	}
 	hdr := fr.Header.WithRequirement(s.takeRequirement(acquirer.FieldString(m, 41)))
 	if hasFault {
+		switch fault.Kind {
+		case FaultDropAfter, FaultNoAnswer, FaultGarbage:
+			if trace, err := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32); err == nil {
+				s.markUnanswered(acquirer.FieldString(m, 41), uint32(trace))
+			}
+		}
 		return s.applyFault(fault, fr, hdr, ans, tk)
 	}
 	body, err := s.pack(ans, tk)

@@ -5,25 +5,23 @@ import (
 	"testing"
 )
 
-func TestParseReferenceOutput(t *testing.T) {
-	zbar := []byte(`<barcodes xmlns='http://zbar.sourceforge.net/2008/barcode'>
-<source href='/tmp/x/clean-000.pgm'>
-<index num='0'>
-<symbol type='QR-Code' quality='1' orientation='UP'><data><![CDATA[0002010102]]></data></symbol>
-</index>
-</source>
-<source href='/tmp/x/blur-001.pgm'>
-<index num='0'>
-</index>
-</source>
-</barcodes>`)
-	if got, want := parseZbarXML(zbar), map[string][]string{"/tmp/x/clean-000.pgm": {"0002010102"}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("zbar: %v", got)
+func TestParseHarness(t *testing.T) {
+	out := []byte("0 1500000 3632\n1 250000 -\n2 3000000 61,6263\n")
+	got, err := parseHarness(out, 3)
+	if err != nil {
+		t.Fatal(err)
 	}
-	zx := []byte("/tmp/x/clean-000.pgm QRCode \"6249006009185572497\"\n/tmp/x/blur 1.pgm QRCode \"a b\"\n/tmp/x/n.pgm: No barcode found\n")
-	want := map[string][]string{"/tmp/x/clean-000.pgm": {"6249006009185572497"}, "/tmp/x/blur 1.pgm": {"a b"}}
-	if got := parseZXing(zx); !reflect.DeepEqual(got, want) {
-		t.Errorf("zxing: %v", got)
+	want := []harnessLine{{ms: 1.5, texts: []string{"62"}}, {ms: 0.25}, {ms: 3, texts: []string{"a", "bc"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"0 1 zz\n", "1 5 -\n", "0 -5 -\n", "0 5\n", "0 5 - x\n"} {
+		if _, err := parseHarness([]byte(bad), 1); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, err := parseHarness(out, 4); err == nil {
+		t.Error("a missing frame went unnoticed")
 	}
 }
 
@@ -40,13 +38,12 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// FuzzParseReferenceOutput: the parsers of the reference tools' output take
-// any bytes without panicking.
-func FuzzParseReferenceOutput(f *testing.F) {
-	f.Add([]byte("<source href='a'><data><![CDATA[x]]></data>"))
-	f.Add([]byte("f QRCode \"x\"\n"))
+// FuzzParseHarness: the parser of the harnesses' output takes any bytes
+// without panicking.
+func FuzzParseHarness(f *testing.F) {
+	f.Add([]byte("0 1 3632\n"))
+	f.Add([]byte("0 1 -\n1 2 61,62\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parseZbarXML(b)
-		parseZXing(b)
+		_, _ = parseHarness(b, 2)
 	})
 }

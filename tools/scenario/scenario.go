@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,8 @@ type Target interface {
 	// for the latest).
 	JournalState(ctx context.Context, trace string) (string, error)
 	// HostCount counts the host simulator's records of kind ("sale",
-	// "reversal", …) and state ("approved", "declined", "" for any).
+	// "reversal", …) and state ("approved", "declined", "" for any;
+	// "reason=CODE" for a reversal sent with reason CODE in field 39).
 	HostCount(ctx context.Context, kind, state string) (int, error)
 	// Host sends a control command to the host simulator ("fault no-answer").
 	Host(ctx context.Context, command string) error
@@ -53,6 +55,28 @@ type Target interface {
 // slot as its N-th command arrives (scenario step `pull-at N`).
 type CardPuller interface {
 	PullAt(ctx context.Context, n int) error
+}
+
+// HostRecord is one transaction record of the host, field by field, as
+// `expect host record` names them: type (authorization, reversal), kind
+// (sale, void, refund, …; "reversal" for a reversal), trace, code (the
+// response code), amount (yuan, "30.00"), entry (chip, contactless, stripe,
+// fallback, manual, qr), orig-trace, reason (a reversal's reason code),
+// applied and answered (yes or no), voided and reversed (yes or no).
+type HostRecord map[string]string
+
+// HostInspector is a target whose host's transaction records can be read,
+// oldest first (scenario steps `expect host record` and `expect host order`).
+type HostInspector interface {
+	HostRecords(ctx context.Context) ([]HostRecord, error)
+}
+
+// Clock is a target whose clock (the terminal's, the host's and the
+// scheduler's alike) the scenario sets and moves (`clock set`, `clock
+// advance`). Time keeps running from where it was put.
+type Clock interface {
+	SetClock(ctx context.Context, t time.Time) error
+	AdvanceClock(ctx context.Context, d time.Duration) error
 }
 
 // Step is one line of a scenario.
@@ -93,7 +117,8 @@ var verbs = map[string][2]int{
 	"host":      {1, 8},
 	"power-cut": {0, 0},
 	"pull-at":   {1, 1},
-	"expect":    {1, 8},
+	"expect":    {1, 64},
+	"clock":     {2, 2},
 }
 
 var keyNames = map[string]hal.Key{
@@ -141,7 +166,10 @@ func Parse(name string, r io.Reader) (*Script, error) {
 	return s, nil
 }
 
-// split cuts a line into words; "double quotes" keep spaces, # starts a comment.
+// split cuts a line into words; "double quotes" keep spaces, # starts a
+// comment. Inside quotes \" is a quote and \\ a backslash; a backslash
+// before anything else stays, so that a regular expression keeps its
+// escapes ("/Trace \d{6}/", "/\[approved\]/").
 func split(line string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
@@ -149,7 +177,7 @@ func split(line string) ([]string, error) {
 	for i := 0; i < len(line); i++ {
 		c := line[i]
 		switch {
-		case inQuote && c == '\\' && i+1 < len(line):
+		case inQuote && c == '\\' && i+1 < len(line) && (line[i+1] == '"' || line[i+1] == '\\'):
 			i++
 			cur.WriteByte(line[i])
 		case c == '"':
@@ -195,7 +223,32 @@ func parseKeys(args []string) ([]hal.Key, error) {
 }
 
 var expectForms = map[string][2]int{
-	"screen": {1, 3}, "text": {1, 3}, "receipt": {1, 1}, "no-receipt": {1, 1}, "journal": {2, 2}, "host": {2, 3},
+	"screen": {1, 63}, "text": {1, 63}, "receipt": {1, 1}, "no-receipt": {1, 1}, "journal": {2, 2}, "host": {2, 63},
+	"never": {2, 63},
+}
+
+// recordFields are the fields `expect host record` may name.
+var recordFields = map[string]bool{"type": true, "kind": true, "trace": true, "code": true, "amount": true, "entry": true,
+	"orig-trace": true, "reason": true, "applied": true, "answered": true, "voided": true, "reversed": true}
+
+// timeLayouts are the ways `clock set` takes a time (local time unless it
+// names its zone); a time of day alone is that time on the day the
+// scenario runs.
+var timeLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
+
+func parseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	for _, l := range []string{"15:04:05", "15:04"} {
+		if t, err := time.ParseInLocation(l, s, time.Local); err == nil {
+			y, m, d := time.Now().Date()
+			return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, time.Local), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("clock set: %q is not a time like 2026-12-03T23:59:00", s)
 }
 
 func check(st Step) error {
@@ -213,6 +266,18 @@ func check(st Step) error {
 		if n, err := strconv.Atoi(st.Args[0]); err != nil || n < 1 {
 			return fmt.Errorf("pull-at takes the number of the command (1 or more) at which the card leaves, not %q", st.Args[0])
 		}
+	case "clock":
+		switch st.Args[0] {
+		case "set":
+			_, err := parseTime(st.Args[1])
+			return err
+		case "advance":
+			if d, err := time.ParseDuration(st.Args[1]); err != nil || d < 0 {
+				return fmt.Errorf("clock advance takes a duration forward (like 2m or 24h), not %q", st.Args[1])
+			}
+			return nil
+		}
+		return fmt.Errorf("clock takes set TIME or advance DURATION, not %q", st.Args[0])
 	case "expect":
 		form := st.Args[0]
 		lim, ok := expectForms[form]
@@ -221,6 +286,9 @@ func check(st Step) error {
 		}
 		rest := st.Args[1:]
 		if i := indexOf(rest, "within"); i >= 0 {
+			if form == "never" {
+				return errors.New("expect never holds over the rest of the scenario: it takes no within")
+			}
 			if i+1 >= len(rest) {
 				return errors.New("within needs a duration")
 			}
@@ -232,18 +300,83 @@ func check(st Step) error {
 		if len(rest) < lim[0] || len(rest) > lim[1] {
 			return fmt.Errorf("expect %s takes %d to %d arguments", form, lim[0], lim[1])
 		}
-		if form == "host" && len(rest) == 3 {
-			if _, err := strconv.Atoi(rest[2]); err != nil {
-				return fmt.Errorf("expect host: count %q is not a number", rest[2])
-			}
-		}
-		if form == "host" && len(rest) == 2 {
-			if _, err := strconv.Atoi(rest[1]); err != nil {
-				return fmt.Errorf("expect host: count %q is not a number", rest[1])
+		switch form {
+		case "host":
+			return checkHost(rest)
+		case "never":
+			if rest[0] != "screen" && rest[0] != "text" {
+				return fmt.Errorf("expect never takes screen ID [TEXT…] or text TEXT…, not %q", rest[0])
 			}
 		}
 	}
 	return nil
+}
+
+// checkHost checks the forms of `expect host`: KIND [STATE] COUNT, record
+// N FIELD=VALUE…, order KIND….
+func checkHost(rest []string) error {
+	switch rest[0] {
+	case "record":
+		if len(rest) < 3 {
+			return errors.New("expect host record takes N (1 or more, -1 or last for the latest) and FIELD=VALUE…")
+		}
+		if _, err := recordIndex(rest[1], 1); err != nil {
+			return err
+		}
+		for _, fv := range rest[2:] {
+			f, _, ok := strings.Cut(fv, "=")
+			if !ok || !recordFields[f] {
+				return fmt.Errorf("expect host record: %q is not FIELD=VALUE with a known field", fv)
+			}
+		}
+		return nil
+	case "order":
+		return nil
+	}
+	if len(rest) == 3 && rest[1] == "reason" {
+		if !reasonCode(rest[2]) {
+			return fmt.Errorf("expect host: reason %q is not a two-character code", rest[2])
+		}
+		return nil
+	}
+	if len(rest) > 3 {
+		return errors.New("expect host takes KIND [STATE] COUNT")
+	}
+	if _, err := strconv.Atoi(rest[len(rest)-1]); err != nil {
+		return fmt.Errorf("expect host: count %q is not a number", rest[len(rest)-1])
+	}
+	return nil
+}
+
+// reasonCode reports whether s is a two-character response code.
+func reasonCode(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// recordIndex turns N of `expect host record N` into an index into n
+// records: 1 is the first, -1 (or last) the latest.
+func recordIndex(arg string, n int) (int, error) {
+	if arg == "last" {
+		arg = "-1"
+	}
+	i, err := strconv.Atoi(arg)
+	if err != nil || i == 0 {
+		return 0, fmt.Errorf("expect host record: %q is not a record number (1 or more, -1 or last)", arg)
+	}
+	if i < 0 {
+		i += n
+	} else {
+		i--
+	}
+	return i, nil
 }
 
 func indexOf(xs []string, s string) int {
@@ -274,20 +407,49 @@ type Runner struct {
 	Log     io.Writer     // each step as it runs, when set
 }
 
-// Run executes s and returns the first failure.
+// never is an `expect never` step in force: no screen shown from from on
+// may match.
+type never struct {
+	step  Step
+	from  int
+	match func(hal.Screen) bool
+}
+
+// Run executes s and returns the first failure. An `expect never` holds
+// from its line to the end: it is checked after every later step, and at
+// the end.
 func (r *Runner) Run(ctx context.Context, s *Script) error {
 	cursor := 0 // screens before this index are already matched
+	var nevers []never
+	checkNevers := func() error {
+		screens := r.Target.Screens()
+		for _, n := range nevers {
+			for i := n.from; i < len(screens); i++ {
+				if n.match(screens[i]) {
+					return &Failure{Script: s.Name, Step: n.step, Err: fmt.Errorf("shown after all:\n%s", indent(screens[i].String()))}
+				}
+			}
+		}
+		return nil
+	}
 	for _, st := range s.Steps {
 		if r.Log != nil {
 			fmt.Fprintf(r.Log, "%s:%d: %s\n", s.Name, st.Line, st.Text)
+		}
+		if st.Verb == "expect" && st.Args[0] == "never" {
+			nevers = append(nevers, never{step: st, from: len(r.Target.Screens()), match: screenMatcher(st.Args[1], st.Args[2:])})
+			continue
 		}
 		next, err := r.step(ctx, st, cursor)
 		if err != nil {
 			return &Failure{Script: s.Name, Step: st, Err: err}
 		}
 		cursor = next
+		if err := checkNevers(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return checkNevers()
 }
 
 func (r *Runner) timeout(st Step) time.Duration {
@@ -351,6 +513,17 @@ func (r *Runner) step(ctx context.Context, st Step, cursor int) (int, error) {
 			return cursor, err
 		}
 		return before, nil
+	case "clock":
+		c, ok := t.(Clock)
+		if !ok {
+			return cursor, errors.New("this target has no clock a scenario can set")
+		}
+		if st.Args[0] == "set" {
+			at, _ := parseTime(st.Args[1])
+			return cursor, c.SetClock(ctx, at)
+		}
+		d, _ := time.ParseDuration(st.Args[1])
+		return cursor, c.AdvanceClock(ctx, d)
 	case "expect":
 		return r.expect(ctx, st, cursor)
 	}
@@ -396,6 +569,21 @@ func (r *Runner) expect(ctx context.Context, st Step, cursor int) (int, error) {
 			return state == args[2], "journal " + args[1] + " is " + strconv.Quote(state), err
 		})
 	case "host":
+		switch args[1] {
+		case "record":
+			return cursor, r.expectRecord(ctx, args[2], args[3:])
+		case "order":
+			return cursor, r.expectOrder(ctx, args[2:])
+		}
+		if len(args) == 4 && args[2] == "reason" {
+			// expect host KIND reason CODE: a record of KIND (a reversal)
+			// whose field 39 is CODE.
+			kind, code := args[1], args[3]
+			return cursor, poll(ctx, func() (bool, string, error) {
+				n, err := t.HostCount(ctx, kind, "reason="+code)
+				return n > 0, fmt.Sprintf("host holds no %s with reason %s", kind, code), err
+			})
+		}
 		kind, state, count := args[1], "", args[len(args)-1]
 		if len(args) == 4 {
 			state = args[2]
@@ -407,6 +595,88 @@ func (r *Runner) expect(ctx context.Context, st Step, cursor int) (int, error) {
 		})
 	}
 	return cursor, fmt.Errorf("unknown expectation %q", args[0])
+}
+
+func (r *Runner) inspector() (HostInspector, error) {
+	h, ok := r.Target.(HostInspector)
+	if !ok {
+		return nil, errors.New("this target cannot show the host's records")
+	}
+	return h, nil
+}
+
+// expectRecord waits until the host's record n has every field=value (a
+// /regexp/ value matches).
+func (r *Runner) expectRecord(ctx context.Context, n string, want []string) error {
+	h, err := r.inspector()
+	if err != nil {
+		return err
+	}
+	return poll(ctx, func() (bool, string, error) {
+		recs, err := h.HostRecords(ctx)
+		if err != nil {
+			return false, "host records", err
+		}
+		i, _ := recordIndex(n, len(recs))
+		if i < 0 || i >= len(recs) {
+			return false, fmt.Sprintf("the host holds %d transaction records, no record %s", len(recs), n), nil
+		}
+		rec := recs[i]
+		for _, fv := range want {
+			f, v, _ := strings.Cut(fv, "=")
+			if !matches(rec[f], v) {
+				return false, fmt.Sprintf("host record %s has %s=%q, want %q; the record: %s", n, f, rec[f], v, formatRecord(rec)), nil
+			}
+		}
+		return true, "", nil
+	})
+}
+
+// expectOrder waits until the kinds of the host's transaction records, in
+// order, are exactly kinds.
+func (r *Runner) expectOrder(ctx context.Context, kinds []string) error {
+	h, err := r.inspector()
+	if err != nil {
+		return err
+	}
+	return poll(ctx, func() (bool, string, error) {
+		recs, err := h.HostRecords(ctx)
+		if err != nil {
+			return false, "host records", err
+		}
+		got := make([]string, len(recs))
+		for i, rec := range recs {
+			got[i] = rec["kind"]
+		}
+		ok := len(got) == len(kinds)
+		for i := 0; ok && i < len(got); i++ {
+			ok = matches(got[i], kinds[i])
+		}
+		return ok, fmt.Sprintf("host records in order: %q, want %q", got, kinds), nil
+	})
+}
+
+// matches compares a value with what a scenario wants: equal, or a
+// /regexp/ that matches.
+func matches(got, want string) bool {
+	if len(want) > 2 && strings.HasPrefix(want, "/") && strings.HasSuffix(want, "/") {
+		re, err := regexp.Compile(want[1 : len(want)-1])
+		return err == nil && re.MatchString(got)
+	}
+	return got == want
+}
+
+func formatRecord(rec HostRecord) string {
+	keys := make([]string, 0, len(rec))
+	for k := range rec {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q ", k, rec[k])
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // poll retries check until it holds or ctx ends.

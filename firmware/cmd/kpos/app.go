@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,12 +17,13 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/bindlink"
-	"kpos/firmware/durable"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
+	"kpos/firmware/merchantpw"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal"
+	"kpos/firmware/ui"
 	"kpos/firmware/update"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -85,7 +81,7 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"),
-		journal.Options{RetentionDays: b.JournalRetentionDays})
+		journal.Options{Now: b.Now, RetentionDays: b.JournalRetentionDays})
 	if err != nil {
 		return nil, err
 	}
@@ -111,17 +107,20 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return fail(err)
 	}
-	kernel, err := emv.NewKernel(emvCfg, emv.WithLogger(a.log))
+	params := &emvParams{base: emvCfg, path: filepath.Join(b.DataDir, "emv-downloaded.json"), log: a.log}
+	kernel, err := emv.NewKernel(params.startConfig(), emv.WithLogger(a.log))
 	if err != nil {
 		return fail(err)
 	}
+	params.kernel = kernel
 	// The routing TPDU and header of the UnionPay POS dialect; an acquirer
 	// that routes otherwise sends its own in the binding parameters.
 	tpdu, _ := acquirer.ParseTPDU("6000030000")
 	header, _ := acquirer.ParseHeader("603100310100")
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
-		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log}, b.Link, ks)
-	binder, err := a.binder(ctx, j, ks, link)
+		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log, Now: b.Now}, b.Link, ks)
+	link.flagged = params.onFlag(link, j)
+	binder, err := a.binder(ctx, j, ks, link, params)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
 		// provisioned identity; a blank board cannot.
@@ -131,10 +130,11 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 		}
 	}
 	cfg := terminal.Config{MerchantName: b.Identity.MerchantName, MerchantID: b.Identity.MerchantID,
-		TerminalID: b.Identity.TerminalID, Logger: a.log}
+		TerminalID: b.Identity.TerminalID, Logger: a.log, Now: b.Now,
+		Display: ui.Size{Columns: b.DisplaySize.Columns, Rows: b.DisplaySize.Rows}}
 	var opts []terminal.Option
 	if binder != nil {
-		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword))
+		opts = append(opts, terminal.WithBinding(binder), terminal.WithMerchantPassword(a.merchantPassword()))
 	}
 	// Settlement goes over the same link: on demand, at the binding's
 	// settlement time, and resumed at boot after a power cut.
@@ -187,6 +187,14 @@ func (a *app) stop(inst *instance) {
 	inst.journal.Close()
 }
 
+// now is the board's clock.
+func (a *app) now() time.Time {
+	if a.board.Now != nil {
+		return a.board.Now()
+	}
+	return time.Now()
+}
+
 func (a *app) current() *instance {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -197,7 +205,7 @@ func (a *app) current() *instance {
 // and identity is the test terminal of docs/test-cards.md: at its first
 // boot it is recorded as bound, with the parameters the host downloads to
 // it. The acquirer link follows the binding's identity from then on.
-func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink) (*binding.Binder, error) {
+func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink, params *emvParams) (*binding.Binder, error) {
 	b := a.board
 	if b.Serial == "" {
 		return nil, errors.New("the board has no device serial to bind with")
@@ -224,13 +232,29 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err != nil {
 			return err
 		}
-		return link.SignOn(ctx, trace, batch)
+		if err := link.SignOn(ctx, trace, batch); err != nil {
+			return err
+		}
+		// At sign-on the host's answer says whether the CA public keys (4)
+		// or the IC card parameters (5) changed; a failed download keeps
+		// what the terminal has.
+		if r := link.client().LastSignOn().Requirement; r == acquirer.RequireCAKeys || r == acquirer.RequireICParams {
+			// A flagged sign-on refreshes both: the CA keys, then the IC
+			// card parameters.
+			for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
+				if err := params.download(ctx, what, link.client(), j); err != nil {
+					a.log.Warn("download at sign-on", "requirement", what, "err", err)
+				}
+			}
+		}
+		return nil
 	})
+	link.signOn = signOn
 	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
 	return binding.New(binding.Config{Serial: b.Serial, Banks: []string{binding.TestBank}}, binding.Deps{
 		Host: host, Keys: ks, Derive: keys.DeriveTransportKey, SignOn: signOn,
 		Store: followingStore{Store: store, follow: func(r binding.Record) { link.setIdentity(r.TID, r.MID) }},
-		Log:   a.log.With("component", "binding"),
+		Log:   a.log.With("component", "binding"), Now: b.Now,
 	})
 }
 
@@ -252,7 +276,7 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	if err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: parameter download: %w", err)
 	}
-	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, time.Now())
+	rec := bindlink.Provisioned(b.Identity.TerminalID, b.Identity.MerchantID, b.Identity.MerchantName, p, a.now())
 	if err := rec.Params.Validate(); err != nil {
 		return binding.Record{}, fmt.Errorf("provisioned terminal: %w", err)
 	}
@@ -263,22 +287,19 @@ func (a *app) provision(ctx context.Context, j *journal.Journal, store binding.S
 	return rec, nil
 }
 
-// merchantPassword checks the merchant's password, which unbinding asks
-// for. It is kept as a PBKDF2 hash in the data directory; a simulated
-// board gets the TEST ONLY password of docs/test-cards.md on first use.
-func (a *app) merchantPassword(pw string) bool {
-	path := filepath.Join(a.board.DataDir, "merchant-password")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && a.board.Sim != nil {
-		if err := setMerchantPassword(path, testMerchantPassword); err != nil {
+// merchantPassword is the merchant's password, which void, refund,
+// settlement and unbinding ask for, with its attempt limit; its PBKDF2 cost
+// is the board's. A simulated board gets the TEST ONLY password of
+// docs/test-cards.md when none is set.
+func (a *app) merchantPassword() *merchantpw.Guard {
+	g := merchantpw.New(merchantpw.Config{Dir: a.board.DataDir, Iterations: a.board.PasswordIterations,
+		Log: a.log.With("component", "merchant-password")})
+	if a.board.Sim != nil && !g.IsSet() {
+		if err := g.Set(a.board.Sim.MerchantPassword); err != nil {
 			a.log.Error("merchant password", "err", err)
-			return false
 		}
 	}
-	ok, err := checkMerchantPassword(path, pw)
-	if err != nil {
-		a.log.Error("merchant password", "err", err)
-	}
-	return ok
+	return g
 }
 
 // followingStore is the binding's store that also tells the acquirer link
@@ -304,6 +325,40 @@ type hostLink struct {
 	link hal.Link
 	ks   *keys.Store
 	c    *acquirer.Client
+
+	// flagged hears the processing requirement of every answer.
+	flagged func(requirement int)
+	// signOn signs on again (working keys, and any download the answer
+	// asks for) before the first exchange after a sign-off.
+	signOn    func(ctx context.Context) error
+	signedOff atomic.Bool
+}
+
+// EndDay signs off: the terminal's business day with the host ends (after
+// the settlement, settle.DayEnder); it signs on again before its next
+// transaction or exchange.
+func (h *hostLink) EndDay(ctx context.Context, trace, batch uint32) error {
+	if err := h.client().SignOff(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(true)
+	return nil
+}
+
+// SignedOff reports whether the terminal signed off and has not signed on
+// since: the terminal signs on before its next transaction.
+func (h *hostLink) SignedOff() bool { return h.signedOff.Load() }
+
+// awake signs on again after a sign-off.
+func (h *hostLink) awake(ctx context.Context) error {
+	if !h.signedOff.Load() || h.signOn == nil {
+		return nil
+	}
+	if err := h.signOn(ctx); err != nil {
+		return fmt.Errorf("sign-on after the sign-off: %w", err)
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 var _ terminal.Host = (*hostLink)(nil)
@@ -330,63 +385,42 @@ func (h *hostLink) setIdentity(tid, mid string) {
 }
 
 func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
-	return h.client().SignOn(ctx, trace, batch)
+	if err := h.client().SignOn(ctx, trace, batch); err != nil {
+		return err
+	}
+	h.signedOff.Store(false)
+	return nil
 }
 
 func (h *hostLink) Do(ctx context.Context, req acquirer.Request) (acquirer.Response, error) {
-	return h.client().Do(ctx, req)
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
+	resp, err := h.client().Do(ctx, req)
+	if err == nil && resp.Requirement != acquirer.RequireNone && h.flagged != nil {
+		h.flagged(resp.Requirement)
+	}
+	return resp, err
 }
 
-func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, reason string) (acquirer.Response, error) {
-	return h.client().Reverse(ctx, orig, reason)
+func (h *hostLink) Reverse(ctx context.Context, orig acquirer.Request, cause acquirer.ReversalCause) (acquirer.Response, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.Response{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
+	return h.client().Reverse(ctx, orig, cause)
 }
 
 var _ settle.Host = (*hostLink)(nil)
 
 func (h *hostLink) Settle(ctx context.Context, s acquirer.Settlement) (acquirer.SettleResult, error) {
+	if err := h.awake(ctx); err != nil {
+		return acquirer.SettleResult{}, fmt.Errorf("%w: %w", acquirer.ErrNotSent, err)
+	}
 	return h.client().Settle(ctx, s)
 }
 
 func (h *hostLink) UploadBatch(ctx context.Context, items []acquirer.Request) error {
 	return h.client().UploadBatch(ctx, items)
-}
-
-// testMerchantPassword is the merchant password of simulated boards. TEST
-// ONLY: it protects nothing but a simulated terminal's binding.
-const testMerchantPassword = "123456"
-
-const merchantPasswordIter = 100_000
-
-// setMerchantPassword stores a salted PBKDF2-SHA256 hash of pw.
-func setMerchantPassword(path, pw string) error {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return err
-	}
-	sum, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return err
-	}
-	return durable.WriteFile(path, []byte(hex.EncodeToString(salt)+":"+hex.EncodeToString(sum)+"\n"), 0o600)
-}
-
-// checkMerchantPassword compares pw with the stored hash in constant time.
-func checkMerchantPassword(path, pw string) (bool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false, err
-	}
-	saltHex, sumHex, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
-	salt, err1 := hex.DecodeString(saltHex)
-	want, err2 := hex.DecodeString(sumHex)
-	if !ok || err1 != nil || err2 != nil || len(want) != 32 {
-		return false, errors.New("merchant password file is damaged")
-	}
-	got, err := pbkdf2.Key(sha256.New, pw, salt, merchantPasswordIter, 32)
-	if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
 // freshSimState makes a simulated board's state agree with its host

@@ -33,7 +33,7 @@ type consoleServices struct {
 
 func (a *app) consoleServices(logs *logRing, perf *perfBook) console.Services {
 	s := &consoleServices{a: a, started: time.Now(), logs: logs, perf: perf}
-	return console.Services{Status: s, Devices: s, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
+	return console.Services{Status: s, Devices: s, Params: consoleParams{s}, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
 }
 
 func (s *consoleServices) inst() (*instance, error) {
@@ -269,21 +269,7 @@ func (s *consoleServices) List(ctx context.Context, n int) ([]console.JournalEnt
 	if err != nil {
 		return nil, err
 	}
-	txns, err := inst.journal.List(0)
-	if err != nil {
-		return nil, err
-	}
-	batch, _ := inst.journal.Batch()
-	if n > 0 && len(txns) > n {
-		txns = txns[len(txns)-n:]
-	}
-	out := make([]console.JournalEntry, 0, len(txns))
-	for _, t := range txns {
-		e := entry(t)
-		e.Settled = t.Batch < batch
-		out = append(out, e)
-	}
-	return out, nil
+	return journalList(inst.journal, n)
 }
 
 func (s *consoleServices) Show(ctx context.Context, trace uint32) (console.JournalEntry, error) {
@@ -291,14 +277,54 @@ func (s *consoleServices) Show(ctx context.Context, trace uint32) (console.Journ
 	if err != nil {
 		return console.JournalEntry{}, err
 	}
-	t, err := inst.journal.Get(trace)
+	return journalShow(inst.journal, trace)
+}
+
+// journalList is `journal list`: the newest n transactions of the open
+// batch, as docs/console.md says (settled batches are in their reports).
+func journalList(j *journal.Journal, n int) ([]console.JournalEntry, error) {
+	open, err := j.Batch()
+	if err != nil {
+		return nil, err
+	}
+	txns, err := j.List(open)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 && len(txns) > n {
+		txns = txns[len(txns)-n:]
+	}
+	out := make([]console.JournalEntry, 0, len(txns))
+	for _, t := range txns {
+		out = append(out, entry(t))
+	}
+	return out, nil
+}
+
+// journalShow is `journal show TRACE`, with whether its batch is settled.
+func journalShow(j *journal.Journal, trace uint32) (console.JournalEntry, error) {
+	t, err := j.Get(trace)
 	if errors.Is(err, journal.ErrNotFound) {
 		return console.JournalEntry{}, fmt.Errorf("%w: trace %06d", console.ErrNotFound, trace)
 	}
 	if err != nil {
 		return console.JournalEntry{}, err
 	}
-	return entry(t), nil
+	e := entry(t)
+	open, err := j.Batch()
+	if err != nil {
+		return console.JournalEntry{}, err
+	}
+	// Settled: its batch is not the open one and was closed by a
+	// settlement. (Batch numbers wrap, so the number alone does not say.)
+	if t.Batch != open {
+		if _, err := j.ClosedBatch(t.Batch); err == nil {
+			e.Settled = true
+		} else if !errors.Is(err, journal.ErrNoBatch) {
+			return console.JournalEntry{}, err
+		}
+	}
+	return e, nil
 }
 
 func (s *consoleServices) Reprint(ctx context.Context, trace uint32) error {

@@ -3,21 +3,18 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"kpos/firmware/console"
+	"kpos/firmware/logfile"
 	"kpos/firmware/update"
 )
-
-// simConsolePassword is the technician password a simulated board starts
-// with (TEST ONLY; change it with `passwd`). Real boards are provisioned
-// with their own.
-const simConsolePassword = "tech-pass-2026"
 
 // serveConsole starts the technician console: on the unix socket path when
 // one is given, and on the board's serial console when it has one.
@@ -27,12 +24,14 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 		return nil
 	}
 	pw := filepath.Join(b.DataDir, "console.pw")
+	// A simulated board starts with its test password; real boards are
+	// provisioned with their own.
 	if b.Sim != nil {
-		if _, err := console.EnsurePassword(pw, simConsolePassword, 0); err != nil {
+		if _, err := console.EnsurePassword(pw, b.Sim.ConsolePassword, 0); err != nil {
 			return err
 		}
 	}
-	audit, err := os.OpenFile(filepath.Join(b.DataDir, "console-audit.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	audit, err := logfile.Open(filepath.Join(b.DataDir, "console-audit.log"), logConfig())
 	if err != nil {
 		return err
 	}
@@ -52,15 +51,27 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 		}()
 	}
 	if b.Console != nil {
-		go func() {
-			for ctx.Err() == nil {
-				if err := c.Serve(ctx, b.Console); err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-					a.log.Warn("console session", "err", err)
-				}
-			}
-		}()
+		go serveConsolePort(ctx, c, b.Console, a.log)
 	}
 	return nil
+}
+
+// serveConsolePort serves the board's serial console until ctx ends: one
+// reader for the port's whole life (console.ServePort), so that nothing
+// typed between two sessions is lost. A port that fails is served again
+// after a pause.
+func serveConsolePort(ctx context.Context, c *console.Console, port io.ReadWriter, log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := c.ServePort(ctx, port)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("console port", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // bootFirmware tells the updater about this start: a new image on trial

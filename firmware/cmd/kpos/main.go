@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 
 	"kpos/boards"
 	_ "kpos/boards/hw"
-	_ "kpos/boards/sim"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -42,6 +40,7 @@ type flags struct {
 	logFile   string
 	blank     bool
 	console   string
+	tempData  bool // dataDir was made for this run (a scenario without -data)
 	version   bool
 	list      bool
 }
@@ -52,7 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.board, "board", "sim", "board to run on (see -boards)")
 	fs.StringVar(&f.boardFile, "board-file", "", "board file with device paths and pins (real boards)")
-	fs.StringVar(&f.dataDir, "data", "", "state directory: journal, keys, parameters (default: a per-board folder under the user's state dir)")
+	fs.StringVar(&f.dataDir, "data", "", "state directory: journal, keys, parameters (default: a per-board folder under the user's cache dir; a new temporary one for -script)")
 	fs.StringVar(&f.params, "params", "", "parameter directory: EMV terminal data, CA keys, test cards (default: ./testdata when present)")
 	fs.StringVar(&f.script, "script", "", "run this scenario file and exit 0 only if every expectation held")
 	fs.StringVar(&f.host, "host", "", "acquirer host address (default: the board's; the sim board runs its own host simulator)")
@@ -72,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	return f, nil
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	if len(args) > 0 && args[0] == "console" {
 		return attachConsole(args[1:], stdout, stderr)
 	}
@@ -84,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if f.version {
-		fmt.Fprintf(stdout, "kpos %s\n", version)
+		fmt.Fprintf(stdout, "kpos %s (%s)\n", version, buildKind)
 		return 0
 	}
 	if f.list {
@@ -97,6 +96,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kpos:", err)
 		return 1
 	}
+	if f.tempData {
+		// A scenario's own state goes with it, unless it failed and the
+		// state is the evidence.
+		defer func() {
+			if code == 0 {
+				os.RemoveAll(filepath.Dir(f.dataDir))
+			} else {
+				fmt.Fprintln(stderr, "kpos: the failed run's data directory is kept:", f.dataDir)
+			}
+		}()
+	}
+	unlock, err := lockDataDir(f.dataDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "kpos:", err)
+		return 1
+	}
+	defer unlock()
 	logger, ring, closeLog, err := openLog(f)
 	if err != nil {
 		fmt.Fprintln(stderr, "kpos:", err)
@@ -130,6 +146,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f.script != "" {
 		return a.runScript(ctx, f.script, stdout, stderr)
 	}
+	fmt.Fprintln(stdout, "data directory:", f.dataDir)
 	return a.interactive(ctx, stdin, stdout, stderr)
 }
 
@@ -141,6 +158,17 @@ func (f *flags) resolveDirs() error {
 			f.params = filepath.Join(filepath.Dir(exe), "..", "share", "kpos")
 		}
 	}
+	if f.dataDir == "" && f.script != "" {
+		// A folder of the run's own holds the data directory, so that
+		// whatever a board keeps beside it (the sim board's test key)
+		// goes with it.
+		dir, err := os.MkdirTemp("", "kpos-"+f.board+"-")
+		if err != nil {
+			return err
+		}
+		f.dataDir, f.tempData = filepath.Join(dir, "data"), true
+		return os.Mkdir(f.dataDir, 0o700)
+	}
 	if f.dataDir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
@@ -149,23 +177,4 @@ func (f *flags) resolveDirs() error {
 		f.dataDir = filepath.Join(base, "kpos", f.board)
 	}
 	return os.MkdirAll(f.dataDir, 0o700)
-}
-
-func openLog(f flags) (*slog.Logger, *logRing, func(), error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, nil, nil, fmt.Errorf("bad -log level %q", f.logLevel)
-	}
-	path := f.logFile
-	if path == "" {
-		path = filepath.Join(f.dataDir, "kpos.log")
-	}
-	file, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("log file: %w", err)
-	}
-	lv := new(slog.LevelVar)
-	lv.Set(level)
-	ring := newLogRing(slog.NewTextHandler(file, &slog.HandlerOptions{Level: slog.LevelDebug}), lv)
-	return slog.New(ring.handler()), ring, func() { file.Close() }, nil
 }

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	kposBin = filepath.Join(dir, "kpos")
-	build := exec.Command("go", "build", "-o", kposBin, ".")
+	build := exec.Command("go", "build", "-tags", "sim", "-o", kposBin, ".")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		os.RemoveAll(dir)
@@ -49,9 +49,16 @@ func repoPath(t *testing.T, rel string) string {
 // kpos runs the binary with a fresh data directory unless args name one.
 func kpos(t *testing.T, timeout time.Duration, args ...string) (string, error) {
 	t.Helper()
+	return kposEnv(t, timeout, nil, args...)
+}
+
+// kposEnv runs the binary with env added to the test's environment.
+func kposEnv(t *testing.T, timeout time.Duration, env []string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, kposBin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = repoPath(t, ".")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -139,6 +146,7 @@ func TestPowerCutAfterTheHostAnswered(t *testing.T) {
 	sale := filepath.Join(t.TempDir(), "sale.txt")
 	os.WriteFile(sale, []byte(`expect screen idle within 20s
 keys 4 2 0 0 ENTER ENTER
+expect screen present-card
 insert unionpay-debit
 pin 123456
 expect screen approved within 20s

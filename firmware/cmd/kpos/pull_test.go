@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/boards/sim"
 	"kpos/firmware/journal"
 )
 
@@ -26,9 +27,10 @@ func TestCardPulledAtEachCommand(t *testing.T) {
 	script.WriteString("expect screen idle within 20s\n")
 	for n := 1; n <= commands; n++ {
 		// Amounts 1.01, 1.02, … tell the sales apart at the host.
-		// The card is taken back once the terminal asks for it or gave up.
-		fmt.Fprintf(&script, "keys 1 0 %d ENTER ENTER\npull-at %d\ninsert unionpay-debit\npin 123456\n"+
-			"expect text \"/Remove card|Type an amount/\" within 20s\nremove\nexpect screen idle within 20s\n", n%10, n)
+		// The card goes in when asked for, and is taken back once the
+		// terminal asks for it or gave up.
+		fmt.Fprintf(&script, "keys 1 0 %d ENTER ENTER\nexpect screen present-card\npull-at %d\ninsert unionpay-debit\npin 123456\n"+
+			"expect text \"/Remove card|Approved|Declined|Cancelled|Failed/\" within 20s\nremove\nexpect screen idle within 20s\n", n%10, n)
 	}
 	path := filepath.Join(t.TempDir(), "pull.txt")
 	os.WriteFile(path, []byte(script.String()), 0o600)
@@ -38,7 +40,7 @@ func TestCardPulledAtEachCommand(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	key, err := boards.LoadDeviceKey(filepath.Join(data, "device.key"))
+	key, err := boards.LoadDeviceKey(sim.DeviceKeyPath(data))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build sim
+
 package main
 
 import (
@@ -6,11 +8,13 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"kpos/boards"
 	"kpos/firmware/journal"
 	"kpos/hal"
 	"kpos/hal/fake"
+	"kpos/tools/hostsim"
 	"kpos/tools/scenario"
 )
 
@@ -23,9 +27,51 @@ type simTarget struct {
 }
 
 var (
-	_ scenario.Target     = (*simTarget)(nil)
-	_ scenario.CardPuller = (*simTarget)(nil)
+	_ scenario.Target        = (*simTarget)(nil)
+	_ scenario.CardPuller    = (*simTarget)(nil)
+	_ scenario.HostInspector = (*simTarget)(nil)
+	_ scenario.Clock         = (*simTarget)(nil)
 )
+
+// SetClock puts the board's clock (firmware, host simulator, scheduler) at at.
+func (t *simTarget) SetClock(ctx context.Context, at time.Time) error {
+	t.sim.Clock.Set(at)
+	return nil
+}
+
+// AdvanceClock moves the board's clock forward by d.
+func (t *simTarget) AdvanceClock(ctx context.Context, d time.Duration) error {
+	t.sim.Clock.Advance(d)
+	return nil
+}
+
+// HostRecords returns the in-process host simulator's transaction records
+// (authorizations and reversals), oldest first, as scenarios name fields.
+func (t *simTarget) HostRecords(ctx context.Context) ([]scenario.HostRecord, error) {
+	h, ok := t.sim.Host.(interface{ Records() []hostsim.Record })
+	if !ok {
+		return nil, errors.New("this board's host simulator does not show its records")
+	}
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	var out []scenario.HostRecord
+	for _, r := range h.Records() {
+		if r.Type != "authorization" && r.Type != "reversal" {
+			continue
+		}
+		kind := r.Kind
+		if r.Type == "reversal" {
+			kind = "reversal"
+		}
+		rec := scenario.HostRecord{"type": r.Type, "kind": kind, "trace": fmt.Sprintf("%06d", r.Trace), "code": r.Code,
+			"amount": fmt.Sprintf("%d.%02d", r.Amount/100, r.Amount%100), "entry": r.Entry, "reason": r.Reason,
+			"applied": yesNo[r.Applied], "answered": yesNo[!r.Unanswered], "voided": yesNo[r.Voided], "reversed": yesNo[r.Reversed]}
+		if r.OrigTrace != 0 {
+			rec["orig-trace"] = fmt.Sprintf("%06d", r.OrigTrace)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
 
 // PullAt makes the next inserted card leave the slot as its n-th command
 // arrives: that command and every later one fail, and the reader reports

@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/makiuchi-d/gozxing"
@@ -43,8 +44,39 @@ const (
 	Perspective Variant = "perspective"
 )
 
-// Variants lists every variant.
+// Variants lists every variant of the camera corpus: a printed or
+// displayed code as the terminal's camera sees it.
 var Variants = []Variant{Clean, Blur, Noise, LowContrast, Rotation, Perspective}
+
+// The degradations a phone screen brings (the screen corpus).
+const (
+	// Moire: the code on a screen's pixel grid (black matrix and RGB
+	// stripes) sampled by the camera near the grid's own pitch.
+	Moire Variant = "moire"
+	// Glare: a reflection on the glass, saturating part of the code.
+	Glare Variant = "glare"
+	// SmallModules: a code shown small, 2.6 down to 1.3 pixels a module.
+	SmallModules Variant = "smallmodules"
+	// ScreenPerspective: a phone held at an angle, keystone 15–40 %.
+	ScreenPerspective Variant = "screenperspective"
+)
+
+// ScreenVariants lists the screen corpus's variants.
+var ScreenVariants = []Variant{Moire, Glare, SmallModules, ScreenPerspective}
+
+// Corpus is a named set of variants the benchmark reports as one line.
+type Corpus struct {
+	Name     string
+	Variants []Variant
+}
+
+// Corpora are the benchmark's corpora: printed codes through a camera,
+// codes on phone screens, and codes whose text is not ASCII.
+var Corpora = []Corpus{
+	{Name: "camera", Variants: Variants},
+	{Name: "screen", Variants: ScreenVariants},
+	{Name: "charset", Variants: CharsetVariants},
+}
 
 // Symbol is a QR code's module matrix (true = dark), without quiet zone.
 type Symbol struct {
@@ -157,6 +189,7 @@ func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Fra
 	ms := side / (float64(sym.N) + 2*quiet)
 	angle := (rng.Float64()*6 - 3) * math.Pi / 180
 	var param string
+	var glare float64
 	blur, noise := 0.6, 2.0
 	h := similarity(ms, angle, quiet, sym.N, rng)
 	switch v {
@@ -181,9 +214,38 @@ func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Fra
 		tilt := 0.08 + 0.22*s
 		h = perspective(h, sym.N, quiet, tilt, rng)
 		param = fmt.Sprintf("tilt %.2f", tilt)
+	case Moire:
+		sc.onScreen()
+		// Screen pixels per module, so that one screen pixel spans 0.6 to
+		// 1.6 camera pixels: the beat between the two grids is widest there.
+		sc.grid = math.Round(ms / (0.6 + rng.Float64()))
+		sc.grid = max(sc.grid, 2)
+		h = similarity(ms, angle+(rng.Float64()*4-2)*math.Pi/180, quiet, sym.N, rng)
+		param = fmt.Sprintf("%.0f screen px/module, %.2f camera px each", sc.grid, ms/sc.grid)
+	case Glare:
+		sc.onScreen()
+		glare = 90 + 160*s
+		param = fmt.Sprintf("glare %.0f", glare)
+	case SmallModules:
+		sc.onScreen()
+		ms = 2.6 - 1.3*s
+		h = similarity(ms, angle, quiet, sym.N, rng)
+		param = fmt.Sprintf("module %.2fpx", ms)
+	case ScreenPerspective:
+		sc.onScreen()
+		tilt := 0.15 + 0.25*s
+		h = perspective(h, sym.N, quiet, tilt, rng)
+		param = fmt.Sprintf("tilt %.2f", tilt)
+	default:
+		if isCharset(v) {
+			param = fmt.Sprintf("module %.1fpx", ms)
+		}
 	}
 	sc.quiet = quiet
 	pix := sc.render(h)
+	if glare > 0 {
+		addGlare(pix, h, sym.N, glare, rng)
+	}
 	if blur > 0 {
 		gaussian(pix, Width, Height, blur)
 	}
@@ -191,13 +253,14 @@ func Generate(sym Symbol, payload string, v Variant, seed uint64, index int) Fra
 	return Frame{Variant: v, Index: index, Payload: payload, Param: param, Pix: pix}
 }
 
+// variantNum numbers v for the random streams. The camera variants keep
+// the numbers they always had, so their frames do not change.
 func variantNum(v Variant) int {
-	for i, x := range Variants {
-		if x == v {
-			return i
-		}
+	all := append(append(slices.Clone(Variants), ScreenVariants...), CharsetVariants...)
+	if i := slices.Index(all, v); i >= 0 {
+		return i
 	}
-	return len(Variants)
+	return len(all)
 }
 
 // scene renders a symbol through a homography onto a shaded background.
@@ -207,6 +270,21 @@ type scene struct {
 	dark, light float64
 	quiet       float64
 	shade       float64
+	// On a phone screen: grid is screen pixels per module (0: printed, no
+	// grid), bezel the width in modules of the dark phone body around the
+	// lit screen margin of margin modules beyond the quiet zone.
+	grid, bezel, margin float64
+	bezelLevel          float64
+}
+
+// onScreen makes the scene a phone screen: a backlit code (its black is
+// not black), a lit margin, then the phone's dark body.
+func (sc *scene) onScreen() {
+	sc.dark = 20 + sc.rng.Float64()*40
+	sc.light = 185 + sc.rng.Float64()*60
+	sc.margin = 1 + sc.rng.Float64()*3
+	sc.bezel = 3 + sc.rng.Float64()*5
+	sc.bezelLevel = 10 + sc.rng.Float64()*20
 }
 
 // homography maps symbol coordinates (modules, origin at the symbol's
@@ -313,6 +391,9 @@ func (sc *scene) render(h homography) []byte {
 	gx := (sc.rng.Float64()*2 - 1) * 60 / Width
 	gy := (sc.rng.Float64()*2 - 1) * 60 / Height
 	lo, hi := -sc.quiet, float64(sc.sym.N)+sc.quiet
+	// The drawn region: quiet zone, and on a screen its margin and bezel.
+	lo -= sc.margin + sc.bezel
+	hi += sc.margin + sc.bezel
 	// Light falls off across the code too.
 	sc.shade = (sc.rng.Float64()*2 - 1) * 0.12
 	// Only pixels near the symbol need supersampling.
@@ -323,12 +404,11 @@ func (sc *scene) render(h homography) []byte {
 	}
 	// cell names the module (or quiet-zone square, or the background: -1)
 	// a point of the symbol plane falls in.
-	n := sc.sym.N
 	cell := func(u, v float64) int {
 		if u < lo || u >= hi || v < lo || v >= hi {
 			return -1
 		}
-		return int(math.Floor(v)-lo)*(n+2*int(sc.quiet)) + int(math.Floor(u)-lo)
+		return int(math.Floor(v)-lo)*4096 + int(math.Floor(u)-lo)
 	}
 	corners := func(y int, out []int) {
 		for x := range out {
@@ -347,7 +427,7 @@ func (sc *scene) render(h homography) []byte {
 			}
 			// A pixel whose four corners lie in one module lies wholly in
 			// it (the map keeps squares convex): one sample will do.
-			if c := top[x]; c == top[x+1] && c == bottom[x] && c == bottom[x+1] {
+			if c := top[x]; sc.grid == 0 && sc.bezel == 0 && c == top[x+1] && c == bottom[x] && c == bottom[x+1] {
 				u, v := inv.apply(fx, fy)
 				if c < 0 {
 					pix[y*Width+x] = clamp(g0 + gx*fx + gy*fy)
@@ -378,11 +458,60 @@ func (sc *scene) render(h homography) []byte {
 
 // value is the brightness of the symbol plane at (u, v), shading included.
 func (sc *scene) value(u, v float64) float64 {
+	n := float64(sc.sym.N)
+	if e := sc.quiet + sc.margin; u < -e || v < -e || u >= n+e || v >= n+e {
+		return sc.bezelLevel // the phone's body
+	}
 	val := sc.light
 	if sc.sym.at(int(math.Floor(u)), int(math.Floor(v))) {
 		val = sc.dark
 	}
-	return val * (1 + sc.shade*(u/float64(sc.sym.N)-0.5))
+	if sc.grid > 0 {
+		val *= screenMask(u*sc.grid, v*sc.grid)
+	}
+	return val * (1 + sc.shade*(u/n-0.5))
+}
+
+// screenMask is the light a screen pixel gives at (x, y) in screen pixels:
+// red, green and blue stripes of different luminance across each pixel, and
+// the black matrix (a fifth of the pitch) between pixels.
+func screenMask(x, y float64) float64 {
+	fx, fy := x-math.Floor(x), y-math.Floor(y)
+	if fx > 0.8 || fy > 0.8 {
+		return 0.3
+	}
+	switch {
+	case fx < 0.27:
+		return 0.8 // red
+	case fx < 0.53:
+		return 1.1 // green
+	}
+	return 0.7 // blue
+}
+
+// addGlare adds a reflection: a bright elliptical blob of the given peak
+// over part of the code, light scattered into everything under it.
+func addGlare(pix []byte, h homography, n int, peak float64, rng *rand.Rand) {
+	cx, cy := h.apply(float64(n)*(0.2+0.6*rng.Float64()), float64(n)*(0.2+0.6*rng.Float64()))
+	x0, y0 := h.apply(0, 0)
+	x1, y1 := h.apply(float64(n), 0)
+	side := math.Hypot(x1-x0, y1-y0)
+	sx := side * (0.08 + 0.12*rng.Float64())
+	sy := sx * (0.4 + 0.6*rng.Float64())
+	a := rng.Float64() * math.Pi
+	ca, sa := math.Cos(a), math.Sin(a)
+	for y := 0; y < Height; y++ {
+		for x := 0; x < Width; x++ {
+			dx, dy := float64(x)-cx, float64(y)-cy
+			u, v := (dx*ca+dy*sa)/sx, (-dx*sa+dy*ca)/sy
+			g := peak * math.Exp(-(u*u+v*v)/2)
+			if g < 0.5 {
+				continue
+			}
+			p := float64(pix[y*Width+x])
+			pix[y*Width+x] = clamp(p + g*(1-p/400))
+		}
+	}
 }
 
 func clamp(v float64) byte {

@@ -88,3 +88,42 @@ func TestCRC16(t *testing.T) {
 		t.Errorf("crc16 = %s, want 29B1", got)
 	}
 }
+
+// Every charset sample is representable in its character set, and a code
+// without an ECI carries exactly those bytes (gozxing's reader, told the
+// set, gives the text back).
+func TestCharsetSamples(t *testing.T) {
+	for _, v := range CharsetVariants {
+		for _, s := range samples[v] {
+			b, err := s.Bytes()
+			if err != nil {
+				t.Fatalf("%s: %v", v, err)
+			}
+			if s.Charset != "UTF-8" && bytes.Equal(b, []byte(s.Text)) {
+				t.Errorf("%s %q: bytes are the UTF-8 text", v, s.Text)
+			}
+			if _, err := EncodeSample(s); err != nil {
+				t.Errorf("%s %q: %v", v, s.Text, err)
+			}
+		}
+	}
+}
+
+// Screen frames are deterministic and differ from the camera's.
+func TestScreenFrames(t *testing.T) {
+	p := Payloads(2, 1)[0]
+	sym, err := NewEncoder().Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := Generate(sym, p, Clean, 2, 0)
+	for _, v := range ScreenVariants {
+		a, b := Generate(sym, p, v, 2, 0), Generate(sym, p, v, 2, 0)
+		if !bytes.Equal(a.Pix, b.Pix) {
+			t.Errorf("%s: frames differ for the same seed", v)
+		}
+		if bytes.Equal(a.Pix, clean.Pix) {
+			t.Errorf("%s: frame is the clean one", v)
+		}
+	}
+}

@@ -3,7 +3,8 @@
 // a TCP port, and an HTTP control interface (records, one-time codes, faults)
 // on another. Both listen on loopback unless told otherwise.
 //
-//	hostsim -listen 127.0.0.1:5800 -control 127.0.0.1:5801 -data testdata/host -capk testdata/emv/capk-test.toml
+//	hostsim -listen 127.0.0.1:5800 -control 127.0.0.1:5801 -data testdata/host -capk testdata/host/capk.toml \
+//	    -icparams testdata/emv/terminal.toml
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"kpos/firmware/emv"
 	"kpos/tools/hostsim"
 )
 
@@ -35,6 +37,7 @@ func run() error {
 	control := flag.String("control", "127.0.0.1:5801", "address of the HTTP control interface (empty: none)")
 	data := flag.String("data", "testdata/host", "directory with issuers.toml, cards.toml and terminals.toml")
 	capk := flag.String("capk", "", "comma-separated CA public key files ([[capk]] TOML) for CA-key download")
+	icp := flag.String("icparams", "", "terminal parameter file (testdata/emv/terminal.toml) whose [[aid]] tables the IC parameter download serves")
 	verbose := flag.Bool("v", false, "log every message")
 	flag.Parse()
 
@@ -50,6 +53,13 @@ func run() error {
 			return err
 		}
 		cfg.CAKeys = keys
+	}
+	if *icp != "" {
+		ec, err := emv.LoadConfig(*icp)
+		if err != nil {
+			return err
+		}
+		cfg.ICParams = hostsim.ICParamsOf(ec)
 	}
 	srv, err := hostsim.New(cfg)
 	if err != nil {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
+	"kpos/firmware/journal"
+)
+
+// emvParams keeps the kernel's CA public keys and application parameters
+// in step with the acquirer: what the CUP downloads brought (CA keys, 370
+// to 372; IC card parameters, 380 to 382) is stored in the data directory,
+// replaced as a whole, and joined to the configuration files; the kernel
+// uses it from the next transaction.
+type emvParams struct {
+	base   emv.Config // the configuration files
+	path   string     // the downloaded set
+	kernel *emv.Kernel
+	log    *slog.Logger
+
+	mu sync.Mutex // one download at a time
+}
+
+// startConfig is the configuration the kernel starts with: the files and
+// the set downloaded before. A damaged set is logged and left out; the
+// next sign-on downloads it again.
+func (p *emvParams) startConfig() emv.Config {
+	d, err := emv.LoadDownloaded(p.path)
+	if err == nil {
+		var joined emv.Config
+		if joined, err = p.base.WithDownloaded(d); err == nil {
+			return joined
+		}
+	}
+	p.log.Error("downloaded CA keys not used", "err", err)
+	return p.base
+}
+
+// refresh downloads the host's CA public keys, stores them, and gives the
+// kernel the joined configuration. A failure keeps the old set.
+func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := c.DownloadInstallCAKeys(ctx, batch, traces(nextTrace), func(keys []acquirer.CAKey) error {
+		// Installed before the end message, which tells the host the
+		// terminal holds the set.
+		var cas []emv.CAPK
+		for _, k := range keys {
+			ck, err := capkOf(k)
+			if err != nil {
+				return err
+			}
+			cas = append(cas, ck)
+		}
+		return p.install(func(d *emv.Downloaded) { d.CAKeys = cas })
+	})
+	if err != nil {
+		return err
+	}
+	p.log.Info("CA public keys downloaded")
+	return nil
+}
+
+// refreshAIDs downloads the IC card parameters of the host's applications
+// and installs them like the CA keys.
+func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := c.DownloadICParams(ctx, batch, traces(nextTrace), func(params []acquirer.ICParams) error {
+		var aids []emv.DownloadedAID
+		for _, x := range params {
+			a := emv.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
+				RandomTarget: x.RandomTarget, RandomMax: x.RandomMax, DDOL: x.DDOL,
+				CLFloorLimit: x.CLFloorLimit, CLTxnLimit: x.CLTxnLimit, CLCVMLimit: x.CLCVMLimit}
+			copy(a.Version[:], x.Version)
+			copy(a.TACDefault[:], x.TACDefault)
+			copy(a.TACOnline[:], x.TACOnline)
+			copy(a.TACDenial[:], x.TACDenial)
+			aids = append(aids, a)
+		}
+		return p.install(func(d *emv.Downloaded) { d.AIDs = aids })
+	})
+	if err != nil {
+		return err
+	}
+	p.log.Info("IC card parameters downloaded")
+	return nil
+}
+
+// install replaces one half of the stored set (set changes it), checks the
+// joined configuration, stores the set whole, and gives it to the kernel.
+func (p *emvParams) install(set func(*emv.Downloaded)) error {
+	d, err := emv.LoadDownloaded(p.path)
+	if err != nil {
+		d = emv.Downloaded{} // a damaged set is replaced, not kept
+	}
+	set(&d)
+	joined, err := p.base.WithDownloaded(d)
+	if err != nil {
+		return err
+	}
+	if err := emv.SaveDownloaded(p.path, d); err != nil {
+		return err
+	}
+	return p.kernel.SetConfig(joined)
+}
+
+// traces adapts the journal's trace counter to the client's: a trace that
+// cannot be had is 0, which the client refuses.
+func traces(next func() (uint32, error)) func() uint32 {
+	return func() uint32 {
+		t, err := next()
+		if err != nil {
+			return 0
+		}
+		return t
+	}
+}
+
+// capkOf is a downloaded key as the kernel holds it; the host must send
+// the key's checksum, which the kernel verifies.
+func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
+	var c emv.CAPK
+	if len(k.RID) != 5 || len(k.Checksum) != 20 {
+		return c, fmt.Errorf("CA key %X/%02X: RID or checksum missing", k.RID, k.Index)
+	}
+	copy(c.RID[:], k.RID)
+	copy(c.Checksum[:], k.Checksum)
+	c.Index, c.Modulus, c.Exponent = k.Index, k.Modulus, k.Exponent
+	if k.Expiry != "" {
+		t, err := time.Parse("20060102", k.Expiry)
+		if err != nil {
+			return c, fmt.Errorf("CA key %X/%02X: expiry %q", k.RID, k.Index, k.Expiry)
+		}
+		c.Expiry = t
+	}
+	return c, nil
+}
+
+// onFlag is what the terminal does when an answer carries a processing
+// requirement: "download the CA public keys" (4) or "download the IC card
+// parameters" (5) starts that download at once, beside the transaction
+// that carried it (the client takes one exchange at a time), so that the
+// next transaction has them. Other requirements are logged.
+func (p *emvParams) onFlag(link *hostLink, j *journal.Journal) func(int) {
+	return func(r int) {
+		if r != acquirer.RequireCAKeys && r != acquirer.RequireICParams {
+			p.log.Info("host requirement not acted on", "requirement", r)
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := p.download(ctx, r, link.client(), j); err != nil {
+				p.log.Warn("download the host asked for", "requirement", r, "err", err)
+			}
+		}()
+	}
+}
+
+// download runs the download a processing requirement asks for.
+func (p *emvParams) download(ctx context.Context, r int, c *acquirer.Client, j *journal.Journal) error {
+	batch, err := j.Batch()
+	if err != nil {
+		return err
+	}
+	switch r {
+	case acquirer.RequireCAKeys:
+		return p.refresh(ctx, c, batch, j.NextTrace)
+	case acquirer.RequireICParams:
+		return p.refreshAIDs(ctx, c, batch, j.NextTrace)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// labMarks are what only the development build may carry: the simulators'
+// packages, the simulated board's test TMK and its test
+// console password.
+var labMarks = []struct {
+	name string
+	data []byte
+}{
+	{"host simulator", []byte("kpos/tools/hostsim")},
+	{"card simulator", []byte("kpos/tools/cardsim")},
+	{"simulated board", []byte("kpos/boards/sim")},
+	{"scenario runner", []byte("kpos/tools/scenario")},
+	{"test TMK", append(bytes.Repeat([]byte{0x11}, 8), bytes.Repeat([]byte{0x22}, 8)...)},
+	{"test console password", []byte("tech-pass-2026")},
+}
+
+// TestProductionBinaryCarriesNoLab builds the firmware as `make arm` does,
+// without the sim tag, and looks through its symbols (go tool nm) and its
+// bytes (the strings a dump would show) for anything of the laboratory.
+// KPOS_PRODUCTION_BINARY names an already built binary to check instead
+// (make arm checks the ARMv7 one this way).
+func TestProductionBinaryCarriesNoLab(t *testing.T) {
+	bin := os.Getenv("KPOS_PRODUCTION_BINARY")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "kpos")
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm: %v", err)
+	}
+	for _, m := range labMarks {
+		if bytes.Contains(raw, m.data) {
+			t.Errorf("the production binary carries the %s (%s)", m.name, printable(m.data))
+		}
+		if bytes.Contains(nm, m.data) {
+			t.Errorf("the production binary's symbols name the %s", m.name)
+		}
+	}
+	// The checker must find what it looks for: the development build has
+	// every mark.
+	if os.Getenv("KPOS_PRODUCTION_BINARY") == "" {
+		dev, err := os.ReadFile(kposBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range labMarks {
+			if !bytes.Contains(dev, m.data) {
+				t.Errorf("the development build lacks the %s: the check cannot see it", m.name)
+			}
+		}
+	}
+	if out, err := exec.Command(bin, "-version").Output(); err == nil && !strings.Contains(string(out), "production build") {
+		t.Errorf("-version says %q, want the production build", out)
+	}
+}
+
+func printable(b []byte) string {
+	if bytes.ContainsFunc(b, func(r rune) bool { return r < ' ' || r > '~' }) {
+		return hex.EncodeToString(b)
+	}
+	return string(b)
+}

@@ -1,0 +1,111 @@
+package hostsim
+
+import (
+	"bytes"
+
+	"github.com/moov-io/iso8583"
+
+	"kpos/firmware/acquirer"
+	"kpos/firmware/emv"
+	"kpos/firmware/emv/tlv"
+)
+
+// ICParamsOf turns a terminal parameter set (testdata/emv/terminal.toml as
+// the kernel reads it) into the IC card parameters the host distributes.
+func ICParamsOf(cfg emv.Config) []acquirer.ICParams {
+	var out []acquirer.ICParams
+	for _, a := range cfg.AIDs {
+		p := acquirer.ICParams{AID: bytes.Clone(a.AID), Partial: a.Partial, Version: a.Versions[0][:],
+			TACDefault: bytes.Clone(a.TACDefault[:]), TACOnline: bytes.Clone(a.TACOnline[:]), TACDenial: bytes.Clone(a.TACDenial[:]),
+			FloorLimit: a.FloorLimit, RandomThreshold: a.RandomThreshold, RandomMax: a.RandomMax, RandomTarget: a.RandomTarget,
+			OnlinePIN: true}
+		for _, e := range a.DefaultDDOL {
+			p.DDOL = append(p.DDOL, e.Tag.Bytes()...)
+			p.DDOL = append(p.DDOL, byte(e.Length))
+		}
+		if a.Contactless.Enabled {
+			p.CLFloorLimit, p.CLTxnLimit, p.CLCVMLimit = a.Contactless.FloorLimit, a.Contactless.TxnLimit, a.Contactless.CVMLimit
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// SetICParams makes p the parameters the host distributes for its AID
+// (added when new) and flags the next answer to every terminal it knows
+// with RequireICParams, as an acquirer does when it changes an AID's
+// parameters.
+func (s *Server) SetICParams(p acquirer.ICParams) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	replaced := false
+	for i, x := range s.cfg.ICParams {
+		if bytes.Equal(x.AID, p.AID) {
+			s.cfg.ICParams[i], replaced = p, true
+		}
+	}
+	if !replaced {
+		s.cfg.ICParams = append(s.cfg.ICParams, p)
+	}
+	s.requireAllLocked(acquirer.RequireICParams)
+}
+
+// ICParams returns the parameters the host distributes for aid.
+func (s *Server) ICParams(aid []byte) (acquirer.ICParams, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.cfg.ICParams {
+		if bytes.Equal(x.AID, aid) {
+			return x, true
+		}
+	}
+	return acquirer.ICParams{}, false
+}
+
+// icParams answers the IC parameter download: 380 lists the AIDs (9F06),
+// 381 returns the parameters of the AID the request names, 382
+// acknowledges the end.
+func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, error) {
+	tk, code := s.terminal(m)
+	if code != "" {
+		a, err := s.reply(m, code)
+		return a, nil, err
+	}
+	a, err := s.reply(m, "00")
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	params := append([]acquirer.ICParams(nil), s.cfg.ICParams...)
+	s.mu.Unlock()
+	var f62 []byte
+	switch net {
+	case acquirer.NetICParamQuery:
+		for _, p := range params {
+			f62 = tlv.Append(f62, 0x9F06, p.AID)
+		}
+	case acquirer.NetICParamDownload:
+		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
+		aid, ok := tlv.Find(objs, 0x9F06)
+		if err != nil || !ok {
+			a, err := s.reply(m, "30")
+			return a, nil, err
+		}
+		for _, p := range params {
+			if bytes.Equal(p.AID, aid.Value) {
+				f62 = p.TLV()
+			}
+		}
+		if f62 == nil {
+			a, err := s.reply(m, "25")
+			return a, nil, err
+		}
+	}
+	if len(f62) > 0 {
+		if err := a.msg.BinaryField(62, f62); err != nil {
+			return nil, nil, err
+		}
+	}
+	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	return a, nil, nil
+}
