@@ -41,9 +41,9 @@ func cpuTime() time.Duration {
 }
 
 // counter drives whole chip sales on a simulated board the way a quick
-// cashier and customer do, ahead of the screens: amount, confirm, the card
-// inserted and the PIN typed all at once; then the card taken back when the
-// terminal asks, and the idle screen awaited.
+// cashier and customer do: amount, confirm and PIN typed ahead of the
+// screens, the card inserted when the terminal asks for it and taken back
+// when it asks, and the idle screen awaited.
 type counter struct {
 	sim  *boards.SimDevices
 	card hal.Card
@@ -82,8 +82,13 @@ func (c *counter) sale(ctx context.Context) error {
 	defer cancel()
 	c.sim.Keypad.Type("1")
 	c.sim.Keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	c.sim.Reader.Insert(c.card)
 	c.sim.PINPad.EnterPIN("123456")
+	// The card goes in when the terminal asks for it (a card already in
+	// the slot must be taken out and inserted again).
+	if err := c.wait(ctx, ui.PresentCard); err != nil {
+		return err
+	}
+	c.sim.Reader.Insert(c.card)
 	if err := c.wait(ctx, ui.RemoveCard); err != nil {
 		return err
 	}
