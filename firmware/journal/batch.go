@@ -417,9 +417,10 @@ func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 		}
 		return ClosedBatch{}, fmt.Errorf("journal: close batch %06d: %w", s.Batch, err)
 	}
-	if _, err := j.Prune(); err != nil {
-		return cb, err
-	}
+	// The batch is closed whatever retention does; retention that cannot
+	// archive now is tried again at the next close, at Open and when the
+	// journal is full.
+	_, _ = j.Prune()
 	return cb, nil
 }
 

@@ -187,7 +187,10 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		err = j.scrubSlots()
 	}
 	if err == nil {
-		_, err = j.Prune()
+		// Retention that cannot archive (a full or read-only disk) does
+		// not stop the terminal: it is tried again after every settlement
+		// and when the journal is full, which then says so.
+		_, _ = j.Prune()
 	}
 	if err != nil {
 		j.Close()
@@ -328,10 +331,11 @@ func (j *Journal) Begin(t Txn) error {
 		return fmt.Errorf("journal: begin without a trace number")
 	}
 	if j.full() {
-		if _, err := j.Prune(); err != nil {
-			return err
-		}
+		_, perr := j.Prune()
 		if j.full() {
+			if perr != nil {
+				return fmt.Errorf("%w (retention could not archive: %v)", ErrFull, perr)
+			}
 			return ErrFull
 		}
 	}
