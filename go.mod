@@ -8,6 +8,7 @@ require (
 	github.com/creack/pty v1.1.24
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/emmansun/gmsm v0.44.0
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/moov-io/iso8583 v0.23.2
 	go.bug.st/serial v1.8.0

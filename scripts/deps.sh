@@ -7,10 +7,11 @@ want=()
 case "${1:-test}" in
   # pkg-config: the cgo build of the PC/SC driver (ebfe/scard) asks it for libpcsclite;
   # swtpm: the TPM 2.0 simulator the device-key sealer is tested against;
-  # picocom: the serial terminal program the console is tested with.
-  test)  want=(pkg-config swtpm swtpm-tools picocom pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
+  # picocom: the serial terminal program the console is tested with;
+  # fuse3: fusermount3, for the lossy filesystem of the power-loss tests.
+  test)  want=(fuse3 pkg-config swtpm swtpm-tools picocom pcscd libpcsclite-dev vsmartcard-vpcd socat zbar-tools qrencode zxing-cpp-tools) ;;
   arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
-  hil)   want=(pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
+  hil)   want=(fuse3 pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
   fresh) want=(mmdebstrap) ;;
   bench) want=(zbar-tools qrencode zxing-cpp-tools libzxing-dev libzbar-dev g++ pkg-config crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
   *) echo "deps: unknown set $1" >&2; exit 2 ;;

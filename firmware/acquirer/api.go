@@ -82,6 +82,9 @@ type Response struct {
 	ICCData  []byte // field 55 from the issuer: 91, 71, 72
 	Balance  int64  // balance inquiry, minor units
 	Message  string // the host's text, when it sends one
+	// IssuerID and AcquirerID are field 44's institution codes, for the
+	// slip's 发卡行 and 收单行 lines.
+	IssuerID, AcquirerID string
 	// QRPayload is the code the host issued for a merchant-presented QR
 	// order (field 59), to show to the customer.
 	QRPayload string

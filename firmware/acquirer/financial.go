@@ -386,6 +386,11 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 			return nil, fmt.Errorf("acquirer: field 55: %w", err)
 		}
 	}
+	if resp.IssuerID != "" || resp.AcquirerID != "" {
+		if err := f(m, 44, Field44(resp.IssuerID, resp.AcquirerID)); err != nil {
+			return nil, err
+		}
+	}
 	if resp.Message != "" {
 		if err := f(m, 56, resp.Message); err != nil {
 			return nil, err
@@ -429,6 +434,7 @@ func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) 
 	r.RRN = strings.TrimSpace(FieldString(m, 37))
 	r.ICCData = FieldBytes(m, 55)
 	r.Message = strings.TrimSpace(FieldString(m, 56))
+	r.IssuerID, r.AcquirerID = ParseField44(FieldString(m, 44))
 	if s := FieldString(m, 54); s != "" {
 		b, err := ParseField54(s)
 		if err != nil {
@@ -451,4 +457,21 @@ func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) 
 		}
 	}
 	return r, nil
+}
+
+// Field44 is the additional response data as the dialect lays it out: the
+// issuer's institution code, then the acquirer's, each left-justified in 11
+// characters (docs/acquirer.md).
+func Field44(issuer, acquirer string) string {
+	return strings.TrimRight(fmt.Sprintf("%-11.11s%-11.11s", issuer, acquirer), " ")
+}
+
+// ParseField44 reads the issuer's and the acquirer's institution codes from
+// field 44; what is missing is "".
+func ParseField44(s string) (issuer, acquirer string) {
+	if len(s) > 11 {
+		acquirer = strings.TrimSpace(s[11:min(len(s), 22)])
+		s = s[:11]
+	}
+	return strings.TrimSpace(s), acquirer
 }

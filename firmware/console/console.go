@@ -615,5 +615,12 @@ func (s *session) audit(command string, args []string, result string) error {
 	if _, err := w.Write(append(b, '\n')); err != nil {
 		return &auditError{err}
 	}
+	// An audit record a power cut can take back is no record: it is on
+	// disk before the command it records goes on.
+	if f, ok := w.(interface{ Sync() error }); ok {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("console: syncing audit log: %w", err)
+		}
+	}
 	return nil
 }

@@ -8,6 +8,7 @@
 package durable
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,16 +30,36 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 
 // Temp creates the temporary file that will replace path, in the same
 // directory, for callers that stream into it; Commit puts it in place.
+// Temporary files of path that a power cut left behind are removed first:
+// one writer replaces a file at a time, so any other is garbage.
 func Temp(path string) (*os.File, error) {
 	dir, name := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if stale, err := filepath.Glob(filepath.Join(dir, "."+globEscape(name)+".tmp-*")); err == nil {
+		for _, p := range stale {
+			os.Remove(p)
+		}
 	}
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("durable: %s: %w", name, err)
 	}
 	return f, nil
+}
+
+// globEscape quotes the characters filepath.Match treats as special.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }
 
 // Commit gives the temporary file f permissions perm, syncs and closes it,
@@ -66,17 +87,57 @@ func Commit(f *os.File, path string, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("durable: %s: rename: %w", name, err)
 	}
-	d, err := os.Open(filepath.Dir(path))
+	if skipDirSync {
+		return nil
+	}
+	if err := SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("durable: %s: %w", name, err)
+	}
+	return nil
+}
+
+// MkdirAll is os.MkdirAll whose new directories survive a power cut: the
+// parent of each directory it creates is synced.
+func MkdirAll(dir string, perm os.FileMode) error {
+	dir = filepath.Clean(dir)
+	st, err := os.Stat(dir)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("durable: %s: not a directory", filepath.Base(dir))
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil
+		}
+		return fmt.Errorf("durable: %w", err)
+	}
+	return SyncDir(parent)
+}
+
+// SyncDir makes the names in dir durable: after creating, renaming or
+// removing a file in it, the new name survives a power cut only once the
+// directory itself is synced (fsync(2) of the file covers its data, not
+// its name).
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("durable: %s: open directory: %w", name, err)
+		return fmt.Errorf("durable: open directory: %w", err)
 	}
 	serr := d.Sync()
 	cerr := d.Close()
 	if serr != nil {
-		return fmt.Errorf("durable: %s: fsync directory: %w", name, serr)
+		return fmt.Errorf("durable: fsync directory %s: %w", filepath.Base(dir), serr)
 	}
 	if cerr != nil {
-		return fmt.Errorf("durable: %s: close directory: %w", name, cerr)
+		return fmt.Errorf("durable: close directory %s: %w", filepath.Base(dir), cerr)
 	}
 	return nil
 }

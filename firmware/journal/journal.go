@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/durable"
 )
 
 var (
@@ -147,11 +150,22 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	// writes only the pages it changed and the meta page, whatever the
 	// size of the journal. The map free list keeps allocation cheap when
 	// retention has freed many pages.
+	_, statErr := os.Stat(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20,
 		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
 	if err != nil {
 		slots.close()
 		return nil, fmt.Errorf("journal: open: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// bbolt syncs the file, not its name: a new journal's name is
+		// made durable here (with the key-slot file's), or a power cut
+		// could take the whole file.
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			db.Close()
+			slots.close()
+			return nil, fmt.Errorf("journal: %w", err)
+		}
 	}
 	j := &Journal{db: db, aead: aead, slots: slots, max: opt.MaxBytes, now: opt.Now, loc: opt.Location,
 		retention: time.Duration(opt.RetentionDays) * 24 * time.Hour, archiveDir: opt.ArchiveDir,

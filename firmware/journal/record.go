@@ -84,6 +84,7 @@ type Txn struct {
 	Updated      time.Time `json:"updated"`
 	HostTime     time.Time `json:"host_time,omitzero"`
 	Printed      bool      `json:"printed,omitempty"`
+	Slip         Slip      `json:"slip,omitzero"` // what only the slip prints
 
 	// Cause is why the reversal was queued, as the acquirer's reversal
 	// cause (acquirer.ReversalCause, opaque here); zero is a terminal

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"kpos/firmware/qr"
 	"kpos/hal"
 )
 
@@ -33,31 +34,63 @@ func TestReceiptShowsWhatTheSpecAsks(t *testing.T) {
 	}
 }
 
-func TestSignatureLineOnlyOnMerchantCopyWhenAsked(t *testing.T) {
+func TestSignatureAreaOnlyOnMerchantCopyWhenAsked(t *testing.T) {
 	r := sample()
-	r.Signature = true
+	r.CVM = CVMSignature
 	if !strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE:") {
 		t.Error("merchant copy lacks the signature line")
 	}
 	if strings.Contains(Text(Build(r, CustomerCopy), 48), "SIGNATURE:") {
 		t.Error("customer copy has a signature line")
 	}
-	r.Signature = false
+	r.CVM = CVMUnstated
 	if strings.Contains(Text(Build(r, MerchantCopy), 48), "SIGNATURE") {
 		t.Error("signature or PIN line without a CVM that asks for it")
 	}
-	r.PINVerified = true
-	if !strings.Contains(Text(Build(r, MerchantCopy), 48), "PIN VERIFIED") {
-		t.Error("no PIN line after a PIN")
+}
+
+// The CVM line and the cardholder's confirmation are on both copies of
+// every slip that charged an account: chip, tap, QR, void.
+func TestCVMAndConfirmationLines(t *testing.T) {
+	const confirm = "本人确认以上交易，\n同意将其记入本卡账户"
+	cases := []struct {
+		name    string
+		edit    func(*Receipt)
+		want    []string
+		without []string
+	}{
+		{"pin", func(r *Receipt) { r.CVM = CVMPIN }, []string{"PIN VERIFIED", confirm}, []string{"SIGNATURE:"}},
+		{"tap no cvm", func(r *Receipt) { r.Method, r.CVM = "CONTACTLESS", CVMNone }, []string{"免密免签", confirm, "0128 C\n"}, []string{"SIGNATURE:"}},
+		{"qr", func(r *Receipt) {
+			r.Method, r.MaskedPAN, r.Wallet, r.OrderNo, r.CVM = "QR", "", qr.KindAlipay, "2026112201", CVMDevice
+		}, []string{"支付宝 ALIPAY", "订单号 ORDER NO: 2026112201", confirm}, []string{"卡号"}},
+		{"void", func(r *Receipt) { r.Kind, r.OrigTrace, r.CVM = "VOID", 41, CVMSignature }, []string{"原凭证号 ORIG TRACE: 000041", confirm}, nil},
+		{"balance", func(r *Receipt) { r.Kind, r.CVM = "BALANCE", CVMPIN }, []string{"余额查询\n", "余额 BALANCE:"},
+			[]string{"POS签购单", "金额", "TC:", "1A2B3C4D5E6F7081", "本人确认", "PIN VERIFIED"}},
+		{"decline", func(r *Receipt) { r.Approved, r.CVM = false, CVMUnstated }, []string{"DECLINED"}, []string{"本人确认"}},
 	}
-	if strings.Contains(Text(Build(r, CustomerCopy), 48), "PIN VERIFIED") {
-		t.Error("PIN line on the customer copy")
+	for _, c := range cases {
+		r := sample()
+		c.edit(&r)
+		for _, cp := range []Copy{MerchantCopy, CustomerCopy} {
+			text := Text(Build(r, cp), 32)
+			for _, w := range c.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("%s copy %d lacks %q:\n%s", c.name, cp, w, text)
+				}
+			}
+			for _, w := range c.without {
+				if strings.Contains(text, w) && !(w == "SIGNATURE:" && cp == MerchantCopy && r.CVM == CVMSignature) {
+					t.Errorf("%s copy %d has %q:\n%s", c.name, cp, w, text)
+				}
+			}
+		}
 	}
 }
 
 func TestNoLineOfAReceiptNeedsWrappingOnNarrowPaper(t *testing.T) {
 	r := sample()
-	r.Signature = true
+	r.CVM = CVMSignature
 	for _, c := range []Copy{MerchantCopy, CustomerCopy} {
 		for _, l := range Build(r, c).Lines {
 			w := Columns(l.Text)

@@ -174,7 +174,7 @@ func newQRRig(t *testing.T, answer func(req acquirer.Request, n int) (acquirer.R
 	q := &qrRig{rig: r, scanner: fake.NewScanner(), host: &scriptHost{answer: answer},
 		bind: &stubBinding{state: binding.StateBound, params: testParams()}}
 	q.term = New(Config{MerchantName: "测试商户", MerchantID: "898320154110001", TerminalID: "12345678",
-		CardTimeout: time.Second, InputTimeout: time.Second, RemoveTimeout: time.Second, HostTimeout: time.Second,
+		CardTimeout: time.Second, InputTimeout: time.Second, RemoveTimeout: time.Second, HostTimeout: time.Second, TearOffTimeout: 10 * time.Millisecond,
 		QRTimeout: time.Second, QRPollInterval: 10 * time.Millisecond},
 		Devices{Reader: r.reader, PINPad: r.pinpad, Printer: r.printer, Display: r.display, Keypad: r.keypad,
 			Indicator: &fake.Indicator{}, Scanner: q.scanner},

@@ -649,35 +649,35 @@ func (s *sale) reverseNow(ctx context.Context) (Event, error) {
 
 func (s *sale) receipt() receipt.Receipt {
 	c := s.first.Card
-	method := methodNames[s.method]
-	name, mid, tid := s.t.identity()
 	masked := c.PAN.Masked()
 	if c.PAN.IsZero() {
 		masked = s.masked
 	}
-	if s.code.Kind != 0 {
-		masked = s.code.Masked()
+	if s.method == journal.QR {
+		masked = "" // the slip names the wallet, never the customer's code
 	}
-	kind := s.kind().receipt
-	return receipt.Receipt{
-		MerchantName: name, MerchantID: mid, TerminalID: tid,
-		Kind: kind, Method: method, MaskedPAN: masked, AppLabel: c.Label,
-		AID: strings.ToUpper(hex.EncodeToString(c.AID)), TC: strings.ToUpper(hex.EncodeToString(s.final.Cryptogram)),
-		Amount: s.amount, Time: s.started, Trace: s.trace, Batch: s.batch, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN,
-		Signature: s.first.Signature, PINVerified: s.request.PIN != nil, Approved: true,
+	x := journal.Txn{Kind: s.kind().journal, Method: s.method, MaskedPAN: masked, AID: hexUpper(c.AID), AppLabel: c.Label,
+		TC: hexUpper(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
+		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
+	if len(s.final.Cryptogram) == 0 {
+		x.TC = hexUpper(s.first.Cryptogram)
 	}
+	r := s.t.slipReceipt(x)
+	r.Kind = s.kind().receipt
+	return r
 }
 
 func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalApproved)
 	_ = s.t.ui.Show(ctx, ui.Printing, "交易成功 Approved", ui.Money(s.amount), "打印中 Printing")
-	r := s.receipt()
-	for _, c := range []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy} {
-		if err := s.t.printWhole(ctx, receipt.Build(r, c)); err != nil {
-			// The sale stands; the receipt can be reprinted from the journal.
-			s.t.log.Warn("receipt not printed", "trace", s.trace, "err", err)
-			return EvPrinted, nil
-		}
+	// What only the slip shows is journaled first, so a reprint is this slip.
+	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) { x.Slip = s.slipRecord() }); err != nil {
+		s.t.log.Warn("slip data not journaled", "trace", s.trace, "err", err)
+	}
+	if err := s.t.printCopies(ctx, s.receipt()); err != nil {
+		// The sale stands; the receipt can be reprinted from the journal.
+		s.t.log.Warn("receipt not printed", "trace", s.trace, "err", err)
+		return EvPrinted, nil
 	}
 	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) { x.Printed = true }); err != nil {
 		return EvPrinted, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -347,16 +346,9 @@ func (t *Terminal) reprint(ctx context.Context, trace uint32) error {
 
 // journalReceipt is the receipt of a journaled transaction, as a reprint.
 func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
-	name, mid, tid := t.identity()
-	kinds := map[journal.Kind]string{journal.Sale: "SALE", journal.Void: "VOID", journal.Refund: "REFUND",
-		journal.PreAuth: "PREAUTH", kindCompletion: "PREAUTH COMPLETE", kindPreAuthVoid: "PREAUTH VOID", journal.Cash: "CASH"}
-	kind := kinds[x.Kind]
-	if kind == "" {
-		kind = strings.ToUpper(string(x.Kind))
-	}
-	return receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methodNames[x.Method],
-		MaskedPAN: x.MaskedPAN, AppLabel: x.AppLabel, AID: x.AID, TC: x.TC, Amount: x.Amount, Time: x.Created,
-		Trace: x.Trace, Batch: x.Batch, AuthCode: x.AuthCode, RRN: x.RRN, Signature: x.Signature, PINVerified: x.PINVerified, Reprint: true, Approved: true}
+	r := t.slipReceipt(x)
+	r.Reprint = true
+	return r
 }
 
 // merchantAllowed asks for the merchant's password (void, refund,

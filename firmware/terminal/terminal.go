@@ -62,6 +62,9 @@ type Config struct {
 	InputTimeout  time.Duration // amount, confirmation
 	RemoveTimeout time.Duration // waiting for the card to leave
 	HostTimeout   time.Duration // one exchange with the host
+	// TearOffTimeout is the pause between a slip's merchant and cardholder
+	// copies, for tearing off the first; a key ends it sooner.
+	TearOffTimeout time.Duration
 	// QRTimeout bounds the wait for a customer to pay a QR order or confirm
 	// a payment code on the phone; QRPollInterval is how often the host is
 	// asked meanwhile.
@@ -94,6 +97,9 @@ func (c *Config) defaults() {
 	}
 	if c.RemoveTimeout == 0 {
 		c.RemoveTimeout = 30 * time.Second
+	}
+	if c.TearOffTimeout == 0 {
+		c.TearOffTimeout = 3 * time.Second
 	}
 	if c.HostTimeout == 0 {
 		c.HostTimeout = 30 * time.Second

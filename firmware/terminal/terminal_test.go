@@ -148,7 +148,7 @@ func newRig(t *testing.T) *rig {
 		final: emv.FinalResult{Decision: emv.Approved, Cryptogram: []byte{0xAA, 0xBB, 0xCC, 0xDD, 1, 2, 3, 4}},
 	}
 	r.term = New(Config{MerchantName: "测试商户", MerchantID: "898320154110001", TerminalID: "12345678",
-		CardTimeout: time.Second, InputTimeout: time.Second, RemoveTimeout: time.Second, HostTimeout: time.Second},
+		CardTimeout: time.Second, InputTimeout: time.Second, RemoveTimeout: time.Second, HostTimeout: time.Second, TearOffTimeout: 10 * time.Millisecond},
 		Devices{Reader: r.reader, PINPad: r.pinpad, Printer: r.printer, Display: r.display, Keypad: r.keypad, Indicator: &fake.Indicator{}},
 		r.kernel, r.host, pinKeys{}, j)
 	return r

@@ -170,7 +170,7 @@ func New(cfg Config) (*Updater, error) {
 		return nil, err
 	}
 	for _, p := range []string{cfg.SlotA, cfg.SlotB, cfg.StatePath} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		if err := durable.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
 	}

@@ -75,7 +75,7 @@ func runBoardScenario(ctx context.Context, root, dir string, b binary, file stri
 	sctx, cancel := context.WithTimeout(ctx, time.Duration(b.slow)*3*time.Minute)
 	defer cancel()
 	target := hilTarget{r: rig}
-	runner := &scenario.Runner{Target: target, Timeout: time.Duration(b.slow) * 5 * time.Second, Log: transcript}
+	runner := &scenario.Runner{Target: target, Scale: float64(b.slow), Log: transcript}
 	for _, seg := range segments {
 		if seg.action != "" {
 			fmt.Fprintf(transcript, "%s:%d: rig %s\n", file, seg.line, seg.action)

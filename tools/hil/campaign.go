@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,13 +14,18 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"kpos/boards"
 	"kpos/boards/sim"
+	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/keys"
+	"kpos/firmware/update"
 	"kpos/tools/hostsim"
+	"kpos/tools/lossyfs"
 )
 
 // The sim board's provisioned test terminal (docs/test-cards.md).
@@ -52,8 +59,10 @@ var saleKinds = []sale{
 // script writes the scenario of one sale. outcome is what the run must
 // end with when nothing cuts it: approved, declined (the host declined)
 // or reversed (the answer was lost).
-func (s sale) script(amount int64, outcome string, slow int, code string) string {
-	w := func(d int) string { return fmt.Sprintf("%ds", d*slow) }
+// Its waits are as written: kpos scales them by the binary's slow-down
+// (-wait-scale).
+func (s sale) script(amount int64, outcome string, code string) string {
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "# campaign: %s, %d fen, %s\n", s.name, amount, outcome)
 	fmt.Fprintf(&b, "expect screen idle within %s\n", w(30))
@@ -111,6 +120,15 @@ type campaignResult struct {
 	voided           int // sales voided in the journal at the end
 	problems         []string
 	elapsed          time.Duration
+	// lossy says the data folder was on the lossy filesystem, so that a
+	// cut forgot what was not synced; lossyWhy says why it was not.
+	lossy    bool
+	lossyWhy string
+	cutModes map[lossyfs.Mode]int // lossy cuts by what they kept of the pending writes
+	// Cuts after which something was lost (a file older than what a
+	// finished run left, a transaction the host and the journal disagree
+	// on), applied twice, or a store did not open.
+	lost, doubled, unopenable int
 }
 
 // campaign cuts the power of a sim-board kpos, again and again, while it
@@ -126,6 +144,18 @@ type campaign struct {
 	res             campaignResult
 	window          map[string]time.Duration // per sale kind: how long a whole run takes
 	seq             int
+	pw              *power
+	// The cut of the current run: chosen before it starts, made at most
+	// once (by the kill timer, or after a crash point's own SIGKILL).
+	spec    lossyfs.Cut
+	cutDone bool
+	cutErr  error
+	cutRep  lossyfs.Report
+	files   *fileBook
+	// Firmware updates: the test signing key, and how many were made.
+	signer   ed25519.PrivateKey
+	verifier ed25519.PublicKey
+	updates  int
 }
 
 // campaignPlan is how many power cuts a campaign aims for, how many it
@@ -133,17 +163,35 @@ type campaign struct {
 type campaignPlan struct {
 	cuts, min int
 	budget    time.Duration
+	lossy     bool // on the lossy filesystem, when FUSE can be used
 }
 
 func runCampaign(ctx context.Context, root, dir string, b binary, plan campaignPlan, seed uint64, logf func(string, ...any)) (campaignResult, error) {
 	start := time.Now()
-	c := &campaign{root: root, dir: dir, data: filepath.Join(dir, "data"), bin: b,
+	c := &campaign{root: root, dir: dir, bin: b,
 		rng: rand.New(rand.NewPCG(seed, 0x6b706f73)), logf: logf, window: map[string]time.Duration{},
-		res: campaignResult{byMode: map[string]int{}}}
-	for _, d := range []string{c.data, filepath.Join(dir, "scripts")} {
+		res: campaignResult{byMode: map[string]int{}, cutModes: map[lossyfs.Mode]int{}}, files: newFileBook()}
+	disk := filepath.Join(dir, "data")
+	for _, d := range []string{disk, filepath.Join(dir, "scripts")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return c.res, err
 		}
+	}
+	pw, err := startPower(ctx, dir, disk, filepath.Join(dir, "mnt"), plan.lossy)
+	if err != nil {
+		return c.res, err
+	}
+	defer func() {
+		if err := pw.stop(); err != nil {
+			logf("      %s campaign: %v", b.arch, err)
+		}
+	}()
+	c.pw, c.data = pw, pw.mount
+	c.res.lossy, c.res.lossyWhy = pw.lossy, pw.why
+	if pw.lossy {
+		logf("      %s campaign: on the lossy filesystem: a cut forgets what kpos did not sync", b.arch)
+	} else {
+		logf("      %s campaign: NOT lossy (%s): falling back to SIGKILL cuts, a weaker run: the kernel keeps every write, so a missing fsync cannot show", b.arch, pw.why)
 	}
 	logFile, err := os.Create(filepath.Join(dir, "campaign.log"))
 	if err != nil {
@@ -198,6 +246,14 @@ func runCampaign(ctx context.Context, root, dir string, b binary, plan campaignP
 		}
 		c.window[s.name] = o.elapsed
 	}
+	if o, err := c.kpos(ctx, c.bootScript("boot"), 0, "calibrate", ""); err != nil {
+		return c.res, err
+	} else if o.code != 0 {
+		c.problem("calibration: a boot failed without a cut (see campaign.log)")
+		return c.finish(ctx, start, pans, initial)
+	} else {
+		c.window["boot"] = o.elapsed
+	}
 	deadline := start.Add(plan.budget)
 	for attempts := 0; c.res.cuts < plan.cuts && attempts < 3*plan.cuts && len(c.res.problems) == 0; attempts++ {
 		if err := ctx.Err(); err != nil {
@@ -240,6 +296,15 @@ func (c *campaign) round(ctx context.Context) error {
 		if done, err := c.voidRound(ctx); done || err != nil {
 			return err
 		}
+	}
+	if c.rng.IntN(100) < 8 {
+		return c.signOnRound(ctx)
+	}
+	if c.rng.IntN(100) < 6 {
+		return c.updateRound(ctx)
+	}
+	if c.rng.IntN(100) < 5 {
+		return c.consoleRound(ctx)
 	}
 	s := saleKinds[c.rng.IntN(len(saleKinds))]
 	top := s.max
@@ -316,7 +381,7 @@ func (c *campaign) voidRound(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	orig := open[c.rng.IntN(len(open))]
-	w := func(d int) string { return fmt.Sprintf("%ds", d*c.bin.slow) }
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	script := fmt.Sprintf(`# campaign: void of trace %06d
 expect screen idle within %s
 keys MENU 6
@@ -347,7 +412,166 @@ expect journal %d voided
 		}
 		return true, nil
 	}
-	return true, c.recover(ctx, "random kill")
+	return true, c.recover(ctx, "void")
+}
+
+// signOnRound boots the terminal and cuts the power at a random moment of
+// the boot: the reversals of the last cut, and the sign-on, which
+// downloads new working keys into the key store.
+func (c *campaign) signOnRound(ctx context.Context) error {
+	kill := time.Duration(1 + c.rng.Int64N(int64(c.window["boot"])))
+	o, err := c.kpos(ctx, c.bootScript("boot, cut during the sign-on"), kill, "sign-on + random kill", "")
+	if err != nil || !o.killed {
+		return err
+	}
+	return c.recover(ctx, "key download")
+}
+
+// updateRound installs a signed firmware image of a newer version in the
+// inactive slot with the firmware's own updater (package update), through
+// the terminal's data folder, and cuts the power at a random moment of the
+// install. The boot after it counts the new slot's trial boot and confirms
+// it healthy: the A/B state is written by kpos then.
+func (c *campaign) updateRound(ctx context.Context) error {
+	if c.signer == nil {
+		raw, err := os.ReadFile(filepath.Join(c.root, "testdata", "update", "fwsign-test.key"))
+		if err != nil {
+			return err
+		}
+		if c.signer, err = update.ParsePrivateKey(raw); err != nil {
+			return err
+		}
+		if raw, err = os.ReadFile(filepath.Join(c.root, "testdata", "update", "fwsign-test.pub")); err != nil {
+			return err
+		}
+		if c.verifier, err = update.ParsePublicKey(raw); err != nil {
+			return err
+		}
+	}
+	c.updates++
+	payload := make([]byte, 48<<10)
+	for i := range payload {
+		payload[i] = byte(c.rng.Uint32())
+	}
+	img, err := update.Sign(c.signer, fmt.Sprintf("99.%d.0", c.updates), "sim", payload)
+	if err != nil {
+		return err
+	}
+	c.seq++
+	c.res.runs++
+	u, err := update.New(update.Config{SlotDir: filepath.Join(c.data, "firmware"), PublicKey: c.verifier,
+		CurrentVersion: "0.1.0", Board: "sim"})
+	if err != nil {
+		c.problem("run %d: the updater does not open: %v", c.seq, err)
+		return nil
+	}
+	window, measured := c.window["update"]
+	c.spec = lossyfs.Cut{Mode: cutModes[c.rng.IntN(len(cutModes))], Seed: c.rng.Uint64(), Keep: -1}
+	c.cutDone, c.cutErr, c.cutRep = false, nil, lossyfs.Report{}
+	var t *time.Timer
+	cutNow := make(chan struct{})
+	if measured {
+		t = time.AfterFunc(time.Duration(c.rng.Int64N(int64(window)+1)), func() {
+			c.cut()
+			close(cutNow)
+		})
+	}
+	start := time.Now()
+	_, ierr := u.Install(ctx, bytes.NewReader(img), update.Options{})
+	took := time.Since(start)
+	cut := false
+	if t != nil && !t.Stop() {
+		<-cutNow
+		cut = true
+	}
+	if !measured && ierr == nil {
+		c.window["update"] = took
+	}
+	end := fmt.Sprintf("installed in %v", took.Round(time.Millisecond))
+	if ierr != nil {
+		end = fmt.Sprintf("%v after %v", ierr, took.Round(time.Millisecond))
+	}
+	if cut {
+		r := c.cutRep
+		end = fmt.Sprintf("power cut during the install (%s); lossy %s: %d pending, %d kept, %d forgotten %v", end, r.Mode, r.Pending, r.Kept, r.Lost, r.Forgotten)
+		c.res.cutModes[r.Mode]++
+	}
+	fmt.Fprintf(c.log, "=== run %04d firmware update 99.%d.0: %s\n", c.seq, c.updates, end)
+	if c.cutErr != nil {
+		return fmt.Errorf("hil: the lossy cut of run %d: %w", c.seq, c.cutErr)
+	}
+	if !cut {
+		if ierr != nil && !errors.Is(ierr, update.ErrTrialPending) {
+			c.problem("run %d: the firmware update failed without a cut: %v", c.seq, ierr)
+		}
+		return nil
+	}
+	return c.recover(ctx, "firmware update")
+}
+
+// consoleRound boots the terminal and types wrong passwords at its
+// technician console (the console counts each failure in its lockout file
+// before it answers), and cuts the power at a random moment of the boot
+// and the attempts.
+func (c *campaign) consoleRound(ctx context.Context) error {
+	// The script only waits: the cut ends the run.
+	script := "# campaign: wrong passwords at the technician console\nexpect screen idle within 60s\nexpect screen no-such-screen within 120s\n"
+	// The console listens from the start of the boot: the cut falls from
+	// half a boot in to a boot and a few hundred attempts' worth later.
+	boot := int64(c.window["boot"])
+	kill := time.Duration(boot/2 + c.rng.Int64N(boot+int64(time.Second)))
+	rctx, stop := context.WithCancel(ctx)
+	typed := make(chan int, 1)
+	go func() { typed <- typeWrongPasswords(rctx, c.consoleSock()) }()
+	o, err := c.kpos(ctx, script, kill, "console + random kill", "")
+	stop()
+	n := <-typed
+	fmt.Fprintf(c.log, "    %d wrong passwords typed at the console\n", n)
+	if err != nil || !o.killed {
+		return err
+	}
+	return c.recover(ctx, "console")
+}
+
+// typeWrongPasswords attaches to the console socket as soon as it is there
+// and types wrong passwords until ctx ends or the console goes; it returns
+// how many it typed.
+func typeWrongPasswords(ctx context.Context, sock string) int {
+	var d net.Dialer
+	var conn net.Conn
+	for conn == nil {
+		var err error
+		if conn, err = d.DialContext(ctx, "unix", sock); err != nil {
+			conn = nil
+			select {
+			case <-ctx.Done():
+				return 0
+			case <-time.After(5 * time.Millisecond): // the firmware is still booting
+			}
+		}
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	go io.Copy(io.Discard, conn) // the prompts and answers
+	n := 0
+	for ctx.Err() == nil {
+		if _, err := fmt.Fprintf(conn, "wrong-%d\r", n); err != nil {
+			return n
+		}
+		n++
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return n
+}
+
+func (c *campaign) consoleSock() string { return filepath.Join(c.dir, "console.sock") }
+
+func (c *campaign) bootScript(what string) string {
+	return fmt.Sprintf("# campaign: %s\nexpect screen idle within 60s\n", what)
 }
 
 // settle closes the batch as the merchant does at the end of the day, the
@@ -356,7 +580,7 @@ expect journal %d voided
 // settlement: its totals and the terminal's agree.
 func (c *campaign) settle(ctx context.Context) error {
 	before := len(c.host.Records())
-	w := func(d int) string { return fmt.Sprintf("%ds", d*c.bin.slow) }
+	w := func(d int) string { return fmt.Sprintf("%ds", d) }
 	script := fmt.Sprintf(`# campaign: settlement
 expect screen idle within %s
 keys MENU 9 1
@@ -366,13 +590,16 @@ expect screen settle-confirm
 keys ENTER
 expect screen settled "Balanced" within %s
 `, w(30), w(60))
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 4; attempt++ {
 		if c.settled(before) {
 			return nil
 		}
 		kill, mode := time.Duration(0), "settlement"
-		if attempt == 0 {
-			kill = time.Duration(1 + c.rng.Int64N(2*int64(c.window[saleKinds[0].name])))
+		if attempt < 2 {
+			// The settlement starts once the boot is done: the cut falls
+			// between half and one and a half boots in.
+			boot := int64(c.window["boot"])
+			kill = time.Duration(boot/2 + c.rng.Int64N(boot+1))
 			mode = "settlement + random kill"
 		}
 		o, err := c.kpos(ctx, script, kill, mode, "")
@@ -381,7 +608,7 @@ expect screen settled "Balanced" within %s
 		}
 		if o.killed {
 			c.res.settleCut = true
-			if err := c.recover(ctx, "random kill"); err != nil {
+			if err := c.recover(ctx, "settlement"); err != nil {
 				return err
 			}
 		} else if o.code != 0 {
@@ -390,7 +617,7 @@ expect screen settled "Balanced" within %s
 		}
 	}
 	if !c.settled(before) {
-		c.problem("no balanced settlement at the host after three tries")
+		c.problem("no balanced settlement at the host after four tries")
 	}
 	return nil
 }
@@ -408,30 +635,61 @@ func (c *campaign) settled(after int) bool {
 	return false
 }
 
-// recover checks that the journal a cut left opens, boots the terminal
-// (which reverses what is in doubt) and checks nothing is left in doubt.
+// recover brings the power back after a cut and checks what survived it,
+// before kpos touches anything: every store opens (the journal, the key
+// store, the binding record with its parameters, the A/B update state),
+// and no file is older than what the last finished run left. Then kpos
+// boots (reversing what is in doubt) and sells once more, which must be
+// approved; after it nothing is in doubt or queued for reversal, and the
+// host and the journal agree.
 func (c *campaign) recover(ctx context.Context, mode string) error {
+	if err := c.pw.restore(); err != nil {
+		return err
+	}
+	lost := c.files.check(c.data)
+	for _, l := range lost {
+		c.problem("run %d: after the cut: %s", c.seq, l)
+	}
+	unopenable := c.checkStores()
+	for _, u := range unopenable {
+		c.problem("run %d: after the cut: %s", c.seq, u)
+	}
 	before, err := c.journal()
 	if err != nil {
 		c.problem("run %d: after the cut the journal does not open: %v", c.seq, err)
+		unopenable = append(unopenable, "journal")
+	}
+	if len(unopenable) > 0 {
+		c.res.unopenable++
+	}
+	if len(lost) > 0 {
+		c.res.lost++
+	}
+	if len(lost) > 0 || len(unopenable) > 0 {
 		return nil
 	}
 	doubt := false
 	for _, t := range before {
 		doubt = doubt || t.State.InDoubt()
 	}
-	boot := fmt.Sprintf("# campaign: boot after a power cut\nexpect screen idle within %ds\n", 60*c.bin.slow)
-	o, err := c.kpos(ctx, boot, 0, "boot", "")
+	// The boot, then the next sale: a QR sale by a customer code, the
+	// cheapest that goes online.
+	amount := int64(100 + c.rng.Int64N(5000))
+	if amount%100 == 51 || amount%100 == 55 || amount%100 == 91 || amount%100 == 99 {
+		amount++
+	}
+	o, err := c.sell(ctx, saleKinds[len(saleKinds)-1], amount, "approved", 0, "boot and the next sale", "")
 	if err != nil {
 		return err
 	}
 	if o.code != 0 {
-		c.problem("run %d: the boot after the cut failed with status %d", c.seq, o.code)
+		c.problem("run %d: the boot and the next sale after the cut failed with status %d (the sale must be approved)", c.seq, o.code)
 		return nil
 	}
 	txns, err := c.journal()
 	if err != nil {
 		c.problem("run %d: after the boot the journal does not open: %v", c.seq, err)
+		c.res.unopenable++
 		return nil
 	}
 	for _, t := range txns {
@@ -439,12 +697,12 @@ func (c *campaign) recover(ctx context.Context, mode string) error {
 		case t.State.InDoubt():
 			c.problem("run %d: trace %06d still %s after the boot", c.seq, t.Trace, t.State)
 		case t.State == journal.ReversalPending:
-			// Allowed: the reversal goes before the next online
-			// transaction (SPEC store and forward); the final check
-			// wants none left. Counted, since a boot should manage it.
 			c.res.pendingAfterBoot++
-			fmt.Fprintf(c.log, "NOTE run %d: trace %06d still reversal-pending after the boot\n", c.seq, t.Trace)
+			c.problem("run %d: trace %06d still reversal-pending after the boot and a sale: the queue did not drain", c.seq, t.Trace)
 		}
+	}
+	if c.tally(reconcile(c.host.Records(), txns, simTID)) {
+		return nil
 	}
 	c.res.cuts++
 	c.res.byMode[mode]++
@@ -454,13 +712,111 @@ func (c *campaign) recover(ctx context.Context, mode string) error {
 	return nil
 }
 
+// tally records the disagreements of a reconciliation as problems and
+// counts the cut as one that lost or doubled money; it reports whether
+// there were any.
+func (c *campaign) tally(ds []discrepancy) bool {
+	lost, doubled := false, false
+	for _, d := range ds {
+		c.problem("run %d: %s", c.seq, d.text)
+		lost = lost || d.kind == lostMoney
+		doubled = doubled || d.kind == doubledMoney
+	}
+	if lost {
+		c.res.lost++
+	}
+	if doubled {
+		c.res.doubled++
+	}
+	return len(ds) > 0
+}
+
+// checkStores opens every store of the data folder that exists as the
+// firmware would, and lists those that do not open.
+func (c *campaign) checkStores() []string {
+	var out []string
+	key, err := c.deviceKey()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if key == nil {
+		return nil // cut before the first boot wrote anything
+	}
+	b := boards.Board{DeviceKey: key}
+	exists := func(rel string) bool {
+		_, err := os.Stat(filepath.Join(c.data, rel))
+		return err == nil
+	}
+	if exists("keys.db") {
+		if _, err := keys.Open(filepath.Join(c.data, "keys.db"), b.SubKey("keys")); err != nil {
+			out = append(out, fmt.Sprintf("the key store does not open: %v", err))
+		}
+	}
+	if exists("binding.json") {
+		rec, err := binding.NewFileStore(filepath.Join(c.data, "binding.json")).Load()
+		if err != nil {
+			out = append(out, fmt.Sprintf("the binding record does not open: %v", err))
+		} else if rec.Params != nil {
+			if err := rec.Params.Validate(); err != nil {
+				out = append(out, fmt.Sprintf("the parameters of the binding record are not valid: %v", err))
+			}
+		}
+	}
+	if exists("firmware/update-state.json") {
+		raw, err := os.ReadFile(filepath.Join(c.data, "firmware", "update-state.json"))
+		var st update.State
+		if err == nil {
+			err = json.Unmarshal(raw, &st)
+		}
+		if err == nil && st.Active != update.SlotA && st.Active != update.SlotB {
+			err = fmt.Errorf("active slot %q", st.Active)
+		}
+		if err != nil {
+			out = append(out, fmt.Sprintf("the A/B update state does not open: %v", err))
+		}
+	}
+	return out
+}
+
+// deviceKey reads the data folder's device key, nil when there is none
+// yet; unlike the board it never creates one.
+func (c *campaign) deviceKey() ([]byte, error) {
+	key, err := os.ReadFile(sim.DeviceKeyPath(c.data))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the device key does not open: %w", err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("the device key has %d bytes, want 32", len(key))
+	}
+	return key, nil
+}
+
 // sell runs one sale.
 func (c *campaign) sell(ctx context.Context, s sale, amount int64, want string, kill time.Duration, mode, crashAt string) (outcome, error) {
 	code := fmt.Sprintf("25%022d", c.rng.Uint64()%1e18) // an Alipay-style customer code
-	return c.kpos(ctx, s.script(amount, want, c.bin.slow, code), kill, mode, crashAt)
+	return c.kpos(ctx, s.script(amount, want, code), kill, mode, crashAt)
 }
 
-// kpos writes script and runs kpos on it against the campaign's host.
+// cutModes are the lossy cuts the campaign makes, in proportion: most
+// forget everything pending, many keep a random prefix, some tear the
+// last write.
+var cutModes = []lossyfs.Mode{lossyfs.Drop, lossyfs.Drop, lossyfs.Prefix, lossyfs.Prefix, lossyfs.Tear}
+
+// cut cuts the power of the run now (once): the lossy filesystem forgets
+// what spec says of what kpos did not sync.
+func (c *campaign) cut() {
+	if c.cutDone {
+		return
+	}
+	c.cutDone = true
+	c.cutRep, c.cutErr = c.pw.cut(c.spec)
+}
+
+// kpos writes script and runs kpos on it against the campaign's host; a
+// kill after kill (when > 0) or at crashAt cuts the power.
 func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, mode, crashAt string) (outcome, error) {
 	c.seq++
 	c.res.runs++
@@ -469,20 +825,43 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 		return outcome{}, err
 	}
 	args := []string{"-board", "sim", "-data", c.data, "-params", filepath.Join(c.root, "testdata"),
-		"-host", c.addr, "-script", path}
+		"-host", c.addr, "-script", path, "-wait-scale", strconv.Itoa(c.bin.slow), "-console", c.consoleSock()}
 	if crashAt != "" {
 		args = append(args, "-crash-at", crashAt)
 	}
-	o, err := c.bin.runKpos(ctx, c.root, time.Duration(c.bin.slow)*2*time.Minute, kill, args...)
+	c.spec = lossyfs.Cut{Mode: cutModes[c.rng.IntN(len(cutModes))], Seed: c.rng.Uint64(), Keep: -1}
+	c.cutDone, c.cutErr, c.cutRep = false, nil, lossyfs.Report{}
+	o, err := c.bin.runCut(ctx, c.root, time.Duration(c.bin.slow)*2*time.Minute, kill, c.cut, args...)
 	if err != nil {
 		return o, err
+	}
+	if o.killed {
+		c.cut() // a crash point: kpos killed itself
 	}
 	end := fmt.Sprintf("status %d", o.code)
 	if o.killed {
 		end = "power cut (SIGKILL)"
+		if c.pw.lossy {
+			r := c.cutRep
+			end += fmt.Sprintf(", lossy %s: %d pending, %d kept, %d forgotten %v", r.Mode, r.Pending, r.Kept, r.Lost, r.Forgotten)
+			if r.TornFile != "" {
+				end += fmt.Sprintf(", %s torn after %d of %d bytes", r.TornFile, r.TornKept, r.TornOf)
+			}
+			c.res.cutModes[r.Mode]++
+		}
 	}
 	fmt.Fprintf(c.log, "=== run %04d %s kill=%v: %s after %v\n%s", c.seq, mode, kill, end,
 		o.elapsed.Round(time.Millisecond), o.out)
+	if c.cutErr != nil {
+		return o, fmt.Errorf("hil: the lossy cut of run %d: %w", c.seq, c.cutErr)
+	}
+	if !o.killed {
+		// A finished run: what it wrote is what a later cut may not take
+		// back.
+		if err := c.files.snapshot(c.data); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 
@@ -490,13 +869,12 @@ func (c *campaign) kpos(ctx context.Context, script string, kill time.Duration, 
 // derived from the simulated board's device key, kept beside the data
 // folder) and lists it.
 func (c *campaign) journal() ([]journal.Txn, error) {
-	keyPath := sim.DeviceKeyPath(c.data)
-	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
-		return nil, nil // cut before the first boot wrote anything
-	}
-	key, err := boards.LoadDeviceKey(keyPath)
-	if err != nil {
+	key, err := c.deviceKey()
+	if err != nil || key == nil {
 		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(c.data, "journal.db")); errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("journal.db is gone") // opening would create an empty one
 	}
 	b := boards.Board{DeviceKey: key}
 	j, err := journal.Open(filepath.Join(c.data, "journal.db"), b.SubKey("journal"), journal.Options{})
@@ -515,8 +893,7 @@ func (c *campaign) journal() ([]journal.Txn, error) {
 // card balances with the completed sales, and leaves the journal dump and
 // the host's records beside the logs.
 func (c *campaign) finish(ctx context.Context, start time.Time, pans []string, initial map[string]int64) (campaignResult, error) {
-	boot := fmt.Sprintf("# campaign: the last boot\nexpect screen idle within %ds\n", 60*c.bin.slow)
-	if o, err := c.kpos(ctx, boot, 0, "last boot", ""); err != nil {
+	if o, err := c.kpos(ctx, c.bootScript("the last boot"), 0, "last boot", ""); err != nil {
 		return c.res, err
 	} else if o.code != 0 {
 		c.problem("the last boot failed with status %d", o.code)
@@ -527,14 +904,13 @@ func (c *campaign) finish(ctx context.Context, start time.Time, pans []string, i
 		return c.res, nil
 	}
 	recs := c.host.Records()
-	for _, p := range reconcile(recs, txns, simTID) {
-		c.problem("%s", p)
-	}
+	c.tally(reconcile(recs, txns, simTID))
 	spent := spentByCard(txns, pans)
 	sort.Strings(pans)
 	for _, pan := range pans {
 		bal, _ := c.host.Balance(pan)
 		if want := initial[pan] - spent[pan]; bal != want {
+			c.res.lost++
 			c.problem("card %s…%s: balance at the host %d, want %d (initial %d less completed sales %d)",
 				pan[:6], pan[len(pan)-4:], bal, want, initial[pan], spent[pan])
 		}

@@ -30,9 +30,13 @@ import (
 
 	"kpos/tools/hil/leak"
 	"kpos/tools/hostsim"
+	"kpos/tools/lossyfs"
 )
 
 func main() {
+	if os.Getenv(lossyfsEnv) == "1" {
+		os.Exit(lossyfs.Main(os.Args[1:], os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -44,6 +48,7 @@ type options struct {
 	seed   uint64
 	qemu   string
 	only   string
+	lossy  bool
 }
 
 var allParts = []string{"scenarios", "campaign", "board", "leaks"}
@@ -61,11 +66,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&amd.min, "min-cuts", 200, "power cuts the amd64 campaign must reach")
 	fs.DurationVar(&amd.budget, "campaign-time", 75*time.Second, "time after which the amd64 campaign stops once past -min-cuts")
 	fs.IntVar(&arm.cuts, "arm-cuts", 100, "power cuts the armv7 campaign (under qemu) aims for")
-	fs.IntVar(&arm.min, "arm-min-cuts", 20, "power cuts the armv7 campaign must reach")
+	fs.IntVar(&arm.min, "arm-min-cuts", 30, "power cuts the armv7 campaign must reach")
 	fs.DurationVar(&arm.budget, "arm-campaign-time", 90*time.Second, "time after which the armv7 campaign stops once past -arm-min-cuts")
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed of the campaign (0: from the clock; the summary names it)")
 	fs.StringVar(&o.qemu, "qemu", "qemu-arm-static", "user-mode emulator for the armv7 binary")
 	fs.StringVar(&o.only, "only", "", "run only the scenario files whose name contains this")
+	fs.BoolVar(&o.lossy, "lossy", true, "campaign on the lossy filesystem (tools/lossyfs), when FUSE can be used")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,6 +84,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if arm.min > arm.cuts {
 		arm.cuts = arm.min
 	}
+	amd.lossy, arm.lossy = o.lossy, o.lossy
 	o.plans = map[string]campaignPlan{"amd64": amd, "armv7": arm}
 	o.arches = splitList(arch)
 	o.parts = map[string]bool{}
@@ -192,6 +199,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		logf("built %s in %v", arch, time.Since(t0).Round(time.Second))
+		took, err := bin.measureSlowdown(ctx, root, filepath.Join(runDir, arch, "calibration"))
+		if err != nil {
+			r.buildErr = err
+			logf("FAIL %s: %v", arch, err)
+			continue
+		}
+		logf("      %s slow-down ×%d (calibration sale %v against %v nominal): every scenario wait scales by it",
+			arch, bin.slow, took.Round(time.Millisecond), calibrationNominal)
 		r.bin = &bin
 		if o.parts["scenarios"] {
 			r.ranScen = true

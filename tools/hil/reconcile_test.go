@@ -42,7 +42,18 @@ func TestReconcile(t *testing.T) {
 			{Type: "authorization", Kind: "void", TID: simTID, Batch: 1, Trace: 6, Amount: 1000, Code: "00", Applied: true}},
 			[]journal.Txn{txn(5, 1000, journal.Voided), {Trace: 6, Batch: 1, Kind: journal.Void, Method: journal.Chip, State: journal.Completed, Amount: 1000}}, nil},
 		{"voided in the journal only", []hostsim.Record{auth(5, 1000, "00", true, false)},
-			[]journal.Txn{txn(5, 1000, journal.Voided)}, []string{"voided in the journal, not at the host"}},
+			[]journal.Txn{txn(5, 1000, journal.Voided)}, []string{"voided in the journal, 1 live charges at the host"}},
+		{"voided in the journal, voided and charged again at the host", []hostsim.Record{
+			func() hostsim.Record { r := auth(5, 1000, "00", true, false); r.Voided = true; return r }(), auth(5, 1000, "00", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Voided)}, []string{"applied 2 times", "voided in the journal, 1 live charges"}},
+		{"completed, voided at the host", []hostsim.Record{func() hostsim.Record { r := auth(5, 1000, "00", true, false); r.Voided = true; return r }()},
+			[]journal.Txn{txn(5, 1000, journal.Completed)}, []string{"0 live charges"}},
+		{"another approval code is a charge too", []hostsim.Record{auth(5, 1000, "10", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Reversed)}, []string{"reversed in the journal but charged"}},
+		{"an A2 approval unknown to the journal", []hostsim.Record{auth(9, 1000, "A2", true, false)}, nil,
+			[]string{"trace 000009: charged at the host, unknown to the journal"}},
+		{"an A4 approval completed once", []hostsim.Record{auth(5, 1000, "A4", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Completed)}, nil},
 		{"completed, never charged", nil, []journal.Txn{txn(5, 1000, journal.Completed)},
 			[]string{"completed in the journal, 0 live charges"}},
 		{"completed but reversed at the host", []hostsim.Record{auth(5, 1000, "00", true, true)},
@@ -66,7 +77,7 @@ func TestReconcile(t *testing.T) {
 				t.Fatalf("got %q, want %d problems like %q", got, len(tc.want), tc.want)
 			}
 			for i := range got {
-				if !strings.Contains(got[i], tc.want[i]) {
+				if !strings.Contains(got[i].text, tc.want[i]) {
 					t.Errorf("problem %d: %q does not say %q", i, got[i], tc.want[i])
 				}
 			}
@@ -86,5 +97,32 @@ func TestSpentByCard(t *testing.T) {
 	got := spentByCard(txns, pans)
 	if got[pans[0]] != 1250 || got[pans[1]] != 700 || len(got) != 2 {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// TestReconcileKinds: a charge applied twice is money doubled; a charge
+// without its record, or a record without its charge, money lost.
+func TestReconcileKinds(t *testing.T) {
+	tests := []struct {
+		name string
+		recs []hostsim.Record
+		txns []journal.Txn
+		want []moneyKind
+	}{
+		{"charged twice", []hostsim.Record{auth(5, 1000, "00", true, false), auth(5, 1000, "00", true, false)},
+			[]journal.Txn{txn(5, 1000, journal.Completed)}, []moneyKind{doubledMoney, doubledMoney}},
+		{"completed, never charged", nil, []journal.Txn{txn(5, 1000, journal.Completed)}, []moneyKind{lostMoney}},
+		{"charged, unknown to the journal", []hostsim.Record{auth(9, 1000, "11", true, false)}, nil, []moneyKind{lostMoney}},
+	}
+	for _, tc := range tests {
+		got := reconcile(tc.recs, tc.txns, simTID)
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %v, want %d", tc.name, got, len(tc.want))
+		}
+		for i := range got {
+			if got[i].kind != tc.want[i] {
+				t.Errorf("%s: %q is kind %d, want %d", tc.name, got[i].text, got[i].kind, tc.want[i])
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -79,7 +80,8 @@ func runScenarios(ctx context.Context, root, dir string, b binary, only string, 
 		if err := os.MkdirAll(data, 0o700); err != nil {
 			return nil, err
 		}
-		args := []string{"-board", "sim", "-data", data, "-params", filepath.Join(root, "testdata"), "-script", file}
+		args := []string{"-board", "sim", "-data", data, "-params", filepath.Join(root, "testdata"), "-script", file,
+			"-wait-scale", strconv.Itoa(b.slow)}
 		if set.blank {
 			args = append(args, "-blank")
 		}

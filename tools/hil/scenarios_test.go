@@ -60,12 +60,12 @@ func TestSaleScripts(t *testing.T) {
 		want    []string
 	}{
 		{saleKinds[0], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "expect screen present-card", "insert unionpay-debit", "pin 123456", "remove", "expect journal last completed"}},
-		{saleKinds[0], "reversed", []string{"expect screen declined within 60s", "expect journal last reversed"}},
-		{saleKinds[3], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "tap unionpay-credit", "expect screen approved within 40s"}},
+		{saleKinds[0], "reversed", []string{"expect screen declined within 30s", "expect journal last reversed"}},
+		{saleKinds[3], "approved", []string{"keys 1 2 3 4 ENTER ENTER", "tap unionpay-credit", "expect screen approved within 20s"}},
 		{saleKinds[4], "declined", []string{"keys MENU", "scan 2500", "expect journal last declined"}},
 	}
 	for _, tc := range tests {
-		got := tc.s.script(1234, tc.outcome, 2, "2500")
+		got := tc.s.script(1234, tc.outcome, "2500")
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s %s: no %q in\n%s", tc.s.name, tc.outcome, w, got)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kpos/tools/hil/leak"
+	"kpos/tools/lossyfs"
 )
 
 type summaryText struct {
@@ -92,6 +93,16 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			}
 			return fmt.Sprintf("%d", c.cuts)
 		})
+		row("  on the lossy filesystem", func(r *archResult) string {
+			if r.campaign == nil {
+				return "-"
+			}
+			if !r.campaign.lossy {
+				return "no (SIGKILL only)"
+			}
+			m := r.campaign.cutModes
+			return fmt.Sprintf("drop %d, prefix %d, torn %d", m[lossyfs.Drop], m[lossyfs.Prefix], m[lossyfs.Tear])
+		})
 		row("  at crash points", func(r *archResult) string { return byMode(r, "crash-at") })
 		row("  at random moments", func(r *archResult) string { return byMode(r, "random kill") })
 		row("  during host faults", func(r *archResult) string {
@@ -106,6 +117,11 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 			}
 			return fmt.Sprint(n)
 		})
+		row("  during a void", func(r *archResult) string { return byMode(r, "void") })
+		row("  during the settlement", func(r *archResult) string { return byMode(r, "settlement") })
+		row("  during a sign-on (key download)", func(r *archResult) string { return byMode(r, "key download") })
+		row("  during a firmware update", func(r *archResult) string { return byMode(r, "firmware update") })
+		row("  during console logins", func(r *archResult) string { return byMode(r, "console") })
 		row("  that left a sale in doubt", func(r *archResult) string {
 			if r.campaign == nil {
 				return "-"
@@ -147,6 +163,11 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 		})
 	}
 	tw.Flush()
+	if o.parts["campaign"] {
+		line, lossyOK := lossyLine(results)
+		b.WriteString(line + "\n")
+		ok = ok && lossyOK
+	}
 	if o.parts["leaks"] {
 		switch {
 		case leakErr != nil:
@@ -177,6 +198,40 @@ func summary(results []*archResult, o options, findings []leak.Finding, files in
 		b.WriteString("result: FAIL\n")
 	}
 	return summaryText{text: b.String(), ok: ok}
+}
+
+// lossyLine is the campaign's verdict on power loss, a line scripts read:
+//
+//	lossy cuts: amd64 N, armv7 M; lost 0, doubled 0, unopenable 0
+//
+// N and M are the cuts survived on the lossy filesystem; lost, doubled and
+// unopenable count the cuts, of both binaries, after which something was
+// lost, applied twice, or a store did not open. Where FUSE could not be
+// used it says so instead: the run was weaker.
+func lossyLine(results []*archResult) (string, bool) {
+	var cuts []string
+	var lost, doubled, unopenable int
+	var weaker []string
+	for _, r := range results {
+		c := r.campaign
+		if c == nil {
+			continue
+		}
+		lost, doubled, unopenable = lost+c.lost, doubled+c.doubled, unopenable+c.unopenable
+		if !c.lossy {
+			// None of its cuts was lossy: 0, and the line below says why.
+			weaker = append(weaker, fmt.Sprintf("%s: %s", r.arch, c.lossyWhy))
+			cuts = append(cuts, fmt.Sprintf("%s 0", r.arch))
+			continue
+		}
+		cuts = append(cuts, fmt.Sprintf("%s %d", r.arch, c.cuts))
+	}
+	ok := lost == 0 && doubled == 0 && unopenable == 0
+	line := fmt.Sprintf("lossy cuts: %s; lost %d, doubled %d, unopenable %d", strings.Join(cuts, ", "), lost, doubled, unopenable)
+	if len(weaker) > 0 {
+		line += fmt.Sprintf("\nWEAKER RUN: SIGKILL cuts only (%s): the kernel kept every write, so a missing fsync could not show", strings.Join(weaker, "; "))
+	}
+	return line, ok
 }
 
 func byMode(r *archResult, mode string) string {

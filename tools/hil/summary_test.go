@@ -69,3 +69,28 @@ func TestSummary(t *testing.T) {
 		})
 	}
 }
+
+func TestLossyLine(t *testing.T) {
+	lossy := func(arch string, cuts, lost, doubled, unopenable int) *archResult {
+		return &archResult{arch: arch, campaign: &campaignResult{lossy: true, cuts: cuts, lost: lost, doubled: doubled, unopenable: unopenable}}
+	}
+	tests := []struct {
+		name    string
+		results []*archResult
+		want    string
+		ok      bool
+	}{
+		{"both lossy, clean", []*archResult{lossy("amd64", 250, 0, 0, 0), lossy("armv7", 40, 0, 0, 0)},
+			"lossy cuts: amd64 250, armv7 40; lost 0, doubled 0, unopenable 0", true},
+		{"a loss fails", []*archResult{lossy("amd64", 3, 1, 0, 0), lossy("armv7", 40, 0, 1, 2)},
+			"lossy cuts: amd64 3, armv7 40; lost 1, doubled 1, unopenable 2", false},
+		{"no FUSE: weaker", []*archResult{{arch: "amd64", campaign: &campaignResult{cuts: 300, lossyWhy: "no /dev/fuse"}}},
+			"lossy cuts: amd64 0; lost 0, doubled 0, unopenable 0\nWEAKER RUN: SIGKILL cuts only (amd64: no /dev/fuse)", true},
+	}
+	for _, tc := range tests {
+		line, ok := lossyLine(tc.results)
+		if !strings.HasPrefix(line, tc.want) || ok != tc.ok {
+			t.Errorf("%s: %q ok=%v, want %q ok=%v", tc.name, line, ok, tc.want, tc.ok)
+		}
+	}
+}

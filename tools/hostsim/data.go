@@ -25,6 +25,7 @@ type Data struct {
 // cryptogram covers, comes from each authorization's IAD (issuer.go).
 type Issuer struct {
 	Name  string   `toml:"name"`
+	Code  string   `toml:"code"`   // institution code, answered in field 44 for the slip's 发卡行
 	BINs  []string `toml:"bins"`   // PAN prefixes the issuer owns
 	IMKAC string   `toml:"imk_ac"` // hex, double-length 3DES (test keys only)
 

@@ -161,6 +161,10 @@ func (s *Server) financial(m *iso8583.Message, body []byte) (*answer, *termState
 		rec.Applied = true
 	}
 	resp.ICCData = iccOut
+	if is := s.data.issuerFor(pan); is != nil && pan != "" {
+		resp.IssuerID = is.Code
+	}
+	resp.AcquirerID = tk.rec.Params.AcquirerIIN
 	rec.Code, rec.AuthCode, rec.RRN = resp.Code, resp.AuthCode, resp.RRN
 	if rec.Note == "" {
 		rec.Note = t.note

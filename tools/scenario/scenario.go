@@ -405,6 +405,11 @@ type Runner struct {
 	Target  Target
 	Timeout time.Duration // default wait for an expectation (5 s when zero)
 	Log     io.Writer     // each step as it runs, when set
+	// Scale multiplies every wait, the default and each "within": the
+	// slow-down of a binary under emulation or on a loaded machine (1
+	// when zero). Waits end early on the event, so a large scale only
+	// delays a failure.
+	Scale float64
 }
 
 // never is an `expect never` step in force: no screen shown from from on
@@ -453,14 +458,16 @@ func (r *Runner) Run(ctx context.Context, s *Script) error {
 }
 
 func (r *Runner) timeout(st Step) time.Duration {
+	d := 5 * time.Second
 	if i := indexOf(st.Args, "within"); i >= 0 && i+1 < len(st.Args) {
-		d, _ := time.ParseDuration(st.Args[i+1])
-		return d
+		d, _ = time.ParseDuration(st.Args[i+1])
+	} else if r.Timeout > 0 {
+		d = r.Timeout
 	}
-	if r.Timeout > 0 {
-		return r.Timeout
+	if r.Scale > 1 {
+		d = time.Duration(float64(d) * r.Scale)
 	}
-	return 5 * time.Second
+	return d
 }
 
 func withoutWithin(args []string) []string {

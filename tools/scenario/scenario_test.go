@@ -295,3 +295,26 @@ func TestSplitEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutScales(t *testing.T) {
+	within := Step{Args: []string{"screen", "idle", "within", "2s"}}
+	plain := Step{Args: []string{"screen", "idle"}}
+	tests := []struct {
+		r    Runner
+		st   Step
+		want time.Duration
+	}{
+		{Runner{}, within, 2 * time.Second},
+		{Runner{}, plain, 5 * time.Second},
+		{Runner{Timeout: time.Second}, plain, time.Second},
+		{Runner{Scale: 3}, within, 6 * time.Second},
+		{Runner{Scale: 3}, plain, 15 * time.Second},
+		{Runner{Scale: 2.5, Timeout: 2 * time.Second}, plain, 5 * time.Second},
+		{Runner{Scale: 0.5}, within, 2 * time.Second}, // never shorter than written
+	}
+	for _, tc := range tests {
+		if got := tc.r.timeout(tc.st); got != tc.want {
+			t.Errorf("%+v %v: %v, want %v", tc.r, tc.st.Args, got, tc.want)
+		}
+	}
+}

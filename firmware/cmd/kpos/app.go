@@ -36,6 +36,8 @@ type app struct {
 	log     *slog.Logger
 	crashAt string
 	out     io.Writer
+	// waitScale multiplies the waits of a scenario file (-wait-scale).
+	waitScale float64
 
 	// firmware is the A/B image updater, nil when the board has no
 	// signing key to verify images with.

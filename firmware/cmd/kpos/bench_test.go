@@ -17,6 +17,7 @@ import (
 
 	"kpos/boards"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -42,8 +43,9 @@ func cpuTime() time.Duration {
 
 // counter drives whole chip sales on a simulated board the way a quick
 // cashier and customer do: amount, confirm and PIN typed ahead of the
-// screens, the card inserted when the terminal asks for it and taken back
-// when it asks, and the idle screen awaited.
+// screens, the card inserted when the terminal asks for it, the merchant
+// copy torn off, the card taken back when the terminal asks, and the idle
+// screen awaited.
 type counter struct {
 	sim  *boards.SimDevices
 	card hal.Card
@@ -89,6 +91,11 @@ func (c *counter) sale(ctx context.Context) error {
 		return err
 	}
 	c.sim.Reader.Insert(c.card)
+	// The merchant copy is torn off, then the cardholder copy prints.
+	if err := c.wait(ctx, terminal.ScreenTearOff); err != nil {
+		return err
+	}
+	c.sim.Keypad.Press(hal.KeyEnter)
 	if err := c.wait(ctx, ui.RemoveCard); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"kpos/firmware/binding"
 	"kpos/firmware/console"
+	"kpos/firmware/durable"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/settle"
@@ -447,6 +448,11 @@ func (s *consoleServices) Import(ctx context.Context, r io.Reader) error {
 	// Swap files with the firmware stopped, as a power cycle would.
 	s.a.stop(inst)
 	if err := os.Rename(tmp, filepath.Join(dir, "journal.db")); err != nil {
+		return errors.Join(err, s.restart(ctx))
+	}
+	// The restore is done only once its name is durable: without this a
+	// power cut could bring the replaced journal back after "restored".
+	if err := durable.SyncDir(dir); err != nil {
 		return errors.Join(err, s.restart(ctx))
 	}
 	return s.restart(ctx)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kpos/firmware/console"
+	"kpos/firmware/durable"
 	"kpos/firmware/logfile"
 	"kpos/firmware/update"
 )
@@ -33,6 +34,12 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 	}
 	audit, err := logfile.Open(filepath.Join(b.DataDir, "console-audit.log"), logConfig())
 	if err != nil {
+		return err
+	}
+	// Each record is synced as it is written (console); the file's name
+	// must be durable too.
+	if err := durable.SyncDir(b.DataDir); err != nil {
+		audit.Close()
 		return err
 	}
 	svc := a.consoleServices(ring, perf)

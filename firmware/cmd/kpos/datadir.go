@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"kpos/firmware/durable"
 )
 
 // errDataDirInUse is returned when another kpos holds the data directory.
@@ -42,11 +44,13 @@ func lockDataDir(dir string) (release func(), err error) {
 		}
 		return nil, fmt.Errorf("data directory lock: %w", err)
 	}
+	// The pid is written through to the disk like every other file of the
+	// data directory, so that no power cut leaves an older one behind. It
+	// only names the holder: a full disk that refuses it must not keep the
+	// terminal from starting, so its errors are not the lock's.
 	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("data directory lock: %w", err)
+		if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err == nil && f.Sync() == nil {
+			durable.SyncDir(dir)
 		}
 	}
 	return func() { f.Close() }, nil

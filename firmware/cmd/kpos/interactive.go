@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	"kpos/firmware/durable"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal"
@@ -369,20 +370,29 @@ func (a *app) printJournal(out io.Writer) {
 }
 
 // saveReceipts makes the simulated printer save every document to a file
-// under the data directory, and returns that folder.
+// under the data directory, and returns that folder. A receipt is written
+// durably (a power cut leaves it whole or not at all, and never takes back
+// one printed), under a name no earlier receipt has: the counter restarts
+// with the process, so a name already taken moves it on.
 func (a *app) saveReceipts() string {
 	dir := filepath.Join(a.board.DataDir, "receipts")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		a.log.Error("receipts folder", "err", err)
 	}
 	var n int
 	var mu sync.Mutex
 	a.board.Sim.Printer.OnPrint = func(d hal.Document) {
 		mu.Lock()
-		n++
-		name := fmt.Sprintf("%s-%03d-%s.txt", time.Now().Format("20060102-150405"), n, d.Name)
-		mu.Unlock()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(receipt.Text(d, 32)), 0o600); err != nil {
+		defer mu.Unlock()
+		var path string
+		for {
+			n++
+			path = filepath.Join(dir, fmt.Sprintf("%s-%03d-%s.txt", time.Now().Format("20060102-150405"), n, d.Name))
+			if _, err := os.Lstat(path); err != nil {
+				break // free (or unreadable: the write will say so)
+			}
+		}
+		if err := durable.WriteFile(path, []byte(receipt.Text(d, 32)), 0o600); err != nil {
 			a.log.Error("save receipt", "err", err)
 		}
 	}

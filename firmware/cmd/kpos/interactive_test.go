@@ -68,9 +68,9 @@ func TestREADMEWalkthroughsAsWritten(t *testing.T) {
 	ids := strings.Join(screens(out), " ")
 	for _, want := range []string{
 		"confirm-amount present-card reading-card",
-		"enter-pin processing printing remove-card approved",
-		"qr-scan qr-confirm processing printing approved",
-		"qr-show printing approved",
+		"enter-pin processing printing tear-off remove-card approved",
+		"qr-scan qr-confirm processing printing tear-off approved",
+		"qr-show printing tear-off approved",
 		"settle-confirm settling settled",
 	} {
 		if !strings.Contains(ids, want) {
@@ -105,7 +105,7 @@ func TestEveryLineAnswered(t *testing.T) {
 		{"a delay the terminal will not wait for", "fault delay 5s\n", []string{"the terminal waits 3s: it sees no answer"}, ""},
 		{"help's own delay example", "help\n", []string{"fault delay 2s", "the terminal waits up to 3s"}, ""},
 		{"a comment", "# nothing\n", nil, ""},
-		{"a void and its summary", "menu\n2\n8800\nenter\nscan " + code + "\nenter\nmenu\n6\n123456\nenter\n5\nenter\nenter\nhost\n",
+		{"a void and its summary", "menu\n2\n8800\nenter\nscan " + code + "\nenter\nenter\nmenu\n6\n123456\nenter\n5\nenter\nenter\nhost\n",
 			[]string{"QR sale", "void"}, "orig-confirm processing"},
 	}
 	for _, c := range cases {

@@ -36,6 +36,7 @@ type flags struct {
 	script    string
 	host      string
 	crashAt   string
+	waitScale float64
 	logLevel  string
 	logFile   string
 	blank     bool
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.params, "params", "", "parameter directory: EMV terminal data, CA keys, test cards (default: ./testdata when present)")
 	fs.StringVar(&f.script, "script", "", "run this scenario file and exit 0 only if every expectation held")
 	fs.StringVar(&f.host, "host", "", "acquirer host address (default: the board's; the sim board runs its own host simulator)")
+	fs.Float64Var(&f.waitScale, "wait-scale", 1, "scenario files: multiply every wait by this (the slow-down of an emulated or loaded run)")
 	fs.StringVar(&f.crashAt, "crash-at", "", "power-cut testing: kill the process with SIGKILL at this point (after-pending, after-host-answer, after-approved)")
 	fs.StringVar(&f.logLevel, "log", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFile, "log-file", "", "write logs here (default: kpos.log in the data directory)")
@@ -137,7 +139,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	if board.Scanner != nil {
 		board.Scanner = &timedScanner{Scanner: board.Scanner, perf: perf}
 	}
-	a := &app{board: board, log: logger, crashAt: f.crashAt, out: stdout}
+	a := &app{board: board, log: logger, crashAt: f.crashAt, out: stdout, waitScale: f.waitScale}
 	a.bootFirmware()
 	if err := a.serveConsole(ctx, f.console, ring, perf); err != nil {
 		fmt.Fprintln(stderr, "kpos: console:", err)

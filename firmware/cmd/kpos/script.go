@@ -36,7 +36,7 @@ func (a *app) runScript(ctx context.Context, path string, stdout, stderr io.Writ
 		return 1
 	}
 	started := time.Now()
-	runner := &scenario.Runner{Target: &simTarget{a: a, sim: a.board.Sim}}
+	runner := &scenario.Runner{Target: &simTarget{a: a, sim: a.board.Sim}, Scale: a.waitScale}
 	err = runner.Run(ctx, script)
 	if cur := a.current(); cur != nil {
 		inst = cur

@@ -207,6 +207,46 @@ func (s *Scanner) Scan(b []byte) []Finding {
 	return dedupe(out)
 }
 
+// ScanSparse is Scan of a file that may be mostly empty pages (a database:
+// bbolt sizes journal.db at 8 MiB from the start): pages of zero bytes are
+// skipped, and each stretch between them is scanned with a margin of the
+// zeros around it, so that a secret reaching into one would still be found
+// whole. Offsets are those of b.
+func (s *Scanner) ScanSparse(b []byte) []Finding {
+	const page, margin = 4096, 512
+	if len(b) < 4*page {
+		return s.Scan(b)
+	}
+	var zero [page]byte
+	var out []Finding
+	start := -1
+	flush := func(end int) {
+		lo, hi := max(0, start-margin), min(len(b), end+margin)
+		for _, f := range s.Scan(b[lo:hi]) {
+			f.Offset += lo
+			out = append(out, f)
+		}
+		start = -1
+	}
+	for off := 0; off < len(b); off += page {
+		end := min(off+page, len(b))
+		if bytes.Equal(b[off:end], zero[:end-off]) {
+			if start >= 0 {
+				flush(off)
+			}
+			continue
+		}
+		if start < 0 {
+			start = off
+		}
+	}
+	if start >= 0 {
+		flush(len(b))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	return dedupe(out)
+}
+
 // dedupe drops a finding at the same offset as an earlier one (a PAN found
 // both as a known needle and by shape).
 func dedupe(fs []Finding) []Finding {
@@ -241,15 +281,14 @@ func luhn(s string) bool {
 	return sum%10 == 0
 }
 
-// SkipFile reports whether a file is a sealed store rather than an
-// artefact: the device key and the encrypted databases hold secrets by
-// design and are protected at rest.
+// SkipFile reports whether a file is the device key, the one file that is
+// a secret by design. The databases (journal.db, keys.db) are read raw
+// like any other artefact: what they seal must not be found in them.
 func SkipFile(name string) bool {
-	base := filepath.Base(name)
-	return base == "device.key" || strings.HasSuffix(base, ".db")
+	return filepath.Base(name) == "device.key"
 }
 
-// ScanDir scans every regular file under root except the sealed stores
+// ScanDir scans every regular file under root except the device key
 // and those skip names (by path relative to root; skip may be nil), and
 // returns the findings with File set relative to root, and how many files
 // were read.
@@ -275,7 +314,7 @@ func (s *Scanner) ScanDir(root string, skip func(rel string) bool) ([]Finding, i
 			return err
 		}
 		files++
-		for _, f := range s.Scan(b) {
+		for _, f := range s.ScanSparse(b) {
 			f.File = rel
 			out = append(out, f)
 		}

@@ -133,14 +133,14 @@ func TestScanDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 7 {
-		t.Errorf("read %d files, want 7 (sealed stores and scripts skipped)", n)
+	if n != 8 {
+		t.Errorf("read %d files, want 8 (the device key and scripts skipped, the databases read raw)", n)
 	}
 	var where []string
 	for _, f := range got {
 		where = append(where, f.File+": "+f.What)
 	}
-	want := []string{"console/session.txt: key TMK", "receipts/0001.txt: PAN of unionpay-debit"}
+	want := []string{"console/session.txt: key TMK", "data/journal.db: PAN of unionpay-debit", "receipts/0001.txt: PAN of unionpay-debit"}
 	if strings.Join(where, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q, want %q", where, want)
 	}
@@ -174,4 +174,26 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanSparse: in a file of mostly empty pages, a secret is found at its
+// offset, also when it ends at the edge of an empty page; the empty pages
+// are not scanned.
+func TestScanSparse(t *testing.T) {
+	s := mustScanner(t)
+	b := make([]byte, 64<<10)
+	pan := []byte("6222021234567890128")
+	copy(b[3*4096+100:], pan)
+	copy(b[9*4096-len(pan):], pan) // ends where an empty page begins
+	copy(b[14*4096:], []byte("no secret here"))
+	got := s.ScanSparse(b)
+	want := s.Scan(b)
+	if len(got) != 2 || len(want) != 2 {
+		t.Fatalf("sparse %v, full %v: want 2 findings each", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("finding %d: sparse %v, full %v", i, got[i], want[i])
+		}
+	}
 }
