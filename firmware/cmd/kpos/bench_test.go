@@ -294,8 +294,8 @@ func completed(tb testing.TB, j *journal.Journal) int {
 // A thousand approved chip sales in a row, in one process, on the
 // simulated board: none may hang. The terminal used to stop at "present
 // card" after a few dozen: the goroutine that watches the slot during PIN
-// entry outlived its step and, once scheduled, took the next sale's card
-// (the fake reader handed an event to a wait already cancelled).
+// entry outlived its step and, once scheduled, took the next sale's card.
+// The PIN step now waits for it to end before the sale reads on.
 func TestThousandSalesInOneProcess(t *testing.T) {
 	n := 1000
 	if testing.Short() {
