@@ -53,6 +53,9 @@ type Board struct {
 	DataDir     string // journal, keys, parameters
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
+	// JournalRetentionDays is how long settled batches stay in the
+	// journal (0: the journal's default).
+	JournalRetentionDays int
 	// PasswordIterations is the PBKDF2 cost of the merchant password, tuned
 	// to about 100 ms on the board's CPU (firmware/merchantpw).
 	PasswordIterations int

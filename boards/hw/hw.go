@@ -61,6 +61,9 @@ type File struct {
 	// acquirer's link mode, "3DES" or "SM4", which decides the link in both.
 	Crypto        string
 	HostAlgorithm string `toml:"host_algorithm"`
+	// JournalRetentionDays keeps settled batches this long in the journal
+	// (0: the journal's default, 90 days; docs/journal.md).
+	JournalRetentionDays int `toml:"journal_retention_days"`
 
 	Reader  ReaderSection
 	Printer escpos.Config
@@ -265,6 +268,10 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 			b.Close()
 		}
 	}()
+	if f.JournalRetentionDays < 0 {
+		return nil, fmt.Errorf("hw: journal_retention_days %d: must be 0 (the default) or more", f.JournalRetentionDays)
+	}
+	b.JournalRetentionDays = f.JournalRetentionDays
 	if b.Serial == "" && f.SerialFile != "" {
 		raw, err := os.ReadFile(f.SerialFile)
 		if err != nil {

@@ -2,18 +2,16 @@ package journal
 
 // This file is the journal's end of day: the totals of a batch, the durable
 // progress of a settlement, and the closed batches kept for reprint and
-// audit. Nothing here deletes a transaction: closing a batch only records it
-// and moves the open batch number on.
+// audit. Closing a batch records it, erases the card data its batch upload
+// could have needed and moves the open batch number on; retention.go
+// removes it once it is older than the retention window.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -116,19 +114,6 @@ func (t Totals) Method(m Method) MethodTotals {
 // standardMethods is the order of methods on reports.
 var standardMethods = []Method{Chip, Contactless, Stripe, QR, CashMethod}
 
-// brief is the part of a Txn that totals need; decoding only it keeps a
-// settlement of a large batch fast.
-type brief struct {
-	Trace     uint32    `json:"trace"`
-	Batch     uint32    `json:"batch"`
-	Kind      Kind      `json:"kind"`
-	Method    Method    `json:"method"`
-	State     State     `json:"state"`
-	Amount    int64     `json:"amount"`
-	MaskedPAN string    `json:"masked_pan"`
-	Created   time.Time `json:"created"`
-}
-
 // class says where a transaction counts.
 type class int
 
@@ -140,8 +125,8 @@ const (
 	classUnresolved
 )
 
-func classify(b *brief) class {
-	switch b.State {
+func classify(x *Txn) class {
+	switch x.State {
 	case Pending, Approved, ReversalPending:
 		return classUnresolved
 	case Voided:
@@ -150,7 +135,7 @@ func classify(b *brief) class {
 	default:
 		return classNone
 	}
-	switch b.Kind {
+	switch x.Kind {
 	case Sale, Cash, kindCompletion:
 		return classDebit
 	case Refund:
@@ -159,333 +144,21 @@ func classify(b *brief) class {
 	return classNone
 }
 
-// cash reports whether b never went to the host.
-func (b *brief) cash() bool { return b.Method == CashMethod || b.Kind == Cash }
-
-// foreign reports whether b is a card outside the domestic (UnionPay) family.
-func (b *brief) foreign() bool {
-	return b.Method != QR && b.MaskedPAN != "" && !strings.HasPrefix(b.MaskedPAN, "62")
-}
-
-// uploads reports whether b goes to the host in a batch upload.
-func (b *brief) uploads(c class) bool { return (c == classDebit || c == classCredit) && !b.cash() }
-
-// forBatch calls fn with each transaction of batch, in key order.
-func forBatch(tx *bolt.Tx, batch uint32, fn func(*brief)) error {
-	return tx.Bucket(bucketTxns).ForEach(func(k, v []byte) error {
-		var b brief
-		in, err := decodeBrief(v, batch, &b)
-		if err != nil {
-			return fmt.Errorf("trace %x: %w", k, err)
-		}
-		if in {
-			fn(&b)
-		}
-		return nil
-	})
-}
-
-// decodeBrief reads the fields totals need from a journaled transaction and
-// reports whether it belongs to batch. The journal writes each record as a
-// flat JSON object, "trace" and "batch" first; a fast scan reads those and,
-// for a record of another batch, stops there. Anything the scan does not
-// expect (nesting, escapes or non-ASCII in a field it reads, keys differing
-// only in case, odd numbers) goes to encoding/json, which decides.
-func decodeBrief(raw []byte, batch uint32, b *brief) (bool, error) {
-	ok, in := scanBrief(raw, batch, b)
-	if ok {
-		return in, nil
-	}
-	*b = brief{}
-	if err := json.Unmarshal(raw, b); err != nil {
-		return false, err
-	}
-	return b.Batch == batch, nil
-}
-
-// briefScanner walks one record.
-type briefScanner struct {
-	raw []byte
-	i   int
-}
-
-func (s *briefScanner) ws() {
-	for s.i < len(s.raw) {
-		switch s.raw[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// str reads a string; plain reports that it has no escapes and only
-// printable ASCII.
-func (s *briefScanner) str() (v []byte, plain, ok bool) {
-	raw := s.raw
-	if s.i >= len(raw) || raw[s.i] != '"' {
-		return nil, false, false
-	}
-	s.i++
-	start := s.i
-	plain = true
-	for {
-		k := bytes.IndexByte(raw[s.i:], '"')
-		if k < 0 {
-			return nil, false, false
-		}
-		if e := bytes.IndexByte(raw[s.i:s.i+k], '\\'); e >= 0 {
-			plain = false
-			s.i += e + 2 // the backslash and what it escapes
-			if s.i > len(raw) {
-				return nil, false, false
-			}
-			continue
-		}
-		s.i += k
-		break
-	}
-	v = raw[start:s.i]
-	s.i++
-	return v, plain, true
-}
-
-// printable reports whether v is printable ASCII.
-func printable(v []byte) bool {
-	for _, c := range v {
-		if c < 0x20 || c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// num reads a JSON integer.
-func (s *briefScanner) num() ([]byte, bool) {
-	raw := s.raw
-	start := s.i
-	if s.i < len(raw) && raw[s.i] == '-' {
-		s.i++
-	}
-	digits := s.i
-	for s.i < len(raw) && raw[s.i] >= '0' && raw[s.i] <= '9' {
-		s.i++
-	}
-	if s.i == digits || (raw[digits] == '0' && s.i-digits > 1) {
-		return nil, false
-	}
-	if s.i < len(raw) && (raw[s.i] == '.' || raw[s.i] == 'e' || raw[s.i] == 'E') {
-		return nil, false
-	}
-	return raw[start:s.i], true
-}
-
-// literal skips true, false or null.
-func (s *briefScanner) literal() bool {
-	for _, lit := range [...]string{"true", "false", "null"} {
-		if len(s.raw)-s.i >= len(lit) && string(s.raw[s.i:s.i+len(lit)]) == lit {
-			s.i += len(lit)
-			return true
-		}
-	}
-	return false
-}
-
-var briefKeys = [...][]byte{[]byte("trace"), []byte("batch"), []byte("kind"), []byte("method"), []byte("state"),
-	[]byte("amount"), []byte("masked_pan"), []byte("created")}
-
-// scanBrief is decodeBrief's fast path; ok is false when it cannot decide.
-func scanBrief(raw []byte, batch uint32, b *brief) (ok, in bool) {
-	s := briefScanner{raw: raw}
-	var seen uint // bit n: briefKeys[n] read
-	s.ws()
-	if s.i >= len(raw) || raw[s.i] != '{' {
-		return false, false
-	}
-	s.i++
-	for first := true; ; first = false {
-		s.ws()
-		if s.i < len(raw) && raw[s.i] == '}' {
-			s.i++
-			break
-		}
-		if !first {
-			if s.i >= len(raw) || raw[s.i] != ',' {
-				return false, false
-			}
-			s.i++
-			s.ws()
-		}
-		if seen == 1<<len(briefKeys)-1 {
-			// Every field read: the rest (card data, sealed) is not needed.
-			// The journal writes each key once, so nothing can override them.
-			return true, b.Batch == batch
-		}
-		key, plain, ok := s.str()
-		if !ok || !plain || !printable(key) {
-			return false, false
-		}
-		field := -1
-		for n, w := range briefKeys {
-			if bytes.Equal(key, w) {
-				field = n
-				seen |= 1 << n
-				break
-			}
-			if bytes.EqualFold(key, w) {
-				return false, false // encoding/json would match it
-			}
-		}
-		s.ws()
-		if s.i >= len(raw) || raw[s.i] != ':' {
-			return false, false
-		}
-		s.i++
-		s.ws()
-		if s.i >= len(raw) {
-			return false, false
-		}
-		switch c := raw[s.i]; {
-		case c == '"':
-			start := s.i
-			v, plain, ok := s.str()
-			if !ok {
-				return false, false
-			}
-			if field < 0 {
-				continue
-			}
-			if !plain || !printable(v) {
-				return false, false
-			}
-			switch field {
-			case 2:
-				b.Kind = Kind(v)
-			case 3:
-				b.Method = Method(v)
-			case 4:
-				b.State = State(v)
-			case 6:
-				b.MaskedPAN = string(v)
-			case 7:
-				if err := b.Created.UnmarshalJSON(raw[start:s.i]); err != nil {
-					return false, false
-				}
-			default:
-				return false, false
-			}
-		case c == '-' || (c >= '0' && c <= '9'):
-			v, ok := s.num()
-			if !ok {
-				return false, false
-			}
-			switch field {
-			case -1:
-			case 0, 1:
-				n, err := strconv.ParseUint(string(v), 10, 32)
-				if err != nil {
-					return false, false
-				}
-				if field == 0 {
-					b.Trace = uint32(n)
-					continue
-				}
-				b.Batch = uint32(n)
-				if b.Batch != batch {
-					return true, false
-				}
-			case 5:
-				n, err := strconv.ParseInt(string(v), 10, 64)
-				if err != nil {
-					return false, false
-				}
-				b.Amount = n
-			default:
-				return false, false
-			}
-		case field < 0 && (c == 't' || c == 'f' || c == 'n'):
-			if !s.literal() {
-				return false, false
-			}
-		default: // objects and arrays are not in a journal record
-			return false, false
-		}
-	}
-	s.ws()
-	if s.i != len(raw) {
-		return false, false
-	}
-	return true, b.Batch == batch
-}
-
-// totalsOf adds up batch in one pass over the journal; each, when not nil,
-// also sees every transaction of the batch with its class.
-func totalsOf(tx *bolt.Tx, batch uint32, each func(*brief, class)) (Totals, error) {
-	t := Totals{Batch: batch}
-	idx := map[Method]int{}
-	for _, m := range standardMethods {
-		idx[m] = len(t.Methods)
-		t.Methods = append(t.Methods, MethodTotals{Method: m})
-	}
-	err := forBatch(tx, batch, func(b *brief) {
-		c := classify(b)
-		if each != nil {
-			each(b, c)
-		}
-		switch c {
-		case classNone:
-			t.Excluded++
-			return
-		case classUnresolved:
-			t.Unresolved++
-			return
-		}
-		i, ok := idx[b.Method]
-		if !ok {
-			idx[b.Method] = len(t.Methods)
-			i = len(t.Methods)
-			t.Methods = append(t.Methods, MethodTotals{Method: b.Method})
-		}
-		mt := &t.Methods[i]
-		fam := &t.Domestic
-		if b.foreign() {
-			fam = &t.Foreign
-		}
-		switch c {
-		case classDebit:
-			mt.Sales.add(b.Amount)
-			t.Sales.add(b.Amount)
-			if !b.cash() {
-				fam.Debit.add(b.Amount)
-			}
-		case classCredit:
-			mt.Refunds.add(b.Amount)
-			t.Refunds.add(b.Amount)
-			if !b.cash() {
-				fam.Credit.add(b.Amount)
-			}
-		case classVoided:
-			mt.Voids.add(b.Amount)
-			t.Voids.add(b.Amount)
-		}
-		if t.First.IsZero() || b.Created.Before(t.First) {
-			t.First = b.Created
-		}
-		if b.Created.After(t.Last) {
-			t.Last = b.Created
-		}
-	})
-	return t, err
-}
-
-// Totals returns the figures of batch (a closed one is recomputed from its
-// transactions, which are never deleted).
+// Totals returns the figures of batch: the open batch's kept as its
+// transactions change, a closed batch's as it was settled.
 func (j *Journal) Totals(batch uint32) (Totals, error) {
 	var t Totals
 	err := j.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketBatches).Get(u32(batch)); raw != nil {
+			var cb ClosedBatch
+			if err := json.Unmarshal(raw, &cb); err != nil {
+				return err
+			}
+			t = cb.Totals
+			return nil
+		}
 		var err error
-		t, err = totalsOf(tx, batch, nil)
+		t, err = loadTotals(tx, batch)
 		return err
 	})
 	if err != nil {
@@ -619,7 +292,7 @@ func (j *Journal) Settling() (bool, error) {
 
 // BeginSettlement allocates the settlement request's trace number and
 // freezes the open batch's totals and the list of its transactions to
-// upload, all in one commit and one pass over the journal. It refuses with
+// upload, all in one commit and one pass over the batch. It refuses with
 // ErrUnresolved while a transaction of the batch is in doubt or queued for
 // reversal, and with ErrSettling when a settlement is already in progress
 // (resume that one).
@@ -633,40 +306,29 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		}
 		meta := tx.Bucket(bucketMeta)
 		batch := binary.BigEndian.Uint32(meta.Get(keyBatch))
-		type item struct {
-			trace   uint32
-			created time.Time
-		}
-		var items []item
-		totals, err := totalsOf(tx, batch, func(b *brief, c class) {
-			if b.uploads(c) {
-				items = append(items, item{b.Trace, b.Created})
-			}
-		})
+		totals, err := loadTotals(tx, batch)
 		if err != nil {
 			return err
 		}
 		if totals.Unresolved > 0 {
 			return fmt.Errorf("%w: %d in batch %06d", ErrUnresolved, totals.Unresolved, batch)
 		}
-		sort.SliceStable(items, func(a, b int) bool { return items[a].created.Before(items[b].created) })
-		list := make([]byte, 0, 4*len(items))
-		for _, it := range items {
-			list = binary.BigEndian.AppendUint32(list, it.trace)
+		// The batch index is in the order the transactions were written.
+		list := []byte{}
+		err = forBatch(tx, batch, func(x *Txn) {
+			if uploads(x, classify(x)) {
+				list = binary.BigEndian.AppendUint32(list, x.Trace)
+			}
+		})
+		if err != nil {
+			return err
 		}
-		// The trace number, as NextTrace allocates it.
-		var trace uint32
-		if v := meta.Get(keyTrace); v != nil {
-			trace = binary.BigEndian.Uint32(v)
-		}
-		if trace++; trace > 999999 {
-			trace = 1
-		}
-		if err := meta.Put(keyTrace, u32(trace)); err != nil {
+		trace, err := j.nextTrace(tx)
+		if err != nil {
 			return err
 		}
 		s = Settlement{Batch: batch, Step: StepStarted, Started: j.now(), Totals: totals, Trace: trace,
-			UploadTotal: len(items)}
+			UploadTotal: len(list) / 4}
 		bk := tx.Bucket(bucketBatches)
 		if err := bk.Put(keyUpload, list); err != nil {
 			return err
@@ -737,49 +399,17 @@ func (j *Journal) UploadList() ([]uint32, error) {
 
 // CloseBatch ends the settlement in progress: in one commit it records the
 // closed batch (totals, times, the host's answer, how it was settled),
-// removes the progress record and opens the next batch number. The batch's
-// transactions stay in the journal.
+// removes the progress record, opens the next batch number and erases the
+// ICC data kept for the batch upload, which is now sent or not needed. The
+// batch's transactions stay in the journal until retention removes them
+// (Prune, run here once the batch is closed).
 func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 	var cb ClosedBatch
-	err := j.db.Update(func(tx *bolt.Tx) error {
-		cur, ok, err := getSettlement(tx)
-		if err != nil {
-			return err
+	err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+		if err := j.closeBatch(tx, s, &cb); err != nil {
+			return nil, err
 		}
-		if !ok {
-			return ErrNoSettlement
-		}
-		if cur.Batch != s.Batch || cur.Trace != s.Trace {
-			return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
-		}
-		if stepOrder[s.Step] < stepOrder[StepTotalsSent] || (!s.Balanced && s.Step != StepUploadEnd) {
-			return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
-		}
-		meta := tx.Bucket(bucketMeta)
-		open := binary.BigEndian.Uint32(meta.Get(keyBatch))
-		if open != s.Batch {
-			return fmt.Errorf("%w: open batch is %06d, settlement is of %06d", ErrTransition, open, s.Batch)
-		}
-		next := open + 1
-		if next > 999999 {
-			next = 1
-		}
-		cb = ClosedBatch{Batch: s.Batch, Totals: s.Totals, Started: s.Started, Closed: j.now(), Trace: s.Trace,
-			Balanced: s.Balanced, Answer: s.Answer, Attempts: s.Attempts, NextBatch: next}
-		if !s.Balanced {
-			cb.Uploaded = s.Uploaded
-		}
-		bk := tx.Bucket(bucketBatches)
-		if err := putJSON(bk, u32(s.Batch), cb); err != nil {
-			return err
-		}
-		if err := bk.Delete(keySettlement); err != nil {
-			return err
-		}
-		if err := bk.Delete(keyUpload); err != nil {
-			return err
-		}
-		return meta.Put(keyBatch, u32(next))
+		return j.eraseBatchSAD(tx, s.Batch)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoSettlement) || errors.Is(err, ErrTransition) {
@@ -787,7 +417,94 @@ func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 		}
 		return ClosedBatch{}, fmt.Errorf("journal: close batch %06d: %w", s.Batch, err)
 	}
+	// The batch is closed whatever retention does; retention that cannot
+	// archive now is tried again at the next close, at Open and when the
+	// journal is full.
+	_, _ = j.Prune()
 	return cb, nil
+}
+
+// eraseBatchSAD stores again, without what they no longer need, the
+// transactions of a closed batch that still hold card data.
+func (j *Journal) eraseBatchSAD(tx *bolt.Tx, batch uint32) ([]uint32, error) {
+	var held []uint32
+	bb := tx.Bucket(bucketByBatch).Bucket(u32(batch))
+	if bb != nil {
+		err := bb.ForEach(func(_, v []byte) error {
+			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+			if ok && r.Slot != 0 {
+				held = append(held, r.Trace)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var freed []uint32
+	for _, trace := range held {
+		r, _, err := getRecord(tx, trace)
+		if err != nil {
+			return nil, err
+		}
+		t := r.Txn
+		if err := j.unseal(&t); err != nil {
+			return nil, err
+		}
+		if err := j.openSAD(&r, &t); err != nil {
+			return nil, err
+		}
+		f, err := j.store(tx, t, false)
+		if err != nil {
+			return nil, err
+		}
+		freed = append(freed, f...)
+	}
+	return freed, nil
+}
+
+func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
+	cur, ok, err := getSettlement(tx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNoSettlement
+	}
+	if cur.Batch != s.Batch || cur.Trace != s.Trace {
+		return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
+	}
+	if stepOrder[s.Step] < stepOrder[StepTotalsSent] || (!s.Balanced && s.Step != StepUploadEnd) {
+		return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
+	}
+	meta := tx.Bucket(bucketMeta)
+	open := binary.BigEndian.Uint32(meta.Get(keyBatch))
+	if open != s.Batch {
+		return fmt.Errorf("%w: open batch is %06d, settlement is of %06d", ErrTransition, open, s.Batch)
+	}
+	next := open + 1
+	if next > 999999 {
+		next = 1
+	}
+	*cb = ClosedBatch{Batch: s.Batch, Totals: s.Totals, Started: s.Started, Closed: j.now(), Trace: s.Trace,
+		Balanced: s.Balanced, Answer: s.Answer, Attempts: s.Attempts, NextBatch: next}
+	if !s.Balanced {
+		cb.Uploaded = s.Uploaded
+	}
+	bk := tx.Bucket(bucketBatches)
+	if err := putJSON(bk, u32(s.Batch), cb); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketTotals).Delete(u32(s.Batch)); err != nil {
+		return err
+	}
+	if err := bk.Delete(keySettlement); err != nil {
+		return err
+	}
+	if err := bk.Delete(keyUpload); err != nil {
+		return err
+	}
+	return meta.Put(keyBatch, u32(next))
 }
 
 // ClosedBatches returns every closed batch, oldest first.

@@ -5,7 +5,15 @@
 // at any instruction leaves a journal from which the next boot knows exactly
 // what to reverse.
 //
-// Card data (PAN, track 2, ICC data) is sealed with AES-GCM under a key the
-// board provides; everything else is plain so that listings and dumps never
-// need it. The journal knows nothing of ISO 8583, EMV or screens.
+// Indexes (by batch, day, RRN, original) and running totals (per batch, per
+// day) are kept in the same commit as the records, so nothing a sale or a
+// settlement does reads the whole history. Settled batches older than the
+// retention window are archived and deleted, and trace numbers wrap, so the
+// file stays bounded.
+//
+// The PAN is sealed with AES-GCM under a key the board provides; track 2 and
+// ICC data are sealed under per-transaction keys that are erased as soon as
+// nothing can need them (sad.go). Everything else is plain so that listings
+// and dumps never need a key. The journal knows nothing of ISO 8583, EMV or
+// screens. docs/journal.md describes the layout.
 package journal

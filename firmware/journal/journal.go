@@ -1,7 +1,7 @@
 package journal
 
 import (
-	"crypto/aes"
+	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,97 +22,224 @@ import (
 
 var (
 	bucketMeta      = []byte("meta")
-	bucketTxns      = []byte("txns")
+	bucketTxns      = []byte("txns") // the records before layout 2: trace → record
 	bucketReversals = []byte("reversals")
 	bucketBatches   = []byte("batches")
 
-	keyTrace = []byte("trace")
-	keyBatch = []byte("batch")
+	keyTrace   = []byte("trace")
+	keyBatch   = []byte("batch")
+	keyVersion = []byte("version")
+	keyWrapped = []byte("wrapped") // the trace number has wrapped at least once
+	keyPruned  = []byte("pruned")  // the close time of the newest batch retention removed
 )
+
+// pageSize is the bbolt page size of a new journal file. 16 KB pages keep
+// every tree of a journal of 100,000 transactions two levels deep, so a
+// commit writes about as many pages as on an empty journal.
+const pageSize = 16 << 10
+
+// version is the layout of the file: 2 has the indexes, running totals and
+// key slots.
+const version = 2
 
 // Errors callers branch on.
 var (
-	ErrNotFound   = errors.New("journal: no such transaction")
-	ErrFull       = errors.New("journal: full; settle to make room")
+	ErrNotFound = errors.New("journal: no such transaction")
+	// ErrOutsideWindow (which also matches ErrNotFound): the transaction
+	// was in a settled batch older than the retention window, archived and
+	// removed from the journal.
+	ErrOutsideWindow = fmt.Errorf("%w: older than the retention window, archived", ErrNotFound)
+	ErrFull          = errors.New("journal: full, and retention could free nothing: settle the open batch " +
+		"and send the queued reversals; if it stays full, shorten the retention or call support")
 	ErrBadSealKey = errors.New("journal: seal key must be 32 bytes")
 	ErrTransition = errors.New("journal: state change not allowed")
 )
 
+// Defaults of Options.
+const (
+	DefaultRetentionDays   = 90
+	DefaultMaxBytes        = 256 << 20
+	DefaultArchiveMaxBytes = 32 << 20
+	TraceMax               = 999999 // system trace audit numbers run 000001..999999 (ISO 8583 field 11)
+)
+
 // Options tune Open.
 type Options struct {
-	// MaxBytes bounds the database file; Begin refuses new transactions past
-	// it. 32-bit ARM caps the mmap at 2 GB; the default of 256 MB keeps far
-	// below that.
+	// MaxBytes bounds the live data in the database file; Begin refuses new
+	// transactions past it once retention can free nothing. 32-bit ARM
+	// caps the mmap at 2 GB; the default of 256 MB keeps far below that.
 	MaxBytes int64
+	// RetentionDays is how long a settled batch stays in the journal after
+	// it closed (DefaultRetentionDays when 0). Older batches are archived,
+	// then deleted.
+	RetentionDays int
+	// ArchiveDir receives the archive of each batch retention removes
+	// ("archive" beside the journal when empty); ArchiveMaxBytes caps it,
+	// the oldest archives going first (DefaultArchiveMaxBytes when 0).
+	ArchiveDir      string
+	ArchiveMaxBytes int64
+	// TraceMax is the last trace number before it wraps to 1 (TraceMax
+	// when 0; smaller only in tests).
+	TraceMax uint32
+	// Location is where calendar days (the daily limit, lookups by date)
+	// begin (time.Local when nil).
+	Location *time.Location
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// NoSync skips fsync on commit. TEST ONLY: a power cut may lose
+	// transactions.
+	NoSync bool
 }
 
 // Journal is an open journal file.
 type Journal struct {
-	db   *bolt.DB
-	aead cipher.AEAD
-	max  int64
-	now  func() time.Time
+	db    *bolt.DB
+	aead  cipher.AEAD
+	slots *slotFile
+	// wmu serializes writes that free key slots with the erasing of those
+	// slots, so a slot is never handed out again before it is erased.
+	wmu        sync.Mutex
+	max        int64
+	now        func() time.Time
+	loc        *time.Location
+	retention  time.Duration
+	archiveDir string
+	archiveMax int64
+	traceMax   uint32
 }
 
-// Open opens or creates the journal at path. sealKey (32 bytes) seals card
-// data at rest.
+// Open opens or creates the journal at path, and its key-slot file at
+// path+".sad". sealKey (32 bytes) seals card data at rest. A journal from
+// before the indexes is indexed once; then settled batches older than the
+// retention window are archived and removed.
 func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if len(sealKey) != 32 {
 		return nil, ErrBadSealKey
 	}
-	block, err := aes.NewCipher(sealKey)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(sealKey)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if opt.MaxBytes == 0 {
-		opt.MaxBytes = 256 << 20
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	if opt.RetentionDays <= 0 {
+		opt.RetentionDays = DefaultRetentionDays
+	}
+	if opt.ArchiveDir == "" {
+		opt.ArchiveDir = filepath.Join(filepath.Dir(path), "archive")
+	}
+	if opt.ArchiveMaxBytes == 0 {
+		opt.ArchiveMaxBytes = DefaultArchiveMaxBytes
+	}
+	if opt.TraceMax == 0 || opt.TraceMax > TraceMax {
+		opt.TraceMax = TraceMax
+	}
+	if opt.Location == nil {
+		opt.Location = time.Local
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	_, statErr := os.Stat(path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20})
+	slots, err := openSlots(path+".sad", opt.NoSync)
 	if err != nil {
+		return nil, fmt.Errorf("journal: open key slots: %w", err)
+	}
+	// The free list is not written at every commit but rebuilt from the
+	// pages when the file is opened (as etcd runs bbolt): a commit then
+	// writes only the pages it changed and the meta page, whatever the
+	// size of the journal. The map free list keeps allocation cheap when
+	// retention has freed many pages.
+	_, statErr := os.Stat(path)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20,
+		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
+	if err != nil {
+		slots.close()
 		return nil, fmt.Errorf("journal: open: %w", err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
 		// bbolt syncs the file, not its name: a new journal's name is
-		// made durable here, or a power cut could take the whole file.
+		// made durable here (with the key-slot file's), or a power cut
+		// could take the whole file.
 		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			db.Close()
+			slots.close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 	}
+	j := &Journal{db: db, aead: aead, slots: slots, max: opt.MaxBytes, now: opt.Now, loc: opt.Location,
+		retention: time.Duration(opt.RetentionDays) * 24 * time.Hour, archiveDir: opt.ArchiveDir,
+		archiveMax: opt.ArchiveMaxBytes, traceMax: opt.TraceMax}
+	var freed []uint32
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTxns, bucketReversals, bucketBatches} {
+		for _, b := range [][]byte{bucketMeta, bucketReversals, bucketBatches, bucketRecords, bucketWhere,
+			bucketByBatch, bucketByDay, bucketRRN, bucketOrig, bucketDoubt, bucketTotals, bucketDaily,
+			bucketSlots, bucketSlotFree} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
 		if meta.Get(keyBatch) == nil {
-			return meta.Put(keyBatch, u32(1))
+			if err := meta.Put(keyBatch, u32(1)); err != nil {
+				return err
+			}
+		}
+		if v := meta.Get(keyVersion); v == nil || binary.BigEndian.Uint32(v) < version {
+			var err error
+			if freed, err = j.reindex(tx); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			return meta.Put(keyVersion, u32(version))
 		}
 		return nil
 	})
+	if err == nil {
+		err = j.slots.zero(freed)
+	}
+	if err == nil {
+		err = j.scrubSlots()
+	}
+	if err == nil {
+		// Retention that cannot archive (a full or read-only disk) does
+		// not stop the terminal: it is tried again after every settlement
+		// and when the journal is full, which then says so.
+		_, _ = j.Prune()
+	}
 	if err != nil {
-		db.Close()
+		j.Close()
 		return nil, fmt.Errorf("journal: init: %w", err)
 	}
-	return &Journal{db: db, aead: aead, max: opt.MaxBytes, now: opt.Now}, nil
+	return j, nil
 }
 
-// Close closes the file.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close closes the files.
+func (j *Journal) Close() error {
+	return errors.Join(j.db.Close(), j.slots.close())
+}
 
 // Path returns the file's path.
 func (j *Journal) Path() string { return j.db.Path() }
+
+// update runs fn in a write transaction and, once it has committed, erases
+// the key slots fn freed.
+func (j *Journal) update(fn func(tx *bolt.Tx) (freed []uint32, err error)) error {
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	var freed []uint32
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		freed, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := j.slots.zero(freed); err != nil {
+		return fmt.Errorf("journal: erase card data: %w", err)
+	}
+	return nil
+}
 
 func u32(v uint32) []byte {
 	b := make([]byte, 4)
@@ -119,25 +247,45 @@ func u32(v uint32) []byte {
 	return b
 }
 
-// NextTrace durably allocates the next system trace audit number (1..999999).
-// A trace number is never handed out twice, even across a power cut.
+// NextTrace durably allocates the next system trace audit number
+// (1..999999, then 1 again). A trace number is never handed out twice while
+// a transaction with it is in the journal, even across a power cut.
 func (j *Journal) NextTrace() (uint32, error) {
 	var trace uint32
-	err := j.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyTrace); v != nil {
-			trace = binary.BigEndian.Uint32(v)
-		}
-		trace++
-		if trace > 999999 {
-			trace = 1
-		}
-		return meta.Put(keyTrace, u32(trace))
+	err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+		var err error
+		trace, err = j.nextTrace(tx)
+		return nil, err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("journal: next trace: %w", err)
 	}
 	return trace, nil
+}
+
+// nextTrace allocates a trace number in tx, skipping those still in use.
+func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
+	meta := tx.Bucket(bucketMeta)
+	txns := tx.Bucket(bucketWhere)
+	var trace uint32
+	if v := meta.Get(keyTrace); v != nil {
+		trace = binary.BigEndian.Uint32(v)
+	}
+	for tries := uint32(0); ; tries++ {
+		if tries >= j.traceMax {
+			return 0, ErrFull
+		}
+		if trace++; trace > j.traceMax {
+			trace = 1
+			if err := meta.Put(keyWrapped, []byte{1}); err != nil {
+				return 0, err
+			}
+		}
+		if txns.Get(txnKey(trace)) == nil {
+			break
+		}
+	}
+	return trace, meta.Put(keyTrace, u32(trace))
 }
 
 // Batch returns the open batch number.
@@ -150,12 +298,15 @@ func (j *Journal) Batch() (uint32, error) {
 	return batch, err
 }
 
+// seal seals the PAN, expiry and PAN sequence number into t.Sealed, under
+// the journal's key: cardholder data PCI DSS allows to keep, protected.
 func (j *Journal) seal(t *Txn) error {
-	if t.Secret.PAN == "" && t.Secret.Track2 == nil && t.Secret.ICCData == nil {
+	kept := Sensitive{PAN: t.Secret.PAN, Expiry: t.Secret.Expiry, PANSeq: t.Secret.PANSeq}
+	if kept.PAN == "" && kept.Expiry == "" && kept.PANSeq == "" {
 		t.Sealed = nil
 		return nil
 	}
-	plain, err := json.Marshal(t.Secret)
+	plain, err := json.Marshal(kept)
 	if err != nil {
 		return err
 	}
@@ -164,9 +315,7 @@ func (j *Journal) seal(t *Txn) error {
 		return err
 	}
 	t.Sealed = j.aead.Seal(nonce, nonce, plain, u32(t.Trace))
-	for i := range plain {
-		plain[i] = 0
-	}
+	clear(plain)
 	return nil
 }
 
@@ -182,31 +331,27 @@ func (j *Journal) unseal(t *Txn) error {
 	if err != nil {
 		return fmt.Errorf("journal: trace %06d: sealed data does not open", t.Trace)
 	}
-	defer func() {
-		for i := range plain {
-			plain[i] = 0
-		}
-	}()
+	defer clear(plain)
 	return json.Unmarshal(plain, &t.Secret)
 }
 
 func txnKey(trace uint32) []byte { return u32(trace) }
 
 // Begin records t as it is about to be acted on. Trace and Batch must be
-// set. It refuses with ErrSettling while a settlement is in progress.
+// set. It refuses with ErrSettling while a settlement is in progress, and
+// with ErrFull when the journal is full and retention can free nothing.
 func (j *Journal) Begin(t Txn) error {
 	if t.Trace == 0 {
 		return fmt.Errorf("journal: begin without a trace number")
 	}
-	if info, err := os.Stat(j.db.Path()); err == nil && info.Size() >= j.max {
-		return ErrFull
-	}
-	// The batch is frozen while it settles: a sale now would belong to a
-	// batch whose totals were already sent.
-	if settling, err := j.Settling(); err != nil {
-		return err
-	} else if settling {
-		return ErrSettling
+	if j.full() {
+		_, perr := j.Prune()
+		if j.full() {
+			if perr != nil {
+				return fmt.Errorf("%w (retention could not archive: %v)", ErrFull, perr)
+			}
+			return ErrFull
+		}
 	}
 	now := j.now()
 	t.Created, t.Updated = now, now
@@ -216,32 +361,87 @@ func (j *Journal) Begin(t Txn) error {
 	return j.put(t, true)
 }
 
+// full reports whether the live data has reached MaxBytes. Pages bbolt
+// freed are reused before the file grows, so they do not count.
+func (j *Journal) full() bool {
+	var used int64
+	_ = j.db.View(func(tx *bolt.Tx) error {
+		used = tx.Size() - int64(j.db.Stats().FreePageN)*int64(j.db.Info().PageSize)
+		return nil
+	})
+	return used >= j.max
+}
+
 func (j *Journal) put(t Txn, mustBeNew bool) error {
-	if err := j.seal(&t); err != nil {
-		return fmt.Errorf("journal: seal: %w", err)
-	}
-	raw, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	err = j.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTxns)
-		if mustBeNew && b.Get(txnKey(t.Trace)) != nil {
-			return fmt.Errorf("journal: trace %06d already recorded", t.Trace)
+	err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+		if mustBeNew {
+			// The batch is frozen while it settles: a sale now would
+			// belong to a batch whose totals were already sent.
+			if _, ok, err := getSettlement(tx); err != nil {
+				return nil, err
+			} else if ok {
+				return nil, ErrSettling
+			}
 		}
-		if err := b.Put(txnKey(t.Trace), raw); err != nil {
-			return err
-		}
-		rev := tx.Bucket(bucketReversals)
-		if t.State == ReversalPending {
-			return rev.Put(txnKey(t.Trace), []byte(t.Reason))
-		}
-		return rev.Delete(txnKey(t.Trace))
+		return j.store(tx, t, mustBeNew)
 	})
 	if err != nil {
+		if errors.Is(err, ErrSettling) {
+			return err
+		}
 		return fmt.Errorf("journal: write trace %06d: %w", t.Trace, err)
 	}
 	return nil
+}
+
+// store writes t in tx with its indexes and running totals, keeping only the
+// card data its state still needs. It returns the key slots to erase.
+func (j *Journal) store(tx *bolt.Tx, t Txn, mustBeNew bool) ([]uint32, error) {
+	old, exists, err := getRecord(tx, t.Trace)
+	if err != nil {
+		return nil, err
+	}
+	if mustBeNew && exists {
+		return nil, fmt.Errorf("trace %06d already recorded", t.Trace)
+	}
+	if !exists {
+		return j.storeOver(tx, t, nil)
+	}
+	return j.storeOver(tx, t, &old)
+}
+
+// storeOver is store when the record t replaces (old, nil when none) is
+// already read.
+func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
+	r := record{Txn: t}
+	if old != nil {
+		r.Seq, r.Slot = old.Seq, old.Slot
+	} else {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySeq); v != nil {
+			r.Seq = binary.BigEndian.Uint64(v)
+		}
+		r.Seq++
+		if err := meta.Put(keySeq, u64(r.Seq)); err != nil {
+			return nil, err
+		}
+	}
+	if err := j.seal(&r.Txn); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	freed, err := j.sealSAD(tx, &r, t.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	r.Secret = Sensitive{}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := putRecord(tx, t.Trace, dayKey(t.Created, j.loc), raw); err != nil {
+		return nil, err
+	}
+	return freed, j.index(tx, old, &r)
 }
 
 // allowed lists the state changes a transaction may make.
@@ -255,100 +455,272 @@ var allowed = map[State][]State{
 	Voided:          {},
 }
 
-// Update applies change to the transaction with trace and commits it. The
-// state change, if any, must be one the journal allows.
+// Update applies change to the transaction with trace and commits it, in
+// one bbolt transaction. The state change, if any, must be one the journal
+// allows. Card data the new state no longer needs is erased in the same
+// step (sad.go).
 func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
-	t, err := j.Get(trace)
-	if err != nil {
-		return Txn{}, err
-	}
-	from := t.State
-	change(&t)
-	if t.State != from {
-		ok := false
-		for _, s := range allowed[from] {
-			ok = ok || s == t.State
+	var t Txn
+	err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
+		old, ok, err := getRecord(tx, trace)
+		if err != nil {
+			return nil, err
 		}
 		if !ok {
-			return Txn{}, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
+			return nil, fmt.Errorf("%w: trace %06d", ErrNotFound, trace)
 		}
-	}
-	t.Updated = j.now()
-	return t, j.put(t, false)
-}
-
-// Get returns the transaction with trace, card data unsealed.
-func (j *Journal) Get(trace uint32) (Txn, error) {
-	var t Txn
-	err := j.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketTxns).Get(txnKey(trace))
-		if raw == nil {
-			return ErrNotFound
+		if t, err = j.open(&old); err != nil {
+			return nil, err
 		}
-		return json.Unmarshal(raw, &t)
+		from := t.State
+		change(&t)
+		if t.State != from {
+			ok := false
+			for _, s := range allowed[from] {
+				ok = ok || s == t.State
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
+			}
+		}
+		t.Trace = trace
+		t.Updated = j.now()
+		return j.storeOver(tx, t, &old)
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return Txn{}, fmt.Errorf("%w: trace %06d", ErrNotFound, trace)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTransition) {
+			return Txn{}, err
 		}
-		return Txn{}, fmt.Errorf("journal: read trace %06d: %w", trace, err)
+		return Txn{}, fmt.Errorf("journal: write trace %06d: %w", trace, err)
 	}
-	return t, j.unseal(&t)
+	return t, nil
 }
 
-// List returns the transactions of batch (0: every batch), oldest first,
-// without their card data.
+// open is r's transaction with its card data unsealed.
+func (j *Journal) open(r *record) (Txn, error) {
+	t := r.Txn
+	if err := j.unseal(&t); err != nil {
+		return Txn{}, err
+	}
+	if err := j.openSAD(r, &t); err != nil {
+		return Txn{}, err
+	}
+	t.Sealed = nil
+	return t, nil
+}
+
+// Get returns the transaction with trace, card data unsealed. A trace
+// retention removed is ErrOutsideWindow.
+func (j *Journal) Get(trace uint32) (Txn, error) {
+	var r record
+	var pruned time.Time
+	var found, wrapped bool
+	var last uint32
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, found, err = getRecord(tx, trace)
+		if err != nil || found {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keyPruned); v != nil {
+			_ = pruned.UnmarshalBinary(v)
+		}
+		wrapped = meta.Get(keyWrapped) != nil
+		if v := meta.Get(keyTrace); v != nil {
+			last = binary.BigEndian.Uint32(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return Txn{}, fmt.Errorf("journal: read trace %06d: %w", trace, err)
+	}
+	if !found {
+		// A number already handed out, from a journal retention has
+		// pruned, can only have gone with an archived batch.
+		if !pruned.IsZero() && trace != 0 && trace <= j.traceMax && (wrapped || trace <= last) {
+			return Txn{}, fmt.Errorf("%w: trace %06d (settled batches closed before %s are archived)",
+				ErrOutsideWindow, trace, pruned.In(j.loc).Add(time.Second).Format("2006-01-02 15:04"))
+		}
+		return Txn{}, fmt.Errorf("%w: trace %06d", ErrNotFound, trace)
+	}
+	return j.open(&r)
+}
+
+// listed is x as listings give it: without card data.
+func listed(r record) Txn {
+	r.Txn.Sealed = nil
+	return r.Txn
+}
+
+// traces reads the records an index bucket names, in its order.
+func traces(tx *bolt.Tx, idx *bolt.Bucket, out []Txn) ([]Txn, error) {
+	if idx == nil {
+		return out, nil
+	}
+	err := idx.ForEach(func(_, v []byte) error {
+		r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("index names trace %x, which is not recorded", v)
+		}
+		out = append(out, listed(r))
+		return nil
+	})
+	return out, err
+}
+
+// List returns the transactions of batch (0: every transaction in the
+// journal), oldest first, without their card data. It reads only what it
+// returns.
 func (j *Journal) List(batch uint32) ([]Txn, error) {
 	var out []Txn
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTxns).ForEach(func(k, v []byte) error {
-			var t Txn
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("trace %x: %w", k, err)
-			}
-			if batch == 0 || t.Batch == batch {
-				t.Sealed = nil
-				out = append(out, t)
-			}
-			return nil
+		var err error
+		if batch != 0 {
+			out, err = traces(tx, tx.Bucket(bucketByBatch).Bucket(u32(batch)), nil)
+			return err
+		}
+		days := tx.Bucket(bucketByDay)
+		return days.ForEach(func(day, _ []byte) error {
+			out, err = traces(tx, days.Bucket(day), out)
+			return err
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: list: %w", err)
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
 	return out, nil
+}
+
+// Day returns the transactions created on the calendar day of day (in the
+// journal's location), oldest first, without their card data.
+func (j *Journal) Day(day time.Time) ([]Txn, error) {
+	var out []Txn
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = traces(tx, tx.Bucket(bucketByDay).Bucket(dayKey(day, j.loc)), nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: day: %w", err)
+	}
+	return out, nil
+}
+
+// ByRRN returns the transactions with the host's retrieval reference number
+// rrn (normally one), oldest first, without their card data.
+func (j *Journal) ByRRN(rrn string) ([]Txn, error) {
+	return j.byPrefix(bucketRRN, append([]byte(rrn), 0), "rrn")
+}
+
+// Referring returns the transactions that name trace as their original
+// (voids, completions, refunds of it), oldest first, without card data.
+func (j *Journal) Referring(trace uint32) ([]Txn, error) {
+	return j.byPrefix(bucketOrig, u32(trace), "referring")
+}
+
+func (j *Journal) byPrefix(bucket, prefix []byte, what string) ([]Txn, error) {
+	var out []Txn
+	err := j.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(k[len(k)-4:]))
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, listed(r))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %s: %w", what, err)
+	}
+	sortTxns(out)
+	return out, nil
+}
+
+// SalesOn returns what counts against the daily limit (CountsToday) on the
+// calendar day of day (in the journal's location), over every batch. It is
+// kept as transactions change, so it costs the same whatever the journal
+// holds.
+func (j *Journal) SalesOn(day time.Time) (Sum, error) {
+	var d dayTotals
+	err := j.db.View(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bucketDaily).Get(dayKey(day, j.loc)); raw != nil {
+			return json.Unmarshal(raw, &d)
+		}
+		return nil
+	})
+	if err != nil {
+		return Sum{}, fmt.Errorf("journal: daily totals: %w", err)
+	}
+	return d.Sales, nil
 }
 
 // Last returns the most recent transaction (card data unsealed).
 func (j *Journal) Last() (Txn, error) {
-	all, err := j.List(0)
+	return j.LastWhere(func(Txn) bool { return true })
+}
+
+// LastWhere returns the most recent transaction for which match is true
+// (card data unsealed), reading back from the newest; ErrNotFound when
+// none is.
+func (j *Journal) LastWhere(match func(Txn) bool) (Txn, error) {
+	var trace uint32
+	found := false
+	err := j.db.View(func(tx *bolt.Tx) error {
+		days := tx.Bucket(bucketByDay).Cursor()
+		for day, _ := days.Last(); day != nil; day, _ = days.Prev() {
+			c := tx.Bucket(bucketByDay).Bucket(day).Cursor()
+			for k, v := c.Last(); k != nil; k, v = c.Prev() {
+				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
+				if err != nil {
+					return err
+				}
+				if ok && match(listed(r)) {
+					trace, found = r.Trace, true
+					return nil
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return Txn{}, err
+		return Txn{}, fmt.Errorf("journal: last: %w", err)
 	}
-	if len(all) == 0 {
+	if !found {
 		return Txn{}, ErrNotFound
 	}
-	return j.Get(all[len(all)-1].Trace)
+	return j.Get(trace)
 }
 
 // Recover runs at boot, before anything else: every transaction left in
 // doubt by a power cut is queued for reversal. It returns how many were.
 func (j *Journal) Recover() (int, error) {
-	all, err := j.List(0)
+	var doubt []uint32
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDoubt).ForEach(func(k, _ []byte) error {
+			doubt = append(doubt, binary.BigEndian.Uint32(k))
+			return nil
+		})
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("journal: recover: %w", err)
 	}
 	n := 0
-	for _, t := range all {
-		if !t.State.InDoubt() {
-			continue
-		}
-		reason := "power failure: answer not recorded"
-		if t.State == Approved {
-			reason = "power failure: card did not complete"
-		}
-		if _, err := j.Update(t.Trace, func(t *Txn) { t.State, t.Reason = ReversalPending, reason }); err != nil {
+	for _, trace := range doubt {
+		if _, err := j.Update(trace, func(t *Txn) {
+			t.Reason = "power failure: answer not recorded"
+			if t.State == Approved {
+				t.Reason = "power failure: card did not complete"
+			}
+			t.State = ReversalPending
+		}); err != nil {
 			return n, err
 		}
 		n++
@@ -389,12 +761,27 @@ func (j *Journal) Reversals() ([]Txn, error) {
 		}
 		out = append(out, t)
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
+	sortTxns(out)
 	return out, nil
 }
 
+func sortTxns(out []Txn) {
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
+}
+
+func sortRecords(out []record) {
+	sort.SliceStable(out, func(a, b int) bool {
+		if !out[a].Created.Equal(out[b].Created) {
+			return out[a].Created.Before(out[b].Created)
+		}
+		return out[a].Seq < out[b].Seq
+	})
+}
+
 // Snapshot writes a consistent copy of the whole journal file to w, for
-// backups; transactions keep running meanwhile.
+// backups; transactions keep running meanwhile. The copy holds no readable
+// sensitive authentication data: the keys of what is still kept stay in the
+// key-slot file, which is not in it.
 func (j *Journal) Snapshot(w io.Writer) (int64, error) {
 	var n int64
 	err := j.db.View(func(tx *bolt.Tx) error {
@@ -409,21 +796,32 @@ func (j *Journal) Snapshot(w io.Writer) (int64, error) {
 }
 
 // Unsettled returns the transactions of the open batch and every queued
-// reversal: what a restore must not lose.
+// reversal or transaction in doubt: what a restore must not lose.
 func (j *Journal) Unsettled() ([]Txn, error) {
-	batch, err := j.Batch()
-	if err != nil {
-		return nil, err
-	}
-	all, err := j.List(0)
-	if err != nil {
-		return nil, err
-	}
 	var out []Txn
-	for _, t := range all {
-		if t.Batch >= batch || t.State == ReversalPending || t.State.InDoubt() {
-			out = append(out, t)
+	err := j.db.View(func(tx *bolt.Tx) error {
+		batch := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch))
+		var err error
+		if out, err = traces(tx, tx.Bucket(bucketByBatch).Bucket(u32(batch)), nil); err != nil {
+			return err
 		}
+		for _, b := range [][]byte{bucketReversals, bucketDoubt} {
+			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
+				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(k))
+				if ok && r.Batch != batch {
+					out = append(out, listed(r))
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: unsettled: %w", err)
 	}
+	sortTxns(out)
 	return out, nil
 }

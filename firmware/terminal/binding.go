@@ -11,7 +11,6 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
-	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -195,7 +194,13 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	if amount < 0 {
 		amount = 0
 	}
-	if err := p.Allow(m, amount, t.spentToday()); err != nil {
+	spent, err := t.spentToday()
+	if err != nil {
+		// The daily limit cannot be checked: it holds (fails closed).
+		t.log.Error("daily limit not computable", "err", err)
+		return "限额无法核对 Daily limit cannot be checked: journal error, call support", err
+	}
+	if err := p.Allow(m, amount, spent); err != nil {
 		switch {
 		case errors.Is(err, binding.ErrTxnLimit):
 			return fmt.Sprintf("超过单笔限额 Over the limit per sale %s", ui.Money(p.TxnLimit)), err
@@ -210,29 +215,18 @@ func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
 	return "", nil
 }
 
-// spentToday sums today's sales by every method, in every batch (a
+// spentToday is what today's spending adds up to, in every batch (a
 // settlement during the day does not reset the daily limit), by the rule
-// book's rule: sales and completions that stand or are still in doubt;
-// voided, reversed and declined ones do not count.
-func (t *Terminal) spentToday() int64 {
-	txns, err := t.journal.List(0)
+// book's rule (txrules.CountsToday): sales and completions that stand or
+// are still in doubt; voided, reversed and declined ones do not count. The
+// journal keeps the figure as transactions change (journal.CountsToday
+// follows the same rule), so it costs the same on day 365 as on day 1.
+func (t *Terminal) spentToday() (int64, error) {
+	sum, err := t.journal.SalesOn(t.cfg.Now())
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("terminal: daily limit: %w", err)
 	}
-	now := t.cfg.Now()
-	y, m, d := now.Date()
-	var sum int64
-	for _, x := range txns {
-		// The rule book's daily-limit rule (firmware/txrules), the host's too.
-		if !txrules.CountsToday(ruleKinds[x.Kind], ruleState(x.State)) {
-			continue
-		}
-		if xy, xm, xd := x.Created.In(now.Location()).Date(); xy != y || xm != m || xd != d {
-			continue
-		}
-		sum += x.Amount
-	}
-	return sum
+	return sum.Amount, nil
 }
 
 // refuse shows why a sale cannot start and waits briefly for a key.

@@ -36,7 +36,13 @@ func (s *sale) amountLimit(m binding.Method) ui.Limit {
 	if p.TxnLimit < lim.Max {
 		lim = ui.Limit{Max: p.TxnLimit, Note: "超过单笔限额 Over the limit per sale " + ui.Money(p.TxnLimit)}
 	}
-	if left := max(p.DailyLimit-s.t.spentToday(), 0); left < lim.Max {
+	spent, err := s.t.spentToday()
+	if err != nil {
+		// The day's total is unknown: Terminal.allow refuses the sale
+		// after the amount, and says why.
+		return lim
+	}
+	if left := max(p.DailyLimit-spent, 0); left < lim.Max {
 		lim = ui.Limit{Max: left, Note: fmt.Sprintf("超过当日限额 Over the daily limit %s (%s left)",
 			ui.Money(p.DailyLimit), ui.Money(left))}
 	}
@@ -59,7 +65,7 @@ func (t *Terminal) refundLeft(orig journal.Txn) int64 {
 // saleByRRN finds the approved sale of this terminal with that reference
 // number, so that a refund named by RRN is checked against it too.
 func (t *Terminal) saleByRRN(rrn string) (journal.Txn, bool) {
-	all, err := t.journal.List(0)
+	all, err := t.journal.ByRRN(rrn)
 	if err != nil {
 		return journal.Txn{}, false
 	}

@@ -174,6 +174,10 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	}
 	n, _ := strconv.ParseUint(digits, 10, 32)
 	orig, err := s.t.journal.Get(uint32(n))
+	if msg := s.t.outsideWindow(err, n); msg != "" {
+		s.message = msg
+		return EvFail, nil
+	}
 	if errors.Is(err, journal.ErrNotFound) {
 		s.message = fmt.Sprintf("无此交易 No transaction with trace %06d", n)
 		return EvFail, nil
@@ -241,7 +245,7 @@ func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint
 	if err != nil {
 		return o, 0, fmt.Errorf("terminal: %w", err)
 	}
-	all, err := t.journal.List(0)
+	all, err := t.journal.Referring(orig.Trace)
 	if err != nil {
 		return o, 0, fmt.Errorf("terminal: %w", err)
 	}
@@ -280,7 +284,11 @@ func (t *Terminal) limits() (*txrules.Limits, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: t.spentToday()}, nil
+	spent, err := t.spentToday()
+	if err != nil {
+		return nil, err // fails closed: the daily limit cannot be checked
+	}
+	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spent}, nil
 }
 
 // canActOn asks the rule book whether op may act on orig for amount, and

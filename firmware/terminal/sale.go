@@ -829,9 +829,13 @@ func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, 
 	_ = t.ui.Show(ctx, ui.EnterPIN, "请输入密码 Enter PIN", ui.Money(c.s.amount), "卡号 Card "+pan.Masked())
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
 	defer cancel()
-	pulled := c.watchSlot(ctx, cancel)
+	pulled, watched := c.watchSlot(ctx, cancel)
 	pb, err := t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
 		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
+	// The watcher reads card events: it must be gone before the sale
+	// reads on, or it takes the next event (the next sale's card).
+	cancel()
+	watched()
 	if err != nil && pulled() {
 		// The card left the slot while the PIN pad waited: the sale cannot
 		// finish, so it stops now rather than when the PIN pad times out.
@@ -843,15 +847,18 @@ func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, 
 }
 
 // watchSlot watches an inserted card while the cardholder types the PIN
-// and calls stop when it is pulled; the returned func reports whether it
-// was. Tapped and swiped cards are not in a slot.
-func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) func() bool {
+// and calls stop when it is pulled; the first returned func reports whether
+// it was, the second waits until the watcher has stopped (once ctx is
+// done). Tapped and swiped cards are not in a slot.
+func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) (func() bool, func()) {
 	if c.s.event.Kind != hal.CardInserted {
-		return func() bool { return false }
+		return func() bool { return false }, func() {}
 	}
 	var mu sync.Mutex
 	pulled := false
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
 			e, err := c.s.t.dev.Reader.WaitEvent(ctx)
 			if err != nil {
@@ -870,7 +877,7 @@ func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) fun
 		mu.Lock()
 		defer mu.Unlock()
 		return pulled
-	}
+	}, func() { <-done }
 }
 
 func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {

@@ -271,17 +271,15 @@ func (t *Terminal) SettleMenu(ctx context.Context) error {
 
 // ReprintLast prints the last receipt again, marked as a reprint.
 func (t *Terminal) ReprintLast(ctx context.Context) error {
-	all, err := t.journal.List(0)
+	last, err := t.journal.LastWhere(printable)
+	if errors.Is(err, journal.ErrNotFound) {
+		t.nothing(ctx, "没有可重打的凭条 No receipt to reprint")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
-	for i := len(all) - 1; i >= 0; i-- {
-		if printable(all[i]) {
-			return t.reprint(ctx, all[i].Trace)
-		}
-	}
-	t.nothing(ctx, "没有可重打的凭条 No receipt to reprint")
-	return nil
+	return t.reprint(ctx, last.Trace)
 }
 
 // ReprintTrace prints the receipt of a trace number typed by the merchant.
@@ -328,6 +326,10 @@ func printable(x journal.Txn) bool {
 // reprint prints the receipt of trace again from the journal, merchant copy.
 func (t *Terminal) reprint(ctx context.Context, trace uint32) error {
 	x, err := t.journal.Get(trace)
+	if msg := t.outsideWindow(err, uint64(trace)); msg != "" {
+		t.nothing(ctx, msg)
+		return nil
+	}
 	if errors.Is(err, journal.ErrNotFound) || (err == nil && !printable(x)) {
 		t.nothing(ctx, fmt.Sprintf("无此凭条 No receipt for trace %06d", trace))
 		return nil

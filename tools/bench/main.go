@@ -30,7 +30,6 @@ type figure struct {
 }
 
 var figures = []figure{
-	{"chip sale CPU time, sim board, zero-latency fakes", "./firmware/cmd/kpos", "BenchmarkChipSale", "cpu-ms/sale", 20, true, "30x"},
 	{"Go heap in use after boot", "./firmware/cmd/kpos", "BenchmarkBootHeap", "heap-MB", 8, true, "3x"},
 	{"EMV: kernel CPU time per transaction incl. ODA", "./firmware/emv", "BenchmarkTransaction", "kernel-ms/txn", 2, true, "200x"},
 	{"EMV kernel CPU per transaction (tap), card excluded, simulated card", "./tools/cardsim", "BenchmarkKernel", "kernel-cpu-ms/txn", 2, true, "200x"},
@@ -52,6 +51,7 @@ func main() {
 	skipQR := flag.Bool("skip-qr", false, "skip the QR decoding comparison")
 	flag.Parse()
 
+	saleCPU(*benchtime)
 	results := map[string]map[string]float64{} // benchmark (with sub-name) → unit → value
 	ran := map[string]bool{}
 	for _, f := range figures {

@@ -82,7 +82,8 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
 		}
 	}
-	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"), journal.Options{Now: b.Now})
+	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"),
+		journal.Options{Now: b.Now, RetentionDays: b.JournalRetentionDays})
 	if err != nil {
 		return nil, err
 	}
