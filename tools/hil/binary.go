@@ -73,6 +73,8 @@ expect screen qr-scan within 60s
 scan 251001020123456789012345
 expect screen qr-confirm within 60s
 keys ENTER
+expect screen tear-off within 60s
+keys ENTER
 expect screen approved within 60s
 `
 

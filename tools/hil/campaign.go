@@ -81,6 +81,9 @@ func (s sale) script(amount int64, outcome string, code string) string {
 	inserted := s.card != "" && !s.tap
 	switch outcome {
 	case "approved":
+		// The merchant tears off the merchant copy and a key prints the
+		// cardholder's (the terminal would go on by itself after a pause).
+		fmt.Fprintf(&b, "expect screen tear-off within %s\nkeys ENTER\n", w(20))
 		if inserted {
 			fmt.Fprintf(&b, "expect screen remove-card within %s\nremove\n", w(20))
 		}
@@ -391,9 +394,11 @@ expect screen orig-trace
 keys %s ENTER
 expect screen orig-confirm "%06d"
 keys ENTER
+expect screen tear-off within %s
+keys ENTER
 expect screen approved within %s
 expect journal %d voided
-`, orig.Trace, w(30), strings.Join(strings.Split(fmt.Sprint(orig.Trace), ""), " "), orig.Trace, w(20), orig.Trace)
+`, orig.Trace, w(30), strings.Join(strings.Split(fmt.Sprint(orig.Trace), ""), " "), orig.Trace, w(20), w(20), orig.Trace)
 	mode, kill := "void, no cut", time.Duration(0)
 	if c.rng.IntN(4) != 0 {
 		// The window of a sale is about that of a void: both boot, talk to
