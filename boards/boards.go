@@ -50,6 +50,10 @@ type Board struct {
 	DataDir     string // journal, keys, parameters
 	ParamsDir   string // EMV parameters, CA keys (and test cards on simulated boards)
 	DeviceKey   []byte // 32 bytes that seal data at rest
+	// FirmwareSlots are the root partitions of update slots A and B on a
+	// board booted from the device image; nil: the slots are files under
+	// the data folder.
+	FirmwareSlots []string
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.

@@ -52,6 +52,10 @@ type Config struct {
 	SlotA     string
 	SlotB     string
 	StatePath string
+	// Partitions: SlotA and SlotB are block devices, the root partitions of
+	// a device image (docs/image.md), written in place; the boot step
+	// mounts the active one. The running slot is never opened for writing.
+	Partitions bool
 
 	PublicKey      ed25519.PublicKey // verifies every image
 	CurrentVersion string            // version of the running firmware
@@ -170,6 +174,9 @@ func New(cfg Config) (*Updater, error) {
 		return nil, err
 	}
 	for _, p := range []string{cfg.SlotA, cfg.SlotB, cfg.StatePath} {
+		if cfg.Partitions && p != cfg.StatePath {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
@@ -276,6 +283,13 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 	}
 	target := st.Active.Other()
 	path := u.SlotPath(target)
+	if u.cfg.Partitions {
+		if err := u.writePartition(ctx, v, r, path, int64(h.PayloadLen), progress); err != nil {
+			return Result{}, err
+		}
+		progress(Progress{Phase: "switch", Written: int64(h.PayloadLen), Total: int64(h.PayloadLen)})
+		return u.switchTo(st, target, path, h, opt, progress)
+	}
 	f, err := durable.Temp(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("update: temporary slot file: %w", err)
@@ -306,6 +320,13 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 		return Result{}, fmt.Errorf("update: %w", err)
 	}
 	committed = true
+	return u.switchTo(st, target, path, h, opt, progress)
+}
+
+// switchTo records target, now holding the verified image h, as the active
+// slot on trial.
+func (u *Updater) switchTo(st State, target Slot, path string, h Header, opt Options, progress func(Progress)) (Result, error) {
+	total := int64(h.PayloadLen)
 	next := st
 	next.setInfo(target, SlotInfo{Version: h.Version, SHA256: hex.EncodeToString(h.SHA256[:]), Installed: u.cfg.Now().UTC()})
 	next.Previous = st.Active
@@ -322,6 +343,44 @@ func (u *Updater) Install(ctx context.Context, r io.Reader, opt Options) (Result
 	}
 	progress(Progress{Phase: "done", Written: total, Total: total})
 	return Result{Slot: target, Path: path, Version: h.Version, Board: h.Board, Bytes: total, Forced: opt.Force}, nil
+}
+
+// writePartition streams the verified payload into the block device of the
+// inactive slot and syncs it. The state still names the running slot until
+// the caller switches, so a failure or a power cut here leaves a slot that is
+// not booted; it is written again by the next install.
+func (u *Updater) writePartition(ctx context.Context, v *Verifier, r io.Reader, path string, total int64, progress func(Progress)) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("update: slot partition: %w", err)
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("update: slot partition: %w", err)
+	}
+	if size < total {
+		return fmt.Errorf("%w: %d bytes, slot partition %s holds %d", ErrTooLarge, total, path, size)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("update: slot partition: %w", err)
+	}
+	step := total / 100
+	var last int64 = -1
+	progress(Progress{Phase: "write", Total: total})
+	err = v.Payload(ctxReader{ctx, r}, f, func(n int64) {
+		if n == total || n-last >= step {
+			last = n
+			progress(Progress{Phase: "write", Written: n, Total: total})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("update: slot partition: %w", err)
+	}
+	return f.Close()
 }
 
 // Boot is called once at every start, before the firmware commits to

@@ -350,7 +350,7 @@ func rootTree(pkgroot, root, bin, board, params string) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "var/lib/kpos", "etc/kpos", "usr/share/kpos", "sbin"} {
+	for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "var/lib/kpos", "etc/kpos", "usr/share/kpos", "sbin", "media"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return err
 		}

@@ -32,7 +32,13 @@ while read -r m; do
 done < /lib/modules/order
 
 n=0
-while [ ! -b ${disk}3 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+while [ ! -b ${disk}3 ] && [ $n -lt 100 ]; do
+	# the system disk is the one with the three partitions (a second disk,
+	# an update medium, may have taken its name)
+	for d in /dev/vd?; do [ -b ${d}3 ] && disk=$d; done
+	[ -b ${disk}3 ] || sleep 0.1
+	n=$((n+1))
+done
 # The data partition: ext4, journalled metadata with ordered data and write
 # barriers (the default, named so that nothing weakens it): an fsync that
 # returned is on the disk, and a rename over a file replaces it only after
@@ -41,28 +47,39 @@ if ! mount -t ext4 -o rw,noatime,nosuid,nodev,noexec,data=ordered,barrier=1,auto
 	echo "boot: no data partition"; sleep 5; reboot -f
 fi
 
-# Choosing the slot: boot/next names a slot on trial (written by the updater
-# after it installed one), boot/active the confirmed one. A trial slot gets
-# one boot: the step removes boot/next before it boots it (and syncs), so a
-# trial that dies or is cut before kpos confirms it leaves boot/active in
-# charge at the next boot.
-mkdir -p /data/boot
-slot=$(cat /data/boot/active 2>/dev/null)
-case "$slot" in A|B) ;; *) slot=A ;; esac
-trial=
-if [ -f /data/boot/next ]; then
-	next=$(cat /data/boot/next)
-	rm -f /data/boot/next
-	case "$next" in A|B) trial=1; slot=$next; echo "$slot" > /data/boot/trial ;; esac
-elif [ -f /data/boot/trial ]; then
-	echo "boot: slot $(cat /data/boot/trial) was on trial and not confirmed: rolled back to $slot"
-	rm -f /data/boot/trial
-	echo "$(cat /data/boot/rollbacks 2>/dev/null)x" > /data/boot/rollbacks
+# Choosing the slot (docs/image.md): the updater's state on the data
+# partition (firmware/update-state.json, written by firmware/update) names
+# the active slot and whether it is on trial. A trial slot whose firmware
+# reported a failed health check, or that was booted MaxTrialBoots (3) times
+# without confirming (the boot step counts its own boots of it too, in
+# firmware/boot-tries, for a firmware that never starts), is abandoned here
+# for the previous slot; the firmware's own boot record then agrees.
+st=/data/firmware/update-state.json
+slot=A; trial=; failed=; boots=0; previous=
+if [ -f $st ]; then
+	slot=$(sed -n 's/^  "active": "\([AB]\)",*$/\1/p' $st)
+	grep -q '^  "trial": true' $st && trial=1
+	grep -q '^  "failed": "' $st && failed=1
+	boots=$(sed -n 's/^  "boots": \([0-9]*\),*$/\1/p' $st)
+	previous=$(sed -n 's/^  "previous": "\([AB]\)",*$/\1/p' $st)
+fi
+case "$slot" in A|B) ;; *) echo "boot: no valid slot in $st: slot A"; slot=A; trial= ;; esac
+if [ -n "$trial" ]; then
+	tries=$(cat /data/firmware/boot-tries 2>/dev/null)
+	tries=$((${tries:-0} + 1))
+	echo $tries > /data/firmware/boot-tries
+	if [ -n "$failed" ] || [ "${boots:-0}" -ge 3 ] || [ $tries -gt 3 ]; then
+		echo "boot: slot $slot on trial failed (health check failed: ${failed:-no}, boots ${boots:-0}, tries $tries): rolled back to slot ${previous:-the other}"
+		case "$slot" in A) slot=${previous:-B} ;; B) slot=${previous:-A} ;; esac
+		trial=
+	fi
+else
+	rm -f /data/firmware/boot-tries
 fi
 sync
 case "$slot" in A) root=${disk}1 ;; B) root=${disk}2 ;; esac
 echo "boot: slot $slot${trial:+ on trial} from $root"
-mount -t ext4 -o ro,noatime $root /newroot || { echo "boot: slot $slot does not mount"; rm -f /data/boot/trial; sync; reboot -f; }
+mount -t ext4 -o ro,noatime $root /newroot || { echo "boot: slot $slot does not mount"; sleep 5; reboot -f; }
 mount --move /data /newroot/var/lib/kpos
 mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run
 [ -d /extra ] && cp -a /extra /newroot/run/extra
@@ -81,10 +98,17 @@ mount -t sysfs sys /sys
 mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp
 ip link set lo up
 ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+# An update medium: a second disk without partitions, mounted read-only.
+for d in /dev/vd?; do
+	[ -b ${d}1 ] || mount -t ext4 -o ro,nosuid,nodev,noexec $d /media 2>/dev/null
+done
 args=
+# /etc/kpos/host pins the acquirer's address in a release; otherwise the
+# board file's, or the test rig's kpos.host= on the kernel command line.
+[ -f /etc/kpos/host ] && args="-host $(cat /etc/kpos/host)"
 for w in $(cat /proc/cmdline); do
 	case "$w" in
-	kpos.host=*) args="$args -host ${w#kpos.host=}" ;;
+	kpos.host=*) [ -f /etc/kpos/host ] || args="$args -host ${w#kpos.host=}" ;;
 	kpos.run=*) run="${w#kpos.run=}" ;;
 	esac
 done
