@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"kpos/firmware/console"
 	"kpos/firmware/journal"
 	"kpos/tools/scenario"
 )
@@ -35,7 +36,7 @@ func main() {
 	out := flag.String("out", "build/vmtest", "runs go to OUT/<UTC time>/")
 	cuts := flag.Int("cuts", 20, "power cuts (each boot ends in one)")
 	seed := flag.Uint64("seed", 0, "the random choices (default from the clock)")
-	parts := flag.String("parts", "sales,ab,camera", "what to run")
+	parts := flag.String("parts", "sales,ab,camera", "what to run besides the sales and cuts: ab, camera")
 	flag.Parse()
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
@@ -78,21 +79,36 @@ func runAll(ctx context.Context, root, dir, image string, cuts int, seed uint64,
 	}
 	logf("run %s, seed %d", dir, seed)
 	res := &result{abUpdate: "not run", rollback: "not run", camera: "not run"}
-	if strings.Contains(parts, "sales") {
-		r, err := startRig(ctx, root, dir, image)
-		if err != nil {
-			return false, err
-		}
-		s := &sales{r: r, res: res, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), logf: logf, dir: dir}
-		err = s.run(ctx, cuts)
-		r.close()
-		if err != nil {
-			return false, err
-		}
+	// the releases the A/B test installs are built while the VM sells
+	type built struct {
+		medium string
+		err    error
+	}
+	releases := make(chan built, 1)
+	if strings.Contains(parts, "ab") {
+		go func() {
+			t := time.Now()
+			m, err := buildReleases(ctx, root, dir, image)
+			logf("releases %s and %s built and signed in %v", goodVersion, badVersion, time.Since(t).Round(time.Second))
+			releases <- built{m, err}
+		}()
+	}
+	r, err := startRig(ctx, root, dir, image)
+	if err != nil {
+		return false, err
+	}
+	defer r.close()
+	s := &sales{r: r, res: res, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), logf: logf, dir: dir}
+	if err := s.run(ctx, cuts); err != nil {
+		return false, err
 	}
 	if strings.Contains(parts, "ab") {
-		if err := abTest(ctx, root, dir, image, res, logf); err != nil {
-			return false, err
+		b := <-releases
+		if b.err != nil {
+			return false, b.err
+		}
+		if err := s.abTest(ctx, b.medium); err != nil {
+			res.problem("A/B update: %v", err)
 		}
 	}
 	if strings.Contains(parts, "camera") {
@@ -222,7 +238,18 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 	if err != nil {
 		return err
 	}
-	if err := provision(s.r.disk, filepath.Join(s.dir, "provision"), map[string][]byte{"merchant-password": pw}); err != nil {
+	tmp := filepath.Join(s.dir, "console.pw")
+	// 20 000 iterations: the store records its count; the firmware's default
+	// costs seconds per login under emulation
+	if err := console.SetPassword(tmp, techPassword, 20_000); err != nil {
+		return err
+	}
+	cpw, err := os.ReadFile(tmp)
+	if err != nil {
+		return err
+	}
+	os.Remove(tmp)
+	if err := provision(s.r.disk, filepath.Join(s.dir, "provision"), map[string][]byte{"merchant-password": pw, "console.pw": cpw}); err != nil {
 		return err
 	}
 	t0 := time.Now()

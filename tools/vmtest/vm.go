@@ -45,6 +45,8 @@ type rig struct {
 	modem     *modememu.Emulator
 	ttyMaster *os.File
 	ttySlave  *os.File
+	con       *consoleLine
+	media     string // an update medium (ext4 image) attached as a second disk, "" for none
 	host      *hostsim.Server
 	hostAddr  string
 	hostStop  context.CancelFunc
@@ -94,6 +96,9 @@ func startRig(ctx context.Context, root, dir, image string) (_ *rig, err error) 
 		return nil, fmt.Errorf("vmtest: keypad/display pty: %w", err)
 	}
 	go r.readScreens(tty.NewScreenReader(r.ttyMaster, false))
+	if r.con, err = newConsoleLine(); err != nil {
+		return nil, err
+	}
 
 	if r.host, err = hostsim.New(hostsim.Config{DataDir: filepath.Join(root, "testdata", "host"),
 		Logger: slog.New(slog.NewTextHandler(r.log, nil)).With("component", "hostsim")}); err != nil {
@@ -185,7 +190,10 @@ func (r *rig) boot() error {
 		"-device", "virtio-net-device,netdev=net",
 		"-device", "virtio-serial-device",
 	}
-	for i, path := range []string{r.ttySlave.Name(), r.printer.Path(), r.scanner.Path(), r.modem.Path()} {
+	if r.media != "" {
+		args = append(args, "-drive", "if=none,id=media,format=raw,readonly=on,file="+r.media, "-device", "virtio-blk-device,drive=media")
+	}
+	for i, path := range []string{r.ttySlave.Name(), r.printer.Path(), r.scanner.Path(), r.modem.Path(), r.con.slave.Name()} {
 		args = append(args, "-chardev", fmt.Sprintf("serial,id=hvc%d,path=%s", i, path),
 			"-device", fmt.Sprintf("virtconsole,chardev=hvc%d", i))
 	}
@@ -237,6 +245,9 @@ func (r *rig) close() {
 	if r.hostStop != nil {
 		r.hostStop()
 		<-r.hostDone
+	}
+	if r.con != nil {
+		r.con.close()
 	}
 	for _, c := range []interface{ Close() error }{r.printer, r.scanner, r.modem, r.ttyMaster, r.ttySlave} {
 		switch v := c.(type) {
