@@ -24,8 +24,10 @@ done
 while read -r m; do
 	[ "$m" = vivid.ko ] && [ -z "$vivid" ] && continue
 	if [ "$m" = vivid.ko ]; then
-		# one device: video capture, video output, looped back
-		insmod /lib/modules/$m n_devs=1 node_types=0x101 num_inputs=1 input_types=0x3 num_outputs=1 output_types=0x1 loop_video=1 allocators=0 || echo "boot: vivid did not load"
+		# one device with a video capture and a video output node, both
+		# S-Video, so that its Loop Video control can show on the capture
+		# what is written to the output
+		insmod /lib/modules/$m n_devs=1 node_types=0x101 num_inputs=1 input_types=0x2 num_outputs=1 output_types=0x0 || echo "boot: vivid did not load"
 	else
 		insmod /lib/modules/$m || echo "boot: insmod $m failed"
 	fi
@@ -39,6 +41,12 @@ while [ ! -b ${disk}3 ] && [ $n -lt 100 ]; do
 	[ -b ${disk}3 ] || sleep 0.1
 	n=$((n+1))
 done
+# Stable names for the firmware: the root slots as the board file names
+# them ([firmware] slots), whatever the disk is called.
+mkdir -p /dev/kpos
+ln -sf ${disk}1 /dev/kpos/slot-a
+ln -sf ${disk}2 /dev/kpos/slot-b
+ln -sf ${disk}3 /dev/kpos/data
 # The data partition: ext4, journalled metadata with ordered data and write
 # barriers (the default, named so that nothing weakens it): an fsync that
 # returned is on the disk, and a rename over a file replaces it only after

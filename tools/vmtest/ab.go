@@ -129,12 +129,13 @@ func (s *sales) abTest(ctx context.Context, medium string) error {
 	}
 	bootLine := func() string {
 		b, _ := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("console-%03d.log", r.boots)))
+		var lines []string
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(l, "boot: slot") {
-				return strings.TrimSpace(l)
+				lines = append(lines, strings.TrimSpace(l))
 			}
 		}
-		return ""
+		return strings.Join(lines, "; ")
 	}
 	statusOf := func(ctx context.Context) (string, error) { return con.run(ctx, "update", time.Minute) }
 
@@ -268,7 +269,8 @@ func (s *sales) abTest(ctx context.Context, medium string) error {
 	if err != nil {
 		return err
 	}
-	if failed && strings.Contains(l, "slot B from") && strings.Contains(out, goodVersion) {
+	if failed && strings.Contains(l, "rolled back to slot B") && strings.Contains(l, "boot: slot B from") &&
+		strings.Contains(out, "firmware  slot B "+goodVersion) {
 		s.res.rollback = "ok"
 		s.logf("%s: rolled back to %s", l, goodVersion)
 	} else {

@@ -26,7 +26,7 @@ type consoleLine struct {
 	changed       chan struct{}
 }
 
-func newConsoleLine() (*consoleLine, error) {
+func newConsoleLine(transcript *os.File) (*consoleLine, error) {
 	m, s, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("vmtest: console pty: %w", err)
@@ -41,6 +41,9 @@ func newConsoleLine() (*consoleLine, error) {
 			n, err := m.Read(buf)
 			c.mu.Lock()
 			c.out.Write(buf[:n])
+			if transcript != nil {
+				transcript.Write(buf[:n])
+			}
 			close(c.changed)
 			c.changed = make(chan struct{})
 			c.mu.Unlock()

@@ -96,7 +96,11 @@ func startRig(ctx context.Context, root, dir, image string) (_ *rig, err error) 
 		return nil, fmt.Errorf("vmtest: keypad/display pty: %w", err)
 	}
 	go r.readScreens(tty.NewScreenReader(r.ttyMaster, false))
-	if r.con, err = newConsoleLine(); err != nil {
+	transcript, err := os.Create(filepath.Join(dir, "technician-console.log"))
+	if err != nil {
+		return nil, err
+	}
+	if r.con, err = newConsoleLine(transcript); err != nil {
 		return nil, err
 	}
 
