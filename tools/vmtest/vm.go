@@ -57,7 +57,7 @@ type rig struct {
 	mu      sync.Mutex
 	screens []hal.Screen
 	at      []time.Time // when each screen arrived
-	base    int // screens before this one belong to earlier boots or steps
+	base    int         // screens before this one belong to earlier boots or steps
 	changed chan struct{}
 
 	cardStop context.CancelFunc
