@@ -40,23 +40,27 @@ func (s *sales) cameraTest(ctx context.Context) error {
 	}
 	s.res.boots++
 	s.logf("boot %d: vivid and camtest", r.boots)
-	wctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
-	defer cancel()
-	if err := r.waitExit(wctx); err != nil {
-		s.res.cuts++ // it did not power itself off: cut
-		return fmt.Errorf("camtest did not finish: %w", err)
+	consoleLog := filepath.Join(r.dir, fmt.Sprintf("console-%03d.log", r.boots))
+	var log []byte
+	deadline := time.Now().Add(4 * time.Minute)
+	for !strings.Contains(string(log), "init: camtest exited") {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			r.cut()
+			s.res.cuts++
+			return fmt.Errorf("camtest did not finish (see %s)", filepath.Base(consoleLog))
+		}
+		time.Sleep(time.Second)
+		log, _ = os.ReadFile(consoleLog)
 	}
-	log, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("console-%03d.log", r.boots)))
-	if err != nil {
-		return err
-	}
+	r.cut()
+	s.res.cuts++
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.HasPrefix(l, "camtest:") {
 			s.logf("%s", strings.TrimSpace(l))
 		}
 	}
 	if !strings.Contains(string(log), "camtest: ok") {
-		return fmt.Errorf("camtest failed (see console-%03d.log)", r.boots)
+		return fmt.Errorf("camtest failed (see %s)", filepath.Base(consoleLog))
 	}
 	s.res.camera = "ok"
 	return nil

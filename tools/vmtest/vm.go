@@ -229,21 +229,6 @@ func (r *rig) cut() {
 	}
 }
 
-// waitExit waits for the guest to power itself off.
-func (r *rig) waitExit(ctx context.Context) error {
-	if r.qemu == nil {
-		return nil
-	}
-	select {
-	case <-ctx.Done():
-		r.cut()
-		return ctx.Err()
-	case <-r.qemuDone:
-		r.qemu = nil
-		return nil
-	}
-}
-
 func (r *rig) close() {
 	r.cut()
 	if r.hostStop != nil {
