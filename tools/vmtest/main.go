@@ -61,6 +61,7 @@ func main() {
 type result struct {
 	boots, cuts, approved, lost, doubled int
 	inDoubt                              int // cuts that left a sale in doubt for the next boot
+	resolved                             int // of those sales, the ones a later boot was seen to settle
 	abUpdate, rollback                   string
 	camera                               string
 	problems                             []string
@@ -118,6 +119,7 @@ func runAll(ctx context.Context, root, dir, image string, cuts int, seed uint64,
 		}
 	}
 	logf("done in %v", time.Since(start).Round(time.Second))
+	fmt.Printf("vm: cuts that left a sale in doubt %d, sales in doubt the next boot settled %d\n", res.inDoubt, res.resolved)
 	fmt.Printf("vm: boots %d, cuts %d, sales approved %d, lost %d, doubled %d, ab-update %s, rollback %s\n",
 		res.boots, res.cuts, res.approved, res.lost, res.doubled, res.abUpdate, res.rollback)
 	if res.camera != "not run" {
@@ -184,8 +186,13 @@ func (s *sales) cutAndCheck(why string) (map[uint32]journal.State, []journal.Txn
 		return nil, nil, nil
 	}
 	for _, t := range txns {
-		if was, ok := s.resolve[t.Trace]; ok && (t.State.InDoubt() || t.State == journal.ReversalPending) {
+		was, ok := s.resolve[t.Trace]
+		switch {
+		case !ok:
+		case t.State.InDoubt() || t.State == journal.ReversalPending:
 			s.res.problem("trace %06d: %s at a cut, still %s after a boot that reached idle", t.Trace, was, t.State)
+		default:
+			s.res.resolved++
 		}
 	}
 	s.resolve = nil
