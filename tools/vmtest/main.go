@@ -142,6 +142,9 @@ type sales struct {
 	steps  io.Writer
 	// chipWindow: the same for a chip sale
 	chipWindow time.Duration
+	// exchange is how long the terminal waits on the bank in a sale: from
+	// the "processing" screen to the approval
+	exchange, chipExchange time.Duration
 	// resolve: what the cut before a boot that reached idle left in doubt;
 	// the next cut's journal must show it reversed or completed.
 	resolve map[uint32]journal.State
@@ -275,6 +278,7 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 	s.logf("bound, QR sale and chip sale approved in %v", time.Since(t0).Round(time.Second))
 	// the chip sale of that script, from the amount typed to the approval
 	s.chipWindow = s.r.span("confirm-amount", "approved")
+	s.chipExchange = s.r.span("processing", "approved")
 	doubt, _, err := s.cutAndCheck("after the first sales")
 	if err != nil {
 		return err
@@ -292,6 +296,8 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 		return fmt.Errorf("a QR sale without a cut: %w", err)
 	}
 	s.window = time.Since(t2)
+	// the exchange: from "processing" to the approval, the longer of the two kinds
+	s.exchange = max(s.r.span("processing", "approved"), s.chipExchange)
 	s.logf("boot to idle %v, QR sale %v", bootTime.Round(100*time.Millisecond), s.window.Round(100*time.Millisecond))
 	if doubt, _, err = s.cutAndCheck("idle"); err != nil {
 		return err
@@ -333,14 +339,39 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 			what, text = "chip sale", chipSale(amount)
 			window = s.chipWindow
 		}
-		kill := time.Duration(s.rng.Int64N(int64(window) * 5 / 4))
-		rctx, stop := context.WithTimeout(ctx, kill)
-		if err := s.script(rctx, what, text); err == nil {
-			what += " (approved)"
-			<-rctx.Done()
+		if s.rng.IntN(2) == 0 {
+			// anywhere in the sale
+			kill := time.Duration(s.rng.Int64N(int64(window) * 5 / 4))
+			rctx, stop := context.WithTimeout(ctx, kill)
+			if err := s.script(rctx, what, text); err == nil {
+				what += " (approved)"
+				<-rctx.Done()
+			}
+			stop()
+			what = fmt.Sprintf("%s, at %.2fs", what, kill.Seconds())
+		} else {
+			// within the exchange with the bank, where money is in doubt
+			kill := time.Duration(s.rng.Int64N(int64(s.exchange) * 5 / 4))
+			from := s.r.screenCount()
+			sctx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- s.script(sctx, what, text) }()
+			wctx, wstop := context.WithTimeout(ctx, 2*time.Minute)
+			if err := s.r.waitSeen(wctx, "processing", from); err != nil {
+				s.res.problem("%s: the exchange with the bank did not start: %v", what, err)
+			}
+			wstop()
+			select {
+			case <-time.After(kill):
+			case <-ctx.Done():
+			}
+			stop()
+			if err := <-done; err == nil {
+				what += " (approved)"
+			}
+			what = fmt.Sprintf("%s, %.2fs into the exchange", what, kill.Seconds())
 		}
-		stop()
-		if doubt, _, err = s.cutAndCheck(fmt.Sprintf("%s, at %.2fs", what, kill.Seconds())); err != nil {
+		if doubt, _, err = s.cutAndCheck(what); err != nil {
 			return err
 		}
 	}

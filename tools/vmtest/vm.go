@@ -478,3 +478,31 @@ func (r *rig) span(from, to string) time.Duration {
 	}
 	return time.Second
 }
+
+// screenCount is how many screens were shown so far.
+func (r *rig) screenCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.screens)
+}
+
+// waitSeen waits until a screen with id is shown at or after index from,
+// however briefly.
+func (r *rig) waitSeen(ctx context.Context, id string, from int) error {
+	for {
+		r.mu.Lock()
+		ch := r.changed
+		for _, s := range r.screens[min(from, len(r.screens)):] {
+			if s.ID == id {
+				r.mu.Unlock()
+				return nil
+			}
+		}
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}

@@ -48,6 +48,9 @@ const (
 	capVideoOutput      = 0x00000002
 	ctrlFlagNextCtrl    = 0x80000000
 	fourccYUYV          = 'Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24
+	// both fields in every buffer: vivid loops only when capture and
+	// output agree, and an output in alternate fields takes no write()
+	fieldInterlaced = 4
 )
 
 // ioc builds an _IOWR request number for the V4L2 ioctl nr with an
@@ -84,14 +87,15 @@ func decodePix(buf []byte) pixFormat {
 	return pixFormat{u(0), u(1), u(2), u(3), u(4), u(5)}
 }
 
-// setFmt sets YUYV at the node's current size and returns what the driver
-// settled on.
+// setFmt sets YUYV, interlaced, at the node's current size and returns
+// what the driver settled on.
 func setFmt(fd int, typ uint32) (pixFormat, error) {
 	_, buf, err := getFmt(fd, typ)
 	if err != nil {
 		return pixFormat{}, err
 	}
 	binary.LittleEndian.PutUint32(buf[fmtUnionOff+8:], fourccYUYV)
+	binary.LittleEndian.PutUint32(buf[fmtUnionOff+12:], fieldInterlaced)
 	if err := ioctl(fd, ioc(5, fmtSize), unsafe.Pointer(&buf[0])); err != nil {
 		return pixFormat{}, fmt.Errorf("VIDIOC_S_FMT: %w", err)
 	}
@@ -204,11 +208,12 @@ func run(code string) error {
 	if err != nil {
 		return fmt.Errorf("output %s: %w", output, err)
 	}
-	cf, _, err := getFmt(cfd, bufTypeVideoCapture)
+	cf, err := setFmt(cfd, bufTypeVideoCapture)
 	if err != nil {
 		return fmt.Errorf("capture %s: %w", capture, err)
 	}
-	fmt.Printf("camtest: output %s %dx%d, capture %s %dx%d\n", output, of.width, of.height, capture, cf.width, cf.height)
+	fmt.Printf("camtest: output %s %dx%d field %d, capture %s %dx%d field %d\n", output, of.width, of.height, of.field,
+		capture, cf.width, cf.height, cf.field)
 	img, err := frame(code, of)
 	if err != nil {
 		return err
