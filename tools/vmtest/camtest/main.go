@@ -186,6 +186,79 @@ func frame(code string, f pixFormat) ([]byte, error) {
 	return out, nil
 }
 
+// struct v4l2_buffer as a 32-bit kernel takes it (a 32-bit timeval), and
+// struct v4l2_requestbuffers.
+const (
+	bufSize    = 68
+	reqbufSize = 20
+	memoryMMAP = 1
+)
+
+// startOutput streams img on the output node with memory-mapped buffers:
+// every buffer holds the frame, and each one the driver hands back is queued
+// again until ctx ends.
+func startOutput(fd int, img []byte, f pixFormat) (func(context.Context) error, error) {
+	var req [reqbufSize]byte
+	binary.LittleEndian.PutUint32(req[0:], 4)
+	binary.LittleEndian.PutUint32(req[4:], bufTypeVideoOutput)
+	binary.LittleEndian.PutUint32(req[8:], memoryMMAP)
+	if err := ioctl(fd, ioc(8, reqbufSize), unsafe.Pointer(&req[0])); err != nil {
+		return nil, fmt.Errorf("VIDIOC_REQBUFS: %w", err)
+	}
+	n := binary.LittleEndian.Uint32(req[0:])
+	qbuf := func(i uint32) error {
+		var b [bufSize]byte
+		binary.LittleEndian.PutUint32(b[0:], i)
+		binary.LittleEndian.PutUint32(b[4:], bufTypeVideoOutput)
+		binary.LittleEndian.PutUint32(b[8:], uint32(len(img)))
+		binary.LittleEndian.PutUint32(b[16:], fieldInterlaced)
+		binary.LittleEndian.PutUint32(b[48:], memoryMMAP)
+		if err := ioctl(fd, ioc(15, bufSize), unsafe.Pointer(&b[0])); err != nil {
+			return fmt.Errorf("VIDIOC_QBUF: %w", err)
+		}
+		return nil
+	}
+	for i := uint32(0); i < n; i++ {
+		var b [bufSize]byte
+		binary.LittleEndian.PutUint32(b[0:], i)
+		binary.LittleEndian.PutUint32(b[4:], bufTypeVideoOutput)
+		binary.LittleEndian.PutUint32(b[48:], memoryMMAP)
+		if err := ioctl(fd, ioc(9, bufSize), unsafe.Pointer(&b[0])); err != nil {
+			return nil, fmt.Errorf("VIDIOC_QUERYBUF: %w", err)
+		}
+		off, length := binary.LittleEndian.Uint32(b[52:]), binary.LittleEndian.Uint32(b[56:])
+		mem, err := syscall.Mmap(fd, int64(off), int(length), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("mmap: %w", err)
+		}
+		copy(mem, img)
+		if err := qbuf(i); err != nil {
+			return nil, err
+		}
+	}
+	typ := uint32(bufTypeVideoOutput)
+	if err := ioctl(fd, 1<<30|4<<16|'V'<<8|18, unsafe.Pointer(&typ)); err != nil { // _IOW
+		return nil, fmt.Errorf("VIDIOC_STREAMON: %w", err)
+	}
+	return func(ctx context.Context) error {
+		for ctx.Err() == nil {
+			var b [bufSize]byte
+			binary.LittleEndian.PutUint32(b[4:], bufTypeVideoOutput)
+			binary.LittleEndian.PutUint32(b[48:], memoryMMAP)
+			if err := ioctl(fd, ioc(17, bufSize), unsafe.Pointer(&b[0])); err != nil {
+				if errors.Is(err, syscall.EINTR) {
+					continue
+				}
+				return fmt.Errorf("VIDIOC_DQBUF: %w", err)
+			}
+			if err := qbuf(binary.LittleEndian.Uint32(b[0:])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
 func run(code string) error {
 	capture, output, err := nodes()
 	if err != nil {
@@ -220,13 +293,14 @@ func run(code string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	// the output streams (write I/O) for as long as the capture looks
+	// the output streams for as long as the capture looks
+	out, err := startOutput(ofd, img, of)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", output, err)
+	}
 	go func() {
-		for ctx.Err() == nil {
-			if _, err := syscall.Write(ofd, img); err != nil && !errors.Is(err, syscall.EINTR) {
-				fmt.Println("camtest: write to the output:", err)
-				return
-			}
+		if err := out(ctx); err != nil && ctx.Err() == nil {
+			fmt.Println("camtest: output:", err)
 		}
 	}()
 	cam, err := camera.Open(camera.Config{Device: capture, Width: int(of.width), Height: int(of.height), Format: camera.FormatYUYV})
