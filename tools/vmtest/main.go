@@ -28,6 +28,7 @@ import (
 
 	"kpos/firmware/console"
 	"kpos/firmware/journal"
+	"kpos/tools/hostsim"
 	"kpos/tools/scenario"
 )
 
@@ -151,6 +152,10 @@ type sales struct {
 	// the next cut's journal must show it reversed or completed.
 	resolve map[uint32]journal.State
 }
+
+// hostDelay is how late the bank answers in the rounds cut during the
+// exchange; well within the terminal's deadline.
+const hostDelay = 1500 * time.Millisecond
 
 // slowdown stretches the scenarios' waits: the guest runs under TCG.
 const slowdown = 4
@@ -352,8 +357,11 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 			stop()
 			what = fmt.Sprintf("%s, at %.2fs", what, kill.Seconds())
 		} else {
-			// within the exchange with the bank, where money is in doubt
-			kill := time.Duration(s.rng.Int64N(int64(s.exchange) * 5 / 4))
+			// within the exchange with the bank, where money is in doubt:
+			// the bank answers late this once (a slow network), and the cut
+			// falls while the terminal waits, or just after
+			s.r.host.InjectFault(hostsim.Fault{Kind: hostsim.FaultDelay, Delay: hostDelay, MTI: "0200"})
+			kill := time.Duration(s.rng.Int64N(int64(hostDelay + s.exchange)))
 			from := s.r.screenCount()
 			sctx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
@@ -371,6 +379,7 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 			if err := <-done; err == nil {
 				what += " (approved)"
 			}
+			s.r.host.ClearFaults()
 			what = fmt.Sprintf("%s, %.2fs into the exchange", what, kill.Seconds())
 		}
 		if doubt, _, err = s.cutAndCheck(what); err != nil {

@@ -303,7 +303,12 @@ func run(code string) error {
 			fmt.Println("camtest: output:", err)
 		}
 	}()
-	cam, err := camera.Open(camera.Config{Device: capture, Width: int(of.width), Height: int(of.height), Format: camera.FormatYUYV})
+	// The decoding budget per frame is a board setting: 60 ms fits a 15 fps
+	// camera on the device; the guest runs some ten times slower under
+	// emulation, and a budget that ends before the first attempt does
+	// never decodes.
+	cam, err := camera.Open(camera.Config{Device: capture, Width: int(of.width), Height: int(of.height), Format: camera.FormatYUYV,
+		Budget: time.Second})
 	if err != nil {
 		return err
 	}
