@@ -221,6 +221,9 @@ func (r *rig) cut() {
 	_ = r.qemu.Process.Signal(syscall.SIGKILL)
 	<-r.qemuDone
 	r.qemu = nil
+	// The modem is on the terminal's board and loses its power too: the
+	// sockets it held are gone (the emulator outlives qemu).
+	r.modem.DropSockets()
 	fmt.Fprintf(r.log, "%s power cut\n", time.Now().Format("15:04:05.000"))
 	if r.cardStop != nil {
 		r.cardStop()
