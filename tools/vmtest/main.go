@@ -370,16 +370,31 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 			done := make(chan error, 1)
 			go func() { done <- s.script(sctx, what, text) }()
 			wctx, wstop := context.WithTimeout(ctx, 2*time.Minute)
-			if err := s.r.waitSeen(wctx, "processing", from); err != nil {
-				s.res.problem("%s: the exchange with the bank did not start: %v", what, err)
+			seen := make(chan error, 1)
+			go func() { seen <- s.r.waitSeen(wctx, "processing", from) }()
+			var ended error
+			finished := false
+			select {
+			case err := <-seen:
+				if err != nil {
+					s.res.problem("%s: the exchange with the bank did not start: %v", what, err)
+				}
+				select {
+				case <-time.After(kill):
+				case ended = <-done:
+					finished = true
+				case <-ctx.Done():
+				}
+			case ended = <-done:
+				finished = true
+				s.res.problem("%s: ended before the exchange with the bank: %v", what, ended)
 			}
 			wstop()
-			select {
-			case <-time.After(kill):
-			case <-ctx.Done():
-			}
 			stop()
-			if err := <-done; err == nil {
+			if !finished {
+				ended = <-done
+			}
+			if ended == nil {
 				what += " (approved)"
 			}
 			s.r.host.ClearFaults()
