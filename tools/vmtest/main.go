@@ -283,6 +283,7 @@ func (s *sales) run(ctx context.Context, cuts int) error {
 		return err
 	}
 	if err := s.script(ctx, "bind-then-sell.txt", string(raw)); err != nil {
+		s.keepLog()
 		return fmt.Errorf("the first boot: %w (see %s)", err, s.dir)
 	}
 	s.logf("bound, QR sale and chip sale approved in %v", time.Since(t0).Round(time.Second))
@@ -428,6 +429,17 @@ func (s *sales) sleepOrIdle(ctx context.Context, d time.Duration) bool {
 	reached := (vmTarget{s.r}).waitScreen(dctx, "idle", d) == nil
 	<-dctx.Done()
 	return reached
+}
+
+// keepLog leaves the firmware's log beside the run after a failure: the
+// guest's kernel writes dirty pages back within 30 s, then the power is cut
+// and kpos.log copied off the data partition.
+func (s *sales) keepLog() {
+	time.Sleep(35 * time.Second)
+	s.r.cut()
+	if err := dataFiles(s.r.disk, filepath.Join(s.dir, "data"), "kpos.log"); err != nil {
+		s.logf("kpos.log: %v", err)
+	}
 }
 
 // code is a fresh customer payment code.
