@@ -221,9 +221,13 @@ func (r *rig) cut() {
 	_ = r.qemu.Process.Signal(syscall.SIGKILL)
 	<-r.qemuDone
 	r.qemu = nil
-	// The modem is on the terminal's board and loses its power too: the
-	// sockets it held are gone (the emulator outlives qemu).
-	r.modem.DropSockets()
+	// The modem is on the terminal's board and loses its power too (the
+	// emulator outlives qemu): off, with every socket it held, and on again
+	// for the next boot, as the board's supply comes back.
+	if r.modem.On() {
+		_ = r.modem.Press(context.Background(), 0)
+	}
+	_ = r.modem.Press(context.Background(), 0)
 	fmt.Fprintf(r.log, "%s power cut\n", time.Now().Format("15:04:05.000"))
 	if r.cardStop != nil {
 		r.cardStop()
