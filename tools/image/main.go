@@ -37,8 +37,9 @@ import (
 var (
 	kernelMeta = "linux-image-armmp-lpae"
 	rootPkgs   = []string{"busybox-static", "pcscd", "libccid", "libpcsclite1", "vsmartcard-vpcd",
-		// pcscd's and libccid's shared libraries
-		"libc6", "libsystemd0", "libudev1", "libusb-1.0-0", "libcap2", "libgcrypt20", "libgpg-error0",
+		// pcscd's and libccid's shared libraries; libgcc_s, which glibc
+		// loads when a thread exits (pcscd ends a reader's thread so)
+		"libc6", "libgcc-s1", "libsystemd0", "libudev1", "libusb-1.0-0", "libcap2", "libgcrypt20", "libgpg-error0",
 		"liblz4-1", "liblzma5", "libzstd1"}
 )
 
