@@ -10,7 +10,7 @@ DEV_TAGS   = sim
 # command's tests build and run the cgo binary; the HIL suite covers it).
 ARM_TEST_PKGS = $(shell $(GO) list ./hal/... ./firmware/... ./drivers/... ./tools/scenario/... ./tools/hostsim/... | grep -v -e /firmware/cmd/kpos -e /drivers/pcsc)
 
-.PHONY: run test unit lint arm prodcheck test-arm hil bench fuzz fuzzcheck fresh deps clean
+.PHONY: run test unit lint arm prodcheck test-arm hil bench fuzz fuzzcheck fresh deps clean image vm-test
 
 run: ## the terminal on the simulated board, in this window (needs no C compiler and no system package)
 	CGO_ENABLED=0 $(GO) run -tags $(DEV_TAGS) ./firmware/cmd/kpos -board sim
@@ -58,6 +58,22 @@ test-arm: ## the pure-Go packages' tests under qemu-arm-static, and the PC/SC dr
 hil: ## hardware-in-the-loop: the amd64 and ARMv7 binaries against pcscd, emulators and the host; power cuts; leak check
 	@scripts/deps.sh hil
 	$(GO) run ./tools/hil
+
+# The firmware version the device image carries (the updater compares
+# versions, so it is a semantic version).
+IMAGE_VERSION ?= 1.0.0
+ARMV7_ENV = CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
+  PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig
+
+image: ## the ARMv7 device image and qemu virt kernel + initramfs into build/image (docs/image.md)
+	@scripts/deps.sh arm
+	@scripts/deps.sh image
+	mkdir -p build/image
+	$(ARMV7_ENV) $(GO) build -trimpath -ldflags '-s -w -X main.version=$(IMAGE_VERSION)' -o build/image/kpos ./firmware/cmd/kpos
+	$(GO) run ./tools/image -kpos build/image/kpos
+
+vm-test: image ## boot the image in qemu: sales, power cuts, A/B update and rollback, the V4L2 camera (docs/image.md)
+	$(GO) run ./tools/vmtest
 
 bench: ## the performance figures the issues ask for
 	@scripts/deps.sh bench

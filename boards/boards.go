@@ -59,6 +59,10 @@ type Board struct {
 	// PasswordIterations is the PBKDF2 cost of the merchant password, tuned
 	// to about 100 ms on the board's CPU (firmware/merchantpw).
 	PasswordIterations int
+	// FirmwareSlots are the root partitions of update slots A and B on a
+	// board booted from the device image; nil: the slots are files under
+	// the data folder.
+	FirmwareSlots []string
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a make target needs, when run as root and
-# they are missing; otherwise names them. Usage: scripts/deps.sh test|arm|hil|bench|fresh
+# they are missing; otherwise names them. Usage: scripts/deps.sh test|arm|hil|bench|fresh|image
 set -euo pipefail
 
 want=()
@@ -13,6 +13,8 @@ case "${1:-test}" in
   arm)   want=(crossbuild-essential-armhf crossbuild-essential-arm64 libpcsclite-dev:armhf libpcsclite-dev:arm64 qemu-user-static file) ;;
   hil)   want=(fuse3 pcscd libpcsclite-dev vsmartcard-vpcd qemu-user-static crossbuild-essential-armhf libpcsclite-dev:armhf socat) ;;
   fresh) want=(mmdebstrap) ;;
+  # image: mke2fs -d and debugfs (e2fsprogs), sfdisk (fdisk), the emulator
+  image) want=(qemu-system-arm e2fsprogs fdisk) ;;
   bench) want=(zbar-tools qrencode zxing-cpp-tools libzxing-dev libzbar-dev g++ pkg-config crossbuild-essential-armhf libpcsclite-dev:armhf binutils-arm-linux-gnueabihf) ;;
   *) echo "deps: unknown set $1" >&2; exit 2 ;;
 esac

@@ -74,6 +74,15 @@ type File struct {
 	PINPad  pinpad.Config
 	GPIO    gpio.Config
 	Console ConsoleSection
+	// Firmware names the root partitions of slots A and B on a board
+	// booted from the device image (docs/image.md); without it the update
+	// slots are files in the data folder.
+	Firmware FirmwareSection
+}
+
+// FirmwareSection is the A/B root partitions, in that order.
+type FirmwareSection struct {
+	Slots []string
 }
 
 // ReaderSection lists the PC/SC readers and what each is.
@@ -181,6 +190,9 @@ func Load(path string) (File, error) {
 	if f.Printer.Device == "" {
 		return f, fmt.Errorf("hw: board %s: no printer device ([printer] device)", f.Name)
 	}
+	if n := len(f.Firmware.Slots); n != 0 && n != 2 {
+		return f, fmt.Errorf("hw: board %s: [firmware] slots names %d partitions, want 2 (A, B)", f.Name, n)
+	}
 	return f, nil
 }
 
@@ -251,7 +263,8 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &boards.Board{Name: f.Name, DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, HostAddr: f.Host, Serial: f.Serial}
+	b := &boards.Board{Name: f.Name, DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, HostAddr: f.Host, Serial: f.Serial,
+		FirmwareSlots: f.Firmware.Slots}
 	mode := f.Crypto
 	if opt.Crypto != "" {
 		mode = opt.Crypto

@@ -52,6 +52,10 @@ type Config struct {
 	SlotA     string
 	SlotB     string
 	StatePath string
+	// Partitions: SlotA and SlotB are block devices, the root partitions of
+	// a device image (docs/image.md), written in place; the boot step
+	// mounts the active one. The running slot is never opened for writing.
+	Partitions bool
 
 	PublicKey      ed25519.PublicKey // verifies every image
 	CurrentVersion string            // version of the running firmware
@@ -170,6 +174,9 @@ func New(cfg Config) (*Updater, error) {
 		return nil, err
 	}
 	for _, p := range []string{cfg.SlotA, cfg.SlotB, cfg.StatePath} {
+		if cfg.Partitions && p != cfg.StatePath {
+			continue
+		}
 		if err := durable.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
@@ -281,6 +288,17 @@ func (u *Updater) install(ctx context.Context, r io.Reader, size int64, opt Opti
 	}
 	target := st.Active.Other()
 	path := u.SlotPath(target)
+	if u.cfg.Partitions {
+		h, err := u.writePartition(ctx, r, path, size, progress)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := u.acceptable(h, opt); err != nil {
+			return Result{}, err
+		}
+		progress(Progress{Phase: "switch", Written: int64(h.PayloadLen), Total: int64(h.PayloadLen)})
+		return u.switchTo(st, target, path, h, opt, progress)
+	}
 	f, err := durable.Temp(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("update: temporary slot file: %w", err)
@@ -306,13 +324,8 @@ func (u *Updater) install(ctx context.Context, r io.Reader, size int64, opt Opti
 	if err != nil {
 		return Result{}, err
 	}
-	// The header is the signer's from here on.
-	if h.Board != u.cfg.Board {
-		return Result{}, fmt.Errorf("%w: image for %q, this is %q", ErrBoard, h.Board, u.cfg.Board)
-	}
-	newV, _ := ParseVersion(h.Version) // validated by the header parser
-	if newV.Compare(u.current) <= 0 && !opt.Force {
-		return Result{}, fmt.Errorf("%w: image %s, running %s (force to override)", ErrDowngrade, newV, u.current)
+	if err := u.acceptable(h, opt); err != nil {
+		return Result{}, err
 	}
 	total := int64(h.PayloadLen)
 	progress(Progress{Phase: "switch", Written: total, Total: total})
@@ -323,6 +336,27 @@ func (u *Updater) install(ctx context.Context, r io.Reader, size int64, opt Opti
 		return Result{}, fmt.Errorf("update: %w", err)
 	}
 	committed = true
+	return u.switchTo(st, target, path, h, opt, progress)
+}
+
+// acceptable refuses a verified image made for another board, or older than
+// the running firmware unless forced. The header is the signer's here:
+// nothing in it was trusted before the signature held.
+func (u *Updater) acceptable(h Header, opt Options) error {
+	if h.Board != u.cfg.Board {
+		return fmt.Errorf("%w: image for %q, this is %q", ErrBoard, h.Board, u.cfg.Board)
+	}
+	newV, _ := ParseVersion(h.Version) // validated by the header parser
+	if newV.Compare(u.current) <= 0 && !opt.Force {
+		return fmt.Errorf("%w: image %s, running %s (force to override)", ErrDowngrade, newV, u.current)
+	}
+	return nil
+}
+
+// switchTo records target, now holding the verified image h, as the active
+// slot on trial.
+func (u *Updater) switchTo(st State, target Slot, path string, h Header, opt Options, progress func(Progress)) (Result, error) {
+	total := int64(h.PayloadLen)
 	next := st
 	next.setInfo(target, SlotInfo{Version: h.Version, SHA256: hex.EncodeToString(h.SHA256[:]), Installed: u.cfg.Now().UTC()})
 	next.Previous = st.Active
@@ -339,6 +373,46 @@ func (u *Updater) install(ctx context.Context, r io.Reader, size int64, opt Opti
 	}
 	progress(Progress{Phase: "done", Written: total, Total: total})
 	return Result{Slot: target, Path: path, Version: h.Version, Board: h.Board, Bytes: total, Forced: opt.Force}, nil
+}
+
+// writePartition streams the image's payload into the block device of the
+// inactive slot while its signature is checked, and syncs it; the header is
+// the signer's only once verify returns. The state still names the running
+// slot until the caller switches, so a bad signature, a failure or a power
+// cut here leaves a slot that is never booted; the next install writes it
+// again. A payload larger than the partition is refused as it streams.
+func (u *Updater) writePartition(ctx context.Context, r io.Reader, path string, size int64, progress func(Progress)) (Header, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return Header{}, fmt.Errorf("update: slot partition: %w", err)
+	}
+	defer f.Close()
+	room, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return Header{}, fmt.Errorf("update: slot partition: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return Header{}, fmt.Errorf("update: slot partition: %w", err)
+	}
+	var last int64 = -1
+	progress(Progress{Phase: "write"})
+	h, err := verify(ctxReader{ctx, r}, u.cfg.PublicKey, f, min(u.cfg.MaxPayloadSize, room), func(n, header int64) {
+		total := max(size-header-SignatureSize, 0)
+		if n == total || n-last >= max(total/100, 1) {
+			last = n
+			progress(Progress{Phase: "write", Written: n, Total: total})
+		}
+	})
+	if err != nil {
+		return Header{}, err
+	}
+	if err := f.Sync(); err != nil {
+		return Header{}, fmt.Errorf("update: slot partition: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return Header{}, fmt.Errorf("update: slot partition: %w", err)
+	}
+	return h, nil
 }
 
 // Boot is called once at every start, before the firmware commits to

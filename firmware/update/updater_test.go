@@ -307,3 +307,66 @@ func TestOlderFilesAreTightened(t *testing.T) {
 		}
 	}
 }
+
+// The root partitions of a device image as slots: the payload goes into the
+// inactive partition in place, the running one is never touched, and the
+// state switches only after a whole, verified write. Regular files of a
+// fixed size stand in for the block devices.
+func TestUpdatePartitionSlotsWriteInPlace(t *testing.T) {
+	pub, priv := testKeys(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "vda1"), filepath.Join(dir, "vda2")
+	running := bytes.Repeat([]byte{0xA5}, 64<<10)
+	if err := os.WriteFile(a, running, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err := New(Config{SlotA: a, SlotB: b, StatePath: filepath.Join(dir, "state", "update-state.json"), Partitions: true,
+		PublicKey: pub, CurrentVersion: "1.0.0", Board: "vm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		payload []byte
+		tamper  bool
+		want    error
+	}{
+		{"larger than the partition", make([]byte, 64<<10+1), false, ErrTooLarge},
+		{"bad signature", bytes.Repeat([]byte("root fs "), 1000), true, ErrSignature},
+	}
+	for _, c := range cases {
+		img := mustSign(t, priv, "1.1.0", "vm", c.payload)
+		if c.tamper {
+			img[len(img)-1] ^= 1
+		}
+		if _, err := u.Install(ctx, bytes.NewReader(img), Options{}); !errors.Is(err, c.want) {
+			t.Fatalf("%s: got %v, want %v", c.name, err, c.want)
+		}
+		if st, _ := u.Status(); st.Active != SlotA || st.Trial {
+			t.Fatalf("%s: state switched: %+v", c.name, st)
+		}
+	}
+	payload := bytes.Repeat([]byte("root fs 1.1.0 "), 2000)
+	res, err := u.Install(ctx, bytes.NewReader(mustSign(t, priv, "1.1.0", "vm", payload)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Slot != SlotB || res.Path != b {
+		t.Fatalf("result %+v", res)
+	}
+	got, _ := os.ReadFile(b)
+	if len(got) != 64<<10 || !bytes.Equal(got[:len(payload)], payload) {
+		t.Fatalf("slot B holds %d bytes, payload not at its start", len(got))
+	}
+	if got, _ := os.ReadFile(a); !bytes.Equal(got, running) {
+		t.Fatal("the running slot was written")
+	}
+	st, _ := u.Status()
+	if st.Active != SlotB || !st.Trial || st.Previous != SlotA {
+		t.Fatalf("state %+v", st)
+	}
+}

@@ -130,8 +130,14 @@ func (a *app) updater() (*update.Updater, error) {
 	if err != nil {
 		return nil, err
 	}
-	return update.New(update.Config{SlotDir: filepath.Join(a.board.DataDir, "firmware"), PublicKey: ed25519.PublicKey(pub),
-		CurrentVersion: version, Board: a.board.Name})
+	cfg := update.Config{SlotDir: filepath.Join(a.board.DataDir, "firmware"), PublicKey: ed25519.PublicKey(pub),
+		CurrentVersion: version, Board: a.board.Name}
+	if s := a.board.FirmwareSlots; len(s) == 2 {
+		// the image's root partitions; the boot step mounts the active one
+		cfg.SlotA, cfg.SlotB, cfg.Partitions = s[0], s[1], true
+		cfg.StatePath = filepath.Join(cfg.SlotDir, "update-state.json")
+	}
+	return update.New(cfg)
 }
 
 // attachConsole is `kpos console PATH`: a technician session on a running
