@@ -62,7 +62,7 @@ fi
 # without confirming (the boot step counts its own boots of it too, in
 # firmware/boot-tries, for a firmware that never starts), is abandoned here
 # for the previous slot; the firmware's own boot record then agrees.
-st=/data/firmware/update-state.json
+st=/data/data/firmware/update-state.json
 slot=A; trial=; failed=; boots=0; previous=
 if [ -f $st ]; then
 	slot=$(sed -n 's/^  "active": "\([AB]\)",*$/\1/p' $st)
@@ -73,16 +73,16 @@ if [ -f $st ]; then
 fi
 case "$slot" in A|B) ;; *) echo "boot: no valid slot in $st: slot A"; slot=A; trial= ;; esac
 if [ -n "$trial" ]; then
-	tries=$(cat /data/firmware/boot-tries 2>/dev/null)
+	tries=$(cat /data/data/firmware/boot-tries 2>/dev/null)
 	tries=$((${tries:-0} + 1))
-	echo $tries > /data/firmware/boot-tries
+	echo $tries > /data/data/firmware/boot-tries
 	if [ -n "$failed" ] || [ "${boots:-0}" -ge 3 ] || [ $tries -gt 3 ]; then
 		echo "boot: slot $slot on trial failed (health check failed: ${failed:-no}, boots ${boots:-0}, tries $tries): rolled back to slot ${previous:-the other}"
 		case "$slot" in A) slot=${previous:-B} ;; B) slot=${previous:-A} ;; esac
 		trial=
 	fi
 else
-	rm -f /data/firmware/boot-tries
+	rm -f /data/data/firmware/boot-tries
 fi
 sync
 case "$slot" in A) root=${disk}1 ;; B) root=${disk}2 ;; esac
@@ -133,7 +133,7 @@ n=0
 while [ ! -S /run/pcscd/pcscd.comm ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
 while true; do
 	echo "init: starting kpos"
-	kpos -board hw -board-file /etc/kpos/board.toml -data /var/lib/kpos -params /usr/share/kpos $args </dev/null
+	kpos -board hw -board-file /etc/kpos/board.toml -data /var/lib/kpos/data -params /usr/share/kpos $args </dev/null
 	echo "init: kpos exited $?"
 	sleep 1
 done

@@ -95,10 +95,10 @@ func buildReleases(ctx context.Context, root, dir, image string) (string, error)
 
 // updateState reads the updater's state off the powered-off disk.
 func updateState(disk, dir string) (string, error) {
-	if err := dataFiles(disk, dir, "firmware/update-state.json"); err != nil {
+	if err := dataFiles(disk, dir, "data/firmware/update-state.json"); err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "firmware", "update-state.json"))
+	b, err := os.ReadFile(filepath.Join(dir, "data", "firmware", "update-state.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}

@@ -132,6 +132,9 @@ func dataFiles(disk, dir string, names ...string) error {
 		return fmt.Errorf("vmtest: e2fsck of the data partition: %w: %s", err, msg)
 	}
 	for _, n := range names {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			return err
+		}
 		_ = os.Remove(filepath.Join(dir, n))
 		cmd := exec.Command("debugfs", "-R", fmt.Sprintf("dump /%s %s", n, filepath.Join(dir, n)), img)
 		if msg, err := cmd.CombinedOutput(); err != nil {
@@ -147,14 +150,16 @@ func dataFiles(disk, dir string, names ...string) error {
 // firmware does (the seal key derived from the device key beside it) and
 // lists it; nil when the terminal never wrote one.
 func readJournal(disk, dir string) ([]journal.Txn, error) {
-	if err := dataFiles(disk, dir, "journal.db", "device.key"); err != nil {
+	// The data partition holds the data directory (data/) and, beside it
+	// and not in it, the device key (keys/): boards/vm.toml.
+	if err := dataFiles(disk, dir, "data/journal.db", "keys/device.key"); err != nil {
 		return nil, err
 	}
-	keyPath := filepath.Join(dir, "device.key")
+	keyPath := filepath.Join(dir, "keys", "device.key")
 	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, "journal.db")); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "data", "journal.db")); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	key, err := boards.LoadDeviceKey(keyPath)
@@ -162,7 +167,7 @@ func readJournal(disk, dir string) ([]journal.Txn, error) {
 		return nil, err
 	}
 	b := boards.Board{DeviceKey: key}
-	j, err := journal.Open(filepath.Join(dir, "journal.db"), b.SubKey("journal"), journal.Options{})
+	j, err := journal.Open(filepath.Join(dir, "data", "journal.db"), b.SubKey("journal"), journal.Options{})
 	if err != nil {
 		return nil, err
 	}
