@@ -212,16 +212,25 @@ func provision(disk, dir string, files map[string][]byte) error {
 	if err != nil {
 		return err
 	}
+	// The files go into the data directory, data/ on the partition
+	// (boards/vm.toml), made owner-only as the firmware keeps it.
+	req := []string{"mkdir data", "set_inode_field data mode 040700", "cd data"}
 	for name, data := range files {
 		src := filepath.Join(dir, name)
 		if err := os.WriteFile(src, data, 0o600); err != nil {
 			return err
 		}
-		cmd := exec.Command("debugfs", "-w", "-R", fmt.Sprintf("write %s %s", src, name), img)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("vmtest: debugfs write: %w: %s", err, msg)
-		}
-		os.Remove(src)
+		defer os.Remove(src)
+		req = append(req, fmt.Sprintf("write %s %s", src, name), fmt.Sprintf("set_inode_field %s mode 0100600", name))
+	}
+	reqFile := filepath.Join(dir, "debugfs.req")
+	if err := os.WriteFile(reqFile, []byte(strings.Join(req, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(reqFile)
+	cmd := exec.Command("debugfs", "-w", "-f", reqFile, img)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("vmtest: debugfs write: %w: %s", err, msg)
 	}
 	// back onto the disk, every block (zeros included)
 	in, err := os.Open(img)
