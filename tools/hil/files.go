@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // fileBook remembers the files of the terminal's data folder as each
@@ -24,6 +25,7 @@ type fileBook struct {
 	seen    map[string]map[string]bool // file → every digest it had after a finished run
 	fresh   []string                   // receipts new since the last check: read in full
 	receipt map[string]string          // receipts/NAME → digest (receipts are written once)
+	at      time.Time                  // when the last finished run was recorded
 }
 
 func newFileBook() *fileBook {
@@ -90,8 +92,23 @@ func (b *fileBook) snapshot(data string) error {
 		b.seen[rel][h] = true
 	}
 	b.last = now
+	b.at = time.Now()
 	return nil
 }
+
+// writtenSince reports whether the file at path was written after the last
+// finished run was recorded: by the cut run, so whatever it holds is newer.
+// A write the cut forgot leaves the older file, with its older time.
+func (b *fileBook) writtenSince(path string) bool {
+	st, err := os.Stat(path)
+	// File times come from the kernel's coarse clock, which may trail
+	// time.Now by a tick or two.
+	return err == nil && st.ModTime().After(b.at.Add(-clockSlack))
+}
+
+// clockSlack covers the kernel's coarse file-time clock (a tick is at most
+// 10 ms).
+const clockSlack = 20 * time.Millisecond
 
 // check lists what a cut lost: files the last finished run left that are
 // gone, or back at an older version. Receipts are checked by name, and in
@@ -128,7 +145,10 @@ func (b *fileBook) check(data string) []string {
 			lost = append(lost, fmt.Sprintf("%s: gone (a finished run had left it)", rel))
 		case err != nil:
 			lost = append(lost, fmt.Sprintf("%s: unreadable: %v", rel, err))
-		case got != want && b.seen[rel][got]:
+		case got != want && b.seen[rel][got] && !b.writtenSince(filepath.Join(data, filepath.FromSlash(rel))):
+			// A state can come back legitimately (a lock count set, then
+			// cleared, then set again by the cut run itself): only a file
+			// not written since the last finished run is an older version.
 			lost = append(lost, fmt.Sprintf("%s: back at an older version (the last finished run's was lost)", rel))
 		case got != want && strings.HasPrefix(rel, "receipts/"):
 			lost = append(lost, fmt.Sprintf("%s: changed after it was printed", rel))
