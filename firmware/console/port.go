@@ -163,9 +163,14 @@ func (p *port) startCommand(cancel context.CancelFunc) bool {
 	return false
 }
 
+// endCommand ends the running command. Its line is spent: a ^C from now
+// on is the editor's (it clears the line being typed and redraws the
+// prompt), even before the session comes back to read.
 func (p *port) endCommand() {
 	p.mu.Lock()
 	p.cancel = nil
+	p.lineOut = false
+	p.interrupted = false
 	p.mu.Unlock()
 }
 
