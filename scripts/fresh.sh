@@ -61,6 +61,10 @@ bindmount() { # bindmount SRC DEST [ro]
   mounts+=("$2")
   if [ "${3:-}" = ro ]; then mount -o remount,bind,ro "$2"; fi
 }
+# The root is a mount point, as / is on a real machine: a private mount
+# namespace (the PC/SC tests' own pcscd) changes the propagation of /, which
+# the kernel refuses for a directory that is not one.
+bindmount "$root" "$root"
 bindmount /proc "$root/proc"
 bindmount /sys "$root/sys"
 bindmount /dev "$root/dev"

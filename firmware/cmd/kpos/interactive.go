@@ -502,6 +502,15 @@ const (
 	settleMax   = 15 * time.Second
 )
 
+// busyScreens are the screens of work under way: the terminal shows the
+// next screen by itself, whatever it waits for meanwhile (a watch on the
+// card slot, the cancel key), so the next line waits for it. A loaded
+// machine can keep one on the display for longer than settleQuiet.
+var busyScreens = map[string]bool{
+	ui.ReadingCard: true, ui.Processing: true, ui.Reversing: true, ui.Printing: true,
+	terminal.ScreenSettling: true,
+}
+
 // settle returns when the firmware is ready for the next line, as a person
 // at the counter waits for the screen before acting, or after settleMax.
 func (r *readiness) settle(ctx context.Context, sim *boards.SimDevices) {
@@ -513,6 +522,7 @@ func (r *readiness) settle(ctx context.Context, sim *boards.SimDevices) {
 		r.mu.Lock()
 		ready := r.waiting > 0 && r.queued == 0 && time.Since(r.lastAt) >= settleQuiet && r.lastAt.After(r.changeAfter)
 		r.mu.Unlock()
+		ready = ready && !busyScreens[sim.Display.Current().ID]
 		if ready && sim.Keypad.Pending() == 0 && sim.Reader.Pending() == 0 {
 			return
 		}
