@@ -62,7 +62,11 @@ func SM2Verify(pub *ecdsa.PublicKey, uid, msg, sig []byte) error {
 	if pub == nil || len(sig) != SM2SignatureLen {
 		return fmt.Errorf("%w: signature of %d bytes", ErrSM2Signature, len(sig))
 	}
-	e, err := sm2.CalculateSM2Hash(pub, msg, uid)
+	xy := SM2PublicKeyBytes(pub)
+	if xy == nil {
+		return fmt.Errorf("%w: public key not on the curve", ErrSM2Signature)
+	}
+	e, err := sm2Digest(sm2p256v1, xy, uid, msg)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSM2Signature, err)
 	}
@@ -79,7 +83,7 @@ func SM2Verify(pub *ecdsa.PublicKey, uid, msg, sig []byte) error {
 // SM2Sign signs msg with the user ID uid and returns r || s (64 bytes). It
 // is for the card and host simulators and the personalisation tool.
 func SM2Sign(rand io.Reader, priv *sm2.PrivateKey, uid, msg []byte) ([]byte, error) {
-	e, err := sm2.CalculateSM2Hash(&priv.PublicKey, msg, uid)
+	e, err := sm2Digest(sm2p256v1, SM2PublicKeyBytes(&priv.PublicKey), uid, msg)
 	if err != nil {
 		return nil, fmt.Errorf("emvcrypto: SM2: %w", err)
 	}
@@ -95,6 +99,58 @@ func SM2Sign(rand io.Reader, priv *sm2.PrivateKey, uid, msg []byte) ([]byte, err
 	sig.R.FillBytes(out[:32])
 	sig.S.FillBytes(out[32:])
 	return out, nil
+}
+
+// sm2Curve is what the SM2 digest takes of a curve: the coefficients a and
+// b and the base point, each as many bytes long as the field.
+type sm2Curve struct {
+	a, b, gx, gy []byte
+}
+
+// newSM2Curve takes the curve y² = x³ + ax + b over the prime field of
+// size bytes, with base point (gx, gy).
+func newSM2Curve(size int, a, b, gx, gy *big.Int) sm2Curve {
+	fill := func(v *big.Int) []byte { return v.FillBytes(make([]byte, size)) }
+	return sm2Curve{a: fill(a), b: fill(b), gx: fill(gx), gy: fill(gy)}
+}
+
+// sm2p256v1 is the recommended curve of GB/T 32918.5, whose a is p − 3.
+var sm2p256v1 = func() sm2Curve {
+	p := sm2.P256().Params()
+	return newSM2Curve(32, new(big.Int).Sub(p.P, big.NewInt(3)), p.B, p.Gx, p.Gy)
+}()
+
+// sm2ZA is the signer's hash ZA = SM3(ENTLA ‖ IDA ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖
+// yA) of GB/T 32918.2 clause 5.5, ENTLA being the length of the user ID in
+// bits on two bytes. xy is the public key X ‖ Y.
+func sm2ZA(c sm2Curve, xy, uid []byte) ([]byte, error) {
+	if len(xy) != 2*len(c.a) {
+		return nil, fmt.Errorf("public key is %d bytes, want %d", len(xy), 2*len(c.a))
+	}
+	bits := len(uid) * 8
+	if bits > 0xFFFF {
+		return nil, fmt.Errorf("user ID of %d bytes: its length in bits does not fit ENTLA", len(uid))
+	}
+	h := sm3.New()
+	h.Write([]byte{byte(bits >> 8), byte(bits)})
+	h.Write(uid)
+	for _, v := range [][]byte{c.a, c.b, c.gx, c.gy, xy} {
+		h.Write(v)
+	}
+	return h.Sum(nil), nil
+}
+
+// sm2Digest is the e that an SM2 signature signs: SM3(ZA ‖ msg) (GB/T
+// 32918.2 clause 6.1, steps A1 and A2).
+func sm2Digest(c sm2Curve, xy, uid, msg []byte) ([]byte, error) {
+	za, err := sm2ZA(c, xy, uid)
+	if err != nil {
+		return nil, err
+	}
+	h := sm3.New()
+	h.Write(za)
+	h.Write(msg)
+	return h.Sum(nil), nil
 }
 
 // rs is the ASN.1 form of an SM2 signature (GB/T 35276), which gmsm speaks;
