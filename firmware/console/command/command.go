@@ -1,4 +1,14 @@
-package console
+// Package command is the console's command record: a command declared once
+// as data (name, arguments, privilege, help, handler and the type of its
+// result with its text form), and the text forms every command shares
+// (tables folded at the session's width, key/value views, -json with every
+// string redacted). The console's session runs the records; the packages
+// that declare commands build them with this package alone.
+//
+// It knows nothing of the session, the transport, the password or the
+// services the commands act on; it sees a handler's session only through
+// the small Session interface.
+package command
 
 import (
 	"context"
@@ -6,84 +16,113 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 )
 
-// command is one console command, declared once as data: its name, its
+// Command is one console command, declared once as data: its name, its
 // arguments, its privilege, its help, its handler and the type of its
 // result with how that result reads as text. Help, completion, suggestions,
 // argument checks, the privilege check, the audit record, the text output
 // and -json all come from this one record, so a command is added by adding
-// one record to commands().
-type command struct {
-	name    string
-	usage   string // after the name, e.g. "list | get NAME | set NAME VALUE"
-	summary string
-	help    string
-	// args bounds the arguments the handler gets (after a sub-command's
+// one record to the list the console is given.
+type Command struct {
+	Name    string
+	Usage   string // after the name, e.g. "list | get NAME | set NAME VALUE"
+	Summary string
+	Help    string
+	// Args bounds the arguments the handler gets (after a sub-command's
 	// name); the zero value takes none.
-	args arity
-	// subs are sub-commands: the first argument picks one, and the chosen
-	// record's args, privileged and run apply.
-	subs []*command
-	// words are further second words offered by completion (reprint last,
+	Args Arity
+	// Subs are sub-commands: the first argument picks one, and the chosen
+	// record's Args, Privileged and Run apply.
+	Subs []*Command
+	// Words are further second words offered by completion (reprint last,
 	// term cols).
-	words []string
-	// noun names a sub-command in "unknown ..." errors; "sub-command" when
-	// empty. need is the error for a missing sub-command ("%s" is the
+	Words []string
+	// Noun names a sub-command in "unknown ..." errors; "sub-command" when
+	// empty. Need is the error for a missing sub-command ("%s" is the
 	// command's name); by default it lists the sub-commands.
-	noun, need string
-	// privileged reports whether this invocation (args after a
+	Noun, Need string
+	// Privileged reports whether this invocation (args after a
 	// sub-command's name) needs privileges; nil means never.
-	privileged func(args []string) bool
-	// interactive commands prompt for input and run without a timeout.
-	interactive bool
-	// force: the command takes --force.
-	force bool
-	run   runner
+	Privileged func(args []string) bool
+	// Interactive commands prompt for input and run without a timeout.
+	Interactive bool
+	// Force: the command takes --force.
+	Force bool
+	Run   Runner
 }
 
-// arity is how many arguments a command takes. msg is the usage error when
-// the count is wrong, with %s for the command's name; an empty msg on a
+// Arity is how many arguments a command takes. Msg is the usage error when
+// the count is wrong, with %s for the command's name; an empty Msg on a
 // command that takes no arguments gives "NAME takes no arguments".
-type arity struct {
-	min, max int
-	msg      string
+type Arity struct {
+	Min, Max int
+	Msg      string
 }
 
-// between is an arity of min to max arguments.
-func between(lo, hi int, msg string) arity { return arity{lo, hi, msg} }
+// Between is an arity of lo to hi arguments.
+func Between(lo, hi int, msg string) Arity { return Arity{lo, hi, msg} }
 
-func always([]string) bool { return true }
+// Always is a Privileged for commands that always need privileges.
+func Always([]string) bool { return true }
 
-// call is one invocation as a handler sees it.
-type call struct {
-	ctx  context.Context
-	s    *session
-	top  *command // the command typed (param, not its sub-command set)
-	args []string // the arguments after the command and sub-command names
-	o    *output
+// Session is what a handler may ask of the session it runs in.
+type Session interface {
+	// Println prints a line at once (progress, prompts).
+	Println(text string) error
+	// ReadSecret reads one line without echo.
+	ReadSecret(prompt string) (string, error)
+	// Audit writes one audit record; an error means it was not written.
+	Audit(command string, args []string, result string) error
 }
 
-func (c *call) svc() *Services { return &c.s.c.svc }
+// Call is one invocation as a handler sees it.
+type Call struct {
+	Ctx  context.Context
+	Sess Session
+	Top  *Command // the command typed (param, not its sub-command set)
+	Args []string // the arguments after the command and sub-command names
+	Out  *Output
+	// Timeout is how long a command may run; interactive commands bound
+	// their own waits with it once the input is in.
+	Timeout time.Duration
+}
 
-// usage is a bad invocation of the command typed.
-func (c *call) usage(format string, a ...any) error { return badUsage(c.top, format, a...) }
+// Usage is a bad invocation of the command typed.
+func (c *Call) Usage(format string, a ...any) error { return BadUsage(c.Top, format, a...) }
 
-// live prints a progress line at once, for people only.
-func (c *call) live(msg string) {
-	if !c.o.json {
-		c.s.println(msg)
+// Live prints a progress line at once, for people only.
+func (c *Call) Live(msg string) {
+	if !c.Out.JSON {
+		c.Sess.Println(msg)
 	}
 }
 
-// runner is a handler bound to its result's text form: it returns the value
-// -json prints and the text people read.
-type runner func(c *call) (data any, text string, err error)
+// Output collects what a command produces: text for people and a value for
+// -json.
+type Output struct {
+	JSON      bool
+	Force     bool
+	Text      strings.Builder
+	Data      any
+	AuditArgs []string // replaces the arguments in the audit record when set
+	Width     int      // the session's width, which tables fit in
+}
 
-// handle binds a handler that answers a T to the text form of a T. A nil
+// Table renders a table at the session's width.
+func (o *Output) Table(header []string, rows [][]string, right, keep []int) string {
+	return Table(o.Width, header, rows, right, keep)
+}
+
+// Runner is a handler bound to its result's text form: it returns the value
+// -json prints and the text people read.
+type Runner func(c *Call) (data any, text string, err error)
+
+// Handle binds a handler that answers a T to the text form of a T. A nil
 // slice is shown to -json as an empty list.
-func handle[T any](run func(*call) (T, error), show func(*call, T) string) runner {
-	return func(c *call) (any, string, error) {
+func Handle[T any](run func(*Call) (T, error), show func(*Call, T) string) Runner {
+	return func(c *Call) (any, string, error) {
 		v, err := run(c)
 		if err != nil {
 			return nil, "", err
@@ -99,45 +138,45 @@ func handle[T any](run func(*call) (T, error), show func(*call, T) string) runne
 	}
 }
 
-// done is the result of a command that answers only with a sentence: -json
+// Done is the result of a command that answers only with a sentence: -json
 // shows {"ok": true}.
-type done string
+type Done string
 
-// say binds a handler that answers a sentence.
-func say(run func(*call) (done, error)) runner {
-	return func(c *call) (any, string, error) {
+// Say binds a handler that answers a sentence.
+func Say(run func(*Call) (Done, error)) Runner {
+	return func(c *Call) (any, string, error) {
 		msg, err := run(c)
 		return nil, string(msg), err
 	}
 }
 
-// sentence shows a result as one formatted line.
-func sentence[T any](line func(T) string) func(*call, T) string {
-	return func(_ *call, v T) string { return line(v) + "\n" }
+// Sentence shows a result as one formatted line.
+func Sentence[T any](line func(T) string) func(*Call, T) string {
+	return func(_ *Call, v T) string { return line(v) + "\n" }
 }
 
-// column is one column of a table of T.
-type column[T any] struct {
-	head        string
-	cell        func(T) string
-	right, keep bool // right-aligned (amounts); never cut (card and trace numbers)
+// Column is one column of a table of T.
+type Column[T any] struct {
+	Head        string
+	Cell        func(T) string
+	Right, Keep bool // right-aligned (amounts); never cut (card and trace numbers)
 }
 
-// tableOf shows a list of T as a table at the session's width; empty, when
+// TableOf shows a list of T as a table at the session's width; empty, when
 // set, is said instead of an empty table.
-func tableOf[T any](empty string, cols ...column[T]) func(*call, []T) string {
-	return func(c *call, list []T) string {
+func TableOf[T any](empty string, cols ...Column[T]) func(*Call, []T) string {
+	return func(c *Call, list []T) string {
 		if len(list) == 0 && empty != "" {
 			return empty + "\n"
 		}
 		head := make([]string, len(cols))
 		var right, keep []int
 		for i, col := range cols {
-			head[i] = col.head
-			if col.right {
+			head[i] = col.Head
+			if col.Right {
 				right = append(right, i)
 			}
-			if col.keep {
+			if col.Keep {
 				keep = append(keep, i)
 			}
 		}
@@ -145,41 +184,41 @@ func tableOf[T any](empty string, cols ...column[T]) func(*call, []T) string {
 		for _, v := range list {
 			row := make([]string, len(cols))
 			for i, col := range cols {
-				row[i] = col.cell(v)
+				row[i] = col.Cell(v)
 			}
 			rows = append(rows, row)
 		}
-		return c.o.table(head, rows, right, keep)
+		return c.Out.Table(head, rows, right, keep)
 	}
 }
 
-// field is one line of a key/value view of T.
-type field[T any] struct {
-	key string
-	val func(T) string
+// Field is one line of a key/value view of T.
+type Field[T any] struct {
+	Key string
+	Val func(T) string
 }
 
-// fieldsOf shows a T as aligned key/value lines.
-func fieldsOf[T any](fields ...field[T]) func(*call, T) string {
-	return func(_ *call, v T) string {
+// FieldsOf shows a T as aligned key/value lines.
+func FieldsOf[T any](fields ...Field[T]) func(*Call, T) string {
+	return func(_ *Call, v T) string {
 		pairs := make([][2]string, len(fields))
 		for i, f := range fields {
-			pairs[i] = [2]string{f.key, f.val(v)}
+			pairs[i] = [2]string{f.Key, f.Val(v)}
 		}
-		return kv(pairs...)
+		return KV(pairs...)
 	}
 }
 
-// resolve picks the record that runs: the command, or its sub-command named
-// by the first argument. sub is nil when the command has none or the
-// argument names none; rest are the arguments the record gets.
-func (cmd *command) resolve(args []string) (run *command, rest []string) {
-	if len(cmd.subs) == 0 {
+// Resolve picks the record that runs: the command, or its sub-command named
+// by the first argument. run is nil when the command has sub-commands and
+// the argument names none; rest are the arguments the record gets.
+func (cmd *Command) Resolve(args []string) (run *Command, rest []string) {
+	if len(cmd.Subs) == 0 {
 		return cmd, args
 	}
 	if len(args) > 0 {
-		for _, s := range cmd.subs {
-			if s.name == args[0] {
+		for _, s := range cmd.Subs {
+			if s.Name == args[0] {
 				return s, args[1:]
 			}
 		}
@@ -187,75 +226,76 @@ func (cmd *command) resolve(args []string) (run *command, rest []string) {
 	return nil, args
 }
 
-// needsPriv reports whether this invocation needs privileges.
-func (cmd *command) needsPriv(args []string) bool {
-	r, rest := cmd.resolve(args)
-	return r != nil && r.privileged != nil && r.privileged(rest)
+// NeedsPriv reports whether this invocation needs privileges.
+func (cmd *Command) NeedsPriv(args []string) bool {
+	r, rest := cmd.Resolve(args)
+	return r != nil && r.Privileged != nil && r.Privileged(rest)
 }
 
-// mayNeedPriv reports whether any invocation needs privileges (help's *).
-func (cmd *command) mayNeedPriv() bool {
-	if cmd.privileged != nil {
+// MayNeedPriv reports whether any invocation needs privileges (help's *).
+func (cmd *Command) MayNeedPriv() bool {
+	if cmd.Privileged != nil {
 		return true
 	}
-	for _, s := range cmd.subs {
-		if s.privileged != nil {
+	for _, s := range cmd.Subs {
+		if s.Privileged != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// completions are the second words completion offers.
-func (cmd *command) completions() []string {
-	out := make([]string, 0, len(cmd.subs)+len(cmd.words))
-	for _, s := range cmd.subs {
-		out = append(out, s.name)
+// Completions are the second words completion offers.
+func (cmd *Command) Completions() []string {
+	out := make([]string, 0, len(cmd.Subs)+len(cmd.Words))
+	for _, s := range cmd.Subs {
+		out = append(out, s.Name)
 	}
-	return append(out, cmd.words...)
+	return append(out, cmd.Words...)
 }
 
-// invoke checks the arguments against the record and runs its handler.
-func (cmd *command) invoke(ctx context.Context, s *session, args []string, o *output) error {
-	c := &call{ctx: ctx, s: s, top: cmd, o: o}
-	r, rest := cmd.resolve(args)
+// Invoke checks the arguments against the record and runs its handler; the
+// handler's value and text land in c.Out.
+func (cmd *Command) Invoke(c *Call, args []string) error {
+	c.Top = cmd
+	r, rest := cmd.Resolve(args)
 	if r == nil {
 		return cmd.badSub(args)
 	}
-	if n := len(rest); n < r.args.min || n > r.args.max {
-		if r.args.msg == "" {
-			return fmt.Errorf("%s takes no arguments (got '%s')", cmd.name, rest[0])
+	if n := len(rest); n < r.Args.Min || n > r.Args.Max {
+		if r.Args.Msg == "" {
+			return fmt.Errorf("%s takes no arguments (got '%s')", cmd.Name, rest[0])
 		}
-		return badUsage(cmd, r.args.msg, cmd.name)
+		return BadUsage(cmd, r.Args.Msg, cmd.Name)
 	}
-	c.args = rest
-	data, text, err := r.run(c)
+	c.Args = rest
+	data, text, err := r.Run(c)
 	if err != nil {
 		return err
 	}
-	o.data = data
-	o.text.WriteString(text)
+	c.Out.Data = data
+	c.Out.Text.WriteString(text)
 	return nil
 }
 
 // badSub is the error for a missing or unknown sub-command.
-func (cmd *command) badSub(args []string) error {
-	names := cmd.completions()[:len(cmd.subs)]
+func (cmd *Command) badSub(args []string) error {
+	names := cmd.Completions()[:len(cmd.Subs)]
 	if len(args) == 0 {
-		if cmd.need != "" {
-			return badUsage(cmd, cmd.need, cmd.name)
+		if cmd.Need != "" {
+			return BadUsage(cmd, cmd.Need, cmd.Name)
 		}
-		return badUsage(cmd, "%s needs %s", cmd.name, orList(names))
+		return BadUsage(cmd, "%s needs %s", cmd.Name, orList(names))
 	}
-	noun := cmd.noun
+	noun := cmd.Noun
 	if noun == "" {
 		noun = "sub-command"
 	}
 	msg := fmt.Sprintf("unknown %s '%s'", noun, args[0])
-	if sug := suggest(args[0], names); sug != "" {
+	if sug := Suggest(args[0], names); sug != "" {
 		msg += fmt.Sprintf(" — did you mean '%s'?", sug)
 	}
-	return badUsage(cmd, "%s", msg)
+	return BadUsage(cmd, "%s", msg)
 }
 
 // orList joins names as "a, b or c".
@@ -266,18 +306,96 @@ func orList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-// available is ErrNotAvailable when a service the board lacks is nil.
-func available(present bool) error {
+// ErrNotAvailable: the board has no such device or service.
+var ErrNotAvailable = errors.New("console: not available on this board")
+
+// Available is ErrNotAvailable when a service the board lacks is nil.
+func Available(present bool) error {
 	if !present {
 		return ErrNotAvailable
 	}
 	return nil
 }
 
-// errNotFoundAs replaces ErrNotFound from a service with msg.
-func errNotFoundAs(err error, msg string) error {
-	if errors.Is(err, ErrNotFound) {
-		return errors.New(msg)
+// UsageError is a bad invocation; the console prints the usage with it.
+type UsageError struct {
+	Cmd *Command
+	msg string
+}
+
+func (e *UsageError) Error() string { return e.msg }
+
+// BadUsage is a UsageError of cmd.
+func BadUsage(cmd *Command, format string, a ...any) error {
+	return &UsageError{Cmd: cmd, msg: fmt.Sprintf(format, a...)}
+}
+
+// Friendly turns an error into what a technician reads.
+func Friendly(err error) string {
+	switch {
+	case errors.Is(err, ErrNotAvailable):
+		return "not available on this board"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out: " + err.Error()
 	}
-	return err
+	return err.Error()
+}
+
+// Suggest returns the candidate closest to word when it is close enough to
+// be a typo: an edit distance of at most 2 (1 for short words), or a unique
+// prefix.
+func Suggest(word string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(word, c)
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if len(word) <= 3 {
+		limit = 1
+	}
+	if bestD <= limit {
+		return best
+	}
+	var pre []string
+	for _, c := range candidates {
+		if strings.HasPrefix(c, word) {
+			pre = append(pre, c)
+		}
+	}
+	if len(pre) == 1 {
+		return pre[0]
+	}
+	return ""
+}
+
+// editDistance is the Damerau-Levenshtein distance (with adjacent
+// transpositions) between a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }

@@ -1,4 +1,4 @@
-package console
+package service
 
 import (
 	"bytes"
@@ -12,129 +12,148 @@ import (
 	"strings"
 	"time"
 
+	"kpos/firmware/console/command"
 	"kpos/firmware/durable"
 	"kpos/firmware/update"
 )
 
-// commands is the console's command table, in the order help lists it. Each
-// record is the whole of its command (see command).
-func commands() []*command {
-	return []*command{
-		{name: "help", usage: "[COMMAND]", summary: "list commands, or explain one",
-			help: "help lists every command; help COMMAND shows its usage. Commands marked * need 'priv'.\nEvery command takes -json for machine-readable output.",
-			args: between(0, 1, "%s takes at most one command name"), run: runHelp},
-		{name: "status", summary: "version, board, binding, batch, link, last errors",
-			help: "Shows what the terminal is and how it is doing.", run: handle(runStatus, showStatus)},
-		{name: "test", usage: "reader|printer|scanner|modem|keypad|display|leds", summary: "run a device self-test",
-			help: "reader waits for a card; printer prints a test page and reads the status; scanner reads one code;\nmodem shows SIM, signal and registration; keypad echoes keys until ENTER; display shows a\ntest pattern; leds cycles the LEDs and the buzzer. Ctrl-C stops a test.",
-			noun: "device", need: "%s needs one device", subs: deviceTests()},
-		{name: "modem", usage: "at COMMAND", summary: "pass one AT command to the modem (*)",
-			help: "Sends COMMAND (quoted if it has spaces) to the modem and shows the reply. For diagnostics.",
-			need: "%s needs 'at' and one AT command",
-			subs: []*command{{name: "at", args: between(1, 1, "%s needs 'at' and one AT command"), privileged: always,
-				run: handle(runModemAT, func(_ *call, r modemReply) string { return lines(r.Reply) })}}},
-		{name: "param", usage: "list | get NAME | set NAME VALUE", summary: "terminal parameters (set *)",
-			help: "Values are validated before they are stored; sensitive values are shown masked.",
-			subs: []*command{
-				{name: "list", args: between(0, 0, "%s list takes no more arguments"), run: handle(runParamList, tableOf("",
-					column[Param]{head: "NAME", cell: func(p Param) string { return p.Name }, keep: true},
-					column[Param]{head: "VALUE", cell: func(p Param) string { return p.Value }},
-					column[Param]{head: "DESCRIPTION", cell: paramAbout}))},
-				{name: "get", args: between(1, 1, "%s get needs one NAME"), run: handle(runParamGet, fieldsOf(
-					field[Param]{"name", func(p Param) string { return p.Name }},
-					field[Param]{"value", func(p Param) string { return p.Value }},
-					field[Param]{"about", func(p Param) string { return p.Description }}))},
-				{name: "set", args: between(2, 2, "%s set needs NAME and VALUE (quote a value with spaces)"), privileged: always,
-					run: handle(runParamSet, sentence(func(p Param) string { return p.Name + " = " + p.Value }))},
+// Options are what the service commands need beyond their services.
+type Options struct {
+	FileRoot      string // relative backup/restore/update paths resolve here
+	MaxBackupSize int64  // default 64 MiB
+	// OnUpdateProgress, when set, also receives firmware update progress
+	// (the firmware wires it to the display).
+	OnUpdateProgress func(update.Progress)
+}
+
+// set is the service commands bound to their services.
+type set struct {
+	svc Services
+	opt Options
+}
+
+// Commands returns the service commands over svc, in the order help lists
+// them. Each record is the whole of its command (see command.Command).
+func Commands(svc Services, opt Options) []*command.Command {
+	if opt.MaxBackupSize <= 0 {
+		opt.MaxBackupSize = 64 << 20
+	}
+	x := &set{svc: svc, opt: opt}
+	return x.commands()
+}
+
+// resolve places a relative path under FileRoot.
+func (x *set) resolve(p string) string {
+	if x.opt.FileRoot != "" && !filepath.IsAbs(p) {
+		return filepath.Join(x.opt.FileRoot, p)
+	}
+	return p
+}
+
+func (x *set) commands() []*command.Command {
+	return []*command.Command{
+		{Name: "status", Summary: "version, board, binding, batch, link, last errors",
+			Help: "Shows what the terminal is and how it is doing.", Run: command.Handle(x.runStatus, showStatus)},
+		{Name: "test", Usage: "reader|printer|scanner|modem|keypad|display|leds", Summary: "run a device self-test",
+			Help: "reader waits for a card; printer prints a test page and reads the status; scanner reads one code;\nmodem shows SIM, signal and registration; keypad echoes keys until ENTER; display shows a\ntest pattern; leds cycles the LEDs and the buzzer. Ctrl-C stops a test.",
+			Noun: "device", Need: "%s needs one device", Subs: x.deviceTests()},
+		{Name: "modem", Usage: "at COMMAND", Summary: "pass one AT command to the modem (*)",
+			Help: "Sends COMMAND (quoted if it has spaces) to the modem and shows the reply. For diagnostics.",
+			Need: "%s needs 'at' and one AT command",
+			Subs: []*command.Command{{Name: "at", Args: command.Between(1, 1, "%s needs 'at' and one AT command"), Privileged: command.Always,
+				Run: command.Handle(x.runModemAT, func(_ *command.Call, r modemReply) string { return lines(r.Reply) })}}},
+		{Name: "param", Usage: "list | get NAME | set NAME VALUE", Summary: "terminal parameters (set *)",
+			Help: "Values are validated before they are stored; sensitive values are shown masked.",
+			Subs: []*command.Command{
+				{Name: "list", Args: command.Between(0, 0, "%s list takes no more arguments"), Run: command.Handle(x.runParamList, command.TableOf("",
+					command.Column[Param]{Head: "NAME", Cell: func(p Param) string { return p.Name }, Keep: true},
+					command.Column[Param]{Head: "VALUE", Cell: func(p Param) string { return p.Value }},
+					command.Column[Param]{Head: "DESCRIPTION", Cell: paramAbout}))},
+				{Name: "get", Args: command.Between(1, 1, "%s get needs one NAME"), Run: command.Handle(x.runParamGet, command.FieldsOf(
+					command.Field[Param]{Key: "name", Val: func(p Param) string { return p.Name }},
+					command.Field[Param]{Key: "value", Val: func(p Param) string { return p.Value }},
+					command.Field[Param]{Key: "about", Val: func(p Param) string { return p.Description }}))},
+				{Name: "set", Args: command.Between(2, 2, "%s set needs NAME and VALUE (quote a value with spaces)"), Privileged: command.Always,
+					Run: command.Handle(x.runParamSet, command.Sentence(func(p Param) string { return p.Name + " = " + p.Value }))},
 			}},
-		{name: "keys", summary: "key check values and load dates", help: "Lists the keys with their check values. Key material is never shown.",
-			run: handle(runKeys, tableOf("",
-				column[KeyInfo]{head: "KEY", cell: func(k KeyInfo) string { return k.Name }},
-				column[KeyInfo]{head: "ALGORITHM", cell: func(k KeyInfo) string { return k.Algorithm }},
-				column[KeyInfo]{head: "KCV", cell: func(k KeyInfo) string { return orDash(k.KCV) }},
-				column[KeyInfo]{head: "LOADED", cell: keyLoaded}))},
-		{name: "binding", summary: "K-code binding status", help: "Shows the terminal's binding to its merchant and bank.",
-			run: handle(runBinding, fieldsOf(
-				field[BindingInfo]{"state", func(b BindingInfo) string { return b.State }},
-				field[BindingInfo]{"TID / MID", func(b BindingInfo) string { return orDash(b.TID) + " / " + orDash(b.MID) }},
-				field[BindingInfo]{"merchant", func(b BindingInfo) string { return orDash(b.Merchant) }},
-				field[BindingInfo]{"bank", func(b BindingInfo) string { return orDash(b.Bank) }},
-				field[BindingInfo]{"bound", func(b BindingInfo) string { return timeStr(b.BoundAt) }},
-				field[BindingInfo]{"expires", func(b BindingInfo) string { return timeStr(b.ExpiresAt) }},
-				field[BindingInfo]{"last check", func(b BindingInfo) string { return timeStr(b.LastCheck) }},
-				field[BindingInfo]{"settlement", func(b BindingInfo) string { return orDash(b.SettlementAccount) }}))},
-		{name: "journal", usage: "list [N] | show TRACE", summary: "transactions of the open batch (masked)",
-			help: "list shows the newest N (default 20) transactions; show prints one by trace number.",
-			subs: []*command{
-				{name: "list", args: between(0, 1, "%s list takes at most N"), run: handle(runJournalList, tableOf("no transactions in the open batch",
-					column[JournalEntry]{head: "TRACE", cell: func(e JournalEntry) string { return fmt.Sprintf("%06d", e.Trace) }, keep: true},
-					column[JournalEntry]{head: "TIME", cell: func(e JournalEntry) string { return e.Time.Format("01-02 15:04") }},
-					column[JournalEntry]{head: "KIND", cell: func(e JournalEntry) string { return e.Kind }},
-					column[JournalEntry]{head: "METHOD", cell: func(e JournalEntry) string { return e.Method }},
-					column[JournalEntry]{head: "AMOUNT", cell: func(e JournalEntry) string { return money(e.Amount) }, right: true, keep: true},
-					column[JournalEntry]{head: "CARD", cell: func(e JournalEntry) string { return orDash(e.MaskedPAN) }, keep: true},
-					column[JournalEntry]{head: "STATE", cell: func(e JournalEntry) string { return e.State }}))},
-				{name: "show", args: between(1, 1, "%s show needs one TRACE"), run: handle(runJournalShow, fieldsOf(
-					field[JournalEntry]{"trace", func(e JournalEntry) string { return fmt.Sprintf("%06d (batch %06d)", e.Trace, e.Batch) }},
-					field[JournalEntry]{"time", func(e JournalEntry) string { return e.Time.Format("2006-01-02 15:04:05") }},
-					field[JournalEntry]{"kind", func(e JournalEntry) string { return e.Kind + " by " + e.Method }},
-					field[JournalEntry]{"amount", func(e JournalEntry) string { return money(e.Amount) + " " + e.Currency }},
-					field[JournalEntry]{"card", func(e JournalEntry) string { return orDash(e.MaskedPAN) }},
-					field[JournalEntry]{"state", func(e JournalEntry) string { return e.State + respText(e.Response) }},
-					field[JournalEntry]{"auth code", func(e JournalEntry) string { return orDash(e.AuthCode) }},
-					field[JournalEntry]{"reference", func(e JournalEntry) string { return orDash(e.RRN) }},
-					field[JournalEntry]{"application", func(e JournalEntry) string { return strings.TrimSpace(orDash(e.AppLabel) + " " + e.AID) }},
-					field[JournalEntry]{"settled", func(e JournalEntry) string { return yesNo(e.Settled) }}))},
+		{Name: "keys", Summary: "key check values and load dates", Help: "Lists the keys with their check values. Key material is never shown.",
+			Run: command.Handle(x.runKeys, command.TableOf("",
+				command.Column[KeyInfo]{Head: "KEY", Cell: func(k KeyInfo) string { return k.Name }},
+				command.Column[KeyInfo]{Head: "ALGORITHM", Cell: func(k KeyInfo) string { return k.Algorithm }},
+				command.Column[KeyInfo]{Head: "KCV", Cell: func(k KeyInfo) string { return orDash(k.KCV) }},
+				command.Column[KeyInfo]{Head: "LOADED", Cell: keyLoaded}))},
+		{Name: "binding", Summary: "K-code binding status", Help: "Shows the terminal's binding to its merchant and bank.",
+			Run: command.Handle(x.runBinding, command.FieldsOf(
+				command.Field[BindingInfo]{Key: "state", Val: func(b BindingInfo) string { return b.State }},
+				command.Field[BindingInfo]{Key: "TID / MID", Val: func(b BindingInfo) string { return orDash(b.TID) + " / " + orDash(b.MID) }},
+				command.Field[BindingInfo]{Key: "merchant", Val: func(b BindingInfo) string { return orDash(b.Merchant) }},
+				command.Field[BindingInfo]{Key: "bank", Val: func(b BindingInfo) string { return orDash(b.Bank) }},
+				command.Field[BindingInfo]{Key: "bound", Val: func(b BindingInfo) string { return command.TimeStr(b.BoundAt) }},
+				command.Field[BindingInfo]{Key: "expires", Val: func(b BindingInfo) string { return command.TimeStr(b.ExpiresAt) }},
+				command.Field[BindingInfo]{Key: "last check", Val: func(b BindingInfo) string { return command.TimeStr(b.LastCheck) }},
+				command.Field[BindingInfo]{Key: "settlement", Val: func(b BindingInfo) string { return orDash(b.SettlementAccount) }}))},
+		{Name: "journal", Usage: "list [N] | show TRACE", Summary: "transactions of the open batch (masked)",
+			Help: "list shows the newest N (default 20) transactions; show prints one by trace number.",
+			Subs: []*command.Command{
+				{Name: "list", Args: command.Between(0, 1, "%s list takes at most N"), Run: command.Handle(x.runJournalList, command.TableOf("no transactions in the open batch",
+					command.Column[JournalEntry]{Head: "TRACE", Cell: func(e JournalEntry) string { return fmt.Sprintf("%06d", e.Trace) }, Keep: true},
+					command.Column[JournalEntry]{Head: "TIME", Cell: func(e JournalEntry) string { return e.Time.Format("01-02 15:04") }},
+					command.Column[JournalEntry]{Head: "KIND", Cell: func(e JournalEntry) string { return e.Kind }},
+					command.Column[JournalEntry]{Head: "METHOD", Cell: func(e JournalEntry) string { return e.Method }},
+					command.Column[JournalEntry]{Head: "AMOUNT", Cell: func(e JournalEntry) string { return command.Money(e.Amount) }, Right: true, Keep: true},
+					command.Column[JournalEntry]{Head: "CARD", Cell: func(e JournalEntry) string { return orDash(e.MaskedPAN) }, Keep: true},
+					command.Column[JournalEntry]{Head: "STATE", Cell: func(e JournalEntry) string { return e.State }}))},
+				{Name: "show", Args: command.Between(1, 1, "%s show needs one TRACE"), Run: command.Handle(x.runJournalShow, command.FieldsOf(
+					command.Field[JournalEntry]{Key: "trace", Val: func(e JournalEntry) string { return fmt.Sprintf("%06d (batch %06d)", e.Trace, e.Batch) }},
+					command.Field[JournalEntry]{Key: "time", Val: func(e JournalEntry) string { return e.Time.Format("2006-01-02 15:04:05") }},
+					command.Field[JournalEntry]{Key: "kind", Val: func(e JournalEntry) string { return e.Kind + " by " + e.Method }},
+					command.Field[JournalEntry]{Key: "amount", Val: func(e JournalEntry) string { return command.Money(e.Amount) + " " + e.Currency }},
+					command.Field[JournalEntry]{Key: "card", Val: func(e JournalEntry) string { return orDash(e.MaskedPAN) }},
+					command.Field[JournalEntry]{Key: "state", Val: func(e JournalEntry) string { return e.State + respText(e.Response) }},
+					command.Field[JournalEntry]{Key: "auth code", Val: func(e JournalEntry) string { return orDash(e.AuthCode) }},
+					command.Field[JournalEntry]{Key: "reference", Val: func(e JournalEntry) string { return orDash(e.RRN) }},
+					command.Field[JournalEntry]{Key: "application", Val: func(e JournalEntry) string { return strings.TrimSpace(orDash(e.AppLabel) + " " + e.AID) }},
+					command.Field[JournalEntry]{Key: "settled", Val: func(e JournalEntry) string { return yesNo(e.Settled) }}))},
 			}},
-		{name: "reprint", usage: "TRACE | last", summary: "reprint a receipt", words: []string{"last"},
-			help: "Prints the receipt of a trace number again, or of the last transaction.",
-			args: between(1, 1, "%s needs a TRACE or 'last'"),
-			run:  handle(runReprint, sentence(func(r reprinted) string { return fmt.Sprintf("receipt of trace %06d reprinted", r.Trace) }))},
-		{name: "settle", summary: "settle the open batch now (*)", help: "Runs settlement with the host and prints the report.", privileged: always,
-			run: handle(runSettle, sentence(settleText))},
-		{name: "log", usage: "tail [N] | level [debug|info|warn|error]", summary: "firmware log (level change *)",
-			help: "tail shows the last N (default 20) log lines; level shows or sets the log level.",
-			subs: []*command{
-				{name: "tail", args: between(0, 1, "%s tail takes at most N"), run: handle(runLogTail, func(_ *call, ls []LogLine) string {
+		{Name: "reprint", Usage: "TRACE | last", Summary: "reprint a receipt", Words: []string{"last"},
+			Help: "Prints the receipt of a trace number again, or of the last transaction.",
+			Args: command.Between(1, 1, "%s needs a TRACE or 'last'"),
+			Run:  command.Handle(x.runReprint, command.Sentence(func(r reprinted) string { return fmt.Sprintf("receipt of trace %06d reprinted", r.Trace) }))},
+		{Name: "settle", Summary: "settle the open batch now (*)", Help: "Runs settlement with the host and prints the report.", Privileged: command.Always,
+			Run: command.Handle(x.runSettle, command.Sentence(settleText))},
+		{Name: "log", Usage: "tail [N] | level [debug|info|warn|error]", Summary: "firmware log (level change *)",
+			Help: "tail shows the last N (default 20) log lines; level shows or sets the log level.",
+			Subs: []*command.Command{
+				{Name: "tail", Args: command.Between(0, 1, "%s tail takes at most N"), Run: command.Handle(x.runLogTail, func(_ *command.Call, ls []LogLine) string {
 					var b strings.Builder
 					for _, l := range ls {
 						fmt.Fprintf(&b, "%s %-5s %s\n", l.Time.Format("01-02 15:04:05"), strings.ToUpper(l.Level), l.Message)
 					}
 					return b.String()
 				})},
-				{name: "level", args: between(0, 1, "%s level takes one level"), privileged: func(a []string) bool { return len(a) > 0 },
-					run: handle(runLogLevel, sentence(func(l logLevel) string { return "log level " + l.was + l.Level }))},
+				{Name: "level", Args: command.Between(0, 1, "%s level takes one level"), Privileged: func(a []string) bool { return len(a) > 0 },
+					Run: command.Handle(x.runLogLevel, command.Sentence(func(l logLevel) string { return "log level " + l.was + l.Level }))},
 			}},
-		{name: "perf", summary: "response times per host and device", help: "Count, errors, median, 95th percentile and maximum response time.",
-			run: handle(runPerf, tableOf("",
-				column[PerfStat]{head: "TARGET", cell: func(p PerfStat) string { return p.Target }},
-				column[PerfStat]{head: "COUNT", cell: func(p PerfStat) string { return strconv.Itoa(p.Count) }, right: true},
-				column[PerfStat]{head: "ERRORS", cell: func(p PerfStat) string { return strconv.Itoa(p.Errors) }, right: true},
-				column[PerfStat]{head: "P50", cell: func(p PerfStat) string { return ms(p.P50) }, right: true},
-				column[PerfStat]{head: "P95", cell: func(p PerfStat) string { return ms(p.P95) }, right: true},
-				column[PerfStat]{head: "MAX", cell: func(p PerfStat) string { return ms(p.Max) }, right: true}))},
-		{name: "backup", usage: "FILE | -", summary: "back up journal and parameters (*)",
-			help: "Writes the journal and the parameters with an integrity header (length and SHA-256) to FILE,\nor with - prints them as base64 lines to copy from the console.",
-			args: between(1, 1, "%s needs a FILE, or - for the console"), privileged: always, run: handle(runBackup, showBackup)},
-		{name: "restore", usage: "FILE | -", summary: "restore a backup (*)",
-			help: "Checks the integrity header and restores from FILE, or with - from base64 lines pasted into\nthe console. Refused when the backup is damaged or would lose unsettled transactions.",
-			args: between(1, 1, "%s needs a FILE, or - to paste"), privileged: always, interactive: true,
-			run: handle(runRestore, sentence(func(r restored) string { return fmt.Sprintf("restored %d bytes of journal and parameters", r.Bytes) }))},
-		{name: "update", usage: "[FILE [--force]]", summary: "firmware slots; install a signed image (*)",
-			help: "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
-			args: between(0, 1, "%s takes one FILE"), force: true,
-			privileged: func(a []string) bool { return len(a) > 0 }, run: runUpdate},
-		{name: "reboot", summary: "restart the terminal (*)", help: "Restarts the terminal.", privileged: always, run: say(runReboot)},
-		{name: "passwd", summary: "change the technician password (*)", help: "Asks for the current and the new password (8+ characters, digits and others).",
-			privileged: always, interactive: true, run: say(runPasswd)},
-		{name: "term", usage: "[cols N | cols auto]", summary: "terminal width", words: []string{"cols"},
-			help: "Shows the width output is folded at. cols N sets it (20 to 1000); cols auto asks the terminal\n(ESC[6n), as every login does.",
-			args: between(0, 2, "%s takes 'cols N' or 'cols auto'"), run: handle(runTerm, sentence(termText))},
-		{name: "priv", summary: "enable privileged commands", help: "Asks for the technician password again. Privileges lapse after a quiet period, on logout\nand on 'unpriv'.",
-			interactive: true, run: say(runPriv)},
-		{name: "unpriv", summary: "drop privileges", help: "Returns to read-only commands.", run: say(runUnpriv)},
-		{name: "logout", summary: "end the session, back to the login prompt", help: "Logs out.", run: say(func(*call) (done, error) { return "", errLogout })},
-		{name: "exit", summary: "end the session and disconnect", help: "Logs out and closes the connection.", run: say(func(*call) (done, error) { return "", errExit })},
+		{Name: "perf", Summary: "response times per host and device", Help: "Count, errors, median, 95th percentile and maximum response time.",
+			Run: command.Handle(x.runPerf, command.TableOf("",
+				command.Column[PerfStat]{Head: "TARGET", Cell: func(p PerfStat) string { return p.Target }},
+				command.Column[PerfStat]{Head: "COUNT", Cell: func(p PerfStat) string { return strconv.Itoa(p.Count) }, Right: true},
+				command.Column[PerfStat]{Head: "ERRORS", Cell: func(p PerfStat) string { return strconv.Itoa(p.Errors) }, Right: true},
+				command.Column[PerfStat]{Head: "P50", Cell: func(p PerfStat) string { return ms(p.P50) }, Right: true},
+				command.Column[PerfStat]{Head: "P95", Cell: func(p PerfStat) string { return ms(p.P95) }, Right: true},
+				command.Column[PerfStat]{Head: "MAX", Cell: func(p PerfStat) string { return ms(p.Max) }, Right: true}))},
+		{Name: "backup", Usage: "FILE | -", Summary: "back up journal and parameters (*)",
+			Help: "Writes the journal and the parameters with an integrity header (length and SHA-256) to FILE,\nor with - prints them as base64 lines to copy from the console.",
+			Args: command.Between(1, 1, "%s needs a FILE, or - for the console"), Privileged: command.Always, Run: command.Handle(x.runBackup, showBackup)},
+		{Name: "restore", Usage: "FILE | -", Summary: "restore a backup (*)",
+			Help: "Checks the integrity header and restores from FILE, or with - from base64 lines pasted into\nthe console. Refused when the backup is damaged or would lose unsettled transactions.",
+			Args: command.Between(1, 1, "%s needs a FILE, or - to paste"), Privileged: command.Always, Interactive: true,
+			Run: command.Handle(x.runRestore, command.Sentence(func(r restored) string { return fmt.Sprintf("restored %d bytes of journal and parameters", r.Bytes) }))},
+		{Name: "update", Usage: "[FILE [--force]]", Summary: "firmware slots; install a signed image (*)",
+			Help: "Without FILE shows the A/B slots. With FILE verifies the signed image and writes it to the\ninactive slot; the new firmware runs on trial after 'reboot' and rolls back unless it reports\nhealthy. --force allows a downgrade.",
+			Args: command.Between(0, 1, "%s takes one FILE"), Force: true,
+			Privileged: func(a []string) bool { return len(a) > 0 }, Run: x.runUpdate},
+		{Name: "reboot", Summary: "restart the terminal (*)", Help: "Restarts the terminal.", Privileged: command.Always, Run: command.Say(x.runReboot)},
 	}
 }
 
@@ -155,46 +174,6 @@ func yesNo(b bool) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
-// helpEntry is one line of help's list.
-type helpEntry struct {
-	Name       string `json:"name"`
-	Usage      string `json:"usage"`
-	Summary    string `json:"summary"`
-	Privileged bool   `json:"privileged"`
-}
-
-// helpTopic is help COMMAND.
-type helpTopic struct {
-	Command string `json:"command"`
-	Usage   string `json:"usage"`
-	Summary string `json:"summary"`
-	Help    string `json:"help"`
-}
-
-func runHelp(c *call) (any, string, error) {
-	cs := c.s.c
-	if len(c.args) == 1 {
-		cmd := cs.byName[c.args[0]]
-		if cmd == nil {
-			msg := fmt.Sprintf("no command '%s'", c.args[0])
-			if sug := suggest(c.args[0], cs.commandNames()); sug != "" {
-				msg += fmt.Sprintf(" — did you mean '%s'?", sug)
-			}
-			return nil, "", errors.New(msg)
-		}
-		t := helpTopic{cmd.name, strings.TrimSpace(cmd.name + " " + cmd.usage), cmd.summary, cmd.help}
-		return t, fmt.Sprintf("usage: %s %s\n%s\n", cmd.name, cmd.usage, cmd.help), nil
-	}
-	var list []helpEntry
-	for _, cmd := range cs.cmds {
-		list = append(list, helpEntry{cmd.name, cmd.usage, cmd.summary, cmd.mayNeedPriv()})
-	}
-	text := tableOf("",
-		column[helpEntry]{head: "COMMAND", cell: func(e helpEntry) string { return e.Name }},
-		column[helpEntry]{head: "WHAT IT DOES", cell: func(e helpEntry) string { return e.Summary }})(c, list)
-	return list, text + "(*) needs 'priv'. 'help COMMAND' for details; every command takes -json.\n", nil
-}
-
 // statusView is status's answer.
 type statusView struct {
 	Status
@@ -202,12 +181,12 @@ type statusView struct {
 	Update  *update.State `json:"update,omitempty"`
 }
 
-func runStatus(c *call) (statusView, error) {
-	svc := c.svc()
-	if err := available(svc.Status != nil); err != nil {
+func (x *set) runStatus(c *command.Call) (statusView, error) {
+	svc := x.svc
+	if err := command.Available(svc.Status != nil); err != nil {
 		return statusView{}, err
 	}
-	st, err := svc.Status.Status(c.ctx)
+	st, err := svc.Status.Status(c.Ctx)
 	if err != nil {
 		return statusView{}, err
 	}
@@ -220,7 +199,7 @@ func runStatus(c *call) (statusView, error) {
 	return statusView{st, int64(st.Uptime / time.Second), slots}, nil
 }
 
-func showStatus(c *call, v statusView) string {
+func showStatus(c *command.Call, v statusView) string {
 	st := v.Status
 	pairs := [][2]string{
 		{"version", fmt.Sprintf("%s (board %s)", st.Version, st.Board)},
@@ -233,7 +212,7 @@ func showStatus(c *call, v statusView) string {
 		[2]string{"batch", fmt.Sprintf("%06d: %d transactions, %d unsettled", st.Batch.Number, st.Batch.Count, st.Batch.Unsettled)})
 	for _, t := range st.Batch.Totals {
 		pairs = append(pairs, [2]string{"", fmt.Sprintf("%-5s sales %d / %s  refunds %d / %s  voids %d",
-			t.Method, t.SaleCount, money(t.SaleAmount), t.RefundCount, money(t.RefundAmount), t.VoidCount)})
+			t.Method, t.SaleCount, command.Money(t.SaleAmount), t.RefundCount, command.Money(t.RefundAmount), t.VoidCount)})
 	}
 	pairs = append(pairs, [2]string{"link", linkText(st.Link)})
 	if v.Update != nil {
@@ -247,9 +226,9 @@ func showStatus(c *call, v statusView) string {
 		if i == 0 {
 			k = "errors"
 		}
-		pairs = append(pairs, [2]string{k, cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), c.o.width-10)})
+		pairs = append(pairs, [2]string{k, command.Cut(fmt.Sprintf("%s %s: %s", e.Time.Format("01-02 15:04"), e.Source, e.Message), c.Out.Width-10)})
 	}
-	return kv(pairs...)
+	return command.KV(pairs...)
 }
 
 func linkText(l LinkInfo) string {
@@ -290,22 +269,22 @@ func slotText(st update.State) string {
 }
 
 // devices are the self-tests, when the board has them.
-func devices(c *call) (DeviceTests, error) {
-	d := c.svc().Devices
-	return d, available(d != nil)
+func (x *set) devices(c *command.Call) (DeviceTests, error) {
+	d := x.svc.Devices
+	return d, command.Available(d != nil)
 }
 
 // deviceTest declares one 'test' device: a handler answering a T and its
 // text.
-func deviceTest[T any](name string, run func(*call, DeviceTests) (T, error), show func(T) string) *command {
-	return &command{name: name, args: between(0, 0, "%s needs one device"), run: handle(func(c *call) (T, error) {
-		d, err := devices(c)
+func deviceTest[T any](x *set, name string, run func(*command.Call, DeviceTests) (T, error), show func(T) string) *command.Command {
+	return &command.Command{Name: name, Args: command.Between(0, 0, "%s needs one device"), Run: command.Handle(func(c *command.Call) (T, error) {
+		d, err := x.devices(c)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
 		return run(c, d)
-	}, func(_ *call, v T) string { return show(v) })}
+	}, func(_ *command.Call, v T) string { return show(v) })}
 }
 
 // printerTest is test printer's answer.
@@ -319,11 +298,11 @@ type keypadTest struct {
 	Keys []string `json:"keys"`
 }
 
-func deviceTests() []*command {
-	return []*command{
-		deviceTest("reader", func(c *call, d DeviceTests) (CardDetect, error) {
-			c.live("Insert, tap or swipe a card (Ctrl-C to stop)...")
-			return d.DetectCard(c.ctx)
+func (x *set) deviceTests() []*command.Command {
+	return []*command.Command{
+		deviceTest(x, "reader", func(c *command.Call, d DeviceTests) (CardDetect, error) {
+			c.Live("Insert, tap or swipe a card (Ctrl-C to stop)...")
+			return d.DetectCard(c.Ctx)
 		}, func(r CardDetect) string {
 			t := fmt.Sprintf("reader ok: card %s (%s)", r.Event, r.Interface)
 			if r.ATRLen > 0 {
@@ -331,40 +310,40 @@ func deviceTests() []*command {
 			}
 			return t + "\n"
 		}),
-		deviceTest("printer", func(c *call, d DeviceTests) (printerTest, error) {
-			if err := d.PrinterTestPage(c.ctx); err != nil {
-				st, serr := d.PrinterStatus(c.ctx)
+		deviceTest(x, "printer", func(c *command.Call, d DeviceTests) (printerTest, error) {
+			if err := d.PrinterTestPage(c.Ctx); err != nil {
+				st, serr := d.PrinterStatus(c.Ctx)
 				if serr == nil && !st.Ready {
 					return printerTest{}, fmt.Errorf("test page not printed: %s", printerAdvice(st))
 				}
 				return printerTest{}, fmt.Errorf("test page not printed: %w", err)
 			}
-			st, err := d.PrinterStatus(c.ctx)
+			st, err := d.PrinterStatus(c.Ctx)
 			return printerTest{"printed", st}, err
 		}, func(p printerTest) string { return "printer ok: test page printed; " + printerAdvice(p.Status) + "\n" }),
-		deviceTest("scanner", func(c *call, d DeviceTests) (ScanResult, error) {
-			c.live("Show a QR or bar code to the scanner (Ctrl-C to stop)...")
-			r, err := d.ScanOne(c.ctx)
-			r.Text = cut(r.Text, 64)
+		deviceTest(x, "scanner", func(c *command.Call, d DeviceTests) (ScanResult, error) {
+			c.Live("Show a QR or bar code to the scanner (Ctrl-C to stop)...")
+			r, err := d.ScanOne(c.Ctx)
+			r.Text = command.Cut(r.Text, 64)
 			return r, err
 		}, func(r ScanResult) string { return fmt.Sprintf("scanner ok: %s code, %q\n", r.Kind, r.Text) }),
-		deviceTest("modem", func(c *call, d DeviceTests) (ModemInfo, error) { return d.Modem(c.ctx) },
+		deviceTest(x, "modem", func(c *command.Call, d DeviceTests) (ModemInfo, error) { return d.Modem(c.Ctx) },
 			func(m ModemInfo) string {
-				return kv(
+				return command.KV(
 					[2]string{"model", orDash(m.Model)},
 					[2]string{"SIM", m.SIM + iccid(m.ICCIDMasked)},
 					[2]string{"signal", signalText(m.Signal)},
 					[2]string{"network", m.Registration + opText(m.Operator)},
 				)
 			}),
-		deviceTest("keypad", func(c *call, d DeviceTests) (keypadTest, error) {
-			c.live("Press keys on the terminal; ENTER ends the test (Ctrl-C to stop)...")
-			keys, err := d.KeypadTest(c.ctx)
+		deviceTest(x, "keypad", func(c *command.Call, d DeviceTests) (keypadTest, error) {
+			c.Live("Press keys on the terminal; ENTER ends the test (Ctrl-C to stop)...")
+			keys, err := d.KeypadTest(c.Ctx)
 			return keypadTest{keys}, err
 		}, func(k keypadTest) string { return "keypad ok: " + strings.Join(k.Keys, " ") + "\n" }),
-		deviceTest("display", func(c *call, d DeviceTests) (*struct{}, error) { return nil, d.DisplayTest(c.ctx) },
+		deviceTest(x, "display", func(c *command.Call, d DeviceTests) (*struct{}, error) { return nil, d.DisplayTest(c.Ctx) },
 			func(*struct{}) string { return "display ok: test pattern shown; check every pixel and both colours.\n" }),
-		deviceTest("leds", func(c *call, d DeviceTests) (*struct{}, error) { return nil, d.IndicatorTest(c.ctx) },
+		deviceTest(x, "leds", func(c *command.Call, d DeviceTests) (*struct{}, error) { return nil, d.IndicatorTest(c.Ctx) },
 			func(*struct{}) string { return "leds ok: LEDs cycled and buzzer sounded.\n" }),
 	}
 }
@@ -410,22 +389,22 @@ type modemReply struct {
 	Reply []string `json:"reply"`
 }
 
-func runModemAT(c *call) (modemReply, error) {
-	at := c.args[0]
-	c.o.auditArgs = []string{"at", maskAT(at)}
+func (x *set) runModemAT(c *command.Call) (modemReply, error) {
+	at := c.Args[0]
+	c.Out.AuditArgs = []string{"at", maskAT(at)}
 	if len(at) < 2 || !strings.EqualFold(at[:2], "AT") || len(at) > 256 {
-		return modemReply{}, c.usage("'%s' is not an AT command", maskAT(at))
+		return modemReply{}, c.Usage("'%s' is not an AT command", maskAT(at))
 	}
 	for _, b := range []byte(at) {
 		if b < 0x20 || b > 0x7e {
-			return modemReply{}, c.usage("AT commands are printable ASCII")
+			return modemReply{}, c.Usage("AT commands are printable ASCII")
 		}
 	}
-	d, err := devices(c)
+	d, err := x.devices(c)
 	if err != nil {
 		return modemReply{}, err
 	}
-	reply, err := d.ModemAT(c.ctx, at)
+	reply, err := d.ModemAT(c.Ctx, at)
 	if err != nil {
 		return modemReply{}, err
 	}
@@ -475,9 +454,9 @@ func maskAT(at string) string {
 }
 
 // params is the parameter store, when the board has one.
-func params(c *call) (ParamStore, error) {
-	p := c.svc().Params
-	return p, available(p != nil)
+func (x *set) params(c *command.Call) (ParamStore, error) {
+	p := x.svc.Params
+	return p, command.Available(p != nil)
 }
 
 func paramAbout(p Param) string {
@@ -487,57 +466,57 @@ func paramAbout(p Param) string {
 	return p.Description
 }
 
-func runParamList(c *call) ([]Param, error) {
-	p, err := params(c)
+func (x *set) runParamList(c *command.Call) ([]Param, error) {
+	p, err := x.params(c)
 	if err != nil {
 		return nil, err
 	}
-	list, err := p.List(c.ctx)
+	list, err := p.List(c.Ctx)
 	for i := range list {
 		list[i] = maskParam(list[i])
 	}
 	return list, err
 }
 
-func runParamGet(c *call) (Param, error) {
-	p, err := params(c)
+func (x *set) runParamGet(c *command.Call) (Param, error) {
+	p, err := x.params(c)
 	if err != nil {
 		return Param{}, err
 	}
-	v, err := p.Get(c.ctx, c.args[0])
+	v, err := p.Get(c.Ctx, c.Args[0])
 	if errors.Is(err, ErrNotFound) {
-		return Param{}, paramNotFound(c.ctx, p, c.args[0])
+		return Param{}, paramNotFound(c.Ctx, p, c.Args[0])
 	}
 	return maskParam(v), err
 }
 
-func runParamSet(c *call) (Param, error) {
-	p, err := params(c)
+func (x *set) runParamSet(c *command.Call) (Param, error) {
+	p, err := x.params(c)
 	if err != nil {
 		return Param{}, err
 	}
-	name, value := c.args[0], c.args[1]
-	cur, err := p.Get(c.ctx, name)
+	name, value := c.Args[0], c.Args[1]
+	cur, err := p.Get(c.Ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		c.o.auditArgs = []string{"set", name, "(unknown)"}
-		return Param{}, paramNotFound(c.ctx, p, name)
+		c.Out.AuditArgs = []string{"set", name, "(unknown)"}
+		return Param{}, paramNotFound(c.Ctx, p, name)
 	}
 	if err != nil {
 		return Param{}, err
 	}
 	if cur.Sensitive {
-		c.o.auditArgs = []string{"set", name, "****"}
+		c.Out.AuditArgs = []string{"set", name, "****"}
 	}
 	if cur.ReadOnly {
 		return Param{}, fmt.Errorf("%s is read-only", name)
 	}
-	if err := p.Set(c.ctx, name, value); err != nil {
+	if err := p.Set(c.Ctx, name, value); err != nil {
 		if errors.Is(err, ErrInvalid) {
 			return Param{}, fmt.Errorf("%s not changed: %w", name, err)
 		}
 		return Param{}, err
 	}
-	after, err := p.Get(c.ctx, name)
+	after, err := p.Get(c.Ctx, name)
 	return maskParam(after), err
 }
 
@@ -555,18 +534,18 @@ func paramNotFound(ctx context.Context, p ParamStore, name string) error {
 		for i, x := range list {
 			names[i] = x.Name
 		}
-		if sug := suggest(name, names); sug != "" {
+		if sug := command.Suggest(name, names); sug != "" {
 			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
 		}
 	}
 	return fmt.Errorf("%s (%w)", msg, ErrNotFound)
 }
 
-func runKeys(c *call) ([]KeyInfo, error) {
-	if err := available(c.svc().Keys != nil); err != nil {
+func (x *set) runKeys(c *command.Call) ([]KeyInfo, error) {
+	if err := command.Available(x.svc.Keys != nil); err != nil {
 		return nil, err
 	}
-	keys, err := c.svc().Keys.Keys(c.ctx)
+	keys, err := x.svc.Keys.Keys(c.Ctx)
 	for i := range keys {
 		// A check value is at most 6 hex digits; anything longer is not
 		// a check value and is not shown.
@@ -579,16 +558,16 @@ func runKeys(c *call) ([]KeyInfo, error) {
 
 func keyLoaded(k KeyInfo) string {
 	if k.Loaded {
-		return timeStr(k.LoadedAt)
+		return command.TimeStr(k.LoadedAt)
 	}
 	return "not loaded"
 }
 
-func runBinding(c *call) (BindingInfo, error) {
-	if err := available(c.svc().Binding != nil); err != nil {
+func (x *set) runBinding(c *command.Call) (BindingInfo, error) {
+	if err := command.Available(x.svc.Binding != nil); err != nil {
 		return BindingInfo{}, err
 	}
-	return c.svc().Binding.Binding(c.ctx)
+	return x.svc.Binding.Binding(c.Ctx)
 }
 
 func parseTrace(s string) (uint32, error) {
@@ -601,45 +580,45 @@ func parseTrace(s string) (uint32, error) {
 
 // count reads the optional N of "journal list [N]" and "log tail [N]": 20
 // when absent, 1 to 1000 when given.
-func count(c *call) (int, error) {
-	if len(c.args) == 0 {
+func count(c *command.Call) (int, error) {
+	if len(c.Args) == 0 {
 		return 20, nil
 	}
-	v, err := strconv.Atoi(c.args[0])
+	v, err := strconv.Atoi(c.Args[0])
 	if err != nil || v < 1 || v > 1000 {
-		return 0, c.usage("'%s' is not a count (1 to 1000)", c.args[0])
+		return 0, c.Usage("'%s' is not a count (1 to 1000)", c.Args[0])
 	}
 	return v, nil
 }
 
 // journal is the journal, when the board has one.
-func journal(c *call) (JournalView, error) {
-	j := c.svc().Journal
-	return j, available(j != nil)
+func (x *set) journal(c *command.Call) (JournalView, error) {
+	j := x.svc.Journal
+	return j, command.Available(j != nil)
 }
 
-func runJournalList(c *call) ([]JournalEntry, error) {
+func (x *set) runJournalList(c *command.Call) ([]JournalEntry, error) {
 	n, err := count(c)
 	if err != nil {
 		return nil, err
 	}
-	j, err := journal(c)
+	j, err := x.journal(c)
 	if err != nil {
 		return nil, err
 	}
-	return j.List(c.ctx, n)
+	return j.List(c.Ctx, n)
 }
 
-func runJournalShow(c *call) (JournalEntry, error) {
-	tr, err := parseTrace(c.args[0])
+func (x *set) runJournalShow(c *command.Call) (JournalEntry, error) {
+	tr, err := parseTrace(c.Args[0])
 	if err != nil {
-		return JournalEntry{}, c.usage("%v", err)
+		return JournalEntry{}, c.Usage("%v", err)
 	}
-	j, err := journal(c)
+	j, err := x.journal(c)
 	if err != nil {
 		return JournalEntry{}, err
 	}
-	e, err := j.Show(c.ctx, tr)
+	e, err := j.Show(c.Ctx, tr)
 	return e, errNotFoundAs(err, fmt.Sprintf("no transaction with trace %06d", tr))
 }
 
@@ -655,33 +634,33 @@ type reprinted struct {
 	Trace uint32 `json:"reprinted"`
 }
 
-func runReprint(c *call) (reprinted, error) {
-	if c.args[0] == "last" {
-		j, err := journal(c)
+func (x *set) runReprint(c *command.Call) (reprinted, error) {
+	if c.Args[0] == "last" {
+		j, err := x.journal(c)
 		if err != nil {
 			return reprinted{}, err
 		}
-		tr, err := j.ReprintLast(c.ctx)
+		tr, err := j.ReprintLast(c.Ctx)
 		return reprinted{tr}, errNotFoundAs(err, "nothing to reprint: no transaction yet")
 	}
-	tr, err := parseTrace(c.args[0])
+	tr, err := parseTrace(c.Args[0])
 	if err != nil {
-		return reprinted{}, c.usage("%v", err)
+		return reprinted{}, c.Usage("%v", err)
 	}
-	j, err := journal(c)
+	j, err := x.journal(c)
 	if err != nil {
 		return reprinted{}, err
 	}
-	return reprinted{tr}, errNotFoundAs(j.Reprint(c.ctx, tr), fmt.Sprintf("no transaction with trace %06d", tr))
+	return reprinted{tr}, errNotFoundAs(j.Reprint(c.Ctx, tr), fmt.Sprintf("no transaction with trace %06d", tr))
 }
 
-func runSettle(c *call) (SettleResult, error) {
-	j, err := journal(c)
+func (x *set) runSettle(c *command.Call) (SettleResult, error) {
+	j, err := x.journal(c)
 	if err != nil {
 		return SettleResult{}, err
 	}
-	c.live("Settling with the host...")
-	r, err := j.Settle(c.ctx)
+	c.Live("Settling with the host...")
+	r, err := j.Settle(c.Ctx)
 	if err != nil {
 		return SettleResult{}, fmt.Errorf("settlement failed: %w", err)
 	}
@@ -693,28 +672,28 @@ func settleText(r SettleResult) string {
 	if !r.Balanced {
 		how = fmt.Sprintf("not balanced: %d transactions uploaded, then closed", r.Uploaded)
 	}
-	return fmt.Sprintf("batch %06d settled, %s: %d transactions, %s\nnew batch %06d", r.Batch, how, r.Count, money(r.Amount), r.NewBatch)
+	return fmt.Sprintf("batch %06d settled, %s: %d transactions, %s\nnew batch %06d", r.Batch, how, r.Count, command.Money(r.Amount), r.NewBatch)
 }
 
 // logLevels are the levels log level accepts.
 func logLevels() []string { return []string{"debug", "info", "warn", "error"} }
 
 // logs is the log source, when the board has one.
-func logs(c *call) (LogSource, error) {
-	l := c.svc().Logs
-	return l, available(l != nil)
+func (x *set) logs(c *command.Call) (LogSource, error) {
+	l := x.svc.Logs
+	return l, command.Available(l != nil)
 }
 
-func runLogTail(c *call) ([]LogLine, error) {
+func (x *set) runLogTail(c *command.Call) ([]LogLine, error) {
 	n, err := count(c)
 	if err != nil {
 		return nil, err
 	}
-	l, err := logs(c)
+	l, err := x.logs(c)
 	if err != nil {
 		return nil, err
 	}
-	return l.Tail(c.ctx, n)
+	return l.Tail(c.Ctx, n)
 }
 
 // logLevel is log level's answer; was is how the text says it.
@@ -723,39 +702,31 @@ type logLevel struct {
 	was   string
 }
 
-func runLogLevel(c *call) (logLevel, error) {
-	l, err := logs(c)
+func (x *set) runLogLevel(c *command.Call) (logLevel, error) {
+	l, err := x.logs(c)
 	if err != nil {
 		return logLevel{}, err
 	}
-	if len(c.args) == 0 {
-		lvl, err := l.Level(c.ctx)
+	if len(c.Args) == 0 {
+		lvl, err := l.Level(c.Ctx)
 		return logLevel{Level: lvl}, err
 	}
-	lvl := strings.ToLower(c.args[0])
+	lvl := strings.ToLower(c.Args[0])
 	ok := false
 	for _, x := range logLevels() {
 		ok = ok || x == lvl
 	}
 	if !ok {
-		return logLevel{}, c.usage("'%s' is not a level (%s)", c.args[0], strings.Join(logLevels(), ", "))
+		return logLevel{}, c.Usage("'%s' is not a level (%s)", c.Args[0], strings.Join(logLevels(), ", "))
 	}
-	return logLevel{Level: lvl, was: "set to "}, l.SetLevel(c.ctx, lvl)
+	return logLevel{Level: lvl, was: "set to "}, l.SetLevel(c.Ctx, lvl)
 }
 
-func runPerf(c *call) ([]PerfStat, error) {
-	if err := available(c.svc().Perf != nil); err != nil {
+func (x *set) runPerf(c *command.Call) ([]PerfStat, error) {
+	if err := command.Available(x.svc.Perf != nil); err != nil {
 		return nil, err
 	}
-	return c.svc().Perf.Perf(c.ctx)
-}
-
-// resolve places a relative path under FileRoot.
-func (s *session) resolve(p string) string {
-	if s.c.cfg.FileRoot != "" && !filepath.IsAbs(p) {
-		return filepath.Join(s.c.cfg.FileRoot, p)
-	}
-	return p
+	return x.svc.Perf.Perf(c.Ctx)
 }
 
 // limitWriter fails once more than n bytes are written.
@@ -780,27 +751,27 @@ type backedUp struct {
 	named string
 }
 
-func runBackup(c *call) (backedUp, error) {
-	b := c.svc().Backup
-	if err := available(b != nil); err != nil {
+func (x *set) runBackup(c *command.Call) (backedUp, error) {
+	b := x.svc.Backup
+	if err := command.Available(b != nil); err != nil {
 		return backedUp{}, err
 	}
 	var payload bytes.Buffer
-	if err := b.Export(c.ctx, &limitWriter{w: &payload, n: c.s.c.cfg.MaxBackupSize}); err != nil {
+	if err := b.Export(c.Ctx, &limitWriter{w: &payload, n: x.opt.MaxBackupSize}); err != nil {
 		return backedUp{}, fmt.Errorf("backup failed: %w", err)
 	}
 	sealed := sealBackup(payload.Bytes())
-	if c.args[0] == "-" {
+	if c.Args[0] == "-" {
 		return backedUp{Bytes: payload.Len(), Armor: armor(sealed)}, nil
 	}
-	path := c.s.resolve(c.args[0])
+	path := x.resolve(c.Args[0])
 	if err := durable.WriteFile(path, sealed, 0o600); err != nil {
 		return backedUp{}, fmt.Errorf("backup failed: %w", err)
 	}
-	return backedUp{Bytes: payload.Len(), File: path, named: c.args[0]}, nil
+	return backedUp{Bytes: payload.Len(), File: path, named: c.Args[0]}, nil
 }
 
-func showBackup(_ *call, b backedUp) string {
+func showBackup(_ *command.Call, b backedUp) string {
 	if b.File == "" {
 		return b.Armor + fmt.Sprintf("backup: %d bytes; copy everything from BEGIN to END, 'restore -' pastes it back\n", b.Bytes)
 	}
@@ -813,12 +784,12 @@ type restored struct {
 }
 
 // pasteBackup reads an armored backup pasted into the console.
-func pasteBackup(s *session, limit int64) ([]byte, error) {
-	s.println("Paste the backup (BEGIN to END lines); an empty line aborts.")
+func pasteBackup(s command.Session, limit int64) ([]byte, error) {
+	s.Println("Paste the backup (BEGIN to END lines); an empty line aborts.")
 	var lines []string
 	total := int64(0)
 	for {
-		l, err := s.readSecret("")
+		l, err := s.ReadSecret("")
 		if err != nil {
 			return nil, err
 		}
@@ -831,7 +802,7 @@ func pasteBackup(s *session, limit int64) ([]byte, error) {
 			return nil, errors.New("restore refused: backup larger than the configured limit; nothing was changed")
 		}
 		lines = append(lines, l)
-		if l == endArmor {
+		if l == EndArmor {
 			break
 		}
 	}
@@ -856,18 +827,18 @@ func readBackup(path string, limit int64) ([]byte, error) {
 	return sealed, nil
 }
 
-func runRestore(c *call) (restored, error) {
-	b := c.svc().Backup
-	if err := available(b != nil); err != nil {
+func (x *set) runRestore(c *command.Call) (restored, error) {
+	b := x.svc.Backup
+	if err := command.Available(b != nil); err != nil {
 		return restored{}, err
 	}
-	limit := c.s.c.cfg.MaxBackupSize
+	limit := x.opt.MaxBackupSize
 	var sealed []byte
 	var err error
-	if c.args[0] == "-" {
-		sealed, err = pasteBackup(c.s, limit)
+	if c.Args[0] == "-" {
+		sealed, err = pasteBackup(c.Sess, limit)
 	} else {
-		sealed, err = readBackup(c.s.resolve(c.args[0]), limit)
+		sealed, err = readBackup(x.resolve(c.Args[0]), limit)
 	}
 	if err != nil {
 		return restored{}, err
@@ -876,7 +847,7 @@ func runRestore(c *call) (restored, error) {
 	if err != nil {
 		return restored{}, fmt.Errorf("restore refused: %w; nothing was changed", err)
 	}
-	rctx, cancel := context.WithTimeout(c.ctx, c.s.c.cfg.CommandTimeout)
+	rctx, cancel := context.WithTimeout(c.Ctx, c.Timeout)
 	defer cancel()
 	if err := b.Import(rctx, bytes.NewReader(payload)); err != nil {
 		if errors.Is(err, ErrWouldLoseUnsettled) {
@@ -888,23 +859,23 @@ func runRestore(c *call) (restored, error) {
 }
 
 // runUpdate shows the slots without FILE, and installs FILE with one.
-func runUpdate(c *call) (any, string, error) {
-	u := c.svc().Update
-	if err := available(u != nil); err != nil {
+func (x *set) runUpdate(c *command.Call) (any, string, error) {
+	u := x.svc.Update
+	if err := command.Available(u != nil); err != nil {
 		return nil, "", err
 	}
-	if len(c.args) == 0 {
-		if c.o.force {
-			return nil, "", c.usage("--force needs a FILE")
+	if len(c.Args) == 0 {
+		if c.Out.Force {
+			return nil, "", c.Usage("--force needs a FILE")
 		}
-		return handle(func(*call) (update.State, error) { return u.Status() }, showSlots)(c)
+		return command.Handle(func(*command.Call) (update.State, error) { return u.Status() }, showSlots)(c)
 	}
-	return handle(installUpdate, sentence(func(r update.Result) string {
+	return command.Handle(x.installUpdate, command.Sentence(func(r update.Result) string {
 		return fmt.Sprintf("firmware %s written to slot %s; type 'reboot' to run it on trial", r.Version, r.Slot)
 	}))(c)
 }
 
-func showSlots(c *call, st update.State) string {
+func showSlots(c *command.Call, st update.State) string {
 	row := func(sl update.Slot) []string {
 		i := st.Info(sl)
 		state := "standby"
@@ -914,29 +885,28 @@ func showSlots(c *call, st update.State) string {
 				state = fmt.Sprintf("active, trial boot %d", st.Boots)
 			}
 		}
-		return []string{string(sl), orDash(i.Version), timeStr(i.Installed), state}
+		return []string{string(sl), orDash(i.Version), command.TimeStr(i.Installed), state}
 	}
-	t := c.o.table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil)
+	t := c.Out.Table([]string{"SLOT", "VERSION", "INSTALLED", "STATE"}, [][]string{row(update.SlotA), row(update.SlotB)}, nil, nil)
 	if st.Last != "" {
 		t += fmt.Sprintf("last: %s\n", st.Last)
 	}
 	return t
 }
 
-func installUpdate(c *call) (update.Result, error) {
-	s := c.s
+func (x *set) installUpdate(c *command.Call) (update.Result, error) {
 	lastPct := int64(-1)
-	res, err := c.svc().Update.InstallFile(c.ctx, s.resolve(c.args[0]), update.Options{Force: c.o.force, Progress: func(p update.Progress) {
-		if s.c.cfg.OnUpdateProgress != nil {
-			s.c.cfg.OnUpdateProgress(p)
+	res, err := x.svc.Update.InstallFile(c.Ctx, x.resolve(c.Args[0]), update.Options{Force: c.Out.Force, Progress: func(p update.Progress) {
+		if x.opt.OnUpdateProgress != nil {
+			x.opt.OnUpdateProgress(p)
 		}
-		if c.o.json || p.Phase != "write" || p.Total == 0 {
+		if c.Out.JSON || p.Phase != "write" || p.Total == 0 {
 			return
 		}
 		pct := p.Written * 100 / p.Total
 		if pct/10 > lastPct/10 || p.Written == p.Total && pct != lastPct {
 			lastPct = pct
-			s.println(fmt.Sprintf("writing: %3d%% (%d of %d bytes)", pct, p.Written, p.Total))
+			c.Sess.Println(fmt.Sprintf("writing: %3d%% (%d of %d bytes)", pct, p.Written, p.Total))
 		}
 	}})
 	switch {
@@ -948,129 +918,17 @@ func installUpdate(c *call) (update.Result, error) {
 	return res, nil
 }
 
-func runReboot(c *call) (done, error) {
-	if err := available(c.svc().Reboot != nil); err != nil {
+func (x *set) runReboot(c *command.Call) (command.Done, error) {
+	if err := command.Available(x.svc.Reboot != nil); err != nil {
 		return "", err
 	}
 	// The reboot may not return: record it first.
-	if err := c.s.audit(c.top.name, nil, "requested"); err != nil {
+	if err := c.Sess.Audit(c.Top.Name, nil, "requested"); err != nil {
 		return "", err
 	}
-	c.live("Rebooting...")
-	if err := c.svc().Reboot(c.ctx); err != nil {
+	c.Live("Rebooting...")
+	if err := x.svc.Reboot(c.Ctx); err != nil {
 		return "", fmt.Errorf("reboot failed: %w", err)
 	}
 	return "reboot under way\n", nil
-}
-
-func runPasswd(c *call) (done, error) {
-	s := c.s
-	old, err := s.readSecret("Current password: ")
-	if err != nil {
-		return "", err
-	}
-	pw, err := s.readSecret("New password: ")
-	if err != nil {
-		return "", err
-	}
-	again, err := s.readSecret("Repeat new password: ")
-	if err != nil {
-		return "", err
-	}
-	if pw != again {
-		return "", errors.New("the new passwords differ; password not changed")
-	}
-	if err := s.c.guard.change(old, pw); err != nil {
-		return "", fmt.Errorf("password not changed: %w", err)
-	}
-	return "password changed\n", nil
-}
-
-func runPriv(c *call) (done, error) {
-	s := c.s
-	if s.priv {
-		return "already privileged\n", nil
-	}
-	pw, err := s.readSecret("Password: ")
-	if err != nil {
-		return "", err
-	}
-	res, err := s.c.guard.attempt(pw)
-	if c.ctx.Err() != nil {
-		// ^C while the password was checked: no privileges, whatever the
-		// answer.
-		s.audit(c.top.name, nil, "cancelled")
-		return "", c.ctx.Err()
-	}
-	switch {
-	case err == nil && res.ok:
-		s.priv = true
-		s.privUntil = s.c.cfg.Now().Add(s.c.cfg.PrivTimeout)
-		if aerr := s.audit(c.top.name, nil, "ok"); aerr != nil {
-			s.priv = false
-			return "", fmt.Errorf("privileges refused: %w", aerr)
-		}
-		return done(fmt.Sprintf("privileged commands enabled for %s after the last one\n", s.c.cfg.PrivTimeout)), nil
-	case errors.Is(err, ErrLocked):
-		s.audit(c.top.name, nil, "refused: locked")
-		return "", fmt.Errorf("console locked: try again in %s", roundUp(res.lockFor))
-	case errors.Is(err, ErrBadPassword):
-		s.audit(c.top.name, nil, fmt.Sprintf("failed (%d consecutive)", res.failures))
-		if res.lockFor > 0 {
-			return "", fmt.Errorf("wrong password; console locked for %s", roundUp(res.lockFor))
-		}
-		return "", errors.New("wrong password")
-	}
-	return "", err
-}
-
-func runUnpriv(c *call) (done, error) {
-	if c.s.priv {
-		c.s.priv = false
-		c.s.audit(c.top.name, nil, "ok")
-	}
-	return "read-only\n", nil
-}
-
-// termWidth is term's answer.
-type termWidth struct {
-	Cols   int    `json:"cols"`
-	Source string `json:"source"`
-}
-
-func termText(t termWidth) string {
-	if t.Source == "asked" {
-		return fmt.Sprintf("asked the terminal for its width; until it answers, %d columns", t.Cols)
-	}
-	return fmt.Sprintf("%d columns (%s)", t.Cols, t.Source)
-}
-
-func runTerm(c *call) (termWidth, error) {
-	s, args := c.s, c.args
-	switch {
-	case len(args) == 0:
-	case len(args) == 2 && args[0] == "cols" && args[1] == "auto":
-		s.widthSet = false
-		if err := s.askWidth(); err != nil {
-			return termWidth{}, err
-		}
-		return termWidth{s.width, "asked"}, nil
-	case len(args) == 2 && args[0] == "cols":
-		n, err := strconv.Atoi(args[1])
-		if err != nil || n < minWidth || n > maxWidth {
-			return termWidth{}, c.usage("'%s' is not a width (%d to %d)", args[1], minWidth, maxWidth)
-		}
-		s.widthSet = true
-		s.setWidth(n)
-	default:
-		return termWidth{}, c.usage("%s takes 'cols N' or 'cols auto'", c.top.name)
-	}
-	source := "default"
-	switch {
-	case s.widthSet:
-		source = "set with term cols"
-	case s.port.reportedCols() == s.width:
-		source = "reported by the terminal"
-	}
-	return termWidth{s.width, source}, nil
 }
