@@ -93,29 +93,6 @@ func getDataCmd(t tlv.Tag) []byte {
 	return apdu(0x80, 0xCA, byte(t>>8), byte(t), nil, true)
 }
 
-// bcd encodes n as BCD, right-justified in size bytes.
-func bcd(n uint64, size int) []byte {
-	out := make([]byte, size)
-	for i := size - 1; i >= 0; i-- {
-		out[i] = byte(n%10) | byte(n/10%10)<<4
-		n /= 100
-	}
-	return out
-}
-
-// fromBCD decodes BCD digits; ok is false for non-decimal nibbles.
-func fromBCD(b []byte) (uint64, bool) {
-	var n uint64
-	for _, c := range b {
-		hi, lo := c>>4, c&0x0F
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		n = n*100 + uint64(hi)*10 + uint64(lo)
-	}
-	return n, true
-}
-
 func be32(n uint32) []byte { return []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)} }
 
 func clone(b []byte) []byte {
@@ -125,23 +102,8 @@ func clone(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-// cnDigits returns the digits of a compressed numeric value (up to the
-// first F nibble).
-func cnDigits(b []byte) string {
-	out := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		for _, nib := range []byte{c >> 4, c & 0x0F} {
-			if nib > 9 {
-				return string(out)
-			}
-			out = append(out, '0'+nib)
-		}
-	}
-	return string(out)
-}
-
 // track2PAN returns the PAN of track 2 equivalent data (digits up to D).
-func track2PAN(b []byte) string { return cnDigits(b) }
+func track2PAN(b []byte) string { return tlv.CNDigits(b) }
 
 // track2Expiry returns YYMM after the separator of track 2 equivalent data.
 func track2Expiry(b []byte) string {

@@ -32,8 +32,6 @@ var (
 	ErrCardResponse = errors.New("emv: unexpected card response")
 	// ErrCancelled reports that the cardholder or the merchant cancelled.
 	ErrCancelled = errors.New("emv: cancelled")
-	// ErrCAPKChecksum reports a CA public key whose checksum does not match.
-	ErrCAPKChecksum = errors.New("emv: CA public key checksum mismatch")
 	// ErrCompleted reports a second call to Online.Complete.
 	ErrCompleted = errors.New("emv: transaction already completed")
 )

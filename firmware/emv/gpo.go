@@ -216,7 +216,7 @@ func date(b []byte) (int, bool) {
 	if len(b) != 3 {
 		return 0, false
 	}
-	n, ok := fromBCD(b)
+	n, ok := tlv.FromBCD(b)
 	if !ok {
 		return 0, false
 	}

@@ -6,9 +6,8 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"math/big"
-	"time"
 
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/tlv"
 )
 
@@ -28,7 +27,7 @@ type odaState struct {
 	kind       odaKind
 	records    []byte // static data to be authenticated, from the records
 	recordsBad bool   // a record for ODA was not a 70 template
-	iccKey     *rsaKey
+	iccKey     *capk.PublicKey
 	cdaFailed  bool // CDA key retrieval failed before GENERATE AC
 }
 
@@ -38,43 +37,43 @@ func (s *session) staticData() ([]byte, error) {
 	out := clone(s.oda.records)
 	if l, ok := s.icc[0x9F4A]; ok {
 		if !bytes.Equal(l, []byte{0x82}) {
-			return nil, fmt.Errorf("%w: tag list %X", errODAFormat, l)
+			return nil, fmt.Errorf("%w: tag list %X", capk.ErrFormat, l)
 		}
 		out = append(out, s.aip[:]...)
 	}
 	return out, nil
 }
 
-func (s *session) pan() string { return cnDigits(s.icc[0x5A]) }
+func (s *session) pan() string { return tlv.CNDigits(s.icc[0x5A]) }
 
 // issuerKey finds the CA key and recovers the issuer key.
-func (s *session) issuerKey() (*rsaKey, error) {
+func (s *session) issuerKey() (*capk.PublicKey, error) {
 	idx, ok := s.icc[0x8F]
 	if !ok || len(idx) != 1 {
-		return nil, errODAMissing
+		return nil, capk.ErrMissing
 	}
-	capk := s.k.cfg.CAPKs.get(s.adf, idx[0])
-	if capk != nil && !s.k.cfg.Terminal.ODAAlgorithms.allows(capk.Algorithm) {
-		capk = nil // a family the terminal does not use
+	ca := s.k.cfg.CAPKs.Lookup(s.adf, idx[0])
+	if ca != nil && !s.k.cfg.Terminal.ODAAlgorithms.Allows(ca.Algorithm) {
+		ca = nil // a family the terminal does not use
 	}
-	if capk == nil {
-		return nil, fmt.Errorf("%w: CA key %02X not in the store", errODAMissing, idx[0])
+	if ca == nil {
+		return nil, fmt.Errorf("%w: CA key %02X not in the store", capk.ErrMissing, idx[0])
 	}
 	now := s.txn.Time
-	if capk.Expired(now) {
-		return nil, errODAExpired
+	if ca.Expired(now) {
+		return nil, capk.ErrExpired
 	}
 	pan := s.pan()
 	if pan == "" {
 		pan = track2PAN(s.icc[0x57])
 	}
-	return recoverIssuerKey(capk, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], pan, now)
+	return capk.RecoverIssuerKey(ca, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], pan, now)
 }
 
 // iccKey recovers the ICC public key through the issuer key.
-func (s *session) iccKey() (*rsaKey, error) {
+func (s *session) iccKey() (*capk.PublicKey, error) {
 	if s.oda.recordsBad {
-		return nil, fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+		return nil, fmt.Errorf("%w: ODA record not a 70 template", capk.ErrFormat)
 	}
 	ik, err := s.issuerKey()
 	if err != nil {
@@ -88,12 +87,12 @@ func (s *session) iccKey() (*rsaKey, error) {
 	if pan == "" {
 		pan = track2PAN(s.icc[0x57])
 	}
-	return recoverICCKey(ik, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, pan, s.txn.Time)
+	return capk.RecoverICCKey(ik, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, pan, s.txn.Time)
 }
 
 // markMissing sets ICC data missing when err says data was absent.
 func (s *session) markMissing(err error) {
-	if errors.Is(err, errODAMissing) {
+	if errors.Is(err, capk.ErrMissing) {
 		s.tvr.Set(TVRICCDataMissing)
 	}
 }
@@ -148,7 +147,7 @@ func isCardFailure(err error) bool {
 // sda runs static data authentication.
 func (s *session) sda() error {
 	if s.oda.recordsBad {
-		return fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+		return fmt.Errorf("%w: ODA record not a 70 template", capk.ErrFormat)
 	}
 	ik, err := s.issuerKey()
 	if err != nil {
@@ -158,7 +157,7 @@ func (s *session) sda() error {
 	if err != nil {
 		return err
 	}
-	dac, err := verifySSAD(ik, s.icc[0x93], static)
+	dac, err := capk.VerifySSAD(ik, s.icc[0x93], static)
 	if err != nil {
 		return err
 	}
@@ -176,13 +175,13 @@ func (s *session) dda(ctx context.Context) error {
 	var ddol tlv.DOL
 	if ok {
 		if ddol, err = tlv.ParseDOL(ddolRaw); err != nil {
-			return fmt.Errorf("%w: DDOL: %v", errODAFormat, err)
+			return fmt.Errorf("%w: DDOL: %v", capk.ErrFormat, err)
 		}
 	} else {
 		ddol = s.aid.DefaultDDOL
 	}
 	if !ddol.Has(0x9F37) {
-		return fmt.Errorf("%w: DDOL without unpredictable number", errODAMissing)
+		return fmt.Errorf("%w: DDOL without unpredictable number", capk.ErrMissing)
 	}
 	data := ddol.Build(s.value)
 	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu(0x00, 0x88, 0x00, 0x00, data, true))
@@ -190,13 +189,13 @@ func (s *session) dda(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", errTransmit, err)
 	}
 	if r.sw != swOK {
-		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", errODAFormat, r.sw)
+		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", capk.ErrFormat, r.sw)
 	}
 	sdad, err := signatureFrom(r.data)
 	if err != nil {
 		return err
 	}
-	dd, err := verifySDAD(key, sdad, data)
+	dd, err := capk.VerifySDAD(key, sdad, data)
 	if err != nil {
 		return err
 	}
@@ -212,7 +211,7 @@ var errTransmit = errors.New("emv: card exchange failed")
 func signatureFrom(b []byte) ([]byte, error) {
 	obj, err := tlv.ParseOne(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errODAFormat, err)
+		return nil, fmt.Errorf("%w: %v", capk.ErrFormat, err)
 	}
 	switch obj.Tag {
 	case 0x80:
@@ -222,7 +221,7 @@ func signatureFrom(b []byte) ([]byte, error) {
 			return sig.Value, nil
 		}
 	}
-	return nil, errODAMissing
+	return nil, capk.ErrMissing
 }
 
 // keepDynamicNumber stores the ICC dynamic number from ICC dynamic data.
@@ -237,23 +236,23 @@ func (s *session) keepDynamicNumber(dd []byte) {
 // covers the PDOL data, the CDOL data and the response without 9F4B.
 func (s *session) verifyCDA(resp tlv.TLV, cdolData ...[]byte) error {
 	if s.oda.iccKey == nil {
-		return errODAMissing
+		return capk.ErrMissing
 	}
 	sig, ok := tlv.Find(resp.Children, 0x9F4B)
 	if !ok {
-		return errODAMissing
+		return capk.ErrMissing
 	}
-	dd, err := verifySDAD(s.oda.iccKey, sig.Value, s.term[0x9F37])
+	dd, err := capk.VerifySDAD(s.oda.iccKey, sig.Value, s.term[0x9F37])
 	if err != nil {
 		return err
 	}
 	if len(dd) < 1 || len(dd) < 1+int(dd[0])+1+8+20 {
-		return fmt.Errorf("%w: CDA dynamic data too short", errODAFormat)
+		return fmt.Errorf("%w: CDA dynamic data too short", capk.ErrFormat)
 	}
 	idnLen := int(dd[0])
 	cid, ac, hc := dd[1+idnLen], dd[2+idnLen:10+idnLen], dd[10+idnLen:30+idnLen]
 	if c, ok := tlv.Find(resp.Children, 0x9F27); !ok || len(c.Value) != 1 || c.Value[0] != cid {
-		return fmt.Errorf("%w: CID differs from the signed one", errODAMismatch)
+		return fmt.Errorf("%w: CID differs from the signed one", capk.ErrMismatch)
 	}
 	h := sha1.New()
 	h.Write(s.pdolData)
@@ -266,7 +265,7 @@ func (s *session) verifyCDA(resp tlv.TLV, cdolData ...[]byte) error {
 		}
 	}
 	if !bytes.Equal(h.Sum(nil), hc) {
-		return fmt.Errorf("%w: transaction data hash code", errODAHash)
+		return fmt.Errorf("%w: transaction data hash code", capk.ErrHash)
 	}
 	s.icc[0x9F26] = clone(ac)
 	s.keepDynamicNumber(dd)

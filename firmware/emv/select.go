@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -26,7 +27,7 @@ type candidate struct {
 	adf      []byte
 	label    string
 	priority byte // tag 87 as the card sent it
-	cfg      *AIDConfig
+	cfg      *emvconfig.AIDConfig
 	order    int // position in the card's list, for stable sorting
 }
 
@@ -40,7 +41,7 @@ func (c candidate) rank() int {
 
 // matchAID returns the terminal entry an ADF name matches: exactly, or by
 // partial name when the entry allows it.
-func (s *session) matchAID(adf []byte) *AIDConfig {
+func (s *session) matchAID(adf []byte) *emvconfig.AIDConfig {
 	for i := range s.k.cfg.AIDs {
 		a := &s.k.cfg.AIDs[i]
 		if s.iface == hal.Contactless && !a.Contactless.Enabled {

@@ -1,18 +1,27 @@
-package emv
+// Package capk is the terminal's store of certification authority public
+// keys (EMV Book 2 11.2, with the SM2 keys of the UnionPay CA key list) and
+// the certificate chain of offline data authentication built on them: the
+// issuer and ICC public keys recovered from their certificates and the
+// signed static and dynamic data checked under them (Book 2 5 and 6, JR/T
+// 0025.17 for SM2).
+//
+// It knows nothing of a card session, the TVR or the terminal's
+// configuration files: the kernel hands it the data objects the card sent
+// and turns its errors into TVR bits.
+package capk
 
 import (
 	"bytes"
 	"crypto/sha1"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 	"time"
 )
 
-// CAPK is a certification authority public key (Book 2 11.2).
-type CAPK struct {
+// Key is a certification authority public key (Book 2 11.2).
+type Key struct {
 	RID      [5]byte
 	Index    byte
 	Modulus  []byte
@@ -26,62 +35,8 @@ type CAPK struct {
 	Algorithm byte
 }
 
-// capkEntry is the TOML form of one key (see docs/emv.md).
-type capkEntry struct {
-	RID      string `toml:"rid"`
-	Index    string `toml:"index"`
-	Modulus  string `toml:"modulus"`
-	Exponent string `toml:"exponent"`
-	SHA1     string `toml:"sha1"`
-	Expiry   string `toml:"expiry"` // YYYY-MM-DD, optional
-	Kind     string `toml:"kind"`   // "live" or "test"
-	Scheme   string `toml:"scheme"`
-	Comment  string `toml:"comment"`
-	Alg      string `toml:"algorithm"` // "rsa" (default) or "sm2"
-}
-
-func (e capkEntry) key() (CAPK, error) {
-	if e.Alg != "" && e.Alg != "rsa" {
-		return e.sm2Key()
-	}
-	var k CAPK
-	if err := hexInto(k.RID[:], e.RID, "capk rid"); err != nil {
-		return k, err
-	}
-	var idx [1]byte
-	if err := hexInto(idx[:], e.Index, "capk index"); err != nil {
-		return k, err
-	}
-	k.Index = idx[0]
-	name := fmt.Sprintf("capk %X/%02X", k.RID, k.Index)
-	var err error
-	if k.Modulus, err = hex.DecodeString(strings.ReplaceAll(e.Modulus, " ", "")); err != nil || len(k.Modulus) < 64 || len(k.Modulus) > 248 {
-		return k, fmt.Errorf("%s: modulus must be 64 to 248 bytes of hex", name)
-	}
-	if k.Exponent, err = hex.DecodeString(e.Exponent); err != nil || !(bytes.Equal(k.Exponent, []byte{3}) || bytes.Equal(k.Exponent, []byte{1, 0, 1})) {
-		return k, fmt.Errorf("%s: exponent must be 03 or 010001", name)
-	}
-	if err := hexInto(k.Checksum[:], e.SHA1, name+" sha1"); err != nil {
-		return k, err
-	}
-	if e.Expiry != "" {
-		if k.Expiry, err = time.Parse("2006-01-02", e.Expiry); err != nil {
-			return k, fmt.Errorf("%s: expiry must be YYYY-MM-DD", name)
-		}
-	}
-	switch e.Kind {
-	case "live":
-	case "test":
-		k.Test = true
-	default:
-		return k, fmt.Errorf("%s: kind must be live or test", name)
-	}
-	k.Scheme = e.Scheme
-	return k, nil
-}
-
 // ComputeChecksum returns the SHA-1 over RID, index, modulus and exponent.
-func (k *CAPK) ComputeChecksum() [20]byte {
+func (k *Key) ComputeChecksum() [20]byte {
 	h := sha1.New()
 	h.Write(k.RID[:])
 	h.Write([]byte{k.Index})
@@ -93,66 +48,69 @@ func (k *CAPK) ComputeChecksum() [20]byte {
 }
 
 // Expired reports whether the key has expired by now.
-func (k *CAPK) Expired(now time.Time) bool {
+func (k *Key) Expired(now time.Time) bool {
 	return !k.Expiry.IsZero() && now.After(k.Expiry.AddDate(0, 0, 1))
 }
 
-// CAPKStore holds CA public keys by RID and index. It is filled while the
+// ErrChecksum reports a CA public key whose checksum does not match.
+var ErrChecksum = errors.New("emv: CA public key checksum mismatch")
+
+// Store holds CA public keys by RID and index. It is filled while the
 // configuration loads and read-only afterwards.
-type CAPKStore struct {
-	keys map[capkID]*rsaKey
+type Store struct {
+	keys map[keyID]*PublicKey
 }
 
-type capkID struct {
+type keyID struct {
 	rid [5]byte
 	idx byte
 }
 
-// rsaKey is a public key ready for recovery.
-type rsaKey struct {
-	CAPK
+// PublicKey is a public key ready for recovery.
+type PublicKey struct {
+	Key
 	n *big.Int
 	e *big.Int
 }
 
-// NewCAPKStore returns an empty store.
-func NewCAPKStore() *CAPKStore { return &CAPKStore{keys: map[capkID]*rsaKey{}} }
+// NewStore returns an empty store.
+func NewStore() *Store { return &Store{keys: map[keyID]*PublicKey{}} }
 
 // Add verifies a key's checksum and stores it; a second key with the same
 // RID and index is an error.
-func (s *CAPKStore) Add(k CAPK) error {
+func (s *Store) Add(k Key) error {
 	if sum := k.ComputeChecksum(); sum != k.Checksum {
-		return fmt.Errorf("emv: capk %X/%02X: %w", k.RID, k.Index, ErrCAPKChecksum)
+		return fmt.Errorf("emv: capk %X/%02X: %w", k.RID, k.Index, ErrChecksum)
 	}
-	id := capkID{k.RID, k.Index}
+	id := keyID{k.RID, k.Index}
 	if _, dup := s.keys[id]; dup {
 		return fmt.Errorf("emv: capk %X/%02X loaded twice", k.RID, k.Index)
 	}
-	s.keys[id] = &rsaKey{CAPK: k, n: new(big.Int).SetBytes(k.Modulus), e: new(big.Int).SetBytes(k.Exponent)}
+	s.keys[id] = &PublicKey{Key: k, n: new(big.Int).SetBytes(k.Modulus), e: new(big.Int).SetBytes(k.Exponent)}
 	return nil
 }
 
 // Get returns the key for a RID and index.
-func (s *CAPKStore) Get(rid []byte, index byte) (CAPK, bool) {
-	k := s.get(rid, index)
+func (s *Store) Get(rid []byte, index byte) (Key, bool) {
+	k := s.Lookup(rid, index)
 	if k == nil {
-		return CAPK{}, false
+		return Key{}, false
 	}
-	return k.CAPK, true
+	return k.Key, true
 }
 
-func (s *CAPKStore) get(rid []byte, index byte) *rsaKey {
+func (s *Store) Lookup(rid []byte, index byte) *PublicKey {
 	if s == nil || len(rid) < 5 {
 		return nil
 	}
-	var id capkID
+	var id keyID
 	copy(id.rid[:], rid[:5])
 	id.idx = index
 	return s.keys[id]
 }
 
 // Len returns the number of keys.
-func (s *CAPKStore) Len() int {
+func (s *Store) Len() int {
 	if s == nil {
 		return 0
 	}
@@ -160,10 +118,10 @@ func (s *CAPKStore) Len() int {
 }
 
 // List returns the keys in RID and index order.
-func (s *CAPKStore) List() []CAPK {
-	var out []CAPK
+func (s *Store) List() []Key {
+	var out []Key
 	for _, k := range s.keys {
-		out = append(out, k.CAPK)
+		out = append(out, k.Key)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if c := bytes.Compare(out[i].RID[:], out[j].RID[:]); c != 0 {

@@ -19,40 +19,40 @@ import (
 // Errors of certificate and signature checks; the kernel turns them into
 // TVR bits, tests match them.
 var (
-	errODAMissing  = errors.New("emv: ODA data missing")
-	errODAFormat   = errors.New("emv: ODA recovered data malformed")
-	errODAHash     = errors.New("emv: ODA hash mismatch")
-	errODAExpired  = errors.New("emv: ODA certificate expired")
-	errODAMismatch = errors.New("emv: ODA certificate does not belong to this card")
+	ErrMissing  = errors.New("emv: ODA data missing")
+	ErrFormat   = errors.New("emv: ODA recovered data malformed")
+	ErrHash     = errors.New("emv: ODA hash mismatch")
+	ErrExpired  = errors.New("emv: ODA certificate expired")
+	ErrMismatch = errors.New("emv: ODA certificate does not belong to this card")
 )
 
-// rsaRecover applies the public key to a signature of the key's length.
-func rsaRecover(k *rsaKey, sig []byte) ([]byte, error) {
+// RSARecover applies the public key to a signature of the key's length.
+func RSARecover(k *PublicKey, sig []byte) ([]byte, error) {
 	n := len(k.Modulus)
 	if len(sig) != n {
-		return nil, fmt.Errorf("%w: signature of %d bytes for a %d-byte key", errODAFormat, len(sig), n)
+		return nil, fmt.Errorf("%w: signature of %d bytes for a %d-byte key", ErrFormat, len(sig), n)
 	}
 	c := new(big.Int).SetBytes(sig)
 	if c.Cmp(k.n) >= 0 {
-		return nil, fmt.Errorf("%w: signature not below the modulus", errODAFormat)
+		return nil, fmt.Errorf("%w: signature not below the modulus", ErrFormat)
 	}
 	return new(big.Int).Exp(c, k.e, k.n).FillBytes(make([]byte, n)), nil
 }
 
-func newRSAKey(mod, exp []byte) *rsaKey {
-	return &rsaKey{CAPK: CAPK{Modulus: mod, Exponent: exp}, n: new(big.Int).SetBytes(mod), e: new(big.Int).SetBytes(exp)}
+func NewRSAKey(mod, exp []byte) *PublicKey {
+	return &PublicKey{Key: Key{Modulus: mod, Exponent: exp}, n: new(big.Int).SetBytes(mod), e: new(big.Int).SetBytes(exp)}
 }
 
 // recoverFrame recovers sig and checks header 6A, trailer BC, the format
 // byte and the SHA-1 over the recovered middle and extra.
-func recoverFrame(k *rsaKey, sig []byte, format byte, extra ...[]byte) ([]byte, error) {
-	rec, err := rsaRecover(k, sig)
+func recoverFrame(k *PublicKey, sig []byte, format byte, extra ...[]byte) ([]byte, error) {
+	rec, err := RSARecover(k, sig)
 	if err != nil {
 		return nil, err
 	}
 	n := len(rec)
 	if n < 42 || rec[0] != 0x6A || rec[n-1] != 0xBC || rec[1] != format {
-		return nil, fmt.Errorf("%w: header/trailer/format", errODAFormat)
+		return nil, fmt.Errorf("%w: header/trailer/format", ErrFormat)
 	}
 	h := sha1.New()
 	h.Write(rec[1 : n-21])
@@ -60,14 +60,14 @@ func recoverFrame(k *rsaKey, sig []byte, format byte, extra ...[]byte) ([]byte, 
 		h.Write(e)
 	}
 	if !bytes.Equal(h.Sum(nil), rec[n-21:n-1]) {
-		return nil, errODAHash
+		return nil, ErrHash
 	}
 	return rec, nil
 }
 
 // certExpired reports whether an MMYY certificate date has passed today.
 func certExpired(mmyy []byte, now time.Time) bool {
-	v, ok := fromBCD(mmyy)
+	v, ok := tlv.FromBCD(mmyy)
 	if !ok {
 		return true
 	}
@@ -84,101 +84,101 @@ func certExpired(mmyy []byte, now time.Time) bool {
 	return !now.Before(end)
 }
 
-// recoverIssuerKey recovers the issuer public key from its certificate
+// RecoverIssuerKey recovers the issuer public key from its certificate
 // (Book 2 5.3).
-func recoverIssuerKey(capk *rsaKey, cert, rem, exp []byte, pan string, now time.Time) (*rsaKey, error) {
-	if capk.isSM2() {
-		return recoverIssuerKeySM(capk, cert, pan, now)
+func RecoverIssuerKey(ca *PublicKey, cert, rem, exp []byte, pan string, now time.Time) (*PublicKey, error) {
+	if ca.IsSM2() {
+		return recoverIssuerKeySM(ca, cert, pan, now)
 	}
 	if cert == nil || exp == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
-	rec, err := recoverFrame(capk, cert, 0x02, rem, exp)
+	rec, err := recoverFrame(ca, cert, 0x02, rem, exp)
 	if err != nil {
 		return nil, err
 	}
 	n := len(rec)
-	id := cnDigits(rec[2:6])
+	id := tlv.CNDigits(rec[2:6])
 	if len(id) < 3 || len(pan) < len(id) || pan[:len(id)] != id {
-		return nil, errODAMismatch
+		return nil, ErrMismatch
 	}
 	if certExpired(rec[6:8], now) {
-		return nil, errODAExpired
+		return nil, ErrExpired
 	}
 	if rec[11] != 0x01 || rec[12] != 0x01 {
-		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
+		return nil, fmt.Errorf("%w: algorithm", ErrFormat)
 	}
 	return keyFromCert(rec, 15, int(rec[13]), n, rem, exp)
 }
 
 // keyFromCert assembles a modulus of length l from a recovered certificate
 // (bytes from off to n-21) and the remainder.
-func keyFromCert(rec []byte, off, l, n int, rem, exp []byte) (*rsaKey, error) {
+func keyFromCert(rec []byte, off, l, n int, rem, exp []byte) (*PublicKey, error) {
 	room := n - 21 - off
 	var mod []byte
 	if l <= room {
-		mod = clone(rec[off : off+l])
+		mod = bytes.Clone(rec[off : off+l])
 	} else {
 		if len(rem) != l-room {
-			return nil, fmt.Errorf("%w: remainder of %d bytes, want %d", errODAFormat, len(rem), l-room)
+			return nil, fmt.Errorf("%w: remainder of %d bytes, want %d", ErrFormat, len(rem), l-room)
 		}
-		mod = append(clone(rec[off:n-21]), rem...)
+		mod = append(bytes.Clone(rec[off:n-21]), rem...)
 	}
 	if l < 64 || mod[0] == 0 {
-		return nil, fmt.Errorf("%w: key length", errODAFormat)
+		return nil, fmt.Errorf("%w: key length", ErrFormat)
 	}
-	return newRSAKey(mod, clone(exp)), nil
+	return NewRSAKey(mod, bytes.Clone(exp)), nil
 }
 
-// recoverICCKey recovers the ICC public key (Book 2 6.4); static is the
+// RecoverICCKey recovers the ICC public key (Book 2 6.4); static is the
 // static data to be authenticated.
-func recoverICCKey(issuer *rsaKey, cert, rem, exp, static []byte, pan string, now time.Time) (*rsaKey, error) {
-	if issuer.isSM2() {
+func RecoverICCKey(issuer *PublicKey, cert, rem, exp, static []byte, pan string, now time.Time) (*PublicKey, error) {
+	if issuer.IsSM2() {
 		return recoverICCKeySM(issuer, cert, static, pan, now)
 	}
 	if cert == nil || exp == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
 	rec, err := recoverFrame(issuer, cert, 0x04, rem, exp, static)
 	if err != nil {
 		return nil, err
 	}
-	if cnDigits(rec[2:12]) != pan {
-		return nil, errODAMismatch
+	if tlv.CNDigits(rec[2:12]) != pan {
+		return nil, ErrMismatch
 	}
 	if certExpired(rec[12:14], now) {
-		return nil, errODAExpired
+		return nil, ErrExpired
 	}
 	if rec[17] != 0x01 || rec[18] != 0x01 {
-		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
+		return nil, fmt.Errorf("%w: algorithm", ErrFormat)
 	}
 	return keyFromCert(rec, 21, int(rec[19]), len(rec), rem, exp)
 }
 
-// verifySSAD checks signed static application data (Book 2 5.4) and
+// VerifySSAD checks signed static application data (Book 2 5.4) and
 // returns the data authentication code.
-func verifySSAD(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
-	if issuer.isSM2() {
+func VerifySSAD(issuer *PublicKey, ssad, static []byte) ([]byte, error) {
+	if issuer.IsSM2() {
 		return verifySSADSM(issuer, ssad, static)
 	}
 	if ssad == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
 	rec, err := recoverFrame(issuer, ssad, 0x03, static)
 	if err != nil {
 		return nil, err
 	}
-	return clone(rec[3:5]), nil
+	return bytes.Clone(rec[3:5]), nil
 }
 
-// verifySDAD checks signed dynamic application data (Book 2 6.5, 6.6) and
+// VerifySDAD checks signed dynamic application data (Book 2 6.5, 6.6) and
 // returns the ICC dynamic data.
-func verifySDAD(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
-	if icc.isSM2() {
+func VerifySDAD(icc *PublicKey, sdad []byte, extra ...[]byte) ([]byte, error) {
+	if icc.IsSM2() {
 		return verifySDADSM(icc, sdad, extra...)
 	}
 	if sdad == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
 	rec, err := recoverFrame(icc, sdad, 0x05, extra...)
 	if err != nil {
@@ -186,8 +186,7 @@ func verifySDAD(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
 	}
 	l := int(rec[3])
 	if 4+l > len(rec)-21 || rec[2] != 0x01 {
-		return nil, fmt.Errorf("%w: dynamic data length", errODAFormat)
+		return nil, fmt.Errorf("%w: dynamic data length", ErrFormat)
 	}
-	return clone(rec[4 : 4+l]), nil
+	return bytes.Clone(rec[4 : 4+l]), nil
 }
-

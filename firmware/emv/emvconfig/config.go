@@ -1,4 +1,12 @@
-package emv
+// Package emvconfig is the EMV kernel's configuration: the terminal's own
+// data, the applications it accepts with their action codes and limits, the
+// CA public keys and the exception file, read from TOML parameter files and
+// joined with what the acquirer downloaded (CA keys and IC card
+// parameters), kept durably beside them.
+//
+// It knows nothing of cards or transactions: the kernel (package emv) runs
+// with the Config it returns.
+package emvconfig
 
 import (
 	"encoding/hex"
@@ -10,6 +18,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/tlv"
 )
 
@@ -95,7 +104,7 @@ type AIDConfig struct {
 type Config struct {
 	Terminal TerminalConfig
 	AIDs     []AIDConfig
-	CAPKs    *CAPKStore
+	CAPKs    *capk.Store
 	// Exceptions is the terminal exception file (hot list): SHA-256 of
 	// PAN digits, so the file never holds a PAN in the clear.
 	Exceptions map[[32]byte]bool
@@ -168,7 +177,7 @@ func LoadConfig(paths ...string) (Config, error) {
 		sort.Strings(m)
 		files = append(files, m...)
 	}
-	cfg := Config{CAPKs: NewCAPKStore()}
+	cfg := Config{CAPKs: capk.NewStore()}
 	haveTerminal := false
 	for _, f := range files {
 		var fc fileConfig
