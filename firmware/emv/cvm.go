@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
@@ -330,16 +331,16 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 		}
 		s.apdus++
 		switch {
-		case sw == swOK:
+		case sw == apdu.SWOK:
 			s.cvm = CVMOfflinePIN
 			if withSignature {
 				s.signature = true
 				return true, cvmResultUnknown, nil
 			}
 			return true, cvmResultSuccessful, nil
-		case sw&0xFFF0 == swWrongPINPrefix:
+		case sw&0xFFF0 == apdu.SWWrongPINPrefix:
 			tries = int(sw & 0x0F)
-		case sw == swAuthBlocked || sw == swRefDataInvalid:
+		case sw == apdu.SWAuthBlocked || sw == apdu.SWRefDataInvalid:
 			tries = 0
 		default:
 			return false, cvmResultFailed, nil

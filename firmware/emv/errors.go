@@ -3,6 +3,7 @@ package emv
 import (
 	"errors"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/hal"
 )
 
@@ -28,8 +29,9 @@ var (
 	// data, duplicates, bad formats): the transaction is terminated.
 	ErrCardData = errors.New("emv: card data invalid")
 	// ErrCardResponse reports an unexpected status word or a malformed
-	// response to a command: the transaction is terminated.
-	ErrCardResponse = errors.New("emv: unexpected card response")
+	// response to a command: the transaction is terminated. It is
+	// apdu.ErrCardResponse, so either name matches.
+	ErrCardResponse = apdu.ErrCardResponse
 	// ErrCancelled reports that the cardholder or the merchant cancelled.
 	ErrCancelled = errors.New("emv: cancelled")
 	// ErrCompleted reports a second call to Online.Complete.

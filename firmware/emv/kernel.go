@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
@@ -138,6 +139,15 @@ func (k *Kernel) onlineCapable() bool {
 // maxAmount is the largest amount tag 9F02 (12 digits) and tag 81 (four
 // bytes) can both carry.
 const maxAmount = 0xFFFFFFFF
+
+// transmit sends one command to the card of the session and counts it.
+func (s *session) transmit(ctx context.Context, name string, cmd []byte) (apdu.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return apdu.Response{}, fmt.Errorf("emv: %s: %w", name, err)
+	}
+	s.apdus++
+	return apdu.Transmit(ctx, s.card, s.k.log, name, cmd)
+}
 
 // Start runs a transaction up to the first GENERATE AC (for contactless,
 // up to the card's cryptogram). Online is nil when the transaction is

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/tlv"
 )
@@ -184,14 +185,14 @@ func (s *session) dda(ctx context.Context) error {
 		return fmt.Errorf("%w: DDOL without unpredictable number", capk.ErrMissing)
 	}
 	data := ddol.Build(s.value)
-	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu(0x00, 0x88, 0x00, 0x00, data, true))
+	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu.Command(0x00, 0x88, 0x00, 0x00, data, true))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errTransmit, err)
 	}
-	if r.sw != swOK {
-		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", capk.ErrFormat, r.sw)
+	if r.SW != apdu.SWOK {
+		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", capk.ErrFormat, r.SW)
 	}
-	sdad, err := signatureFrom(r.data)
+	sdad, err := signatureFrom(r.Data)
 	if err != nil {
 		return err
 	}

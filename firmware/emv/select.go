@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -84,21 +85,21 @@ func chipUnusable(err error) bool {
 // pse reads the Payment System Environment. usePSE is false when the card
 // has none or it is unusable, and the list of AIDs must be used.
 func (s *session) pse(ctx context.Context) ([]candidate, bool, error) {
-	r, err := s.transmit(ctx, "SELECT PSE", selectCmd([]byte(pseName), false))
+	r, err := s.transmit(ctx, "SELECT PSE", apdu.Select([]byte(pseName), false))
 	if err != nil {
 		return nil, false, err
 	}
-	switch r.sw {
-	case swOK:
-	case swCardBlocked:
+	switch r.SW {
+	case apdu.SWOK:
+	case apdu.SWCardBlocked:
 		return nil, false, fmt.Errorf("emv: SELECT PSE: %w", ErrCardBlocked)
-	case swInstructionIssue, swClassIssue:
-		return nil, false, badSW("SELECT PSE", r.sw)
+	case apdu.SWInstructionIssue, apdu.SWClassIssue:
+		return nil, false, apdu.BadSW("SELECT PSE", r.SW)
 	default:
 		return nil, false, nil
 	}
 	var cands []candidate
-	ok, err := s.readDirectory(ctx, r.data, 0, &cands)
+	ok, err := s.readDirectory(ctx, r.Data, 0, &cands)
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -124,17 +125,17 @@ func (s *session) readDirectory(ctx context.Context, fci []byte, depth int, cand
 	}
 	sfi := sfiObj.Value[0]
 	for rec := byte(1); rec <= maxSelectNext; rec++ {
-		r, err := s.transmit(ctx, "READ RECORD (directory)", readRecordCmd(sfi, rec))
+		r, err := s.transmit(ctx, "READ RECORD (directory)", apdu.ReadRecord(sfi, rec))
 		if err != nil {
 			return false, err
 		}
-		if r.sw == swRecordNotFound {
+		if r.SW == apdu.SWRecordNotFound {
 			break
 		}
-		if r.sw != swOK {
+		if r.SW != apdu.SWOK {
 			return false, nil
 		}
-		tmpl, err := tlv.ParseOne(r.data)
+		tmpl, err := tlv.ParseOne(r.Data)
 		if err != nil || tmpl.Tag != 0x70 {
 			return false, nil
 		}
@@ -146,14 +147,14 @@ func (s *session) readDirectory(ctx context.Context, fci []byte, depth int, cand
 				if depth+1 > maxDDFDepth || len(ddf.Value) < 5 || len(ddf.Value) > 16 {
 					continue
 				}
-				r, err := s.transmit(ctx, "SELECT DDF", selectCmd(ddf.Value, false))
+				r, err := s.transmit(ctx, "SELECT DDF", apdu.Select(ddf.Value, false))
 				if err != nil {
 					return false, err
 				}
-				if r.sw != swOK {
+				if r.SW != apdu.SWOK {
 					continue
 				}
-				if ok, err := s.readDirectory(ctx, r.data, depth+1, cands); err != nil || !ok {
+				if ok, err := s.readDirectory(ctx, r.Data, depth+1, cands); err != nil || !ok {
 					return ok, err
 				}
 				continue
@@ -187,17 +188,17 @@ func (s *session) aidList(ctx context.Context) ([]candidate, error) {
 		a := &s.k.cfg.AIDs[i]
 		next := false
 		for n := 0; n < maxSelectNext; n++ {
-			r, err := s.transmit(ctx, "SELECT", selectCmd(a.AID, next))
+			r, err := s.transmit(ctx, "SELECT", apdu.Select(a.AID, next))
 			if err != nil {
 				return nil, err
 			}
-			if r.sw == swCardBlocked {
+			if r.SW == apdu.SWCardBlocked {
 				return nil, fmt.Errorf("emv: SELECT: %w", ErrCardBlocked)
 			}
-			if r.sw != swOK && r.sw != swAppBlocked {
+			if r.SW != apdu.SWOK && r.SW != apdu.SWAppBlocked {
 				break
 			}
-			fci, err := tlv.Parse(r.data)
+			fci, err := tlv.Parse(r.Data)
 			if err != nil {
 				break
 			}
@@ -207,7 +208,7 @@ func (s *session) aidList(ctx context.Context) ([]candidate, error) {
 			}
 			exact := bytes.Equal(df.Value, a.AID)
 			partial := a.Partial && len(df.Value) > len(a.AID) && bytes.HasPrefix(df.Value, a.AID)
-			if (exact || partial) && r.sw == swOK {
+			if (exact || partial) && r.SW == apdu.SWOK {
 				c := candidate{adf: clone(df.Value), cfg: a, order: len(cands)}
 				if l, ok := tlv.Find(fci, 0x50); ok {
 					c.label = printable(l.Value)
@@ -228,14 +229,14 @@ func (s *session) aidList(ctx context.Context) ([]candidate, error) {
 
 // ppse reads the Proximity Payment System Environment.
 func (s *session) ppse(ctx context.Context) ([]candidate, error) {
-	r, err := s.transmit(ctx, "SELECT PPSE", selectCmd([]byte(ppseName), false))
+	r, err := s.transmit(ctx, "SELECT PPSE", apdu.Select([]byte(ppseName), false))
 	if err != nil {
 		return nil, err
 	}
-	if r.sw != swOK {
-		return nil, fmt.Errorf("emv: SELECT PPSE: SW %04X: %w", r.sw, ErrUseContact)
+	if r.SW != apdu.SWOK {
+		return nil, fmt.Errorf("emv: SELECT PPSE: SW %04X: %w", r.SW, ErrUseContact)
 	}
-	fci, err := tlv.Parse(r.data)
+	fci, err := tlv.Parse(r.Data)
 	if err != nil {
 		return nil, fmt.Errorf("emv: PPSE: %v: %w", err, ErrUseContact)
 	}
@@ -350,19 +351,19 @@ func (s *session) retryNotice(ctx context.Context) {
 // false when the application cannot be used and the next one should be
 // tried; a blocked card (6A81) ends the transaction with ErrCardBlocked.
 func (s *session) finalSelect(ctx context.Context, c candidate) (bool, error) {
-	r, err := s.transmit(ctx, "SELECT", selectCmd(c.adf, false))
+	r, err := s.transmit(ctx, "SELECT", apdu.Select(c.adf, false))
 	if err != nil {
 		return false, err
 	}
-	if r.sw == swCardBlocked {
+	if r.SW == apdu.SWCardBlocked {
 		// EMV Book 1, final selection: the card is blocked; terminate,
 		// try no other application.
 		return false, fmt.Errorf("emv: final SELECT: %w", ErrCardBlocked)
 	}
-	if r.sw != swOK {
+	if r.SW != apdu.SWOK {
 		return false, nil
 	}
-	fci, err := tlv.ParseOne(r.data)
+	fci, err := tlv.ParseOne(r.Data)
 	if err != nil || fci.Tag != 0x6F {
 		return false, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"testing"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -488,7 +489,7 @@ func (p *encPINPad) VerifyEncipheredPIN(ctx context.Context, card hal.Card, key 
 	}
 	n := new(big.Int).SetBytes(key.Modulus)
 	c := new(big.Int).Exp(new(big.Int).SetBytes(m), new(big.Int).SetBytes(key.Exponent), n).FillBytes(make([]byte, len(key.Modulus)))
-	r, err = card.Transmit(ctx, apdu(0x00, 0x20, 0x00, 0x88, c, false))
+	r, err = card.Transmit(ctx, apdu.Command(0x00, 0x20, 0x00, 0x88, c, false))
 	if err != nil || len(r) < 2 {
 		return 0, errors.New("test pin pad: VERIFY failed")
 	}
