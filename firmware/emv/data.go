@@ -39,14 +39,3 @@ func track2Expiry(b []byte) string {
 	}
 	return ""
 }
-
-// printable keeps the printable ASCII of a card string.
-func printable(b []byte) string {
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c >= 0x20 && c < 0x7F {
-			out = append(out, c)
-		}
-	}
-	return string(out)
-}

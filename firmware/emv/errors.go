@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/selection"
 	"kpos/hal"
 )
 
@@ -15,13 +16,14 @@ var (
 	// ErrNoApplication reports that the card and the terminal share no
 	// application (or every candidate failed).
 	ErrNoApplication = errors.New("emv: no supported application")
-	// ErrCardBlocked reports a blocked card (6A81 to SELECT).
-	ErrCardBlocked = errors.New("emv: card blocked")
+	// ErrCardBlocked reports a blocked card (6A81 to SELECT). It is
+	// selection.ErrCardBlocked.
+	ErrCardBlocked = selection.ErrCardBlocked
 	// ErrFallback reports a contact chip that cannot be read: use the stripe.
 	ErrFallback = errors.New("emv: chip unreadable, use magnetic stripe")
 	// ErrUseContact reports a contactless transaction the card or the limits
-	// refuse: insert the card.
-	ErrUseContact = errors.New("emv: contactless not possible, insert card")
+	// refuse: insert the card. It is selection.ErrUseContact.
+	ErrUseContact = selection.ErrUseContact
 	// ErrSeePhone reports a mobile wallet that asks the cardholder to
 	// verify on the phone and tap again (GPO status 6986).
 	ErrSeePhone = errors.New("emv: see phone, then tap again")

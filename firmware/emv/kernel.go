@@ -411,7 +411,7 @@ func (s *session) cardData() CardData {
 		cd.Expiry = exp
 	}
 	if v := s.icc[0x50]; v != nil {
-		cd.Label = printable(v)
+		cd.Label = tlv.Printable(v)
 	} else if s.aid != nil {
 		cd.Label = s.aid.Label
 	}

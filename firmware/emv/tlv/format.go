@@ -41,3 +41,15 @@ func CNDigits(b []byte) string {
 	}
 	return string(out)
 }
+
+// Printable keeps the printable ASCII of a format ans value (an
+// application label, a cardholder name).
+func Printable(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7F {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
