@@ -52,7 +52,7 @@ func (k KernelKind) String() string {
 // TerminalConfig is the terminal's own EMV data.
 type TerminalConfig struct {
 	// ODAAlgorithms picks RSA, SM2 or both for offline data authentication
-	// (algs_sm.go); the zero value is both.
+	// (algs.go); the zero value is both.
 	ODAAlgorithms          ODAAlgorithms
 	Capabilities           [3]byte // 9F33
 	AdditionalCapabilities [5]byte // 9F40
@@ -113,45 +113,54 @@ type Config struct {
 // fileConfig is the TOML form of a parameter file. Every file may hold any
 // of its sections; LoadConfig merges them.
 type fileConfig struct {
-	Terminal *struct {
-		Capabilities           string `toml:"capabilities"`
-		AdditionalCapabilities string `toml:"additional_capabilities"`
-		Type                   string `toml:"type"`
-		Country                uint16 `toml:"country"`
-		Currency               uint16 `toml:"currency"`
-		CurrencyExponent       byte   `toml:"currency_exponent"`
-		IFDSerial              string `toml:"ifd_serial"`
-		MerchantCategory       uint16 `toml:"merchant_category"`
-		TerminalID             string `toml:"terminal_id"`
-		MerchantID             string `toml:"merchant_id"`
-	} `toml:"terminal"`
-	AID []struct {
-		AID             string   `toml:"aid"`
-		Label           string   `toml:"label"`
-		Partial         bool     `toml:"partial"`
-		Versions        []string `toml:"app_versions"`
-		TACDefault      string   `toml:"tac_default"`
-		TACDenial       string   `toml:"tac_denial"`
-		TACOnline       string   `toml:"tac_online"`
-		FloorLimit      int64    `toml:"floor_limit"`
-		RandomThreshold int64    `toml:"random_threshold"`
-		RandomTarget    int      `toml:"random_target_percent"`
-		RandomMax       int      `toml:"random_max_percent"`
-		DDOL            string   `toml:"default_ddol"`
-		TDOL            string   `toml:"default_tdol"`
-		Kernel          string   `toml:"kernel"`
-		Contactless     *struct {
-			TTQ           string `toml:"ttq"`
-			CVMLimit      int64  `toml:"cvm_limit"`
-			TxnLimit      int64  `toml:"txn_limit"`
-			FloorLimit    int64  `toml:"floor_limit"`
-			CVMCapability string `toml:"cvm_capability"`
-		} `toml:"contactless"`
-	} `toml:"aid"`
-	CAPK      []capkEntry `toml:"capk"`
+	Terminal  *terminalFile `toml:"terminal"`
+	AID       []aidFile     `toml:"aid"`
+	CAPK      []capkEntry   `toml:"capk"`
 	Exception []struct {
 		PANSHA256 string `toml:"pan_sha256"`
 	} `toml:"exception"`
+}
+
+// terminalFile is the [terminal] table.
+type terminalFile struct {
+	Capabilities           string `toml:"capabilities"`
+	AdditionalCapabilities string `toml:"additional_capabilities"`
+	Type                   string `toml:"type"`
+	Country                uint16 `toml:"country"`
+	Currency               uint16 `toml:"currency"`
+	CurrencyExponent       byte   `toml:"currency_exponent"`
+	IFDSerial              string `toml:"ifd_serial"`
+	MerchantCategory       uint16 `toml:"merchant_category"`
+	TerminalID             string `toml:"terminal_id"`
+	MerchantID             string `toml:"merchant_id"`
+}
+
+// aidFile is one [[aid]] entry.
+type aidFile struct {
+	AID             string           `toml:"aid"`
+	Label           string           `toml:"label"`
+	Partial         bool             `toml:"partial"`
+	Versions        []string         `toml:"app_versions"`
+	TACDefault      string           `toml:"tac_default"`
+	TACDenial       string           `toml:"tac_denial"`
+	TACOnline       string           `toml:"tac_online"`
+	FloorLimit      int64            `toml:"floor_limit"`
+	RandomThreshold int64            `toml:"random_threshold"`
+	RandomTarget    int              `toml:"random_target_percent"`
+	RandomMax       int              `toml:"random_max_percent"`
+	DDOL            string           `toml:"default_ddol"`
+	TDOL            string           `toml:"default_tdol"`
+	Kernel          string           `toml:"kernel"`
+	Contactless     *contactlessFile `toml:"contactless"`
+}
+
+// contactlessFile is an [aid.contactless] table.
+type contactlessFile struct {
+	TTQ           string `toml:"ttq"`
+	CVMLimit      int64  `toml:"cvm_limit"`
+	TxnLimit      int64  `toml:"txn_limit"`
+	FloorLimit    int64  `toml:"floor_limit"`
+	CVMCapability string `toml:"cvm_capability"`
 }
 
 // LoadConfig reads TOML parameter files and merges them. A path that is a
@@ -201,100 +210,21 @@ func LoadConfig(paths ...string) (Config, error) {
 	return cfg, nil
 }
 
+// merge adds one file's sections to c.
 func (c *Config) merge(fc *fileConfig, haveTerminal *bool) error {
 	if t := fc.Terminal; t != nil {
 		if *haveTerminal {
 			return fmt.Errorf("second [terminal] table")
 		}
 		*haveTerminal = true
-		tc := &c.Terminal
-		if err := hexInto(tc.Capabilities[:], t.Capabilities, "capabilities"); err != nil {
+		if err := t.into(&c.Terminal); err != nil {
 			return err
 		}
-		if err := hexInto(tc.AdditionalCapabilities[:], t.AdditionalCapabilities, "additional_capabilities"); err != nil {
-			return err
-		}
-		var typ [1]byte
-		if err := hexInto(typ[:], t.Type, "type"); err != nil {
-			return err
-		}
-		tc.Type = typ[0]
-		tc.Country, tc.Currency, tc.CurrencyExponent = t.Country, t.Currency, t.CurrencyExponent
-		if t.Country == 0 || t.Country > 999 || t.Currency == 0 || t.Currency > 999 {
-			return fmt.Errorf("country and currency must be ISO numeric codes")
-		}
-		if len(t.IFDSerial) != 8 {
-			return fmt.Errorf("ifd_serial must be 8 characters")
-		}
-		tc.IFDSerial, tc.MerchantCategory = t.IFDSerial, t.MerchantCategory
-		tc.TerminalID, tc.MerchantID = t.TerminalID, t.MerchantID
-		tc.POSEntryMode = 0x05
 	}
 	for i, a := range fc.AID {
-		var ac AIDConfig
-		aid, err := hex.DecodeString(a.AID)
-		if err != nil || len(aid) < 5 || len(aid) > 16 {
-			return fmt.Errorf("aid %d: AID must be 5 to 16 bytes of hex", i)
-		}
-		ac.AID, ac.Label, ac.Partial = aid, a.Label, a.Partial
-		for _, v := range a.Versions {
-			var vv [2]byte
-			if err := hexInto(vv[:], v, "app_versions"); err != nil {
-				return fmt.Errorf("aid %X: %w", aid, err)
-			}
-			ac.Versions = append(ac.Versions, vv)
-		}
-		if len(ac.Versions) == 0 {
-			return fmt.Errorf("aid %X: app_versions missing", aid)
-		}
-		for _, x := range []struct {
-			dst  []byte
-			s    string
-			name string
-		}{{ac.TACDefault[:], a.TACDefault, "tac_default"}, {ac.TACDenial[:], a.TACDenial, "tac_denial"}, {ac.TACOnline[:], a.TACOnline, "tac_online"}} {
-			if err := hexInto(x.dst, x.s, x.name); err != nil {
-				return fmt.Errorf("aid %X: %w", aid, err)
-			}
-		}
-		ac.FloorLimit, ac.RandomThreshold = a.FloorLimit, a.RandomThreshold
-		ac.RandomTarget, ac.RandomMax = a.RandomTarget, a.RandomMax
-		if a.RandomTarget < 0 || a.RandomTarget > 99 || a.RandomMax < a.RandomTarget || a.RandomMax > 99 || a.RandomThreshold > a.FloorLimit && a.FloorLimit > 0 {
-			return fmt.Errorf("aid %X: random selection parameters out of range", aid)
-		}
-		if ac.DefaultDDOL, err = dolFromHex(a.DDOL); err != nil {
-			return fmt.Errorf("aid %X: default_ddol: %w", aid, err)
-		}
-		if ac.DefaultTDOL, err = dolFromHex(a.TDOL); err != nil {
-			return fmt.Errorf("aid %X: default_tdol: %w", aid, err)
-		}
-		switch strings.ToLower(a.Kernel) {
-		case "", "contact":
-			ac.Kind = KindContact
-		case "qpboc":
-			ac.Kind = KindQPBOC
-		case "visa":
-			ac.Kind = KindVisa
-		case "mastercard":
-			ac.Kind = KindMastercard
-		default:
-			return fmt.Errorf("aid %X: unknown kernel %q", aid, a.Kernel)
-		}
-		if cl := a.Contactless; cl != nil {
-			if ac.Kind == KindContact {
-				return fmt.Errorf("aid %X: contactless limits need a contactless kernel", aid)
-			}
-			ac.Contactless.Enabled = true
-			if err := hexInto(ac.Contactless.TTQ[:], cl.TTQ, "ttq"); err != nil {
-				return fmt.Errorf("aid %X: %w", aid, err)
-			}
-			ac.Contactless.CVMLimit, ac.Contactless.TxnLimit, ac.Contactless.FloorLimit = cl.CVMLimit, cl.TxnLimit, cl.FloorLimit
-			if cl.CVMCapability != "" {
-				var b [1]byte
-				if err := hexInto(b[:], cl.CVMCapability, "cvm_capability"); err != nil {
-					return fmt.Errorf("aid %X: %w", aid, err)
-				}
-				ac.Contactless.CVMCapability = b[0]
-			}
+		ac, err := a.config(i)
+		if err != nil {
+			return err
 		}
 		c.AIDs = append(c.AIDs, ac)
 	}
@@ -316,6 +246,129 @@ func (c *Config) merge(fc *fileConfig, haveTerminal *bool) error {
 		if err := c.CAPKs.Add(k); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// hexField is one fixed-length hex value of a table: where it goes, what
+// the file says, and its key for errors.
+type hexField struct {
+	dst  []byte
+	s    string
+	name string
+}
+
+// hexFields fills each field, stopping at the first bad one.
+func hexFields(fields ...hexField) error {
+	for _, f := range fields {
+		if err := hexInto(f.dst, f.s, f.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// into checks the [terminal] table and fills tc with it.
+func (t *terminalFile) into(tc *TerminalConfig) error {
+	var typ [1]byte
+	if err := hexFields(
+		hexField{tc.Capabilities[:], t.Capabilities, "capabilities"},
+		hexField{tc.AdditionalCapabilities[:], t.AdditionalCapabilities, "additional_capabilities"},
+		hexField{typ[:], t.Type, "type"},
+	); err != nil {
+		return err
+	}
+	tc.Type = typ[0]
+	tc.Country, tc.Currency, tc.CurrencyExponent = t.Country, t.Currency, t.CurrencyExponent
+	if t.Country == 0 || t.Country > 999 || t.Currency == 0 || t.Currency > 999 {
+		return fmt.Errorf("country and currency must be ISO numeric codes")
+	}
+	if len(t.IFDSerial) != 8 {
+		return fmt.Errorf("ifd_serial must be 8 characters")
+	}
+	tc.IFDSerial, tc.MerchantCategory = t.IFDSerial, t.MerchantCategory
+	tc.TerminalID, tc.MerchantID = t.TerminalID, t.MerchantID
+	tc.POSEntryMode = 0x05
+	return nil
+}
+
+// kernelKinds are the kernel = values of an [[aid]] entry.
+var kernelKinds = map[string]KernelKind{
+	"": KindContact, "contact": KindContact, "qpboc": KindQPBOC, "visa": KindVisa, "mastercard": KindMastercard,
+}
+
+// config checks the i-th [[aid]] entry and returns it as an AIDConfig.
+func (a *aidFile) config(i int) (AIDConfig, error) {
+	var ac AIDConfig
+	aid, err := hex.DecodeString(a.AID)
+	if err != nil || len(aid) < 5 || len(aid) > 16 {
+		return ac, fmt.Errorf("aid %d: AID must be 5 to 16 bytes of hex", i)
+	}
+	ac.AID, ac.Label, ac.Partial = aid, a.Label, a.Partial
+	if err := a.fill(&ac); err != nil {
+		return ac, fmt.Errorf("aid %X: %w", aid, err)
+	}
+	return ac, nil
+}
+
+// fill sets everything of ac but its AID, label and partial flag.
+func (a *aidFile) fill(ac *AIDConfig) error {
+	for _, v := range a.Versions {
+		var vv [2]byte
+		if err := hexInto(vv[:], v, "app_versions"); err != nil {
+			return err
+		}
+		ac.Versions = append(ac.Versions, vv)
+	}
+	if len(ac.Versions) == 0 {
+		return fmt.Errorf("app_versions missing")
+	}
+	if err := hexFields(
+		hexField{ac.TACDefault[:], a.TACDefault, "tac_default"},
+		hexField{ac.TACDenial[:], a.TACDenial, "tac_denial"},
+		hexField{ac.TACOnline[:], a.TACOnline, "tac_online"},
+	); err != nil {
+		return err
+	}
+	ac.FloorLimit, ac.RandomThreshold = a.FloorLimit, a.RandomThreshold
+	ac.RandomTarget, ac.RandomMax = a.RandomTarget, a.RandomMax
+	if a.RandomTarget < 0 || a.RandomTarget > 99 || a.RandomMax < a.RandomTarget || a.RandomMax > 99 || a.RandomThreshold > a.FloorLimit && a.FloorLimit > 0 {
+		return fmt.Errorf("random selection parameters out of range")
+	}
+	var err error
+	if ac.DefaultDDOL, err = dolFromHex(a.DDOL); err != nil {
+		return fmt.Errorf("default_ddol: %w", err)
+	}
+	if ac.DefaultTDOL, err = dolFromHex(a.TDOL); err != nil {
+		return fmt.Errorf("default_tdol: %w", err)
+	}
+	kind, ok := kernelKinds[strings.ToLower(a.Kernel)]
+	if !ok {
+		return fmt.Errorf("unknown kernel %q", a.Kernel)
+	}
+	ac.Kind = kind
+	if a.Contactless != nil {
+		return a.Contactless.into(ac)
+	}
+	return nil
+}
+
+// into sets ac's contactless limits.
+func (cl *contactlessFile) into(ac *AIDConfig) error {
+	if ac.Kind == KindContact {
+		return fmt.Errorf("contactless limits need a contactless kernel")
+	}
+	ac.Contactless.Enabled = true
+	if err := hexInto(ac.Contactless.TTQ[:], cl.TTQ, "ttq"); err != nil {
+		return err
+	}
+	ac.Contactless.CVMLimit, ac.Contactless.TxnLimit, ac.Contactless.FloorLimit = cl.CVMLimit, cl.TxnLimit, cl.FloorLimit
+	if cl.CVMCapability != "" {
+		var b [1]byte
+		if err := hexInto(b[:], cl.CVMCapability, "cvm_capability"); err != nil {
+			return err
+		}
+		ac.Contactless.CVMCapability = b[0]
 	}
 	return nil
 }
