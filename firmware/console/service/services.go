@@ -1,3 +1,13 @@
+// Package service is the technician console's commands that act on the
+// terminal: status, device tests, the modem, parameters, keys, binding,
+// the journal, reprint, settlement, logs, response times, backup and
+// restore, firmware update and reboot, each one command.Command record.
+//
+// It declares one small interface per command group (Services) and value
+// types of its own; the firmware's main package wires real implementations
+// behind them. It must not import the journal, the key store, the acquirer,
+// the binding logic or any driver: it only sees masked, display-ready
+// values.
 package service
 
 import (
