@@ -40,7 +40,7 @@ import (
 // for fDDA): 15 | 04 | L | ICC dynamic data (L) | signature (64).
 //
 // The TVR and TSI come out exactly as for RSA: the same errors reach the
-// same callers (oda.go, contactless.go).
+// same callers (the ODA steps of package emv).
 
 // Key algorithm indicators (EMV Book 2 annex B2; 04 the SM2 indicator of the
 // UnionPay CA key list and JR/T 0025.17).
