@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"kpos/boards"
-	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/qr"
 	"kpos/hal/fake"
 	"kpos/tools/hostsim"
@@ -52,7 +52,7 @@ func startHost(ctx context.Context, opt boards.Options, now func() time.Time) (*
 	cfg.CAKeys = ca
 	// The IC card parameters it distributes: those the terminal is
 	// personalised with, until a test changes one ("host aid").
-	emvCfg, err := emv.LoadConfig(filepath.Join(opt.ParamsDir, "emv", "terminal.toml"))
+	emvCfg, err := emvconfig.LoadConfig(filepath.Join(opt.ParamsDir, "emv", "terminal.toml"))
 	if err != nil {
 		return nil, fmt.Errorf("sim: host simulator: %w", err)
 	}

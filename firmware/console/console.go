@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/term"
 
-	"kpos/firmware/update"
+	"kpos/firmware/console/command"
 )
 
 // Config is the console's own configuration.
@@ -42,12 +42,7 @@ type Config struct {
 	// event. Without it every privileged command is refused.
 	Audit io.Writer
 
-	Hostname      string // prompt; default "kpos"
-	FileRoot      string // relative backup/restore/update paths resolve here
-	MaxBackupSize int64  // default 64 MiB
-	// OnUpdateProgress, when set, also receives firmware update progress
-	// (the firmware wires it to the display).
-	OnUpdateProgress func(update.Progress)
+	Hostname string // prompt; default "kpos"
 }
 
 // Console serves technician sessions. One Console may serve several
@@ -55,18 +50,18 @@ type Config struct {
 // store, the lockout counter and the audit log.
 type Console struct {
 	cfg     Config
-	svc     Services
 	guard   *guard
-	cmds    []*command
-	byName  map[string]*command
+	cmds    []*command.Command
+	byName  map[string]*command.Command
 	auditMu sync.Mutex
 	// attempts summarises failed logins: one audit line per burst.
 	attempts *attemptLog
 }
 
-// New returns a console over the given services. It does not touch the
-// disk: a missing password store is reported at login.
-func New(cfg Config, svc Services) *Console {
+// New returns a console that serves cmds (see command.Command) beside its
+// own help, passwd, term, priv, unpriv, logout and exit. It does not touch
+// the disk: a missing password store is reported at login.
+func New(cfg Config, cmds ...*command.Command) *Console {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -85,9 +80,6 @@ func New(cfg Config, svc Services) *Console {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "kpos"
 	}
-	if cfg.MaxBackupSize <= 0 {
-		cfg.MaxBackupSize = 64 << 20
-	}
 	if cfg.KDFIterations <= 0 {
 		cfg.KDFIterations = DefaultKDFIterations
 	}
@@ -97,24 +89,25 @@ func New(cfg Config, svc Services) *Console {
 	}
 	c := &Console{
 		cfg: cfg,
-		svc: svc,
 		guard: &guard{
 			pwPath: cfg.PasswordPath, fixed: cfg.PasswordHash, lockPath: lockPath,
 			policy: cfg.Lockout.withDefaults(), iter: cfg.KDFIterations, now: cfg.Now,
 		},
 	}
 	c.attempts = &attemptLog{gap: time.Minute}
-	c.byName = map[string]*command{}
-	for _, cmd := range commands() {
-		c.register(cmd)
+	c.byName = map[string]*command.Command{}
+	for _, list := range [][]*command.Command{builtinsFirst(), cmds, builtinsLast()} {
+		for _, cmd := range list {
+			c.register(cmd)
+		}
 	}
 	return c
 }
 
 // register adds a command record; help lists it after those before it.
-func (c *Console) register(cmd *command) {
+func (c *Console) register(cmd *command.Command) {
 	c.cmds = append(c.cmds, cmd)
-	c.byName[cmd.name] = cmd
+	c.byName[cmd.Name] = cmd
 }
 
 // errInterrupted ends a blocked read when ctx ends.
@@ -179,7 +172,7 @@ func (c *Console) ServePort(ctx context.Context, rw io.ReadWriter) error {
 // or the end of ctx or of the source.
 func (c *Console) session(ctx context.Context, p *port, rw io.ReadWriter) error {
 	in := &input{p: p, ctxDone: ctx.Done()}
-	s := &session{c: c, port: p, in: in, id: sessionID(), rw: rw, width: Width}
+	s := &session{c: c, port: p, in: in, id: sessionID(), rw: rw, width: command.Width}
 	s.newTerminal()
 	err := s.loop(ctx)
 	c.attempts.flush(s)
@@ -229,7 +222,7 @@ func (s *session) followWidth() {
 	if s.widthSet {
 		return
 	}
-	if cols := s.port.reportedCols(); cols >= minWidth && cols != s.width {
+	if cols := s.port.reportedCols(); cols >= command.MinWidth && cols != s.width {
 		s.setWidth(cols)
 	}
 }
@@ -363,7 +356,7 @@ func (s *session) readSecret(prompt string) (string, error) {
 
 // printRaw writes text (redacted) without folding it: JSON output.
 func (s *session) printRaw(text string) error {
-	if _, err := s.t.Write([]byte(Redact(text) + "\n")); err != nil {
+	if _, err := s.t.Write([]byte(command.Redact(text) + "\n")); err != nil {
 		return fmt.Errorf("console: writing: %w", err)
 	}
 	return nil
@@ -375,7 +368,7 @@ func (s *session) println(text string) error {
 	if !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
-	_, err := s.t.Write([]byte(wrap(Redact(text), s.width)))
+	_, err := s.t.Write([]byte(command.Wrap(command.Redact(text), s.width)))
 	if err != nil {
 		return fmt.Errorf("console: writing: %w", err)
 	}
@@ -601,17 +594,25 @@ type auditRecord struct {
 	Result  string    `json:"result"`
 }
 
+// Println, ReadSecret and Audit are the session as a command sees it
+// (command.Session).
+func (s *session) Println(text string) error                { return s.println(text) }
+func (s *session) ReadSecret(prompt string) (string, error) { return s.readSecret(prompt) }
+func (s *session) Audit(name string, args []string, result string) error {
+	return s.audit(name, args, result)
+}
+
 // audit appends a record; it returns an error when the log cannot take it.
-func (s *session) audit(command string, args []string, result string) error {
+func (s *session) audit(name string, args []string, result string) error {
 	w := s.c.cfg.Audit
 	if w == nil {
 		return errors.New("console: no audit log configured")
 	}
 	red := make([]string, len(args))
 	for i, a := range args {
-		red[i] = Redact(a)
+		red[i] = command.Redact(a)
 	}
-	b, err := json.Marshal(auditRecord{Time: s.c.cfg.Now().UTC(), Session: s.id, Command: command, Args: red, Result: Redact(result)})
+	b, err := json.Marshal(auditRecord{Time: s.c.cfg.Now().UTC(), Session: s.id, Command: name, Args: red, Result: command.Redact(result)})
 	if err != nil {
 		return fmt.Errorf("console: encoding audit record: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"encoding/json"
+	"kpos/firmware/console/command"
+	"kpos/firmware/console/service"
 	"kpos/firmware/update"
 	"os"
 	"path/filepath"
@@ -18,7 +20,7 @@ import (
 
 func TestLoginAndLockoutWithBackoff(t *testing.T) {
 	r := newRig(t)
-	c := New(r.cfg, r.svc)
+	c := New(r.cfg, r.cmds()...)
 	s := r.startWith(t, c)
 	s.expect("technician console")
 	for i := 1; i <= 2; i++ {
@@ -146,7 +148,7 @@ func TestNoAuditLogRefusesPrivileged(t *testing.T) {
 	r := newRig(t)
 	cfg := r.cfg
 	cfg.Audit = nil
-	s := r.startWith(t, New(cfg, r.svc))
+	s := r.startWith(t, New(cfg, r.cmds()...))
 	s.login()
 	s.send("priv")
 	s.expect("Password: ")
@@ -314,8 +316,8 @@ func TestCommands(t *testing.T) {
 			}
 		}
 		for _, l := range strings.Split(out, "\n") {
-			if textWidth(l) > Width {
-				t.Errorf("%s: line wider than %d columns: %q", tt.line, Width, l)
+			if command.TextWidth(l) > command.Width {
+				t.Errorf("%s: line wider than %d columns: %q", tt.line, command.Width, l)
 			}
 		}
 	}
@@ -366,7 +368,7 @@ func TestJSONOutput(t *testing.T) {
 		{"update -json", func(v any) bool { return v.(map[string]any)["active"] == "A" }},
 		{"journal show 99 -json", func(v any) bool { return strings.Contains(v.(map[string]any)["error"].(string), "000099") }},
 		{"nosuch -json", func(v any) bool { return strings.Contains(v.(map[string]any)["error"].(string), "unknown command") }},
-		{"backup - -json", func(v any) bool { return strings.Contains(v.(map[string]any)["armor"].(string), beginArmor) }},
+		{"backup - -json", func(v any) bool { return strings.Contains(v.(map[string]any)["armor"].(string), service.BeginArmor) }},
 	}
 	for _, tt := range tests {
 		out := s.run(tt.line)
@@ -415,7 +417,7 @@ func TestCtrlCCancelsAWaitingTest(t *testing.T) {
 	s.expect("error: cancelled")
 	s.expect("kpos> ")
 	// And with a card:
-	r.devices.cardReady <- CardDetect{Event: "inserted", Interface: "contact", ATRLen: 13}
+	r.devices.cardReady <- service.CardDetect{Event: "inserted", Interface: "contact", ATRLen: 13}
 	if out := s.run("test reader"); !strings.Contains(out, "reader ok: card inserted (contact), ATR 13 bytes") {
 		t.Fatalf("%q", out)
 	}
@@ -439,7 +441,7 @@ func TestPrinterOutOfPaper(t *testing.T) {
 
 func TestServicesNotAvailable(t *testing.T) {
 	r := newRig(t)
-	s := r.startWith(t, New(r.cfg, Services{}))
+	s := r.startWith(t, New(r.cfg, service.Commands(service.Services{}, r.opt)...))
 	s.login()
 	s.priv()
 	for _, line := range []string{"status", "test reader", "modem at AT", "param list", "keys", "binding", "journal list", "reprint last", "settle", "log tail", "perf", "backup -", "restore x", "update", "reboot"} {
@@ -467,8 +469,8 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	}
 	// Over the console: print, paste back.
 	s.send("backup -")
-	armored := s.expect(endArmor)
-	armored = armored[strings.Index(armored, beginArmor):]
+	armored := s.expect(service.EndArmor)
+	armored = armored[strings.Index(armored, service.BeginArmor):]
 	s.expect("kpos# ")
 	s.run("param set host.port 7001")
 	s.send("restore -")
@@ -482,14 +484,14 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("host.port after console restore: %s", v.Value)
 	}
 	// A damaged file is refused and nothing changes.
-	path := filepath.Join(r.cfg.FileRoot, "day1.bak")
+	path := filepath.Join(r.opt.FileRoot, "day1.bak")
 	b, _ := os.ReadFile(path)
 	for name, bad := range map[string][]byte{
 		"flipped":   append(append([]byte{}, b[:len(b)-5]...), append([]byte{b[len(b)-5] ^ 1}, b[len(b)-4:]...)...),
 		"truncated": b[:len(b)-10],
 		"appended":  append(append([]byte{}, b...), "x"...),
 	} {
-		os.WriteFile(filepath.Join(r.cfg.FileRoot, name), bad, 0o600)
+		os.WriteFile(filepath.Join(r.opt.FileRoot, name), bad, 0o600)
 		s.run("param set host.port 7002")
 		if out := s.run("restore " + name); !strings.Contains(out, "restore refused: console: backup integrity check failed") || !strings.Contains(out, "nothing was changed") {
 			t.Errorf("%s: %q", name, out)
@@ -515,7 +517,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	// echoed afterwards and history still works.
 	s.send("restore -")
 	s.expect("Paste the backup")
-	s.sendRaw(beginArmor + "\rWlpaWnBhc3RlZFpaWlo")
+	s.sendRaw(service.BeginArmor + "\rWlpaWnBhc3RlZFpaWlo")
 	s.sendRaw("\x03")
 	s.expect("error: cancelled")
 	s.expect("kpos# ")
@@ -532,7 +534,7 @@ func TestUpdateFromConsole(t *testing.T) {
 	r := newRig(t)
 	var mu sync.Mutex
 	var phases []string
-	r.cfg.OnUpdateProgress = func(p update.Progress) {
+	r.opt.OnUpdateProgress = func(p update.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
@@ -544,11 +546,11 @@ func TestUpdateFromConsole(t *testing.T) {
 	s.priv()
 	payload := []byte(strings.Repeat("kpos firmware 1.1.0 ", 20000))
 	img := signImage(t, r, "1.1.0", payload)
-	os.WriteFile(filepath.Join(r.cfg.FileRoot, "kpos-1.1.0.img"), img, 0o644)
+	os.WriteFile(filepath.Join(r.opt.FileRoot, "kpos-1.1.0.img"), img, 0o644)
 	tampered := append([]byte{}, img...)
 	tampered[len(tampered)/2] ^= 0x40
-	os.WriteFile(filepath.Join(r.cfg.FileRoot, "tampered.img"), tampered, 0o644)
-	os.WriteFile(filepath.Join(r.cfg.FileRoot, "old.img"), signImage(t, r, "0.9.0", []byte("old")), 0o644)
+	os.WriteFile(filepath.Join(r.opt.FileRoot, "tampered.img"), tampered, 0o644)
+	os.WriteFile(filepath.Join(r.opt.FileRoot, "old.img"), signImage(t, r, "0.9.0", []byte("old")), 0o644)
 
 	if out := s.run("update tampered.img"); !strings.Contains(out, "update refused, nothing changed: update: bad image signature") {
 		t.Fatalf("tampered: %q", out)
@@ -604,7 +606,7 @@ func TestUpdateFromConsole(t *testing.T) {
 
 func TestUnixSocket(t *testing.T) {
 	r := newRig(t)
-	c := New(r.cfg, r.svc)
+	c := New(r.cfg, r.cmds()...)
 	sock := filepath.Join(r.dir, "console.sock")
 	ln, err := ListenUnix(sock)
 	if err != nil {

@@ -5,11 +5,10 @@
 // folded at the terminal's width and -json output. One reader per line
 // acts on ^C at once and never waits for the session it feeds.
 //
-// The console declares one small interface per command group (Services) and
-// value types of its own; the firmware's main package wires real
-// implementations behind them. The console must not import the journal, the
-// key store, the acquirer, the binding logic or any driver: it only sees
-// masked, display-ready values. Nothing it prints or audits may contain a
-// PAN, a PIN or key material; output passes through a redactor as a last line
-// of defence.
+// It runs the commands it is given as records (package console/command)
+// beside its own (help, passwd, term, priv, unpriv, logout, exit); the
+// commands that act on the terminal are package console/service. It knows
+// nothing of what those commands act on. Nothing it prints or audits may
+// contain a PAN, a PIN or key material; output passes through a redactor as
+// a last line of defence.
 package console

@@ -22,7 +22,7 @@ func (fullDisk) Write([]byte) (int, error) {
 // password is checked and no login is possible; the console says why.
 func TestFullDiskLockout(t *testing.T) {
 	r := newRig(t)
-	c := New(r.cfg, r.svc)
+	c := New(r.cfg, r.cmds()...)
 	c.guard.write = func(string, []byte, fs.FileMode) error { return syscall.ENOSPC }
 	s := r.startWith(t, c)
 	for i := 0; i < 8; i++ {
@@ -64,7 +64,7 @@ func TestFullDiskAudit(t *testing.T) {
 // password is even checked, so a power cut during the check counts it.
 func TestLockoutStateWrittenBeforeTheAnswer(t *testing.T) {
 	r := newRig(t)
-	c := New(r.cfg, r.svc)
+	c := New(r.cfg, r.cmds()...)
 	var seen []string
 	c.guard.write = func(path string, b []byte, perm fs.FileMode) error {
 		seen = append(seen, string(b))
@@ -109,7 +109,7 @@ func TestPreLoginFlood(t *testing.T) {
 	r := newRig(t)
 	audit := &countingWriter{}
 	r.cfg.Audit = audit
-	c := New(r.cfg, r.svc)
+	c := New(r.cfg, r.cmds()...)
 	s := r.startWith(t, c)
 	s.expect("Password: ")
 	const attempts = 100_000

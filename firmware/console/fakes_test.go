@@ -12,10 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"kpos/firmware/console/service"
 	"kpos/hal"
 )
 
-// The fakes behind Services in the tests. They hold what a real terminal
+// The fakes behind service.Services in the tests. They hold what a real terminal
 // holds (clear PANs inside, key material inside) so that the tests can show
 // none of it reaches the console.
 
@@ -40,16 +41,16 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 type fakeStatus struct{ j *fakeJournal }
 
-func (f fakeStatus) Status(ctx context.Context) (Status, error) {
-	st := Status{Version: "1.0.0", Board: "sim", Serial: "KPOS-SIM-0001", Uptime: 2*time.Hour + 14*time.Minute, Binding: "bound",
-		Link:       LinkInfo{Kind: "cellular", Up: true, Registered: true, Signal: 23, Operator: "China Mobile"},
-		LastErrors: []ErrorEntry{{Time: t0.Add(-40 * time.Minute), Source: "printer", Message: "paper near end"}}}
+func (f fakeStatus) Status(ctx context.Context) (service.Status, error) {
+	st := service.Status{Version: "1.0.0", Board: "sim", Serial: "KPOS-SIM-0001", Uptime: 2*time.Hour + 14*time.Minute, Binding: "bound",
+		Link:       service.LinkInfo{Kind: "cellular", Up: true, Registered: true, Signal: 23, Operator: "China Mobile"},
+		LastErrors: []service.ErrorEntry{{Time: t0.Add(-40 * time.Minute), Source: "printer", Message: "paper near end"}}}
 	st.Batch = f.j.summary()
 	return st, nil
 }
 
 type fakeEntry struct {
-	JournalEntry
+	service.JournalEntry
 	pan hal.PAN
 }
 
@@ -63,7 +64,7 @@ type fakeJournal struct {
 func newFakeJournal() *fakeJournal {
 	j := &fakeJournal{batch: 1}
 	add := func(trace uint32, min int, kind, method string, amount int64, pan, state, auth, rrn string) {
-		e := fakeEntry{JournalEntry: JournalEntry{Trace: trace, Batch: 1, Time: t0.Add(time.Duration(min) * time.Minute), Kind: kind, Method: method,
+		e := fakeEntry{JournalEntry: service.JournalEntry{Trace: trace, Batch: 1, Time: t0.Add(time.Duration(min) * time.Minute), Kind: kind, Method: method,
 			Amount: amount, Currency: "CNY", State: state, AuthCode: auth, RRN: rrn}}
 		if pan != "" {
 			e.pan = hal.MustPAN(pan)
@@ -81,17 +82,17 @@ func newFakeJournal() *fakeJournal {
 	return j
 }
 
-func (j *fakeJournal) view(e fakeEntry) JournalEntry {
+func (j *fakeJournal) view(e fakeEntry) service.JournalEntry {
 	v := e.JournalEntry
 	v.MaskedPAN = e.pan.Masked()
 	return v
 }
 
-func (j *fakeJournal) summary() BatchSummary {
+func (j *fakeJournal) summary() service.BatchSummary {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	b := BatchSummary{Number: j.batch}
-	tot := map[string]*MethodTotal{}
+	b := service.BatchSummary{Number: j.batch}
+	tot := map[string]*service.MethodTotal{}
 	for _, e := range j.entries {
 		if e.Batch != j.batch {
 			continue
@@ -105,7 +106,7 @@ func (j *fakeJournal) summary() BatchSummary {
 			m = e.Method
 		}
 		if tot[m] == nil {
-			tot[m] = &MethodTotal{Method: m}
+			tot[m] = &service.MethodTotal{Method: m}
 		}
 		if e.State == "approved" && e.Kind == "sale" {
 			tot[m].SaleCount++
@@ -120,10 +121,10 @@ func (j *fakeJournal) summary() BatchSummary {
 	return b
 }
 
-func (j *fakeJournal) List(ctx context.Context, n int) ([]JournalEntry, error) {
+func (j *fakeJournal) List(ctx context.Context, n int) ([]service.JournalEntry, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []JournalEntry
+	var out []service.JournalEntry
 	for i := len(j.entries) - 1; i >= 0 && len(out) < n; i-- {
 		if j.entries[i].Batch == j.batch {
 			out = append(out, j.view(j.entries[i]))
@@ -132,7 +133,7 @@ func (j *fakeJournal) List(ctx context.Context, n int) ([]JournalEntry, error) {
 	return out, nil
 }
 
-func (j *fakeJournal) Show(ctx context.Context, trace uint32) (JournalEntry, error) {
+func (j *fakeJournal) Show(ctx context.Context, trace uint32) (service.JournalEntry, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, e := range j.entries {
@@ -140,7 +141,7 @@ func (j *fakeJournal) Show(ctx context.Context, trace uint32) (JournalEntry, err
 			return j.view(e), nil
 		}
 	}
-	return JournalEntry{}, fmt.Errorf("journal: trace %d: %w", trace, ErrNotFound)
+	return service.JournalEntry{}, fmt.Errorf("journal: trace %d: %w", trace, service.ErrNotFound)
 }
 
 func (j *fakeJournal) Reprint(ctx context.Context, trace uint32) error {
@@ -157,17 +158,17 @@ func (j *fakeJournal) ReprintLast(ctx context.Context) (uint32, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.entries) == 0 {
-		return 0, ErrNotFound
+		return 0, service.ErrNotFound
 	}
 	tr := j.entries[len(j.entries)-1].Trace
 	j.reprinted = append(j.reprinted, tr)
 	return tr, nil
 }
 
-func (j *fakeJournal) Settle(ctx context.Context) (SettleResult, error) {
+func (j *fakeJournal) Settle(ctx context.Context) (service.SettleResult, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	r := SettleResult{Batch: j.batch, Balanced: true}
+	r := service.SettleResult{Batch: j.batch, Balanced: true}
 	for i := range j.entries {
 		e := &j.entries[i]
 		if e.Batch == j.batch && !e.Settled {
@@ -188,19 +189,19 @@ func (j *fakeJournal) addSale(amount int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tr := j.entries[len(j.entries)-1].Trace + 1
-	j.entries = append(j.entries, fakeEntry{JournalEntry: JournalEntry{Trace: tr, Batch: j.batch, Time: t0, Kind: "sale", Method: "qr",
+	j.entries = append(j.entries, fakeEntry{JournalEntry: service.JournalEntry{Trace: tr, Batch: j.batch, Time: t0, Kind: "sale", Method: "qr",
 		Amount: amount, Currency: "CNY", State: "approved", Response: "00", AuthCode: "QR0001"}})
 }
 
 type fakeParams struct {
 	mu     sync.Mutex
 	values map[string]string
-	defs   map[string]Param
+	defs   map[string]service.Param
 }
 
 func newFakeParams() *fakeParams {
-	p := &fakeParams{values: map[string]string{}, defs: map[string]Param{}}
-	for _, d := range []Param{
+	p := &fakeParams{values: map[string]string{}, defs: map[string]service.Param{}}
+	for _, d := range []service.Param{
 		{Name: "host.address", Value: "10.0.0.8", Description: "acquirer host address"},
 		{Name: "host.port", Value: "5000", Description: "acquirer host TCP port"},
 		{Name: "host.timeout", Value: "30s", Description: "answer timeout per request"},
@@ -216,10 +217,10 @@ func newFakeParams() *fakeParams {
 	return p
 }
 
-func (p *fakeParams) List(ctx context.Context) ([]Param, error) {
+func (p *fakeParams) List(ctx context.Context) ([]service.Param, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []Param
+	var out []service.Param
 	for name, d := range p.defs {
 		d.Value = p.values[name]
 		out = append(out, d)
@@ -228,12 +229,12 @@ func (p *fakeParams) List(ctx context.Context) ([]Param, error) {
 	return out, nil
 }
 
-func (p *fakeParams) Get(ctx context.Context, name string) (Param, error) {
+func (p *fakeParams) Get(ctx context.Context, name string) (service.Param, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d, ok := p.defs[name]
 	if !ok {
-		return Param{}, fmt.Errorf("params: %q: %w", name, ErrNotFound)
+		return service.Param{}, fmt.Errorf("params: %q: %w", name, service.ErrNotFound)
 	}
 	d.Value = p.values[name]
 	return d, nil
@@ -243,21 +244,21 @@ func (p *fakeParams) Set(ctx context.Context, name, value string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.defs[name]; !ok {
-		return fmt.Errorf("params: %q: %w", name, ErrNotFound)
+		return fmt.Errorf("params: %q: %w", name, service.ErrNotFound)
 	}
 	switch name {
 	case "host.port":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("params: host.port must be 1..65535: %w", ErrInvalid)
+			return fmt.Errorf("params: host.port must be 1..65535: %w", service.ErrInvalid)
 		}
 	case "settle.time":
 		if _, err := time.Parse("15:04", value); err != nil {
-			return fmt.Errorf("params: settle.time must be HH:MM: %w", ErrInvalid)
+			return fmt.Errorf("params: settle.time must be HH:MM: %w", service.ErrInvalid)
 		}
 	case "host.timeout":
 		if d, err := time.ParseDuration(value); err != nil || d < time.Second || d > 2*time.Minute {
-			return fmt.Errorf("params: host.timeout must be 1s..2m: %w", ErrInvalid)
+			return fmt.Errorf("params: host.timeout must be 1s..2m: %w", service.ErrInvalid)
 		}
 	}
 	p.values[name] = value
@@ -269,8 +270,8 @@ type fakeKeys struct{}
 // The material is here only to prove it never reaches the console.
 const fakeTMK = "11111111111111112222222222222222"
 
-func (fakeKeys) Keys(ctx context.Context) ([]KeyInfo, error) {
-	return []KeyInfo{
+func (fakeKeys) Keys(ctx context.Context) ([]service.KeyInfo, error) {
+	return []service.KeyInfo{
 		{Name: "TMK", Algorithm: "3DES-2K", KCV: "82E13665", Loaded: true, LoadedAt: t0.Add(-48 * time.Hour)},
 		{Name: "PIN", Algorithm: "3DES-2K", KCV: "D2B91C", Loaded: true, LoadedAt: t0.Add(-2 * time.Hour)},
 		{Name: "MAC", Algorithm: "3DES-2K", KCV: "7A1F3E", Loaded: true, LoadedAt: t0.Add(-2 * time.Hour)},
@@ -280,8 +281,8 @@ func (fakeKeys) Keys(ctx context.Context) ([]KeyInfo, error) {
 
 type fakeBinding struct{}
 
-func (fakeBinding) Binding(ctx context.Context) (BindingInfo, error) {
-	return BindingInfo{State: "bound", TID: "12345678", MID: "898320154110001", Merchant: "测试商户 KPOS Test Shop", Bank: "UnionPay test bank",
+func (fakeBinding) Binding(ctx context.Context) (service.BindingInfo, error) {
+	return service.BindingInfo{State: "bound", TID: "12345678", MID: "898320154110001", Merchant: "测试商户 KPOS Test Shop", Bank: "UnionPay test bank",
 		BoundAt: t0.Add(-48 * time.Hour), ExpiresAt: t0.Add(365 * 24 * time.Hour), LastCheck: t0.Add(-2 * time.Hour),
 		SettlementAccount: hal.MustPAN("6222021234567890128").Masked()}, nil
 }
@@ -291,15 +292,15 @@ type fakeDevices struct {
 	paperOut  bool
 	pages     int
 	atLog     []string
-	cardReady chan CardDetect // DetectCard waits on it
+	cardReady chan service.CardDetect // DetectCard waits on it
 }
 
-func (d *fakeDevices) DetectCard(ctx context.Context) (CardDetect, error) {
+func (d *fakeDevices) DetectCard(ctx context.Context) (service.CardDetect, error) {
 	select {
 	case c := <-d.cardReady:
 		return c, nil
 	case <-ctx.Done():
-		return CardDetect{}, ctx.Err()
+		return service.CardDetect{}, ctx.Err()
 	}
 }
 
@@ -313,20 +314,20 @@ func (d *fakeDevices) PrinterTestPage(ctx context.Context) error {
 	return nil
 }
 
-func (d *fakeDevices) PrinterStatus(ctx context.Context) (PrinterState, error) {
+func (d *fakeDevices) PrinterStatus(ctx context.Context) (service.PrinterState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return PrinterState{Ready: !d.paperOut, PaperOut: d.paperOut}, nil
+	return service.PrinterState{Ready: !d.paperOut, PaperOut: d.paperOut}, nil
 }
 
-func (d *fakeDevices) ScanOne(ctx context.Context) (ScanResult, error) {
+func (d *fakeDevices) ScanOne(ctx context.Context) (service.ScanResult, error) {
 	// A bank K-code letter's QR that (badly) carries a card number: the
 	// console must not show the digits.
-	return ScanResult{Kind: "unionpay", Text: "https://qr.95516.com/00010000/6222021234567890128"}, nil
+	return service.ScanResult{Kind: "unionpay", Text: "https://qr.95516.com/00010000/6222021234567890128"}, nil
 }
 
-func (d *fakeDevices) Modem(ctx context.Context) (ModemInfo, error) {
-	return ModemInfo{Model: "SIM7600CE", SIM: "ready", ICCIDMasked: "8986***********1234", Signal: 23, Registration: "registered (home)", Operator: "China Mobile"}, nil
+func (d *fakeDevices) Modem(ctx context.Context) (service.ModemInfo, error) {
+	return service.ModemInfo{Model: "SIM7600CE", SIM: "ready", ICCIDMasked: "8986***********1234", Signal: 23, Registration: "registered (home)", Operator: "China Mobile"}, nil
 }
 
 func (d *fakeDevices) ModemAT(ctx context.Context, cmd string) ([]string, error) {
@@ -355,8 +356,8 @@ type fakeLogs struct {
 	level string
 }
 
-func (l *fakeLogs) Tail(ctx context.Context, n int) ([]LogLine, error) {
-	all := []LogLine{
+func (l *fakeLogs) Tail(ctx context.Context, n int) ([]service.LogLine, error) {
+	all := []service.LogLine{
 		{Time: t0.Add(-3 * time.Minute), Level: "info", Message: "acquirer: sign-on ok, working keys loaded"},
 		{Time: t0.Add(-2 * time.Minute), Level: "warn", Message: "printer: paper near end"},
 		// A careless line from some package; the console must mask it.
@@ -383,9 +384,9 @@ func (l *fakeLogs) Level(ctx context.Context) (string, error) {
 
 type fakePerf struct{}
 
-func (fakePerf) Perf(ctx context.Context) ([]PerfStat, error) {
+func (fakePerf) Perf(ctx context.Context) ([]service.PerfStat, error) {
 	ms := time.Millisecond
-	return []PerfStat{
+	return []service.PerfStat{
 		{Target: "host:acquirer", Count: 42, Errors: 1, P50: 640 * ms, P95: 1800 * ms, Max: 4100 * ms},
 		{Target: "device:printer", Count: 40, P50: 900 * ms, P95: 1300 * ms, Max: 1500 * ms},
 		{Target: "device:reader", Count: 38, P50: 210 * ms, P95: 480 * ms, Max: 900 * ms},
@@ -406,7 +407,7 @@ type backupDoc struct {
 }
 
 type backupEntry struct {
-	JournalEntry
+	service.JournalEntry
 	PANRef string `json:"pan_ref"` // a real store would keep it encrypted
 }
 
@@ -438,7 +439,7 @@ func (b fakeBackup) Import(ctx context.Context, r io.Reader) error {
 	}
 	for _, e := range b.j.entries {
 		if !e.Settled && !have[e.Trace] {
-			return fmt.Errorf("backup: trace %06d is not in the backup: %w", e.Trace, ErrWouldLoseUnsettled)
+			return fmt.Errorf("backup: trace %06d is not in the backup: %w", e.Trace, service.ErrWouldLoseUnsettled)
 		}
 	}
 	old := map[uint32]hal.PAN{}

@@ -16,7 +16,10 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/term"
 
+	"kpos/firmware/console/command"
+	"kpos/firmware/console/service"
 	"kpos/firmware/update"
+	"kpos/hal"
 )
 
 const testPassword = "tech-pass-2026" // TEST ONLY
@@ -60,14 +63,15 @@ type rig struct {
 	signer  ed25519.PrivateKey
 	reboots int
 	cfg     Config
-	svc     Services
+	svc     service.Services
+	opt     service.Options
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	r := &rig{dir: dir, clock: &fakeClock{now: t0}, journal: newFakeJournal(), params: newFakeParams(),
-		devices: &fakeDevices{cardReady: make(chan CardDetect, 1)}, logs: &fakeLogs{level: "info"}, audit: newSyncBuffer()}
+		devices: &fakeDevices{cardReady: make(chan service.CardDetect, 1)}, logs: &fakeLogs{level: "info"}, audit: newSyncBuffer()}
 	if err := SetPassword(filepath.Join(dir, "console.pw"), testPassword, 1000); err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +100,19 @@ func newRig(t *testing.T) *rig {
 		PasswordPath: filepath.Join(dir, "console.pw"), KDFIterations: 1000,
 		Lockout:     LockoutPolicy{MaxFailures: 3, BaseDelay: 30 * time.Second, MaxDelay: 10 * time.Minute},
 		IdleTimeout: time.Minute, PrivTimeout: 10 * time.Minute, CommandTimeout: 10 * time.Second,
-		Now: r.clock.Now, Audit: r.audit, FileRoot: filepath.Join(dir, "files"),
+		Now: r.clock.Now, Audit: r.audit,
 	}
-	r.svc = Services{
+	r.opt = service.Options{FileRoot: filepath.Join(dir, "files")}
+	r.svc = service.Services{
 		Status: fakeStatus{r.journal}, Devices: r.devices, Params: r.params, Keys: fakeKeys{}, Binding: fakeBinding{},
 		Journal: r.journal, Logs: r.logs, Perf: fakePerf{}, Backup: fakeBackup{r.journal, r.params}, Update: r.updater,
 		Reboot: func(context.Context) error { r.reboots++; return nil },
 	}
 	return r
 }
+
+// cmds are the service commands over the rig's fakes.
+func (r *rig) cmds() []*command.Command { return service.Commands(r.svc, r.opt) }
 
 // session is a console session driven over a real pty: the console serves
 // the raw slave side the way it would serve a serial port, the test types
@@ -119,7 +127,7 @@ type ptySession struct {
 }
 
 func (r *rig) start(t *testing.T) *ptySession {
-	return r.startWith(t, New(r.cfg, r.svc))
+	return r.startWith(t, New(r.cfg, r.cmds()...))
 }
 
 func (r *rig) startWith(t *testing.T, c *Console) *ptySession {
@@ -234,7 +242,7 @@ var (
 func findSecrets(text string) []string {
 	var found []string
 	for _, m := range digitRun.FindAllString(text, -1) {
-		if len(m) <= 19 && luhnValid(m) {
+		if len(m) <= 19 && hal.LuhnValid(m) {
 			found = append(found, "PAN-like "+m)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/term"
+	"kpos/firmware/console/command"
 )
 
 // TestCtrlCWithTypeAhead is the hang of a ^C typed after type-ahead: a
@@ -288,7 +289,7 @@ func (s *ptySession) runError(line string) string {
 func widest(text string) int {
 	w := 0
 	for _, l := range strings.Split(text, "\n") {
-		w = max(w, textWidth(l))
+		w = max(w, command.TextWidth(l))
 	}
 	return w
 }

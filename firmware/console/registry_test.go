@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"kpos/firmware/console/command"
 )
 
 // A command is one record: declaring one, and nothing else, gives it help,
@@ -16,16 +18,15 @@ func TestOneRecordIsACommand(t *testing.T) {
 		Value  int    `json:"value"`
 	}
 	r := newRig(t)
-	c := New(r.cfg, r.svc)
-	c.register(&command{name: "gauge", usage: "[N]", summary: "test-only readings (N *)",
-		help: "Shows N readings; asking for any N needs privileges.",
-		args: between(0, 1, "%s takes at most one N"), privileged: func(a []string) bool { return len(a) > 0 },
-		run: handle(func(c *call) ([]reading, error) {
+	gauge := &command.Command{Name: "gauge", Usage: "[N]", Summary: "test-only readings (N *)",
+		Help: "Shows N readings; asking for any N needs privileges.",
+		Args: command.Between(0, 1, "%s takes at most one N"), Privileged: func(a []string) bool { return len(a) > 0 },
+		Run: command.Handle(func(c *command.Call) ([]reading, error) {
 			n := 2
-			if len(c.args) == 1 {
-				v, err := strconv.Atoi(c.args[0])
+			if len(c.Args) == 1 {
+				v, err := strconv.Atoi(c.Args[0])
 				if err != nil {
-					return nil, c.usage("'%s' is not a number", c.args[0])
+					return nil, c.Usage("'%s' is not a number", c.Args[0])
 				}
 				n = v
 			}
@@ -34,10 +35,11 @@ func TestOneRecordIsACommand(t *testing.T) {
 				out = append(out, reading{"s" + strconv.Itoa(i), 10 * i})
 			}
 			return out, nil
-		}, tableOf("no readings",
-			column[reading]{head: "SENSOR", cell: func(r reading) string { return r.Sensor }},
-			column[reading]{head: "VALUE", cell: func(r reading) string { return strconv.Itoa(r.Value) }, right: true}))})
-	name := c.cmds[len(c.cmds)-1].name
+		}, command.TableOf("no readings",
+			command.Column[reading]{Head: "SENSOR", Cell: func(r reading) string { return r.Sensor }},
+			command.Column[reading]{Head: "VALUE", Cell: func(r reading) string { return strconv.Itoa(r.Value) }, Right: true}))}
+	c := New(r.cfg, append(r.cmds(), gauge)...)
+	name := gauge.Name
 	s := r.startWith(t, c)
 	s.login()
 

@@ -18,7 +18,7 @@ func TestAttach(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	go New(r.cfg, r.svc).ServeListener(ctx, ln)
+	go New(r.cfg, r.cmds()...).ServeListener(ctx, ln)
 	kbd, typist, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -30,12 +30,12 @@ func TestTranscript(t *testing.T) {
 	}
 	s.priv()
 	s.run("backup day1.bak")
-	b, err := os.ReadFile(filepath.Join(r.cfg.FileRoot, "day1.bak"))
+	b, err := os.ReadFile(filepath.Join(r.opt.FileRoot, "day1.bak"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b[len(b)-3] ^= 0x01 // one bit flipped in transit
-	if err := os.WriteFile(filepath.Join(r.cfg.FileRoot, "day1-copy.bak"), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(r.opt.FileRoot, "day1-copy.bak"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.run("restore day1-copy.bak")

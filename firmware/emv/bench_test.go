@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -14,7 +15,7 @@ type benchProfile struct {
 	name   string
 	iface  hal.CardInterface
 	amount int64
-	edit   func(*Config)
+	edit   func(*emvconfig.Config)
 	script func(tb testing.TB) []fake.Exchange
 	host   *HostResponse
 }
@@ -44,7 +45,7 @@ func benchProfiles() []benchProfile {
 		},
 		{
 			name: "contact-sda-offline", iface: hal.Contact, amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].FloorLimit = 50000 },
 			script: func(tb testing.TB) []fake.Exchange {
 				zeros := []string{"0000000000", "0000000000", "0000000000"}
 				r1, r2 := odaRecords(tb, "5C00", "sda", cvmSignatureOnly, "7E", zeros...)
@@ -67,7 +68,7 @@ func benchProfiles() []benchProfile {
 		},
 		{
 			name: "qpboc-fdda-offline", iface: hal.Contactless, amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
 			script: func(tb testing.TB) []fake.Exchange {
 				sdad := thePKI(tb).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000010000"), mustHex("0156"), mustHex("0100000000"))
 				return []fake.Exchange{

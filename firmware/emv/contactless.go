@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"kpos/firmware/emv/capk"
 	"kpos/hal"
 )
 
@@ -133,7 +134,7 @@ func (s *session) fddaVerify() error {
 	if card := s.icc[0x9F69]; len(card) > 0 && card[0] == 0x01 {
 		extra = append(extra, s.term[0x9F02], s.term[0x5F2A], card)
 	}
-	dd, err := verifySDAD(key, s.icc[0x9F4B], extra...)
+	dd, err := capk.VerifySDAD(key, s.icc[0x9F4B], extra...)
 	if err != nil {
 		return err
 	}

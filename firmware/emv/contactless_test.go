@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -62,7 +63,7 @@ func TestContactless(t *testing.T) {
 	tests := []struct {
 		name     string
 		amount   int64
-		edit     func(*Config)
+		edit     func(*emvconfig.Config)
 		script   func(t *testing.T) []fake.Exchange
 		decision Decision
 		cvm      CVM
@@ -89,7 +90,7 @@ func TestContactless(t *testing.T) {
 		},
 		{
 			name: "qPBOC offline approval with fDDA", amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
 			script: func(t *testing.T) []fake.Exchange {
 				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000010000"), mustHex("0156"), mustHex("0100000000"))
 				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),
@@ -100,7 +101,7 @@ func TestContactless(t *testing.T) {
 		},
 		{
 			name: "qPBOC fDDA fails, CTQ says go online", amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
 			script: func(t *testing.T) []fake.Exchange {
 				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000099999"), mustHex("0156"), mustHex("0100000000"))
 				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),
@@ -111,7 +112,7 @@ func TestContactless(t *testing.T) {
 		},
 		{
 			name: "qPBOC fDDA fails, CTQ says switch interface", amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
 			script: func(t *testing.T) []fake.Exchange {
 				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000099999"), mustHex("0156"), mustHex("0100000000"))
 				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),
@@ -122,7 +123,7 @@ func TestContactless(t *testing.T) {
 		},
 		{
 			name: "qPBOC fDDA fails, no CTQ: declined", amount: 10000,
-			edit: func(c *Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
+			edit: func(c *emvconfig.Config) { c.AIDs[0].Contactless.FloorLimit = 50000 },
 			script: func(t *testing.T) []fake.Exchange {
 				sdad := thePKI(t).sdad(mustHex(idn), mustHex("12345678"), mustHex("000000099999"), mustHex("0156"), mustHex("0100000000"))
 				gpo := ok(T(0x77, T(0x82, "2000"), T(0x94, "08010201"), T(0x57, upTrack2), T(0x5F34, "01"),

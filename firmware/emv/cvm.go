@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 
+	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 )
 
@@ -126,7 +129,7 @@ const aipOnDeviceCVM = 0x02
 // the CVM limit with a phone or watch that verified its holder: the CVM
 // list is not used (CVM results 01 00 02, as the M/Chip kernels set them).
 func (s *session) onDeviceCVM() bool {
-	return s.iface == hal.Contactless && s.aid.Kind == KindMastercard &&
+	return s.iface == hal.Contactless && s.aid.Kind == emvconfig.KindMastercard &&
 		s.aip[0]&aipOnDeviceCVM != 0 && s.txn.Amount >= s.aid.Contactless.CVMLimit
 }
 
@@ -246,14 +249,14 @@ type EncipheredPINVerifier interface {
 }
 
 // pinEncipherKey recovers the key for offline PIN encipherment.
-func (s *session) pinEncipherKey() (*rsaKey, error) {
+func (s *session) pinEncipherKey() (*capk.PublicKey, error) {
 	if cert, ok := s.icc[0x9F2D]; ok {
 		ik, err := s.issuerKey()
 		if err != nil {
 			return nil, err
 		}
 		pan := s.pan()
-		return recoverICCKey(ik, cert, s.icc[0x9F2F], s.icc[0x9F2E], nil, pan, s.txn.Time)
+		return capk.RecoverICCKey(ik, cert, s.icc[0x9F2F], s.icc[0x9F2E], nil, pan, s.txn.Time)
 	}
 	if s.oda.iccKey != nil {
 		return s.oda.iccKey, nil
@@ -277,8 +280,8 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 			return false, cvmResultFailed, nil
 		}
 		key, err := s.pinEncipherKey()
-		if err == nil && key.isSM2() {
-			err = fmt.Errorf("%w: PIN encipherment under an SM2 key", errODAFormat)
+		if err == nil && key.IsSM2() {
+			err = fmt.Errorf("%w: PIN encipherment under an SM2 key", capk.ErrFormat)
 		}
 		if err != nil {
 			s.k.log.Debug("emv: PIN encipherment key", "err", err)
@@ -328,16 +331,16 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 		}
 		s.apdus++
 		switch {
-		case sw == swOK:
+		case sw == apdu.SWOK:
 			s.cvm = CVMOfflinePIN
 			if withSignature {
 				s.signature = true
 				return true, cvmResultUnknown, nil
 			}
 			return true, cvmResultSuccessful, nil
-		case sw&0xFFF0 == swWrongPINPrefix:
+		case sw&0xFFF0 == apdu.SWWrongPINPrefix:
 			tries = int(sw & 0x0F)
-		case sw == swAuthBlocked || sw == swRefDataInvalid:
+		case sw == apdu.SWAuthBlocked || sw == apdu.SWRefDataInvalid:
 			tries = 0
 		default:
 			return false, cvmResultFailed, nil

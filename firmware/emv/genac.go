@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"fmt"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 )
 
@@ -48,14 +49,14 @@ func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
 // generateAC sends GENERATE AC and stores the response data. It checks the
 // cryptogram type against the one requested (Book 3 9.3).
 func (s *session) generateAC(ctx context.Context, p1 byte, data []byte) (tlv.TLV, byte, error) {
-	r, err := s.transmit(ctx, "GENERATE AC", apdu(0x80, 0xAE, p1, 0x00, data, true))
+	r, err := s.transmit(ctx, "GENERATE AC", apdu.Command(0x80, 0xAE, p1, 0x00, data, true))
 	if err != nil {
 		return tlv.TLV{}, 0, err
 	}
-	if r.sw != swOK {
-		return tlv.TLV{}, 0, badSW("GENERATE AC", r.sw)
+	if r.SW != apdu.SWOK {
+		return tlv.TLV{}, 0, apdu.BadSW("GENERATE AC", r.SW)
 	}
-	obj, err := tlv.ParseOne(r.data)
+	obj, err := tlv.ParseOne(r.Data)
 	if err != nil {
 		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: %w", ErrCardResponse, err)
 	}
@@ -264,12 +265,12 @@ func (s *session) issuerAuthentication(ctx context.Context, iad []byte) error {
 		s.tvr.Set(TVRIssuerAuthenticationFailed)
 		return nil
 	}
-	r, err := s.transmit(ctx, "EXTERNAL AUTHENTICATE", apdu(0x00, 0x82, 0x00, 0x00, iad, false))
+	r, err := s.transmit(ctx, "EXTERNAL AUTHENTICATE", apdu.Command(0x00, 0x82, 0x00, 0x00, iad, false))
 	if err != nil {
 		return err
 	}
 	s.tsi.Set(TSIIssuerAuthenticationPerformed)
-	if r.sw != swOK {
+	if r.SW != apdu.SWOK {
 		s.tvr.Set(TVRIssuerAuthenticationFailed)
 	}
 	return nil
@@ -334,7 +335,7 @@ func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) 
 			if err != nil {
 				return results, err
 			}
-			if sw1 := byte(r.sw >> 8); sw1 != 0x90 && sw1 != 0x62 && sw1 != 0x63 {
+			if sw1 := byte(r.SW >> 8); sw1 != 0x90 && sw1 != 0x62 && sw1 != 0x63 {
 				result = 0x10 | byte(i+1)
 				break
 			}

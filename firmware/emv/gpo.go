@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -80,29 +81,29 @@ func (s *session) initiate(ctx context.Context) error {
 	}
 	s.pdolData = pdol.Build(s.value)
 	s.sent(pdol, s.pdolData)
-	r, err := s.transmit(ctx, "GPO", apdu(0x80, 0xA8, 0x00, 0x00, tlv.Encode(0x83, s.pdolData), true))
+	r, err := s.transmit(ctx, "GPO", apdu.Command(0x80, 0xA8, 0x00, 0x00, tlv.Encode(0x83, s.pdolData), true))
 	if err != nil {
 		return err
 	}
-	switch r.sw {
-	case swOK:
-	case swSeePhone:
+	switch r.SW {
+	case apdu.SWOK:
+	case apdu.SWSeePhone:
 		if s.iface == hal.Contactless {
 			if s.ch != nil {
 				s.ch.Notify(ctx, NoticeSeePhone)
 			}
 			return fmt.Errorf("emv: GPO: %w", ErrSeePhone)
 		}
-		return badSW("GPO", r.sw)
-	case swConditions:
+		return apdu.BadSW("GPO", r.SW)
+	case apdu.SWConditions:
 		if s.iface == hal.Contactless {
 			return fmt.Errorf("emv: GPO: SW 6985: %w", ErrUseContact)
 		}
 		return errGPORefused
 	default:
-		return badSW("GPO", r.sw)
+		return apdu.BadSW("GPO", r.SW)
 	}
-	obj, err := tlv.ParseOne(r.data)
+	obj, err := tlv.ParseOne(r.Data)
 	if err != nil {
 		return fmt.Errorf("emv: GPO: %w: %w", ErrCardResponse, err)
 	}
@@ -155,15 +156,15 @@ func (s *session) readRecords(ctx context.Context) error {
 	for i := 0; i < len(s.afl); i += 4 {
 		sfi, first, last, odaN := s.afl[i]>>3, s.afl[i+1], s.afl[i+2], s.afl[i+3]
 		for rec := int(first); rec <= int(last); rec++ {
-			r, err := s.transmit(ctx, "READ RECORD", readRecordCmd(sfi, byte(rec)))
+			r, err := s.transmit(ctx, "READ RECORD", apdu.ReadRecord(sfi, byte(rec)))
 			if err != nil {
 				return err
 			}
-			if r.sw != swOK {
-				return badSW("READ RECORD", r.sw)
+			if r.SW != apdu.SWOK {
+				return apdu.BadSW("READ RECORD", r.SW)
 			}
 			forODA := rec < int(first)+int(odaN)
-			obj, err := tlv.ParseOne(r.data)
+			obj, err := tlv.ParseOne(r.Data)
 			if err != nil || obj.Tag != 0x70 {
 				if sfi <= 10 {
 					return fmt.Errorf("emv: record %d/%d: %w: not a 70 template", sfi, rec, ErrCardData)
@@ -177,7 +178,7 @@ func (s *session) readRecords(ctx context.Context) error {
 				if sfi <= 10 {
 					s.oda.records = append(s.oda.records, obj.Value...)
 				} else {
-					s.oda.records = append(s.oda.records, r.data...)
+					s.oda.records = append(s.oda.records, r.Data...)
 				}
 			}
 			for _, o := range primitives(obj.Children) {
@@ -216,7 +217,7 @@ func date(b []byte) (int, bool) {
 	if len(b) != 3 {
 		return 0, false
 	}
-	n, ok := fromBCD(b)
+	n, ok := tlv.FromBCD(b)
 	if !ok {
 		return 0, false
 	}

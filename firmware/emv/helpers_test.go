@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -117,14 +119,14 @@ func (c *cardholder) noticed(n Notice) bool {
 
 // testConfig loads the shipped parameters and adds the kernel's own test
 // CA keys (index 7E) to the key store.
-func testConfig(t testing.TB) Config {
+func testConfig(t testing.TB) emvconfig.Config {
 	t.Helper()
-	cfg, err := LoadConfig(testdataDir)
+	cfg, err := emvconfig.LoadConfig(testdataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rid, k := range thePKI(t).ca {
-		c := CAPK{Index: kernelCAIndex, Modulus: k.modulus(), Exponent: k.e.Bytes(), Test: true}
+		c := capk.Key{Index: kernelCAIndex, Modulus: k.modulus(), Exponent: k.e.Bytes(), Test: true}
 		copy(c.RID[:], mustHex(rid))
 		c.Checksum = c.ComputeChecksum()
 		if err := cfg.CAPKs.Add(c); err != nil {
@@ -139,7 +141,7 @@ const kernelCAIndex = 0x7E
 
 // testKernel builds a kernel with the fixed clock and random source
 // (unpredictable number 12345678).
-func testKernel(t testing.TB, cfg Config) *Kernel {
+func testKernel(t testing.TB, cfg emvconfig.Config) *Kernel {
 	t.Helper()
 	k, err := NewKernel(cfg, WithClock(func() time.Time { return testTime }), WithRandom(fixedRand{mustHex("12345678")}))
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -44,18 +47,18 @@ func WithLogger(l *slog.Logger) Option { return func(k *Kernel) { k.log = l } }
 // Kernel runs EMV transactions with one configuration. It holds no state
 // between transactions and may run one transaction per card concurrently.
 type Kernel struct {
-	cfg Config
+	cfg emvconfig.Config
 	rnd io.Reader
 	now func() time.Time
 	log *slog.Logger
 	// live is the configuration the next transaction starts with, shared
 	// by every copy of the kernel: SetConfig replaces it, a running
 	// transaction keeps the one it started with.
-	live *atomic.Pointer[Config]
+	live *atomic.Pointer[emvconfig.Config]
 }
 
 // NewKernel checks cfg and returns a kernel for it.
-func NewKernel(cfg Config, opts ...Option) (*Kernel, error) {
+func NewKernel(cfg emvconfig.Config, opts ...Option) (*Kernel, error) {
 	if err := checkConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -64,19 +67,19 @@ func NewKernel(cfg Config, opts ...Option) (*Kernel, error) {
 		o(k)
 	}
 	live := k.cfg
-	k.live = &atomic.Pointer[Config]{}
+	k.live = &atomic.Pointer[emvconfig.Config]{}
 	k.live.Store(&live)
 	return k, nil
 }
 
 // checkConfig refuses a configuration the kernel cannot run with and fills
 // in defaults.
-func checkConfig(cfg *Config) error {
+func checkConfig(cfg *emvconfig.Config) error {
 	if len(cfg.AIDs) == 0 {
 		return errors.New("emv: config has no applications")
 	}
 	if cfg.CAPKs == nil {
-		cfg.CAPKs = NewCAPKStore()
+		cfg.CAPKs = capk.NewStore()
 	}
 	if len(cfg.Terminal.IFDSerial) != 8 {
 		return errors.New("emv: config: IFD serial must be 8 characters")
@@ -93,7 +96,7 @@ func checkConfig(cfg *Config) error {
 }
 
 // Config returns the kernel's configuration.
-func (k *Kernel) Config() Config {
+func (k *Kernel) Config() emvconfig.Config {
 	if k.live != nil {
 		return *k.live.Load()
 	}
@@ -103,12 +106,12 @@ func (k *Kernel) Config() Config {
 // SetConfig makes cfg (for instance the file configuration with a newly
 // downloaded CA key set) the configuration of every transaction started
 // from now on; one already running finishes with the one it started with.
-func (k *Kernel) SetConfig(cfg Config) error {
+func (k *Kernel) SetConfig(cfg emvconfig.Config) error {
 	if err := checkConfig(&cfg); err != nil {
 		return err
 	}
 	if k.live == nil {
-		k.live = &atomic.Pointer[Config]{}
+		k.live = &atomic.Pointer[emvconfig.Config]{}
 	}
 	k.live.Store(&cfg)
 	return nil
@@ -136,6 +139,15 @@ func (k *Kernel) onlineCapable() bool {
 // maxAmount is the largest amount tag 9F02 (12 digits) and tag 81 (four
 // bytes) can both carry.
 const maxAmount = 0xFFFFFFFF
+
+// transmit sends one command to the card of the session and counts it.
+func (s *session) transmit(ctx context.Context, name string, cmd []byte) (apdu.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return apdu.Response{}, fmt.Errorf("emv: %s: %w", name, err)
+	}
+	s.apdus++
+	return apdu.Transmit(ctx, s.card, s.k.log, name, cmd)
+}
 
 // Start runs a transaction up to the first GENERATE AC (for contactless,
 // up to the card's cryptogram). Online is nil when the transaction is
@@ -175,8 +187,8 @@ type session struct {
 	txn   Transaction
 	iface hal.CardInterface
 
-	aid  *AIDConfig // the terminal's entry for the selected application
-	adf  []byte     // the selected ADF name
+	aid  *emvconfig.AIDConfig // the terminal's entry for the selected application
+	adf  []byte               // the selected ADF name
 	term map[tlv.Tag][]byte
 	icc  map[tlv.Tag][]byte
 
@@ -226,22 +238,22 @@ func (k *Kernel) newSession(card hal.Card, txn Transaction, ch Cardholder) *sess
 func (s *session) initTerminalData() {
 	tc := s.k.cfg.Terminal
 	t := s.txn.Time
-	s.term[0x9F02] = bcd(uint64(s.txn.Amount), 6)
-	s.term[0x9F03] = bcd(uint64(s.txn.OtherAmount), 6)
+	s.term[0x9F02] = tlv.BCD(uint64(s.txn.Amount), 6)
+	s.term[0x9F03] = tlv.BCD(uint64(s.txn.OtherAmount), 6)
 	s.term[0x81] = be32(uint32(s.txn.Amount))
 	s.term[0x9F04] = be32(uint32(s.txn.OtherAmount))
-	s.term[0x5F2A] = bcd(uint64(s.txn.Currency), 2)
+	s.term[0x5F2A] = tlv.BCD(uint64(s.txn.Currency), 2)
 	s.term[0x5F36] = []byte{tc.CurrencyExponent}
-	s.term[0x9F1A] = bcd(uint64(s.txn.Country), 2)
-	s.term[0x9A] = bcd(uint64((t.Year()%100)*10000+int(t.Month())*100+t.Day()), 3)
-	s.term[0x9F21] = bcd(uint64(t.Hour()*10000+t.Minute()*100+t.Second()), 3)
+	s.term[0x9F1A] = tlv.BCD(uint64(s.txn.Country), 2)
+	s.term[0x9A] = tlv.BCD(uint64((t.Year()%100)*10000+int(t.Month())*100+t.Day()), 3)
+	s.term[0x9F21] = tlv.BCD(uint64(t.Hour()*10000+t.Minute()*100+t.Second()), 3)
 	s.term[0x9C] = []byte{byte(s.txn.Type)}
-	s.term[0x9F41] = bcd(uint64(s.txn.Sequence), 4)
+	s.term[0x9F41] = tlv.BCD(uint64(s.txn.Sequence), 4)
 	s.term[0x9F33] = append([]byte(nil), tc.Capabilities[:]...)
 	s.term[0x9F40] = append([]byte(nil), tc.AdditionalCapabilities[:]...)
 	s.term[0x9F35] = []byte{tc.Type}
 	s.term[0x9F1E] = []byte(tc.IFDSerial)
-	s.term[0x9F15] = bcd(uint64(tc.MerchantCategory), 2)
+	s.term[0x9F15] = tlv.BCD(uint64(tc.MerchantCategory), 2)
 	if tc.TerminalID != "" {
 		s.term[0x9F1C] = []byte(tc.TerminalID)
 	}
@@ -284,7 +296,7 @@ func (s *session) run(ctx context.Context) (FirstResult, Online, error) {
 	if err := s.selectAndInitiate(ctx); err != nil {
 		return FirstResult{}, nil, err
 	}
-	if s.iface == hal.Contactless && (s.aid.Kind == KindQPBOC || s.aid.Kind == KindVisa) {
+	if s.iface == hal.Contactless && (s.aid.Kind == emvconfig.KindQPBOC || s.aid.Kind == emvconfig.KindVisa) {
 		return s.runQuick(ctx)
 	}
 	if err := s.readRecords(ctx); err != nil {
@@ -374,7 +386,7 @@ func (s *session) sent(dol tlv.DOL, data []byte) {
 func (s *session) cardData() CardData {
 	cd := CardData{AID: clone(s.adf), Interface: s.iface}
 	if v := s.icc[0x5A]; v != nil {
-		if p, err := hal.ParsePAN(cnDigits(v)); err == nil {
+		if p, err := hal.ParsePAN(tlv.CNDigits(v)); err == nil {
 			cd.PAN = p
 		}
 	}
@@ -399,7 +411,7 @@ func (s *session) cardData() CardData {
 		cd.Expiry = exp
 	}
 	if v := s.icc[0x50]; v != nil {
-		cd.Label = printable(v)
+		cd.Label = tlv.Printable(v)
 	} else if s.aid != nil {
 		cd.Label = s.aid.Label
 	}

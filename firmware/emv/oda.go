@@ -6,9 +6,9 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"math/big"
-	"time"
 
+	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/tlv"
 )
 
@@ -28,183 +28,8 @@ type odaState struct {
 	kind       odaKind
 	records    []byte // static data to be authenticated, from the records
 	recordsBad bool   // a record for ODA was not a 70 template
-	iccKey     *rsaKey
+	iccKey     *capk.PublicKey
 	cdaFailed  bool // CDA key retrieval failed before GENERATE AC
-}
-
-// Errors of certificate and signature checks; the kernel turns them into
-// TVR bits, tests match them.
-var (
-	errODAMissing  = errors.New("emv: ODA data missing")
-	errODAFormat   = errors.New("emv: ODA recovered data malformed")
-	errODAHash     = errors.New("emv: ODA hash mismatch")
-	errODAExpired  = errors.New("emv: ODA certificate expired")
-	errODAMismatch = errors.New("emv: ODA certificate does not belong to this card")
-)
-
-// rsaRecover applies the public key to a signature of the key's length.
-func rsaRecover(k *rsaKey, sig []byte) ([]byte, error) {
-	n := len(k.Modulus)
-	if len(sig) != n {
-		return nil, fmt.Errorf("%w: signature of %d bytes for a %d-byte key", errODAFormat, len(sig), n)
-	}
-	c := new(big.Int).SetBytes(sig)
-	if c.Cmp(k.n) >= 0 {
-		return nil, fmt.Errorf("%w: signature not below the modulus", errODAFormat)
-	}
-	return new(big.Int).Exp(c, k.e, k.n).FillBytes(make([]byte, n)), nil
-}
-
-func newRSAKey(mod, exp []byte) *rsaKey {
-	return &rsaKey{CAPK: CAPK{Modulus: mod, Exponent: exp}, n: new(big.Int).SetBytes(mod), e: new(big.Int).SetBytes(exp)}
-}
-
-// recoverFrame recovers sig and checks header 6A, trailer BC, the format
-// byte and the SHA-1 over the recovered middle and extra.
-func recoverFrame(k *rsaKey, sig []byte, format byte, extra ...[]byte) ([]byte, error) {
-	rec, err := rsaRecover(k, sig)
-	if err != nil {
-		return nil, err
-	}
-	n := len(rec)
-	if n < 42 || rec[0] != 0x6A || rec[n-1] != 0xBC || rec[1] != format {
-		return nil, fmt.Errorf("%w: header/trailer/format", errODAFormat)
-	}
-	h := sha1.New()
-	h.Write(rec[1 : n-21])
-	for _, e := range extra {
-		h.Write(e)
-	}
-	if !bytes.Equal(h.Sum(nil), rec[n-21:n-1]) {
-		return nil, errODAHash
-	}
-	return rec, nil
-}
-
-// certExpired reports whether an MMYY certificate date has passed today.
-func certExpired(mmyy []byte, now time.Time) bool {
-	v, ok := fromBCD(mmyy)
-	if !ok {
-		return true
-	}
-	mm, yy := int(v/100), int(v%100)
-	if mm < 1 || mm > 12 {
-		return true
-	}
-	year := 2000 + yy
-	if yy >= 50 {
-		year = 1900 + yy
-	}
-	// Valid through the last day of the month.
-	end := time.Date(year, time.Month(mm)+1, 1, 0, 0, 0, 0, time.UTC)
-	return !now.Before(end)
-}
-
-// recoverIssuerKey recovers the issuer public key from its certificate
-// (Book 2 5.3).
-func recoverIssuerKey(capk *rsaKey, cert, rem, exp []byte, pan string, now time.Time) (*rsaKey, error) {
-	if capk.isSM2() {
-		return recoverIssuerKeySM(capk, cert, pan, now)
-	}
-	if cert == nil || exp == nil {
-		return nil, errODAMissing
-	}
-	rec, err := recoverFrame(capk, cert, 0x02, rem, exp)
-	if err != nil {
-		return nil, err
-	}
-	n := len(rec)
-	id := cnDigits(rec[2:6])
-	if len(id) < 3 || len(pan) < len(id) || pan[:len(id)] != id {
-		return nil, errODAMismatch
-	}
-	if certExpired(rec[6:8], now) {
-		return nil, errODAExpired
-	}
-	if rec[11] != 0x01 || rec[12] != 0x01 {
-		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
-	}
-	return keyFromCert(rec, 15, int(rec[13]), n, rem, exp)
-}
-
-// keyFromCert assembles a modulus of length l from a recovered certificate
-// (bytes from off to n-21) and the remainder.
-func keyFromCert(rec []byte, off, l, n int, rem, exp []byte) (*rsaKey, error) {
-	room := n - 21 - off
-	var mod []byte
-	if l <= room {
-		mod = clone(rec[off : off+l])
-	} else {
-		if len(rem) != l-room {
-			return nil, fmt.Errorf("%w: remainder of %d bytes, want %d", errODAFormat, len(rem), l-room)
-		}
-		mod = append(clone(rec[off:n-21]), rem...)
-	}
-	if l < 64 || mod[0] == 0 {
-		return nil, fmt.Errorf("%w: key length", errODAFormat)
-	}
-	return newRSAKey(mod, clone(exp)), nil
-}
-
-// recoverICCKey recovers the ICC public key (Book 2 6.4); static is the
-// static data to be authenticated.
-func recoverICCKey(issuer *rsaKey, cert, rem, exp, static []byte, pan string, now time.Time) (*rsaKey, error) {
-	if issuer.isSM2() {
-		return recoverICCKeySM(issuer, cert, static, pan, now)
-	}
-	if cert == nil || exp == nil {
-		return nil, errODAMissing
-	}
-	rec, err := recoverFrame(issuer, cert, 0x04, rem, exp, static)
-	if err != nil {
-		return nil, err
-	}
-	if cnDigits(rec[2:12]) != pan {
-		return nil, errODAMismatch
-	}
-	if certExpired(rec[12:14], now) {
-		return nil, errODAExpired
-	}
-	if rec[17] != 0x01 || rec[18] != 0x01 {
-		return nil, fmt.Errorf("%w: algorithm", errODAFormat)
-	}
-	return keyFromCert(rec, 21, int(rec[19]), len(rec), rem, exp)
-}
-
-// verifySSAD checks signed static application data (Book 2 5.4) and
-// returns the data authentication code.
-func verifySSAD(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
-	if issuer.isSM2() {
-		return verifySSADSM(issuer, ssad, static)
-	}
-	if ssad == nil {
-		return nil, errODAMissing
-	}
-	rec, err := recoverFrame(issuer, ssad, 0x03, static)
-	if err != nil {
-		return nil, err
-	}
-	return clone(rec[3:5]), nil
-}
-
-// verifySDAD checks signed dynamic application data (Book 2 6.5, 6.6) and
-// returns the ICC dynamic data.
-func verifySDAD(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
-	if icc.isSM2() {
-		return verifySDADSM(icc, sdad, extra...)
-	}
-	if sdad == nil {
-		return nil, errODAMissing
-	}
-	rec, err := recoverFrame(icc, sdad, 0x05, extra...)
-	if err != nil {
-		return nil, err
-	}
-	l := int(rec[3])
-	if 4+l > len(rec)-21 || rec[2] != 0x01 {
-		return nil, fmt.Errorf("%w: dynamic data length", errODAFormat)
-	}
-	return clone(rec[4 : 4+l]), nil
 }
 
 // staticData returns the static data to be authenticated: the ODA records
@@ -213,43 +38,43 @@ func (s *session) staticData() ([]byte, error) {
 	out := clone(s.oda.records)
 	if l, ok := s.icc[0x9F4A]; ok {
 		if !bytes.Equal(l, []byte{0x82}) {
-			return nil, fmt.Errorf("%w: tag list %X", errODAFormat, l)
+			return nil, fmt.Errorf("%w: tag list %X", capk.ErrFormat, l)
 		}
 		out = append(out, s.aip[:]...)
 	}
 	return out, nil
 }
 
-func (s *session) pan() string { return cnDigits(s.icc[0x5A]) }
+func (s *session) pan() string { return tlv.CNDigits(s.icc[0x5A]) }
 
 // issuerKey finds the CA key and recovers the issuer key.
-func (s *session) issuerKey() (*rsaKey, error) {
+func (s *session) issuerKey() (*capk.PublicKey, error) {
 	idx, ok := s.icc[0x8F]
 	if !ok || len(idx) != 1 {
-		return nil, errODAMissing
+		return nil, capk.ErrMissing
 	}
-	capk := s.k.cfg.CAPKs.get(s.adf, idx[0])
-	if capk != nil && !s.k.cfg.Terminal.ODAAlgorithms.allows(capk.Algorithm) {
-		capk = nil // a family the terminal does not use
+	ca := s.k.cfg.CAPKs.Lookup(s.adf, idx[0])
+	if ca != nil && !s.k.cfg.Terminal.ODAAlgorithms.Allows(ca.Algorithm) {
+		ca = nil // a family the terminal does not use
 	}
-	if capk == nil {
-		return nil, fmt.Errorf("%w: CA key %02X not in the store", errODAMissing, idx[0])
+	if ca == nil {
+		return nil, fmt.Errorf("%w: CA key %02X not in the store", capk.ErrMissing, idx[0])
 	}
 	now := s.txn.Time
-	if capk.Expired(now) {
-		return nil, errODAExpired
+	if ca.Expired(now) {
+		return nil, capk.ErrExpired
 	}
 	pan := s.pan()
 	if pan == "" {
 		pan = track2PAN(s.icc[0x57])
 	}
-	return recoverIssuerKey(capk, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], pan, now)
+	return capk.RecoverIssuerKey(ca, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], pan, now)
 }
 
 // iccKey recovers the ICC public key through the issuer key.
-func (s *session) iccKey() (*rsaKey, error) {
+func (s *session) iccKey() (*capk.PublicKey, error) {
 	if s.oda.recordsBad {
-		return nil, fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+		return nil, fmt.Errorf("%w: ODA record not a 70 template", capk.ErrFormat)
 	}
 	ik, err := s.issuerKey()
 	if err != nil {
@@ -263,12 +88,12 @@ func (s *session) iccKey() (*rsaKey, error) {
 	if pan == "" {
 		pan = track2PAN(s.icc[0x57])
 	}
-	return recoverICCKey(ik, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, pan, s.txn.Time)
+	return capk.RecoverICCKey(ik, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, pan, s.txn.Time)
 }
 
 // markMissing sets ICC data missing when err says data was absent.
 func (s *session) markMissing(err error) {
-	if errors.Is(err, errODAMissing) {
+	if errors.Is(err, capk.ErrMissing) {
 		s.tvr.Set(TVRICCDataMissing)
 	}
 }
@@ -323,7 +148,7 @@ func isCardFailure(err error) bool {
 // sda runs static data authentication.
 func (s *session) sda() error {
 	if s.oda.recordsBad {
-		return fmt.Errorf("%w: ODA record not a 70 template", errODAFormat)
+		return fmt.Errorf("%w: ODA record not a 70 template", capk.ErrFormat)
 	}
 	ik, err := s.issuerKey()
 	if err != nil {
@@ -333,7 +158,7 @@ func (s *session) sda() error {
 	if err != nil {
 		return err
 	}
-	dac, err := verifySSAD(ik, s.icc[0x93], static)
+	dac, err := capk.VerifySSAD(ik, s.icc[0x93], static)
 	if err != nil {
 		return err
 	}
@@ -351,27 +176,27 @@ func (s *session) dda(ctx context.Context) error {
 	var ddol tlv.DOL
 	if ok {
 		if ddol, err = tlv.ParseDOL(ddolRaw); err != nil {
-			return fmt.Errorf("%w: DDOL: %v", errODAFormat, err)
+			return fmt.Errorf("%w: DDOL: %v", capk.ErrFormat, err)
 		}
 	} else {
 		ddol = s.aid.DefaultDDOL
 	}
 	if !ddol.Has(0x9F37) {
-		return fmt.Errorf("%w: DDOL without unpredictable number", errODAMissing)
+		return fmt.Errorf("%w: DDOL without unpredictable number", capk.ErrMissing)
 	}
 	data := ddol.Build(s.value)
-	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu(0x00, 0x88, 0x00, 0x00, data, true))
+	r, err := s.transmit(ctx, "INTERNAL AUTHENTICATE", apdu.Command(0x00, 0x88, 0x00, 0x00, data, true))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errTransmit, err)
 	}
-	if r.sw != swOK {
-		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", errODAFormat, r.sw)
+	if r.SW != apdu.SWOK {
+		return fmt.Errorf("%w: INTERNAL AUTHENTICATE SW %04X", capk.ErrFormat, r.SW)
 	}
-	sdad, err := signatureFrom(r.data)
+	sdad, err := signatureFrom(r.Data)
 	if err != nil {
 		return err
 	}
-	dd, err := verifySDAD(key, sdad, data)
+	dd, err := capk.VerifySDAD(key, sdad, data)
 	if err != nil {
 		return err
 	}
@@ -387,7 +212,7 @@ var errTransmit = errors.New("emv: card exchange failed")
 func signatureFrom(b []byte) ([]byte, error) {
 	obj, err := tlv.ParseOne(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errODAFormat, err)
+		return nil, fmt.Errorf("%w: %v", capk.ErrFormat, err)
 	}
 	switch obj.Tag {
 	case 0x80:
@@ -397,7 +222,7 @@ func signatureFrom(b []byte) ([]byte, error) {
 			return sig.Value, nil
 		}
 	}
-	return nil, errODAMissing
+	return nil, capk.ErrMissing
 }
 
 // keepDynamicNumber stores the ICC dynamic number from ICC dynamic data.
@@ -412,23 +237,23 @@ func (s *session) keepDynamicNumber(dd []byte) {
 // covers the PDOL data, the CDOL data and the response without 9F4B.
 func (s *session) verifyCDA(resp tlv.TLV, cdolData ...[]byte) error {
 	if s.oda.iccKey == nil {
-		return errODAMissing
+		return capk.ErrMissing
 	}
 	sig, ok := tlv.Find(resp.Children, 0x9F4B)
 	if !ok {
-		return errODAMissing
+		return capk.ErrMissing
 	}
-	dd, err := verifySDAD(s.oda.iccKey, sig.Value, s.term[0x9F37])
+	dd, err := capk.VerifySDAD(s.oda.iccKey, sig.Value, s.term[0x9F37])
 	if err != nil {
 		return err
 	}
 	if len(dd) < 1 || len(dd) < 1+int(dd[0])+1+8+20 {
-		return fmt.Errorf("%w: CDA dynamic data too short", errODAFormat)
+		return fmt.Errorf("%w: CDA dynamic data too short", capk.ErrFormat)
 	}
 	idnLen := int(dd[0])
 	cid, ac, hc := dd[1+idnLen], dd[2+idnLen:10+idnLen], dd[10+idnLen:30+idnLen]
 	if c, ok := tlv.Find(resp.Children, 0x9F27); !ok || len(c.Value) != 1 || c.Value[0] != cid {
-		return fmt.Errorf("%w: CID differs from the signed one", errODAMismatch)
+		return fmt.Errorf("%w: CID differs from the signed one", capk.ErrMismatch)
 	}
 	h := sha1.New()
 	h.Write(s.pdolData)
@@ -441,7 +266,7 @@ func (s *session) verifyCDA(resp tlv.TLV, cdolData ...[]byte) error {
 		}
 	}
 	if !bytes.Equal(h.Sum(nil), hc) {
-		return fmt.Errorf("%w: transaction data hash code", errODAHash)
+		return fmt.Errorf("%w: transaction data hash code", capk.ErrHash)
 	}
 	s.icc[0x9F26] = clone(ac)
 	s.keepDynamicNumber(dd)

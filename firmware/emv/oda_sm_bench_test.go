@@ -3,6 +3,8 @@ package emv
 import (
 	"testing"
 	"time"
+
+	"kpos/firmware/emv/capk"
 )
 
 // BenchmarkODAChain measures the verification of one DDA certificate chain
@@ -21,21 +23,21 @@ func BenchmarkODAChain(b *testing.B) {
 	b.Run("rsa", func(b *testing.B) {
 		ca, issuer, icc := genKey(1984), genKey(1408), genKey(1024)
 		p := &testPKI{ca: map[string]*privKey{"A000000333": ca}, issuer: issuer, icc: icc}
-		caKey := newRSAKey(ca.modulus(), ca.e.Bytes())
+		caKey := capk.NewRSAKey(ca.modulus(), ca.e.Bytes())
 		icert, irem, iexp := p.issuerCert("A000000333", "621700FF", "1235")
 		ccert, crem, cexp := p.iccCert("6217001234567890122F", "1235", static)
 		sdad := p.sdad(dd, un)
 		b.ResetTimer()
 		for range b.N {
-			ik, err := recoverIssuerKey(caKey, icert, irem, iexp, pan, now)
+			ik, err := capk.RecoverIssuerKey(caKey, icert, irem, iexp, pan, now)
 			if err != nil {
 				b.Fatal(err)
 			}
-			ck, err := recoverICCKey(ik, ccert, crem, cexp, static, pan, now)
+			ck, err := capk.RecoverICCKey(ik, ccert, crem, cexp, static, pan, now)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := verifySDAD(ck, sdad, un); err != nil {
+			if _, err := capk.VerifySDAD(ck, sdad, un); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -46,15 +48,15 @@ func BenchmarkODAChain(b *testing.B) {
 		sdad := smSignT(b, c.icc, append([]byte{0x15, 0x04, byte(len(dd))}, dd...), un)
 		b.ResetTimer()
 		for range b.N {
-			ik, err := recoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, now)
+			ik, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, now)
 			if err != nil {
 				b.Fatal(err)
 			}
-			ck, err := recoverICCKey(ik, c.iccCert, nil, nil, c.static, c.pan, now)
+			ck, err := capk.RecoverICCKey(ik, c.iccCert, nil, nil, c.static, c.pan, now)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := verifySDAD(ck, sdad, un); err != nil {
+			if _, err := capk.VerifySDAD(ck, sdad, un); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emvcrypto"
 )
 
@@ -16,7 +17,7 @@ import (
 // formats in oda_sm.go, built here independently of the card simulator.
 type smChain struct {
 	ca, issuer, icc  *sm2.PrivateKey
-	caKey            *rsaKey
+	caKey            *capk.PublicKey
 	issuerCert       []byte
 	iccCert          []byte
 	ssad             []byte
@@ -48,7 +49,7 @@ func newSMChain(t testing.TB) *smChain {
 			t.Fatal(err)
 		}
 	}
-	c.caKey = newSM2Key(emvcrypto.SM2PublicKeyBytes(&c.ca.PublicKey))
+	c.caKey = capk.NewSM2Key(emvcrypto.SM2PublicKeyBytes(&c.ca.PublicKey))
 	c.issuerID = []byte{0x62, 0x17, 0x00, 0xFF}
 	c.iccPAN = []byte{0x62, 0x17, 0x00, 0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x2F}
 	c.build(t)
@@ -73,29 +74,29 @@ var smNow = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
 func TestSMChain(t *testing.T) {
 	c := newSMChain(t)
-	ik, err := recoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, smNow)
+	ik, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, smNow)
 	if err != nil {
 		t.Fatalf("issuer key: %v", err)
 	}
-	if !bytes.Equal(ik.Modulus, emvcrypto.SM2PublicKeyBytes(&c.issuer.PublicKey)) || !ik.isSM2() {
+	if !bytes.Equal(ik.Modulus, emvcrypto.SM2PublicKeyBytes(&c.issuer.PublicKey)) || !ik.IsSM2() {
 		t.Fatal("issuer key differs from the certified one")
 	}
-	icc, err := recoverICCKey(ik, c.iccCert, nil, nil, c.static, c.pan, smNow)
+	icc, err := capk.RecoverICCKey(ik, c.iccCert, nil, nil, c.static, c.pan, smNow)
 	if err != nil {
 		t.Fatalf("ICC key: %v", err)
 	}
-	dac, err := verifySSAD(ik, c.ssad, c.static)
+	dac, err := capk.VerifySSAD(ik, c.ssad, c.static)
 	if err != nil || !bytes.Equal(dac, []byte{0xDA, 0xC1}) {
 		t.Fatalf("SSAD: %X %v", dac, err)
 	}
 	un := []byte{1, 2, 3, 4}
 	dyn := []byte{8, 1, 2, 3, 4, 5, 6, 7, 8}
 	sdad := smSignT(t, c.icc, append([]byte{0x15, 0x04, byte(len(dyn))}, dyn...), un)
-	got, err := verifySDAD(icc, sdad, un)
+	got, err := capk.VerifySDAD(icc, sdad, un)
 	if err != nil || !bytes.Equal(got, dyn) {
 		t.Fatalf("SDAD: %X %v", got, err)
 	}
-	if _, err := verifySDAD(icc, sdad, []byte{1, 2, 3, 5}); !errors.Is(err, errODAHash) {
+	if _, err := capk.VerifySDAD(icc, sdad, []byte{1, 2, 3, 5}); !errors.Is(err, capk.ErrHash) {
 		t.Fatalf("SDAD over another unpredictable number: %v", err)
 	}
 }
@@ -104,7 +105,7 @@ func TestSMChain(t *testing.T) {
 // bits as for RSA.
 func TestSMChainFailures(t *testing.T) {
 	c := newSMChain(t)
-	ik, err := recoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, smNow)
+	ik, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, smNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,52 +116,52 @@ func TestSMChainFailures(t *testing.T) {
 		err  error
 		run  func() error
 	}{
-		{"issuer cert missing", errODAMissing, func() error {
-			_, err := recoverIssuerKey(c.caKey, nil, nil, nil, c.pan, smNow)
+		{"issuer cert missing", capk.ErrMissing, func() error {
+			_, err := capk.RecoverIssuerKey(c.caKey, nil, nil, nil, c.pan, smNow)
 			return err
 		}},
-		{"issuer cert altered", errODAHash, func() error {
-			_, err := recoverIssuerKey(c.caKey, flip(c.issuerCert, 20), nil, nil, c.pan, smNow)
+		{"issuer cert altered", capk.ErrHash, func() error {
+			_, err := capk.RecoverIssuerKey(c.caKey, flip(c.issuerCert, 20), nil, nil, c.pan, smNow)
 			return err
 		}},
-		{"issuer cert under another CA", errODAHash, func() error {
-			_, err := recoverIssuerKey(other.caKey, c.issuerCert, nil, nil, c.pan, smNow)
+		{"issuer cert under another CA", capk.ErrHash, func() error {
+			_, err := capk.RecoverIssuerKey(other.caKey, c.issuerCert, nil, nil, c.pan, smNow)
 			return err
 		}},
-		{"issuer cert truncated", errODAFormat, func() error {
-			_, err := recoverIssuerKey(c.caKey, c.issuerCert[:141], nil, nil, c.pan, smNow)
+		{"issuer cert truncated", capk.ErrFormat, func() error {
+			_, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert[:141], nil, nil, c.pan, smNow)
 			return err
 		}},
-		{"issuer of another BIN", errODAMismatch, func() error {
-			_, err := recoverIssuerKey(c.caKey, c.issuerCert, nil, nil, "6222021234567890128", smNow)
+		{"issuer of another BIN", capk.ErrMismatch, func() error {
+			_, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert, nil, nil, "6222021234567890128", smNow)
 			return err
 		}},
-		{"issuer cert expired", errODAExpired, func() error {
-			_, err := recoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC))
+		{"issuer cert expired", capk.ErrExpired, func() error {
+			_, err := capk.RecoverIssuerKey(c.caKey, c.issuerCert, nil, nil, c.pan, time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC))
 			return err
 		}},
-		{"ICC cert key altered", errODAHash, func() error {
-			_, err := recoverICCKey(ik, flip(c.iccCert, 83), nil, nil, c.static, c.pan, smNow)
+		{"ICC cert key altered", capk.ErrHash, func() error {
+			_, err := capk.RecoverICCKey(ik, flip(c.iccCert, 83), nil, nil, c.static, c.pan, smNow)
 			return err
 		}},
-		{"static data altered", errODAHash, func() error {
-			_, err := recoverICCKey(ik, c.iccCert, nil, nil, flip(c.static, 0), c.pan, smNow)
+		{"static data altered", capk.ErrHash, func() error {
+			_, err := capk.RecoverICCKey(ik, c.iccCert, nil, nil, flip(c.static, 0), c.pan, smNow)
 			return err
 		}},
-		{"ICC cert of another PAN", errODAMismatch, func() error {
-			_, err := recoverICCKey(ik, c.iccCert, nil, nil, c.static, "6217001234567890130", smNow)
+		{"ICC cert of another PAN", capk.ErrMismatch, func() error {
+			_, err := capk.RecoverICCKey(ik, c.iccCert, nil, nil, c.static, "6217001234567890130", smNow)
 			return err
 		}},
-		{"ICC cert in RSA format", errODAFormat, func() error {
-			_, err := recoverICCKey(ik, append([]byte{0x04}, c.iccCert[1:]...), nil, nil, c.static, c.pan, smNow)
+		{"ICC cert in RSA format", capk.ErrFormat, func() error {
+			_, err := capk.RecoverICCKey(ik, append([]byte{0x04}, c.iccCert[1:]...), nil, nil, c.static, c.pan, smNow)
 			return err
 		}},
-		{"SSAD altered", errODAHash, func() error {
-			_, err := verifySSAD(ik, flip(c.ssad, 3), c.static)
+		{"SSAD altered", capk.ErrHash, func() error {
+			_, err := capk.VerifySSAD(ik, flip(c.ssad, 3), c.static)
 			return err
 		}},
-		{"SSAD missing", errODAMissing, func() error {
-			_, err := verifySSAD(ik, nil, c.static)
+		{"SSAD missing", capk.ErrMissing, func() error {
+			_, err := capk.VerifySSAD(ik, nil, c.static)
 			return err
 		}},
 	}
@@ -180,7 +181,7 @@ func TestSMCertKeyOffCurve(t *testing.T) {
 	ib = bytes.Clone(ib)
 	ib[77] ^= 1
 	cert := smSignT(t, c.ca, ib)
-	if _, err := recoverIssuerKey(c.caKey, cert, nil, nil, c.pan, smNow); !errors.Is(err, errODAFormat) {
+	if _, err := capk.RecoverIssuerKey(c.caKey, cert, nil, nil, c.pan, smNow); !errors.Is(err, capk.ErrFormat) {
 		t.Fatalf("off-curve key: %v", err)
 	}
 }
@@ -188,13 +189,13 @@ func TestSMCertKeyOffCurve(t *testing.T) {
 // The SM certificate and signed-data parsers take bytes from the card.
 func FuzzSMODA(f *testing.F) {
 	c := newSMChain(f)
-	ik := newSM2Key(emvcrypto.SM2PublicKeyBytes(&c.issuer.PublicKey))
+	ik := capk.NewSM2Key(emvcrypto.SM2PublicKeyBytes(&c.issuer.PublicKey))
 	f.Add(c.issuerCert, c.iccCert)
 	f.Add(c.ssad, []byte{0x15, 0x04, 0x00})
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		_, _ = recoverIssuerKeySM(c.caKey, a, c.pan, smNow)
-		_, _ = recoverICCKeySM(ik, b, c.static, c.pan, smNow)
-		_, _ = verifySSADSM(ik, a, c.static)
-		_, _ = verifySDADSM(ik, b, a)
+		_, _ = capk.RecoverIssuerKey(c.caKey, a, nil, nil, c.pan, smNow)
+		_, _ = capk.RecoverICCKey(ik, b, nil, nil, c.static, c.pan, smNow)
+		_, _ = capk.VerifySSAD(ik, a, c.static)
+		_, _ = capk.VerifySDAD(ik, b, a)
 	})
 }

@@ -3,31 +3,35 @@ package emv
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 )
 
 // vectorTime is a date inside every published certificate's validity.
 var vectorTime = time.Date(2001, 1, 1, 12, 0, 0, 0, time.UTC)
 
-func publishedStore(t *testing.T) *CAPKStore {
+func publishedStore(t *testing.T) *capk.Store {
 	t.Helper()
-	cfg, err := LoadConfig(filepath.Join(testdataDir, "terminal.toml"), filepath.Join(testdataDir, "capk-published.toml"))
+	cfg, err := emvconfig.LoadConfig(filepath.Join(testdataDir, "terminal.toml"), filepath.Join(testdataDir, "capk-published.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg.CAPKs
 }
 
-func capkFor(t *testing.T, st *CAPKStore, v vector) *rsaKey {
+func capkFor(t *testing.T, st *capk.Store, v vector) *capk.PublicKey {
 	t.Helper()
 	idx := v.hex(t, "capk_index")
-	k := st.get(v.hex(t, "capk_rid"), idx[0])
+	k := st.Lookup(v.hex(t, "capk_rid"), idx[0])
 	if k == nil {
 		t.Fatalf("CA key %s/%X not in the store", v["capk_rid"], idx)
 	}
@@ -47,9 +51,9 @@ func TestODAChainsA(t *testing.T) {
 	for _, v := range loadVectors(t, "oda-chains-a.json") {
 		name := v["source"].(string)
 		t.Run(name, func(t *testing.T) {
-			capk := capkFor(t, st, v)
+			ca := capkFor(t, st, v)
 			pan := string(v["pan"].(string))
-			issuer, err := recoverIssuerKey(capk, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), pan, vectorTime)
+			issuer, err := capk.RecoverIssuerKey(ca, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), pan, vectorTime)
 			if err != nil {
 				t.Fatalf("issuer key: %v", err)
 			}
@@ -57,16 +61,16 @@ func TestODAChainsA(t *testing.T) {
 				t.Fatal("issuer modulus differs")
 			}
 			// A different PAN must not pass.
-			if _, err := recoverIssuerKey(capk, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), "9"+pan[1:], vectorTime); !errors.Is(err, errODAMismatch) {
+			if _, err := capk.RecoverIssuerKey(ca, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), "9"+pan[1:], vectorTime); !errors.Is(err, capk.ErrMismatch) {
 				t.Fatalf("foreign PAN: %v", err)
 			}
 			// A later date expires the certificate.
-			if _, err := recoverIssuerKey(capk, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), pan, time.Date(2049, 12, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, errODAExpired) {
+			if _, err := capk.RecoverIssuerKey(ca, v.hex(t, "issuer_cert"), v.hex(t, "issuer_rem"), v.hex(t, "issuer_exp"), pan, time.Date(2049, 12, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, capk.ErrExpired) {
 				t.Fatalf("expired: %v", err)
 			}
 			ssd := v.hex(t, "ssd1")
 			if _, ok := v["ssad_cr"]; ok {
-				dac, err := verifySSAD(issuer, v.hex(t, "ssad_cr"), ssd)
+				dac, err := capk.VerifySSAD(issuer, v.hex(t, "ssad_cr"), ssd)
 				if err != nil {
 					t.Fatalf("SSAD: %v", err)
 				}
@@ -74,19 +78,19 @@ func TestODAChainsA(t *testing.T) {
 					t.Fatalf("DAC %X", dac)
 				}
 				bad := append(clone(ssd), 0x00)
-				if _, err := verifySSAD(issuer, v.hex(t, "ssad_cr"), bad); !errors.Is(err, errODAHash) {
+				if _, err := capk.VerifySSAD(issuer, v.hex(t, "ssad_cr"), bad); !errors.Is(err, capk.ErrHash) {
 					t.Fatalf("altered static data: %v", err)
 				}
 				return
 			}
-			icc, err := recoverICCKey(issuer, v.hex(t, "icc_cert"), nil, v.hex(t, "icc_exp"), ssd, pan, vectorTime)
+			icc, err := capk.RecoverICCKey(issuer, v.hex(t, "icc_cert"), nil, v.hex(t, "icc_exp"), ssd, pan, vectorTime)
 			if err != nil {
 				t.Fatalf("ICC key: %v", err)
 			}
 			if !bytes.Equal(icc.Modulus, v.hex(t, "icc_pk_modulus")) {
 				t.Fatal("ICC modulus differs")
 			}
-			dd, err := verifySDAD(icc, v.hex(t, "sdad_cr"), v.hex(t, "dd1"))
+			dd, err := capk.VerifySDAD(icc, v.hex(t, "sdad_cr"), v.hex(t, "dd1"))
 			if err != nil {
 				t.Fatalf("SDAD: %v", err)
 			}
@@ -112,7 +116,7 @@ func TestODAChainsA(t *testing.T) {
 			}
 			crm := clone(v.hex(t, "crm1"))
 			crm[0] ^= 1
-			if err := s.verifyCDA(obj, crm); !errors.Is(err, errODAHash) {
+			if err := s.verifyCDA(obj, crm); !errors.Is(err, capk.ErrHash) {
 				t.Fatalf("altered CDOL data: %v", err)
 			}
 		})
@@ -127,43 +131,73 @@ func TestODAChainsB(t *testing.T) {
 	for _, v := range loadVectors(t, "oda-chains-b.json") {
 		name := v["source"].(string)
 		t.Run(name, func(t *testing.T) {
-			capk := capkFor(t, st, v)
+			ca := capkFor(t, st, v)
 			icct := v["icc_tlv"].(map[string]any)
 			pan := icct["5A"].(string)
-			issuer, err := recoverIssuerKey(capk, v.hex(t, "issuer_cert_90"), nil, v.hex(t, "issuer_pk_exponent"), pan, vectorTime)
+			issuer, err := capk.RecoverIssuerKey(ca, v.hex(t, "issuer_cert_90"), nil, v.hex(t, "issuer_pk_exponent"), pan, vectorTime)
 			if err != nil {
 				t.Fatalf("issuer key: %v", err)
 			}
 			if !bytes.Equal(issuer.Modulus, v.hex(t, "issuer_pk_modulus")) {
 				t.Fatal("issuer modulus differs")
 			}
-			rec, err := rsaRecover(issuer, v.hex(t, "icc_cert_9F46"))
+			rec, err := capk.RSARecover(issuer, v.hex(t, "icc_cert_9F46"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(rec, v.hex(t, "icc_cert_recovered")) {
 				t.Fatal("ICC certificate recovery differs")
 			}
-			if cnDigits(rec[2:12]) != pan {
+			if tlv.CNDigits(rec[2:12]) != pan {
 				t.Fatal("ICC certificate PAN")
 			}
 			rem := mustHex(icct["9F48"].(string))
-			icc, err := keyFromCert(rec, 21, int(rec[19]), len(rec), rem, v.hex(t, "icc_pk_exponent"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The modulus as Book 2 6.4 step 10 assembles it: the
+			// certificate's key field, then the remainder.
+			mod := append(bytes.Clone(rec[21:len(rec)-21]), rem...)[:int(rec[19])]
+			icc := capk.NewRSAKey(mod, v.hex(t, "icc_pk_exponent"))
 			if !bytes.Equal(icc.Modulus, v.hex(t, "icc_pk_modulus")) {
 				t.Fatal("ICC modulus differs")
 			}
-			if _, err := verifySDAD(icc, v.hex(t, "sdad_9F4B"), v.hex(t, "ddol_data")); err != nil {
+			if _, err := capk.VerifySDAD(icc, v.hex(t, "sdad_9F4B"), v.hex(t, "ddol_data")); err != nil {
 				t.Fatalf("SDAD: %v", err)
 			}
 			if _, ok := v["ssad_93"]; ok {
-				rec, err := rsaRecover(issuer, v.hex(t, "ssad_93"))
+				rec, err := capk.RSARecover(issuer, v.hex(t, "ssad_93"))
 				if err != nil || !bytes.Equal(rec, v.hex(t, "ssad_recovered")) {
 					t.Fatalf("SSAD recovery: %v", err)
 				}
 			}
 		})
 	}
+}
+
+// vector is one entry of the ODA chain files (copied from the published
+// test vectors, sources inside).
+type vector map[string]any
+
+func (v vector) hex(t *testing.T, k string) []byte {
+	t.Helper()
+	s, ok := v[k].(string)
+	if !ok {
+		t.Fatalf("vector field %s missing", k)
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("vector field %s: %v", k, err)
+	}
+	return b
+}
+
+func loadVectors(t *testing.T, name string) []vector {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testdataDir, "vectors", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []vector
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

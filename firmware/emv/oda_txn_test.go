@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"testing"
 
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal/fake"
 )
 
@@ -76,11 +77,11 @@ func cdaResponsePDOL(t testing.TB, pdolData, cid, ac string, corrupt bool, cdolD
 }
 
 func TestODATransactions(t *testing.T) {
-	offlineCfg := func(c *Config) { c.AIDs[0].FloorLimit = 50000 }
+	offlineCfg := func(c *emvconfig.Config) { c.AIDs[0].FloorLimit = 50000 }
 	zeros := []string{"0000000000", "0000000000", "0000000000"}
 	tests := []struct {
 		name     string
-		edit     func(*Config)
+		edit     func(*emvconfig.Config)
 		script   func(t *testing.T) []fake.Exchange
 		decision Decision
 		tvr, tsi string

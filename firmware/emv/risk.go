@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -116,14 +117,14 @@ func (s *session) velocity(ctx context.Context) error {
 // getData reads one data object with GET DATA; a refusal or a malformed
 // answer yields nil without error.
 func (s *session) getData(ctx context.Context, t tlv.Tag) ([]byte, error) {
-	r, err := s.transmit(ctx, "GET DATA", getDataCmd(t))
+	r, err := s.transmit(ctx, "GET DATA", apdu.GetData(t))
 	if err != nil {
 		return nil, err
 	}
-	if r.sw != swOK {
+	if r.SW != apdu.SWOK {
 		return nil, nil
 	}
-	obj, err := tlv.ParseOne(r.data)
+	obj, err := tlv.ParseOne(r.Data)
 	if err != nil || obj.Tag != t {
 		return nil, nil
 	}

@@ -1,67 +1,30 @@
 package emv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 
+	"kpos/firmware/emv/selection"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
 
-// The directory names of the payment system environments.
-const (
-	pseName  = "1PAY.SYS.DDF01"
-	ppseName = "2PAY.SYS.DDF01"
-)
-
-// maxSelectNext bounds SELECT NEXT loops and directory records against a
-// card that never ends them.
-const maxSelectNext = 16
-
-// candidate is a mutually supported application.
-type candidate struct {
-	adf      []byte
-	label    string
-	priority byte // tag 87 as the card sent it
-	cfg      *AIDConfig
-	order    int // position in the card's list, for stable sorting
-}
-
-func (c candidate) rank() int {
-	p := int(c.priority & 0x0F)
-	if p == 0 {
-		return 16
-	}
-	return p
-}
-
-// matchAID returns the terminal entry an ADF name matches: exactly, or by
-// partial name when the entry allows it.
-func (s *session) matchAID(adf []byte) *AIDConfig {
-	for i := range s.k.cfg.AIDs {
-		a := &s.k.cfg.AIDs[i]
-		if s.iface == hal.Contactless && !a.Contactless.Enabled {
-			continue
-		}
-		if bytes.Equal(a.AID, adf) || a.Partial && len(adf) > len(a.AID) && bytes.HasPrefix(adf, a.AID) {
-			return a
-		}
-	}
-	return nil
+// selector is application selection on the session's card.
+func (s *session) selector() *selection.Selector {
+	return &selection.Selector{Send: s.transmit, AIDs: s.k.cfg.AIDs, Contactless: s.iface == hal.Contactless}
 }
 
 // buildCandidates runs the directory method (PSE for contact, PPSE for
 // contactless) and, for contact cards, falls back to the list of AIDs.
-func (s *session) buildCandidates(ctx context.Context) ([]candidate, error) {
+func (s *session) buildCandidates(ctx context.Context) ([]selection.Candidate, error) {
+	sel := s.selector()
 	if s.iface == hal.Contactless {
-		return s.ppse(ctx)
+		return sel.PPSE(ctx)
 	}
-	cands, usePSE, err := s.pse(ctx)
+	cands, usePSE, err := sel.PSE(ctx)
 	if err == nil && !(usePSE && len(cands) > 0) {
-		cands, err = s.aidList(ctx)
+		cands, err = sel.AIDList(ctx)
 	}
 	if err != nil && chipUnusable(err) {
 		return nil, fmt.Errorf("%w: %w", ErrFallback, err)
@@ -80,212 +43,25 @@ func chipUnusable(err error) bool {
 	return true
 }
 
-// pse reads the Payment System Environment. usePSE is false when the card
-// has none or it is unusable, and the list of AIDs must be used.
-func (s *session) pse(ctx context.Context) ([]candidate, bool, error) {
-	r, err := s.transmit(ctx, "SELECT PSE", selectCmd([]byte(pseName), false))
-	if err != nil {
-		return nil, false, err
-	}
-	switch r.sw {
-	case swOK:
-	case swCardBlocked:
-		return nil, false, fmt.Errorf("emv: SELECT PSE: %w", ErrCardBlocked)
-	case swInstructionIssue, swClassIssue:
-		return nil, false, badSW("SELECT PSE", r.sw)
-	default:
-		return nil, false, nil
-	}
-	var cands []candidate
-	ok, err := s.readDirectory(ctx, r.data, 0, &cands)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	return cands, true, nil
-}
-
-// maxDDFDepth bounds nested directories (a DDF entry, tag 9D, inside the
-// PSE directory).
-const maxDDFDepth = 2
-
-// readDirectory reads the directory whose FCI is fci and adds the entries
-// that match a terminal AID to cands, following DDF entries (Book 1
-// 12.3.2). ok is false when the directory is unusable and the list of
-// AIDs must be used instead.
-func (s *session) readDirectory(ctx context.Context, fci []byte, depth int, cands *[]candidate) (bool, error) {
-	objs, err := tlv.Parse(fci)
-	if err != nil {
-		return false, nil
-	}
-	sfiObj, ok := tlv.Find(objs, 0x88)
-	if !ok || len(sfiObj.Value) != 1 || sfiObj.Value[0] < 1 || sfiObj.Value[0] > 10 {
-		return false, nil
-	}
-	sfi := sfiObj.Value[0]
-	for rec := byte(1); rec <= maxSelectNext; rec++ {
-		r, err := s.transmit(ctx, "READ RECORD (directory)", readRecordCmd(sfi, rec))
-		if err != nil {
-			return false, err
-		}
-		if r.sw == swRecordNotFound {
-			break
-		}
-		if r.sw != swOK {
-			return false, nil
-		}
-		tmpl, err := tlv.ParseOne(r.data)
-		if err != nil || tmpl.Tag != 0x70 {
-			return false, nil
-		}
-		for _, e := range tmpl.Children {
-			if e.Tag != 0x61 {
-				continue
-			}
-			if ddf, ok := tlv.Find(e.Children, 0x9D); ok {
-				if depth+1 > maxDDFDepth || len(ddf.Value) < 5 || len(ddf.Value) > 16 {
-					continue
-				}
-				r, err := s.transmit(ctx, "SELECT DDF", selectCmd(ddf.Value, false))
-				if err != nil {
-					return false, err
-				}
-				if r.sw != swOK {
-					continue
-				}
-				if ok, err := s.readDirectory(ctx, r.data, depth+1, cands); err != nil || !ok {
-					return ok, err
-				}
-				continue
-			}
-			adf, ok := tlv.Find(e.Children, 0x4F)
-			if !ok || len(adf.Value) < 5 || len(adf.Value) > 16 {
-				return false, nil
-			}
-			cfg := s.matchAID(adf.Value)
-			if cfg == nil {
-				continue
-			}
-			c := candidate{adf: clone(adf.Value), cfg: cfg, order: len(*cands)}
-			if l, ok := tlv.Find(e.Children, 0x50); ok {
-				c.label = printable(l.Value)
-			}
-			if p, ok := tlv.Find(e.Children, 0x87); ok && len(p.Value) == 1 {
-				c.priority = p.Value[0]
-			}
-			*cands = append(*cands, c)
-		}
-	}
-	return true, nil
-}
-
-// aidList tries every terminal AID with SELECT (and SELECT NEXT for
-// partial names), Book 1 12.3.3.
-func (s *session) aidList(ctx context.Context) ([]candidate, error) {
-	var cands []candidate
-	for i := range s.k.cfg.AIDs {
-		a := &s.k.cfg.AIDs[i]
-		next := false
-		for n := 0; n < maxSelectNext; n++ {
-			r, err := s.transmit(ctx, "SELECT", selectCmd(a.AID, next))
-			if err != nil {
-				return nil, err
-			}
-			if r.sw == swCardBlocked {
-				return nil, fmt.Errorf("emv: SELECT: %w", ErrCardBlocked)
-			}
-			if r.sw != swOK && r.sw != swAppBlocked {
-				break
-			}
-			fci, err := tlv.Parse(r.data)
-			if err != nil {
-				break
-			}
-			df, ok := tlv.Find(fci, 0x84)
-			if !ok {
-				break
-			}
-			exact := bytes.Equal(df.Value, a.AID)
-			partial := a.Partial && len(df.Value) > len(a.AID) && bytes.HasPrefix(df.Value, a.AID)
-			if (exact || partial) && r.sw == swOK {
-				c := candidate{adf: clone(df.Value), cfg: a, order: len(cands)}
-				if l, ok := tlv.Find(fci, 0x50); ok {
-					c.label = printable(l.Value)
-				}
-				if p, ok := tlv.Find(fci, 0x87); ok && len(p.Value) == 1 {
-					c.priority = p.Value[0]
-				}
-				cands = append(cands, c)
-			}
-			if exact || !a.Partial {
-				break
-			}
-			next = true
-		}
-	}
-	return cands, nil
-}
-
-// ppse reads the Proximity Payment System Environment.
-func (s *session) ppse(ctx context.Context) ([]candidate, error) {
-	r, err := s.transmit(ctx, "SELECT PPSE", selectCmd([]byte(ppseName), false))
-	if err != nil {
-		return nil, err
-	}
-	if r.sw != swOK {
-		return nil, fmt.Errorf("emv: SELECT PPSE: SW %04X: %w", r.sw, ErrUseContact)
-	}
-	fci, err := tlv.Parse(r.data)
-	if err != nil {
-		return nil, fmt.Errorf("emv: PPSE: %v: %w", err, ErrUseContact)
-	}
-	dd, ok := tlv.Find(fci, 0xBF0C)
-	if !ok {
-		return nil, fmt.Errorf("emv: PPSE without directory: %w", ErrUseContact)
-	}
-	var cands []candidate
-	for _, e := range dd.Children {
-		if e.Tag != 0x61 {
-			continue
-		}
-		adf, ok := tlv.Find(e.Children, 0x4F)
-		if !ok || len(adf.Value) < 5 || len(adf.Value) > 16 {
-			continue
-		}
-		cfg := s.matchAID(adf.Value)
-		if cfg == nil {
-			continue
-		}
-		c := candidate{adf: clone(adf.Value), cfg: cfg, order: len(cands)}
-		if l, ok := tlv.Find(e.Children, 0x50); ok {
-			c.label = printable(l.Value)
-		}
-		if p, ok := tlv.Find(e.Children, 0x87); ok && len(p.Value) == 1 {
-			c.priority = p.Value[0]
-		}
-		cands = append(cands, c)
-	}
-	return cands, nil
-}
-
 // choose picks a candidate: by priority, asking the cardholder when there
 // are several or the card wants confirmation (bit 8 of tag 87), never for
 // contactless.
-func (s *session) choose(ctx context.Context, cands []candidate) (int, error) {
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].rank() < cands[j].rank() })
+func (s *session) choose(ctx context.Context, cands []selection.Candidate) (int, error) {
+	selection.Order(cands)
 	if s.iface == hal.Contactless || s.ch == nil {
 		return 0, nil
 	}
-	confirm := cands[0].priority&0x80 != 0 && !cands[0].cfg.ConfirmationNone
+	confirm := cands[0].Priority&0x80 != 0 && !cands[0].AID.ConfirmationNone
 	if len(cands) == 1 && !confirm {
 		return 0, nil
 	}
 	apps := make([]Candidate, len(cands))
 	for i, c := range cands {
-		label := c.label
+		label := c.Label
 		if label == "" {
-			label = c.cfg.Label
+			label = c.AID.Label
 		}
-		apps[i] = Candidate{AID: clone(c.adf), Label: label, Priority: int(c.priority & 0x0F)}
+		apps[i] = Candidate{AID: clone(c.ADF), Label: label, Priority: int(c.Priority & 0x0F)}
 	}
 	i, err := s.ch.ChooseApplication(ctx, apps)
 	if err != nil {
@@ -347,44 +123,25 @@ func (s *session) retryNotice(ctx context.Context) {
 
 // finalSelect selects the chosen application and keeps its FCI. ok is
 // false when the application cannot be used and the next one should be
-// tried; a blocked card (6A81) ends the transaction with ErrCardBlocked.
-func (s *session) finalSelect(ctx context.Context, c candidate) (bool, error) {
-	r, err := s.transmit(ctx, "SELECT", selectCmd(c.adf, false))
-	if err != nil {
+// tried.
+func (s *session) finalSelect(ctx context.Context, c selection.Candidate) (bool, error) {
+	fci, ok, err := s.selector().Final(ctx, c)
+	if err != nil || !ok {
 		return false, err
 	}
-	if r.sw == swCardBlocked {
-		// EMV Book 1, final selection: the card is blocked; terminate,
-		// try no other application.
-		return false, fmt.Errorf("emv: final SELECT: %w", ErrCardBlocked)
-	}
-	if r.sw != swOK {
-		return false, nil
-	}
-	fci, err := tlv.ParseOne(r.data)
-	if err != nil || fci.Tag != 0x6F {
-		return false, nil
-	}
-	df, ok := tlv.Find(fci.Children, 0x84)
-	if !ok || !bytes.Equal(df.Value, c.adf) {
-		return false, nil
-	}
-	if _, ok := tlv.Find(fci.Children, 0xA5); !ok {
-		return false, nil
-	}
 	s.icc = map[tlv.Tag][]byte{}
-	for _, o := range primitives(fci.Children) {
+	for _, o := range primitives(fci) {
 		s.icc[o.Tag] = clone(o.Value)
 	}
-	s.aid = c.cfg
-	s.adf = clone(c.adf)
-	s.term[0x9F06] = clone(c.cfg.AID)
-	s.term[0x9F09] = clone(c.cfg.Versions[0][:])
-	fl := c.cfg.FloorLimit
+	s.aid = c.AID
+	s.adf = clone(c.ADF)
+	s.term[0x9F06] = clone(c.AID.AID)
+	s.term[0x9F09] = clone(c.AID.Versions[0][:])
+	fl := c.AID.FloorLimit
 	if s.iface == hal.Contactless {
-		fl = c.cfg.Contactless.FloorLimit
+		fl = c.AID.Contactless.FloorLimit
 	}
 	s.term[0x9F1B] = be32(uint32(fl))
-	s.k.log.Debug("emv: selected", "aid", fmt.Sprintf("%X", c.adf), "kind", c.cfg.Kind.String())
+	s.k.log.Debug("emv: selected", "aid", fmt.Sprintf("%X", c.ADF), "kind", c.AID.Kind.String())
 	return true, nil
 }

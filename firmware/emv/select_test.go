@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 	"kpos/hal/fake"
 )
@@ -37,7 +38,7 @@ func TestSelection(t *testing.T) {
 		name    string
 		script  []fake.Exchange
 		ch      *cardholder
-		edit    func(*Config)
+		edit    func(*emvconfig.Config)
 		wantErr error
 		wantAID string
 		asked   []string // AIDs offered to the cardholder, in order
@@ -120,7 +121,7 @@ func TestSelection(t *testing.T) {
 		},
 		{
 			name: "partial AID with SELECT NEXT",
-			edit: func(c *Config) {
+			edit: func(c *emvconfig.Config) {
 				c.AIDs[0].AID, c.AIDs[0].Partial = mustHex("A0000003330101"), true
 				c.AIDs = c.AIDs[:1]
 			},

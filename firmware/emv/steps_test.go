@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"testing"
 
+	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -16,7 +18,7 @@ import (
 
 // stepSession returns a session positioned after the records of the
 // debit application, for step-level tests.
-func stepSession(t *testing.T, cfg Config, card hal.Card, txn Transaction, ch Cardholder, icc map[tlv.Tag]string) *session {
+func stepSession(t *testing.T, cfg emvconfig.Config, card hal.Card, txn Transaction, ch Cardholder, icc map[tlv.Tag]string) *session {
 	t.Helper()
 	if card == nil {
 		card = &fake.PlaybackCard{}
@@ -137,32 +139,32 @@ func TestTerminalRiskManagement(t *testing.T) {
 	tests := []struct {
 		name   string
 		amount int64
-		edit   func(*AIDConfig)
+		edit   func(*emvconfig.AIDConfig)
 		icc    map[tlv.Tag]string
 		rnd    string
 		script []fake.Exchange
 		tvr    string
 	}{
 		{name: "floor limit zero: exceeded", amount: 100, tvr: "0000008000"},
-		{name: "card on the exception file", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: upPAN}, tvr: "1000000000"},
-		{name: "other card not on the exception file", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: "4761739001010119"}, tvr: "0000000000"},
-		{name: "under the floor limit", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, tvr: "0000000000"},
-		{name: "random selection hits", amount: 100, rnd: "0000", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000001000"},
-		{name: "random selection misses", amount: 100, rnd: "0062", edit: func(a *AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000000000"},
+		{name: "card on the exception file", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: upPAN}, tvr: "1000000000"},
+		{name: "other card not on the exception file", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: map[tlv.Tag]string{0x5A: "4761739001010119"}, tvr: "0000000000"},
+		{name: "under the floor limit", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, tvr: "0000000000"},
+		{name: "random selection hits", amount: 100, rnd: "0000", edit: func(a *emvconfig.AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000001000"},
+		{name: "random selection misses", amount: 100, rnd: "0062", edit: func(a *emvconfig.AIDConfig) { a.FloorLimit, a.RandomTarget, a.RandomMax = 1000, 10, 50 }, tvr: "0000000000"},
 		// Above the threshold the probability grows towards the maximum:
 		// 10 + (50-10)*(900-500)/(1000-500) = 42; the number drawn is 0x28%99+1 = 41.
-		{name: "biased random selection", amount: 900, rnd: "0028", edit: func(a *AIDConfig) {
+		{name: "biased random selection", amount: 900, rnd: "0028", edit: func(a *emvconfig.AIDConfig) {
 			a.FloorLimit, a.RandomThreshold, a.RandomTarget, a.RandomMax = 1000, 500, 10, 50
 		}, tvr: "0000001000"},
-		{name: "velocity within limits", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+		{name: "velocity within limits", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
 			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0012"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000000000"},
-		{name: "lower offline limit exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+		{name: "lower offline limit exceeded", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
 			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0014"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000004000"},
-		{name: "upper offline limit exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+		{name: "upper offline limit exceeded", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
 			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0016"))), x("80CA9F1300", ok(T(0x9F13, "0010")))}, tvr: "0000006000"},
-		{name: "new card", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+		{name: "new card", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
 			script: []fake.Exchange{x("80CA9F3600", ok(T(0x9F36, "0001"))), x("80CA9F1300", ok(T(0x9F13, "0000")))}, tvr: "0008000000"},
-		{name: "GET DATA refused: both limits exceeded", amount: 100, edit: func(a *AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
+		{name: "GET DATA refused: both limits exceeded", amount: 100, edit: func(a *emvconfig.AIDConfig) { a.FloorLimit = 1000 }, icc: velocityICC,
 			script: []fake.Exchange{x("80CA9F3600", sw("6A88")), x("80CA9F1300", sw("6A88"))}, tvr: "0000006000"},
 	}
 	for _, tc := range tests {
@@ -487,7 +489,7 @@ func (p *encPINPad) VerifyEncipheredPIN(ctx context.Context, card hal.Card, key 
 	}
 	n := new(big.Int).SetBytes(key.Modulus)
 	c := new(big.Int).Exp(new(big.Int).SetBytes(m), new(big.Int).SetBytes(key.Exponent), n).FillBytes(make([]byte, len(key.Modulus)))
-	r, err = card.Transmit(ctx, apdu(0x00, 0x20, 0x00, 0x88, c, false))
+	r, err = card.Transmit(ctx, apdu.Command(0x00, 0x20, 0x00, 0x88, c, false))
 	if err != nil || len(r) < 2 {
 		return 0, errors.New("test pin pad: VERIFY failed")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 	"kpos/tools/cardsim"
 	"kpos/tools/hostsim"
@@ -76,7 +77,7 @@ var txnCases = []txnCase{
 
 func loadKernel(t testing.TB) *emv.Kernel {
 	t.Helper()
-	cfg, err := emv.LoadConfig("../../testdata/emv")
+	cfg, err := emvconfig.LoadConfig("../../testdata/emv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/hal"
 	"kpos/tools/cardsim"
 )
@@ -18,7 +19,7 @@ func TestKernelSMCards(t *testing.T) {
 	online := loadKernel(t)
 	// A reader that allows offline approval (TTQ byte 2 bit 8 clear, floor
 	// limit above the amount), for the fDDA cases.
-	cfg, err := emv.LoadConfig("../../testdata/emv")
+	cfg, err := emvconfig.LoadConfig("../../testdata/emv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,19 +90,19 @@ func TestKernelSMCards(t *testing.T) {
 // keys as absent (ICC data missing, DDA failed); both takes each card's own.
 func TestKernelODAAlgorithms(t *testing.T) {
 	for _, c := range []struct {
-		algs    emv.ODAAlgorithms
+		algs    emvconfig.ODAAlgorithms
 		profile string
 		fails   bool
 	}{
-		{emv.ODAAlgorithmsRSA, "sm-debit", true},
-		{emv.ODAAlgorithmsRSA, "unionpay-debit", false},
-		{emv.ODAAlgorithmsSM, "sm-debit", false},
-		{emv.ODAAlgorithmsSM, "unionpay-debit", true},
-		{emv.ODAAlgorithmsBoth, "sm-debit", false},
-		{emv.ODAAlgorithmsBoth, "unionpay-debit", false},
+		{emvconfig.ODAAlgorithmsRSA, "sm-debit", true},
+		{emvconfig.ODAAlgorithmsRSA, "unionpay-debit", false},
+		{emvconfig.ODAAlgorithmsSM, "sm-debit", false},
+		{emvconfig.ODAAlgorithmsSM, "unionpay-debit", true},
+		{emvconfig.ODAAlgorithmsBoth, "sm-debit", false},
+		{emvconfig.ODAAlgorithmsBoth, "unionpay-debit", false},
 	} {
 		t.Run(string(c.algs)+"/"+c.profile, func(t *testing.T) {
-			cfg, err := emv.LoadConfig("../../testdata/emv")
+			cfg, err := emvconfig.LoadConfig("../../testdata/emv")
 			if err != nil {
 				t.Fatal(err)
 			}

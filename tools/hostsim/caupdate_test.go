@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
-	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 )
 
 // TestCAKeyChangeFlagsTerminals: withdrawing or adding a CA key flags the
@@ -68,7 +68,7 @@ func TestCAKeyChangeFlagsTerminals(t *testing.T) {
 // parameters, and a change flags the terminal and shows in the next
 // download.
 func TestICParamDownload(t *testing.T) {
-	emvCfg, err := emv.LoadConfig("../../testdata/emv/terminal.toml")
+	emvCfg, err := emvconfig.LoadConfig("../../testdata/emv/terminal.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer"
-	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 )
 
 // ICParamsOf turns a terminal parameter set (testdata/emv/terminal.toml as
 // the kernel reads it) into the IC card parameters the host distributes.
-func ICParamsOf(cfg emv.Config) []acquirer.ICParams {
+func ICParamsOf(cfg emvconfig.Config) []acquirer.ICParams {
 	var out []acquirer.ICParams
 	for _, a := range cfg.AIDs {
 		p := acquirer.ICParams{AID: bytes.Clone(a.AID), Partial: a.Partial, Version: a.Versions[0][:],

@@ -7,6 +7,7 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/pinblock"
 	"kpos/hal"
@@ -42,7 +43,7 @@ func (h *kernelHolder) Notify(ctx context.Context, n emv.Notice) {}
 // acquirer client, the host's ARPC back into the card. Every online
 // transaction must be approved by the host and then by the card.
 func TestKernelToHost(t *testing.T) {
-	cfg, err := emv.LoadConfig("../../testdata/emv")
+	cfg, err := emvconfig.LoadConfig("../../testdata/emv")
 	if err != nil {
 		t.Fatal(err)
 	}

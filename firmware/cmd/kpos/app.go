@@ -18,6 +18,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/bindlink"
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/journal"
 	"kpos/firmware/keys"
 	"kpos/firmware/merchantpw"
@@ -109,11 +110,11 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 			return fail(fmt.Errorf("load the test TMK: %w", err))
 		}
 	}
-	emvCfg, err := emv.LoadConfig(filepath.Join(b.ParamsDir, "emv"))
+	emvCfg, err := emvconfig.LoadConfig(filepath.Join(b.ParamsDir, "emv"))
 	if err != nil {
 		return fail(err)
 	}
-	emvCfg.Terminal.ODAAlgorithms = emv.ODAAlgorithms(b.Crypto.Mode)
+	emvCfg.Terminal.ODAAlgorithms = emvconfig.ODAAlgorithms(b.Crypto.Mode)
 	params := &emvParams{base: emvCfg, path: filepath.Join(b.DataDir, "emv-downloaded.json"), log: a.log}
 	kernel, err := emv.NewKernel(params.startConfig(), emv.WithLogger(a.log))
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"kpos/firmware/binding"
-	"kpos/firmware/console"
+	"kpos/firmware/console/command"
+	"kpos/firmware/console/service"
 	"kpos/firmware/durable"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
@@ -32,22 +33,22 @@ type consoleServices struct {
 	perf    *perfBook
 }
 
-func (a *app) consoleServices(logs *logRing, perf *perfBook) console.Services {
+func (a *app) consoleServices(logs *logRing, perf *perfBook) service.Services {
 	s := &consoleServices{a: a, started: time.Now(), logs: logs, perf: perf}
-	return console.Services{Status: s, Devices: s, Params: consoleParams{s}, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
+	return service.Services{Status: s, Devices: s, Params: consoleParams{s}, Keys: s, Binding: s, Journal: s, Logs: logs, Perf: perf, Backup: s}
 }
 
 func (s *consoleServices) inst() (*instance, error) {
 	inst := s.a.current()
 	if inst == nil {
-		return nil, fmt.Errorf("%w: the terminal is not running", console.ErrBusy)
+		return nil, fmt.Errorf("%w: the terminal is not running", service.ErrBusy)
 	}
 	return inst, nil
 }
 
-func (s *consoleServices) Status(ctx context.Context) (console.Status, error) {
+func (s *consoleServices) Status(ctx context.Context) (service.Status, error) {
 	b := s.a.board
-	st := console.Status{Version: version, Board: b.Name, Serial: b.Serial, Uptime: time.Since(s.started)}
+	st := service.Status{Version: version, Board: b.Name, Serial: b.Serial, Uptime: time.Since(s.started)}
 	bi, _ := s.Binding(ctx)
 	st.Binding = bi.State
 	if inst, err := s.inst(); err == nil {
@@ -60,24 +61,24 @@ func (s *consoleServices) Status(ctx context.Context) (console.Status, error) {
 		st.Batch.Totals = methodTotals(txns)
 	}
 	if ls, err := b.Link.Status(ctx); err == nil {
-		st.Link = console.LinkInfo{Kind: "cellular", Up: ls.Up, Registered: ls.Registered, Signal: ls.Signal, Operator: ls.Operator, Detail: ls.Detail}
+		st.Link = service.LinkInfo{Kind: "cellular", Up: ls.Up, Registered: ls.Registered, Signal: ls.Signal, Operator: ls.Operator, Detail: ls.Detail}
 		if b.Sim != nil {
 			st.Link.Kind = "sim"
 		}
 	}
 	for _, l := range s.logs.errors(5) {
-		st.LastErrors = append(st.LastErrors, console.ErrorEntry{Time: l.Time, Source: "firmware", Message: l.Message})
+		st.LastErrors = append(st.LastErrors, service.ErrorEntry{Time: l.Time, Source: "firmware", Message: l.Message})
 	}
 	return st, nil
 }
 
-func methodTotals(txns []journal.Txn) []console.MethodTotal {
-	byMethod := map[string]*console.MethodTotal{}
+func methodTotals(txns []journal.Txn) []service.MethodTotal {
+	byMethod := map[string]*service.MethodTotal{}
 	for _, t := range txns {
 		m := string(t.Method)
 		mt := byMethod[m]
 		if mt == nil {
-			mt = &console.MethodTotal{Method: m}
+			mt = &service.MethodTotal{Method: m}
 			byMethod[m] = mt
 		}
 		switch {
@@ -92,7 +93,7 @@ func methodTotals(txns []journal.Txn) []console.MethodTotal {
 			mt.SaleAmount += t.Amount
 		}
 	}
-	var out []console.MethodTotal
+	var out []service.MethodTotal
 	for _, mt := range byMethod {
 		out = append(out, *mt)
 	}
@@ -102,12 +103,12 @@ func methodTotals(txns []journal.Txn) []console.MethodTotal {
 
 // Device self-tests.
 
-func (s *consoleServices) DetectCard(ctx context.Context) (console.CardDetect, error) {
+func (s *consoleServices) DetectCard(ctx context.Context) (service.CardDetect, error) {
 	e, err := s.a.board.Reader.WaitEvent(ctx)
 	if err != nil {
-		return console.CardDetect{}, err
+		return service.CardDetect{}, err
 	}
-	d := console.CardDetect{Event: e.Kind.String()}
+	d := service.CardDetect{Event: e.Kind.String()}
 	switch {
 	case e.Card != nil:
 		d.Interface, d.ATRLen = e.Card.Interface().String(), len(e.Card.ATR())
@@ -130,34 +131,34 @@ func (s *consoleServices) PrinterTestPage(ctx context.Context) error {
 	return s.a.board.Printer.Print(ctx, doc)
 }
 
-func (s *consoleServices) PrinterStatus(ctx context.Context) (console.PrinterState, error) {
+func (s *consoleServices) PrinterStatus(ctx context.Context) (service.PrinterState, error) {
 	st, err := s.a.board.Printer.Status(ctx)
 	if err != nil {
-		return console.PrinterState{}, err
+		return service.PrinterState{}, err
 	}
-	return console.PrinterState{Ready: st.Ready(), PaperOut: st.PaperOut, PaperNearEnd: st.PaperNearEnd, CoverOpen: st.CoverOpen, Error: st.Detail}, nil
+	return service.PrinterState{Ready: st.Ready(), PaperOut: st.PaperOut, PaperNearEnd: st.PaperNearEnd, CoverOpen: st.CoverOpen, Error: st.Detail}, nil
 }
 
-func (s *consoleServices) ScanOne(ctx context.Context) (console.ScanResult, error) {
+func (s *consoleServices) ScanOne(ctx context.Context) (service.ScanResult, error) {
 	if s.a.board.Scanner == nil {
-		return console.ScanResult{}, console.ErrNotAvailable
+		return service.ScanResult{}, command.ErrNotAvailable
 	}
 	text, err := s.a.board.Scanner.Scan(ctx)
 	if err != nil {
-		return console.ScanResult{}, err
+		return service.ScanResult{}, err
 	}
 	code, err := qr.Classify(text)
 	if err != nil {
 		// Not a payment code: show what was read, it is not sensitive.
-		return console.ScanResult{Kind: "text", Text: text}, nil
+		return service.ScanResult{Kind: "text", Text: text}, nil
 	}
-	return console.ScanResult{Kind: fmt.Sprint(code.Kind), Text: fmt.Sprint(code)}, nil
+	return service.ScanResult{Kind: fmt.Sprint(code.Kind), Text: fmt.Sprint(code)}, nil
 }
 
-func (s *consoleServices) Modem(ctx context.Context) (console.ModemInfo, error) {
+func (s *consoleServices) Modem(ctx context.Context) (service.ModemInfo, error) {
 	ls, err := s.a.board.Link.Status(ctx)
 	if err != nil {
-		return console.ModemInfo{}, err
+		return service.ModemInfo{}, err
 	}
 	reg := "not registered"
 	if ls.Registered {
@@ -167,7 +168,7 @@ func (s *consoleServices) Modem(ctx context.Context) (console.ModemInfo, error) 
 	if !ls.Up && !ls.Registered {
 		sim = "unknown"
 	}
-	return console.ModemInfo{SIM: sim, Signal: ls.Signal, Registration: reg, Operator: ls.Operator}, nil
+	return service.ModemInfo{SIM: sim, Signal: ls.Signal, Registration: reg, Operator: ls.Operator}, nil
 }
 
 // ModemAT reaches the board's modem (the simulated board's emulator, or
@@ -175,7 +176,7 @@ func (s *consoleServices) Modem(ctx context.Context) (console.ModemInfo, error) 
 // disturb the data link.
 func (s *consoleServices) ModemAT(ctx context.Context, cmd string) ([]string, error) {
 	if s.a.board.Modem == nil {
-		return nil, console.ErrNotAvailable
+		return nil, command.ErrNotAvailable
 	}
 	return s.a.board.Modem.AT(ctx, cmd)
 }
@@ -183,7 +184,7 @@ func (s *consoleServices) ModemAT(ctx context.Context, cmd string) ([]string, er
 func (s *consoleServices) KeypadTest(ctx context.Context) ([]string, error) {
 	if s.a.current() != nil {
 		// The counter reads the keypad; a test would steal the merchant's keys.
-		return nil, fmt.Errorf("%w: the keypad belongs to the counter while the terminal runs", console.ErrBusy)
+		return nil, fmt.Errorf("%w: the keypad belongs to the counter while the terminal runs", service.ErrBusy)
 	}
 	var keys []string
 	for {
@@ -214,33 +215,33 @@ func (s *consoleServices) IndicatorTest(ctx context.Context) error {
 
 // Keys and binding.
 
-func (s *consoleServices) Keys(ctx context.Context) ([]console.KeyInfo, error) {
+func (s *consoleServices) Keys(ctx context.Context) ([]service.KeyInfo, error) {
 	inst, err := s.inst()
 	if err != nil {
 		return nil, err
 	}
-	var out []console.KeyInfo
+	var out []service.KeyInfo
 	for _, k := range inst.keys.Status() {
-		out = append(out, console.KeyInfo{Name: k.Name, Algorithm: string(k.Algorithm), KCV: k.KCV, Loaded: true, LoadedAt: k.Loaded})
+		out = append(out, service.KeyInfo{Name: k.Name, Algorithm: string(k.Algorithm), KCV: k.KCV, Loaded: true, LoadedAt: k.Loaded})
 	}
 	return out, nil
 }
 
-func (s *consoleServices) Binding(ctx context.Context) (console.BindingInfo, error) {
+func (s *consoleServices) Binding(ctx context.Context) (service.BindingInfo, error) {
 	inst, err := s.inst()
 	if err != nil {
-		return console.BindingInfo{}, err
+		return service.BindingInfo{}, err
 	}
 	if inst.binder == nil {
 		// No binding record: the board's provisioned identity, if any.
 		id := s.a.board.Identity
 		if id.TerminalID == "" {
-			return console.BindingInfo{State: "unbound"}, nil
+			return service.BindingInfo{State: "unbound"}, nil
 		}
-		return console.BindingInfo{State: "bound", TID: id.TerminalID, MID: id.MerchantID, Merchant: id.MerchantName}, nil
+		return service.BindingInfo{State: "bound", TID: id.TerminalID, MID: id.MerchantID, Merchant: id.MerchantName}, nil
 	}
 	r := inst.binder.Record()
-	info := console.BindingInfo{State: string(r.State), TID: r.TID, MID: r.MID, Merchant: r.MerchantName, Bank: r.Bank,
+	info := service.BindingInfo{State: string(r.State), TID: r.TID, MID: r.MID, Merchant: r.MerchantName, Bank: r.Bank,
 		BoundAt: r.BoundAt, ExpiresAt: r.Expiry, LastCheck: r.StatusChecked}
 	switch {
 	case r.State == binding.StateBlank:
@@ -259,13 +260,13 @@ func (s *consoleServices) Binding(ctx context.Context) (console.BindingInfo, err
 
 // Journal.
 
-func entry(t journal.Txn) console.JournalEntry {
-	return console.JournalEntry{Trace: t.Trace, Batch: t.Batch, Time: t.Created, Kind: string(t.Kind), Method: string(t.Method),
+func entry(t journal.Txn) service.JournalEntry {
+	return service.JournalEntry{Trace: t.Trace, Batch: t.Batch, Time: t.Created, Kind: string(t.Kind), Method: string(t.Method),
 		Amount: t.Amount, Currency: "CNY", MaskedPAN: t.MaskedPAN, State: string(t.State), Response: t.ResponseCode,
 		AuthCode: t.AuthCode, RRN: t.RRN, AID: t.AID, AppLabel: t.AppLabel}
 }
 
-func (s *consoleServices) List(ctx context.Context, n int) ([]console.JournalEntry, error) {
+func (s *consoleServices) List(ctx context.Context, n int) ([]service.JournalEntry, error) {
 	inst, err := s.inst()
 	if err != nil {
 		return nil, err
@@ -273,17 +274,17 @@ func (s *consoleServices) List(ctx context.Context, n int) ([]console.JournalEnt
 	return journalList(inst.journal, n)
 }
 
-func (s *consoleServices) Show(ctx context.Context, trace uint32) (console.JournalEntry, error) {
+func (s *consoleServices) Show(ctx context.Context, trace uint32) (service.JournalEntry, error) {
 	inst, err := s.inst()
 	if err != nil {
-		return console.JournalEntry{}, err
+		return service.JournalEntry{}, err
 	}
 	return journalShow(inst.journal, trace)
 }
 
 // journalList is `journal list`: the newest n transactions of the open
 // batch, as docs/console.md says (settled batches are in their reports).
-func journalList(j *journal.Journal, n int) ([]console.JournalEntry, error) {
+func journalList(j *journal.Journal, n int) ([]service.JournalEntry, error) {
 	open, err := j.Batch()
 	if err != nil {
 		return nil, err
@@ -295,7 +296,7 @@ func journalList(j *journal.Journal, n int) ([]console.JournalEntry, error) {
 	if n > 0 && len(txns) > n {
 		txns = txns[len(txns)-n:]
 	}
-	out := make([]console.JournalEntry, 0, len(txns))
+	out := make([]service.JournalEntry, 0, len(txns))
 	for _, t := range txns {
 		out = append(out, entry(t))
 	}
@@ -303,18 +304,18 @@ func journalList(j *journal.Journal, n int) ([]console.JournalEntry, error) {
 }
 
 // journalShow is `journal show TRACE`, with whether its batch is settled.
-func journalShow(j *journal.Journal, trace uint32) (console.JournalEntry, error) {
+func journalShow(j *journal.Journal, trace uint32) (service.JournalEntry, error) {
 	t, err := j.Get(trace)
 	if errors.Is(err, journal.ErrNotFound) {
-		return console.JournalEntry{}, fmt.Errorf("%w: trace %06d", console.ErrNotFound, trace)
+		return service.JournalEntry{}, fmt.Errorf("%w: trace %06d", service.ErrNotFound, trace)
 	}
 	if err != nil {
-		return console.JournalEntry{}, err
+		return service.JournalEntry{}, err
 	}
 	e := entry(t)
 	open, err := j.Batch()
 	if err != nil {
-		return console.JournalEntry{}, err
+		return service.JournalEntry{}, err
 	}
 	// Settled: its batch is not the open one and was closed by a
 	// settlement. (Batch numbers wrap, so the number alone does not say.)
@@ -322,7 +323,7 @@ func journalShow(j *journal.Journal, trace uint32) (console.JournalEntry, error)
 		if _, err := j.ClosedBatch(t.Batch); err == nil {
 			e.Settled = true
 		} else if !errors.Is(err, journal.ErrNoBatch) {
-			return console.JournalEntry{}, err
+			return service.JournalEntry{}, err
 		}
 	}
 	return e, nil
@@ -335,7 +336,7 @@ func (s *consoleServices) Reprint(ctx context.Context, trace uint32) error {
 	}
 	err = inst.term.PrintReceipt(ctx, trace)
 	if errors.Is(err, journal.ErrNotFound) {
-		return fmt.Errorf("%w: trace %06d", console.ErrNotFound, trace)
+		return fmt.Errorf("%w: trace %06d", service.ErrNotFound, trace)
 	}
 	return err
 }
@@ -354,23 +355,23 @@ func (s *consoleServices) ReprintLast(ctx context.Context) (uint32, error) {
 			return txns[i].Trace, s.Reprint(ctx, txns[i].Trace)
 		}
 	}
-	return 0, fmt.Errorf("%w: no completed transaction", console.ErrNotFound)
+	return 0, fmt.Errorf("%w: no completed transaction", service.ErrNotFound)
 }
 
-func (s *consoleServices) Settle(ctx context.Context) (console.SettleResult, error) {
+func (s *consoleServices) Settle(ctx context.Context) (service.SettleResult, error) {
 	inst, err := s.inst()
 	if err != nil {
-		return console.SettleResult{}, err
+		return service.SettleResult{}, err
 	}
 	r, err := inst.term.SettleNow(ctx)
 	if err != nil && !errors.Is(err, settle.ErrNotPrinted) {
 		if errors.Is(err, terminal.ErrCannotSettle) {
-			return console.SettleResult{}, fmt.Errorf("%w: %v", console.ErrNotAvailable, err)
+			return service.SettleResult{}, fmt.Errorf("%w: %v", command.ErrNotAvailable, err)
 		}
-		return console.SettleResult{}, err
+		return service.SettleResult{}, err
 	}
 	b := r.Batch
-	return console.SettleResult{Batch: b.Batch, Balanced: b.Balanced, Count: b.Totals.Sales.Count + b.Totals.Refunds.Count,
+	return service.SettleResult{Batch: b.Batch, Balanced: b.Balanced, Count: b.Totals.Sales.Count + b.Totals.Refunds.Count,
 		Amount: b.Totals.Net(), Uploaded: b.Uploaded, NewBatch: b.NextBatch}, err
 }
 
@@ -415,7 +416,7 @@ func (s *consoleServices) Import(ctx context.Context, r io.Reader) error {
 	tr := tar.NewReader(r)
 	hdr, err := tr.Next()
 	if err != nil || hdr.Name != "journal.db" {
-		return fmt.Errorf("%w: not a kpos journal backup", console.ErrInvalid)
+		return fmt.Errorf("%w: not a kpos journal backup", service.ErrInvalid)
 	}
 	dir := s.a.board.DataDir
 	tmp := filepath.Join(dir, ".restore.db")
@@ -435,7 +436,7 @@ func (s *consoleServices) Import(ctx context.Context, r io.Reader) error {
 	f.Close()
 	backup, err := journal.Open(tmp, s.a.board.SubKey("journal"), journal.Options{})
 	if err != nil {
-		return fmt.Errorf("%w: the backup does not open: %v", console.ErrInvalid, err)
+		return fmt.Errorf("%w: the backup does not open: %v", service.ErrInvalid, err)
 	}
 	lost, err := lostBy(inst.journal, backup)
 	backup.Close()
@@ -443,7 +444,7 @@ func (s *consoleServices) Import(ctx context.Context, r io.Reader) error {
 		return err
 	}
 	if lost > 0 {
-		return fmt.Errorf("%w: %d transactions of the open batch are missing or older in the backup", console.ErrWouldLoseUnsettled, lost)
+		return fmt.Errorf("%w: %d transactions of the open batch are missing or older in the backup", service.ErrWouldLoseUnsettled, lost)
 	}
 	// Swap files with the firmware stopped, as a power cycle would.
 	s.a.stop(inst)
@@ -513,14 +514,14 @@ func (p *perfBook) add(target string, d time.Duration, err error) {
 }
 
 // Perf returns the statistics, targets in name order.
-func (p *perfBook) Perf(ctx context.Context) ([]console.PerfStat, error) {
+func (p *perfBook) Perf(ctx context.Context) ([]service.PerfStat, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []console.PerfStat
+	var out []service.PerfStat
 	for name, s := range p.stats {
 		sorted := append([]time.Duration(nil), s.samples...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-		st := console.PerfStat{Target: name, Count: s.count, Errors: s.errors}
+		st := service.PerfStat{Target: name, Count: s.count, Errors: s.errors}
 		if n := len(sorted); n > 0 {
 			st.P50, st.P95, st.Max = sorted[n/2], sorted[min(n-1, n*95/100)], sorted[n-1]
 		}

@@ -22,6 +22,8 @@ import (
 
 	"kpos/boards/hw"
 	"kpos/firmware/console"
+	"kpos/firmware/console/command"
+	"kpos/firmware/console/service"
 	"kpos/firmware/journal"
 	"kpos/firmware/logfile"
 )
@@ -199,28 +201,28 @@ func (s *serialScreen) send(b string) {
 // waitingDevices is a card reader that waits for a card that never comes.
 type waitingDevices struct{}
 
-func (waitingDevices) DetectCard(ctx context.Context) (console.CardDetect, error) {
+func (waitingDevices) DetectCard(ctx context.Context) (service.CardDetect, error) {
 	<-ctx.Done()
-	return console.CardDetect{}, ctx.Err()
+	return service.CardDetect{}, ctx.Err()
 }
-func (waitingDevices) PrinterTestPage(context.Context) error { return console.ErrNotAvailable }
-func (waitingDevices) PrinterStatus(context.Context) (console.PrinterState, error) {
-	return console.PrinterState{}, console.ErrNotAvailable
+func (waitingDevices) PrinterTestPage(context.Context) error { return command.ErrNotAvailable }
+func (waitingDevices) PrinterStatus(context.Context) (service.PrinterState, error) {
+	return service.PrinterState{}, command.ErrNotAvailable
 }
-func (waitingDevices) ScanOne(context.Context) (console.ScanResult, error) {
-	return console.ScanResult{}, console.ErrNotAvailable
+func (waitingDevices) ScanOne(context.Context) (service.ScanResult, error) {
+	return service.ScanResult{}, command.ErrNotAvailable
 }
-func (waitingDevices) Modem(context.Context) (console.ModemInfo, error) {
-	return console.ModemInfo{}, console.ErrNotAvailable
+func (waitingDevices) Modem(context.Context) (service.ModemInfo, error) {
+	return service.ModemInfo{}, command.ErrNotAvailable
 }
 func (waitingDevices) ModemAT(context.Context, string) ([]string, error) {
-	return nil, console.ErrNotAvailable
+	return nil, command.ErrNotAvailable
 }
 func (waitingDevices) KeypadTest(context.Context) ([]string, error) {
-	return nil, console.ErrNotAvailable
+	return nil, command.ErrNotAvailable
 }
-func (waitingDevices) DisplayTest(context.Context) error   { return console.ErrNotAvailable }
-func (waitingDevices) IndicatorTest(context.Context) error { return console.ErrNotAvailable }
+func (waitingDevices) DisplayTest(context.Context) error   { return command.ErrNotAvailable }
+func (waitingDevices) IndicatorTest(context.Context) error { return command.ErrNotAvailable }
 
 // TestSerialConsoleOnAPty drives the console the way boards/hw serves it
 // on a real UART: the port opened by hw.OpenConsole (raw, 8N1, read
@@ -247,8 +249,8 @@ func TestSerialConsoleOnAPty(t *testing.T) {
 	}
 	var audit strings.Builder
 	var auditMu sync.Mutex
-	c := console.New(console.Config{PasswordPath: pw, Audit: lockedWriter{&auditMu, &audit}, Hostname: "kpos-hw", FileRoot: dir},
-		console.Services{Devices: waitingDevices{}})
+	c := console.New(console.Config{PasswordPath: pw, Audit: lockedWriter{&auditMu, &audit}, Hostname: "kpos-hw"},
+		service.Commands(service.Services{Devices: waitingDevices{}}, service.Options{FileRoot: dir})...)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan struct{})
 	go func() {
@@ -408,7 +410,7 @@ func TestFullDisk(t *testing.T) {
 		}
 		// The audit log cannot be written either: the console refuses a
 		// login it cannot record, even with the right password.
-		c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-hw"}, console.Services{})
+		c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-hw"})
 		scr := serveOnPty(t, c)
 		scr.expect("Password: ")
 		scr.send(simConsolePassword + "\r")
@@ -445,7 +447,7 @@ func TestFullDisk(t *testing.T) {
 		f.Close()
 		defer os.Remove(filepath.Join(dir, "filler"))
 		c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw",
-			Lockout: console.LockoutPolicy{MaxFailures: 3}}, console.Services{})
+			Lockout: console.LockoutPolicy{MaxFailures: 3}})
 		scr := serveOnPty(t, c)
 		for i := 0; i < 8; i++ {
 			scr.expect("Password: ")
@@ -551,7 +553,7 @@ func TestPicocom(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := console.New(console.Config{PasswordPath: pw, Audit: io.Discard, Hostname: "kpos-hw", WakeAfter: 100 * time.Millisecond},
-		console.Services{Devices: waitingDevices{}})
+		service.Commands(service.Services{Devices: waitingDevices{}}, service.Options{})...)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go serveConsolePort(ctx, c, port, slog.New(slog.DiscardHandler))

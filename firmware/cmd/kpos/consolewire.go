@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kpos/firmware/console"
+	"kpos/firmware/console/service"
 	"kpos/firmware/durable"
 	"kpos/firmware/logfile"
 	"kpos/firmware/update"
@@ -44,7 +45,8 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 	}
 	svc := a.consoleServices(ring, perf)
 	svc.Update = a.firmware
-	c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-" + b.Name, FileRoot: b.DataDir}, svc)
+	c := console.New(console.Config{PasswordPath: pw, Audit: audit, Hostname: "kpos-" + b.Name},
+		service.Commands(svc, service.Options{FileRoot: b.DataDir})...)
 	if path != "" {
 		ln, err := console.ListenUnix(path)
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
+	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/journal"
 )
 
@@ -18,8 +20,8 @@ import (
 // replaced as a whole, and joined to the configuration files; the kernel
 // uses it from the next transaction.
 type emvParams struct {
-	base   emv.Config // the configuration files
-	path   string     // the downloaded set
+	base   emvconfig.Config // the configuration files
+	path   string           // the downloaded set
 	kernel *emv.Kernel
 	log    *slog.Logger
 
@@ -29,10 +31,10 @@ type emvParams struct {
 // startConfig is the configuration the kernel starts with: the files and
 // the set downloaded before. A damaged set is logged and left out; the
 // next sign-on downloads it again.
-func (p *emvParams) startConfig() emv.Config {
-	d, err := emv.LoadDownloaded(p.path)
+func (p *emvParams) startConfig() emvconfig.Config {
+	d, err := emvconfig.LoadDownloaded(p.path)
 	if err == nil {
-		var joined emv.Config
+		var joined emvconfig.Config
 		if joined, err = p.base.WithDownloaded(d); err == nil {
 			return joined
 		}
@@ -49,7 +51,7 @@ func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint3
 	_, err := c.DownloadInstallCAKeys(ctx, batch, traces(nextTrace), func(keys []acquirer.CAKey) error {
 		// Installed before the end message, which tells the host the
 		// terminal holds the set.
-		var cas []emv.CAPK
+		var cas []capk.Key
 		for _, k := range keys {
 			ck, err := capkOf(k)
 			if err != nil {
@@ -57,7 +59,7 @@ func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint3
 			}
 			cas = append(cas, ck)
 		}
-		return p.install(func(d *emv.Downloaded) { d.CAKeys = cas })
+		return p.install(func(d *emvconfig.Downloaded) { d.CAKeys = cas })
 	})
 	if err != nil {
 		return err
@@ -72,9 +74,9 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, err := c.DownloadICParams(ctx, batch, traces(nextTrace), func(params []acquirer.ICParams) error {
-		var aids []emv.DownloadedAID
+		var aids []emvconfig.DownloadedAID
 		for _, x := range params {
-			a := emv.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
+			a := emvconfig.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
 				RandomTarget: x.RandomTarget, RandomMax: x.RandomMax, DDOL: x.DDOL,
 				CLFloorLimit: x.CLFloorLimit, CLTxnLimit: x.CLTxnLimit, CLCVMLimit: x.CLCVMLimit}
 			copy(a.Version[:], x.Version)
@@ -83,7 +85,7 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 			copy(a.TACDenial[:], x.TACDenial)
 			aids = append(aids, a)
 		}
-		return p.install(func(d *emv.Downloaded) { d.AIDs = aids })
+		return p.install(func(d *emvconfig.Downloaded) { d.AIDs = aids })
 	})
 	if err != nil {
 		return err
@@ -94,20 +96,20 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 
 // install replaces one half of the stored set (set changes it), checks the
 // joined configuration, stores the set whole, and gives it to the kernel.
-func (p *emvParams) install(set func(*emv.Downloaded)) error {
-	d, err := emv.LoadDownloaded(p.path)
+func (p *emvParams) install(set func(*emvconfig.Downloaded)) error {
+	d, err := emvconfig.LoadDownloaded(p.path)
 	if err != nil {
 		// A damaged set is replaced, not kept: the half not being
 		// installed now comes again with its next download.
 		p.log.Error("downloaded EMV parameters unreadable: replaced", "err", err)
-		d = emv.Downloaded{}
+		d = emvconfig.Downloaded{}
 	}
 	set(&d)
 	joined, err := p.base.WithDownloaded(d)
 	if err != nil {
 		return err
 	}
-	if err := emv.SaveDownloaded(p.path, d); err != nil {
+	if err := emvconfig.SaveDownloaded(p.path, d); err != nil {
 		return err
 	}
 	return p.kernel.SetConfig(joined)
@@ -127,8 +129,8 @@ func traces(next func() (uint32, error)) func() uint32 {
 
 // capkOf is a downloaded key as the kernel holds it; the host must send
 // the key's checksum, which the kernel verifies.
-func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
-	var c emv.CAPK
+func capkOf(k acquirer.CAKey) (capk.Key, error) {
+	var c capk.Key
 	if len(k.RID) != 5 || len(k.Checksum) != 20 {
 		return c, fmt.Errorf("CA key %X/%02X: RID or checksum missing", k.RID, k.Index)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"kpos/firmware/console"
+	"kpos/firmware/console/service"
 	"kpos/hal"
 )
 
@@ -22,7 +22,7 @@ type logRing struct {
 	level *slog.LevelVar
 
 	mu    sync.Mutex
-	lines []console.LogLine
+	lines []service.LogLine
 }
 
 func newLogRing(inner slog.Handler, level *slog.LevelVar) *logRing {
@@ -50,7 +50,7 @@ func (h *ringHandler) Handle(ctx context.Context, rec slog.Record) error {
 		return true
 	})
 	h.ring.mu.Lock()
-	h.ring.lines = append(h.ring.lines, console.LogLine{Time: rec.Time, Level: rec.Level.String(), Message: b.String()})
+	h.ring.lines = append(h.ring.lines, service.LogLine{Time: rec.Time, Level: rec.Level.String(), Message: b.String()})
 	if len(h.ring.lines) > 2000 {
 		h.ring.lines = h.ring.lines[len(h.ring.lines)-1000:]
 	}
@@ -72,20 +72,20 @@ func (h *ringHandler) WithGroup(name string) slog.Handler {
 }
 
 // Tail returns the last n lines.
-func (r *logRing) Tail(ctx context.Context, n int) ([]console.LogLine, error) {
+func (r *logRing) Tail(ctx context.Context, n int) ([]service.LogLine, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n <= 0 || n > len(r.lines) {
 		n = len(r.lines)
 	}
-	return append([]console.LogLine(nil), r.lines[len(r.lines)-n:]...), nil
+	return append([]service.LogLine(nil), r.lines[len(r.lines)-n:]...), nil
 }
 
 // errors returns the last n lines at error level.
-func (r *logRing) errors(n int) []console.LogLine {
+func (r *logRing) errors(n int) []service.LogLine {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []console.LogLine
+	var out []service.LogLine
 	for i := len(r.lines) - 1; i >= 0 && len(out) < n; i-- {
 		if r.lines[i].Level == slog.LevelError.String() {
 			out = append(out, r.lines[i])
@@ -98,7 +98,7 @@ func (r *logRing) errors(n int) []console.LogLine {
 func (r *logRing) SetLevel(ctx context.Context, level string) error {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return fmt.Errorf("%w: level %q (debug, info, warn, error)", console.ErrInvalid, level)
+		return fmt.Errorf("%w: level %q (debug, info, warn, error)", service.ErrInvalid, level)
 	}
 	r.level.Set(l)
 	return nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"kpos/firmware/binding"
-	"kpos/firmware/console"
+	"kpos/firmware/console/service"
 )
 
 // consoleParams is the console's `param`: the terminal's parameters as the
@@ -17,13 +17,13 @@ import (
 // or the board file); the log level is the technician's to set.
 type consoleParams struct{ s *consoleServices }
 
-func (p consoleParams) List(ctx context.Context) ([]console.Param, error) {
+func (p consoleParams) List(ctx context.Context) ([]service.Param, error) {
 	b := p.s.a.board
 	lvl, err := p.s.logs.Level(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := []console.Param{
+	out := []service.Param{
 		{Name: "log.level", Value: lvl, Description: "firmware log level: debug, info, warn or error"},
 		{Name: "terminal.board", Value: b.Name, Description: "board", ReadOnly: true},
 		{Name: "terminal.serial", Value: b.Serial, Description: "device serial", ReadOnly: true},
@@ -32,19 +32,19 @@ func (p consoleParams) List(ctx context.Context) ([]console.Param, error) {
 	if inst == nil || inst.binder == nil {
 		id := b.Identity
 		return append(out,
-			console.Param{Name: "terminal.tid", Value: id.TerminalID, Description: "terminal ID (board file)", ReadOnly: true},
-			console.Param{Name: "terminal.mid", Value: id.MerchantID, Description: "merchant ID (board file)", ReadOnly: true}), nil
+			service.Param{Name: "terminal.tid", Value: id.TerminalID, Description: "terminal ID (board file)", ReadOnly: true},
+			service.Param{Name: "terminal.mid", Value: id.MerchantID, Description: "merchant ID (board file)", ReadOnly: true}), nil
 	}
 	r := inst.binder.Record()
 	out = append(out,
-		console.Param{Name: "terminal.tid", Value: r.TID, Description: "terminal ID (binding)", ReadOnly: true},
-		console.Param{Name: "terminal.mid", Value: r.MID, Description: "merchant ID (binding)", ReadOnly: true})
+		service.Param{Name: "terminal.tid", Value: r.TID, Description: "terminal ID (binding)", ReadOnly: true},
+		service.Param{Name: "terminal.mid", Value: r.MID, Description: "merchant ID (binding)", ReadOnly: true})
 	if r.Params == nil {
 		return out, nil
 	}
 	bp := *r.Params
 	host := func(name, value, about string) {
-		out = append(out, console.Param{Name: "binding." + name, Value: value, Description: about + " (from the host)", ReadOnly: true})
+		out = append(out, service.Param{Name: "binding." + name, Value: value, Description: about + " (from the host)", ReadOnly: true})
 	}
 	host("txn_limit", binding.Yuan(bp.TxnLimit), "largest single sale, CNY")
 	host("daily_limit", binding.Yuan(bp.DailyLimit), "largest total of sales per day, CNY")
@@ -67,17 +67,17 @@ func (p consoleParams) List(ctx context.Context) ([]console.Param, error) {
 	return out, nil
 }
 
-func (p consoleParams) Get(ctx context.Context, name string) (console.Param, error) {
+func (p consoleParams) Get(ctx context.Context, name string) (service.Param, error) {
 	list, err := p.List(ctx)
 	if err != nil {
-		return console.Param{}, err
+		return service.Param{}, err
 	}
 	for _, x := range list {
 		if x.Name == name {
 			return x, nil
 		}
 	}
-	return console.Param{}, fmt.Errorf("%w: parameter %s", console.ErrNotFound, name)
+	return service.Param{}, fmt.Errorf("%w: parameter %s", service.ErrNotFound, name)
 }
 
 func (p consoleParams) Set(ctx context.Context, name, value string) error {
@@ -86,7 +86,7 @@ func (p consoleParams) Set(ctx context.Context, name, value string) error {
 		return err
 	}
 	if cur.ReadOnly {
-		return fmt.Errorf("%w: %s is read-only", console.ErrInvalid, name)
+		return fmt.Errorf("%w: %s is read-only", service.ErrInvalid, name)
 	}
 	switch name {
 	case "log.level":
@@ -94,7 +94,7 @@ func (p consoleParams) Set(ctx context.Context, name, value string) error {
 		case "debug", "info", "warn", "error":
 			return p.s.logs.SetLevel(ctx, value)
 		}
-		return fmt.Errorf("%w: '%s' is not a level (debug, info, warn, error)", console.ErrInvalid, value)
+		return fmt.Errorf("%w: '%s' is not a level (debug, info, warn, error)", service.ErrInvalid, value)
 	}
-	return fmt.Errorf("%w: %s cannot be set", console.ErrInvalid, name)
+	return fmt.Errorf("%w: %s cannot be set", service.ErrInvalid, name)
 }

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"kpos/firmware/emv"
+	"kpos/firmware/emv/emvconfig"
 	"kpos/tools/hostsim"
 )
 
@@ -55,7 +55,7 @@ func run() error {
 		cfg.CAKeys = keys
 	}
 	if *icp != "" {
-		ec, err := emv.LoadConfig(*icp)
+		ec, err := emvconfig.LoadConfig(*icp)
 		if err != nil {
 			return err
 		}

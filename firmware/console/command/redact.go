@@ -1,6 +1,9 @@
-package console
+package command
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -106,4 +109,45 @@ func luhnValid(d string) bool {
 		double = !double
 	}
 	return sum%10 == 0
+}
+
+// RedactJSON encodes v with every string (keys included) redacted, and any
+// number that reads as a PAN turned into its masked string, so that the
+// redactor never has to cut through JSON syntax.
+func RedactJSON(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("console: encoding output: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("console: encoding output: %w", err)
+	}
+	return json.MarshalIndent(redactTree(tree), "", "  ")
+}
+
+func redactTree(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Redact(x)
+	case json.Number:
+		if r := Redact(x.String()); r != x.String() {
+			return r
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = redactTree(x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[Redact(k)] = redactTree(e)
+		}
+		return out
+	}
+	return v
 }

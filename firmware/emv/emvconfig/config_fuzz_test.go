@@ -1,4 +1,4 @@
-package emv
+package emvconfig
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // a configuration that loads has a terminal table and at least one AID.
 func FuzzLoadConfig(f *testing.F) {
 	for _, name := range []string{"terminal.toml", "capk-test.toml"} {
-		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "emv", name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "emv", name)); err == nil {
 			f.Add(b)
 		}
 	}

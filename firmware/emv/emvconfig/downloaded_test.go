@@ -1,17 +1,20 @@
-package emv
+package emvconfig
 
 import (
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"kpos/firmware/emv/capk"
 )
 
 // newKey is a test CA key under an index no file uses: the first test key's
 // modulus under index 7E.
-func newKey(t *testing.T, cfg Config) CAPK {
+func newKey(t *testing.T, cfg Config) capk.Key {
 	t.Helper()
-	var k CAPK
+	var k capk.Key
 	for _, x := range cfg.CAPKs.List() {
 		if x.Test {
 			k = x
@@ -38,7 +41,7 @@ func TestDownloadedRoundTripAndJoin(t *testing.T) {
 	added := newKey(t, cfg)
 	replaced := cfg.CAPKs.List()[0]
 	replaced.Expiry = replaced.Expiry.AddDate(1, 0, 0) // the host's newer record of the same key
-	if err := SaveDownloaded(path, Downloaded{CAKeys: []CAPK{added, replaced}}); err != nil {
+	if err := SaveDownloaded(path, Downloaded{CAKeys: []capk.Key{added, replaced}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := LoadDownloaded(path)
@@ -74,12 +77,12 @@ func TestSaveDownloadedKeepsTheOldSet(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "emv-downloaded.json")
 	good := newKey(t, cfg)
-	if err := SaveDownloaded(path, Downloaded{CAKeys: []CAPK{good}}); err != nil {
+	if err := SaveDownloaded(path, Downloaded{CAKeys: []capk.Key{good}}); err != nil {
 		t.Fatal(err)
 	}
 	bad := good
 	bad.Index = 0x7F // checksum still that of 7E
-	if err := SaveDownloaded(path, Downloaded{CAKeys: []CAPK{good, bad}}); !errors.Is(err, ErrCAPKChecksum) {
+	if err := SaveDownloaded(path, Downloaded{CAKeys: []capk.Key{good, bad}}); !errors.Is(err, capk.ErrChecksum) {
 		t.Fatalf("a set with a bad key: %v", err)
 	}
 	d, err := LoadDownloaded(path)
@@ -97,40 +100,6 @@ func TestSaveDownloadedKeepsTheOldSet(t *testing.T) {
 	}
 }
 
-// TestSetConfigFromTheNextTransaction: a transaction started before
-// SetConfig keeps its configuration; the next one has the new keys.
-func TestSetConfigFromTheNextTransaction(t *testing.T) {
-	cfg, err := LoadConfig(testdataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := NewKernel(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	running := k.snapshot()
-	key := newKey(t, cfg)
-	joined, err := cfg.WithDownloaded(Downloaded{CAKeys: []CAPK{key}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := k.SetConfig(joined); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := running.cfg.CAPKs.Get(key.RID[:], key.Index); ok {
-		t.Fatal("the running transaction's configuration changed under it")
-	}
-	if _, ok := k.snapshot().cfg.CAPKs.Get(key.RID[:], key.Index); !ok {
-		t.Fatal("the next transaction does not have the downloaded key")
-	}
-	if _, ok := k.Config().CAPKs.Get(key.RID[:], key.Index); !ok {
-		t.Fatal("Config does not report the new configuration")
-	}
-	if err := k.SetConfig(Config{}); err == nil {
-		t.Fatal("an empty configuration was taken")
-	}
-}
-
 // TestDownloadedAIDs: downloaded IC card parameters replace the file's for
 // the same AID (contactless limits included), add an application of a
 // known scheme, survive the round trip, and are refused when out of range.
@@ -139,11 +108,11 @@ func TestDownloadedAIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := DownloadedAID{AID: mustHex("A000000333010101"), Version: [2]byte{0x00, 0x30},
+	up := DownloadedAID{AID: hexBytes("A000000333010101"), Version: [2]byte{0x00, 0x30},
 		TACDefault: [5]byte{0xD8, 0x40, 0x00, 0xA8, 0x00}, TACOnline: [5]byte{0xD8, 0x40, 0x04, 0xF8, 0x00},
-		FloorLimit: 20000, DDOL: mustHex("9F3704"), CLFloorLimit: 50000, CLTxnLimit: 500000, CLCVMLimit: 100000}
+		FloorLimit: 20000, DDOL: hexBytes("9F3704"), CLFloorLimit: 50000, CLTxnLimit: 500000, CLCVMLimit: 100000}
 	added := up
-	added.AID = mustHex("A000000333010106")
+	added.AID = hexBytes("A000000333010106")
 	d := Downloaded{AIDs: []DownloadedAID{up, added}}
 	path := filepath.Join(t.TempDir(), "emv-downloaded.json")
 	if err := SaveDownloaded(path, d); err != nil {
@@ -194,9 +163,9 @@ func TestDownloadedSM2KeyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sm CAPK
+	var sm capk.Key
 	for _, k := range cfg.CAPKs.List() {
-		if k.Algorithm == algSM2 {
+		if k.Algorithm == capk.AlgSM2 {
 			sm = k
 		}
 	}
@@ -204,11 +173,19 @@ func TestDownloadedSM2KeyRoundTrip(t *testing.T) {
 		t.Fatal("no SM2 test CA key in the configuration")
 	}
 	path := filepath.Join(t.TempDir(), "emv-downloaded.json")
-	if err := SaveDownloaded(path, Downloaded{CAKeys: []CAPK{sm}}); err != nil {
+	if err := SaveDownloaded(path, Downloaded{CAKeys: []capk.Key{sm}}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := LoadDownloaded(path)
-	if err != nil || len(d.CAKeys) != 1 || d.CAKeys[0].Algorithm != algSM2 || d.CAKeys[0].Checksum != sm.Checksum {
+	if err != nil || len(d.CAKeys) != 1 || d.CAKeys[0].Algorithm != capk.AlgSM2 || d.CAKeys[0].Checksum != sm.Checksum {
 		t.Fatalf("read back %+v, %v", d.CAKeys, err)
 	}
+}
+
+func hexBytes(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

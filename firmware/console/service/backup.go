@@ -1,4 +1,4 @@
-package console
+package service
 
 import (
 	"bufio"
@@ -27,11 +27,14 @@ var ErrBackupIntegrity = errors.New("console: backup integrity check failed")
 //	<payload: exactly length bytes, nothing after it>
 //
 // Over the console the whole file travels as base64 lines between
-// beginArmor and endArmor.
+// BeginArmor and EndArmor.
+const (
+	BeginArmor = "-----BEGIN KPOS BACKUP-----" // the first armored line
+	EndArmor   = "-----END KPOS BACKUP-----"   // the last armored line
+)
+
 const (
 	backupMagic = "KPOS-BACKUP 1"
-	beginArmor  = "-----BEGIN KPOS BACKUP-----"
-	endArmor    = "-----END KPOS BACKUP-----"
 	armorWidth  = 64
 )
 
@@ -102,7 +105,7 @@ func openBackup(data []byte, limit int64) ([]byte, error) {
 func armor(sealed []byte) string {
 	enc := base64.StdEncoding.EncodeToString(sealed)
 	var b strings.Builder
-	b.WriteString(beginArmor + "\n")
+	b.WriteString(BeginArmor + "\n")
 	for len(enc) > armorWidth {
 		b.WriteString(enc[:armorWidth] + "\n")
 		enc = enc[armorWidth:]
@@ -110,7 +113,7 @@ func armor(sealed []byte) string {
 	if enc != "" {
 		b.WriteString(enc + "\n")
 	}
-	b.WriteString(endArmor + "\n")
+	b.WriteString(EndArmor + "\n")
 	return b.String()
 }
 
@@ -120,7 +123,7 @@ func dearmor(lines []string) ([]byte, error) {
 	var b strings.Builder
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
-		if l == beginArmor || l == endArmor || l == "" {
+		if l == BeginArmor || l == EndArmor || l == "" {
 			continue
 		}
 		b.WriteString(l)

@@ -1,4 +1,4 @@
-package emv
+package emvconfig
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/tlv"
 )
 
@@ -22,7 +23,7 @@ import (
 // Each download replaces its own half; SaveDownloaded writes both halves
 // as given.
 type Downloaded struct {
-	CAKeys []CAPK
+	CAKeys []capk.Key
 	AIDs   []DownloadedAID
 }
 
@@ -117,7 +118,7 @@ func LoadDownloaded(path string) (Downloaded, error) {
 			return Downloaded{}, fmt.Errorf("%w: %w", ErrDownloaded, err)
 		}
 		if k.ComputeChecksum() != k.Checksum {
-			return Downloaded{}, fmt.Errorf("%w: capk %X/%02X: %w", ErrDownloaded, k.RID, k.Index, ErrCAPKChecksum)
+			return Downloaded{}, fmt.Errorf("%w: capk %X/%02X: %w", ErrDownloaded, k.RID, k.Index, capk.ErrChecksum)
 		}
 		d.CAKeys = append(d.CAKeys, k)
 	}
@@ -156,7 +157,7 @@ func SaveDownloaded(path string, d Downloaded) error {
 	var f downloadedFile
 	for _, k := range d.CAKeys {
 		if k.ComputeChecksum() != k.Checksum {
-			return fmt.Errorf("%w: capk %X/%02X: %w", ErrDownloaded, k.RID, k.Index, ErrCAPKChecksum)
+			return fmt.Errorf("%w: capk %X/%02X: %w", ErrDownloaded, k.RID, k.Index, capk.ErrChecksum)
 		}
 		e := capkJSON{RID: strings.ToUpper(hex.EncodeToString(k.RID[:])), Index: fmt.Sprintf("%02X", k.Index),
 			Modulus: strings.ToUpper(hex.EncodeToString(k.Modulus)), Exponent: strings.ToUpper(hex.EncodeToString(k.Exponent)),
@@ -164,7 +165,7 @@ func SaveDownloaded(path string, d Downloaded) error {
 		if k.Test {
 			e.Kind = "test"
 		}
-		if k.Algorithm == algSM2 {
+		if k.Algorithm == capk.AlgSM2 {
 			e.Algorithm = "sm2"
 		}
 		if !k.Expiry.IsZero() {
@@ -216,16 +217,14 @@ func SaveDownloaded(path string, d Downloaded) error {
 // keys and the downloaded ones, a downloaded key replacing a file key with
 // the same RID and index. c itself is left as it was.
 func (c Config) WithDownloaded(d Downloaded) (Config, error) {
-	store := NewCAPKStore()
-	replaced := map[capkID]bool{}
+	store := capk.NewStore()
 	for _, k := range d.CAKeys {
-		replaced[capkID{k.RID, k.Index}] = true
 		if err := store.Add(k); err != nil {
 			return Config{}, fmt.Errorf("%w: %w", ErrDownloaded, err)
 		}
 	}
 	for _, k := range c.CAPKs.List() {
-		if replaced[capkID{k.RID, k.Index}] {
+		if _, downloaded := store.Get(k.RID[:], k.Index); downloaded {
 			continue
 		}
 		if err := store.Add(k); err != nil {

@@ -1,4 +1,4 @@
-package emv
+package emvconfig
 
 import (
 	"encoding/hex"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"kpos/firmware/emv/capk"
 	"kpos/firmware/emvcrypto"
 )
 
@@ -13,8 +14,8 @@ import (
 // algorithm indicator 04 of the UnionPay CA key list, the 64-byte point
 // X || Y in modulus, no exponent, and the SHA-1 checksum over RID, index and
 // key as for RSA keys (EMV Book 2 11.2 with an empty exponent).
-func (e capkEntry) sm2Key() (CAPK, error) {
-	var k CAPK
+func (e capkEntry) sm2Key() (capk.Key, error) {
+	var k capk.Key
 	if e.Alg != "sm2" {
 		return k, fmt.Errorf("capk %s/%s: algorithm must be rsa or sm2", e.RID, e.Index)
 	}
@@ -25,7 +26,7 @@ func (e capkEntry) sm2Key() (CAPK, error) {
 	if err := hexInto(idx[:], e.Index, "capk index"); err != nil {
 		return k, err
 	}
-	k.Index, k.Algorithm = idx[0], algSM2
+	k.Index, k.Algorithm = idx[0], capk.AlgSM2
 	name := fmt.Sprintf("capk %X/%02X", k.RID, k.Index)
 	var err error
 	if k.Modulus, err = hex.DecodeString(strings.ReplaceAll(e.Modulus, " ", "")); err != nil {

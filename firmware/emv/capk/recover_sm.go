@@ -1,10 +1,12 @@
-package emv
+package capk
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"fmt"
 	"time"
 
+	"kpos/firmware/emv/tlv"
 	"kpos/firmware/emvcrypto"
 )
 
@@ -38,13 +40,13 @@ import (
 // for fDDA): 15 | 04 | L | ICC dynamic data (L) | signature (64).
 //
 // The TVR and TSI come out exactly as for RSA: the same errors reach the
-// same callers (oda.go, contactless.go).
+// same callers (the ODA steps of package emv).
 
 // Key algorithm indicators (EMV Book 2 annex B2; 04 the SM2 indicator of the
 // UnionPay CA key list and JR/T 0025.17).
 const (
-	algRSA byte = 0x01
-	algSM2 byte = 0x04
+	AlgRSA byte = 0x01
+	AlgSM2 byte = 0x04
 )
 
 // SM certificate formats.
@@ -55,53 +57,53 @@ const (
 	smSDADFormat       = 0x15
 )
 
-// isSM2 reports whether a key of the chain is an SM2 key.
-func (k *rsaKey) isSM2() bool { return k != nil && k.Algorithm == algSM2 }
+// IsSM2 reports whether a key of the chain is an SM2 key.
+func (k *PublicKey) IsSM2() bool { return k != nil && k.Algorithm == AlgSM2 }
 
 // sm2Key returns the key as an SM2 point, refused when off the curve.
-func (k *rsaKey) sm2Key() (*ecdsa.PublicKey, error) {
+func (k *PublicKey) sm2Key() (*ecdsa.PublicKey, error) {
 	pub, err := emvcrypto.SM2PublicKey(k.Modulus)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errODAFormat, err)
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	return pub, nil
 }
 
-func newSM2Key(xy []byte) *rsaKey {
-	return &rsaKey{CAPK: CAPK{Algorithm: algSM2, Modulus: clone(xy)}}
+func NewSM2Key(xy []byte) *PublicKey {
+	return &PublicKey{Key: Key{Algorithm: AlgSM2, Modulus: bytes.Clone(xy)}}
 }
 
 // smVerify checks the 64-byte signature that ends signed, over the bytes
 // before it and extra, under signer.
-func smVerify(signer *rsaKey, signed []byte, extra ...[]byte) error {
+func smVerify(signer *PublicKey, signed []byte, extra ...[]byte) error {
 	pub, err := signer.sm2Key()
 	if err != nil {
 		return err
 	}
 	n := len(signed) - emvcrypto.SM2SignatureLen
 	if n < 1 {
-		return fmt.Errorf("%w: SM signed data of %d bytes", errODAFormat, len(signed))
+		return fmt.Errorf("%w: SM signed data of %d bytes", ErrFormat, len(signed))
 	}
-	msg := clone(signed[:n])
+	msg := bytes.Clone(signed[:n])
 	for _, e := range extra {
 		msg = append(msg, e...)
 	}
 	if err := emvcrypto.SM2Verify(pub, emvcrypto.SM2DefaultUserID, msg, signed[n:]); err != nil {
-		return errODAHash
+		return ErrHash
 	}
 	return nil
 }
 
 // smCertKey checks the algorithm bytes and key of an SM certificate whose
 // algorithm indicators start at off, and returns the certified key.
-func smCertKey(cert []byte, off int) (*rsaKey, error) {
-	if cert[off] != algSM2 || cert[off+1] != algSM2 {
-		return nil, fmt.Errorf("%w: SM certificate algorithm %02X/%02X", errODAFormat, cert[off], cert[off+1])
+func smCertKey(cert []byte, off int) (*PublicKey, error) {
+	if cert[off] != AlgSM2 || cert[off+1] != AlgSM2 {
+		return nil, fmt.Errorf("%w: SM certificate algorithm %02X/%02X", ErrFormat, cert[off], cert[off+1])
 	}
 	if int(cert[off+3]) != emvcrypto.SM2PublicKeyLen {
-		return nil, fmt.Errorf("%w: SM2 key length %d", errODAFormat, cert[off+3])
+		return nil, fmt.Errorf("%w: SM2 key length %d", ErrFormat, cert[off+3])
 	}
-	k := newSM2Key(cert[off+4 : off+4+emvcrypto.SM2PublicKeyLen])
+	k := NewSM2Key(cert[off+4 : off+4+emvcrypto.SM2PublicKeyLen])
 	if _, err := k.sm2Key(); err != nil {
 		return nil, err
 	}
@@ -109,73 +111,73 @@ func smCertKey(cert []byte, off int) (*rsaKey, error) {
 }
 
 // recoverIssuerKeySM checks the SM issuer certificate under the SM2 CA key.
-func recoverIssuerKeySM(ca *rsaKey, cert []byte, pan string, now time.Time) (*rsaKey, error) {
+func recoverIssuerKeySM(ca *PublicKey, cert []byte, pan string, now time.Time) (*PublicKey, error) {
 	if cert == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
 	if len(cert) != 14+64+64 || cert[0] != smIssuerCertFormat {
-		return nil, fmt.Errorf("%w: SM issuer certificate of %d bytes", errODAFormat, len(cert))
+		return nil, fmt.Errorf("%w: SM issuer certificate of %d bytes", ErrFormat, len(cert))
 	}
 	if err := smVerify(ca, cert); err != nil {
 		return nil, err
 	}
-	id := cnDigits(cert[1:5])
+	id := tlv.CNDigits(cert[1:5])
 	if len(id) < 3 || len(pan) < len(id) || pan[:len(id)] != id {
-		return nil, errODAMismatch
+		return nil, ErrMismatch
 	}
 	if certExpired(cert[5:7], now) {
-		return nil, errODAExpired
+		return nil, ErrExpired
 	}
 	return smCertKey(cert, 10)
 }
 
 // recoverICCKeySM checks the SM ICC certificate under the SM2 issuer key
 // over the certificate and the static data.
-func recoverICCKeySM(issuer *rsaKey, cert, static []byte, pan string, now time.Time) (*rsaKey, error) {
+func recoverICCKeySM(issuer *PublicKey, cert, static []byte, pan string, now time.Time) (*PublicKey, error) {
 	if cert == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
 	if len(cert) != 20+64+64 || cert[0] != smICCCertFormat {
-		return nil, fmt.Errorf("%w: SM ICC certificate of %d bytes", errODAFormat, len(cert))
+		return nil, fmt.Errorf("%w: SM ICC certificate of %d bytes", ErrFormat, len(cert))
 	}
 	if err := smVerify(issuer, cert, static); err != nil {
 		return nil, err
 	}
-	if cnDigits(cert[1:11]) != pan {
-		return nil, errODAMismatch
+	if tlv.CNDigits(cert[1:11]) != pan {
+		return nil, ErrMismatch
 	}
 	if certExpired(cert[11:13], now) {
-		return nil, errODAExpired
+		return nil, ErrExpired
 	}
 	return smCertKey(cert, 16)
 }
 
 // verifySSADSM checks SM signed static application data and returns the
 // data authentication code.
-func verifySSADSM(issuer *rsaKey, ssad, static []byte) ([]byte, error) {
+func verifySSADSM(issuer *PublicKey, ssad, static []byte) ([]byte, error) {
 	if ssad == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
-	if len(ssad) != 4+64 || ssad[0] != smSSADFormat || ssad[1] != algSM2 {
-		return nil, fmt.Errorf("%w: SM signed static data", errODAFormat)
+	if len(ssad) != 4+64 || ssad[0] != smSSADFormat || ssad[1] != AlgSM2 {
+		return nil, fmt.Errorf("%w: SM signed static data", ErrFormat)
 	}
 	if err := smVerify(issuer, ssad, static); err != nil {
 		return nil, err
 	}
-	return clone(ssad[2:4]), nil
+	return bytes.Clone(ssad[2:4]), nil
 }
 
 // verifySDADSM checks SM signed dynamic application data and returns the
 // ICC dynamic data.
-func verifySDADSM(icc *rsaKey, sdad []byte, extra ...[]byte) ([]byte, error) {
+func verifySDADSM(icc *PublicKey, sdad []byte, extra ...[]byte) ([]byte, error) {
 	if sdad == nil {
-		return nil, errODAMissing
+		return nil, ErrMissing
 	}
-	if len(sdad) < 3+64 || sdad[0] != smSDADFormat || sdad[1] != algSM2 || 3+int(sdad[2])+64 != len(sdad) {
-		return nil, fmt.Errorf("%w: SM signed dynamic data", errODAFormat)
+	if len(sdad) < 3+64 || sdad[0] != smSDADFormat || sdad[1] != AlgSM2 || 3+int(sdad[2])+64 != len(sdad) {
+		return nil, fmt.Errorf("%w: SM signed dynamic data", ErrFormat)
 	}
 	if err := smVerify(icc, sdad, extra...); err != nil {
 		return nil, err
 	}
-	return clone(sdad[3 : 3+int(sdad[2])]), nil
+	return bytes.Clone(sdad[3 : 3+int(sdad[2])]), nil
 }

@@ -1,4 +1,6 @@
-package emv
+package emvconfig
+
+import "kpos/firmware/emv/capk"
 
 // ODAAlgorithms is the terminal's choice of offline data authentication
 // families: which CA keys the kernel uses. A CA key of a family not chosen
@@ -13,13 +15,13 @@ const (
 	ODAAlgorithmsBoth ODAAlgorithms = "both" // per card, from the CA key's algorithm indicator
 )
 
-// allows reports whether a CA key of algorithm indicator alg may be used.
-func (a ODAAlgorithms) allows(alg byte) bool {
+// Allows reports whether a CA key of algorithm indicator alg may be used.
+func (a ODAAlgorithms) Allows(alg byte) bool {
 	switch a {
 	case ODAAlgorithmsRSA:
-		return alg != algSM2
+		return alg != capk.AlgSM2
 	case ODAAlgorithmsSM:
-		return alg == algSM2
+		return alg == capk.AlgSM2
 	}
 	return true
 }

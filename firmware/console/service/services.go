@@ -1,4 +1,14 @@
-package console
+// Package service is the technician console's commands that act on the
+// terminal: status, device tests, the modem, parameters, keys, binding,
+// the journal, reprint, settlement, logs, response times, backup and
+// restore, firmware update and reboot, each one command.Command record.
+//
+// It declares one small interface per command group (Services) and value
+// types of its own; the firmware's main package wires real implementations
+// behind them. It must not import the journal, the key store, the acquirer,
+// the binding logic or any driver: it only sees masked, display-ready
+// values.
+package service
 
 import (
 	"context"
@@ -19,14 +29,21 @@ var (
 	// ErrWouldLoseUnsettled: a restore would drop transactions that are
 	// not yet settled. BackupTarget.Import returns it (wrapped).
 	ErrWouldLoseUnsettled = errors.New("console: restore would lose unsettled transactions")
-	// ErrNotAvailable: the board has no such device or service.
-	ErrNotAvailable = errors.New("console: not available on this board")
 	// ErrBusy: the terminal is in a transaction; try again when idle.
 	ErrBusy = errors.New("console: terminal busy")
 )
 
+// errNotFoundAs replaces ErrNotFound from a service with msg.
+func errNotFoundAs(err error, msg string) error {
+	if errors.Is(err, ErrNotFound) {
+		return errors.New(msg)
+	}
+	return err
+}
+
 // Services are what the console's commands act on. Any field may be nil: the
-// commands that need it then answer "not available on this board".
+// commands that need it then answer "not available on this board"
+// (command.ErrNotAvailable, which a service may also return).
 type Services struct {
 	Status  StatusSource
 	Devices DeviceTests

@@ -1,9 +1,10 @@
-package console
+package command
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -11,27 +12,27 @@ import (
 // (or 'term cols N' sets one); tables fit in it and lines are folded at it.
 const Width = 80
 
-// minWidth and maxWidth bound what 'term cols' and a report may set.
+// MinWidth and MaxWidth bound what 'term cols' and a report may set.
 const (
-	minWidth = 20
-	maxWidth = 1000
+	MinWidth = 20
+	MaxWidth = 1000
 )
 
-// table renders rows under a header in columns separated by two spaces. When
+// Table renders rows under a header in columns separated by two spaces. When
 // the table is wider than width, the widest columns are cut (ending in "~")
 // until it fits; columns listed in keep (card numbers, trace numbers) are
 // never cut. Columns listed in right are right-aligned (amounts). Cells are
 // redacted before they are cut, so that a cut can never hide a PAN from the
 // redactor.
-func table(width int, header []string, rows [][]string, right, keep []int) string {
+func Table(width int, header []string, rows [][]string, right, keep []int) string {
 	n := len(header)
 	w := make([]int, n)
 	for i, h := range header {
-		w[i] = textWidth(h)
+		w[i] = TextWidth(h)
 	}
 	for _, r := range rows {
 		for i := 0; i < n && i < len(r); i++ {
-			w[i] = max(w[i], textWidth(r[i]))
+			w[i] = max(w[i], TextWidth(r[i]))
 		}
 	}
 	total := func() int {
@@ -65,9 +66,9 @@ func table(width int, header []string, rows [][]string, right, keep []int) strin
 		for i := 0; i < n; i++ {
 			c := ""
 			if i < len(cells) {
-				c = cut(cells[i], w[i])
+				c = Cut(cells[i], w[i])
 			}
-			pad := strings.Repeat(" ", w[i]-textWidth(c))
+			pad := strings.Repeat(" ", w[i]-TextWidth(c))
 			if i > 0 {
 				l.WriteString("  ")
 			}
@@ -87,8 +88,8 @@ func table(width int, header []string, rows [][]string, right, keep []int) strin
 	return b.String()
 }
 
-// textWidth counts columns: East Asian wide characters take two.
-func textWidth(s string) int {
+// TextWidth counts columns: East Asian wide characters take two.
+func TextWidth(s string) int {
 	n := 0
 	for _, r := range s {
 		n += runeWidth(r)
@@ -105,10 +106,10 @@ func runeWidth(r rune) int {
 	return 1
 }
 
-// cut redacts s and shortens it to at most w columns, marking a cut with "~".
-func cut(s string, w int) string {
+// Cut redacts s and shortens it to at most w columns, marking a cut with "~".
+func Cut(s string, w int) string {
 	s = Redact(s)
-	if textWidth(s) <= w {
+	if TextWidth(s) <= w {
 		return s
 	}
 	var b strings.Builder
@@ -124,8 +125,8 @@ func cut(s string, w int) string {
 	return b.String() + "~"
 }
 
-// kv renders key/value lines with the keys aligned.
-func kv(pairs ...[2]string) string {
+// KV renders key/value lines with the keys aligned.
+func KV(pairs ...[2]string) string {
 	k := 0
 	for _, p := range pairs {
 		k = max(k, utf8.RuneCountInString(p[0]))
@@ -137,8 +138,8 @@ func kv(pairs ...[2]string) string {
 	return b.String()
 }
 
-// money formats minor units as a decimal amount.
-func money(minor int64) string {
+// Money formats minor units as a decimal amount.
+func Money(minor int64) string {
 	sign := ""
 	if minor < 0 {
 		sign = "-"
@@ -147,10 +148,10 @@ func money(minor int64) string {
 	return fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100)
 }
 
-// wrap folds lines longer than width columns, at a space where there is
+// Wrap folds lines longer than width columns, at a space where there is
 // one; continuation lines are indented by two spaces. A word longer than a
 // line is cut where the line ends.
-func wrap(text string, width int) string {
+func Wrap(text string, width int) string {
 	lines := strings.Split(text, "\n")
 	var b strings.Builder
 	for i, l := range lines {
@@ -158,7 +159,7 @@ func wrap(text string, width int) string {
 			b.WriteByte('\n')
 		}
 		indent := ""
-		for textWidth(l) > width {
+		for TextWidth(l) > width {
 			cutAt, hard := -1, -1
 			w := 0
 			for j, r := range l {
@@ -184,4 +185,12 @@ func wrap(text string, width int) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// TimeStr formats times for tables in the terminal's local time.
+func TimeStr(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04")
 }
