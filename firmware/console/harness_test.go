@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"kpos/firmware/update"
+	"kpos/hal"
 )
 
 const testPassword = "tech-pass-2026" // TEST ONLY
@@ -234,7 +235,7 @@ var (
 func findSecrets(text string) []string {
 	var found []string
 	for _, m := range digitRun.FindAllString(text, -1) {
-		if len(m) <= 19 && luhnValid(m) {
+		if len(m) <= 19 && hal.LuhnValid(m) {
 			found = append(found, "PAN-like "+m)
 		}
 	}
