@@ -11,7 +11,7 @@ import (
 )
 
 // labMarks are what only the development build may carry: the simulators'
-// packages, the simulated board's test TMK and its test
+// packages, the fake devices, the simulated board's test TMK and its test
 // console password.
 var labMarks = []struct {
 	name string
@@ -20,6 +20,7 @@ var labMarks = []struct {
 	{"host simulator", []byte("kpos/tools/hostsim")},
 	{"card simulator", []byte("kpos/tools/cardsim")},
 	{"simulated board", []byte("kpos/boards/sim")},
+	{"fake devices", []byte("kpos/hal/fake")},
 	{"scenario runner", []byte("kpos/tools/scenario")},
 	{"test TMK", append(bytes.Repeat([]byte{0x11}, 8), bytes.Repeat([]byte{0x22}, 8)...)},
 	{"test console password", []byte("tech-pass-2026")},
@@ -38,6 +39,17 @@ func TestProductionBinaryCarriesNoLab(t *testing.T) {
 		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	// The package graph first: what the production build imports at all,
+	// whether or not the linker kept anything of it.
+	deps, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, deps)
+	}
+	for _, pkg := range strings.Fields(string(deps)) {
+		if labPackage(pkg) {
+			t.Errorf("the production build imports %s", pkg)
 		}
 	}
 	raw, err := os.ReadFile(bin)
@@ -79,6 +91,13 @@ func TestProductionBinaryCarriesNoLab(t *testing.T) {
 	if out, err := exec.Command(bin, "-version").Output(); err == nil && !strings.Contains(string(out), "production build") {
 		t.Errorf("-version says %q, want the production build", out)
 	}
+}
+
+// labPackage reports whether a package belongs to the laboratory: the
+// simulated board, the fake devices, or any tool.
+func labPackage(pkg string) bool {
+	return pkg == "kpos/boards/sim" || pkg == "kpos/hal/fake" ||
+		strings.HasPrefix(pkg, "kpos/boards/sim/") || strings.HasPrefix(pkg, "kpos/hal/fake/") || strings.HasPrefix(pkg, "kpos/tools/")
 }
 
 func printable(b []byte) string {
