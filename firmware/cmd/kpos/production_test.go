@@ -26,6 +26,10 @@ var labMarks = []struct {
 	{"test console password", []byte("tech-pass-2026")},
 }
 
+// maxProductionSize is the budget of the ARMv7 production binary (stripped,
+// as make arm links it): 9.9 MiB.
+const maxProductionSize = 99 << 20 / 10
+
 // TestProductionBinaryCarriesNoLab builds the firmware as `make arm` does,
 // without the sim tag, and looks through its symbols (go tool nm) and its
 // bytes (the strings a dump would show) for anything of the laboratory.
@@ -55,6 +59,15 @@ func TestProductionBinaryCarriesNoLab(t *testing.T) {
 	raw, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The ARMv7 firmware make arm builds has a size budget: what it links
+	// needlessly (a lab package, every SoC's GPIO driver) shows here first.
+	if os.Getenv("KPOS_PRODUCTION_BINARY") != "" {
+		mib := float64(len(raw)) / (1 << 20)
+		t.Logf("%s: %.2f MiB", filepath.Base(bin), mib)
+		if len(raw) >= maxProductionSize {
+			t.Errorf("the production binary is %.2f MiB, the budget %.2f MiB", mib, float64(maxProductionSize)/(1<<20))
+		}
 	}
 	// A stripped binary (make arm links with -s -w) has no symbol table
 	// for nm; its function table, which names every linked package, is
