@@ -23,7 +23,6 @@ import (
 
 	"kpos/firmware/durable"
 	"kpos/hal"
-	"kpos/hal/fake"
 )
 
 // Board is a terminal's devices, wired.
@@ -79,9 +78,9 @@ type Board struct {
 	// when nil; the simulated board's can be set).
 	Now func() time.Time
 
-	// Sim is set on simulated boards: the fakes a scenario or the
-	// interactive console drives.
-	Sim *SimDevices
+	// Sim is set on simulated boards (boards/sim, which only the
+	// development build links), nil on real ones.
+	Sim Sim
 
 	closers []func() error
 }
@@ -106,41 +105,16 @@ type Identity struct {
 	MerchantName string
 }
 
-// SimDevices are the fakes behind a simulated board and the host simulator's
-// controls.
-type SimDevices struct {
-	Reader  *fake.CardReader
-	PINPad  *fake.PINPad
-	Printer *fake.Printer
-	Scanner *fake.Scanner
-	Display *fake.Display
-	Keypad  *fake.Keypad
-	Link    *fake.Link
-	Host    HostControl
-	// Clock is the board's clock, which the firmware, the in-process host
-	// simulator and the scheduler read.
-	Clock *fake.Clock
-	// Card builds a test card from its profile name ("unionpay-debit") for
-	// the given interface.
-	Card func(name string, iface hal.CardInterface) (hal.Card, error)
-	// Track returns a test card's magnetic stripe.
-	Track func(name string) (*hal.Track, error)
-	// Cards lists the test cards' names.
-	Cards func() []string
-	// ConsolePassword is the technician password the board starts with
-	// (TEST ONLY; the technician changes it with `passwd`).
-	ConsolePassword string
-	// MerchantPassword guards void, refund, settlement and unbinding until
-	// the merchant sets another (TEST ONLY, docs/test-cards.md).
-	MerchantPassword string
-}
-
-// HostControl reaches the host simulator a simulated board talks to.
-type HostControl interface {
-	// Count counts records of kind ("sale", "reversal", …) in state ("" any).
-	Count(kind, state string) int
-	// Command runs a control command ("fault no-answer", "fault clear", …).
-	Command(cmd string) error
+// Sim is what the firmware may ask of a simulated board. Its fakes, test
+// cards and host simulator controls are reached through boards/sim, so that
+// neither this package nor the production firmware links them.
+type Sim interface {
+	// TestPasswords are the technician and merchant passwords the board
+	// starts with (TEST ONLY, docs/test-cards.md).
+	TestPasswords() (console, merchant string)
+	// HostInProcess reports whether the host simulator runs inside this
+	// process, and so starts afresh with it.
+	HostInProcess() bool
 }
 
 // OnClose registers a release function; Close runs them in reverse order.

@@ -52,6 +52,59 @@ func DeviceKeyPath(dataDir string) string {
 	return filepath.Join(filepath.Clean(dataDir)+".TEST-ONLY-key", "device.key")
 }
 
+// Devices are the fakes behind a simulated board and the host simulator's
+// controls: what scenarios, the interactive console and tests drive.
+type Devices struct {
+	Reader  *fake.CardReader
+	PINPad  *fake.PINPad
+	Printer *fake.Printer
+	Scanner *fake.Scanner
+	Display *fake.Display
+	Keypad  *fake.Keypad
+	Link    *fake.Link
+	// Host is the in-process host simulator's controls, nil when the
+	// board talks to a separate one (-host).
+	Host HostControl
+	// Clock is the board's clock, which the firmware, the in-process host
+	// simulator and the scheduler read.
+	Clock *fake.Clock
+	// Card builds a test card from its profile name ("unionpay-debit") for
+	// the given interface.
+	Card func(name string, iface hal.CardInterface) (hal.Card, error)
+	// Track returns a test card's magnetic stripe.
+	Track func(name string) (*hal.Track, error)
+	// Cards lists the test cards' names.
+	Cards func() []string
+	// ConsolePassword is the technician password the board starts with
+	// (TEST ONLY; the technician changes it with `passwd`).
+	ConsolePassword string
+	// MerchantPassword guards void, refund, settlement and unbinding until
+	// the merchant sets another (TEST ONLY, docs/test-cards.md).
+	MerchantPassword string
+}
+
+// HostControl reaches the host simulator a simulated board talks to.
+type HostControl interface {
+	// Count counts records of kind ("sale", "reversal", …) in state ("" any).
+	Count(kind, state string) int
+	// Command runs a control command ("fault no-answer", "fault clear", …).
+	Command(cmd string) error
+}
+
+// TestPasswords implements boards.Sim.
+func (d *Devices) TestPasswords() (console, merchant string) {
+	return d.ConsolePassword, d.MerchantPassword
+}
+
+// HostInProcess implements boards.Sim.
+func (d *Devices) HostInProcess() bool { return d.Host != nil }
+
+// Of returns the devices of a simulated board, nil for any other board.
+func Of(b *boards.Board) *Devices {
+	d, _ := b.Sim.(*Devices)
+	return d
+}
+
 // Open builds the simulated board.
 func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	key, err := boards.OpenDeviceKey(ctx, boards.KeySource{Kind: boards.KeyFile, Path: DeviceKeyPath(opt.DataDir), Test: true}, opt.DataDir)
@@ -62,7 +115,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 	if _, err := os.Stat(cardsDir); err != nil {
 		return nil, fmt.Errorf("sim: test cards: %w (run from the source tree or pass -params)", err)
 	}
-	s := &boards.SimDevices{
+	s := &Devices{
 		Reader: fake.NewCardReader(), PINPad: fake.NewPINPad(), Printer: fake.NewPrinter(),
 		Scanner: fake.NewScanner(), Display: fake.NewDisplay(), Keypad: fake.NewKeypad(), Clock: fake.NewClock(),
 		ConsolePassword: testConsolePassword, MerchantPassword: testMerchantPassword,
@@ -145,6 +198,9 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 			return host.Pipe(ctx)
 		})
 		b.HostAddr = "hostsim.in-process:0"
+		// The host simulator's controls type the SMS code and scan the
+		// merchant code as the merchant and the customer would.
+		host.AttachDevices(s.Keypad, s.Display)
 		s.Host = host
 	}
 	b.Link = s.Link

@@ -18,11 +18,18 @@ func TestSimBoardCardsAndHost(t *testing.T) {
 	if b.DisplaySize.Columns < 16 || b.DisplaySize.Rows < 4 {
 		t.Fatalf("the sim board's display %+v", b.DisplaySize)
 	}
-	names := b.Sim.Cards()
+	s := Of(b)
+	if s == nil || !s.HostInProcess() {
+		t.Fatalf("the sim board's lab devices %+v", b.Sim)
+	}
+	if c, m := s.TestPasswords(); c == "" || m == "" {
+		t.Fatal("the sim board starts without test passwords")
+	}
+	names := s.Cards()
 	if len(names) < 7 {
 		t.Fatalf("test cards %v", names)
 	}
-	c, err := b.Sim.Card("unionpay-debit", hal.Contact)
+	c, err := s.Card("unionpay-debit", hal.Contact)
 	if err != nil || c.Interface() != hal.Contact {
 		t.Fatal(err)
 	}
@@ -30,22 +37,22 @@ func TestSimBoardCardsAndHost(t *testing.T) {
 	if err != nil || len(resp) < 2 || resp[len(resp)-2] != 0x90 {
 		t.Fatalf("SELECT PSE: %X %v", resp, err)
 	}
-	if _, err := b.Sim.Card("no-such-card", hal.Contact); err == nil || !strings.Contains(err.Error(), "unionpay-debit") {
+	if _, err := s.Card("no-such-card", hal.Contact); err == nil || !strings.Contains(err.Error(), "unionpay-debit") {
 		t.Fatalf("an unknown card should list the known ones: %v", err)
 	}
-	if _, err := b.Sim.Card("../../etc/passwd", hal.Contact); err == nil {
+	if _, err := s.Card("../../etc/passwd", hal.Contact); err == nil {
 		t.Fatal("a path was taken for a card name")
 	}
-	if tr, err := b.Sim.Track("magstripe-only"); err != nil || len(tr.Track2) == 0 {
+	if tr, err := s.Track("magstripe-only"); err != nil || len(tr.Track2) == 0 {
 		t.Fatalf("stripe: %v", err)
 	}
-	if err := b.Sim.Host.Command("fault no-answer"); err != nil {
+	if err := s.Host.Command("fault no-answer"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Sim.Host.Command("fault teleport"); err == nil {
+	if err := s.Host.Command("fault teleport"); err == nil {
 		t.Fatal("an unknown fault was accepted")
 	}
-	if n := b.Sim.Host.Count("sale", ""); n != 0 {
+	if n := s.Host.Count("sale", ""); n != 0 {
 		t.Fatalf("a new host holds %d sales", n)
 	}
 }

@@ -180,54 +180,18 @@ const (
 // found, or ErrUnreadable (wrapping hal.ErrScanUnreadable) when one is seen but
 // cannot be decoded within the budget.
 func (d *Decoder) Decode(img *image.Gray) (string, error) {
-	b := img.Bounds()
-	g := gray{w: b.Dx(), h: b.Dy(), pix: img.Pix}
-	if img.Stride != b.Dx() || b.Min != (image.Point{}) {
-		pix := make([]byte, b.Dx()*b.Dy())
-		for y := 0; y < b.Dy(); y++ {
-			copy(pix[y*b.Dx():], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:b.Dx()])
-		}
-		g.pix = pix
-	}
+	g := grayOf(img)
 	if g.w < 64 || g.h < 64 {
 		return "", ErrNoCode
 	}
 	clock := startClock()
 	defer clock.stop()
-	over := func() bool { return clock.elapsed() > d.cfg.Budget }
+	f := &frameRun{d: d, g: g, clock: clock}
 	d.halfOK = false
 	d.confirmed = 0
 	d.ran = 0
 	d.smallCands = d.smallCands[:0]
-	// Codes seen (finder patterns located, grid sampled) but not decoded,
-	// by attempt, for the fourth-corner search.
-	type sighting struct {
-		at  int
-		det *common.DetectorResult
-	}
-	var seen []sighting
-	searched := 0
-	search := func(s sighting) (string, bool) {
-		searched++
-		if s.at != d.matrixOf {
-			d.binarize(g, s.at) // the matrix the code was seen in
-		}
-		return d.cornerSearch(s.det, over)
-	}
-	// The later attempts start where the budget stopped the last frame,
-	// so that the frames of a code held in front of the camera try them
-	// all in turn.
-	order := d.order[:0]
-	for i := range gate {
-		order = append(order, i)
-	}
-	later := len(attempts) - gate
-	start := max(d.resume-gate, 0) % later
-	for k := range later {
-		order = append(order, gate+(start+k)%later)
-	}
-	d.order = order
-	d.resume = gate
+	order := d.plan()
 	stopped := -1 // the first later attempt the budget left out
 	defer func() {
 		if stopped >= 0 {
@@ -235,61 +199,12 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 		}
 	}()
 	for pos, i := range order {
-		a := attempts[i]
 		if pos == gate {
-			if d.confirmed == 0 {
-				// Nothing like a finder pattern, unless very small ones.
-				if text, ok := d.zoomCandidates(g); ok {
-					d.note("zoom")
-					return text, nil
-				}
-				return "", ErrNoCode
-			}
-			// The first attempts saw the code but could not read it. A
-			// code of small modules is read again from a magnified crop;
-			// otherwise the fourth corner is likely off (perspective, or
-			// no alignment pattern in version 1): search for it before
-			// the slower attempts.
-			for _, s := range seen {
-				if over() {
-					break
-				}
-				if text, ok := d.zoom(g, s.det, attempts[s.at].scale); ok {
-					d.note(attempts[s.at].name + "+zoom")
-					return text, nil
-				}
-			}
-			if len(seen) == 0 && !over() {
-				if text, ok := d.zoomCandidates(g); ok {
-					d.note("zoom")
-					return text, nil
-				}
-			}
-			// A larger code under perspective: fit the perspective to its
-			// alignment patterns (see refine).
-			for _, s := range seen {
-				if over() {
-					break
-				}
-				if s.at != d.matrixOf {
-					d.binarize(g, s.at)
-				}
-				if text, ok := d.refine(s.det, over); ok {
-					d.note(attempts[s.at].name + "+refine")
-					return text, nil
-				}
-			}
-			for _, s := range seen {
-				if searched == cornerSearches {
-					break
-				}
-				if text, ok := search(s); ok {
-					d.note(attempts[s.at].name + "+corner")
-					return text, nil
-				}
+			if text, done, err := f.atGate(); done {
+				return text, err
 			}
 		}
-		if over() {
+		if f.over() {
 			if pos >= gate && stopped < 0 {
 				stopped = i
 			}
@@ -303,39 +218,166 @@ func (d *Decoder) Decode(img *image.Gray) (string, error) {
 			}
 			continue
 		}
-		t0 := clock.elapsed()
-		d.ran++
-		d.binarize(g, i)
-		text, det, err := d.read(a.harder)
-		d.learnCost(i, clock.elapsed()-t0)
-		if err == nil {
+		if text, ok := f.try(pos, i); ok {
 			stopped = -1
-			d.note(a.name)
 			return text, nil
 		}
-		if det == nil {
-			continue
-		}
-		s := sighting{at: i, det: det}
-		if pos < gate {
-			// One sighting at half resolution and one at full at most.
-			if len(seen) == 0 || (len(seen) == 1 && (a.prep == nil) != (attempts[seen[0].at].prep == nil)) {
-				seen = append(seen, s)
-			}
-			continue
-		}
-		seen = append(seen, s)
-		if searched < cornerSearches {
-			if text, ok := search(s); ok {
-				d.note(a.name + "+corner")
-				return text, nil
-			}
-		}
 	}
-	if len(seen) > 0 {
+	if len(f.seen) > 0 {
 		return "", ErrUnreadable
 	}
 	return "", ErrNoCode
+}
+
+// grayOf is img as a plane without padding, copied only when it has some.
+func grayOf(img *image.Gray) gray {
+	b := img.Bounds()
+	g := gray{w: b.Dx(), h: b.Dy(), pix: img.Pix}
+	if img.Stride != b.Dx() || b.Min != (image.Point{}) {
+		pix := make([]byte, b.Dx()*b.Dy())
+		for y := 0; y < b.Dy(); y++ {
+			copy(pix[y*b.Dx():], img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:b.Dx()])
+		}
+		g.pix = pix
+	}
+	return g
+}
+
+// plan returns this frame's order of attempts: the first gate ones, then
+// the later ones starting where the budget stopped the last frame, so that
+// the frames of a code held in front of the camera try them all in turn.
+func (d *Decoder) plan() []int {
+	order := d.order[:0]
+	for i := range gate {
+		order = append(order, i)
+	}
+	later := len(attempts) - gate
+	start := max(d.resume-gate, 0) % later
+	for k := range later {
+		order = append(order, gate+(start+k)%later)
+	}
+	d.order = order
+	d.resume = gate
+	return order
+}
+
+// sighting is a code seen (finder patterns located, grid sampled) but not
+// decoded, by attempt at, for the zoom, refine and fourth-corner searches.
+type sighting struct {
+	at  int
+	det *common.DetectorResult
+}
+
+// frameRun is what Decode knows of the frame it works on.
+type frameRun struct {
+	d        *Decoder
+	g        gray
+	clock    budgetClock
+	seen     []sighting
+	searched int // fourth-corner searches run
+}
+
+func (f *frameRun) over() bool { return f.clock.elapsed() > f.d.cfg.Budget }
+
+// search runs the fourth-corner search on the matrix s was seen in.
+func (f *frameRun) search(s sighting) (string, bool) {
+	f.searched++
+	if s.at != f.d.matrixOf {
+		f.d.binarize(f.g, s.at) // the matrix the code was seen in
+	}
+	return f.d.cornerSearch(s.det, f.over)
+}
+
+// try runs attempt i, at position pos of the frame's order, and keeps what
+// it saw when it cannot read it.
+func (f *frameRun) try(pos, i int) (string, bool) {
+	d, a := f.d, attempts[i]
+	t0 := f.clock.elapsed()
+	d.ran++
+	d.binarize(f.g, i)
+	text, det, err := d.read(a.harder)
+	d.learnCost(i, f.clock.elapsed()-t0)
+	if err == nil {
+		d.note(a.name)
+		return text, true
+	}
+	if det == nil {
+		return "", false
+	}
+	s := sighting{at: i, det: det}
+	if pos < gate {
+		// One sighting at half resolution and one at full at most.
+		if len(f.seen) == 0 || (len(f.seen) == 1 && (a.prep == nil) != (attempts[f.seen[0].at].prep == nil)) {
+			f.seen = append(f.seen, s)
+		}
+		return "", false
+	}
+	f.seen = append(f.seen, s)
+	if f.searched < cornerSearches {
+		if text, ok := f.search(s); ok {
+			d.note(a.name + "+corner")
+			return text, true
+		}
+	}
+	return "", false
+}
+
+// atGate runs between the first attempts and the later ones. done is set
+// when Decode ends here: with the text, or ErrNoCode when nothing like a
+// finder pattern was seen.
+func (f *frameRun) atGate() (text string, done bool, err error) {
+	d := f.d
+	if d.confirmed == 0 {
+		// Nothing like a finder pattern, unless very small ones.
+		if text, ok := d.zoomCandidates(f.g); ok {
+			d.note("zoom")
+			return text, true, nil
+		}
+		return "", true, ErrNoCode
+	}
+	// The first attempts saw the code but could not read it. A code of
+	// small modules is read again from a magnified crop; otherwise the
+	// fourth corner is likely off (perspective, or no alignment pattern in
+	// version 1): search for it before the slower attempts.
+	for _, s := range f.seen {
+		if f.over() {
+			break
+		}
+		if text, ok := d.zoom(f.g, s.det, attempts[s.at].scale); ok {
+			d.note(attempts[s.at].name + "+zoom")
+			return text, true, nil
+		}
+	}
+	if len(f.seen) == 0 && !f.over() {
+		if text, ok := d.zoomCandidates(f.g); ok {
+			d.note("zoom")
+			return text, true, nil
+		}
+	}
+	// A larger code under perspective: fit the perspective to its
+	// alignment patterns (see refine).
+	for _, s := range f.seen {
+		if f.over() {
+			break
+		}
+		if s.at != d.matrixOf {
+			d.binarize(f.g, s.at)
+		}
+		if text, ok := d.refine(s.det, f.over); ok {
+			d.note(attempts[s.at].name + "+refine")
+			return text, true, nil
+		}
+	}
+	for _, s := range f.seen {
+		if f.searched == cornerSearches {
+			break
+		}
+		if text, ok := f.search(s); ok {
+			d.note(attempts[s.at].name + "+corner")
+			return text, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // zoomBelow is the module size (frame pixels) under which a code seen but

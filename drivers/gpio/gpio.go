@@ -14,9 +14,19 @@ import (
 	"fmt"
 	"time"
 
+	"periph.io/x/conn/v3/driver/driverreg"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
-	"periph.io/x/host/v3"
+
+	// The host drivers that can serve a board's pins: the GPIO character
+	// device and sysfs (any Linux board), and the BCM283x of the reference
+	// board (a Raspberry Pi), which registers the GPIOnn names directly.
+	// periph.io/x/host/v3 itself would also link the drivers of every other
+	// SoC periph knows (Allwinner, AM335x, CHIP, Odroid, Pine64) and of the
+	// Raspberry Pi's header names, which no board of ours uses.
+	_ "periph.io/x/host/v3/bcm283x"
+	_ "periph.io/x/host/v3/gpioioctl"
+	_ "periph.io/x/host/v3/sysfs"
 )
 
 // PinConfig names one GPIO line in a board file.
@@ -61,12 +71,12 @@ func (p Pin) active() bool { return bool(p.IO.Read()) != p.ActiveLow }
 var ErrNoPin = errors.New("gpio: no such pin")
 
 // Lookup initialises periph's host drivers (once per process, as periph
-// does) and finds the pin named in c. An empty name gives an absent Pin.
+// does: driverreg.Init is what host.Init runs) and finds the pin named in c. An empty name gives an absent Pin.
 func Lookup(c PinConfig) (Pin, error) {
 	if c.Name == "" {
 		return Pin{}, nil
 	}
-	if _, err := host.Init(); err != nil {
+	if _, err := driverreg.Init(); err != nil {
 		return Pin{}, fmt.Errorf("gpio: periph host init: %w", err)
 	}
 	p := gpioreg.ByName(c.Name)

@@ -9,9 +9,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
-	"github.com/makiuchi-d/gozxing/qrcode/decoder"
-	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 
+	"kpos/firmware/qr"
 	"kpos/hal"
 )
 
@@ -45,78 +44,46 @@ func Render(s hal.Screen, columns int, showID, invert bool) ([]string, error) {
 		rows = append(rows, wrap(l, columns)...)
 	}
 	if s.QR != "" {
-		qr, err := QRRows(s.QR, invert)
+		code, err := QRRows(s.QR, invert)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, qr...)
+		rows = append(rows, code...)
 	}
 	return rows, nil
 }
 
 // QRRows draws payload as a QR code (error correction M) in half-block rows.
 func QRRows(payload string, invert bool) ([]string, error) {
-	hints := map[gozxing.EncodeHintType]interface{}{}
-	for i := 0; i < len(payload); i++ {
-		if payload[i] >= 0x80 {
-			hints[gozxing.EncodeHintType_CHARACTER_SET] = "UTF-8"
-			break
-		}
-	}
-	code, err := encoder.Encoder_encode(payload, decoder.ErrorCorrectionLevel_M, hints)
+	m, err := qr.Matrix(payload)
 	if err != nil {
 		return nil, fmt.Errorf("tty: QR code: %w", err)
 	}
-	m := code.GetMatrix()
-	size := m.GetWidth() + 2*qrQuiet
-	dark := func(x, y int) bool {
-		x, y = x-qrQuiet, y-qrQuiet
-		on := x >= 0 && y >= 0 && x < m.GetWidth() && y < m.GetHeight() && m.Get(x, y) == 1
-		return on != invert
-	}
-	var rows []string
-	for y := 0; y < size; y += 2 {
-		var b strings.Builder
-		for x := 0; x < size; x++ {
-			top, bottom := dark(x, y), y+1 < size && dark(x, y+1)
-			switch {
-			case top && bottom:
-				b.WriteRune(blockFull)
-			case top:
-				b.WriteRune(blockUpper)
-			case bottom:
-				b.WriteRune(blockLower)
-			default:
-				b.WriteByte(' ')
-			}
-		}
-		rows = append(rows, b.String())
-	}
-	return rows, nil
+	return qr.HalfBlockRows(m, qrQuiet, invert), nil
 }
 
 // DecodeQR reads back a QR code drawn by QRRows from the rows of a screen
 // (other rows are ignored as long as the code's rows are contiguous), as a
 // camera pointed at the display would. invert must match the drawing.
 func DecodeQR(rows []string, invert bool) (string, error) {
-	var qr [][]rune
+	var lines [][]rune
 	for _, r := range rows {
 		if strings.ContainsAny(r, "█▀▄") {
-			qr = append(qr, []rune(r))
-		} else if len(qr) > 0 {
+			lines = append(lines, []rune(r))
+		} else if len(lines) > 0 {
 			break
 		}
 	}
-	if len(qr) == 0 {
+	if len(lines) == 0 {
 		return "", fmt.Errorf("tty: no QR code on screen")
 	}
 	width := 0
-	for _, r := range qr {
+	for _, r := range lines {
 		width = max(width, len(r))
 	}
 	const scale = 4
 	const pad = 4 // extra quiet zone, in modules
-	img := image.NewGray(image.Rect(0, 0, (width+2*pad)*scale, (2*len(qr)+2*pad)*scale))
+	img := image.NewGray(image.Rect(0, 0, (width+2*pad)*scale, (2*len(lines)+2*pad)*scale))
 	for i := range img.Pix {
 		img.Pix[i] = 0xFF
 	}
@@ -130,7 +97,7 @@ func DecodeQR(rows []string, invert bool) (string, error) {
 			}
 		}
 	}
-	for ry, r := range qr {
+	for ry, r := range lines {
 		for x := 0; x < width; x++ {
 			c := ' '
 			if x < len(r) {

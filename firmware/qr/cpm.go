@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
 
@@ -93,28 +94,28 @@ func ParseCPM(raw []byte) (CPM, error) {
 	if len(raw) > maxCPMLen {
 		return c, malformed("consumer-presented payload is %d bytes, at most %d", len(raw), maxCPMLen)
 	}
-	objs, err := parseBER(raw, 0)
+	objs, err := parseBER(raw)
 	if err != nil {
 		return c, err
 	}
-	if len(objs) == 0 || objs[0].tag != 0x85 {
+	if len(objs) == 0 || objs[0].Tag != 0x85 {
 		return c, fieldErr("85", malformed("payload format indicator must come first"))
 	}
-	if string(objs[0].value) != CPMFormat {
-		return c, fieldErr("85", malformed("payload format indicator %q is not %s", objs[0].value, CPMFormat))
+	if string(objs[0].Value) != CPMFormat {
+		return c, fieldErr("85", malformed("payload format indicator %q is not %s", objs[0].Value, CPMFormat))
 	}
 	for _, o := range objs[1:] {
-		switch o.tag {
+		switch o.Tag {
 		case 0x85:
 			return CPM{}, fieldErr("85", malformed("appears twice"))
 		case 0x61:
-			app, err := parseCPMApp(o.children)
+			app, err := parseCPMApp(o.Children)
 			if err != nil {
 				return CPM{}, fieldErr("61", err)
 			}
 			c.Apps = append(c.Apps, app)
 		case 0x62:
-			common, err := parseCPMApp(o.children)
+			common, err := parseCPMApp(o.Children)
 			if err != nil {
 				return CPM{}, fieldErr("62", err)
 			}
@@ -127,19 +128,19 @@ func ParseCPM(raw []byte) (CPM, error) {
 	return c, nil
 }
 
-func parseCPMApp(objs []berObject) (CPMApp, error) {
+func parseCPMApp(objs []tlv.TLV) (CPMApp, error) {
 	var a CPMApp
 	for _, o := range objs {
-		switch o.tag {
+		switch o.Tag {
 		case 0x4F:
-			if len(o.value) < 5 || len(o.value) > 16 {
-				return a, fieldErr("4F", malformed("AID of %d bytes, want 5 to 16", len(o.value)))
+			if len(o.Value) < 5 || len(o.Value) > 16 {
+				return a, fieldErr("4F", malformed("AID of %d bytes, want 5 to 16", len(o.Value)))
 			}
-			a.AID = o.value
+			a.AID = o.Value
 		case 0x50:
-			a.Label = string(o.value)
+			a.Label = string(o.Value)
 		case 0x5A:
-			p, err := bcdPAN(o.value)
+			p, err := bcdPAN(o.Value)
 			if err != nil {
 				return a, fieldErr("5A", err)
 			}
@@ -148,7 +149,7 @@ func parseCPMApp(objs []berObject) (CPMApp, error) {
 			if !a.PAN.IsZero() {
 				continue
 			}
-			d := strings.ToUpper(hex.EncodeToString(o.value))
+			d := strings.ToUpper(hex.EncodeToString(o.Value))
 			pan, _, ok := strings.Cut(d, "D")
 			if !ok {
 				return a, fieldErr("57", malformed("track 2 equivalent data without separator"))
@@ -159,10 +160,10 @@ func parseCPMApp(objs []berObject) (CPMApp, error) {
 			}
 			a.PAN = p
 		case 0x9F25:
-			if len(o.value) != 2 {
+			if len(o.Value) != 2 {
 				return a, fieldErr("9F25", malformed("last 4 digits of PAN must be 2 bytes"))
 			}
-			d := hex.EncodeToString(o.value)
+			d := hex.EncodeToString(o.Value)
 			if !isDigits(d) {
 				return a, fieldErr("9F25", malformed("last 4 digits of PAN are not digits"))
 			}
@@ -183,82 +184,30 @@ func bcdPAN(b []byte) (hal.PAN, error) {
 	return p, nil
 }
 
-// berObject is one BER-TLV data object; constructed objects carry children.
-type berObject struct {
-	tag      uint32
-	value    []byte
-	children []berObject
-}
-
 // maxBERDepth bounds template nesting; EMVCo CPM nests three deep.
 const maxBERDepth = 4
 
-// parseBER parses a sequence of BER-TLV objects. Constructed objects
-// (bit 6 of the first tag byte) are parsed recursively.
-func parseBER(b []byte, depth int) ([]berObject, error) {
-	if depth > maxBERDepth {
-		return nil, malformed("templates nested more than %d deep", maxBERDepth)
+// parseBER parses raw as a sequence of BER-TLV data objects with the EMV
+// parser (firmware/emv/tlv, EMV Book 3 Annex B) and refuses templates nested
+// deeper than a consumer-presented payload needs.
+func parseBER(raw []byte) ([]tlv.TLV, error) {
+	objs, err := tlv.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	var out []berObject
-	for len(b) > 0 {
-		if b[0] == 0x00 || b[0] == 0xFF { // padding between objects
-			b = b[1:]
-			continue
-		}
-		tagStart := b
-		tag := uint32(b[0])
-		constructed := b[0]&0x20 != 0
-		n := 1
-		if b[0]&0x1F == 0x1F {
-			for {
-				if n >= len(b) {
-					return nil, malformed("truncated tag")
-				}
-				if n >= 3 {
-					return nil, malformed("tag longer than 3 bytes")
-				}
-				tag = tag<<8 | uint32(b[n])
-				n++
-				if b[n-1]&0x80 == 0 {
-					break
-				}
-			}
-		}
-		b = b[n:]
-		if len(b) == 0 {
-			return nil, fieldErr(fmt.Sprintf("%X", tagStart[:n]), malformed("truncated length"))
-		}
-		l := int(b[0])
-		b = b[1:]
-		switch {
-		case l == 0x81:
-			if len(b) < 1 {
-				return nil, fieldErr(fmt.Sprintf("%X", tag), malformed("truncated length"))
-			}
-			l = int(b[0])
-			b = b[1:]
-		case l == 0x82:
-			if len(b) < 2 {
-				return nil, fieldErr(fmt.Sprintf("%X", tag), malformed("truncated length"))
-			}
-			l = int(b[0])<<8 | int(b[1])
-			b = b[2:]
-		case l > 0x7F:
-			return nil, fieldErr(fmt.Sprintf("%X", tag), malformed("unsupported length form %#x", l))
-		}
-		if l > len(b) {
-			return nil, fieldErr(fmt.Sprintf("%X", tag), malformed("value of %d bytes, only %d left (truncated?)", l, len(b)))
-		}
-		o := berObject{tag: tag, value: b[:l:l]}
-		if constructed {
-			kids, err := parseBER(o.value, depth+1)
-			if err != nil {
-				return nil, fieldErr(fmt.Sprintf("%X", tag), err)
-			}
-			o.children = kids
-		}
-		out = append(out, o)
-		b = b[l:]
+	if d := templateDepth(objs); d > maxBERDepth {
+		return nil, malformed("templates nested %d deep, at most %d", d, maxBERDepth)
 	}
-	return out, nil
+	return objs, nil
+}
+
+// templateDepth is the longest chain of constructed objects in objs.
+func templateDepth(objs []tlv.TLV) int {
+	d := 0
+	for _, o := range objs {
+		if o.Tag.Constructed() {
+			d = max(d, 1+templateDepth(o.Children))
+		}
+	}
+	return d
 }

@@ -45,6 +45,9 @@ func TestParseCPM(t *testing.T) {
 		{"short AID", pfi + tl("61", tl("4F", "A000")), "", ErrMalformed},
 		{"track 2 without separator", pfi + tl("61", aid+tl("57", "62123456789012345670")), "", ErrMalformed},
 		{"length form", pfi + "6184", "", ErrMalformed},
+		{"zero padding between objects", "00" + pfi + "0000" + tl("61", aid+"00"+tl("5A", "6212345678901234567F")) + "00", "621234*********4567", nil},
+		{"four templates deep", pfi + tl("61", aid+tl("70", tl("71", tl("72", tl("5A", "6212345678901234567F"))))), "", nil},
+		{"five templates deep", pfi + tl("61", aid+tl("70", tl("71", tl("72", tl("73", ""))))), "", ErrMalformed},
 		{"too deep", pfi + tl("61", tl("61", tl("61", tl("61", tl("61", tl("61", aid)))))), "", ErrMalformed},
 	}
 	for _, tt := range tests {

@@ -256,10 +256,22 @@ func isPrimitiveAccount(id string) bool { return id >= "02" && id <= "25" }
 func isAccountID(id string) bool        { return len(id) == 2 && id >= "02" && id <= "51" }
 
 // validate checks the data objects' meaning; ParseMPM and Encode share it.
+// The checks run in the order of the IDs, so that the first error names the
+// lowest data object at fault.
 func (m MPM) validate() error {
 	if m.Initiation != "" && m.Initiation != Static && m.Initiation != Dynamic {
 		return fieldErr("01", malformed("point of initiation %q is neither 11 (static) nor 12 (dynamic)", m.Initiation))
 	}
+	for _, check := range []func() error{m.validateAccounts, m.validateTransaction, m.validateFee, m.validateMerchant, m.validateRest} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateAccounts checks the merchant account information (02 to 51).
+func (m MPM) validateAccounts() error {
 	if len(m.Accounts) == 0 {
 		return fieldErr("02-51", malformed("no merchant account information"))
 	}
@@ -280,6 +292,11 @@ func (m MPM) validate() error {
 			return fieldErr(a.ID, malformed("template without its globally unique identifier (00)"))
 		}
 	}
+	return nil
+}
+
+// validateTransaction checks the category code, currency and amount (52 to 54).
+func (m MPM) validateTransaction() error {
 	if len(m.MCC) != 4 || !isDigits(m.MCC) {
 		return fieldErr("52", malformed("merchant category code %q is not four digits", m.MCC))
 	}
@@ -289,6 +306,11 @@ func (m MPM) validate() error {
 	if m.Amount != "" && !validAmount(m.Amount) {
 		return fieldErr("54", malformed("amount %q is not a decimal amount of at most 13 characters", m.Amount))
 	}
+	return nil
+}
+
+// validateFee checks the tip or convenience indicator and its fee (55 to 57).
+func (m MPM) validateFee() error {
 	switch m.TipIndicator {
 	case "", "01":
 		if m.FeeFixed != "" || m.FeePercent != "" {
@@ -305,6 +327,11 @@ func (m MPM) validate() error {
 	default:
 		return fieldErr("55", malformed("tip or convenience indicator %q is not 01, 02 or 03", m.TipIndicator))
 	}
+	return nil
+}
+
+// validateMerchant checks the country, name, city and postal code (58 to 61).
+func (m MPM) validateMerchant() error {
 	if len(m.Country) != 2 || strings.ToUpper(m.Country) != m.Country || !isLetters(m.Country) {
 		return fieldErr("58", malformed("country %q is not two upper-case letters", m.Country))
 	}
@@ -317,6 +344,12 @@ func (m MPM) validate() error {
 	if n := utf8.RuneCountInString(m.PostalCode); n > 10 {
 		return fieldErr("61", malformed("postal code is %d characters, at most 10", n))
 	}
+	return nil
+}
+
+// validateRest checks the alternate language template (64) and the free IDs
+// (65 to 99).
+func (m MPM) validateRest() error {
 	if a := m.AltLanguage; a != nil {
 		if len(a.Language) != 2 {
 			return fieldErr("64", malformed("language %q is not two letters", a.Language))

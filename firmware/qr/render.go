@@ -5,27 +5,50 @@ import (
 	"image"
 	"image/color"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
-// Matrix encodes payload as a QR code (error correction level M, byte mode,
-// UTF-8 with an ECI marker when the text is not plain ASCII) and returns its
-// modules, true for dark, row by row, without a quiet zone.
-func Matrix(payload string) ([][]bool, error) {
+// Level is a QR error-correction level (ISO/IEC 18004:2015 §5.3.8): the
+// share of the symbol that may be lost and still read.
+type Level byte
+
+// The four levels, as their letters.
+const (
+	LevelL Level = 'L' // about 7 %
+	LevelM Level = 'M' // about 15 %: what the terminal draws
+	LevelQ Level = 'Q' // about 25 %
+	LevelH Level = 'H' // about 30 %
+)
+
+// Matrix encodes payload as a QR code at error correction level M: the form
+// every code the terminal shows or prints takes. See Encode.
+func Matrix(payload string) ([][]bool, error) { return Encode(payload, LevelM) }
+
+// Encode encodes payload as a QR code at level (byte mode, UTF-8 with an ECI
+// designator when the text is UTF-8 beyond plain ASCII, ISO/IEC 18004:2015 §7.4.2) and
+// returns its modules, true for dark, row by row, without a quiet zone. It is
+// the one QR encoder of the tree: the display, the printer and the tools that
+// draw codes all come here.
+func Encode(payload string, level Level) ([][]bool, error) {
 	if payload == "" {
 		return nil, fmt.Errorf("qr: nothing to encode")
 	}
+	switch level {
+	case LevelL, LevelM, LevelQ, LevelH:
+	default:
+		return nil, fmt.Errorf("qr: error correction level %q is not L, M, Q or H", rune(level))
+	}
 	hints := map[gozxing.EncodeHintType]any{
-		gozxing.EncodeHintType_ERROR_CORRECTION: "M",
+		gozxing.EncodeHintType_ERROR_CORRECTION: string(rune(level)),
 		gozxing.EncodeHintType_MARGIN:           0,
 	}
-	for i := 0; i < len(payload); i++ {
-		if payload[i] >= 0x80 {
-			hints[gozxing.EncodeHintType_CHARACTER_SET] = "UTF-8"
-			break
-		}
+	if !ascii(payload) && utf8.ValidString(payload) {
+		// Bytes that are not UTF-8 go out as they are, without an ECI that
+		// would claim otherwise.
+		hints[gozxing.EncodeHintType_CHARACTER_SET] = "UTF-8"
 	}
 	bm, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 0, 0, hints)
 	if err != nil {
@@ -51,20 +74,33 @@ const QuietZone = 4
 // shows light text on a dark background wants lightOnDark: dark modules are
 // then left blank and light ones drawn, so that the code reads dark on light.
 func HalfBlocks(m [][]bool, lightOnDark bool) string {
+	var b strings.Builder
+	for _, row := range HalfBlockRows(m, QuietZone, lightOnDark) {
+		b.WriteString(row)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// HalfBlockRows draws m as HalfBlocks does, with a quiet zone of quiet
+// modules, one string per text row (a small display may afford less than
+// QuietZone around the code).
+func HalfBlockRows(m [][]bool, quiet int, lightOnDark bool) []string {
 	size := len(m)
 	get := func(x, y int) bool { // true = draw ink
 		dark := false
-		if y >= QuietZone && y < size+QuietZone && x >= QuietZone && x < size+QuietZone {
-			row := m[y-QuietZone]
-			if x-QuietZone < len(row) {
-				dark = row[x-QuietZone]
+		if y >= quiet && y < size+quiet && x >= quiet && x < size+quiet {
+			row := m[y-quiet]
+			if x-quiet < len(row) {
+				dark = row[x-quiet]
 			}
 		}
 		return dark != lightOnDark
 	}
-	full := size + 2*QuietZone
-	var b strings.Builder
+	full := size + 2*quiet
+	var rows []string
 	for y := 0; y < full; y += 2 {
+		var b strings.Builder
 		for x := 0; x < full; x++ {
 			top := get(x, y)
 			bottom := y+1 < full && get(x, y+1)
@@ -79,9 +115,9 @@ func HalfBlocks(m [][]bool, lightOnDark bool) string {
 				b.WriteByte(' ')
 			}
 		}
-		b.WriteByte('\n')
+		rows = append(rows, b.String())
 	}
-	return b.String()
+	return rows
 }
 
 // Image draws m as a grey image, scale pixels per module, with the quiet zone,
@@ -108,4 +144,13 @@ func Image(m [][]bool, scale int) *image.Gray {
 		}
 	}
 	return img
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

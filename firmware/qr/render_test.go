@@ -155,3 +155,34 @@ func BenchmarkMatrix(b *testing.B) {
 	b.ReportMetric(float64(modules), "modules/side")
 	b.ReportMetric(float64(len(p)), "payload-bytes")
 }
+
+// TestEncodeLevels: every level reads back, a higher level never gives a
+// smaller symbol, and a level outside L, M, Q, H is refused.
+func TestEncodeLevels(t *testing.T) {
+	p := "https://qr.95516.com/00010000/01234567890123456789"
+	prev := 0
+	for _, l := range []Level{LevelL, LevelM, LevelQ, LevelH} {
+		m, err := Encode(p, l)
+		if err != nil {
+			t.Fatalf("%c: %v", l, err)
+		}
+		if len(m) < prev {
+			t.Errorf("%c: %d modules, fewer than the level below (%d)", l, len(m), prev)
+		}
+		prev = len(m)
+		bmp, err := gozxing.NewBinaryBitmapFromImage(Image(m, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+		if err != nil || res.GetText() != p {
+			t.Errorf("%c: decoded %v, %v", l, res, err)
+		}
+	}
+	if _, err := Encode(p, Level('X')); err == nil {
+		t.Error("level X accepted")
+	}
+	if _, err := Encode("", LevelM); err == nil {
+		t.Error("empty payload encoded")
+	}
+}

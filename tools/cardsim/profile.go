@@ -230,92 +230,150 @@ func buildProfile(f *profileFile, dir string) (*Profile, error) {
 	if p.PAN, err = hal.ParsePAN(f.PAN); err != nil {
 		return nil, errors.New("pan: must be 12 to 19 digits")
 	}
-	if len(p.Expiry) != 6 || !digitsOnly(p.Expiry) {
-		return nil, errors.New("expiry: must be YYMMDD")
+	if err := p.checkNumbers(); err != nil {
+		return nil, err
 	}
-	if p.Effective != "" && (len(p.Effective) != 6 || !digitsOnly(p.Effective)) {
-		return nil, errors.New("effective: must be YYMMDD")
-	}
-	if p.PSN != "" && (len(p.PSN) != 2 || !digitsOnly(p.PSN)) {
-		return nil, errors.New("psn: must be two digits")
-	}
-	if p.ServiceCode == "" {
-		p.ServiceCode = "201"
-	}
-	if len(p.ServiceCode) != 3 || !digitsOnly(p.ServiceCode) {
-		return nil, errors.New("service_code: must be three digits")
-	}
-	if p.PIN != "" && (len(p.PIN) < 4 || len(p.PIN) > 12 || !digitsOnly(p.PIN)) {
-		return nil, errors.New("pin: must be 4 to 12 digits")
-	}
-	if p.PINTries == 0 {
-		p.PINTries = 3
-	}
-	if p.PINTries < 0 || p.PINTries > 15 {
-		return nil, errors.New("pin_tries: must be 1 to 15")
+	if err := p.checkPIN(); err != nil {
+		return nil, err
 	}
 	if f.ATC < 0 || f.ATC > 0xFFFE {
 		return nil, errors.New("atc: out of range")
 	}
 	p.ATC = uint16(f.ATC)
-	for _, s := range f.Interfaces {
+	if p.Interfaces, err = parseInterfaces(f.Interfaces); err != nil {
+		return nil, err
+	}
+	if err := p.readBytes(f); err != nil {
+		return nil, err
+	}
+	p.track = buildTrack(p, f.Track)
+	if err := p.buildChip(f, dir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// digitField is a field of the card that must be digits of one length.
+type digitField struct {
+	value    string
+	n        int
+	optional bool
+	err      string
+}
+
+// checkNumbers checks the dates, the PAN sequence number and the service
+// code (201, an ICC international card, when none is given).
+func (p *Profile) checkNumbers() error {
+	for _, d := range []digitField{
+		{p.Expiry, 6, false, "expiry: must be YYMMDD"},
+		{p.Effective, 6, true, "effective: must be YYMMDD"},
+		{p.PSN, 2, true, "psn: must be two digits"},
+	} {
+		if d.optional && d.value == "" {
+			continue
+		}
+		if len(d.value) != d.n || !digitsOnly(d.value) {
+			return errors.New(d.err)
+		}
+	}
+	if p.ServiceCode == "" {
+		p.ServiceCode = "201"
+	}
+	if len(p.ServiceCode) != 3 || !digitsOnly(p.ServiceCode) {
+		return errors.New("service_code: must be three digits")
+	}
+	return nil
+}
+
+// checkPIN checks the offline PIN and its try limit (3 when none is given).
+func (p *Profile) checkPIN() error {
+	if p.PIN != "" && (len(p.PIN) < 4 || len(p.PIN) > 12 || !digitsOnly(p.PIN)) {
+		return errors.New("pin: must be 4 to 12 digits")
+	}
+	if p.PINTries == 0 {
+		p.PINTries = 3
+	}
+	if p.PINTries < 0 || p.PINTries > 15 {
+		return errors.New("pin_tries: must be 1 to 15")
+	}
+	return nil
+}
+
+// parseInterfaces reads the interfaces list; "stripe" is implied by the
+// magnetic stripe every card has.
+func parseInterfaces(names []string) ([]hal.CardInterface, error) {
+	var out []hal.CardInterface
+	for _, s := range names {
 		switch s {
 		case "contact":
-			p.Interfaces = append(p.Interfaces, hal.Contact)
+			out = append(out, hal.Contact)
 		case "contactless":
-			p.Interfaces = append(p.Interfaces, hal.Contactless)
+			out = append(out, hal.Contactless)
 		case "stripe":
 		default:
 			return nil, fmt.Errorf("interfaces: unknown %q", s)
 		}
 	}
+	return out, nil
+}
+
+// readBytes reads the hex fields: the answers to reset (with defaults), the
+// log format and the status word scripts end with.
+func (p *Profile) readBytes(f *profileFile) error {
+	var err error
 	if p.ATR, err = unhex("atr", f.ATR); err != nil {
-		return nil, err
+		return err
 	}
 	if len(p.ATR) == 0 {
 		p.ATR = []byte{0x3B, 0x02, 0x14, 0x50} // T=0, two historical bytes
 	}
 	if p.ATRCL, err = unhex("atr_contactless", f.ATRContactless); err != nil {
-		return nil, err
+		return err
 	}
 	if len(p.ATRCL) == 0 {
 		p.ATRCL = []byte{0x3B, 0x80, 0x80, 0x01, 0x01} // PC/SC contactless, T=1
 	}
 	if p.LogFormat, err = unhex("log_format", f.LogFormat); err != nil {
-		return nil, err
+		return err
 	}
 	if p.Behaviour.ScriptStatus != "" {
 		if b, err := unhex("behaviour.script_status", p.Behaviour.ScriptStatus); err != nil || len(b) != 2 {
-			return nil, errors.New("behaviour.script_status: must be a two-byte status word")
+			return errors.New("behaviour.script_status: must be a two-byte status word")
 		}
 	}
-	p.track = buildTrack(p, f.Track)
+	return nil
+}
 
+// buildChip builds the chip: the issuer key, the certificate keys and the
+// applications. A card without applications has none, and no chip
+// interface.
+func (p *Profile) buildChip(f *profileFile, dir string) error {
 	if len(f.Apps) == 0 {
 		if len(p.Interfaces) > 0 {
-			return nil, errors.New("interfaces: a card without applications has no chip")
+			return errors.New("interfaces: a card without applications has no chip")
 		}
-		return p, nil
+		return nil
 	}
 	if len(p.Interfaces) == 0 {
-		return nil, errors.New("interfaces: a chip card needs contact or contactless")
+		return errors.New("interfaces: a chip card needs contact or contactless")
 	}
+	var err error
 	if p.issuerMK, err = unhex("issuer_master_key", f.IssuerMasterKey); err != nil || len(p.issuerMK) != 16 {
-		return nil, errors.New("issuer_master_key: must be 16 bytes of hex")
+		return errors.New("issuer_master_key: must be 16 bytes of hex")
 	}
 	if f.Keys != nil {
 		if p.keys, err = loadKeys(f.Keys, dir, p); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i := range f.Apps {
 		a, err := buildApp(p, &f.Apps[i])
 		if err != nil {
-			return nil, fmt.Errorf("app %d: %w", i+1, err)
+			return fmt.Errorf("app %d: %w", i+1, err)
 		}
 		p.Apps = append(p.Apps, a)
 	}
-	return p, nil
+	return nil
 }
 
 func buildTrack(p *Profile, t *trackFile) *hal.Track {

@@ -214,130 +214,148 @@ func (in *Interpreter) Feed(data []byte) []byte {
 // need returns 0 when b is a complete unit (command, character), else the
 // total length the unit will have (or len(b)+1 when unknown yet).
 func (in *Interpreter) need(b []byte) int {
-	more := len(b) + 1
-	want := func(n int) int {
-		if len(b) >= n {
-			return 0
-		}
-		return n
-	}
-	c := b[0]
-	switch {
+	switch c := b[0]; {
 	case c == 0x10: // DLE
-		if len(b) < 2 {
-			return more
-		}
-		switch b[1] {
-		case 0x04, 0x05: // EOT n, ENQ n
-			return want(3)
-		case 0x14: // DC4 fn ...
-			if len(b) < 3 {
-				return more
-			}
-			switch b[2] {
-			case 1:
-				return want(5)
-			case 2:
-				return want(5)
-			case 8:
-				return want(10)
-			}
-			return want(3)
-		}
-		return want(2)
+		return needDLE(b)
 	case c == 0x1B: // ESC
-		if len(b) < 2 {
-			return more
-		}
-		switch b[1] {
-		case '@', '2', '<':
-			return want(2)
-		case 'p':
-			return want(5)
-		case '$', '\\':
-			return want(4)
-		case '*': // ESC * m nL nH d1..dk
-			if len(b) < 5 {
-				return more
-			}
-			k := int(b[3]) | int(b[4])<<8
-			if b[2] == 32 || b[2] == 33 {
-				k *= 3
-			}
-			return want(5 + k)
-		case 'D': // tab positions, NUL terminated
-			if b[len(b)-1] == 0 && len(b) > 2 {
-				return 0
-			}
-			if len(b) > 34 {
-				return 0
-			}
-			return more
-		}
-		return want(3)
+		return needESC(b)
 	case c == 0x1C: // FS
-		if len(b) < 2 {
-			return more
-		}
-		switch b[1] {
-		case '&', '.':
-			return want(2)
-		case 'S':
-			return want(4)
-		case '2':
-			return want(76)
-		}
-		return want(3)
+		return needFS(b)
 	case c == 0x1D: // GS
-		if len(b) < 2 {
-			return more
-		}
-		switch b[1] {
-		case '(', '8': // GS ( fn pL pH …
-			if len(b) < 5 {
-				return more
-			}
-			return want(5 + (int(b[3]) | int(b[4])<<8))
-		case 'V':
-			if len(b) < 3 {
-				return more
-			}
-			if b[2] >= 65 {
-				return want(4)
-			}
-			return want(3)
-		case 'v': // GS v 0 m xL xH yL yH d…
-			if len(b) < 8 {
-				return more
-			}
-			x := int(b[4]) | int(b[5])<<8
-			y := int(b[6]) | int(b[7])<<8
-			return want(8 + x*y)
-		case 'k': // barcode
-			if len(b) < 3 {
-				return more
-			}
-			if b[2] <= 6 {
-				if len(b) > 3 && b[len(b)-1] == 0 {
-					return 0
-				}
-				if len(b) > 258 {
-					return 0
-				}
-				return more
-			}
-			if len(b) < 4 {
-				return more
-			}
-			return want(4 + int(b[3]))
-		case 'L', 'W', 'P', '$', '\\':
-			return want(4)
-		}
-		return want(3)
+		return needGS(b)
 	case c >= 0x80 && in.kanji: // GB18030 multi-byte character
 		return gbNeed(b)
 	}
 	return 0
+}
+
+// want is need's answer for a unit of n bytes: 0 once b holds them, else n.
+func want(b []byte, n int) int {
+	if len(b) >= n {
+		return 0
+	}
+	return n
+}
+
+// more is need's answer while b is too short to tell the unit's length.
+func more(b []byte) int { return len(b) + 1 }
+
+// le16 reads a little-endian 16-bit count (nL nH).
+func le16(lo, hi byte) int { return int(lo) | int(hi)<<8 }
+
+func needDLE(b []byte) int {
+	if len(b) < 2 {
+		return more(b)
+	}
+	switch b[1] {
+	case 0x04, 0x05: // EOT n, ENQ n
+		return want(b, 3)
+	case 0x14: // DC4 fn ...
+		if len(b) < 3 {
+			return more(b)
+		}
+		switch b[2] {
+		case 1, 2:
+			return want(b, 5)
+		case 8:
+			return want(b, 10)
+		}
+		return want(b, 3)
+	}
+	return want(b, 2)
+}
+
+func needESC(b []byte) int {
+	if len(b) < 2 {
+		return more(b)
+	}
+	switch b[1] {
+	case '@', '2', '<':
+		return want(b, 2)
+	case 'p':
+		return want(b, 5)
+	case '$', '\\':
+		return want(b, 4)
+	case '*': // ESC * m nL nH d1..dk
+		if len(b) < 5 {
+			return more(b)
+		}
+		k := le16(b[3], b[4])
+		if b[2] == 32 || b[2] == 33 {
+			k *= 3
+		}
+		return want(b, 5+k)
+	case 'D': // tab positions, NUL terminated
+		if b[len(b)-1] == 0 && len(b) > 2 || len(b) > 34 {
+			return 0
+		}
+		return more(b)
+	}
+	return want(b, 3)
+}
+
+func needFS(b []byte) int {
+	if len(b) < 2 {
+		return more(b)
+	}
+	switch b[1] {
+	case '&', '.':
+		return want(b, 2)
+	case 'S':
+		return want(b, 4)
+	case '2':
+		return want(b, 76)
+	}
+	return want(b, 3)
+}
+
+func needGS(b []byte) int {
+	if len(b) < 2 {
+		return more(b)
+	}
+	switch b[1] {
+	case '(', '8': // GS ( fn pL pH …
+		if len(b) < 5 {
+			return more(b)
+		}
+		return want(b, 5+le16(b[3], b[4]))
+	case 'V':
+		if len(b) < 3 {
+			return more(b)
+		}
+		if b[2] >= 65 {
+			return want(b, 4)
+		}
+		return want(b, 3)
+	case 'v': // GS v 0 m xL xH yL yH d…
+		if len(b) < 8 {
+			return more(b)
+		}
+		return want(b, 8+le16(b[4], b[5])*le16(b[6], b[7]))
+	case 'k': // barcode
+		return needBarcode(b)
+	case 'L', 'W', 'P', '$', '\\':
+		return want(b, 4)
+	}
+	return want(b, 3)
+}
+
+// needBarcode sizes GS k: function A (m 0..6) ends at a NUL, function B
+// (m 65..) carries its length.
+func needBarcode(b []byte) int {
+	if len(b) < 3 {
+		return more(b)
+	}
+	if b[2] <= 6 {
+		if len(b) > 3 && b[len(b)-1] == 0 || len(b) > 258 {
+			return 0
+		}
+		return more(b)
+	}
+	if len(b) < 4 {
+		return more(b)
+	}
+	return want(b, 4+int(b[3]))
 }
 
 // gbNeed is need for a GB18030 sequence starting at b[0] >= 0x80: 0 when

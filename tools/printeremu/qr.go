@@ -3,17 +3,12 @@ package printeremu
 import (
 	"fmt"
 	"image"
-	"image/color"
-	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
-	"github.com/makiuchi-d/gozxing/qrcode/decoder"
-	"github.com/makiuchi-d/gozxing/qrcode/encoder"
-)
 
-// quietZone is the white border, in modules, around a printed symbol.
-const quietZone = 4
+	"kpos/firmware/qr"
+)
 
 // renderAndDecode does what the print head and a phone would: it builds the
 // QR symbol the printer makes of data (error correction ecc 48..51, module
@@ -37,46 +32,17 @@ func Symbol(data []byte, ecc byte, module int) (*image.Gray, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("printeremu: empty QR data")
 	}
-	levels := map[byte]decoder.ErrorCorrectionLevel{
-		48: decoder.ErrorCorrectionLevel_L, 49: decoder.ErrorCorrectionLevel_M,
-		50: decoder.ErrorCorrectionLevel_Q, 51: decoder.ErrorCorrectionLevel_H,
-	}
+	levels := map[byte]qr.Level{48: qr.LevelL, 49: qr.LevelM, 50: qr.LevelQ, 51: qr.LevelH}
 	level, ok := levels[ecc]
 	if !ok {
-		level = decoder.ErrorCorrectionLevel_L
+		level = qr.LevelL
 	}
-	hints := map[gozxing.EncodeHintType]interface{}{}
-	if !ascii(data) && utf8.Valid(data) {
-		hints[gozxing.EncodeHintType_CHARACTER_SET] = "UTF-8"
-	}
-	code, err := encoder.Encoder_encode(string(data), level, hints)
+	m, err := qr.Encode(string(data), level)
 	if err != nil {
 		return nil, fmt.Errorf("printeremu: QR symbol: %w", err)
 	}
-	m := code.GetMatrix()
-	if module < 1 {
-		module = 1
-	}
 	// Decoders need a few pixels per module; a print head has 8 dots per mm.
-	scale := max(module, 3)
-	side := (m.GetWidth() + 2*quietZone) * scale
-	img := image.NewGray(image.Rect(0, 0, side, side))
-	for i := range img.Pix {
-		img.Pix[i] = 0xFF
-	}
-	for y := 0; y < m.GetHeight(); y++ {
-		for x := 0; x < m.GetWidth(); x++ {
-			if m.Get(x, y) != 1 {
-				continue
-			}
-			for dy := 0; dy < scale; dy++ {
-				for dx := 0; dx < scale; dx++ {
-					img.SetGray((x+quietZone)*scale+dx, (y+quietZone)*scale+dy, color.Gray{})
-				}
-			}
-		}
-	}
-	return img, nil
+	return qr.Image(m, max(module, 3)), nil
 }
 
 // Decode reads a QR code from img.
@@ -91,13 +57,4 @@ func Decode(img image.Image) (string, error) {
 		return "", fmt.Errorf("printeremu: QR decode: %w", err)
 	}
 	return res.GetText(), nil
-}
-
-func ascii(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

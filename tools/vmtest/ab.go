@@ -111,172 +111,214 @@ func updateState(disk, dir string) (string, error) {
 // confirmed; then install a release that cannot sign on, boot it, and see
 // the next boot roll back.
 func (s *sales) abTest(ctx context.Context, medium string) error {
-	r, con := s.r, s.r.con
-	r.media = medium
-	boot := func(why string) error {
-		con.reset()
-		if err := r.boot(); err != nil {
-			return err
-		}
-		s.res.boots++
-		s.logf("boot %d: %s", r.boots, why)
-		return nil
+	s.r.media = medium
+	a := abRun{s: s, r: s.r, con: s.r.con}
+	if err := a.cutWrite(ctx); err != nil {
+		return err
 	}
-	cut := func(why string) {
-		r.cut()
-		s.res.cuts++
-		s.logf("cut %d: %s", s.res.cuts, why)
+	if err := a.goodRelease(ctx); err != nil {
+		return err
 	}
-	bootLine := func() string {
-		b, _ := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("console-%03d.log", r.boots)))
-		var lines []string
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "boot: slot") {
-				lines = append(lines, strings.TrimSpace(l))
-			}
-		}
-		return strings.Join(lines, "; ")
+	if err := a.badRelease(ctx); err != nil {
+		return err
 	}
-	statusOf := func(ctx context.Context) (string, error) { return con.run(ctx, "update", time.Minute) }
+	a.cut("end of the A/B test")
+	return nil
+}
 
-	// 1. The write of the inactive slot, cut.
-	if err := boot("slot A, 1.0.0"); err != nil {
+// abRun is one A/B test on the rig, in its three steps.
+type abRun struct {
+	s   *sales
+	r   *rig
+	con *consoleLine
+}
+
+func (a abRun) boot(why string) error {
+	a.con.reset()
+	if err := a.r.boot(); err != nil {
 		return err
 	}
-	if err := (vmTarget{r}).waitScreen(ctx, "idle", 3*time.Minute); err != nil {
+	a.s.res.boots++
+	a.s.logf("boot %d: %s", a.r.boots, why)
+	return nil
+}
+
+func (a abRun) cut(why string) {
+	a.r.cut()
+	a.s.res.cuts++
+	a.s.logf("cut %d: %s", a.s.res.cuts, why)
+}
+
+// bootLine is what the last boot's console said of the slot it chose.
+func (a abRun) bootLine() string {
+	b, _ := os.ReadFile(filepath.Join(a.r.dir, fmt.Sprintf("console-%03d.log", a.r.boots)))
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "boot: slot") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+func (a abRun) idle(ctx context.Context) error {
+	return (vmTarget{a.r}).waitScreen(ctx, "idle", 3*time.Minute)
+}
+
+// install runs the update command for version and checks it went to slot.
+func (a abRun) install(ctx context.Context, version, slot string) error {
+	out, err := a.con.run(ctx, "update /media/kpos-"+version+".img", 5*time.Minute)
+	if err != nil {
 		return err
 	}
-	if err := con.login(ctx); err != nil {
+	if !strings.Contains(out, slot) {
+		return fmt.Errorf("install of %s: %q", version, out)
+	}
+	return nil
+}
+
+// pollUpdate asks the updater's status up to tries times, 2 s apart, until
+// seen says it shows what the step waits for.
+func (a abRun) pollUpdate(ctx context.Context, tries int, seen func(string) bool) (bool, error) {
+	for i := 0; i < tries; i++ {
+		out, err := a.con.run(ctx, "update", time.Minute)
+		if err != nil {
+			return false, err
+		}
+		if seen(out) {
+			return true, nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return false, nil
+}
+
+// cutWrite: the write of the inactive slot, cut; the old slot still boots.
+func (a abRun) cutWrite(ctx context.Context) error {
+	if err := a.boot("slot A, 1.0.0"); err != nil {
 		return err
 	}
-	if err := con.typeLine("update /media/kpos-" + goodVersion + ".img"); err != nil {
+	if err := a.idle(ctx); err != nil {
+		return err
+	}
+	if err := a.con.login(ctx); err != nil {
+		return err
+	}
+	if err := a.con.typeLine("update /media/kpos-" + goodVersion + ".img"); err != nil {
 		return err
 	}
 	// the cut falls within the write, at a random tenth of it: after the
 	// header is verified, before the switch
-	pct := 10 * (1 + s.rng.IntN(8))
-	if _, err := con.waitFor(ctx, fmt.Sprintf("writing: %3d%%", pct), 3*time.Minute); err != nil {
+	pct := 10 * (1 + a.s.rng.IntN(8))
+	if _, err := a.con.waitFor(ctx, fmt.Sprintf("writing: %3d%%", pct), 3*time.Minute); err != nil {
 		return err
 	}
-	cut(fmt.Sprintf("during the write of slot B, at %d%%", pct))
-	st, err := updateState(r.disk, filepath.Join(s.dir, "state"))
+	a.cut(fmt.Sprintf("during the write of slot B, at %d%%", pct))
+	st, err := updateState(a.r.disk, filepath.Join(a.s.dir, "state"))
 	if err != nil {
 		return err
 	}
 	if strings.Contains(st, `"trial": true`) {
 		return fmt.Errorf("the cut came after the switch: %s", st)
 	}
-	if err := boot("after the cut write"); err != nil {
+	if err := a.boot("after the cut write"); err != nil {
 		return err
 	}
-	if err := (vmTarget{r}).waitScreen(ctx, "idle", 3*time.Minute); err != nil {
+	if err := a.idle(ctx); err != nil {
 		return fmt.Errorf("the old slot does not boot after a cut write: %w", err)
 	}
-	if l := bootLine(); !strings.Contains(l, "slot A from") {
+	if l := a.bootLine(); !strings.Contains(l, "slot A from") {
 		return fmt.Errorf("after a cut write the boot chose %q", l)
 	}
-	s.logf("%s, idle: the old slot boots after a cut write", bootLine())
+	a.s.logf("%s, idle: the old slot boots after a cut write", a.bootLine())
+	return nil
+}
 
-	// 2. The good release, installed, booted on trial, confirmed.
-	if err := con.login(ctx); err != nil {
+// goodRelease: the good release, installed, booted on trial, confirmed.
+func (a abRun) goodRelease(ctx context.Context) error {
+	if err := a.con.login(ctx); err != nil {
 		return err
 	}
-	out, err := con.run(ctx, "update /media/kpos-"+goodVersion+".img", 5*time.Minute)
+	if err := a.install(ctx, goodVersion, "slot B"); err != nil {
+		return err
+	}
+	a.cut("reboot into slot B")
+	if err := a.boot("slot B on trial"); err != nil {
+		return err
+	}
+	if err := a.idle(ctx); err != nil {
+		return err
+	}
+	if l := a.bootLine(); !strings.Contains(l, "slot B on trial") {
+		return fmt.Errorf("after the install the boot chose %q", l)
+	}
+	if err := a.con.login(ctx); err != nil {
+		return err
+	}
+	confirmed, err := a.pollUpdate(ctx, 30, func(out string) bool {
+		return strings.Contains(out, "reported healthy") && !strings.Contains(out, "trial boot")
+	})
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(out, "slot B") {
-		return fmt.Errorf("install of %s: %q", goodVersion, out)
-	}
-	cut("reboot into slot B")
-	if err := boot("slot B on trial"); err != nil {
-		return err
-	}
-	if err := (vmTarget{r}).waitScreen(ctx, "idle", 3*time.Minute); err != nil {
-		return err
-	}
-	if l := bootLine(); !strings.Contains(l, "slot B on trial") {
-		return fmt.Errorf("after the install the boot chose %q", l)
-	}
-	if err := con.login(ctx); err != nil {
-		return err
-	}
-	confirmed := false
-	for i := 0; i < 30 && !confirmed; i++ {
-		out, err := statusOf(ctx)
-		if err != nil {
-			return err
-		}
-		confirmed = strings.Contains(out, "reported healthy") && !strings.Contains(out, "trial boot")
-		if !confirmed {
-			time.Sleep(2 * time.Second)
-		}
-	}
-	ver, err := con.run(ctx, "status", time.Minute)
+	ver, err := a.con.run(ctx, "status", time.Minute)
 	if err != nil {
 		return err
 	}
 	if confirmed && strings.Contains(ver, goodVersion) {
-		s.res.abUpdate = "ok"
-		s.logf("slot B runs %s, confirmed", goodVersion)
+		a.s.res.abUpdate = "ok"
+		a.s.logf("slot B runs %s, confirmed", goodVersion)
 	} else {
-		s.res.abUpdate = "FAILED"
-		s.res.problem("slot B: confirmed %v, status %q", confirmed, ver)
+		a.s.res.abUpdate = "FAILED"
+		a.s.res.problem("slot B: confirmed %v, status %q", confirmed, ver)
 	}
+	return nil
+}
 
-	// 3. A release that cannot sign on: into slot A, on trial, failed; the
-	// next boot rolls back to slot B.
-	out, err = con.run(ctx, "update /media/kpos-"+badVersion+".img", 5*time.Minute)
+// badRelease: a release that cannot sign on, into slot A, on trial, failed;
+// the next boot rolls back to slot B.
+func (a abRun) badRelease(ctx context.Context) error {
+	if err := a.install(ctx, badVersion, "slot A"); err != nil {
+		return err
+	}
+	a.cut("reboot into slot A")
+	if err := a.boot("slot A on trial, " + badVersion); err != nil {
+		return err
+	}
+	if err := a.con.login(ctx); err != nil {
+		return err
+	}
+	failed, err := a.pollUpdate(ctx, 60, func(out string) bool {
+		return strings.Contains(out, "failed its health check")
+	})
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(out, "slot A") {
-		return fmt.Errorf("install of %s: %q", badVersion, out)
-	}
-	cut("reboot into slot A")
-	if err := boot("slot A on trial, " + badVersion); err != nil {
-		return err
-	}
-	if err := con.login(ctx); err != nil {
-		return err
-	}
-	failed := false
-	for i := 0; i < 60 && !failed; i++ {
-		out, err := statusOf(ctx)
-		if err != nil {
-			return err
-		}
-		failed = strings.Contains(out, "failed its health check")
-		if !failed {
-			time.Sleep(2 * time.Second)
-		}
-	}
-	if l := bootLine(); !strings.Contains(l, "slot A on trial") {
+	if l := a.bootLine(); !strings.Contains(l, "slot A on trial") {
 		return fmt.Errorf("after the second install the boot chose %q", l)
 	}
-	cut("after the failed health check")
-	if err := boot("rollback"); err != nil {
+	a.cut("after the failed health check")
+	if err := a.boot("rollback"); err != nil {
 		return err
 	}
-	if err := (vmTarget{r}).waitScreen(ctx, "idle", 3*time.Minute); err != nil {
+	if err := a.idle(ctx); err != nil {
 		return err
 	}
-	l := bootLine()
-	if err := con.login(ctx); err != nil {
+	l := a.bootLine()
+	if err := a.con.login(ctx); err != nil {
 		return err
 	}
-	out, err = con.run(ctx, "status", time.Minute)
+	out, err := a.con.run(ctx, "status", time.Minute)
 	if err != nil {
 		return err
 	}
 	if failed && strings.Contains(l, "rolled back to slot B") && strings.Contains(l, "boot: slot B from") &&
 		strings.Contains(out, "firmware  slot B "+goodVersion) {
-		s.res.rollback = "ok"
-		s.logf("%s: rolled back to %s", l, goodVersion)
+		a.s.res.rollback = "ok"
+		a.s.logf("%s: rolled back to %s", l, goodVersion)
 	} else {
-		s.res.rollback = "FAILED"
-		s.res.problem("rollback: failed health check seen %v, boot %q, status %q", failed, l, out)
+		a.s.res.rollback = "FAILED"
+		a.s.res.problem("rollback: failed health check seen %v, boot %q, status %q", failed, l, out)
 	}
-	cut("end of the A/B test")
 	return nil
 }

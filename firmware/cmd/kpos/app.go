@@ -27,7 +27,6 @@ import (
 	"kpos/firmware/ui"
 	"kpos/firmware/update"
 	"kpos/hal"
-	"kpos/hal/fake"
 )
 
 // app is the firmware running on a board. A power cut stops an instance
@@ -72,15 +71,6 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	if first && b.Sim != nil {
 		if err := a.freshSimState(); err != nil {
 			return nil, err
-		}
-	}
-	if b.Sim != nil {
-		// The host simulator's controls type the SMS code and scan the
-		// merchant code as the merchant and the customer would.
-		if h, ok := b.Sim.Host.(interface {
-			AttachDevices(*fake.Keypad, *fake.Display)
-		}); ok {
-			h.AttachDevices(b.Sim.Keypad, b.Sim.Display)
 		}
 	}
 	j, err := journal.Open(filepath.Join(b.DataDir, "journal.db"), b.SubKey("journal"),
@@ -303,7 +293,8 @@ func (a *app) merchantPassword() *merchantpw.Guard {
 	g := merchantpw.New(merchantpw.Config{Dir: a.board.DataDir, Iterations: a.board.PasswordIterations,
 		Log: a.log.With("component", "merchant-password")})
 	if a.board.Sim != nil && !g.IsSet() {
-		if err := g.Set(a.board.Sim.MerchantPassword); err != nil {
+		_, merchant := a.board.Sim.TestPasswords()
+		if err := g.Set(merchant); err != nil {
 			a.log.Error("merchant password", "err", err)
 		}
 	}
@@ -442,7 +433,7 @@ func (a *app) freshSimState() error {
 	switch {
 	case b.InitialTMK == nil:
 		stale = []string{"binding.json", "keys.db", "journal.db"}
-	case b.Sim.Host != nil:
+	case b.Sim.HostInProcess():
 		rec, err := binding.NewFileStore(filepath.Join(b.DataDir, "binding.json")).Load()
 		if err == nil && rec.CodeMasked != "" {
 			stale = []string{"binding.json", "keys.db"}

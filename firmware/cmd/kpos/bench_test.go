@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	simboard "kpos/boards/sim"
 	"kpos/firmware/journal"
 	"kpos/firmware/terminal"
 	"kpos/firmware/ui"
@@ -47,12 +48,12 @@ func cpuTime() time.Duration {
 // copy torn off, the card taken back when the terminal asks, and the idle
 // screen awaited.
 type counter struct {
-	sim  *boards.SimDevices
+	sim  *simboard.Devices
 	card hal.Card
 	seen int // screens already looked at
 }
 
-func newCounter(tb testing.TB, sim *boards.SimDevices) *counter {
+func newCounter(tb testing.TB, sim *simboard.Devices) *counter {
 	tb.Helper()
 	card, err := sim.Card("unionpay-debit", hal.Contact)
 	if err != nil {
@@ -240,11 +241,11 @@ func BenchmarkChipSale(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { a.stop(inst) })
-		t := &terminal{c: newCounter(b, board.Sim), j: inst.journal}
+		t := &terminal{c: newCounter(b, simboard.Of(board)), j: inst.journal}
 		// One sale first, so that the figures do not count what the
 		// first sale alone pays (parameters, pages first touched).
 		if err := t.c.sale(ctx); err != nil {
-			b.Fatalf("%s: first sale: %v; screen %v", size.name, err, board.Sim.Display.Current())
+			b.Fatalf("%s: first sale: %v; screen %v", size.name, err, simboard.Of(board).Display.Current())
 		}
 		t.before = completed(b, t.j)
 		terms[i] = t
@@ -309,11 +310,11 @@ func TestThousandSalesInOneProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.stop(inst)
-	c := newCounter(t, board.Sim)
+	c := newCounter(t, simboard.Of(board))
 	before := completed(t, inst.journal)
 	for i := 0; i < n; i++ {
 		if err := c.sale(ctx); err != nil {
-			h := board.Sim.Display.History()
+			h := simboard.Of(board).Display.History()
 			t.Fatalf("sale %d of %d hung: %v; last screens %v", i+1, n, err, h[max(0, len(h)-8):])
 		}
 	}

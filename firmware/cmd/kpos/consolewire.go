@@ -29,7 +29,8 @@ func (a *app) serveConsole(ctx context.Context, path string, ring *logRing, perf
 	// A simulated board starts with its test password; real boards are
 	// provisioned with their own.
 	if b.Sim != nil {
-		if _, err := console.EnsurePassword(pw, b.Sim.ConsolePassword, 0); err != nil {
+		technician, _ := b.Sim.TestPasswords()
+		if _, err := console.EnsurePassword(pw, technician, 0); err != nil {
 			return err
 		}
 	}

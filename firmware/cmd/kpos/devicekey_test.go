@@ -32,7 +32,7 @@ func runSale(t *testing.T, board *boards.Board) int {
 		t.Fatal(err)
 	}
 	defer a.stop(inst)
-	s := board.Sim
+	s := sim.Of(board)
 	card, err := s.Card("unionpay-debit", hal.Contact)
 	if err != nil {
 		t.Fatal(err)

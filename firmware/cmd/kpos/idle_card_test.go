@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	simboard "kpos/boards/sim"
 	"kpos/hal"
 )
 
@@ -24,7 +25,7 @@ func TestCardAtIdleIsAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.stop(inst)
-	sim := board.Sim
+	sim := simboard.Of(board)
 	if _, _, err := sim.Display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == "idle" }); err != nil {
 		t.Fatal(err)
 	}

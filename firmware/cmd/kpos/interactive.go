@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kpos/boards"
+	simboard "kpos/boards/sim"
 	"kpos/firmware/durable"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
@@ -62,7 +63,7 @@ const noSale = "no sale in progress: type an amount first"
 // commands. Each line waits until the terminal is ready for input, so lines
 // pasted or piped in do not overtake it.
 func (a *app) interactive(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
-	sim := a.board.Sim
+	sim := simboard.Of(a.board)
 	if sim == nil {
 		fmt.Fprintf(stderr, "kpos: board %s has no simulated devices; it runs its own keypad and display\n", a.board.Name)
 		return a.serveHardware(ctx, stderr)
@@ -383,7 +384,7 @@ func (a *app) saveReceipts() string {
 	}
 	var n int
 	var mu sync.Mutex
-	a.board.Sim.Printer.OnPrint = func(d hal.Document) {
+	simboard.Of(a.board).Printer.OnPrint = func(d hal.Document) {
 		mu.Lock()
 		defer mu.Unlock()
 		var path string
@@ -513,7 +514,7 @@ var busyScreens = map[string]bool{
 
 // settle returns when the firmware is ready for the next line, as a person
 // at the counter waits for the screen before acting, or after settleMax.
-func (r *readiness) settle(ctx context.Context, sim *boards.SimDevices) {
+func (r *readiness) settle(ctx context.Context, sim *simboard.Devices) {
 	ctx, cancel := context.WithTimeout(ctx, settleMax)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)

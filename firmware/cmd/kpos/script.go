@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	simboard "kpos/boards/sim"
 	"kpos/tools/scenario"
 )
 
@@ -36,7 +37,7 @@ func (a *app) runScript(ctx context.Context, path string, stdout, stderr io.Writ
 		return 1
 	}
 	started := time.Now()
-	runner := &scenario.Runner{Target: &simTarget{a: a, sim: a.board.Sim}, Scale: a.waitScale}
+	runner := &scenario.Runner{Target: &simTarget{a: a, sim: simboard.Of(a.board)}, Scale: a.waitScale}
 	err = runner.Run(ctx, script)
 	if cur := a.current(); cur != nil {
 		inst = cur

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"kpos/boards"
+	simboard "kpos/boards/sim"
 	"kpos/firmware/journal"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -22,7 +22,7 @@ import (
 // running firmware.
 type simTarget struct {
 	a      *app
-	sim    *boards.SimDevices
+	sim    *simboard.Devices
 	pullAt int // the next inserted card leaves at this command (0: it stays)
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"kpos/hal"
 )
 
 // Redact masks what must never leave the terminal in the clear: a run of 13
@@ -79,7 +81,7 @@ func redactDigits(run string) string {
 			j++
 		}
 		d := run[i:j]
-		if len(d) >= 13 && len(d) <= 19 && luhnValid(d) {
+		if len(d) >= 13 && len(d) <= 19 && hal.LuhnValid(d) {
 			b.WriteString(d[:6] + strings.Repeat("*", len(d)-10) + d[len(d)-4:])
 		} else {
 			b.WriteString(d)
@@ -91,24 +93,6 @@ func redactDigits(run string) string {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// luhnValid reports whether the decimal string d passes the Luhn check.
-func luhnValid(d string) bool {
-	sum := 0
-	double := false
-	for i := len(d) - 1; i >= 0; i-- {
-		n := int(d[i] - '0')
-		if double {
-			n *= 2
-			if n > 9 {
-				n -= 9
-			}
-		}
-		sum += n
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 // RedactJSON encodes v with every string (keys included) redacted, and any

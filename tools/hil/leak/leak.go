@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"kpos/firmware/pinblock"
+	"kpos/hal"
 )
 
 // Card is a test card whose data must never appear in the clear.
@@ -184,7 +185,7 @@ func (s *Scanner) Scan(b []byte) []Finding {
 		}
 		run := string(b[start:end])
 		name, test := s.bins[run[:6]]
-		if !test || !luhn(run) {
+		if !test || !hal.LuhnValid(run) {
 			continue
 		}
 		if loc[2] >= 0 {
@@ -263,23 +264,6 @@ func dedupe(fs []Finding) []Finding {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func luhn(s string) bool {
-	sum := 0
-	double := false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
 
 // SkipFile reports whether a file is the device key, the one file that is
 // a secret by design. The databases (journal.db, keys.db) are read raw

@@ -2,7 +2,7 @@
 // camera tests run on: payloads typical of a payment terminal (EMVCo
 // merchant-presented strings, UnionPay/WeChat/Alipay-like payment codes and
 // merchant URLs), encoded with qrencode (or gozxing's encoder when qrencode is
-// absent), and drawn into 640×480 grayscale scenes as a camera would see them:
+// absent: firmware/qr's encoder, as the terminal draws codes), and drawn into 640×480 grayscale scenes as a camera would see them:
 // clean, blurred, noisy, low in contrast, rotated, or in perspective.
 //
 // Everything is deterministic for a seed. The pixel code is plain loops over
@@ -11,7 +11,6 @@ package corpus
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -21,8 +20,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	"kpos/firmware/qr"
 )
 
 // Frame size, as the camera driver captures.
@@ -108,7 +106,7 @@ func NewEncoder() Encoder {
 	return GoEncoder()
 }
 
-// GoEncoder returns gozxing's encoder.
+// GoEncoder returns gozxing's encoder, as the terminal drives it.
 func GoEncoder() Encoder { return Encoder{Name: "gozxing", encode: gozxingSymbol} }
 
 // qrencodeSymbol runs qrencode for a one-pixel-per-module PNG without margin.
@@ -139,24 +137,15 @@ func qrencodeSymbol(path, payload string) (Symbol, error) {
 	return s, nil
 }
 
+// gozxingSymbol encodes payload as the terminal itself does (firmware/qr).
 func gozxingSymbol(payload string) (Symbol, error) {
-	hints := map[gozxing.EncodeHintType]any{
-		gozxing.EncodeHintType_MARGIN:           0,
-		gozxing.EncodeHintType_ERROR_CORRECTION: "M",
-		gozxing.EncodeHintType_CHARACTER_SET:    "UTF-8",
-	}
-	m, err := qrcode.NewQRCodeWriter().Encode(payload, gozxing.BarcodeFormat_QR_CODE, 1, 1, hints)
+	m, err := qr.Matrix(payload)
 	if err != nil {
-		return Symbol{}, fmt.Errorf("corpus: gozxing encode: %w", err)
+		return Symbol{}, fmt.Errorf("corpus: %w", err)
 	}
-	if m.GetWidth() != m.GetHeight() {
-		return Symbol{}, errors.New("corpus: gozxing gave a non-square symbol")
-	}
-	s := Symbol{N: m.GetWidth(), Dark: make([]bool, m.GetWidth()*m.GetHeight())}
-	for y := 0; y < s.N; y++ {
-		for x := 0; x < s.N; x++ {
-			s.Dark[y*s.N+x] = m.Get(x, y)
-		}
+	s := Symbol{N: len(m), Dark: make([]bool, 0, len(m)*len(m))}
+	for _, row := range m {
+		s.Dark = append(s.Dark, row...)
 	}
 	return s, nil
 }
