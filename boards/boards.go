@@ -62,6 +62,10 @@ type Board struct {
 	// board booted from the device image; nil: the slots are files under
 	// the data folder.
 	FirmwareSlots []string
+	// FirmwareKey is the Ed25519 public key that firmware images must be
+	// signed with: a file, relative to ParamsDir unless absolute. Empty:
+	// the board takes no updates (there is no default key to fall back on).
+	FirmwareKey string
 
 	// Serial is the device serial number the acquirer knows the terminal by
 	// when it is bound with a K code.

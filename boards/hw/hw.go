@@ -83,6 +83,9 @@ type File struct {
 // FirmwareSection is the A/B root partitions, in that order.
 type FirmwareSection struct {
 	Slots []string
+	// Key is the firmware-signing public key (relative to the parameter
+	// folder unless absolute); without it the board takes no updates.
+	Key string
 }
 
 // ReaderSection lists the PC/SC readers and what each is.
@@ -264,7 +267,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		return nil, err
 	}
 	b := &boards.Board{Name: f.Name, DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, HostAddr: f.Host, Serial: f.Serial,
-		FirmwareSlots: f.Firmware.Slots}
+		FirmwareSlots: f.Firmware.Slots, FirmwareKey: f.Firmware.Key}
 	mode := f.Crypto
 	if opt.Crypto != "" {
 		mode = opt.Crypto

@@ -124,6 +124,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Name: "sim", Reader: s.Reader, PINPad: s.PINPad, Printer: s.Printer, Scanner: s.Scanner,
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
+		FirmwareKey: filepath.Join("update", "fwsign-test.pub"), // TEST ONLY: the lab's signing key
 		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
 		Serial: testSerial, DisplaySize: displaySize, Now: s.Clock.Now, PasswordIterations: testPasswordIterations,
 	}

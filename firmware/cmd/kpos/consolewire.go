@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -122,10 +123,22 @@ func (a *app) confirmFirmware(ctx context.Context, inst *instance) {
 	a.log.Info("firmware health check", "version", st.Active, "err", err)
 }
 
+// errNoFirmwareKey: the board names no key that firmware images must be
+// signed with, so it takes none.
+var errNoFirmwareKey = errors.New("kpos: the board names no firmware-signing key ([firmware] key)")
+
 // updater builds the A/B firmware updater; the signing key's public half is
-// a parameter file (the test key on simulated boards).
+// the file the board names (the lab's test key only on the simulated and
+// test boards).
 func (a *app) updater() (*update.Updater, error) {
-	raw, err := os.ReadFile(filepath.Join(a.board.ParamsDir, "update", "fwsign-test.pub"))
+	path := a.board.FirmwareKey
+	if path == "" {
+		return nil, errNoFirmwareKey
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(a.board.ParamsDir, path)
+	}
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ var labMarks = []struct {
 	{"scenario runner", []byte("kpos/tools/scenario")},
 	{"test TMK", append(bytes.Repeat([]byte{0x11}, 8), bytes.Repeat([]byte{0x22}, 8)...)},
 	{"test console password", []byte("tech-pass-2026")},
+	{"test firmware-signing key", []byte("fwsign-test")},
 }
 
 // maxProductionSize is the budget of the ARMv7 production binary (stripped,

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"kpos/boards"
 	"kpos/firmware/update"
 )
 
@@ -97,5 +99,33 @@ func TestNewFirmwareThatCannotSignOnIsRolledBack(t *testing.T) {
 	startOnce(t, data, "-host", "127.0.0.1:9")
 	if st := firmwareState(t, data); st.Trial || st.Active != update.SlotA {
 		t.Fatalf("the failed image was not rolled back: %+v", st)
+	}
+}
+
+// A board takes firmware only signed with the key it names: none named, no
+// updater (never a default key); a key named relative to the parameter
+// folder, or by its absolute path, is the one images are checked against.
+func TestUpdaterUsesOnlyTheBoardsKey(t *testing.T) {
+	params := repoPath(t, "testdata")
+	cases := []struct {
+		name, key string
+		wantErr   error
+	}{
+		{"no key named", "", errNoFirmwareKey},
+		{"relative to the parameter folder", "update/fwsign-test.pub", nil},
+		{"absolute", filepath.Join(params, "update", "fwsign-test.pub"), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := &app{board: &boards.Board{Name: "test", DataDir: t.TempDir(), ParamsDir: params, FirmwareKey: c.key}}
+			u, err := a.updater()
+			if !errors.Is(err, c.wantErr) || (err == nil) != (u != nil) {
+				t.Fatalf("updater() = %v, %v; want error %v", u, err, c.wantErr)
+			}
+		})
+	}
+	a := &app{board: &boards.Board{Name: "test", DataDir: t.TempDir(), ParamsDir: params, FirmwareKey: "update/missing.pub"}}
+	if _, err := a.updater(); err == nil {
+		t.Fatal("a named key that is not there gave an updater")
 	}
 }
