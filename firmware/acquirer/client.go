@@ -422,25 +422,21 @@ func CauseOf(err error) ReversalCause {
 	return CauseTerminalFailure
 }
 
-// BuildReversal maps the original request to its reversal (0400): the same
-// trace, amount, card and entry mode (field 22, PIN digit included), without
-// PIN or track data, with the cause's code in field 39.
+// BuildReversal maps the original request to its reversal (0400,
+// cupmsg.Reversal): the same trace, amount, card and entry mode (field 22,
+// PIN digit included), without time, PIN or track data, with the cause's
+// code in field 39.
 func BuildReversal(c *Codec, orig Request, id Identity, cause ReversalCause) (*iso8583.Message, error) {
 	o := orig
 	o.PINEntered = orig.PIN != nil || orig.PINEntered
 	o.PIN = nil
 	o.Track2 = nil
-	m, err := BuildRequest(c, o, id, "")
+	msg, err := requestMessage(o, id, "")
 	if err != nil {
 		return nil, err
 	}
-	m.MTI("0400")
-	m.UnsetField(12)
-	m.UnsetField(13)
-	if err := f(m, 39, cause.Code()); err != nil {
-		return nil, err
-	}
-	return m, nil
+	rev := msg.Reversal(cause.Code())
+	return c.Marshal(&rev)
 }
 
 // Reverse asks the host to undo orig for cause. The host applies a reversal at most once and answers a

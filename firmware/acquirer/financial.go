@@ -1,7 +1,6 @@
 package acquirer
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/hal"
 )
 
@@ -93,321 +93,326 @@ func f(m *iso8583.Message, id int, v string) error {
 	return nil
 }
 
-// track2Text returns field 35's characters from track 2 as read: either
-// ASCII ("6222...=3012...") from a stripe, or the packed nibbles of EMV
-// tag 57 (trailing F dropped).
-func track2Text(t []byte) string {
-	ascii := true
-	for _, c := range t {
-		if !(c >= '0' && c <= '9' || c == '=' || c == 'D') {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return strings.ReplaceAll(string(t), "=", "D")
-	}
-	return strings.TrimRight(strings.ToUpper(hex.EncodeToString(t)), "F")
-}
-
 // BuildRequest maps a financial request to its message (field 64 is left to
 // the packer). security is field 53 for a request with a PIN block.
 func BuildRequest(c *Codec, req Request, id Identity, security string) (*iso8583.Message, error) {
+	msg, err := requestMessage(req, id, security)
+	if err != nil {
+		return nil, err
+	}
+	return c.Marshal(&msg)
+}
+
+// requestMessage maps a financial request to its typed message.
+func requestMessage(req Request, id Identity, security string) (cupmsg.Request, error) {
 	ks, ok := kinds[req.Kind]
 	if !ok {
-		return nil, fmt.Errorf("acquirer: unknown request kind %d", req.Kind)
+		return cupmsg.Request{}, fmt.Errorf("acquirer: unknown request kind %d", req.Kind)
 	}
 	if req.Trace == 0 || req.Trace > 999999 {
-		return nil, fmt.Errorf("acquirer: trace %d out of range 1..999999", req.Trace)
+		return cupmsg.Request{}, fmt.Errorf("acquirer: trace %d out of range 1..999999", req.Trace)
 	}
-	m := c.NewMessage()
-	m.MTI(ks.mti)
-	set := []struct {
-		id int
-		v  string
-	}{}
-	add := func(id int, v string) {
-		set = append(set, struct {
-			id int
-			v  string
-		}{id, v})
+	msg := cupmsg.Request{MTI: ks.mti, ProcessingCode: ks.proc, STAN: fmt.Sprintf("%06d", req.Trace),
+		Expiry: req.Expiry, EntryMode: entryMode(req), Condition: ks.cond, Track2: track2(req.Track2),
+		TID: id.TID, MID: id.MID, Currency: currency(req.Currency), ICCData: cupmsg.Binary(req.ICCData),
+		Reserved: field60(req, ks), Original: field61(req)}
+	if !req.PAN.IsZero() && !isQR(req.Kind) {
+		msg.PAN = req.PAN.Digits()
 	}
-	if !req.PAN.IsZero() && req.Kind != KindQRSale && req.Kind != KindQRQuery {
-		add(2, req.PAN.Digits())
-	}
-	add(3, ks.proc)
-	if req.Kind != KindBalance && req.Kind != KindQRQuery {
+	if carriesAmount(req.Kind) {
 		if req.Amount < 0 || req.Amount > 999999999999 {
-			return nil, fmt.Errorf("acquirer: amount out of range")
+			return cupmsg.Request{}, fmt.Errorf("acquirer: amount out of range")
 		}
-		add(4, fmt.Sprintf("%012d", req.Amount))
+		msg.Amount = fmt.Sprintf("%012d", req.Amount)
 	}
-	add(11, fmt.Sprintf("%06d", req.Trace))
 	if !req.Time.IsZero() {
-		add(12, req.Time.Format("150405"))
-		add(13, req.Time.Format("0102"))
-	}
-	if req.Expiry != "" {
-		add(14, req.Expiry)
-	}
-	entry := req.Entry
-	if req.Kind == KindQRSale || req.Kind == KindQRQuery {
-		entry = EntryQR
-	}
-	if code, ok := entryCodes[entry]; ok {
-		pin := "2"
-		if req.PIN != nil || req.PINEntered {
-			pin = "1"
-		}
-		add(22, code+pin)
+		msg.LocalTime, msg.LocalDate = req.Time.Format("150405"), req.Time.Format("0102")
 	}
 	if req.PANSeq != "" {
-		add(23, strings.Repeat("0", max(0, 3-len(req.PANSeq)))+req.PANSeq)
+		msg.PANSeq = strings.Repeat("0", max(0, 3-len(req.PANSeq))) + req.PANSeq
 	}
-	add(25, ks.cond)
-	if req.PIN != nil {
-		add(26, "12")
+	if namesOriginalRRN(req.Kind) {
+		msg.OrigRRN = req.OrigRRN
 	}
-	if len(req.Track2) > 0 {
-		add(35, track2Text(req.Track2))
+	if namesOriginalAuth(req.Kind) {
+		msg.OrigAuth = req.OrigAuth
 	}
-	if req.OrigRRN != "" && (req.Kind == KindVoid || req.Kind == KindRefund || req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindCompletionVoid) {
-		add(37, req.OrigRRN)
+	if err := setPIN(&msg, req.PIN, security); err != nil {
+		return cupmsg.Request{}, err
 	}
-	if req.OrigAuth != "" && (req.Kind == KindPreAuthComplete || req.Kind == KindPreAuthVoid || req.Kind == KindVoid || req.Kind == KindCompletionVoid) {
-		add(38, req.OrigAuth)
-	}
-	add(41, id.TID)
-	add(42, id.MID)
-	cur := req.Currency
-	if cur == 0 {
-		cur = 156
-	}
-	add(49, fmt.Sprintf("%03d", cur))
-	if req.PIN != nil {
-		if security == "" {
-			security = SecurityControl3DES
+	if req.Kind == KindQRSale && req.QRCode != "" {
+		var t Tags
+		t.Add(cupmsg.TagQRCode, req.QRCode)
+		b, err := t.Bytes()
+		if err != nil {
+			return cupmsg.Request{}, err
 		}
-		if want := pinBlockLen(security); len(req.PIN.Block) != want {
-			return nil, fmt.Errorf("acquirer: PIN block is %d bytes, want %d", len(req.PIN.Block), want)
-		}
-		add(53, security)
+		msg.Private = string(b)
 	}
+	return msg, nil
+}
+
+// isQR reports whether a kind pays by QR code: it names no card.
+func isQR(k Kind) bool { return k == KindQRSale || k == KindQRQuery }
+
+// carriesAmount reports whether a kind's request has field 4.
+func carriesAmount(k Kind) bool { return k != KindBalance && k != KindQRQuery }
+
+// namesOriginalRRN reports whether a kind names its original's reference
+// (field 37).
+func namesOriginalRRN(k Kind) bool {
+	switch k {
+	case KindVoid, KindRefund, KindPreAuthComplete, KindPreAuthVoid, KindCompletionVoid:
+		return true
+	}
+	return false
+}
+
+// namesOriginalAuth reports whether a kind names its original's
+// authorization code (field 38).
+func namesOriginalAuth(k Kind) bool {
+	switch k {
+	case KindVoid, KindPreAuthComplete, KindPreAuthVoid, KindCompletionVoid:
+		return true
+	}
+	return false
+}
+
+// namesOriginal reports whether a kind points to an original (field 61).
+func namesOriginal(k Kind) bool { return namesOriginalRRN(k) || k == KindQRQuery }
+
+// entryMode is field 22: how the card was read, then 1 when a PIN was
+// entered (2 when not); "" for an entry mode the dialect does not know.
+func entryMode(req Request) string {
+	entry := req.Entry
+	if isQR(req.Kind) {
+		entry = EntryQR
+	}
+	code, ok := entryCodes[entry]
+	if !ok {
+		return ""
+	}
+	if req.PIN != nil || req.PINEntered {
+		return code + "1"
+	}
+	return code + "2"
+}
+
+// track2 is field 35, "" without track data.
+func track2(t []byte) string {
+	if len(t) == 0 {
+		return ""
+	}
+	return cupmsg.Track2Text(t)
+}
+
+// currency is field 49: CNY (156) unless said.
+func currency(c uint16) string {
+	if c == 0 {
+		c = 156
+	}
+	return fmt.Sprintf("%03d", c)
+}
+
+// field60 is a financial request's field 60: the kind's message type, the
+// batch, the chip reader's capability and whether this is a fallback.
+func field60(req Request, ks kindSpec) string {
 	f60 := Field60{MsgType: ks.msgType, Batch: req.Batch, NetCode: NetNone, TermCap: "6", ICCond: "0"}
 	if req.Entry == EntryFallback {
 		f60.ICCond = "2"
 	}
-	add(60, f60.String())
-	switch req.Kind {
-	case KindVoid, KindRefund, KindPreAuthComplete, KindPreAuthVoid, KindCompletionVoid, KindQRQuery:
-		ob := req.OrigBatch
-		if ob == 0 {
-			ob = req.Batch
-		}
-		add(61, Field61{Batch: ob, Trace: req.OrigTrace, Date: req.OrigDate}.String())
-	}
-	for _, s := range set {
-		if err := f(m, s.id, s.v); err != nil {
-			return nil, err
-		}
-	}
-	if req.PIN != nil {
-		if err := m.BinaryField(52, req.PIN.Block); err != nil {
-			return nil, fmt.Errorf("acquirer: field 52: %w", err)
-		}
-	}
-	if len(req.ICCData) > 0 {
-		if err := m.BinaryField(55, req.ICCData); err != nil {
-			return nil, fmt.Errorf("acquirer: field 55: %w", err)
-		}
-	}
-	if req.Kind == KindQRSale && req.QRCode != "" {
-		var t Tags
-		t.Add(TagQRCode, req.QRCode)
-		b, err := t.Bytes()
-		if err != nil {
-			return nil, err
-		}
-		if err := f(m, 59, string(b)); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return f60.String()
 }
 
-// Private tags of field 59 (QR payments).
-const (
-	TagQRCode    = "A1" // the customer's payment code (consumer-presented)
-	TagQRPayload = "A2" // the code the host issued for the customer to scan (merchant-presented)
-)
+// field61 names the original of a void, refund, completion or query: its
+// batch (this batch when unsaid), trace and date; "" for other kinds.
+func field61(req Request) string {
+	if !namesOriginal(req.Kind) {
+		return ""
+	}
+	ob := req.OrigBatch
+	if ob == 0 {
+		ob = req.Batch
+	}
+	return Field61{Batch: ob, Trace: req.OrigTrace, Date: req.OrigDate}.String()
+}
+
+// setPIN puts the PIN block (field 52), its capture code (26) and the
+// security information (53) in msg, checking the block's size against the
+// mode security names.
+func setPIN(msg *cupmsg.Request, pin *hal.PINBlock, security string) error {
+	if pin == nil {
+		return nil
+	}
+	if security == "" {
+		security = SecurityControl3DES
+	}
+	if want := pinBlockLen(security); len(pin.Block) != want {
+		return fmt.Errorf("acquirer: PIN block is %d bytes, want %d", len(pin.Block), want)
+	}
+	msg.PINCapture, msg.Security, msg.PINBlock = "12", security, cupmsg.Binary(pin.Block)
+	return nil
+}
 
 // ParseRequest is BuildRequest's inverse, for the host side: it recovers the
 // kind, the request and the terminal's identity. The PIN block is returned
 // encrypted, as it came.
 func ParseRequest(m *iso8583.Message) (Request, Identity, error) {
+	var msg cupmsg.Request
 	var req Request
-	id := Identity{TID: FieldString(m, 41), MID: FieldString(m, 42)}
-	mti, _ := m.GetMTI()
-	proc := FieldString(m, 3)
-	f60, err := ParseField60(FieldString(m, 60))
+	if err := cupmsg.Unmarshal(m, &msg); err != nil {
+		return req, Identity{}, err
+	}
+	id := Identity{TID: msg.TID, MID: msg.MID}
+	f60, err := ParseField60(msg.Reserved)
 	if err != nil {
 		return req, id, err
 	}
 	req.Batch = f60.Batch
-	entry := FieldString(m, 22)
-	for k, ks := range kinds {
-		if ks.mti == mti && ks.proc == proc && ks.msgType == f60.MsgType {
-			if k == KindSale && strings.HasPrefix(entry, "03") {
-				k = KindQRSale
-			}
-			if k == KindQRSale && !strings.HasPrefix(entry, "03") {
-				k = KindSale
-			}
-			req.Kind = k
-			break
-		}
+	if req.Kind = kindOf(msg.MTI, msg.ProcessingCode, f60.MsgType, msg.EntryMode); req.Kind == 0 {
+		return req, id, fmt.Errorf("%w: MTI %s, processing code %s, type %s is no known transaction", ErrMessage, msg.MTI, msg.ProcessingCode, f60.MsgType)
 	}
-	if req.Kind == 0 {
-		return req, id, fmt.Errorf("%w: MTI %s, processing code %s, type %s is no known transaction", ErrMessage, mti, proc, f60.MsgType)
-	}
-	trace, err := strconv.ParseUint(FieldString(m, 11), 10, 32)
+	trace, err := strconv.ParseUint(msg.STAN, 10, 32)
 	if err != nil {
 		return req, id, fmt.Errorf("%w: field 11 missing", ErrMessage)
 	}
 	req.Trace = uint32(trace)
-	if s := FieldString(m, 4); s != "" {
-		if req.Amount, err = strconv.ParseInt(s, 10, 64); err != nil {
-			return req, id, fmt.Errorf("%w: field 4 not numeric", ErrMessage)
-		}
+	if err := parseNumbers(msg, &req); err != nil {
+		return req, id, err
 	}
-	if s := FieldString(m, 2); s != "" {
-		if req.PAN, err = hal.ParsePAN(s); err != nil {
-			return req, id, fmt.Errorf("%w: field 2: %w", ErrMessage, err)
-		}
+	req.Expiry = msg.Expiry
+	if len(msg.PANSeq) == 3 {
+		req.PANSeq = msg.PANSeq[1:]
 	}
-	if s := FieldString(m, 49); s != "" {
-		c, err := strconv.ParseUint(s, 10, 16)
-		if err != nil {
-			return req, id, fmt.Errorf("%w: field 49 not numeric", ErrMessage)
-		}
-		req.Currency = uint16(c)
+	if msg.Track2 != "" {
+		req.Track2 = []byte(msg.Track2)
 	}
-	req.Expiry = FieldString(m, 14)
-	if s := FieldString(m, 23); len(s) == 3 {
-		req.PANSeq = s[1:]
-	}
-	if t := FieldString(m, 35); t != "" {
-		req.Track2 = []byte(t)
-	}
-	if len(entry) >= 2 {
-		for e, code := range entryCodes {
-			if entry[:2] == code {
-				req.Entry = e
-			}
-		}
-	}
-	if b := FieldBytes(m, 52); b != nil {
+	req.Entry = entryOf(msg.EntryMode)
+	if b := cupmsg.Bytes(msg.PINBlock); b != nil {
 		req.PIN = &hal.PINBlock{Block: b}
 	}
-	req.ICCData = FieldBytes(m, 55)
-	req.OrigRRN = FieldString(m, 37)
-	req.OrigAuth = FieldString(m, 38)
-	if s := FieldString(m, 61); s != "" {
-		o, err := ParseField61(s)
-		if err != nil {
-			return req, id, err
-		}
-		req.OrigBatch, req.OrigTrace, req.OrigDate = o.Batch, o.Trace, o.Date
+	req.ICCData = cupmsg.Bytes(msg.ICCData)
+	req.OrigRRN, req.OrigAuth = msg.OrigRRN, msg.OrigAuth
+	if err := parseOriginal(msg, &req); err != nil {
+		return req, id, err
 	}
-	if s := FieldString(m, 59); s != "" {
-		t, err := ParseTags([]byte(s))
-		if err != nil {
-			return req, id, err
-		}
-		req.QRCode, _ = t.Get(TagQRCode)
-	}
-	if s12, s13 := FieldString(m, 12), FieldString(m, 13); s12 != "" && s13 != "" {
-		if t, err := time.ParseInLocation("0102150405", s13+s12, time.Local); err == nil {
+	if msg.LocalTime != "" && msg.LocalDate != "" {
+		if t, err := time.ParseInLocation("0102150405", msg.LocalDate+msg.LocalTime, time.Local); err == nil {
 			req.Time = t
 		}
 	}
 	return req, id, nil
 }
 
+// kindOf is the kind a request's MTI, processing code and message type
+// (60.1) name; a sale read by QR code (entry mode 03) is a QR sale. 0 when
+// none.
+func kindOf(mti, proc, msgType, entry string) Kind {
+	for k, ks := range kinds {
+		if ks.mti != mti || ks.proc != proc || ks.msgType != msgType {
+			continue
+		}
+		qr := strings.HasPrefix(entry, "03")
+		if k == KindSale && qr {
+			return KindQRSale
+		}
+		if k == KindQRSale && !qr {
+			return KindSale
+		}
+		return k
+	}
+	return 0
+}
+
+// entryOf is the entry mode of field 22, 0 when unknown.
+func entryOf(f22 string) EntryMode {
+	if len(f22) < 2 {
+		return 0
+	}
+	for e, code := range entryCodes {
+		if f22[:2] == code {
+			return e
+		}
+	}
+	return 0
+}
+
+// parseNumbers reads the amount (4), card (2) and currency (49) of a request.
+func parseNumbers(msg cupmsg.Request, req *Request) error {
+	var err error
+	if msg.Amount != "" {
+		if req.Amount, err = strconv.ParseInt(msg.Amount, 10, 64); err != nil {
+			return fmt.Errorf("%w: field 4 not numeric", ErrMessage)
+		}
+	}
+	if msg.PAN != "" {
+		if req.PAN, err = hal.ParsePAN(msg.PAN); err != nil {
+			return fmt.Errorf("%w: field 2: %w", ErrMessage, err)
+		}
+	}
+	if msg.Currency != "" {
+		c, err := strconv.ParseUint(msg.Currency, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%w: field 49 not numeric", ErrMessage)
+		}
+		req.Currency = uint16(c)
+	}
+	return nil
+}
+
+// parseOriginal reads what a request says of its original (61) and the QR
+// payment code (59).
+func parseOriginal(msg cupmsg.Request, req *Request) error {
+	if msg.Original != "" {
+		o, err := ParseField61(msg.Original)
+		if err != nil {
+			return err
+		}
+		req.OrigBatch, req.OrigTrace, req.OrigDate = o.Batch, o.Trace, o.Date
+	}
+	if msg.Private != "" {
+		t, err := ParseTags([]byte(msg.Private))
+		if err != nil {
+			return err
+		}
+		req.QRCode, _ = t.Get(cupmsg.TagQRCode)
+	}
+	return nil
+}
+
 // BuildResponse answers req (the request as received) with resp: the
 // request's identifying fields are echoed, the answer's fields added.
 func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time) (*iso8583.Message, error) {
-	mti, err := req.GetMTI()
-	if err != nil || len(mti) != 4 {
+	msg, err := cupmsg.Echo(req)
+	if err != nil {
+		return nil, err
+	}
+	if msg.MTI == "" {
 		return nil, fmt.Errorf("%w: request without MTI", ErrMessage)
 	}
-	m := c.NewMessage()
-	m.MTI(mti[:2] + string(mti[2]+1) + mti[3:])
-	for _, id := range []int{2, 3, 4, 11, 14, 22, 23, 25, 41, 42, 49, 60, 61} {
-		if s := FieldString(req, id); s != "" {
-			if err := f(m, id, s); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := f(m, 12, now.Format("150405")); err != nil {
-		return nil, err
-	}
-	if err := f(m, 13, now.Format("0102")); err != nil {
-		return nil, err
-	}
-	if err := f(m, 15, now.Format("0102")); err != nil {
-		return nil, err
-	}
-	if resp.RRN != "" {
-		if err := f(m, 37, resp.RRN); err != nil {
-			return nil, err
-		}
-	}
-	if resp.AuthCode != "" {
-		if err := f(m, 38, resp.AuthCode); err != nil {
-			return nil, err
-		}
-	}
-	if err := f(m, 39, resp.Code); err != nil {
-		return nil, err
-	}
-	if resp.Balance != 0 || FieldString(req, 3) == "310000" && resp.Code == "00" {
-		cur := FieldString(req, 49)
+	msg.LocalTime, msg.LocalDate, msg.SettleDate = now.Format("150405"), now.Format("0102"), now.Format("0102")
+	msg.RRN, msg.AuthCode, msg.Code = resp.RRN, resp.AuthCode, resp.Code
+	msg.ICCData, msg.Text = cupmsg.Binary(resp.ICCData), resp.Message
+	if resp.Balance != 0 || msg.ProcessingCode == "310000" && resp.Code == "00" {
+		cur := msg.Currency
 		if cur == "" {
 			cur = "156"
 		}
-		if err := f(m, 54, Field54{AccountType: "10", AmountType: "02", Currency: cur, Amount: resp.Balance}.String()); err != nil {
-			return nil, err
-		}
-	}
-	if len(resp.ICCData) > 0 {
-		if err := m.BinaryField(55, resp.ICCData); err != nil {
-			return nil, fmt.Errorf("acquirer: field 55: %w", err)
-		}
+		msg.Balance = Field54{AccountType: "10", AmountType: "02", Currency: cur, Amount: resp.Balance}.String()
 	}
 	if resp.IssuerID != "" || resp.AcquirerID != "" {
-		if err := f(m, 44, Field44(resp.IssuerID, resp.AcquirerID)); err != nil {
-			return nil, err
-		}
-	}
-	if resp.Message != "" {
-		if err := f(m, 56, resp.Message); err != nil {
-			return nil, err
-		}
+		msg.Institutions = Field44(resp.IssuerID, resp.AcquirerID)
 	}
 	if resp.QRPayload != "" {
 		var t Tags
-		t.Add(TagQRPayload, resp.QRPayload)
+		t.Add(cupmsg.TagQRPayload, resp.QRPayload)
 		b, err := t.Bytes()
 		if err != nil {
 			return nil, err
 		}
-		if err := f(m, 59, string(b)); err != nil {
-			return nil, err
-		}
+		msg.Private = string(b)
 	}
-	return m, nil
+	return c.Marshal(&msg)
 }
 
 // ParseResponse reads the host's answer to req and checks that it is the
@@ -415,63 +420,65 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 // is ErrMismatch: that answer belongs to another request.
 func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) (Response, error) {
 	var r Response
-	reqMTI, _ := req.GetMTI()
-	mti, _ := m.GetMTI()
-	if len(reqMTI) != 4 || mti != reqMTI[:2]+string(reqMTI[2]+1)+reqMTI[3:] {
-		return r, fmt.Errorf("%w: answer MTI %s to request %s", ErrMismatch, mti, reqMTI)
+	var ans, asked cupmsg.Response
+	if err := cupmsg.Unmarshal(m, &ans); err != nil {
+		return r, err
 	}
-	if got, want := FieldString(m, 11), FieldString(req, 11); got != want {
-		return r, fmt.Errorf("%w: answer trace %s to request trace %s", ErrMismatch, got, want)
+	if err := cupmsg.Unmarshal(req, &asked); err != nil {
+		return r, err
 	}
-	if got, want := FieldString(m, 41), FieldString(req, 41); want != "" && got != want {
-		return r, fmt.Errorf("%w: answer for terminal %q", ErrMismatch, got)
+	if want := cupmsg.AnswerMTI(asked.MTI); want == "" || ans.MTI != want {
+		return r, fmt.Errorf("%w: answer MTI %s to request %s", ErrMismatch, ans.MTI, asked.MTI)
 	}
-	r.Code = FieldString(m, 39)
-	if len(r.Code) != 2 {
+	if ans.STAN != asked.STAN {
+		return r, fmt.Errorf("%w: answer trace %s to request trace %s", ErrMismatch, ans.STAN, asked.STAN)
+	}
+	if asked.TID != "" && ans.TID != asked.TID {
+		return r, fmt.Errorf("%w: answer for terminal %q", ErrMismatch, ans.TID)
+	}
+	if r.Code = ans.Code; len(r.Code) != 2 {
 		return r, fmt.Errorf("%w: no response code", ErrMessage)
 	}
-	r.AuthCode = strings.TrimSpace(FieldString(m, 38))
-	r.RRN = strings.TrimSpace(FieldString(m, 37))
-	r.ICCData = FieldBytes(m, 55)
-	r.Message = strings.TrimSpace(FieldString(m, 56))
-	r.IssuerID, r.AcquirerID = ParseField44(FieldString(m, 44))
-	if s := FieldString(m, 54); s != "" {
-		b, err := ParseField54(s)
+	r.AuthCode, r.RRN = strings.TrimSpace(ans.AuthCode), strings.TrimSpace(ans.RRN)
+	r.ICCData, r.Message = cupmsg.Bytes(ans.ICCData), strings.TrimSpace(ans.Text)
+	r.IssuerID, r.AcquirerID = ParseField44(ans.Institutions)
+	if ans.Balance != "" {
+		b, err := ParseField54(ans.Balance)
 		if err != nil {
 			return r, err
 		}
 		r.Balance = b.Amount
 	}
-	if s := FieldString(m, 59); s != "" {
-		if t, err := ParseTags([]byte(s)); err == nil {
-			r.QRPayload, _ = t.Get(TagQRPayload)
+	if ans.Private != "" {
+		if t, err := ParseTags([]byte(ans.Private)); err == nil {
+			r.QRPayload, _ = t.Get(cupmsg.TagQRPayload)
 		}
 	}
-	if s12, s13 := FieldString(m, 12), FieldString(m, 13); len(s12) == 6 && len(s13) == 4 {
-		year := reqTime.Year()
-		if reqTime.IsZero() {
-			year = time.Now().Year()
-		}
-		if t, err := time.ParseInLocation("20060102150405", strconv.Itoa(year)+s13+s12, time.Local); err == nil {
-			r.HostTime = t
-		}
-	}
+	r.HostTime = hostTime(ans.LocalDate, ans.LocalTime, reqTime)
 	return r, nil
 }
 
-// Field44 is the additional response data as the dialect lays it out: the
-// issuer's institution code, then the acquirer's, each left-justified in 11
-// characters (docs/acquirer.md).
-func Field44(issuer, acquirer string) string {
-	return strings.TrimRight(fmt.Sprintf("%-11.11s%-11.11s", issuer, acquirer), " ")
+// hostTime is the host's clock from fields 13 (MMDD) and 12 (hhmmss), in
+// the year of the request; zero when absent or malformed.
+func hostTime(date, clock string, reqTime time.Time) time.Time {
+	if len(clock) != 6 || len(date) != 4 {
+		return time.Time{}
+	}
+	year := reqTime.Year()
+	if reqTime.IsZero() {
+		year = time.Now().Year()
+	}
+	t, err := time.ParseInLocation("20060102150405", strconv.Itoa(year)+date+clock, time.Local)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
+
+// Field44 is the additional response data: issuer's then acquirer's
+// institution code (cupmsg.Field44).
+func Field44(issuer, acquirer string) string { return cupmsg.Field44(issuer, acquirer) }
 
 // ParseField44 reads the issuer's and the acquirer's institution codes from
 // field 44; what is missing is "".
-func ParseField44(s string) (issuer, acquirer string) {
-	if len(s) > 11 {
-		acquirer = strings.TrimSpace(s[11:min(len(s), 22)])
-		s = s[:11]
-	}
-	return strings.TrimSpace(s), acquirer
-}
+func ParseField44(s string) (issuer, acquirer string) { return cupmsg.ParseField44(s) }

@@ -1,9 +1,5 @@
 package acquirer
 
-import (
-	"github.com/moov-io/iso8583"
-)
-
 // The SM mode of the dialect (docs/acquirer.md, "SM mode"; docs/keys.md says
 // what it rests on and where it is ambiguous). A terminal is in SM mode when
 // its acquirer parameters say so (keys.Config{Algorithm: keys.AlgSM4}):
@@ -18,20 +14,6 @@ import (
 //
 // A message of one mode is never valid in the other: the host refuses a
 // 3DES PIN block, field 53 or MAC from an SM terminal, and the reverse.
-
-// PINBlockLenSM4 is field 52's length in SM mode.
-const PINBlockLenSM4 = 16
-
-// newSMSpec is the dialect with field 52 sized for the SM4 PIN block.
-func newSMSpec() *iso8583.MessageSpec {
-	s := newSpec()
-	s.Name = "China UnionPay POS, SM mode"
-	s.Fields[52] = b(PINBlockLenSM4, "PIN Data (SM4 PIN block)")
-	return s
-}
-
-// NewSMCodec returns a codec for the dialect's SM mode.
-func NewSMCodec() *Codec { return &Codec{spec: newSMSpec()} }
 
 // pinBlockLen is field 52's length for a field 53 value.
 func pinBlockLen(security string) int {

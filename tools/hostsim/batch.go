@@ -7,6 +7,7 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 )
 
 // reversal undoes the authorization with the same terminal, batch and
@@ -18,18 +19,19 @@ func (s *Server) reversal(m *iso8583.Message, body []byte) (*answer, *termState,
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
-	trace, err2 := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
-	if err != nil || err2 != nil {
+	var rev cupmsg.Reversal
+	err = cupmsg.Unmarshal(m, &rev)
+	f60, err2 := acquirer.ParseField60(rev.Reserved)
+	trace, err3 := strconv.ParseUint(rev.STAN, 10, 32)
+	if err != nil || err2 != nil || err3 != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
 	key := txnKey{tk.rec.TID, f60.Batch, uint32(trace)}
-	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
+	amount, _ := strconv.ParseInt(rev.Amount, 10, 64)
 	s.mu.Lock()
-	rec := Record{Type: "reversal", MTI: "0400", TID: tk.rec.TID, Batch: key.batch, Trace: key.trace, Amount: amount,
-		PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "reason " + acquirer.FieldString(m, 39),
-		Reason: acquirer.FieldString(m, 39), OrigTrace: key.trace}
+	rec := Record{Type: "reversal", MTI: cupmsg.MTIReversal, TID: tk.rec.TID, Batch: key.batch, Trace: key.trace, Amount: amount,
+		PAN: masked(rev.PAN), Code: "00", Note: "reason " + rev.Reason, Reason: rev.Reason, OrigTrace: key.trace}
 	t := s.txns[key]
 	switch {
 	case t == nil:

@@ -7,6 +7,7 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/keys"
 	"kpos/firmware/pinblock"
@@ -51,7 +52,11 @@ func (s *Server) smTerminal(tid string) bool {
 // securityModeCode checks field 53 and the PIN block's size against the
 // terminal's mode; "" when they agree or the message carries no PIN.
 func securityModeCode(tk *termState, m *iso8583.Message) string {
-	f53, f52 := acquirer.FieldString(m, 53), acquirer.FieldBytes(m, 52)
+	var req cupmsg.Request
+	if err := cupmsg.Unmarshal(m, &req); err != nil {
+		return codeSecurity
+	}
+	f53, f52 := req.Security, cupmsg.Bytes(req.PINBlock)
 	want, n := acquirer.SecurityControl3DES, 8
 	if tk.alg == keys.AlgSM4 {
 		want, n = acquirer.SecurityControlSM4, acquirer.PINBlockLenSM4

@@ -1,4 +1,4 @@
-package acquirer
+package cupmsg
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 
 // ErrMessage reports an ISO 8583 body that does not unpack with the dialect
 // or lacks a field its type requires.
-var ErrMessage = errors.New("acquirer: malformed message")
+var ErrMessage = errors.New("cupmsg: malformed message")
 
 // ErrMAC reports a missing or wrong field 64.
-var ErrMAC = errors.New("acquirer: MAC check failed")
+var ErrMAC = errors.New("cupmsg: MAC check failed")
 
 // MACLen is the length of field 64.
 const MACLen = 8
@@ -67,28 +67,28 @@ func (c *Codec) Pack(m *iso8583.Message, mac MACer) ([]byte, error) {
 		m.UnsetField(64)
 		out, err := m.Pack()
 		if err != nil {
-			return nil, fmt.Errorf("acquirer: pack: %w", err)
+			return nil, fmt.Errorf("cupmsg: pack: %w", err)
 		}
 		return out, nil
 	}
 	if err := m.BinaryField(64, make([]byte, MACLen)); err != nil {
-		return nil, fmt.Errorf("acquirer: pack: %w", err)
+		return nil, fmt.Errorf("cupmsg: pack: %w", err)
 	}
 	out, err := m.Pack()
 	if err != nil {
-		return nil, fmt.Errorf("acquirer: pack: %w", err)
+		return nil, fmt.Errorf("cupmsg: pack: %w", err)
 	}
 	mab := out[:len(out)-MACLen]
 	sum, err := mac.MAC(mab)
 	if err != nil {
-		return nil, fmt.Errorf("acquirer: MAC: %w", err)
+		return nil, fmt.Errorf("cupmsg: MAC: %w", err)
 	}
 	if len(sum) != MACLen {
-		return nil, fmt.Errorf("acquirer: MAC is %d bytes, want %d", len(sum), MACLen)
+		return nil, fmt.Errorf("cupmsg: MAC is %d bytes, want %d", len(sum), MACLen)
 	}
 	copy(out[len(out)-MACLen:], sum)
 	if err := m.BinaryField(64, sum); err != nil {
-		return nil, fmt.Errorf("acquirer: pack: %w", err)
+		return nil, fmt.Errorf("cupmsg: pack: %w", err)
 	}
 	return out, nil
 }

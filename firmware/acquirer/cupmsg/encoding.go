@@ -1,4 +1,4 @@
-package acquirer
+package cupmsg
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 // counting digits for numeric fields and bytes for the others.
 
 var (
-	errNibble = errors.New("acquirer: invalid BCD digit")
-	errShort  = errors.New("acquirer: not enough data")
+	errNibble = errors.New("cupmsg: invalid BCD digit")
+	errShort  = errors.New("cupmsg: not enough data")
 )
 
 // nibbleEncoder packs characters two a byte with a '0' pad nibble for an
@@ -82,7 +82,7 @@ const hexDigits = "0123456789ABCDEF"
 // is not checked: hosts use 0 or F.
 func (e nibbleEncoder) Decode(src []byte, length int) ([]byte, int, error) {
 	if length < 0 {
-		return nil, 0, fmt.Errorf("acquirer: negative length %d", length)
+		return nil, 0, fmt.Errorf("cupmsg: negative length %d", length)
 	}
 	read := (length + 1) / 2
 	if len(src) < read {
@@ -118,7 +118,7 @@ type gbkPacker struct{}
 func (gbkPacker) Pack(value []byte, spec *field.Spec) ([]byte, error) {
 	enc, err := simplifiedchinese.GBK.NewEncoder().Bytes(value)
 	if err != nil {
-		return nil, fmt.Errorf("acquirer: text not representable in GBK: %w", err)
+		return nil, fmt.Errorf("cupmsg: text not representable in GBK: %w", err)
 	}
 	if spec.Pad != nil {
 		enc = spec.Pad.Pad(enc, spec.Length)

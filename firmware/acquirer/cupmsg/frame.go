@@ -1,4 +1,4 @@
-package acquirer
+package cupmsg
 
 import (
 	"encoding/binary"
@@ -14,7 +14,7 @@ import (
 
 // ErrFrame reports bytes that are not a well-formed frame: a short read, a
 // length out of bounds, a TPDU that is not a transaction TPDU.
-var ErrFrame = errors.New("acquirer: malformed frame")
+var ErrFrame = errors.New("cupmsg: malformed frame")
 
 // MaxFrame is the largest frame the terminal and the host simulator accept
 // (the length prefix allows 65535; no message of the dialect comes close).
@@ -32,7 +32,7 @@ func ParseTPDU(s string) (TPDU, error) {
 	var t TPDU
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != len(t) {
-		return t, fmt.Errorf("acquirer: TPDU must be 10 hex digits")
+		return t, fmt.Errorf("cupmsg: TPDU must be 10 hex digits")
 	}
 	copy(t[:], b)
 	return t, nil
@@ -56,7 +56,7 @@ func ParseHeader(s string) (Header, error) {
 	var h Header
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != len(h) {
-		return h, fmt.Errorf("acquirer: header must be 12 hex digits")
+		return h, fmt.Errorf("cupmsg: header must be 12 hex digits")
 	}
 	copy(h[:], b)
 	return h, nil
@@ -125,7 +125,7 @@ func WriteFrame(w io.Writer, f Frame) error {
 	binary.BigEndian.PutUint16(out, uint16(len(raw)))
 	out = append(out, raw...)
 	if _, err := w.Write(out); err != nil {
-		return fmt.Errorf("acquirer: write frame: %w", err)
+		return fmt.Errorf("cupmsg: write frame: %w", err)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func WriteFrame(w io.Writer, f Frame) error {
 func ReadFrame(r io.Reader) (Frame, error) {
 	var lp [2]byte
 	if _, err := io.ReadFull(r, lp[:]); err != nil {
-		return Frame{}, fmt.Errorf("acquirer: read length: %w", err)
+		return Frame{}, fmt.Errorf("cupmsg: read length: %w", err)
 	}
 	n := int(binary.BigEndian.Uint16(lp[:]))
 	if n > MaxFrame {
@@ -151,7 +151,7 @@ func ReadFrame(r io.Reader) (Frame, error) {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return Frame{}, fmt.Errorf("%w: stream ended inside a %d-byte frame: %w", ErrFrame, n, err)
 		}
-		return Frame{}, fmt.Errorf("acquirer: read frame: %w", err)
+		return Frame{}, fmt.Errorf("cupmsg: read frame: %w", err)
 	}
 	return ParseFrame(buf)
 }
