@@ -46,7 +46,8 @@ func TestBadBoardFilesAreRefusedClearly(t *testing.T) {
 		"bad link":   {strings.Replace(string(good), `driver = "modem"`, `driver = "carrier-pigeon"`, 1), "link driver"},
 		"no printer": {strings.Replace(string(good), `device = "/run/kpos-hil/printer"`, "", 1), "no printer"},
 		"not toml":   {"name = ", "board file"},
-		"one slot":   {string(good) + "\n[firmware]\nslots = [\"/dev/kpos/slot-a\"]\n", "[firmware] slots"},
+		"one slot": {strings.Replace(string(good), "[firmware]\n", "[firmware]\nslots = [\"/dev/kpos/slot-a\"]\n", 1),
+			"[firmware] slots"},
 	}
 	for name, c := range cases {
 		path := filepath.Join(t.TempDir(), "b.toml")
