@@ -138,6 +138,9 @@ func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, er
 			return nil, nil, err
 		}
 	}
-	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	// Applied: a download answer that handed out a key or an AID's
+	// parameters (scenarios count them: "expect host ca-keys applied N").
+	handed := net == acquirer.NetCAKeyDownload && f62[0] == statusLast
+	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

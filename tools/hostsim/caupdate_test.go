@@ -2,6 +2,8 @@ package hostsim
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +104,100 @@ func TestICParamDownload(t *testing.T) {
 	got, err = r.client.DownloadICParams(ctx, 1, r.nextTrace, nil)
 	if err != nil || got[0].CLFloorLimit != 50000 {
 		t.Fatalf("the change is not in the next download: %+v %v", got[0], err)
+	}
+}
+
+// TestCAKeyStatusPagesAndHeldKeys: the status upload (0820, 372) lists
+// more keys than fit in one field 62 over several pages, each asked for
+// from the count received; a sync downloads (370) only the keys the
+// terminal does not hold with the listed expiry, installs the whole list,
+// and ends (371); a sync with nothing to download sends no end.
+func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
+	capks, err := LoadCAKeys("../../testdata/host/capk.toml", "../../testdata/host/capk-download-only.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := append([]CAKey(nil), capks...)
+	for i := 0; len(listed) < 60; i++ {
+		// Listed only: the terminal holds these, so none is downloaded.
+		listed = append(listed, CAKey{RID: "A000000999", Index: fmt.Sprintf("%02X", i), Expiry: "2030-01-01"})
+	}
+	host, err := New(Config{DataDir: "../../testdata/host", CAKeys: listed, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, nil)
+	r.host = host
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.client = acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}},
+		pipeLink(ctx, host), r.ks)
+	r.signOn()
+	ids, err := r.client.CAKeyStatus(ctx, 1, r.nextTrace)
+	if err != nil || len(ids) != len(listed) {
+		t.Fatalf("status lists %d of %d keys: %v", len(ids), len(listed), err)
+	}
+	if n := len(r.records("ca-keys")); n != 2 {
+		t.Fatalf("%d status messages for %d keys of 23 bytes; want 2 pages", n, len(listed))
+	}
+	if ids[len(capks)].Expiry != "20300101" || ids[0].Expiry != strings.ReplaceAll(capks[0].Expiry, "-", "") {
+		t.Fatalf("expiry as listed: %q, %q", ids[len(capks)].Expiry, ids[0].Expiry)
+	}
+	// The terminal holds every key but the last real one, and holds that
+	// one with another expiry: it is downloaded again.
+	last := capks[len(capks)-1]
+	held := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) {
+		if fmt.Sprintf("%X", id.RID) == strings.ToUpper(last.RID) && fmt.Sprintf("%02X", id.Index) == strings.ToUpper(last.Index) {
+			return acquirer.CAKey{}, id.Expiry == "19991231"
+		}
+		return acquirer.CAKey{RID: id.RID, Index: id.Index, Expiry: id.Expiry}, true
+	}
+	var installed []acquirer.CAKey
+	before := len(r.records("ca-keys"))
+	keys, fetched, err := r.client.SyncCAKeys(ctx, 1, r.nextTrace, held, func(k []acquirer.CAKey) error { installed = k; return nil })
+	if err != nil || fetched != 1 || len(keys) != len(listed) || len(installed) != len(listed) {
+		t.Fatalf("sync: %d keys, %d fetched, %d installed: %v", len(keys), fetched, len(installed), err)
+	}
+	if got := installed[len(capks)-1]; len(got.Modulus) == 0 || fmt.Sprintf("%X", got.Modulus) != strings.ToUpper(last.Modulus) {
+		t.Fatal("the changed key was not downloaded")
+	}
+	var notes []string
+	for _, rec := range r.records("ca-keys")[before:] {
+		notes = append(notes, rec.Note)
+	}
+	if want := "network code 372,network code 372,network code 370,network code 371"; strings.Join(notes, ",") != want {
+		t.Fatalf("sequence %q, want %q", strings.Join(notes, ","), want)
+	}
+	all := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) { return acquirer.CAKey{RID: id.RID, Index: id.Index}, true }
+	before = len(r.records("ca-keys"))
+	if _, fetched, err = r.client.SyncCAKeys(ctx, 1, r.nextTrace, all, nil); err != nil || fetched != 0 {
+		t.Fatalf("unchanged: %d fetched: %v", fetched, err)
+	}
+	if n := len(r.records("ca-keys")) - before; n != 2 {
+		t.Fatalf("an unchanged list took %d messages; want the 2 status pages and no end", n)
+	}
+}
+
+// TestStatusPage: the host's status answer pages by field 62's size and
+// refuses a request that does not say where to start.
+func TestStatusPage(t *testing.T) {
+	entries := [][]byte{make([]byte, 500), make([]byte, 400), make([]byte, 200)}
+	for _, c := range []struct {
+		req  string
+		want byte
+		n    int
+		ok   bool
+	}{
+		{"100", statusMore, 900, true},
+		{"102", statusLast, 200, true},
+		{"103", statusNone, 0, true},
+		{"200", 0, 0, false},
+		{"1", 0, 0, false},
+		{"1A0", 0, 0, false},
+	} {
+		got, ok := statusPage([]byte(c.req), entries)
+		if ok != c.ok || (ok && (got[0] != c.want || len(got)-1 != c.n)) {
+			t.Errorf("%q: %q… (%d bytes), %v", c.req, got[:min(len(got), 1)], len(got), ok)
+		}
 	}
 }

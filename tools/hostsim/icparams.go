@@ -110,6 +110,9 @@ func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, 
 			return nil, nil, err
 		}
 	}
-	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	// Applied: a download answer that handed out a key or an AID's
+	// parameters (scenarios count them: "expect host ic-params applied N").
+	handed := net == acquirer.NetICParamDownload && f62[0] == statusLast
+	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

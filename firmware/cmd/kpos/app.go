@@ -242,18 +242,10 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err := link.SignOn(ctx, trace, batch); err != nil {
 			return err
 		}
-		// At sign-on the host's answer says whether the CA public keys (4)
-		// or the IC card parameters (5) changed; a failed download keeps
-		// what the terminal has.
-		if r := link.client().LastSignOn().Requirement; r == acquirer.RequireCAKeys || r == acquirer.RequireICParams {
-			// A flagged sign-on refreshes both: the CA keys, then the IC
-			// card parameters.
-			for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
-				if err := params.download(ctx, what, link.client(), j); err != nil {
-					a.log.Warn("download at sign-on", "requirement", what, "err", err)
-				}
-			}
-		}
+		// Every sign-on runs the status uploads and downloads of the CA
+		// public keys and IC card parameters (whatever the answer's
+		// processing requirement says: both are refreshed anyway).
+		params.atSignOn(ctx, link.client(), j)
 		return nil
 	})
 	link.signOn = signOn

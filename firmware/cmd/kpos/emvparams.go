@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -41,29 +42,79 @@ func (p *emvParams) startConfig() emv.Config {
 	return p.base
 }
 
-// refresh downloads the host's CA public keys, stores them, and gives the
-// kernel the joined configuration. A failure keeps the old set.
+// refresh brings the kernel's CA public keys to the host's list: the
+// status upload lists every key with its expiry; a key the terminal holds
+// (downloaded before, or in its files) with that expiry is kept, the others
+// are downloaded; the whole list is stored and given to the kernel. A
+// failure keeps the old set.
 func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := c.DownloadInstallCAKeys(ctx, batch, traces(nextTrace), func(keys []acquirer.CAKey) error {
+	d, err := emv.LoadDownloaded(p.path)
+	if err != nil {
+		d = emv.Downloaded{} // damaged: everything is downloaded again
+	}
+	candidates := append(append([]emv.CAPK(nil), d.CAKeys...), p.base.CAPKs.List()...)
+	kept := map[string]emv.CAPK{}
+	held := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) {
+		for _, k := range candidates {
+			if bytes.Equal(k.RID[:], id.RID) && k.Index == id.Index && expiryOf(k) == id.Expiry {
+				kept[fmt.Sprintf("%X/%02X", id.RID, id.Index)] = k
+				return acquirer.CAKey{RID: id.RID, Index: id.Index, Expiry: id.Expiry}, true
+			}
+		}
+		return acquirer.CAKey{}, false
+	}
+	_, fetched, err := c.SyncCAKeys(ctx, batch, traces(nextTrace), held, func(keys []acquirer.CAKey) error {
 		// Installed before the end message, which tells the host the
 		// terminal holds the set.
 		var cas []emv.CAPK
 		for _, k := range keys {
+			if h, ok := kept[fmt.Sprintf("%X/%02X", k.RID, k.Index)]; ok {
+				cas = append(cas, h)
+				continue
+			}
 			ck, err := capkOf(k)
 			if err != nil {
 				return err
 			}
 			cas = append(cas, ck)
 		}
-		return p.install(func(d *emv.Downloaded) { d.CAKeys = cas })
+		return p.install(func(d *emv.Downloaded) bool {
+			if sameKeys(d.CAKeys, cas) {
+				return false
+			}
+			d.CAKeys = cas
+			return true
+		})
 	})
 	if err != nil {
 		return err
 	}
-	p.log.Info("CA public keys downloaded")
+	p.log.Info("CA public keys in step with the host", "downloaded", fetched)
 	return nil
+}
+
+// expiryOf is a key's expiry as the status upload lists it (YYYYMMDD).
+func expiryOf(k emv.CAPK) string {
+	if k.Expiry.IsZero() {
+		return ""
+	}
+	return k.Expiry.Format("20060102")
+}
+
+// sameKeys reports whether two key sets hold the same keys in the same
+// order (by RID, index, checksum and expiry).
+func sameKeys(a, b []emv.CAPK) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].RID != b[i].RID || a[i].Index != b[i].Index || a[i].Checksum != b[i].Checksum || expiryOf(a[i]) != expiryOf(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshAIDs downloads the IC card parameters of the host's applications
@@ -83,7 +134,7 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 			copy(a.TACDenial[:], x.TACDenial)
 			aids = append(aids, a)
 		}
-		return p.install(func(d *emv.Downloaded) { d.AIDs = aids })
+		return p.install(func(d *emv.Downloaded) bool { d.AIDs = aids; return true })
 	})
 	if err != nil {
 		return err
@@ -92,9 +143,11 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 	return nil
 }
 
-// install replaces one half of the stored set (set changes it), checks the
-// joined configuration, stores the set whole, and gives it to the kernel.
-func (p *emvParams) install(set func(*emv.Downloaded)) error {
+// install replaces one half of the stored set (set changes it and reports
+// whether anything changed), checks the joined configuration, stores the
+// set whole (atomically: the old file stays until the new one is
+// complete), and gives it to the kernel for its next transaction.
+func (p *emvParams) install(set func(*emv.Downloaded) bool) error {
 	d, err := emv.LoadDownloaded(p.path)
 	if err != nil {
 		// A damaged set is replaced, not kept: the half not being
@@ -102,7 +155,9 @@ func (p *emvParams) install(set func(*emv.Downloaded)) error {
 		p.log.Error("downloaded EMV parameters unreadable: replaced", "err", err)
 		d = emv.Downloaded{}
 	}
-	set(&d)
+	if !set(&d) && err == nil {
+		return nil // unchanged: nothing is written
+	}
 	joined, err := p.base.WithDownloaded(d)
 	if err != nil {
 		return err
@@ -111,6 +166,18 @@ func (p *emvParams) install(set func(*emv.Downloaded)) error {
 		return err
 	}
 	return p.kernel.SetConfig(joined)
+}
+
+// atSignOn is the CUP sign-on's download sequence, after the working keys:
+// the CA public keys (status upload 372, then 370 for each key that
+// changed, 371), then the IC card parameters (382, 380 for each AID, 381).
+// A failure keeps what the terminal has and does not fail the sign-on.
+func (p *emvParams) atSignOn(ctx context.Context, c *acquirer.Client, j *journal.Journal) {
+	for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
+		if err := p.download(ctx, what, c, j); err != nil {
+			p.log.Warn("download at sign-on", "requirement", what, "err", err)
+		}
+	}
 }
 
 // traces adapts the journal's trace counter to the client's: a trace that
