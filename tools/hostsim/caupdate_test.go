@@ -168,7 +168,9 @@ func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
 	if want := "network code 372,network code 372,network code 370,network code 371"; strings.Join(notes, ",") != want {
 		t.Fatalf("sequence %q, want %q", strings.Join(notes, ","), want)
 	}
-	all := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) { return acquirer.CAKey{RID: id.RID, Index: id.Index}, true }
+	all := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) {
+		return acquirer.CAKey{RID: id.RID, Index: id.Index}, true
+	}
 	before = len(r.records("ca-keys"))
 	if _, fetched, err = r.client.SyncCAKeys(ctx, 1, r.nextTrace, all, nil); err != nil || fetched != 0 {
 		t.Fatalf("unchanged: %d fetched: %v", fetched, err)
