@@ -522,8 +522,10 @@ func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTr
 // SyncCAKeys brings the terminal's CA public keys to the host's list: the
 // status upload (0820, 372) lists RID, index and expiry of every key; a
 // key that held reports the terminal already has with that expiry is not
-// downloaded again (a scheme never reuses an index for another key: EMV
-// Book 2, 11.2.2), every other one is (0800, 370). install gets the
+// downloaded again (RID and index name one key, and a key changes only
+// by a new index or a new expiry: EMV Book 2, "Certification Authority
+// Public Key Management Principles and Policies"), every other one is
+// (0800, 370). install gets the
 // complete set in the host's order, held keys included, and must keep the
 // old set until it has stored the new one; then the end (0800, 371) tells
 // the host the terminal holds the keys, when anything was downloaded.
