@@ -203,3 +203,65 @@ func TestStatusPage(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadCodesBelongToTheirMTI: a status code (372, 382) comes in an
+// 0820, a download or end code (370, 371, 380, 381) in an 0800; the other
+// way round is refused with 12, and a status upload that does not say where
+// to start with 30.
+func TestDownloadCodesBelongToTheirMTI(t *testing.T) {
+	r := newRig(t, nil)
+	r.signOn()
+	for _, c := range []struct {
+		mti, net, f62, want string
+	}{
+		{"0820", acquirer.NetCAKeyQuery, "100", "00"},
+		{"0820", acquirer.NetICParamQuery, "100", "00"},
+		{"0800", acquirer.NetCAKeyQuery, "100", "12"},
+		{"0800", acquirer.NetICParamQuery, "100", "12"},
+		{"0820", acquirer.NetCAKeyDownload, "", "12"},
+		{"0820", acquirer.NetCAKeyEnd, "", "12"},
+		{"0820", acquirer.NetICParamDownload, "", "12"},
+		{"0820", acquirer.NetICParamEnd, "", "12"},
+		{"0800", acquirer.NetCAKeyEnd, "", "00"},
+		{"0820", acquirer.NetCAKeyQuery, "1", "30"},
+	} {
+		m := r.host.codec.NewMessage()
+		m.MTI(c.mti)
+		for id, v := range map[int]string{11: "000123", 41: testTID, 42: testMID,
+			60: acquirer.Field60{MsgType: "00", Batch: 1, NetCode: c.net}.String()} {
+			if err := m.Field(id, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.f62 != "" {
+			if err := m.BinaryField(62, []byte(c.f62)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		body, err := r.host.codec.Pack(m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err = r.host.codec.Unpack(body); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := r.host.dispatch(c.mti, m, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := r.host.codec.Pack(a.msg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := r.host.codec.Unpack(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mti, _ := ans.GetMTI(); mti != c.mti[:2]+string(c.mti[2]+1)+c.mti[3:] {
+			t.Errorf("%s %s: answered with %s", c.mti, c.net, mti)
+		}
+		if got := acquirer.FieldString(ans, 39); got != c.want {
+			t.Errorf("%s %s: answered %q, want %q", c.mti, c.net, got, c.want)
+		}
+	}
+}
