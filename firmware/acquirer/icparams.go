@@ -123,8 +123,8 @@ func ParseICParams(raw []byte) (ICParams, error) {
 
 // ICParamStatus runs the IC card parameter status upload (0820, 382) and
 // returns the AIDs the host lists (9F06 each).
-func (c *Client) ICParamStatus(ctx context.Context, batch uint32, nextTrace func() uint32) ([][]byte, error) {
-	entries, err := c.statusList(ctx, "IC parameter status", NetICParamQuery, 1, batch, nextTrace)
+func (c *Client) ICParamStatus(ctx context.Context, batch uint32) ([][]byte, error) {
+	entries, err := c.statusList(ctx, "IC parameter status", NetICParamQuery, 1, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -143,16 +143,15 @@ func (c *Client) ICParamStatus(ctx context.Context, batch uint32, nextTrace func
 // 380), hands the complete set to install (when not nil), and then sends
 // the end (0800, 381), which tells the host the terminal holds them. The
 // status answer names the AIDs only, not their parameters' version, so
-// every AID is downloaded each time. nextTrace supplies a trace per
-// message.
-func (c *Client) DownloadICParams(ctx context.Context, batch uint32, nextTrace func() uint32, install func([]ICParams) error) ([]ICParams, error) {
-	aids, err := c.ICParamStatus(ctx, batch, nextTrace)
+// every AID is downloaded each time.
+func (c *Client) DownloadICParams(ctx context.Context, batch uint32, install func([]ICParams) error) ([]ICParams, error) {
+	aids, err := c.ICParamStatus(ctx, batch)
 	if err != nil {
 		return nil, err
 	}
 	var out []ICParams
 	for _, aid := range aids {
-		raw, err := c.download(ctx, "IC parameter download", NetICParamDownload, tlv.Encode(0x9F06, aid), batch, nextTrace)
+		raw, err := c.download(ctx, "IC parameter download", NetICParamDownload, tlv.Encode(0x9F06, aid), batch)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +173,7 @@ func (c *Client) DownloadICParams(ctx context.Context, batch uint32, nextTrace f
 		return out, nil // nothing was downloaded: there is nothing to end
 	}
 	_, _, err = c.management(ctx, "IC parameter download end", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetICParamEnd)
+		return c.downloadMessage("0800", batch, NetICParamEnd)
 	})
 	if err != nil {
 		return nil, err

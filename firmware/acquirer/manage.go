@@ -415,12 +415,12 @@ const maxStatusEntries = 99
 // the entries of the host's list, width TLV objects each, asking again
 // from the count received while the host says more follow. Field 62 of the
 // request is "1" and that count (two digits).
-func (c *Client) statusList(ctx context.Context, op, net string, width int, batch uint32, nextTrace func() uint32) ([][]tlv.TLV, error) {
+func (c *Client) statusList(ctx context.Context, op, net string, width int, batch uint32) ([][]tlv.TLV, error) {
 	var out [][]tlv.TLV
 	for {
 		q := []byte(fmt.Sprintf("1%02d", len(out)))
 		ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
-			m, err := c.managementMessage("0820", nextTrace(), batch, "00", net)
+			m, err := c.downloadMessage("0820", batch, net)
 			if err != nil {
 				return nil, err
 			}
@@ -460,9 +460,9 @@ func (c *Client) statusList(ctx context.Context, op, net string, width int, batc
 
 // download runs one download exchange (0800 with network code net, the
 // entry asked for in field 62) and returns the entry's BER-TLV.
-func (c *Client) download(ctx context.Context, op, net string, q []byte, batch uint32, nextTrace func() uint32) ([]byte, error) {
+func (c *Client) download(ctx context.Context, op, net string, q []byte, batch uint32) ([]byte, error) {
 	ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
-		m, err := c.managementMessage("0800", nextTrace(), batch, "00", net)
+		m, err := c.downloadMessage("0800", batch, net)
 		if err != nil {
 			return nil, err
 		}
@@ -478,6 +478,24 @@ func (c *Client) download(ctx context.Context, op, net string, q []byte, batch u
 	return f62[1:], nil
 }
 
+// downloadMessage builds a message of the download sequence (status
+// upload, download, end): fields 41, 42 and 60, and no trace (field 11),
+// which these messages do not carry in the dialect, so they use none of
+// the terminal's trace numbers.
+func (c *Client) downloadMessage(mti string, batch uint32, net string) (*iso8583.Message, error) {
+	m := c.codec.NewMessage()
+	m.MTI(mti)
+	for _, fv := range []struct {
+		id int
+		v  string
+	}{{41, c.cfg.TID}, {42, c.cfg.MID}, {60, Field60{MsgType: "00", Batch: batch, NetCode: net}.String()}} {
+		if err := f(m, fv.id, fv.v); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
 // CAKeyID names one CA public key in the host's status answer: 9F06 RID,
 // 9F22 index, DF05 expiry (YYYYMMDD).
 type CAKeyID struct {
@@ -488,8 +506,8 @@ type CAKeyID struct {
 
 // CAKeyStatus runs the CA public key status upload (0820, 372) and returns
 // the host's list.
-func (c *Client) CAKeyStatus(ctx context.Context, batch uint32, nextTrace func() uint32) ([]CAKeyID, error) {
-	entries, err := c.statusList(ctx, "CA key status", NetCAKeyQuery, 3, batch, nextTrace)
+func (c *Client) CAKeyStatus(ctx context.Context, batch uint32) ([]CAKeyID, error) {
+	entries, err := c.statusList(ctx, "CA key status", NetCAKeyQuery, 3, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -504,18 +522,17 @@ func (c *Client) CAKeyStatus(ctx context.Context, batch uint32, nextTrace func()
 }
 
 // DownloadCAKeys fetches every CA public key the host holds: the status
-// upload (372), each key (370), then the end (371). nextTrace supplies a
-// trace number per message.
-func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32) ([]CAKey, error) {
-	return c.DownloadInstallCAKeys(ctx, batch, nextTrace, nil)
+// upload (372), each key (370), then the end (371).
+func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32) ([]CAKey, error) {
+	return c.DownloadInstallCAKeys(ctx, batch, nil)
 }
 
 // DownloadInstallCAKeys is DownloadCAKeys that hands the complete set to
 // install before it sends the end (371), so that the end tells the host
 // the terminal holds the new keys; an install error is returned and the
 // end is not sent.
-func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32, install func([]CAKey) error) ([]CAKey, error) {
-	keys, _, err := c.SyncCAKeys(ctx, batch, nextTrace, nil, install)
+func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, install func([]CAKey) error) ([]CAKey, error) {
+	keys, _, err := c.SyncCAKeys(ctx, batch, nil, install)
 	return keys, err
 }
 
@@ -530,8 +547,8 @@ func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTr
 // old set until it has stored the new one; then the end (0800, 371) tells
 // the host the terminal holds the keys, when anything was downloaded.
 // fetched is how many keys were downloaded.
-func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32, held func(CAKeyID) (CAKey, bool), install func([]CAKey) error) (keys []CAKey, fetched int, err error) {
-	list, err := c.CAKeyStatus(ctx, batch, nextTrace)
+func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, held func(CAKeyID) (CAKey, bool), install func([]CAKey) error) (keys []CAKey, fetched int, err error) {
+	list, err := c.CAKeyStatus(ctx, batch)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -545,7 +562,7 @@ func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, nextTrace func() 
 		var q []byte
 		q = tlv.Append(q, 0x9F06, id.RID)
 		q = tlv.Append(q, 0x9F22, []byte{id.Index})
-		raw, err := c.download(ctx, "CA key download", NetCAKeyDownload, q, batch, nextTrace)
+		raw, err := c.download(ctx, "CA key download", NetCAKeyDownload, q, batch)
 		if err != nil {
 			return nil, fetched, err
 		}
@@ -568,7 +585,7 @@ func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, nextTrace func() 
 		return keys, 0, nil // nothing was downloaded: there is nothing to end
 	}
 	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyEnd)
+		return c.downloadMessage("0800", batch, NetCAKeyEnd)
 	})
 	if err != nil {
 		return nil, fetched, err

@@ -51,7 +51,7 @@ func TestCAKeyChangeFlagsTerminals(t *testing.T) {
 	if got := sale(); got != acquirer.RequireNone {
 		t.Fatalf("the flag came twice: %d", got)
 	}
-	keys, err := r.client.DownloadCAKeys(ctx, 1, r.nextTrace)
+	keys, err := r.client.DownloadCAKeys(ctx, 1)
 	if err != nil || len(keys) != len(capks)+1 {
 		t.Fatalf("%d keys after adding one to %d: %v", len(keys), len(capks), err)
 	}
@@ -61,7 +61,7 @@ func TestCAKeyChangeFlagsTerminals(t *testing.T) {
 	if got := sale(); got != acquirer.RequireCAKeys {
 		t.Fatalf("after a withdrawn key: requirement %d", got)
 	}
-	if keys, err = r.client.DownloadCAKeys(ctx, 1, r.nextTrace); err != nil || len(keys) != len(capks) {
+	if keys, err = r.client.DownloadCAKeys(ctx, 1); err != nil || len(keys) != len(capks) {
 		t.Fatalf("%d keys after withdrawing one: %v", len(keys), err)
 	}
 }
@@ -87,7 +87,7 @@ func TestICParamDownload(t *testing.T) {
 		pipeLink(ctx, host), r.ks)
 	r.signOn()
 	var installed []acquirer.ICParams
-	got, err := r.client.DownloadICParams(ctx, 1, r.nextTrace, func(p []acquirer.ICParams) error { installed = p; return nil })
+	got, err := r.client.DownloadICParams(ctx, 1, func(p []acquirer.ICParams) error { installed = p; return nil })
 	if err != nil || len(got) != len(emvCfg.AIDs) || len(installed) != len(got) {
 		t.Fatalf("%d parameter sets (%d installed) for %d applications: %v", len(got), len(installed), len(emvCfg.AIDs), err)
 	}
@@ -101,7 +101,7 @@ func TestICParamDownload(t *testing.T) {
 	if err != nil || resp.Requirement != acquirer.RequireICParams {
 		t.Fatalf("after a change: requirement %d, %v", resp.Requirement, err)
 	}
-	got, err = r.client.DownloadICParams(ctx, 1, r.nextTrace, nil)
+	got, err = r.client.DownloadICParams(ctx, 1, nil)
 	if err != nil || got[0].CLFloorLimit != 50000 {
 		t.Fatalf("the change is not in the next download: %+v %v", got[0], err)
 	}
@@ -133,7 +133,7 @@ func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
 	r.client = acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}},
 		pipeLink(ctx, host), r.ks)
 	r.signOn()
-	ids, err := r.client.CAKeyStatus(ctx, 1, r.nextTrace)
+	ids, err := r.client.CAKeyStatus(ctx, 1)
 	if err != nil || len(ids) != len(listed) {
 		t.Fatalf("status lists %d of %d keys: %v", len(ids), len(listed), err)
 	}
@@ -154,7 +154,7 @@ func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
 	}
 	var installed []acquirer.CAKey
 	before := len(r.records("ca-keys"))
-	keys, fetched, err := r.client.SyncCAKeys(ctx, 1, r.nextTrace, held, func(k []acquirer.CAKey) error { installed = k; return nil })
+	keys, fetched, err := r.client.SyncCAKeys(ctx, 1, held, func(k []acquirer.CAKey) error { installed = k; return nil })
 	if err != nil || fetched != 1 || len(keys) != len(listed) || len(installed) != len(listed) {
 		t.Fatalf("sync: %d keys, %d fetched, %d installed: %v", len(keys), fetched, len(installed), err)
 	}
@@ -172,7 +172,7 @@ func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
 		return acquirer.CAKey{RID: id.RID, Index: id.Index}, true
 	}
 	before = len(r.records("ca-keys"))
-	if _, fetched, err = r.client.SyncCAKeys(ctx, 1, r.nextTrace, all, nil); err != nil || fetched != 0 {
+	if _, fetched, err = r.client.SyncCAKeys(ctx, 1, all, nil); err != nil || fetched != 0 {
 		t.Fatalf("unchanged: %d fetched: %v", fetched, err)
 	}
 	if n := len(r.records("ca-keys")) - before; n != 2 {
@@ -227,7 +227,7 @@ func TestDownloadCodesBelongToTheirMTI(t *testing.T) {
 	} {
 		m := r.host.codec.NewMessage()
 		m.MTI(c.mti)
-		for id, v := range map[int]string{11: "000123", 41: testTID, 42: testMID,
+		for id, v := range map[int]string{41: testTID, 42: testMID,
 			60: acquirer.Field60{MsgType: "00", Batch: 1, NetCode: c.net}.String()} {
 			if err := m.Field(id, v); err != nil {
 				t.Fatal(err)

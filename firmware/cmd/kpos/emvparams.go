@@ -47,7 +47,7 @@ func (p *emvParams) startConfig() emv.Config {
 // (downloaded before, or in its files) with that expiry is kept, the others
 // are downloaded; the whole list is stored and given to the kernel. A
 // failure keeps the old set.
-func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d, err := emv.LoadDownloaded(p.path)
@@ -65,7 +65,7 @@ func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint3
 		}
 		return acquirer.CAKey{}, false
 	}
-	_, fetched, err := c.SyncCAKeys(ctx, batch, traces(nextTrace), held, func(keys []acquirer.CAKey) error {
+	_, fetched, err := c.SyncCAKeys(ctx, batch, held, func(keys []acquirer.CAKey) error {
 		// Installed before the end message, which tells the host the
 		// terminal holds the set.
 		var cas []emv.CAPK
@@ -119,10 +119,10 @@ func sameKeys(a, b []emv.CAPK) bool {
 
 // refreshAIDs downloads the IC card parameters of the host's applications
 // and installs them like the CA keys.
-func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := c.DownloadICParams(ctx, batch, traces(nextTrace), func(params []acquirer.ICParams) error {
+	_, err := c.DownloadICParams(ctx, batch, func(params []acquirer.ICParams) error {
 		var aids []emv.DownloadedAID
 		for _, x := range params {
 			a := emv.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
@@ -180,18 +180,6 @@ func (p *emvParams) atSignOn(ctx context.Context, c *acquirer.Client, j *journal
 	}
 }
 
-// traces adapts the journal's trace counter to the client's: a trace that
-// cannot be had is 0, which the client refuses.
-func traces(next func() (uint32, error)) func() uint32 {
-	return func() uint32 {
-		t, err := next()
-		if err != nil {
-			return 0
-		}
-		return t
-	}
-}
-
 // capkOf is a downloaded key as the kernel holds it; the host must send
 // the key's checksum, which the kernel verifies.
 func capkOf(k acquirer.CAKey) (emv.CAPK, error) {
@@ -241,9 +229,9 @@ func (p *emvParams) download(ctx context.Context, r int, c *acquirer.Client, j *
 	}
 	switch r {
 	case acquirer.RequireCAKeys:
-		return p.refresh(ctx, c, batch, j.NextTrace)
+		return p.refresh(ctx, c, batch)
 	case acquirer.RequireICParams:
-		return p.refreshAIDs(ctx, c, batch, j.NextTrace)
+		return p.refreshAIDs(ctx, c, batch)
 	}
 	return nil
 }
