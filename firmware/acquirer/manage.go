@@ -429,33 +429,45 @@ func (c *Client) statusList(ctx context.Context, op, net string, width int, batc
 		if err != nil {
 			return nil, err
 		}
-		f62 := FieldBytes(ans, 62)
-		if len(f62) == 0 {
-			return nil, fmt.Errorf("%w: %s: no field 62", ErrNoAnswer, op)
-		}
-		if f62[0] == statusNone {
-			return out, nil
-		}
-		if f62[0] != statusLast && f62[0] != statusMore {
-			return nil, fmt.Errorf("%w: %s: status %q", ErrNoAnswer, op, f62[0])
-		}
-		objs, err := tlv.Parse(f62[1:])
+		more, entries, err := parseStatus(FieldBytes(ans, 62), width)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
 		}
-		if len(objs) == 0 || len(objs)%width != 0 {
-			return nil, fmt.Errorf("%w: %s: %d objects are not whole entries", ErrNoAnswer, op, len(objs))
-		}
-		for i := 0; i < len(objs); i += width {
-			out = append(out, objs[i:i+width])
-		}
-		if f62[0] == statusLast {
+		out = append(out, entries...)
+		if !more {
 			return out, nil
 		}
 		if len(out) > maxStatusEntries {
 			return nil, fmt.Errorf("%w: %s: more than %d entries", ErrNoAnswer, op, maxStatusEntries)
 		}
 	}
+}
+
+// parseStatus reads field 62 of a status answer: the status byte, then
+// whole entries of width TLV objects each. more reports that the host has
+// more to list. A page that says more follow must carry some.
+func parseStatus(f62 []byte, width int) (more bool, entries [][]tlv.TLV, err error) {
+	if len(f62) == 0 {
+		return false, nil, errors.New("no field 62")
+	}
+	switch f62[0] {
+	case statusNone:
+		return false, nil, nil
+	case statusLast, statusMore:
+	default:
+		return false, nil, fmt.Errorf("status %q", f62[0])
+	}
+	objs, err := tlv.Parse(f62[1:])
+	if err != nil {
+		return false, nil, err
+	}
+	if len(objs) == 0 || len(objs)%width != 0 {
+		return false, nil, fmt.Errorf("%d objects are not whole entries", len(objs))
+	}
+	for i := 0; i < len(objs); i += width {
+		entries = append(entries, objs[i:i+width])
+	}
+	return f62[0] == statusMore, entries, nil
 }
 
 // download runs one download exchange (0800 with network code net, the
