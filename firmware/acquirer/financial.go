@@ -70,9 +70,9 @@ const (
 	NetUploadEnd     = "202" // end of batch upload (0320)
 	NetUploadICC     = "203" // chip batch upload item (0320)
 	NetParams        = "360" // terminal parameter download
-	NetCAKeyQuery    = "370" // CA public key list
-	NetCAKeyDownload = "371" // one CA public key
-	NetCAKeyEnd      = "372" // CA public key download complete
+	NetCAKeyQuery    = "372" // CA public key status upload (0820): the host's list
+	NetCAKeyDownload = "370" // one CA public key (0800)
+	NetCAKeyEnd      = "371" // CA public key download complete (0800)
 	NetActivate      = "801" // K-code activation request (this project's code)
 	NetActivateOTP   = "802" // K-code activation OTP confirmation
 	NetBindingStatus = "803" // K-code binding status check

@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -11,13 +12,13 @@ import (
 	"kpos/firmware/emv/tlv"
 )
 
-// Network codes of the IC card parameter download (0800, field 62 in
-// BER-TLV), the sequence of the CA public key download: the list of AIDs
-// (380), one AID's parameters (381), the end (382).
+// Network codes of the IC card parameter download, the sequence of the CA
+// public key download: the status upload that lists the AIDs (0820, 382),
+// one AID's parameters (0800, 380), the end (0800, 381).
 const (
-	NetICParamQuery    = "380"
-	NetICParamDownload = "381"
-	NetICParamEnd      = "382"
+	NetICParamQuery    = "382"
+	NetICParamDownload = "380"
+	NetICParamEnd      = "381"
 )
 
 // ICParams are one application's IC card parameters as the CUP download
@@ -120,40 +121,46 @@ func ParseICParams(raw []byte) (ICParams, error) {
 	return p, nil
 }
 
-// DownloadICParams fetches the IC card parameters of every application the
-// host lists (380), one AID at a time (381), hands the complete set to
-// install (when not nil), and then sends the end (382), which tells the
-// host the terminal holds them. nextTrace supplies a trace per message.
-func (c *Client) DownloadICParams(ctx context.Context, batch uint32, nextTrace func() uint32, install func([]ICParams) error) ([]ICParams, error) {
-	listMsg, _, err := c.management(ctx, "IC parameter list", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetICParamQuery)
-	})
+// ICParamStatus runs the IC card parameter status upload (0820, 382) and
+// returns the AIDs the host lists (9F06 each).
+func (c *Client) ICParamStatus(ctx context.Context, batch uint32) ([][]byte, error) {
+	entries, err := c.statusList(ctx, "IC parameter status", NetICParamQuery, 1, batch)
 	if err != nil {
 		return nil, err
 	}
-	list, err := tlv.Parse(FieldBytes(listMsg, 62))
+	out := make([][]byte, 0, len(entries))
+	for _, e := range entries {
+		if e[0].Tag != 0x9F06 || len(e[0].Value) < 5 || len(e[0].Value) > 16 {
+			return nil, fmt.Errorf("%w: IC parameter status holds %v, not AIDs", ErrNoAnswer, e[0].Tag)
+		}
+		out = append(out, e[0].Value)
+	}
+	return out, nil
+}
+
+// DownloadICParams fetches the IC card parameters of every application the
+// host lists in the status upload (0820, 382), one AID at a time (0800,
+// 380), hands the complete set to install (when not nil), and then sends
+// the end (0800, 381), which tells the host the terminal holds them. The
+// status answer names the AIDs only, not their parameters' version, so
+// every AID is downloaded each time.
+func (c *Client) DownloadICParams(ctx context.Context, batch uint32, install func([]ICParams) error) ([]ICParams, error) {
+	aids, err := c.ICParamStatus(ctx, batch)
 	if err != nil {
-		return nil, fmt.Errorf("%w: IC parameter list: %w", ErrNoAnswer, err)
+		return nil, err
 	}
 	var out []ICParams
-	for _, o := range list {
-		if o.Tag != 0x9F06 {
-			return nil, fmt.Errorf("%w: IC parameter list holds %v, not AIDs", ErrNoAnswer, o.Tag)
-		}
-		q := tlv.Encode(0x9F06, o.Value)
-		ans, _, err := c.management(ctx, "IC parameter download", func() (*iso8583.Message, error) {
-			m, err := c.managementMessage("0800", nextTrace(), batch, "00", NetICParamDownload)
-			if err != nil {
-				return nil, err
-			}
-			return m, m.BinaryField(62, q)
-		})
+	for _, aid := range aids {
+		raw, err := c.download(ctx, "IC parameter download", NetICParamDownload, tlv.Encode(0x9F06, aid), batch)
 		if err != nil {
 			return nil, err
 		}
-		p, err := ParseICParams(FieldBytes(ans, 62))
+		p, err := ParseICParams(raw)
 		if err != nil {
 			return nil, err
+		}
+		if !bytes.Equal(p.AID, aid) {
+			return nil, fmt.Errorf("%w: IC parameter download: asked for %X, got %X", ErrNoAnswer, aid, p.AID)
 		}
 		out = append(out, p)
 	}
@@ -162,8 +169,11 @@ func (c *Client) DownloadICParams(ctx context.Context, batch uint32, nextTrace f
 			return nil, err
 		}
 	}
+	if len(out) == 0 {
+		return out, nil // nothing was downloaded: there is nothing to end
+	}
 	_, _, err = c.management(ctx, "IC parameter download end", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetICParamEnd)
+		return c.downloadMessage("0800", batch, NetICParamEnd)
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -397,38 +398,29 @@ type CAKey struct {
 	Algorithm byte
 }
 
-// DownloadCAKeys fetches every CA public key the host holds: the list
-// (370), each key (371), then the end (372). nextTrace supplies a trace
-// number per message.
-func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32) ([]CAKey, error) {
-	return c.DownloadInstallCAKeys(ctx, batch, nextTrace, nil)
-}
+// Status answers: the first byte of field 62 of the 0830 that answers a
+// status upload (372, 382) says what follows; the entries come after it in
+// BER-TLV. A download answer (370, 380) starts with statusLast when it
+// carries the key or parameters asked for.
+const (
+	statusNone = '0' // nothing (more) to list
+	statusLast = '1' // the entries that follow end the list
+	statusMore = '2' // more follow: ask again from the count received
+)
 
-// DownloadInstallCAKeys is DownloadCAKeys that hands the complete set to
-// install before it sends the end (372), so that the end tells the host
-// the terminal holds the new keys; an install error is returned and the
-// end is not sent.
-func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTrace func() uint32, install func([]CAKey) error) ([]CAKey, error) {
-	listMsg, _, err := c.management(ctx, "CA key list", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyQuery)
-	})
-	if err != nil {
-		return nil, err
-	}
-	list, err := tlv.Parse(FieldBytes(listMsg, 62))
-	if err != nil {
-		return nil, fmt.Errorf("%w: CA key list: %w", ErrNoAnswer, err)
-	}
-	var out []CAKey
-	for i := 0; i+1 < len(list); i += 2 {
-		if list[i].Tag != 0x9F06 || list[i+1].Tag != 0x9F22 {
-			return nil, fmt.Errorf("%w: CA key list is not RID, index pairs", ErrNoAnswer)
-		}
-		var q []byte
-		q = tlv.Append(q, 0x9F06, list[i].Value)
-		q = tlv.Append(q, 0x9F22, list[i+1].Value)
-		ans, _, err := c.management(ctx, "CA key download", func() (*iso8583.Message, error) {
-			m, err := c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyDownload)
+// maxStatusEntries is what the request's count (n2) can say.
+const maxStatusEntries = 99
+
+// statusList runs a status upload (0820 with network code net) and returns
+// the entries of the host's list, width TLV objects each, asking again
+// from the count received while the host says more follow. Field 62 of the
+// request is "1" and that count (two digits).
+func (c *Client) statusList(ctx context.Context, op, net string, width int, batch uint32) ([][]tlv.TLV, error) {
+	var out [][]tlv.TLV
+	for {
+		q := []byte(fmt.Sprintf("1%02d", len(out)))
+		ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
+			m, err := c.downloadMessage("0820", batch, net)
 			if err != nil {
 				return nil, err
 			}
@@ -437,24 +429,180 @@ func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, nextTr
 		if err != nil {
 			return nil, err
 		}
-		k, err := parseCAKey(FieldBytes(ans, 62))
+		more, entries, err := parseStatus(FieldBytes(ans, 62), width)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
+		}
+		out = append(out, entries...)
+		if !more {
+			return out, nil
+		}
+		if len(out) > maxStatusEntries {
+			return nil, fmt.Errorf("%w: %s: more than %d entries", ErrNoAnswer, op, maxStatusEntries)
+		}
+	}
+}
+
+// parseStatus reads field 62 of a status answer: the status byte, then
+// whole entries of width TLV objects each. more reports that the host has
+// more to list. A page that says more follow must carry some.
+func parseStatus(f62 []byte, width int) (more bool, entries [][]tlv.TLV, err error) {
+	if len(f62) == 0 {
+		return false, nil, errors.New("no field 62")
+	}
+	switch f62[0] {
+	case statusNone:
+		return false, nil, nil
+	case statusLast, statusMore:
+	default:
+		return false, nil, fmt.Errorf("status %q", f62[0])
+	}
+	objs, err := tlv.Parse(f62[1:])
+	if err != nil {
+		return false, nil, err
+	}
+	if len(objs) == 0 || len(objs)%width != 0 {
+		return false, nil, fmt.Errorf("%d objects are not whole entries", len(objs))
+	}
+	for i := 0; i < len(objs); i += width {
+		entries = append(entries, objs[i:i+width])
+	}
+	return f62[0] == statusMore, entries, nil
+}
+
+// download runs one download exchange (0800 with network code net, the
+// entry asked for in field 62) and returns the entry's BER-TLV.
+func (c *Client) download(ctx context.Context, op, net string, q []byte, batch uint32) ([]byte, error) {
+	ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
+		m, err := c.downloadMessage("0800", batch, net)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, k)
-	}
-	if install != nil {
-		if err := install(out); err != nil {
-			return nil, err
-		}
-	}
-	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", nextTrace(), batch, "00", NetCAKeyEnd)
+		return m, m.BinaryField(62, q)
 	})
 	if err != nil {
 		return nil, err
 	}
+	f62 := FieldBytes(ans, 62)
+	if len(f62) == 0 || f62[0] != statusLast {
+		return nil, fmt.Errorf("%w: %s: the host sent nothing for %X", ErrNoAnswer, op, q)
+	}
+	return f62[1:], nil
+}
+
+// downloadMessage builds a message of the download sequence (status
+// upload, download, end): fields 41, 42 and 60, and no trace (field 11),
+// which these messages do not carry in the dialect, so they use none of
+// the terminal's trace numbers.
+func (c *Client) downloadMessage(mti string, batch uint32, net string) (*iso8583.Message, error) {
+	m := c.codec.NewMessage()
+	m.MTI(mti)
+	for _, fv := range []struct {
+		id int
+		v  string
+	}{{41, c.cfg.TID}, {42, c.cfg.MID}, {60, Field60{MsgType: "00", Batch: batch, NetCode: net}.String()}} {
+		if err := f(m, fv.id, fv.v); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// CAKeyID names one CA public key in the host's status answer: 9F06 RID,
+// 9F22 index, DF05 expiry (YYYYMMDD).
+type CAKeyID struct {
+	RID    []byte
+	Index  byte
+	Expiry string
+}
+
+// CAKeyStatus runs the CA public key status upload (0820, 372) and returns
+// the host's list.
+func (c *Client) CAKeyStatus(ctx context.Context, batch uint32) ([]CAKeyID, error) {
+	entries, err := c.statusList(ctx, "CA key status", NetCAKeyQuery, 3, batch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CAKeyID, 0, len(entries))
+	for _, e := range entries {
+		if e[0].Tag != 0x9F06 || e[1].Tag != 0x9F22 || e[2].Tag != 0xDF05 || len(e[0].Value) != 5 || len(e[1].Value) != 1 {
+			return nil, fmt.Errorf("%w: CA key status is not RID, index, expiry", ErrNoAnswer)
+		}
+		out = append(out, CAKeyID{RID: e[0].Value, Index: e[1].Value[0], Expiry: string(e[2].Value)})
+	}
 	return out, nil
+}
+
+// DownloadCAKeys fetches every CA public key the host holds: the status
+// upload (372), each key (370), then the end (371).
+func (c *Client) DownloadCAKeys(ctx context.Context, batch uint32) ([]CAKey, error) {
+	return c.DownloadInstallCAKeys(ctx, batch, nil)
+}
+
+// DownloadInstallCAKeys is DownloadCAKeys that hands the complete set to
+// install before it sends the end (371), so that the end tells the host
+// the terminal holds the new keys; an install error is returned and the
+// end is not sent.
+func (c *Client) DownloadInstallCAKeys(ctx context.Context, batch uint32, install func([]CAKey) error) ([]CAKey, error) {
+	keys, _, err := c.SyncCAKeys(ctx, batch, nil, install)
+	return keys, err
+}
+
+// SyncCAKeys brings the terminal's CA public keys to the host's list: the
+// status upload (0820, 372) lists RID, index and expiry of every key; a
+// key that held reports the terminal already has with that expiry is not
+// downloaded again (RID and index name one key, and a key changes only
+// by a new index or a new expiry: EMV Book 2, "Certification Authority
+// Public Key Management Principles and Policies"), every other one is
+// (0800, 370). install gets the
+// complete set in the host's order, held keys included, and must keep the
+// old set until it has stored the new one; then the end (0800, 371) tells
+// the host the terminal holds the keys, when anything was downloaded.
+// fetched is how many keys were downloaded.
+func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, held func(CAKeyID) (CAKey, bool), install func([]CAKey) error) (keys []CAKey, fetched int, err error) {
+	list, err := c.CAKeyStatus(ctx, batch)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, id := range list {
+		if held != nil {
+			if k, ok := held(id); ok {
+				keys = append(keys, k)
+				continue
+			}
+		}
+		var q []byte
+		q = tlv.Append(q, 0x9F06, id.RID)
+		q = tlv.Append(q, 0x9F22, []byte{id.Index})
+		raw, err := c.download(ctx, "CA key download", NetCAKeyDownload, q, batch)
+		if err != nil {
+			return nil, fetched, err
+		}
+		k, err := parseCAKey(raw)
+		if err != nil {
+			return nil, fetched, err
+		}
+		if !bytes.Equal(k.RID, id.RID) || k.Index != id.Index {
+			return nil, fetched, fmt.Errorf("%w: CA key download: asked for %X/%02X, got %X/%02X", ErrNoAnswer, id.RID, id.Index, k.RID, k.Index)
+		}
+		keys = append(keys, k)
+		fetched++
+	}
+	if install != nil {
+		if err := install(keys); err != nil {
+			return nil, fetched, err
+		}
+	}
+	if fetched == 0 {
+		return keys, 0, nil // nothing was downloaded: there is nothing to end
+	}
+	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
+		return c.downloadMessage("0800", batch, NetCAKeyEnd)
+	})
+	if err != nil {
+		return nil, fetched, err
+	}
+	return keys, fetched, nil
 }
 
 func parseCAKey(b []byte) (CAKey, error) {

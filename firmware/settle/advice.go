@@ -3,6 +3,7 @@ package settle
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/journal"
@@ -23,20 +24,27 @@ func offlineApproval(t journal.Txn) bool {
 	return t.Kind == journal.Sale && t.State == journal.Completed && (t.ResponseCode == "Y1" || t.ResponseCode == "Y3")
 }
 
-// sendAdvices advises the open batch's offline approvals not yet
-// acknowledged, oldest first, each under its own trace (the host books a
-// repeated advice once). It stops at the first that is not acknowledged:
-// the settlement waits for it.
+// sendAdvices advises what is owed before the settlement starts.
 func (s *Settler) sendAdvices(ctx context.Context) error {
 	a, ok := s.host.(Advisor)
 	if !ok {
 		return nil
 	}
-	batch, err := s.j.Batch()
+	return SendAdvices(ctx, s.j, a, s.log)
+}
+
+// SendAdvices advises the open batch's offline approvals not yet
+// acknowledged, oldest first, each under its own trace (the host books a
+// repeated advice once). It stops at the first that is not acknowledged,
+// which stays owed. The terminal calls it right after an offline approval
+// and at its next connection; the settlement calls it before it starts and
+// waits for it.
+func SendAdvices(ctx context.Context, j *journal.Journal, a Advisor, log *slog.Logger) error {
+	batch, err := j.Batch()
 	if err != nil {
 		return fmt.Errorf("settle: advice: %w", err)
 	}
-	txns, err := s.j.List(batch)
+	txns, err := j.List(batch)
 	if err != nil {
 		return fmt.Errorf("settle: advice: %w", err)
 	}
@@ -44,7 +52,7 @@ func (s *Settler) sendAdvices(ctx context.Context) error {
 		if !offlineApproval(x) || x.Advised {
 			continue
 		}
-		t, err := s.j.Get(x.Trace) // with its card data
+		t, err := j.Get(x.Trace) // with its card data
 		if err != nil {
 			return fmt.Errorf("settle: advice: %w", err)
 		}
@@ -60,10 +68,10 @@ func (s *Settler) sendAdvices(ctx context.Context) error {
 		if !resp.Approved() {
 			return fmt.Errorf("settle: advice of trace %06d: %w", t.Trace, &acquirer.CodeError{Op: "offline advice", Code: resp.Code})
 		}
-		if _, err := s.j.Update(t.Trace, func(x *journal.Txn) { x.Advised = true }); err != nil {
+		if _, err := j.Update(t.Trace, func(x *journal.Txn) { x.Advised = true }); err != nil {
 			return fmt.Errorf("settle: advice: %w", err)
 		}
-		s.log.Info("offline approval advised", "trace", t.Trace)
+		log.Info("offline approval advised", "trace", t.Trace)
 	}
 	return nil
 }

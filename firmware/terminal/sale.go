@@ -367,6 +367,7 @@ func (s *sale) recordOffline(ctx context.Context) (Event, error) {
 	if err != nil {
 		return EvFail, err
 	}
+	s.t.advicesOwed = true // the host learns of it by the advice, right after
 	return EvOfflineOK, nil
 }
 

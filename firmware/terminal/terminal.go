@@ -137,6 +137,10 @@ type Terminal struct {
 
 	settleHost settle.Host // nil: the terminal does not settle
 	nextSettle time.Time   // the binding's next settlement time
+
+	// advicesOwed: an offline approval's advice (0220) may not have been
+	// acknowledged yet (adviseOffline).
+	advicesOwed bool
 }
 
 // New returns a terminal wired to its dependencies.
@@ -150,7 +154,7 @@ func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *jou
 		dev.Scanner = sb
 	}
 	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb).Sized(cfg.Display), kernel: kernel, host: host,
-		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger}
+		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger, advicesOwed: true}
 	for _, o := range opts {
 		o(t)
 	}
@@ -193,6 +197,7 @@ func (t *Terminal) Boot(ctx context.Context) error {
 		return errors.Join(fmt.Errorf("terminal: sign-on: %w", err), revErr)
 	}
 	t.log.Info("signed on")
+	t.adviseOffline(ctx)
 	if settleErr != nil {
 		// Signed on afresh, the host may answer now.
 		settleErr = t.ResumeSettlement(ctx)
@@ -415,5 +420,26 @@ func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]
 		state = next
 	}
 	s.finish(ctx, state, runErr)
+	t.adviseOffline(ctx)
 	return Result{State: state, Trace: s.trace, Code: s.resp.Code}, runErr
+}
+
+// adviseOffline sends the advice (0220) of every offline approval of the
+// open batch that the host has not acknowledged: right after the sale the
+// card approved offline, and at the terminal's next connection (boot, the
+// end of its next transaction) when the host could not be reached then.
+// The settlement sends whatever is still owed before it starts (UnionPay
+// requires offline chip sales uploaded before settlement). A failure is
+// logged; the advice stays owed.
+func (t *Terminal) adviseOffline(ctx context.Context) {
+	if !t.advicesOwed || ctx.Err() != nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
+	defer cancel()
+	if err := settle.SendAdvices(actx, t.journal, t.host, t.log); err != nil {
+		t.log.Warn("offline advice not acknowledged: sent again later", "err", err)
+		return
+	}
+	t.advicesOwed = false
 }

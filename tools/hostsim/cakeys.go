@@ -79,30 +79,36 @@ func (k CAKey) tlv() ([]byte, error) {
 	return out, nil
 }
 
-// caKeys answers the CA public key download: 370 lists RID and index of
-// every key (9F06, 9F22 pairs), 371 returns the key named by the request's
-// 9F06 and 9F22, 372 acknowledges the end.
+// caKeys answers the CA public key download: the status upload (0820,
+// 372) lists RID, index and expiry of every key (9F06, 9F22, DF05), a page
+// at a time; 370 returns the key named by the request's 9F06 and 9F22
+// after the status byte; 371 acknowledges the end.
 func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, error) {
 	tk, code := s.terminal(m)
 	if code != "" {
 		a, err := s.reply(m, code)
 		return a, nil, err
 	}
-	a, err := s.reply(m, "00")
-	if err != nil {
-		return nil, nil, err
-	}
 	var f62 []byte
 	switch net {
 	case acquirer.NetCAKeyQuery:
+		var entries [][]byte
 		for _, k := range s.caKeyList() {
 			rid, err1 := hex.DecodeString(k.RID)
 			idx, err2 := hex.DecodeString(k.Index)
 			if err1 != nil || err2 != nil {
 				continue
 			}
-			f62 = tlv.Append(f62, 0x9F06, rid)
-			f62 = tlv.Append(f62, 0x9F22, idx)
+			var e []byte
+			e = tlv.Append(e, 0x9F06, rid)
+			e = tlv.Append(e, 0x9F22, idx)
+			e = tlv.Append(e, 0xDF05, []byte(strings.ReplaceAll(k.Expiry, "-", "")))
+			entries = append(entries, e)
+		}
+		var ok bool
+		if f62, ok = statusPage(acquirer.FieldBytes(m, 62), entries); !ok {
+			a, err := s.reply(m, "30")
+			return a, nil, err
 		}
 	case acquirer.NetCAKeyDownload:
 		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
@@ -112,25 +118,29 @@ func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, er
 			a, err := s.reply(m, "30")
 			return a, nil, err
 		}
-		found := false
+		f62 = []byte{statusNone} // the host holds no such key
 		for _, k := range s.caKeyList() {
 			if strings.EqualFold(k.RID, hex.EncodeToString(rid.Value)) && strings.EqualFold(k.Index, hex.EncodeToString(idx.Value)) {
-				if f62, err = k.tlv(); err != nil {
+				b, err := k.tlv()
+				if err != nil {
 					return nil, nil, err
 				}
-				found = true
+				f62 = append([]byte{statusLast}, b...)
 			}
 		}
-		if !found {
-			a, err := s.reply(m, "25")
-			return a, nil, err
-		}
+	}
+	a, err := s.reply(m, "00")
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(f62) > 0 {
 		if err := a.msg.BinaryField(62, f62); err != nil {
 			return nil, nil, err
 		}
 	}
-	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	// Applied: a download answer that handed out a key or an AID's
+	// parameters (scenarios count them: "expect host ca-keys applied N").
+	handed := net == acquirer.NetCAKeyDownload && f62[0] == statusLast
+	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

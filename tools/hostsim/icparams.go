@@ -62,18 +62,15 @@ func (s *Server) ICParams(aid []byte) (acquirer.ICParams, bool) {
 	return acquirer.ICParams{}, false
 }
 
-// icParams answers the IC parameter download: 380 lists the AIDs (9F06),
-// 381 returns the parameters of the AID the request names, 382
-// acknowledges the end.
+// icParams answers the IC parameter download: the status upload (0820,
+// 382) lists the AIDs (9F06), a page at a time; 380 returns the parameters
+// of the AID the request names after the status byte; 381 acknowledges
+// the end.
 func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, error) {
 	tk, code := s.terminal(m)
 	if code != "" {
 		a, err := s.reply(m, code)
 		return a, nil, err
-	}
-	a, err := s.reply(m, "00")
-	if err != nil {
-		return nil, nil, err
 	}
 	s.mu.Lock()
 	params := append([]acquirer.ICParams(nil), s.cfg.ICParams...)
@@ -81,8 +78,14 @@ func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, 
 	var f62 []byte
 	switch net {
 	case acquirer.NetICParamQuery:
+		var entries [][]byte
 		for _, p := range params {
-			f62 = tlv.Append(f62, 0x9F06, p.AID)
+			entries = append(entries, tlv.Encode(0x9F06, p.AID))
+		}
+		var ok bool
+		if f62, ok = statusPage(acquirer.FieldBytes(m, 62), entries); !ok {
+			a, err := s.reply(m, "30")
+			return a, nil, err
 		}
 	case acquirer.NetICParamDownload:
 		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
@@ -91,21 +94,25 @@ func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, 
 			a, err := s.reply(m, "30")
 			return a, nil, err
 		}
+		f62 = []byte{statusNone} // no such AID
 		for _, p := range params {
 			if bytes.Equal(p.AID, aid.Value) {
-				f62 = p.TLV()
+				f62 = append([]byte{statusLast}, p.TLV()...)
 			}
 		}
-		if f62 == nil {
-			a, err := s.reply(m, "25")
-			return a, nil, err
-		}
+	}
+	a, err := s.reply(m, "00")
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(f62) > 0 {
 		if err := a.msg.BinaryField(62, f62); err != nil {
 			return nil, nil, err
 		}
 	}
-	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net})
+	// Applied: a download answer that handed out a key or an AID's
+	// parameters (scenarios count them: "expect host ic-params applied N").
+	handed := net == acquirer.NetICParamDownload && f62[0] == statusLast
+	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

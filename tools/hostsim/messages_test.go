@@ -381,7 +381,7 @@ func TestCAKeyDownload(t *testing.T) {
 	defer cancel()
 	cl := pipeLink(ctx, host)
 	client := acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}}, cl, r.ks)
-	got, err := client.DownloadCAKeys(ctx, 1, r.nextTrace)
+	got, err := client.DownloadCAKeys(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,9 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 		return s.signOn(m, f60)
 	case acquirer.NetParams:
 		return s.params(m)
-	case acquirer.NetCAKeyQuery, acquirer.NetCAKeyDownload, acquirer.NetCAKeyEnd:
+	case acquirer.NetCAKeyDownload, acquirer.NetCAKeyEnd:
 		return s.caKeys(m, f60.NetCode)
-	case acquirer.NetICParamQuery, acquirer.NetICParamDownload, acquirer.NetICParamEnd:
+	case acquirer.NetICParamDownload, acquirer.NetICParamEnd:
 		return s.icParams(m, f60.NetCode)
 	case acquirer.NetActivate:
 		return s.activate(m)
@@ -36,6 +36,61 @@ func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, err
 	}
 	a, err := s.reply(m, "12")
 	return a, nil, err
+}
+
+// statusUpload answers an 0820 by its network management code: the
+// sign-off, and the status uploads that start the CA key (372) and IC
+// parameter (382) downloads. A download code in an 0820 is refused.
+func (s *Server) statusUpload(m *iso8583.Message) (*answer, *termState, error) {
+	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
+	if err != nil {
+		a, err := s.reply(m, "30")
+		return a, nil, err
+	}
+	switch f60.NetCode {
+	case acquirer.NetSignOff:
+		return s.signOff(m)
+	case acquirer.NetCAKeyQuery:
+		return s.caKeys(m, f60.NetCode)
+	case acquirer.NetICParamQuery:
+		return s.icParams(m, f60.NetCode)
+	}
+	a, err := s.reply(m, "12")
+	return a, nil, err
+}
+
+// Status answers (field 62 of the 0830 to 372 and 382): a status byte,
+// then the entries in BER-TLV.
+const (
+	statusNone = '0' // nothing (more) to list
+	statusLast = '1' // the entries that follow end the list (and a download's entry)
+	statusMore = '2' // more follow
+)
+
+// maxField62 is field 62's limit (LLL, 999 bytes).
+const maxField62 = 999
+
+// statusPage is the answer to a status upload whose field 62 ("1" and the
+// count the terminal holds, n2) asks for entries from that count on: as
+// many as fit in field 62 after the status byte. ok is false when the
+// request's field 62 is malformed.
+func statusPage(req []byte, entries [][]byte) (f62 []byte, ok bool) {
+	if len(req) != 3 || req[0] != '1' || req[1] < '0' || req[1] > '9' || req[2] < '0' || req[2] > '9' {
+		return nil, false
+	}
+	from := int(req[1]-'0')*10 + int(req[2]-'0')
+	if from >= len(entries) {
+		return []byte{statusNone}, true
+	}
+	f62 = []byte{statusLast}
+	i := from
+	for ; i < len(entries) && len(f62)+len(entries[i]) <= maxField62; i++ {
+		f62 = append(f62, entries[i]...)
+	}
+	if i < len(entries) {
+		f62[0] = statusMore
+	}
+	return f62, true
 }
 
 // terminal returns the bound terminal that m comes from, or the response

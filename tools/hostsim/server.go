@@ -364,7 +364,7 @@ func (s *Server) dispatch(mti string, m *iso8583.Message, body []byte) (*answer,
 	case "0800":
 		return s.networkManagement(m)
 	case "0820":
-		return s.signOff(m)
+		return s.statusUpload(m)
 	case "0100", "0200", "0220", "0620":
 		return s.financial(m, body)
 	case "0400":

@@ -229,7 +229,7 @@ func TestCAKeyDownloadSM2(t *testing.T) {
 	defer cancel()
 	client := acquirer.NewClient(acquirer.Config{Addr: "host", TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}},
 		pipeLink(ctx, host), r.ks)
-	got, err := client.DownloadCAKeys(ctx, 1, r.nextTrace)
+	got, err := client.DownloadCAKeys(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

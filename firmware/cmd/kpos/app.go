@@ -118,7 +118,12 @@ func (a *app) start(ctx context.Context) (*instance, error) {
 	link := newHostLink(acquirer.Config{Addr: b.HostAddr, TPDU: tpdu, Header: header, TID: b.Identity.TerminalID,
 		MID: b.Identity.MerchantID, ReadTimeout: b.HostTimeout, Logger: a.log, Now: b.Now}, b.Link, ks)
 	link.flagged = params.onFlag(link, j)
-	binder, err := a.binder(ctx, j, ks, link, params)
+	// Every sign-on, with or without a binding, runs the status uploads
+	// and downloads of the CA public keys and IC card parameters
+	// (whatever the answer's processing requirement says: both are
+	// refreshed anyway).
+	link.signedOn = func(ctx context.Context) { params.atSignOn(ctx, link.client(), j) }
+	binder, err := a.binder(ctx, j, ks, link)
 	if err != nil {
 		// Without a binding the terminal still sells as the board's
 		// provisioned identity; a blank board cannot.
@@ -203,7 +208,7 @@ func (a *app) current() *instance {
 // and identity is the test terminal of docs/test-cards.md: at its first
 // boot it is recorded as bound, with the parameters the host downloads to
 // it. The acquirer link follows the binding's identity from then on.
-func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink, params *emvParams) (*binding.Binder, error) {
+func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, link *hostLink) (*binding.Binder, error) {
 	b := a.board
 	if b.Serial == "" {
 		return nil, errors.New("the board has no device serial to bind with")
@@ -230,22 +235,7 @@ func (a *app) binder(ctx context.Context, j *journal.Journal, ks *keys.Store, li
 		if err != nil {
 			return err
 		}
-		if err := link.SignOn(ctx, trace, batch); err != nil {
-			return err
-		}
-		// At sign-on the host's answer says whether the CA public keys (4)
-		// or the IC card parameters (5) changed; a failed download keeps
-		// what the terminal has.
-		if r := link.client().LastSignOn().Requirement; r == acquirer.RequireCAKeys || r == acquirer.RequireICParams {
-			// A flagged sign-on refreshes both: the CA keys, then the IC
-			// card parameters.
-			for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
-				if err := params.download(ctx, what, link.client(), j); err != nil {
-					a.log.Warn("download at sign-on", "requirement", what, "err", err)
-				}
-			}
-		}
-		return nil
+		return link.SignOn(ctx, trace, batch)
 	})
 	link.signOn = signOn
 	host := bindlink.New(func() bindlink.Client { return link.client() }, j.NextTrace, b.Serial)
@@ -327,6 +317,9 @@ type hostLink struct {
 
 	// flagged hears the processing requirement of every answer.
 	flagged func(requirement int)
+	// signedOn runs after every sign-on that installed working keys (the
+	// CUP download sequence).
+	signedOn func(ctx context.Context)
 	// signOn signs on again (working keys, and any download the answer
 	// asks for) before the first exchange after a sign-off.
 	signOn    func(ctx context.Context) error
@@ -388,6 +381,9 @@ func (h *hostLink) SignOn(ctx context.Context, trace, batch uint32) error {
 		return err
 	}
 	h.signedOff.Store(false)
+	if h.signedOn != nil {
+		h.signedOn(ctx)
+	}
 	return nil
 }
 

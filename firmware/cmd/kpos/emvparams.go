@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -43,37 +44,87 @@ func (p *emvParams) startConfig() emvconfig.Config {
 	return p.base
 }
 
-// refresh downloads the host's CA public keys, stores them, and gives the
-// kernel the joined configuration. A failure keeps the old set.
-func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+// refresh brings the kernel's CA public keys to the host's list: the
+// status upload lists every key with its expiry; a key the terminal holds
+// (downloaded before, or in its files) with that expiry is kept, the others
+// are downloaded; the whole list is stored and given to the kernel. A
+// failure keeps the old set.
+func (p *emvParams) refresh(ctx context.Context, c *acquirer.Client, batch uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := c.DownloadInstallCAKeys(ctx, batch, traces(nextTrace), func(keys []acquirer.CAKey) error {
+	d, err := emvconfig.LoadDownloaded(p.path)
+	if err != nil {
+		d = emvconfig.Downloaded{} // damaged: everything is downloaded again
+	}
+	candidates := append(append([]capk.Key(nil), d.CAKeys...), p.base.CAPKs.List()...)
+	kept := map[string]capk.Key{}
+	held := func(id acquirer.CAKeyID) (acquirer.CAKey, bool) {
+		for _, k := range candidates {
+			if bytes.Equal(k.RID[:], id.RID) && k.Index == id.Index && expiryOf(k) == id.Expiry {
+				kept[fmt.Sprintf("%X/%02X", id.RID, id.Index)] = k
+				return acquirer.CAKey{RID: id.RID, Index: id.Index, Expiry: id.Expiry}, true
+			}
+		}
+		return acquirer.CAKey{}, false
+	}
+	_, fetched, err := c.SyncCAKeys(ctx, batch, held, func(keys []acquirer.CAKey) error {
 		// Installed before the end message, which tells the host the
 		// terminal holds the set.
 		var cas []capk.Key
 		for _, k := range keys {
+			if h, ok := kept[fmt.Sprintf("%X/%02X", k.RID, k.Index)]; ok {
+				cas = append(cas, h)
+				continue
+			}
 			ck, err := capkOf(k)
 			if err != nil {
 				return err
 			}
 			cas = append(cas, ck)
 		}
-		return p.install(func(d *emvconfig.Downloaded) { d.CAKeys = cas })
+		return p.install(func(d *emvconfig.Downloaded) bool {
+			if sameKeys(d.CAKeys, cas) {
+				return false
+			}
+			d.CAKeys = cas
+			return true
+		})
 	})
 	if err != nil {
 		return err
 	}
-	p.log.Info("CA public keys downloaded")
+	p.log.Info("CA public keys in step with the host", "downloaded", fetched)
 	return nil
+}
+
+// expiryOf is a key's expiry as the status upload lists it (YYYYMMDD).
+func expiryOf(k capk.Key) string {
+	if k.Expiry.IsZero() {
+		return ""
+	}
+	return k.Expiry.Format("20060102")
+}
+
+// sameKeys reports whether two key sets hold the same keys in the same
+// order (by RID, index, checksum and expiry).
+func sameKeys(a, b []capk.Key) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].RID != b[i].RID || a[i].Index != b[i].Index || a[i].Checksum != b[i].Checksum || expiryOf(a[i]) != expiryOf(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshAIDs downloads the IC card parameters of the host's applications
 // and installs them like the CA keys.
-func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32, nextTrace func() (uint32, error)) error {
+func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch uint32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := c.DownloadICParams(ctx, batch, traces(nextTrace), func(params []acquirer.ICParams) error {
+	_, err := c.DownloadICParams(ctx, batch, func(params []acquirer.ICParams) error {
 		var aids []emvconfig.DownloadedAID
 		for _, x := range params {
 			a := emvconfig.DownloadedAID{AID: x.AID, Partial: x.Partial, FloorLimit: x.FloorLimit, RandomThreshold: x.RandomThreshold,
@@ -85,7 +136,7 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 			copy(a.TACDenial[:], x.TACDenial)
 			aids = append(aids, a)
 		}
-		return p.install(func(d *emvconfig.Downloaded) { d.AIDs = aids })
+		return p.install(func(d *emvconfig.Downloaded) bool { d.AIDs = aids; return true })
 	})
 	if err != nil {
 		return err
@@ -94,9 +145,11 @@ func (p *emvParams) refreshAIDs(ctx context.Context, c *acquirer.Client, batch u
 	return nil
 }
 
-// install replaces one half of the stored set (set changes it), checks the
-// joined configuration, stores the set whole, and gives it to the kernel.
-func (p *emvParams) install(set func(*emvconfig.Downloaded)) error {
+// install replaces one half of the stored set (set changes it and reports
+// whether anything changed), checks the joined configuration, stores the
+// set whole (atomically: the old file stays until the new one is
+// complete), and gives it to the kernel for its next transaction.
+func (p *emvParams) install(set func(*emvconfig.Downloaded) bool) error {
 	d, err := emvconfig.LoadDownloaded(p.path)
 	if err != nil {
 		// A damaged set is replaced, not kept: the half not being
@@ -104,7 +157,9 @@ func (p *emvParams) install(set func(*emvconfig.Downloaded)) error {
 		p.log.Error("downloaded EMV parameters unreadable: replaced", "err", err)
 		d = emvconfig.Downloaded{}
 	}
-	set(&d)
+	if !set(&d) && err == nil {
+		return nil // unchanged: nothing is written
+	}
 	joined, err := p.base.WithDownloaded(d)
 	if err != nil {
 		return err
@@ -115,15 +170,15 @@ func (p *emvParams) install(set func(*emvconfig.Downloaded)) error {
 	return p.kernel.SetConfig(joined)
 }
 
-// traces adapts the journal's trace counter to the client's: a trace that
-// cannot be had is 0, which the client refuses.
-func traces(next func() (uint32, error)) func() uint32 {
-	return func() uint32 {
-		t, err := next()
-		if err != nil {
-			return 0
+// atSignOn is the CUP sign-on's download sequence, after the working keys:
+// the CA public keys (status upload 372, then 370 for each key that
+// changed, 371), then the IC card parameters (382, 380 for each AID, 381).
+// A failure keeps what the terminal has and does not fail the sign-on.
+func (p *emvParams) atSignOn(ctx context.Context, c *acquirer.Client, j *journal.Journal) {
+	for _, what := range []int{acquirer.RequireCAKeys, acquirer.RequireICParams} {
+		if err := p.download(ctx, what, c, j); err != nil {
+			p.log.Warn("download at sign-on", "requirement", what, "err", err)
 		}
-		return t
 	}
 }
 
@@ -176,9 +231,9 @@ func (p *emvParams) download(ctx context.Context, r int, c *acquirer.Client, j *
 	}
 	switch r {
 	case acquirer.RequireCAKeys:
-		return p.refresh(ctx, c, batch, j.NextTrace)
+		return p.refresh(ctx, c, batch)
 	case acquirer.RequireICParams:
-		return p.refreshAIDs(ctx, c, batch, j.NextTrace)
+		return p.refreshAIDs(ctx, c, batch)
 	}
 	return nil
 }
