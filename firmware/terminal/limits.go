@@ -5,6 +5,7 @@ import (
 
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 )
 
@@ -18,7 +19,7 @@ import (
 // Terminal.allow, with their own reasons.)
 func (s *sale) amountLimit(m binding.Method) ui.Limit {
 	lim := ui.Limit{Max: s.t.cfg.MaxAmount}
-	if s.op.journal == journal.Refund && s.orig.Trace != 0 {
+	if s.kind() == txkind.Refund && s.orig.Trace != 0 {
 		left := s.t.refundLeft(s.orig)
 		if left < lim.Max {
 			lim = ui.Limit{Max: left, Note: fmt.Sprintf("超过可退金额 Over what is left to refund of trace %06d: %s",
@@ -26,7 +27,7 @@ func (s *sale) amountLimit(m binding.Method) ui.Limit {
 		}
 		return lim
 	}
-	if !s.kind().limited || s.t.binding == nil {
+	if !s.kind().Limited || s.t.binding == nil {
 		return lim
 	}
 	p, err := s.t.binding.Params()

@@ -12,81 +12,32 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
+	"kpos/firmware/txkind"
 	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
-// operation is a kind of transaction: how the card, the host and the
-// journal know it, and what the screens and the receipt call it.
-type operation struct {
-	title      string // the screens' title
-	receipt    string // receipt.Receipt.Kind
-	emv        emv.TxnType
-	host       acquirer.Kind
-	journal    journal.Kind
-	limited    bool // the binding's limits apply (money taken from the customer)
-	noAmount   bool // a balance inquiry has none
-	reversible bool // an unanswered request is reversed
-}
-
-// The kinds of journaled transaction the firmware/journal package knows by
-// name only (its batch totals count a completion as a sale).
-const (
-	kindCompletion     journal.Kind = "preauth-complete"
-	kindPreAuthVoid    journal.Kind = "preauth-void"
-	kindCompletionVoid journal.Kind = "preauth-complete-void"
-)
-
-var (
-	opSale = operation{title: "消费 SALE", receipt: "SALE", emv: emv.Purchase, host: acquirer.KindSale,
-		journal: journal.Sale, limited: true, reversible: true}
-	opRefund = operation{title: "退货 REFUND", receipt: "REFUND", emv: emv.Refund, host: acquirer.KindRefund,
-		journal: journal.Refund, reversible: true}
-	opBalance = operation{title: "余额查询 BALANCE", receipt: "BALANCE", emv: emv.Balance, host: acquirer.KindBalance,
-		journal: journal.Balance, noAmount: true}
-	opPreAuth = operation{title: "预授权 PRE-AUTH", receipt: "PREAUTH", emv: emv.PreAuth, host: acquirer.KindPreAuth,
-		journal: journal.PreAuth, limited: true, reversible: true}
-	opVoid = operation{title: "撤销 VOID", receipt: "VOID", host: acquirer.KindVoid,
-		journal: journal.Void, reversible: true}
-	opCompletion = operation{title: "预授权完成 COMPLETION", receipt: "PREAUTH COMPLETE", host: acquirer.KindPreAuthComplete,
-		journal: kindCompletion, limited: true, reversible: true}
-	opCompletionVoid = operation{title: "预授权完成撤销 COMPLETION VOID", receipt: "PREAUTH COMPLETE VOID",
-		host: acquirer.KindCompletionVoid, journal: kindCompletionVoid, reversible: true}
-	opPreAuthVoid = operation{title: "预授权撤销 PRE-AUTH VOID", receipt: "PREAUTH VOID", host: acquirer.KindPreAuthVoid,
-		journal: kindPreAuthVoid, reversible: true}
-)
-
-// kind is the sale's operation (a sale unless set).
-func (s *sale) kind() operation {
-	if s.op.title == "" {
-		return opSale
+// kind is the sale's kind of transaction (a card sale unless set).
+func (s *sale) kind() *txkind.Kind {
+	if s.op == nil {
+		return txkind.Sale
 	}
 	return s.op
 }
 
-// hostKinds maps a journaled transaction to the request kind it was sent as.
-func hostKind(t journal.Txn) acquirer.Kind {
-	switch t.Kind {
-	case journal.Void:
-		return acquirer.KindVoid
-	case journal.Refund:
-		return acquirer.KindRefund
-	case journal.Balance:
-		return acquirer.KindBalance
-	case journal.PreAuth:
-		return acquirer.KindPreAuth
-	case kindCompletion:
-		return acquirer.KindPreAuthComplete
-	case kindPreAuthVoid:
-		return acquirer.KindPreAuthVoid
-	case kindCompletionVoid:
-		return acquirer.KindCompletionVoid
-	}
-	if t.Method == journal.QR {
-		return acquirer.KindQRSale
+// hostKind is the request kind k is sent as (a card sale's when it is never
+// sent).
+func hostKind(k *txkind.Kind) acquirer.Kind {
+	if hk, ok := acquirer.KindOf(k); ok {
+		return hk
 	}
 	return acquirer.KindSale
+}
+
+// journaledKind is the kind of a journaled transaction.
+func journaledKind(t journal.Txn) *txkind.Kind {
+	return txkind.Journaled(string(t.Kind), string(t.Method))
 }
 
 // More screen IDs, for the merchant's day.
@@ -114,42 +65,42 @@ const (
 // trace number; the card need not be present: the request carries the card
 // number the journal keeps sealed.
 func (t *Terminal) Void(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opVoid}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.walk(ctx, &sale{t: t, op: txkind.Void}, originalTransitions, originalSteps, StateOrigTrace)
 }
 
 // Completion completes a pre-authorization found by its trace number, for
 // the amount typed (the host accepts up to 115 % of the pre-authorized).
 func (t *Terminal) Completion(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opCompletion}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.walk(ctx, &sale{t: t, op: txkind.Completion}, originalTransitions, originalSteps, StateOrigTrace)
 }
 
 // CompletionVoid (预授权完成撤销) cancels a completion of the open batch,
 // found by its trace number, for its whole amount; the pre-authorization it
 // closed is open again.
 func (t *Terminal) CompletionVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opCompletionVoid}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.walk(ctx, &sale{t: t, op: txkind.CompletionVoid}, originalTransitions, originalSteps, StateOrigTrace)
 }
 
 // PreAuthVoid releases a pre-authorization found by its trace number.
 func (t *Terminal) PreAuthVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opPreAuthVoid}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.walk(ctx, &sale{t: t, op: txkind.PreAuthVoid}, originalTransitions, originalSteps, StateOrigTrace)
 }
 
 // Refund gives money back on an earlier sale, named by its reference
 // number and date; the customer presents the same card.
 func (t *Terminal) Refund(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opRefund}, transitions, steps, StateRefundRef)
+	return t.walk(ctx, &sale{t: t, op: txkind.Refund}, transitions, steps, StateRefundRef)
 }
 
 // Balance asks the card's issuer for the balance; it is shown, and printed
 // only when the customer asks.
 func (t *Terminal) Balance(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opBalance}, transitions, steps, StateWaitCard)
+	return t.walk(ctx, &sale{t: t, op: txkind.Balance}, transitions, steps, StateWaitCard)
 }
 
 // PreAuth holds an amount on the customer's card.
 func (t *Terminal) PreAuth(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opPreAuth}, transitions, steps, StateAmount)
+	return t.walk(ctx, &sale{t: t, op: txkind.PreAuth}, transitions, steps, StateAmount)
 }
 
 // originalSteps is each state's work of the transactions on an earlier one;
@@ -167,7 +118,7 @@ var originalSteps = map[State]step{
 // acted on.
 func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
-	digits, err := s.t.readDigits(ictx, ScreenOrigTrace, s.kind().title+" 原凭证号 Original trace", 6, maskNone)
+	digits, err := s.t.readDigits(ictx, ScreenOrigTrace, s.kind().Title+" 原凭证号 Original trace", 6, maskNone)
 	cancel()
 	if err != nil {
 		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
@@ -188,9 +139,7 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	}
 	// The original's own amount stands for a completion's until it is
 	// typed; completionAmount asks the rule book again with it.
-	op := s.kind()
-	op.limited = false
-	if msg, refused := s.t.canActOn(op, orig, orig.Amount); msg != "" {
+	if msg, refused := s.t.canActOn(s.kind(), false, orig, orig.Amount); msg != "" {
 		s.message = msg
 		if refused {
 			return EvRefused, nil
@@ -206,17 +155,10 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 		}
 		s.first.Card = emv.CardData{PAN: pan, Expiry: orig.Secret.Expiry, AID: nil, Label: orig.AppLabel}
 	}
-	if s.kind().journal == kindCompletion {
+	if s.kind() == txkind.Completion {
 		return EvNeedAmount, nil
 	}
 	return EvFound, nil
-}
-
-// ruleKinds is how the rule book (firmware/txrules) knows each journaled kind.
-var ruleKinds = map[journal.Kind]txrules.Kind{
-	journal.Sale: txrules.Sale, journal.Cash: txrules.Sale, journal.Void: txrules.Void, journal.Refund: txrules.Refund,
-	journal.PreAuth: txrules.PreAuth, journal.Balance: txrules.Balance, kindCompletion: txrules.Completion,
-	kindCompletionVoid: txrules.CompletionVoid, kindPreAuthVoid: txrules.PreAuthVoid,
 }
 
 // ruleState is where a journaled transaction stands for the rule book. A
@@ -249,7 +191,7 @@ func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint
 	if err != nil {
 		return o, 0, fmt.Errorf("terminal: %w", err)
 	}
-	o = txrules.Original{Kind: ruleKinds[orig.Kind], State: ruleState(orig.State), Amount: orig.Amount, Settled: orig.Batch != batch}
+	o = txrules.Original{Kind: txkind.RuleOf(string(orig.Kind)), State: ruleState(orig.State), Amount: orig.Amount, Settled: orig.Batch != batch}
 	for _, x := range all {
 		if x.OrigTrace != orig.Trace || x.Trace == orig.Trace {
 			continue
@@ -258,15 +200,15 @@ func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint
 		if st != txrules.Standing && st != txrules.InDoubt {
 			continue
 		}
-		switch x.Kind {
-		case journal.Refund:
+		switch txkind.RuleOf(string(x.Kind)) {
+		case txrules.Refund:
 			o.Refunded += x.Amount
-		case kindCompletion:
-			if orig.Kind == journal.PreAuth {
+		case txrules.Completion:
+			if o.Kind == txrules.PreAuth {
 				o.Completed, closedBy = true, x.Trace
 			}
-		case kindPreAuthVoid:
-			if orig.Kind == journal.PreAuth && o.State == txrules.Standing {
+		case txrules.PreAuthVoid:
+			if o.Kind == txrules.PreAuth && o.State == txrules.Standing {
 				o.State, closedBy = txrules.Voided, x.Trace
 			}
 		}
@@ -291,17 +233,18 @@ func (t *Terminal) limits() (*txrules.Limits, error) {
 	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spent}, nil
 }
 
-// canActOn asks the rule book whether op may act on orig for amount, and
-// says why not ("" when it may). refused reports a limit, which ends the
-// transaction as refused rather than failed.
-func (t *Terminal) canActOn(op operation, orig journal.Txn, amount int64) (msg string, refused bool) {
+// canActOn asks the rule book whether a transaction of kind k may act on
+// orig for amount, and says why not ("" when it may); limited: within the
+// binding's limits too, when k has them. refused reports a limit, which
+// ends the transaction as refused rather than failed.
+func (t *Terminal) canActOn(k *txkind.Kind, limited bool, orig journal.Txn, amount int64) (msg string, refused bool) {
 	o, closedBy, err := t.original(orig)
 	if err != nil {
 		t.log.Warn("rule book: original unreadable", "err", err)
 		return "存储故障 Journal error: call support", false
 	}
-	a := txrules.Action{Kind: ruleKinds[op.journal], Amount: amount, Original: &o}
-	if op.limited {
+	a := txrules.Action{Kind: k.Rule, Amount: amount, Original: &o}
+	if limited && k.Limited {
 		if a.Limits, err = t.limits(); err != nil {
 			return "参数错误 No parameters: bind again", true
 		}
@@ -355,13 +298,13 @@ func (t *Terminal) canActOn(op operation, orig journal.Txn, amount int64) (msg s
 func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := s.t.ui.EnterAmount(ctx, s.kind().Title, s.t.cfg.MaxAmount)
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
 	// Up to 115 % of the pre-authorization, within the per-sale and daily
 	// limits: refused here, before anything is sent.
-	if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+	if msg, _ := s.t.canActOn(s.kind(), true, s.orig, amount); msg != "" {
 		s.message = msg
 		return EvRefused, nil
 	}
@@ -379,7 +322,7 @@ func (s *sale) confirmOriginal(ctx context.Context) (Event, error) {
 	if s.amount != o.Amount {
 		lines = append(lines, "金额 Amount "+ui.Money(s.amount))
 	}
-	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().title, lines...)
+	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().Title, lines...)
 	if err != nil || !ok {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -411,11 +354,11 @@ func (s *sale) sendOnOriginal(ctx context.Context) (Event, error) {
 	if o.Method == journal.QR {
 		entry = acquirer.EntryQR
 	}
-	s.request = acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: s.first.Card.PAN, Expiry: o.Secret.Expiry, Entry: entry, OrigTrace: o.Trace, OrigBatch: o.Batch,
 		OrigRRN: o.RRN, OrigAuth: o.AuthCode, OrigDate: date.Format("0102")}
 	ev, err := s.exchange(ctx, journal.Completed)
-	if k := s.kind().journal; ev == EvHostApproved && (k == journal.Void || k == kindCompletionVoid) {
+	if ev == EvHostApproved && s.kind().Cancels {
 		if merr := s.markOriginalVoided(); merr != nil {
 			return ev, errors.Join(err, merr)
 		}
@@ -447,7 +390,7 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		}
 		// Something must be left of it to refund (the rule book): the
 		// amount is checked again once typed.
-		if msg, _ := s.t.canActOn(s.kind(), orig, 1); msg != "" {
+		if msg, _ := s.t.canActOn(s.kind(), true, orig, 1); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
@@ -517,7 +460,7 @@ func (t *Terminal) repairVoids() error {
 		state[x.Trace] = x.State
 	}
 	for _, x := range txns {
-		if (x.Kind != journal.Void && x.Kind != kindCompletionVoid) || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
+		if k := txkind.Named(string(x.Kind)); k == nil || !k.Cancels || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
 			continue
 		}
 		if _, err := t.journal.Update(x.OrigTrace, func(o *journal.Txn) { o.State = journal.Voided }); err != nil {

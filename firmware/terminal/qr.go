@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -38,7 +39,7 @@ var cardlessSteps = map[State]step{
 // confirm, send, and a poll for the result when the wallet asks the
 // customer to confirm on the phone.
 func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.QR, title: "扫码收款 QR SALE"}
+	s := &sale{t: t, op: txkind.QRSale, method: journal.QR}
 	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateQRAmount)
 }
 
@@ -47,21 +48,21 @@ func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
 // paper with F1), and a poll until the customer has paid, the merchant
 // cancels, or the time is up.
 func (t *Terminal) QRCollect(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.QR, merchantQR: true, title: "二维码收款 QR COLLECT"}
+	s := &sale{t: t, op: txkind.QRCollect, method: journal.QR, merchantQR: true}
 	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCollectAmount)
 }
 
 // CashSale records a sale paid in cash, so that settlement covers every
 // payment method.
 func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.CashMethod, title: "现金 CASH SALE"}
+	s := &sale{t: t, op: txkind.Cash, method: journal.CashMethod}
 	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCashAmount)
 }
 
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.title, s.amountLimit(methodOf(s.method, s.merchantQR)))
+	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(s.method, s.merchantQR)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -155,14 +156,14 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 
 // sendQR journals the payment, then sends the code to the host.
 func (s *sale) sendQR(ctx context.Context) (Event, error) {
-	s.request = acquirer.Request{Kind: acquirer.KindQRSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Entry: acquirer.EntryQR, QRCode: s.code.Text()}
 	return s.exchange(ctx, journal.Completed)
 }
 
 // openOrder journals the order, then asks the host to open it.
 func (s *sale) openOrder(ctx context.Context) (Event, error) {
-	s.request = acquirer.Request{Kind: acquirer.KindQRSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Entry: acquirer.EntryQR}
 	ev, err := s.exchange(ctx, journal.Completed)
 	if ev == EvHostApproved {
@@ -299,7 +300,7 @@ func (s *sale) query(ctx context.Context) (Event, bool, error) {
 	if err != nil {
 		return EvFail, true, fmt.Errorf("terminal: %w", err)
 	}
-	req := acquirer.Request{Kind: acquirer.KindQRQuery, Trace: trace, Batch: s.batch, Amount: s.amount,
+	req := acquirer.Request{Kind: hostKind(txkind.QRQuery), Trace: trace, Batch: s.batch, Amount: s.amount,
 		Currency: s.t.cfg.Currency, Entry: acquirer.EntryQR, OrigTrace: s.trace, OrigBatch: s.batch, Time: s.t.cfg.Now()}
 	hctx, cancel := s.withTimeout(ctx, s.t.cfg.HostTimeout)
 	resp, err := s.t.host.Do(hctx, req)
@@ -352,7 +353,7 @@ func (s *sale) cancelOrder(ctx context.Context) (Event, error) {
 func (s *sale) confirmCash(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := s.t.ui.Confirm(ctx, ScreenCashConfirm, "现金 CASH SALE", "已收现金 Cash received:", ui.Money(s.amount))
+	ok, err := s.t.ui.Confirm(ctx, ScreenCashConfirm, s.kind().Title, "已收现金 Cash received:", ui.Money(s.amount))
 	if err != nil || !ok {
 		return EvCancel, ignoreCancel(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -43,15 +44,14 @@ type sale struct {
 	method  journal.Method
 	message string // shown on a final screen
 
-	title      string  // the amount screen's title of a cardless sale
 	note       string  // why the last scan was refused
 	code       qr.Code // the customer's payment code
 	merchantQR bool    // the customer scans the terminal's code
 	payload    string  // the merchant code shown
 
-	op       operation   // what kind of transaction (the zero value is a sale)
-	orig     journal.Txn // the original of a void, refund found in the journal, completion
-	origRRN  string      // a refund's reference: the original's RRN and date (MMDD)
+	op       *txkind.Kind // what kind of transaction (nil: a card sale)
+	orig     journal.Txn  // the original of a void, refund found in the journal, completion
+	origRRN  string       // a refund's reference: the original's RRN and date (MMDD)
 	origDate string
 	masked   string   // the masked card number when no card was read (void, completion)
 	cardMode cardMode // which ways of presenting the card the sale still accepts
@@ -100,20 +100,20 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, ignoreCancel(err)
 	}
 	s.amount = amount
-	if s.kind().journal == journal.Refund && s.orig.Trace != 0 {
+	if s.kind() == txkind.Refund && s.orig.Trace != 0 {
 		// A refund of this terminal's sale: no more than what is left of
 		// it (the rule book), before the card is read.
-		if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+		if msg, _ := s.t.canActOn(s.kind(), true, s.orig, amount); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
 	}
-	if !s.kind().limited {
+	if !s.kind().Limited {
 		return EvAmount, nil
 	}
 	// The binding's limits refuse a sale before it reaches the card.
@@ -128,7 +128,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 func (s *sale) confirm(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().title, "金额 Amount:", ui.Money(s.amount))
+	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().Title, "金额 Amount:", ui.Money(s.amount))
 	if err != nil || !ok {
 		return EvCancel, ignoreCancel(err)
 	}
@@ -255,8 +255,8 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 // presentScreen asks for the card the way the sale still accepts it.
 func (s *sale) presentScreen(ctx context.Context) error {
 	what := ui.Money(s.amount)
-	if s.kind().noAmount {
-		what = s.kind().title
+	if s.kind().NoAmount {
+		what = s.kind().Title
 	}
 	if s.staleCard {
 		return s.t.ui.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
@@ -306,7 +306,7 @@ func (s *sale) cardEvent(ctx context.Context, e hal.CardEvent) (Event, error) {
 
 func (s *sale) txn() emv.Transaction {
 	s.t.seq++
-	return emv.Transaction{Type: s.kind().emv, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return emv.Transaction{Type: emv.TxnType(s.kind().EMV), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Country: s.t.cfg.Country, Time: s.t.cfg.Now(), Sequence: s.t.seq}
 }
 
@@ -389,7 +389,7 @@ func (s *sale) entryMode() acquirer.EntryMode {
 
 func (s *sale) chipRequest() acquirer.Request {
 	c := s.first.Card
-	return acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: c.PAN, Expiry: c.Expiry, PANSeq: c.PANSequence, Track2: c.Track2, Entry: s.entryMode(),
 		PIN: s.first.PINBlock, ICCData: s.first.ICCData, OrigRRN: s.origRRN, OrigDate: s.origDate}
 }
@@ -426,7 +426,7 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	s.first.Card = emv.CardData{PAN: pan, Expiry: expiry}
-	s.request = acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
 	return EvGoOnline, nil
 }
@@ -462,7 +462,7 @@ func (s *sale) begin() error {
 		masked = s.masked
 	}
 	return s.t.journal.Begin(journal.Txn{
-		Trace: trace, Batch: batch, Kind: s.kind().journal, Method: s.method, Amount: s.amount,
+		Trace: trace, Batch: batch, Kind: journal.Kind(s.kind().Name), Method: s.method, Amount: s.amount,
 		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
 		PINVerified: s.request.PIN != nil,
@@ -514,7 +514,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 			s.message = "网络不通 Cannot reach the bank: check the network"
 			return EvNotSent, err
 		}
-		if !s.kind().reversible {
+		if s.kind().Reversal != txkind.Reverse {
 			// Nothing moved (a balance inquiry): nothing to reverse.
 			if _, jerr := s.t.journal.Update(s.trace, func(x *journal.Txn) {
 				x.State, x.Reason = journal.Declined, "no answer: "+err.Error()
@@ -536,7 +536,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	}
 	s.resp = resp
 	s.balance = resp.Balance
-	if s.method == journal.QR && s.kind().host == acquirer.KindSale && resp.Code == qrInProgress {
+	if s.kind().Polls && resp.Code == qrInProgress {
 		// Open until the customer pays: still pending in the journal, so a
 		// power cut now reverses it at the next boot.
 		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
@@ -622,7 +622,7 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 // afterCard sends a finished balance inquiry to its screen instead of the
 // receipt.
 func (s *sale) afterCard(ev Event, err error) (Event, error) {
-	if ev == EvCardOK && s.kind().host == acquirer.KindBalance {
+	if ev == EvCardOK && s.kind() == txkind.Balance {
 		return EvBalance, err
 	}
 	return ev, err
@@ -656,14 +656,14 @@ func (s *sale) receipt() receipt.Receipt {
 	if s.method == journal.QR {
 		masked = "" // the slip names the wallet, never the customer's code
 	}
-	x := journal.Txn{Kind: s.kind().journal, Method: s.method, MaskedPAN: masked, AID: hexUpper(c.AID), AppLabel: c.Label,
+	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: hexUpper(c.AID), AppLabel: c.Label,
 		TC: hexUpper(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
 		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
 	if len(s.final.Cryptogram) == 0 {
 		x.TC = hexUpper(s.first.Cryptogram)
 	}
 	r := s.t.slipReceipt(x)
-	r.Kind = s.kind().receipt
+	r.Kind = s.kind().Receipt.EN
 	return r
 }
 
@@ -749,13 +749,13 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	switch state {
 	case StateApproved:
 		lines := []string{ui.Money(s.amount)}
-		if s.kind().noAmount {
+		if s.kind().NoAmount {
 			lines = []string{"余额 Balance " + ui.Money(s.balance)}
 		}
 		if s.resp.AuthCode != "" {
 			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
 		}
-		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
+		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().Booked().Title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
 		return
 	case StateDeclined:
 		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)

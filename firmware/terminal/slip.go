@@ -9,6 +9,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/txkind"
 )
 
 // ScreenTearOff asks the merchant to tear off the merchant copy before the
@@ -115,7 +116,10 @@ func hexUpper(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
 // printed, from the journal alone.
 func (t *Terminal) slipReceipt(x journal.Txn) receipt.Receipt {
 	name, mid, tid := t.identity()
-	kind := receiptKinds[x.Kind]
+	kind := ""
+	if k := txkind.Named(string(x.Kind)); k != nil {
+		kind = k.Receipt.EN
+	}
 	if kind == "" {
 		kind = strings.ToUpper(string(x.Kind))
 	}
@@ -141,12 +145,3 @@ func (t *Terminal) slipReceipt(x journal.Txn) receipt.Receipt {
 	}
 	return r
 }
-
-// receiptKinds names every journaled kind as the slip does.
-var receiptKinds = func() map[journal.Kind]string {
-	m := map[journal.Kind]string{journal.Cash: "CASH"}
-	for _, op := range []operation{opSale, opRefund, opBalance, opPreAuth, opVoid, opCompletion, opCompletionVoid, opPreAuthVoid} {
-		m[op.journal] = op.receipt
-	}
-	return m
-}()

@@ -258,7 +258,7 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 }
 
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
-	req := acquirer.Request{Kind: hostKind(r), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
+	req := acquirer.Request{Kind: hostKind(journaledKind(r)), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
 		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created,
 		PINEntered: r.PINVerified}
@@ -384,7 +384,7 @@ func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]
 		// transaction, whose PIN block needs the new day's keys.
 		_ = t.signOnNow(ctx)
 	}
-	if t.binding != nil && s.kind().limited {
+	if t.binding != nil && s.kind().Limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)
 			s.message = x.ZH + " " + x.EN

@@ -18,6 +18,7 @@ import (
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -130,9 +131,10 @@ func (a *app) interactive(ctx context.Context, stdin io.Reader, stdout, stderr i
 }
 
 // hostKinds are the kinds of record the host summary counts, every one the
-// terminal sends (docs/scenarios.md names them).
-var hostKinds = []string{"sale", "void", "refund", "QR sale", "balance", "pre-authorization",
-	"pre-authorization completion", "pre-authorization void", "reversal", "settlement", "batch-upload"}
+// terminal sends: the transaction kinds as the host names them
+// (firmware/txkind), then reversals, settlement and batch upload
+// (docs/scenarios.md names them).
+var hostKinds = append(txkind.HostNames(), "reversal", "settlement", "batch-upload")
 
 // command carries out one typed line; it returns true on quit. Its
 // answers go to out while the screens wait.
