@@ -45,7 +45,7 @@ func cardDeclineReason(tvr [5]byte) (screen, slip string) {
 func (s *sale) printDeclineSlip(ctx context.Context, reason string) {
 	r := s.receipt()
 	r.Approved, r.Declined, r.TC, r.ARQC, r.CVM = false, reason, "", "", receipt.CVMUnstated
-	if err := s.t.printWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
 		s.t.log.Warn("decline slip not printed", "err", err)
 	}
 }

@@ -2,11 +2,11 @@ package terminal
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"kpos/firmware/binding"
+	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -30,7 +30,7 @@ func (t *Terminal) Menu(ctx context.Context) error {
 	i, err := t.ui.Choose(ictx, ScreenMenu, "菜单 Menu", menuEntries)
 	cancel()
 	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	switch i {
 	case 0:
@@ -59,13 +59,6 @@ func (t *Terminal) Menu(ctx context.Context) error {
 	return err
 }
 
-func ignoreTimeout(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil
-	}
-	return err
-}
-
 // Settings shows the binding, the settlement account, and unbinds.
 func (t *Terminal) Settings(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
@@ -73,11 +66,11 @@ func (t *Terminal) Settings(ctx context.Context) error {
 		[]string{"绑定状态 Binding status", "结算账户 Settlement account", "解绑 Unbind"})
 	cancel()
 	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if t.binding == nil {
 		_ = t.ui.Show(ctx, ScreenBindingStatus, "绑定状态 Binding", "本机未使用K码绑定 This terminal is not bound by K code")
-		t.anyKey(ctx, t.cfg.InputTimeout)
+		t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 		return nil
 	}
 	switch i {
@@ -115,7 +108,7 @@ func (t *Terminal) showBinding(ctx context.Context) {
 		lines = append(lines, w.ZH+" "+w.EN)
 	}
 	_ = t.ui.Show(ctx, ScreenBindingStatus, "绑定状态 Binding", lines...)
-	t.anyKey(ctx, t.cfg.InputTimeout)
+	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 }
 
 // settlementAccount shows the merchant's settlement account. A new one is
@@ -136,13 +129,13 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 	}
 	pan, typed, err := t.accountCard(ictx)
 	if err != nil || (pan.IsZero() && !typed) {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if typed {
 		var number string
-		number, err = t.readDigits(ictx, ScreenAccountNumber, "结算卡号 Card number", 19, maskCard)
+		number, err = t.panel.ReadDigits(ictx, ScreenAccountNumber, "结算卡号 Card number", 19, panel.MaskCard)
 		if err != nil {
-			return ignoreCancel(ignoreTimeout(ictx, err))
+			return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 		}
 		pan, err = binding.ParseAccountNumber(number)
 	}
@@ -154,14 +147,14 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 		hcancel()
 		if err == nil {
 			_ = t.ui.Show(ctx, ScreenAccount, "结算账户已设置 Account set", acct.String())
-			t.anyKey(ctx, t.cfg.InputTimeout)
+			t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 			return nil
 		}
 	}
 	t.log.Warn("settlement account not set", "err", err)
 	x := binding.Explain(err)
-	_ = t.ui.Show(ctx, ScreenBindError, "结算账户 Settlement account", x.ZH, x.EN)
-	t.anyKey(ctx, t.cfg.InputTimeout)
+	_ = t.ui.Show(ctx, bindflow.ScreenBindError, "结算账户 Settlement account", x.ZH, x.EN)
+	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 	return nil
 }
 
@@ -169,7 +162,7 @@ func (t *Terminal) settlementAccount(ctx context.Context) error {
 // (typed is true); CANCEL and the time running out give neither.
 func (t *Terminal) accountCard(ctx context.Context) (pan hal.PAN, typed bool, err error) {
 	ictx, stop := context.WithCancel(ctx)
-	keys, waitKeys := t.keyFeed(ictx)
+	keys, waitKeys := t.panel.KeyFeed(ictx)
 	cards := make(chan hal.CardEvent)
 	readerDone := make(chan struct{})
 	defer func() { stop(); waitKeys(); <-readerDone }()
@@ -216,14 +209,14 @@ func (t *Terminal) accountCard(ctx context.Context) (pan hal.PAN, typed bool, er
 
 // unbind wipes the binding after the merchant's password.
 func (t *Terminal) unbind(ctx context.Context) error {
-	if !t.merchantPassword(ctx, "解绑 Unbind", ScreenBindError) {
+	if !t.merchantPassword(ctx, "解绑 Unbind", bindflow.ScreenBindError) {
 		return nil
 	}
 	// Reversals owed go out under the current keys, which unbinding wipes.
 	if err := t.FlushReversals(ctx); err != nil {
 		t.log.Warn("unbind refused: reversals pending", "err", err)
-		_ = t.ui.Show(ctx, ScreenBindError, "解绑 Unbind", "冲正未完成，不能解绑 Reversals pending: check the network, then unbind")
-		t.anyKey(ctx, t.cfg.InputTimeout)
+		_ = t.ui.Show(ctx, bindflow.ScreenBindError, "解绑 Unbind", "冲正未完成，不能解绑 Reversals pending: check the network, then unbind")
+		t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 		return nil
 	}
 	hctx, hcancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
@@ -234,46 +227,4 @@ func (t *Terminal) unbind(ctx context.Context) error {
 	}
 	_ = t.ui.Show(ctx, ScreenUnbound, "已解绑 Unbound", "密钥和参数已清除 Keys and parameters wiped")
 	return nil
-}
-
-// How typed digits are shown.
-const (
-	maskAll  = iota // a password: stars only
-	maskCard        // a card number: the first six and the digit just typed
-	maskNone        // a trace or reference number: shown as typed
-)
-
-// readDigits reads up to max digits, shown masked.
-func (t *Terminal) readDigits(ctx context.Context, id, title string, max int, mask int) (string, error) {
-	var digits []byte
-	for {
-		shown := []byte(strings.Repeat("*", len(digits)))
-		if mask == maskNone {
-			shown = append(shown[:0], digits...)
-		}
-		if mask == maskCard {
-			for i := range digits {
-				if i < 6 || i == len(digits)-1 {
-					shown[i] = digits[i]
-				}
-			}
-		}
-		if err := t.ui.Show(ctx, id, title, string(shown), "确认[ENTER] 取消[CANCEL]"); err != nil {
-			return "", err
-		}
-		k, err := t.ui.Key(ctx)
-		if err != nil {
-			return "", err
-		}
-		switch {
-		case k.IsDigit() && len(digits) < max:
-			digits = append(digits, byte(k))
-		case k == hal.KeyClear && len(digits) > 0:
-			digits = digits[:len(digits)-1]
-		case k == hal.KeyCancel:
-			return "", ui.ErrCancelled
-		case k == hal.KeyEnter && len(digits) > 0:
-			return string(digits), nil
-		}
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/bindflow"
 	"kpos/hal"
 )
 
@@ -23,9 +24,9 @@ func TestUnbindFromTheMenu(t *testing.T) {
 		wantShown string
 	}{
 		{name: "right password", password: "123456", typed: "123456", want: binding.StateBlank, wantShown: ScreenUnbound},
-		{name: "wrong password", password: "123456", typed: "999999", want: binding.StateBound, wantShown: ScreenBindError},
-		{name: "no password set", typed: "", want: binding.StateBound, wantShown: ScreenBindError},
-		{name: "reversal owed", password: "1", typed: "1", reversal: true, want: binding.StateBound, wantShown: ScreenBindError},
+		{name: "wrong password", password: "123456", typed: "999999", want: binding.StateBound, wantShown: bindflow.ScreenBindError},
+		{name: "no password set", typed: "", want: binding.StateBound, wantShown: bindflow.ScreenBindError},
+		{name: "reversal owed", password: "1", typed: "1", reversal: true, want: binding.StateBound, wantShown: bindflow.ScreenBindError},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,7 +75,7 @@ func TestSettlementAccount(t *testing.T) {
 		masked string
 	}{
 		{name: "typed", typed: "6222021234567890128", want: ScreenAccount, masked: "622202*********0128"},
-		{name: "typo", typed: "6222021234567890129", want: ScreenBindError},
+		{name: "typo", typed: "6222021234567890129", want: bindflow.ScreenBindError},
 		{name: "swiped", swipe: "6222021234567890128=30122011234", want: ScreenAccount, masked: "622202*********0128"},
 	}
 	for _, c := range cases {

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
 	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
@@ -118,10 +119,10 @@ var originalSteps = map[State]step{
 // acted on.
 func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
-	digits, err := s.t.readDigits(ictx, ScreenOrigTrace, s.kind().Title+" 原凭证号 Original trace", 6, maskNone)
+	digits, err := s.t.panel.ReadDigits(ictx, ScreenOrigTrace, s.kind().Title+" 原凭证号 Original trace", 6, panel.MaskNone)
 	cancel()
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	n, _ := strconv.ParseUint(digits, 10, 32)
 	orig, err := s.t.journal.Get(uint32(n))
@@ -300,7 +301,7 @@ func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	defer cancel()
 	amount, err := s.t.ui.EnterAmount(ctx, s.kind().Title, s.t.cfg.MaxAmount)
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	// Up to 115 % of the pre-authorization, within the per-sale and daily
 	// limits: refused here, before anything is sent.
@@ -324,7 +325,7 @@ func (s *sale) confirmOriginal(ctx context.Context) (Event, error) {
 	}
 	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().Title, lines...)
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }
@@ -377,9 +378,9 @@ func (s *sale) markOriginalVoided() error {
 func (s *sale) enterReference(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ref, err := s.t.readDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号或凭证号 Original RRN or trace", 12, maskNone)
+	ref, err := s.t.panel.ReadDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号或凭证号 Original RRN or trace", 12, panel.MaskNone)
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if len(ref) <= 6 {
 		n, _ := strconv.ParseUint(ref, 10, 32)
@@ -401,9 +402,9 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		s.orig, s.origRRN, s.origDate = orig, orig.RRN, date.Format("0102")
 		return EvEntered, nil
 	}
-	date, err := s.t.readDigits(ictx, ScreenRefundDate, "退货 REFUND 原交易日期 Original date (MMDD)", 4, maskNone)
+	date, err := s.t.panel.ReadDigits(ictx, ScreenRefundDate, "退货 REFUND 原交易日期 Original date (MMDD)", 4, panel.MaskNone)
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if _, perr := time.Parse("0102", date); perr != nil || len(date) != 4 {
 		s.message = "日期无效 Not a date: type MMDD"
@@ -437,7 +438,7 @@ func (s *sale) showBalance(ctx context.Context) (Event, error) {
 	}
 	r := s.receipt()
 	r.Amount = s.balance
-	if err := s.t.printWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
 		s.t.log.Warn("balance not printed", "err", err)
 	}
 	return EvPrinted, nil

@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -64,7 +65,7 @@ func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	defer cancel()
 	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(s.method, s.merchantQR)))
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	s.amount = amount
 	if msg, err := s.t.allow(methodOf(s.method, s.merchantQR), amount); err != nil {
@@ -78,7 +79,7 @@ func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 // scanCode waits for the customer's code. Anything that is not a payment
 // code gets a retry prompt and another scan; it is never sent.
 func (s *sale) scanCode(ctx context.Context) (Event, error) {
-	if s.t.scans == nil {
+	if !s.t.panel.HasScanner() {
 		s.message = "本机无扫码器 This terminal has no scanner"
 		return EvFail, errors.New("terminal: no scanner")
 	}
@@ -93,8 +94,8 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	ictx, stop := context.WithCancel(ctx)
-	keys, waitKeys := s.t.keyFeed(ictx)
-	scans, waitScans := s.t.scanFeed(ictx)
+	keys, waitKeys := s.t.panel.KeyFeed(ictx)
+	scans, waitScans := s.t.panel.ScanFeed(ictx)
 	defer func() { stop(); waitKeys(); waitScans() }()
 	for {
 		select {
@@ -112,12 +113,12 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 }
 
 // classify decides what a scan was.
-func (s *sale) classify(ctx context.Context, r scanResult) (Event, error) {
+func (s *sale) classify(ctx context.Context, r panel.Scan) (Event, error) {
 	s.note = ""
-	if r.err != nil {
+	if r.Err != nil {
 		s.note = "无法识别，请重新扫描 Unreadable: hold the code steady and scan again"
-		s.t.log.Info("scan unreadable", "err", r.err)
-	} else if code, err := qr.Classify(r.text); err != nil {
+		s.t.log.Info("scan unreadable", "err", r.Err)
+	} else if code, err := qr.Classify(r.Text); err != nil {
 		x := binding.Explain(err)
 		s.note = x.ZH + " " + x.EN
 		s.t.log.Info("scanned code refused", "err", err)
@@ -145,7 +146,7 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 			s.message = "等待超时 Timed out"
 			return EvCancel, nil
 		}
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	if !ok {
 		s.code = qr.Code{}
@@ -216,7 +217,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := s.t.keyFeed(ictx)
+	keys, wait := s.t.panel.KeyFeed(ictx)
 	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
@@ -230,7 +231,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 			case hal.KeyCancel:
 				s.message = "订单已取消 Order cancelled"
 				return EvCancel, nil
-			case KeyAlpha:
+			case hal.KeyF1:
 				s.printCode(ctx)
 				_ = s.t.ui.ShowScreen(ctx, scr)
 			}
@@ -252,7 +253,7 @@ func (s *sale) printCode(ctx context.Context) {
 		{QR: s.payload, Align: hal.AlignCenter},
 		{Text: "请扫码付款 Scan to pay", Align: hal.AlignCenter, Feed: 3, Cut: true},
 	}}
-	if err := s.t.printWhole(ctx, doc); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, doc); err != nil {
 		s.t.log.Warn("merchant code not printed", "err", err)
 	}
 }
@@ -264,7 +265,7 @@ func (s *sale) pollQR(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := s.t.keyFeed(ictx)
+	keys, wait := s.t.panel.KeyFeed(ictx)
 	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
@@ -355,7 +356,7 @@ func (s *sale) confirmCash(ctx context.Context) (Event, error) {
 	defer cancel()
 	ok, err := s.t.ui.Confirm(ctx, ScreenCashConfirm, s.kind().Title, "已收现金 Cash received:", ui.Money(s.amount))
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }

@@ -15,6 +15,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -102,7 +103,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
 	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(journal.Chip, false)))
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	s.amount = amount
 	if s.kind() == txkind.Refund && s.orig.Trace != 0 {
@@ -130,7 +131,7 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 	defer cancel()
 	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().Title, "金额 Amount:", ui.Money(s.amount))
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }
@@ -188,7 +189,7 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 			}
 		}
 	}()
-	keys, waitKeys := s.t.keyFeed(readerCtx)
+	keys, waitKeys := s.t.panel.KeyFeed(readerCtx)
 	defer func() { stopReader(); waitKeys(); <-readerDone }()
 	present := func() bool {
 		p, err := s.t.dev.Reader.Present(ctx)
@@ -685,32 +686,6 @@ func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	return EvPrinted, nil
 }
 
-// printWhole prints doc; when the paper runs out it asks for paper and
-// prints the whole document again once the printer is ready.
-func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
-	for {
-		err := t.dev.Printer.Print(ctx, doc)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, hal.ErrPaperOut) && !errors.Is(err, hal.ErrCoverOpen) {
-			return err
-		}
-		_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-		msg := "请装纸 Load paper, then press ENTER"
-		if errors.Is(err, hal.ErrCoverOpen) {
-			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
-		}
-		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
-		if kerr != nil {
-			return kerr
-		}
-		if !ok {
-			return err
-		}
-	}
-}
-
 func (s *sale) waitRemoval(ctx context.Context) (Event, error) {
 	s.awaitRemoval(ctx)
 	return EvRemoved, nil
@@ -783,13 +758,6 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	}
 	s.awaitRemoval(ctx)
 	// The outcome stays on the screen until the next key or a short pause.
-}
-
-func ignoreCancel(err error) error {
-	if errors.Is(err, ui.ErrCancelled) {
-		return nil
-	}
-	return err
 }
 
 // prefilledKeypad replays keys pressed before the amount screen, then reads

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/merchantpw"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -84,7 +85,7 @@ func (t *Terminal) Settle(ctx context.Context) error {
 	st := t.settler()
 	if st == nil {
 		_ = t.ui.Show(ctx, ScreenSettleError, "结算 Settlement", "本机不能结算 This terminal cannot settle: call support")
-		t.anyKey(ctx, t.cfg.InputTimeout)
+		t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 		return nil
 	}
 	if !t.settling() {
@@ -103,7 +104,7 @@ func (t *Terminal) Settle(ctx context.Context) error {
 			fmt.Sprintf("撤销 Voids %d %s", tot.Voids.Count, ui.Money(tot.Voids.Amount)))
 		cancel()
 		if err != nil || !ok {
-			return ignoreCancel(ignoreTimeout(ictx, err))
+			return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 		}
 	}
 	return t.runSettlement(ctx, st)
@@ -117,7 +118,7 @@ func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error 
 	if errors.Is(err, ErrReversalsPending) {
 		t.log.Warn("settlement waits for the reversals", "err", err)
 		_ = t.ui.Show(ctx, ScreenSettleError, "结算未完成 Not settled", "冲正未完成 Reversals pending: check the network, then settle again")
-		t.anyKey(ctx, t.cfg.InputTimeout)
+		t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 		return nil
 	}
 	switch {
@@ -132,7 +133,7 @@ func (t *Terminal) runSettlement(ctx context.Context, st *settle.Settler) error 
 			"结算将自动继续 The settlement continues when the bank answers; no sale until then")
 	}
 	_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-	t.anyKey(ctx, t.cfg.InputTimeout)
+	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 	return nil
 }
 
@@ -202,7 +203,7 @@ func (t *Terminal) showSettled(ctx context.Context, r settle.Report, err error) 
 	}
 	_ = t.dev.Indicator.Signal(ctx, hal.SignalApproved)
 	_ = t.ui.Show(ctx, ScreenSettled, "结算完成 Settled", lines...)
-	t.anyKey(ctx, t.cfg.InputTimeout)
+	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 }
 
 // settleIfDue settles at the binding's settlement time: when the time
@@ -251,7 +252,7 @@ func (t *Terminal) SettleMenu(ctx context.Context) error {
 	i, err := t.ui.Choose(ictx, ScreenMenuSettle, "结算/重打印 Settlement & reprint", reprintEntries)
 	cancel()
 	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	switch i {
 	case 0:
@@ -285,10 +286,10 @@ func (t *Terminal) ReprintLast(ctx context.Context) error {
 // ReprintTrace prints the receipt of a trace number typed by the merchant.
 func (t *Terminal) ReprintTrace(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	digits, err := t.readDigits(ictx, ScreenReprintTrace, "重打印 Reprint 凭证号 Trace", 6, maskNone)
+	digits, err := t.panel.ReadDigits(ictx, ScreenReprintTrace, "重打印 Reprint 凭证号 Trace", 6, panel.MaskNone)
 	cancel()
 	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	n, _ := strconv.ParseUint(digits, 10, 32)
 	return t.reprint(ctx, uint32(n))
@@ -315,7 +316,7 @@ func (t *Terminal) ReprintSettlement(ctx context.Context) error {
 
 func (t *Terminal) nothing(ctx context.Context, msg string) {
 	_ = t.ui.Show(ctx, ScreenNothing, "重打印 Reprint", msg)
-	t.anyKey(ctx, t.cfg.InputTimeout)
+	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 }
 
 // printable reports whether x has a receipt.
@@ -338,7 +339,7 @@ func (t *Terminal) reprint(ctx context.Context, trace uint32) error {
 		return fmt.Errorf("terminal: %w", err)
 	}
 	_ = t.ui.Show(ctx, ui.Printing, "重打印 Reprint", fmt.Sprintf("凭证号 Trace %06d", trace), "打印中 Printing")
-	if err := t.printWhole(ctx, receipt.Build(journalReceipt(t, x), receipt.MerchantCopy)); err != nil {
+	if err := t.panel.PrintWhole(ctx, receipt.Build(journalReceipt(t, x), receipt.MerchantCopy)); err != nil {
 		t.log.Warn("reprint not printed", "trace", trace, "err", err)
 	}
 	return nil
@@ -366,7 +367,7 @@ func (t *Terminal) merchantPassword(ctx context.Context, title, errScreen string
 	refuse := func(id string, lines ...string) bool {
 		_ = t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
 		_ = t.ui.Show(ctx, id, title, lines...)
-		t.anyKey(ctx, t.cfg.InputTimeout)
+		t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 		return false
 	}
 	if t.password == nil {
@@ -385,7 +386,7 @@ func (t *Terminal) merchantPassword(ctx context.Context, title, errScreen string
 		return locked(until)
 	}
 	ictx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	pw, err := t.readDigits(ictx, ScreenPassword, title+" 商户密码 Merchant password", 12, maskAll)
+	pw, err := t.panel.ReadDigits(ictx, ScreenPassword, title+" 商户密码 Merchant password", 12, panel.MaskAll)
 	cancel()
 	if err != nil {
 		return false
@@ -422,7 +423,7 @@ func (t *Terminal) PreAuthMenu(ctx context.Context) error {
 	i, err := t.ui.Choose(ictx, ScreenMenuMore, "余额/预授权 Balance & pre-auth", preAuthEntries)
 	cancel()
 	if err != nil {
-		return ignoreCancel(ignoreTimeout(ictx, err))
+		return panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	switch i {
 	case 0:

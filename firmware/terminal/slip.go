@@ -20,15 +20,15 @@ const ScreenTearOff = "tear-off"
 // key or TearOffTimeout before the cardholder copy, so the two do not come
 // out as one strip.
 func (t *Terminal) printCopies(ctx context.Context, r receipt.Receipt) error {
-	if err := t.printWhole(ctx, receipt.Build(r, receipt.MerchantCopy)); err != nil {
+	if err := t.panel.PrintWhole(ctx, receipt.Build(r, receipt.MerchantCopy)); err != nil {
 		return err
 	}
 	_ = t.ui.Show(ctx, ScreenTearOff, "请撕下商户存根 Tear off the merchant copy", "按任意键打印持卡人存根 Any key: cardholder copy")
-	t.anyKey(ctx, t.cfg.TearOffTimeout)
+	t.panel.AnyKey(ctx, t.cfg.TearOffTimeout)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return t.printWhole(ctx, receipt.Build(r, receipt.CustomerCopy))
+	return t.panel.PrintWhole(ctx, receipt.Build(r, receipt.CustomerCopy))
 }
 
 // cryptogramKind names a cryptogram by its CID (EMV Book 3, 9F27 bits 8-7):

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/panel"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -123,11 +124,10 @@ type Terminal struct {
 	cfg     Config
 	dev     Devices
 	ui      *ui.UI
+	panel   *panel.Panel // display, keypad, scanner, printer and lights, shared with the menus
 	kernel  Kernel
 	host    Host
 	pin     PINKeys
-	keys    *keyBuffer
-	scans   *scanBuffer // nil without a scanner
 	journal *journal.Journal
 	log     *slog.Logger
 	seq     uint32
@@ -142,15 +142,13 @@ type Terminal struct {
 // New returns a terminal wired to its dependencies.
 func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal, opts ...Option) *Terminal {
 	cfg.defaults()
-	kb := &keyBuffer{keypad: dev.Keypad}
-	dev.Keypad = kb
-	var sb *scanBuffer
+	p := panel.New(dev.Display, dev.Keypad, dev.Scanner, dev.Printer, dev.Indicator, cfg.Display)
+	dev.Keypad = p.Keypad
 	if dev.Scanner != nil {
-		sb = &scanBuffer{scanner: dev.Scanner}
-		dev.Scanner = sb
+		dev.Scanner = p.Scanner
 	}
-	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb).Sized(cfg.Display), kernel: kernel, host: host,
-		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger}
+	t := &Terminal{cfg: cfg, dev: dev, ui: p.UI, panel: p, kernel: kernel, host: host,
+		pin: keys, journal: j, log: cfg.Logger}
 	for _, o := range opts {
 		o(t)
 	}
