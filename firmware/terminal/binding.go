@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/terminal/menu"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -43,13 +43,8 @@ type Option func(*Terminal)
 func WithBinding(b Binding) Option { return func(t *Terminal) { t.binding = b } }
 
 // MerchantPassword checks the merchant's password and keeps its attempt
-// limit (firmware/merchantpw.Guard). Check returns nil for the right
-// password; any error refuses (merchantpw.ErrWrong, ErrLocked, ErrNotSet,
-// ErrUnrecorded). Locked returns the end of a lock, zero when none.
-type MerchantPassword interface {
-	Check(password string) error
-	Locked() (time.Time, error)
-}
+// limit (firmware/merchantpw.Guard; menu.Password says how).
+type MerchantPassword = menu.Password
 
 // WithMerchantPassword sets the merchant's password, which void, refund,
 // settlement and unbinding ask for. Without it the terminal refuses them.
@@ -59,21 +54,13 @@ func WithMerchantPassword(p MerchantPassword) Option {
 
 // More screen IDs, for binding, the menu and QR payments.
 const (
-	ScreenSuspended     = "suspended"      // expired or revoked: sales stopped
-	ScreenRefused       = "refused"        // a limit or the binding refused a sale before it started
-	ScreenMenu          = "menu"           // the merchant menu
-	ScreenSettings      = "settings"       // settings menu
-	ScreenBindingStatus = "binding-status" // what the binding is
-	ScreenAccount       = "settlement-account"
-	ScreenAccountNumber = "account-number"  // type the settlement card number
-	ScreenPassword      = "password"        // the merchant's password
-	ScreenPasswordLock  = "password-locked" // too many wrong passwords: locked for a while
-	ScreenUnbound       = "unbound"
-	ScreenQRScan        = "qr-scan"    // scan the customer's payment code
-	ScreenQRRetry       = "qr-retry"   // that was not a payment code
-	ScreenQRConfirm     = "qr-confirm" // amount, payee and code: confirm
-	ScreenQRShow        = "qr-show"    // the merchant code on the display
-	ScreenCashConfirm   = "cash-confirm"
+	ScreenSuspended   = "suspended"  // expired or revoked: sales stopped
+	ScreenRefused     = "refused"    // a limit or the binding refused a sale before it started
+	ScreenQRScan      = "qr-scan"    // scan the customer's payment code
+	ScreenQRRetry     = "qr-retry"   // that was not a payment code
+	ScreenQRConfirm   = "qr-confirm" // amount, payee and code: confirm
+	ScreenQRShow      = "qr-show"    // the merchant code on the display
+	ScreenCashConfirm = "cash-confirm"
 )
 
 // identity is who the terminal is on receipts and screens: the binding's

@@ -43,65 +43,56 @@ func journaledKind(t journal.Txn) *txkind.Kind {
 
 // More screen IDs, for the merchant's day.
 const (
-	ScreenInsertCard    = "insert-card"    // contactless refused: insert the card
-	ScreenSeePhone      = "see-phone"      // the phone wallet asks its holder to look, then tap again
-	ScreenFallback      = "swipe-card"     // the chip cannot be read: swipe the card
-	ScreenMenuMore      = "menu-preauth"   // balance and pre-authorization menu
-	ScreenMenuSettle    = "menu-settle"    // settlement and reprint menu
-	ScreenWrongPassword = "wrong-password" // the merchant's password was wrong
-	ScreenOrigTrace     = "orig-trace"     // type the original's trace number
-	ScreenOrigConfirm   = "orig-confirm"   // the original shown: confirm
-	ScreenRefundRRN     = "refund-rrn"     // type the original's reference number
-	ScreenRefundDate    = "refund-date"    // type the original's date (MMDD)
-	ScreenBalance       = "balance"        // the balance, printed only if asked
-	ScreenReprintTrace  = "reprint-trace"  // type the trace number of the receipt to reprint
-	ScreenNothing       = "nothing"        // nothing to reprint, or no such transaction
-	ScreenSettleConfirm = "settle-confirm" // the open batch's totals: settle?
-	ScreenSettling      = "settling"       // the settlement runs
-	ScreenSettled       = "settled"        // the batch is closed
-	ScreenSettleError   = "settle-error"   // the settlement stopped; it continues later
+	ScreenInsertCard  = "insert-card"  // contactless refused: insert the card
+	ScreenSeePhone    = "see-phone"    // the phone wallet asks its holder to look, then tap again
+	ScreenFallback    = "swipe-card"   // the chip cannot be read: swipe the card
+	ScreenOrigTrace   = "orig-trace"   // type the original's trace number
+	ScreenOrigConfirm = "orig-confirm" // the original shown: confirm
+	ScreenRefundRRN   = "refund-rrn"   // type the original's reference number
+	ScreenRefundDate  = "refund-date"  // type the original's date (MMDD)
+	ScreenBalance     = "balance"      // the balance, printed only if asked
 )
 
 // Void cancels a sale of the open batch (card, QR or cash), found by its
 // trace number; the card need not be present: the request carries the card
 // number the journal keeps sealed.
 func (t *Terminal) Void(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.Void}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.run(ctx, txkind.Void)
 }
 
 // Completion completes a pre-authorization found by its trace number, for
 // the amount typed (the host accepts up to 115 % of the pre-authorized).
 func (t *Terminal) Completion(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.Completion}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.run(ctx, txkind.Completion)
 }
 
 // CompletionVoid (预授权完成撤销) cancels a completion of the open batch,
 // found by its trace number, for its whole amount; the pre-authorization it
 // closed is open again.
 func (t *Terminal) CompletionVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.CompletionVoid}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.run(ctx, txkind.CompletionVoid)
 }
 
 // PreAuthVoid releases a pre-authorization found by its trace number.
 func (t *Terminal) PreAuthVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.PreAuthVoid}, originalTransitions, originalSteps, StateOrigTrace)
+	return t.run(ctx, txkind.PreAuthVoid)
 }
 
 // Refund gives money back on an earlier sale, named by its reference
 // number and date; the customer presents the same card.
 func (t *Terminal) Refund(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.Refund}, transitions, steps, StateRefundRef)
+	return t.run(ctx, txkind.Refund)
 }
 
 // Balance asks the card's issuer for the balance; it is shown, and printed
 // only when the customer asks.
 func (t *Terminal) Balance(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.Balance}, transitions, steps, StateWaitCard)
+	return t.run(ctx, txkind.Balance)
 }
 
 // PreAuth holds an amount on the customer's card.
 func (t *Terminal) PreAuth(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: txkind.PreAuth}, transitions, steps, StateAmount)
+	return t.run(ctx, txkind.PreAuth)
 }
 
 // originalSteps is each state's work of the transactions on an earlier one;

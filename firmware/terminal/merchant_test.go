@@ -12,6 +12,8 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -413,7 +415,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			r.keypad.Press(hal.KeyEnter, hal.KeyEnter, hal.KeyEnter)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := r.term.SettleMenu(ctx); err != nil {
+			if err := r.term.menus().SettleMenu(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if len(h.settles) != 1 || h.settles[0].Domestic.DebitAmount != 5000 || len(h.uploads) != c.uploads {
@@ -421,7 +423,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			}
 			var shown bool
 			for _, s := range r.display.History() {
-				shown = shown || (s.ID == ScreenSettled && strings.Contains(s.String(), c.screen))
+				shown = shown || (s.ID == settlement.ScreenSettled && strings.Contains(s.String(), c.screen))
 			}
 			if !shown {
 				t.Fatalf("screens %v", r.display.History())
@@ -446,10 +448,10 @@ func TestWrongPasswordRefusesSettlement(t *testing.T) {
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.term.SettleMenu(ctx); err != nil {
+	if err := r.term.menus().SettleMenu(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.settles) != 0 || !r.shown(ScreenWrongPassword) {
+	if len(h.settles) != 0 || !r.shown(menu.ScreenWrongPassword) {
 		t.Fatalf("settled without the password: %v", r.display.History())
 	}
 }
@@ -465,7 +467,7 @@ func TestUnansweredSettlementBlocksSalesAndResumesAtBoot(t *testing.T) {
 	if err := r.term.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !r.shown(ScreenSettleError) {
+	if !r.shown(settlement.ScreenSettleError) {
 		t.Fatalf("screens %v", r.display.History())
 	}
 	r.chipSaleInput("100")
@@ -531,7 +533,7 @@ func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		if len(r.host.requests) != 1 || !r.shown(ScreenWrongPassword) || r.shown(ScreenOrigTrace) || r.shown(ScreenRefundRRN) {
+		if len(r.host.requests) != 1 || !r.shown(menu.ScreenWrongPassword) || r.shown(ScreenOrigTrace) || r.shown(ScreenRefundRRN) {
 			t.Fatalf("menu %c ran without the password: %v", entry, r.display.History())
 		}
 	}

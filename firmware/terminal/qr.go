@@ -40,8 +40,7 @@ var cardlessSteps = map[State]step{
 // confirm, send, and a poll for the result when the wallet asks the
 // customer to confirm on the phone.
 func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, op: txkind.QRSale, method: journal.QR}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateQRAmount)
+	return t.run(ctx, txkind.QRSale)
 }
 
 // QRCollect takes a payment by the terminal's own code: amount, an order
@@ -49,15 +48,13 @@ func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
 // paper with F1), and a poll until the customer has paid, the merchant
 // cancels, or the time is up.
 func (t *Terminal) QRCollect(ctx context.Context) (Result, error) {
-	s := &sale{t: t, op: txkind.QRCollect, method: journal.QR, merchantQR: true}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCollectAmount)
+	return t.run(ctx, txkind.QRCollect)
 }
 
 // CashSale records a sale paid in cash, so that settlement covers every
 // payment method.
 func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, op: txkind.Cash, method: journal.CashMethod}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCashAmount)
+	return t.run(ctx, txkind.Cash)
 }
 
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {

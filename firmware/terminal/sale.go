@@ -16,6 +16,7 @@ import (
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/track2"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -401,7 +402,7 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, errors.New("terminal: swipe without track 2")
 	}
-	pan, expiry, service, err := parseTrack2(tr.Track2)
+	pan, expiry, service, err := track2.Parse(tr.Track2)
 	if err != nil {
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, err
@@ -430,20 +431,6 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
 	return EvGoOnline, nil
-}
-
-// parseTrack2 splits ISO 7813 track 2 "PAN=YYMMSSS…". Errors never carry
-// the track.
-func parseTrack2(t2 []byte) (hal.PAN, string, string, error) {
-	i := strings.IndexAny(string(t2), "=D")
-	if i < 0 || len(t2) < i+8 {
-		return hal.PAN{}, "", "", errors.New("terminal: malformed track 2")
-	}
-	pan, err := hal.ParsePAN(string(t2[:i]))
-	if err != nil {
-		return hal.PAN{}, "", "", fmt.Errorf("terminal: track 2: %w", err)
-	}
-	return pan, string(t2[i+1 : i+5]), string(t2[i+5 : i+8]), nil
 }
 
 // begin allocates the trace number and journals the transaction as pending.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -13,6 +14,8 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -136,7 +139,8 @@ type Terminal struct {
 	password MerchantPassword // void, refund, settlement and unbinding ask for it
 
 	settleHost settle.Host // nil: the terminal does not settle
-	nextSettle time.Time   // the binding's next settlement time
+	partsMu    sync.Mutex
+	settle     *settlement.Settlement // made at first use, once the options are set
 }
 
 // New returns a terminal wired to its dependencies.
@@ -369,7 +373,7 @@ type Result struct {
 // Sale runs one card sale through the transition table. typed are keys
 // already pressed on the idle screen.
 func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
-	return t.walk(ctx, &sale{t: t, typed: typed}, transitions, steps, StateAmount)
+	return t.run(ctx, txkind.Sale, typed...)
 }
 
 // walk runs a transaction through a transition table from start. A binding

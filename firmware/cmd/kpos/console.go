@@ -18,7 +18,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/settle"
-	"kpos/firmware/terminal"
+	"kpos/firmware/terminal/settlement"
 	"kpos/hal"
 )
 
@@ -364,7 +364,7 @@ func (s *consoleServices) Settle(ctx context.Context) (console.SettleResult, err
 	}
 	r, err := inst.term.SettleNow(ctx)
 	if err != nil && !errors.Is(err, settle.ErrNotPrinted) {
-		if errors.Is(err, terminal.ErrCannotSettle) {
+		if errors.Is(err, settlement.ErrCannotSettle) {
 			return console.SettleResult{}, fmt.Errorf("%w: %v", console.ErrNotAvailable, err)
 		}
 		return console.SettleResult{}, err

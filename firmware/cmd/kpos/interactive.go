@@ -17,7 +17,8 @@ import (
 	"kpos/firmware/durable"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
-	"kpos/firmware/terminal"
+	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -163,7 +164,7 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 	cmd := strings.ToLower(fields[0])
 	switch cmd {
 	case "insert", "tap", "swipe", "pin", "scan":
-		if screen == ui.Idle || screen == terminal.ScreenMenu {
+		if screen == ui.Idle || screen == menu.ScreenMenu {
 			say("%s", noSale)
 			return false
 		}
@@ -510,7 +511,7 @@ const (
 // machine can keep one on the display for longer than settleQuiet.
 var busyScreens = map[string]bool{
 	ui.ReadingCard: true, ui.Processing: true, ui.Reversing: true, ui.Printing: true,
-	terminal.ScreenSettling: true,
+	settlement.ScreenSettling: true,
 }
 
 // settle returns when the firmware is ready for the next line, as a person
