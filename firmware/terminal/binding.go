@@ -3,14 +3,11 @@ package terminal
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
-	"kpos/firmware/journal"
 	"kpos/firmware/terminal/bindflow"
 	"kpos/firmware/terminal/menu"
-	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
@@ -142,72 +139,6 @@ func (t *Terminal) afterHostRefusal(ctx context.Context, code string) {
 	if _, err := t.binding.CheckStatus(ctx); err != nil {
 		t.log.Warn("binding status check after a refusal failed", "err", err)
 	}
-}
-
-// methodOf maps a journal method to the binding's.
-func methodOf(m journal.Method, merchantQR bool) binding.Method {
-	switch {
-	case m == journal.CashMethod:
-		return binding.MethodCash
-	case m == journal.QR && merchantQR:
-		return binding.MethodMerchantQR
-	case m == journal.QR:
-		return binding.MethodQR
-	}
-	return binding.MethodCard
-}
-
-// allow asks the binding whether a sale may start: bound and selling, the
-// method accepted, the amount within the limits. It returns what the
-// merchant reads when it may not.
-func (t *Terminal) allow(m binding.Method, amount int64) (string, error) {
-	if t.binding == nil {
-		return "", nil
-	}
-	if err := t.binding.CanSell(); err != nil {
-		x := binding.Explain(err)
-		return x.ZH + " " + x.EN, err
-	}
-	p, err := t.binding.Params()
-	if err != nil {
-		return "参数错误 No parameters: bind again", err
-	}
-	if amount < 0 {
-		amount = 0
-	}
-	spent, err := t.spentToday()
-	if err != nil {
-		// The daily limit cannot be checked: it holds (fails closed).
-		t.log.Error("daily limit not computable", "err", err)
-		return "限额无法核对 Daily limit cannot be checked: journal error, call support", err
-	}
-	if err := p.Allow(m, amount, spent); err != nil {
-		switch {
-		case errors.Is(err, binding.ErrTxnLimit):
-			return fmt.Sprintf("超过单笔限额 Over the limit per sale %s", ui.Money(p.TxnLimit)), err
-		case errors.Is(err, binding.ErrDailyLimit):
-			return fmt.Sprintf("超过当日限额 Over the daily limit %s", ui.Money(p.DailyLimit)), err
-		case errors.Is(err, binding.ErrMethodNotAccepted):
-			return "不支持此收款方式 This payment method is not accepted", err
-		}
-		x := binding.Explain(err)
-		return x.ZH + " " + x.EN, err
-	}
-	return "", nil
-}
-
-// spentToday is what today's spending adds up to, in every batch (a
-// settlement during the day does not reset the daily limit), by the rule
-// book's rule (txrules.CountsToday): sales and completions that stand or
-// are still in doubt; voided, reversed and declined ones do not count. The
-// journal keeps the figure as transactions change (journal.CountsToday
-// follows the same rule), so it costs the same on day 365 as on day 1.
-func (t *Terminal) spentToday() (int64, error) {
-	sum, err := t.journal.SalesOn(t.cfg.Now())
-	if err != nil {
-		return 0, fmt.Errorf("terminal: daily limit: %w", err)
-	}
-	return sum.Amount, nil
 }
 
 // refuse shows why a sale cannot start and waits briefly for a key.

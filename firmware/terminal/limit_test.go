@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/txkind"
 	"kpos/firmware/txrules"
 )
@@ -38,7 +39,7 @@ func TestJournalDayRuleIsTheRuleBooks(t *testing.T) {
 		}
 		for _, s := range states {
 			got := journal.CountsToday(journal.Txn{Kind: kind, State: s})
-			if want := txrules.CountsToday(rk, ruleState(s)); got != want {
+			if want := txrules.CountsToday(rk, checks.RuleState(s)); got != want {
 				t.Errorf("%s %s: journal counts it %v, the rule book %v", kind, s, got, want)
 			}
 		}

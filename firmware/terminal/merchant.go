@@ -14,7 +14,6 @@ import (
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
-	"kpos/firmware/txrules"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -131,7 +130,7 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	}
 	// The original's own amount stands for a completion's until it is
 	// typed; completionAmount asks the rule book again with it.
-	if msg, refused := s.t.canActOn(s.kind(), false, orig, orig.Amount); msg != "" {
+	if msg, refused := s.t.checks().CanActOn(s.kind(), false, orig, orig.Amount); msg != "" {
 		s.message = msg
 		if refused {
 			return EvRefused, nil
@@ -153,139 +152,6 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	return EvFound, nil
 }
 
-// ruleState is where a journaled transaction stands for the rule book. A
-// card transaction the host approved but the card has not finished is
-// still in doubt.
-func ruleState(s journal.State) txrules.State {
-	switch s {
-	case journal.Completed:
-		return txrules.Standing
-	case journal.Declined:
-		return txrules.Declined
-	case journal.Voided:
-		return txrules.Voided
-	case journal.Reversed:
-		return txrules.Reversed
-	}
-	return txrules.InDoubt
-}
-
-// original is what the rule book needs to know of orig: its own state, and
-// what the journal holds that was done to it (refunds, a completion or a
-// release of a pre-authorization). closedBy is the trace that completed
-// or released a pre-authorization.
-func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint32, err error) {
-	batch, err := t.journal.Batch()
-	if err != nil {
-		return o, 0, fmt.Errorf("terminal: %w", err)
-	}
-	all, err := t.journal.Referring(orig.Trace)
-	if err != nil {
-		return o, 0, fmt.Errorf("terminal: %w", err)
-	}
-	o = txrules.Original{Kind: txkind.RuleOf(string(orig.Kind)), State: ruleState(orig.State), Amount: orig.Amount, Settled: orig.Batch != batch}
-	for _, x := range all {
-		if x.OrigTrace != orig.Trace || x.Trace == orig.Trace {
-			continue
-		}
-		st := ruleState(x.State)
-		if st != txrules.Standing && st != txrules.InDoubt {
-			continue
-		}
-		switch txkind.RuleOf(string(x.Kind)) {
-		case txrules.Refund:
-			o.Refunded += x.Amount
-		case txrules.Completion:
-			if o.Kind == txrules.PreAuth {
-				o.Completed, closedBy = true, x.Trace
-			}
-		case txrules.PreAuthVoid:
-			if o.Kind == txrules.PreAuth && o.State == txrules.Standing {
-				o.State, closedBy = txrules.Voided, x.Trace
-			}
-		}
-	}
-	return o, closedBy, nil
-}
-
-// limits are the binding's limits and what was spent today, for the rule
-// book; nil when the terminal has no binding (and so no limits).
-func (t *Terminal) limits() (*txrules.Limits, error) {
-	if t.binding == nil {
-		return nil, nil
-	}
-	p, err := t.binding.Params()
-	if err != nil {
-		return nil, err
-	}
-	spent, err := t.spentToday()
-	if err != nil {
-		return nil, err // fails closed: the daily limit cannot be checked
-	}
-	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spent}, nil
-}
-
-// canActOn asks the rule book whether a transaction of kind k may act on
-// orig for amount, and says why not ("" when it may); limited: within the
-// binding's limits too, when k has them. refused reports a limit, which
-// ends the transaction as refused rather than failed.
-func (t *Terminal) canActOn(k *txkind.Kind, limited bool, orig journal.Txn, amount int64) (msg string, refused bool) {
-	o, closedBy, err := t.original(orig)
-	if err != nil {
-		t.log.Warn("rule book: original unreadable", "err", err)
-		return "存储故障 Journal error: call support", false
-	}
-	a := txrules.Action{Kind: k.Rule, Amount: amount, Original: &o}
-	if limited && k.Limited {
-		if a.Limits, err = t.limits(); err != nil {
-			return "参数错误 No parameters: bind again", true
-		}
-	}
-	err = txrules.Check(a)
-	var r *txrules.Refusal
-	if err == nil || !errors.As(err, &r) {
-		return "", false
-	}
-	t.log.Info("refused by the rule book", "trace", orig.Trace, "kind", a.Kind, "reason", r.Detail)
-	n := orig.Trace
-	switch r.Reason {
-	case txrules.ReasonWrongKind:
-		switch {
-		case a.Kind == txrules.Void && o.Kind == txrules.Completion:
-			return fmt.Sprintf("预授权完成请用完成撤销 Trace %06d is a completion: use completion void (8, 5)", n), false
-		case a.Kind == txrules.Void:
-			return fmt.Sprintf("只能撤销消费 Trace %06d is not a sale: only sales can be voided", n), false
-		case a.Kind == txrules.CompletionVoid:
-			return fmt.Sprintf("不是预授权完成 Trace %06d is not a completion", n), false
-		case a.Kind == txrules.Refund:
-			return fmt.Sprintf("只能退货消费 Trace %06d is not a sale", n), false
-		}
-		return fmt.Sprintf("不是预授权 Trace %06d is not a pre-authorization", n), false
-	case txrules.ReasonVoided:
-		return fmt.Sprintf("原交易已撤销 Trace %06d is already voided", n), false
-	case txrules.ReasonReversed:
-		return fmt.Sprintf("原交易已冲正 Trace %06d was reversed", n), false
-	case txrules.ReasonSettled:
-		return fmt.Sprintf("原交易已结算 Trace %06d is settled: refund it instead", n), false
-	case txrules.ReasonRefunded:
-		return fmt.Sprintf("原交易已退货 Trace %06d was partly refunded (%s): it cannot be voided", n, ui.Money(o.Refunded)), false
-	case txrules.ReasonClosed:
-		return fmt.Sprintf("预授权已完成或撤销 Pre-authorization closed by trace %06d", closedBy), false
-	case txrules.ReasonRefundTooMuch:
-		return fmt.Sprintf("超过可退金额 Over what is left to refund of trace %06d: %s", n, ui.Money(o.Amount-o.Refunded)), true
-	case txrules.ReasonOverAuthorized:
-		return fmt.Sprintf("超过预授权金额115%% Above 115%% of the pre-authorized %s: at most %s", ui.Money(o.Amount),
-			ui.Money(txrules.MaxCompletion(o.Amount))), true
-	case txrules.ReasonTxnLimit:
-		return fmt.Sprintf("超过单笔限额 Over the limit per sale %s", ui.Money(a.Limits.PerTxn)), true
-	case txrules.ReasonDailyLimit:
-		return fmt.Sprintf("超过当日限额 Over the daily limit %s", ui.Money(a.Limits.Daily)), true
-	case txrules.ReasonAmountDiffers, txrules.ReasonBadAmount:
-		return fmt.Sprintf("金额不符 Amount %s does not fit trace %06d", ui.Money(amount), n), true
-	}
-	return fmt.Sprintf("原交易未成功 Trace %06d was not approved", n), false
-}
-
 // completionAmount reads a completion's amount.
 func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
@@ -296,7 +162,7 @@ func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	}
 	// Up to 115 % of the pre-authorization, within the per-sale and daily
 	// limits: refused here, before anything is sent.
-	if msg, _ := s.t.canActOn(s.kind(), true, s.orig, amount); msg != "" {
+	if msg, _ := s.t.checks().CanActOn(s.kind(), true, s.orig, amount); msg != "" {
 		s.message = msg
 		return EvRefused, nil
 	}
@@ -382,7 +248,7 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		}
 		// Something must be left of it to refund (the rule book): the
 		// amount is checked again once typed.
-		if msg, _ := s.t.canActOn(s.kind(), true, orig, 1); msg != "" {
+		if msg, _ := s.t.checks().CanActOn(s.kind(), true, orig, 1); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
@@ -402,7 +268,7 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		return EvCancel, nil
 	}
 	s.origRRN, s.origDate = rrn(ref), date
-	if orig, ok := s.t.saleByRRN(s.origRRN); ok {
+	if orig, ok := s.t.checks().SaleByRRN(s.origRRN); ok {
 		s.orig = orig // a sale of this terminal: what is left of it is checked here
 	}
 	return EvEntered, nil

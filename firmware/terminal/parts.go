@@ -9,6 +9,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/menu"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
@@ -81,6 +82,16 @@ func (t *Terminal) menus() *menu.Menus {
 	return m
 }
 
+// checks are what the terminal checks before a card is read or anything
+// sent (firmware/terminal/checks).
+func (t *Terminal) checks() *checks.Checks {
+	c := &checks.Checks{Journal: t.journal, Now: t.cfg.Now, Log: t.log}
+	if t.binding != nil {
+		c.Binding = t.binding
+	}
+	return c
+}
+
 // Reprintable is the slip of trace to print again, marked as a reprint
 // (trace 0: the last transaction that has one), or why there is none.
 func (t *Terminal) Reprintable(trace uint32) (receipt.Receipt, string, error) {
@@ -132,7 +143,7 @@ func (t *Terminal) Merchant() settlement.Merchant {
 	}
 	if p, err := t.binding.Params(); err == nil {
 		m.Fees = func(method string, amount int64) int64 {
-			return p.Fee(methodOf(journal.Method(method), false), amount)
+			return p.Fee(checks.MethodOf(journal.Method(method), false), amount)
 		}
 	}
 	m.NextSettlement = func(now time.Time) (time.Time, error) {

@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
@@ -60,12 +61,12 @@ func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(s.method, s.merchantQR)))
+	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(checks.MethodOf(s.method, s.merchantQR)))
 	if err != nil {
 		return EvCancel, panel.IgnoreCancel(err)
 	}
 	s.amount = amount
-	if msg, err := s.t.allow(methodOf(s.method, s.merchantQR), amount); err != nil {
+	if msg, err := s.t.checks().Allow(checks.MethodOf(s.method, s.merchantQR), amount); err != nil {
 		s.message = msg
 		s.t.log.Info("sale refused before it started", "err", err)
 		return EvRefused, nil

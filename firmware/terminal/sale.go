@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/binding"
 	"kpos/firmware/emv"
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/track2"
 	"kpos/firmware/txkind"
@@ -102,7 +104,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(methodOf(journal.Chip, false)))
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(checks.MethodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, panel.IgnoreCancel(err)
 	}
@@ -110,7 +112,7 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	if s.kind() == txkind.Refund && s.orig.Trace != 0 {
 		// A refund of this terminal's sale: no more than what is left of
 		// it (the rule book), before the card is read.
-		if msg, _ := s.t.canActOn(s.kind(), true, s.orig, amount); msg != "" {
+		if msg, _ := s.t.checks().CanActOn(s.kind(), true, s.orig, amount); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
@@ -119,12 +121,17 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 		return EvAmount, nil
 	}
 	// The binding's limits refuse a sale before it reaches the card.
-	if msg, err := s.t.allow(methodOf(journal.Chip, false), amount); err != nil {
+	if msg, err := s.t.checks().Allow(checks.MethodOf(journal.Chip, false), amount); err != nil {
 		s.message = msg
 		s.t.log.Info("sale refused before the card", "err", err)
 		return EvRefused, nil
 	}
 	return EvAmount, nil
+}
+
+// amountLimit is the most the amount screen takes for s paid by m, and why.
+func (s *sale) amountLimit(m binding.Method) ui.Limit {
+	return s.t.checks().AmountLimit(s.kind(), m, s.orig, s.t.cfg.MaxAmount)
 }
 
 func (s *sale) confirm(ctx context.Context) (Event, error) {
