@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -16,6 +15,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/cardholder"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/track2"
@@ -323,7 +323,7 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 	if err := s.t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card"); err != nil {
 		return EvFail, err
 	}
-	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), &cardholder{s: s})
+	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), s.cardholder())
 	s.first, s.online = first, online
 	if err != nil {
 		switch {
@@ -427,7 +427,7 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	pin, err := (&cardholder{s: s}).OnlinePIN(ctx, pan)
+	pin, err := s.cardholder().OnlinePIN(ctx, pan)
 	if err != nil {
 		if errors.Is(err, hal.ErrPINCancelled) {
 			return EvCancel, nil
@@ -770,93 +770,9 @@ func (p *prefilledKeypad) Key(ctx context.Context) (hal.Key, error) {
 	return p.next.Key(ctx)
 }
 
-// cardholder answers the kernel's questions through the screen and PIN pad.
-type cardholder struct{ s *sale }
-
-func (c *cardholder) ChooseApplication(ctx context.Context, apps []emv.Candidate) (int, error) {
-	names := make([]string, len(apps))
-	for i, a := range apps {
-		names[i] = a.Label
-		if names[i] == "" {
-			names[i] = strings.ToUpper(hex.EncodeToString(a.AID))
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.s.t.cfg.InputTimeout)
-	defer cancel()
-	return c.s.t.ui.Choose(ctx, ui.ChooseApp, "选择应用 Choose application", names)
-}
-
-func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, error) {
-	t := c.s.t
-	_ = t.ui.Show(ctx, ui.EnterPIN, "请输入密码 Enter PIN", ui.Money(c.s.amount), "卡号 Card "+pan.Masked())
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	defer cancel()
-	pulled, watched := c.watchSlot(ctx, cancel)
-	pb, err := t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
-		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
-	// The watcher reads card events: it must be gone before the sale
-	// reads on, or it takes the next event (the next sale's card).
-	cancel()
-	watched()
-	if err != nil && pulled() {
-		// The card left the slot while the PIN pad waited: the sale cannot
-		// finish, so it stops now rather than when the PIN pad times out.
-		// (A PIN that was entered stands: if the card is gone, its next
-		// command says so.)
-		return hal.PINBlock{}, hal.ErrCardRemoved
-	}
-	return pb, err
-}
-
-// watchSlot watches an inserted card while the cardholder types the PIN
-// and calls stop when it is pulled; the first returned func reports whether
-// it was, the second waits until the watcher has stopped (once ctx is
-// done). Tapped and swiped cards are not in a slot.
-func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) (func() bool, func()) {
-	if c.s.event.Kind != hal.CardInserted {
-		return func() bool { return false }, func() {}
-	}
-	var mu sync.Mutex
-	pulled := false
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			e, err := c.s.t.dev.Reader.WaitEvent(ctx)
-			if err != nil {
-				return
-			}
-			if e.Kind == hal.CardRemoved {
-				mu.Lock()
-				pulled = true
-				mu.Unlock()
-				stop()
-				return
-			}
-		}
-	}()
-	return func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return pulled
-	}, func() { <-done }
-}
-
-func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {
-	t := c.s.t
-	switch n {
-	case emv.NoticeRemoveCard:
-		_ = t.dev.Indicator.Beep(ctx, 100*time.Millisecond)
-		_ = t.ui.Show(ctx, ui.RemoveCard, "读卡完成 Card read", "可以移开卡片 You may remove the card")
-	case emv.NoticeSeePhone:
-		_ = t.ui.Show(ctx, ui.Message, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again")
-	case emv.NoticeTryAgain:
-		_ = t.ui.Show(ctx, ui.Message, "请重试 Try again")
-	case emv.NoticeInsertCard:
-		_ = t.ui.Show(ctx, ui.Message, "请插卡 Insert the card")
-	case emv.NoticeUseOtherCard:
-		_ = t.ui.Show(ctx, ui.Message, "不支持此卡 Card not supported: use another card")
-	case emv.NoticeProcessing:
-		_ = t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card")
-	}
+// cardholder answers the kernel's questions for s through the screen and
+// the PIN pad.
+func (s *sale) cardholder() *cardholder.Cardholder {
+	return &cardholder.Cardholder{Panel: s.t.panel, PINPad: s.t.dev.PINPad, Reader: s.t.dev.Reader, Keys: s.t.pin,
+		Amount: s.amount, InSlot: s.event.Kind == hal.CardInserted, InputTimeout: s.t.cfg.InputTimeout}
 }

@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/cardholder"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
@@ -35,9 +36,7 @@ type Host interface {
 }
 
 // PINKeys gives the PIN pad the cipher of the current PIN key.
-type PINKeys interface {
-	PINCipher() hal.PINCipher
-}
+type PINKeys = cardholder.PINKeys
 
 // Devices are the terminal's hardware.
 type Devices struct {
