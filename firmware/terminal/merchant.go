@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -175,7 +176,7 @@ func (s *sale) confirmOriginal(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	o := s.orig
-	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(methodNames[o.Method] + " " + o.MaskedPAN),
+	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(slip.MethodNames[o.Method] + " " + o.MaskedPAN),
 		"原金额 Original " + ui.Money(o.Amount)}
 	if s.amount != o.Amount {
 		lines = append(lines, "金额 Amount "+ui.Money(s.amount))

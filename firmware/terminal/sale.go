@@ -18,15 +18,12 @@ import (
 	"kpos/firmware/terminal/cardholder"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/terminal/track2"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
-
-// methodNames are the payment methods as receipts and screens name them.
-var methodNames = map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
-	journal.QR: "QR", journal.CashMethod: "CASH"}
 
 // sale carries one transaction's data from state to state.
 type sale struct {
@@ -358,9 +355,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		var slip string
-		s.message, slip = cardDeclineReason(first.TVR)
-		s.printDeclineSlip(ctx, slip)
+		var onSlip string
+		s.message, onSlip = slip.DeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, onSlip)
 		return EvDecline, nil
 	}
 }
@@ -651,11 +648,11 @@ func (s *sale) receipt() receipt.Receipt {
 	if s.method == journal.QR {
 		masked = "" // the slip names the wallet, never the customer's code
 	}
-	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: hexUpper(c.AID), AppLabel: c.Label,
-		TC: hexUpper(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
+	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: slip.Hex(c.AID), AppLabel: c.Label,
+		TC: slip.Hex(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
 		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
 	if len(s.final.Cryptogram) == 0 {
-		x.TC = hexUpper(s.first.Cryptogram)
+		x.TC = slip.Hex(s.first.Cryptogram)
 	}
 	r := s.t.slipReceipt(x)
 	r.Kind = s.kind().Receipt.EN
@@ -669,7 +666,7 @@ func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) { x.Slip = s.slipRecord() }); err != nil {
 		s.t.log.Warn("slip data not journaled", "trace", s.trace, "err", err)
 	}
-	if err := s.t.printCopies(ctx, s.receipt()); err != nil {
+	if err := slip.PrintCopies(ctx, s.t.panel, s.receipt(), s.t.cfg.TearOffTimeout); err != nil {
 		// The sale stands; the receipt can be reprinted from the journal.
 		s.t.log.Warn("receipt not printed", "trace", s.trace, "err", err)
 		return EvPrinted, nil
