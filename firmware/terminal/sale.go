@@ -16,6 +16,7 @@ import (
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/slip"
@@ -141,121 +142,33 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 	return EvConfirmed, nil
 }
 
-// staleRecheck is how often a card left in the slot from before the prompt
-// is looked for again.
-const staleRecheck = 200 * time.Millisecond
-
 // waitCard asks for the card and takes the first way of presenting it that
-// the sale accepts. Card presence is the reader's state, asked when the
-// card is needed, not a queue of what happened before: a card already in
-// the slot when the prompt appears (inserted at idle) is not read, it must
-// come out and go in again; an insert whose card is gone by the time its
-// event is read (inserted and pulled before the prompt) is ignored.
+// the sale accepts (firmware/terminal/cardwait): a card already in the slot
+// when the prompt appears must come out and go in again.
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
-	inSlot := false
-	if s.cardMode != fallback { // after a chip failure the card is still in the slot, to be swiped
-		p, err := s.t.dev.Reader.Present(ctx)
-		if err != nil {
-			s.message = "读卡器故障 Card reader fault: call support"
-			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
-		}
-		inSlot = p
-	}
-	s.staleCard = inSlot
-	if err := s.presentScreen(ctx); err != nil {
+	p := cardwait.Prompt{Reader: s.t.dev.Reader, Panel: s.t.panel, Accepts: s.accepts, Log: s.t.log,
+		InSlot: s.cardMode == fallback, // after a chip failure the card is still in the slot, to be swiped
+		Show: func(ctx context.Context, stale bool) error {
+			s.staleCard = stale
+			return s.presentScreen(ctx)
+		}}
+	e, err := p.Wait(ctx)
+	var rf *cardwait.ReaderError
+	switch {
+	case errors.Is(err, cardwait.ErrCancelled):
+		return EvCancel, nil
+	case errors.Is(err, cardwait.ErrTimedOut):
+		s.message = "等待超时 Timed out waiting for a card"
+		return EvCancel, nil
+	case errors.As(err, &rf):
+		s.message = "读卡器故障 Card reader fault: call support"
+		return EvFail, fmt.Errorf("terminal: card reader: %w", rf.Err)
+	case err != nil:
 		return EvFail, err
 	}
-	events := make(chan hal.CardEvent)
-	more := make(chan struct{}) // read on: the event was not what was asked
-	errs := make(chan error, 1)
-	readerCtx, stopReader := context.WithCancel(ctx)
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			e, err := s.t.dev.Reader.WaitEvent(readerCtx)
-			if err != nil {
-				errs <- err
-				return
-			}
-			select {
-			case events <- e:
-			case <-readerCtx.Done():
-				return
-			}
-			// Read no further event unless told: the next one belongs
-			// to the next step.
-			select {
-			case <-more:
-			case <-readerCtx.Done():
-				return
-			}
-		}
-	}()
-	keys, waitKeys := s.t.panel.KeyFeed(readerCtx)
-	defer func() { stopReader(); waitKeys(); <-readerDone }()
-	present := func() bool {
-		p, err := s.t.dev.Reader.Present(ctx)
-		return err != nil || p // a reader that cannot say is trusted with its event
-	}
-	// A reader reports changes between two looks: a card that was in the
-	// slot before anyone read its insert may leave without any event, so
-	// while one is there its presence is asked again now and then.
-	var recheck <-chan time.Time
-	if s.staleCard {
-		tk := time.NewTicker(staleRecheck)
-		defer tk.Stop()
-		recheck = tk.C
-	}
-	for {
-		select {
-		case <-recheck:
-			if !present() {
-				s.staleCard, recheck = false, nil
-				_ = s.presentScreen(ctx)
-			}
-			continue
-		case k := <-keys:
-			if k == hal.KeyCancel {
-				return EvCancel, nil
-			}
-			continue
-		case e := <-events:
-			switch {
-			case e.Kind == hal.CardRemoved:
-				if s.staleCard && !present() {
-					// The card from before the prompt is out: ask again.
-					s.staleCard, recheck = false, nil
-					_ = s.presentScreen(ctx)
-				}
-				more <- struct{}{}
-				continue
-			case e.Kind == hal.CardInserted && (s.staleCard || !present()):
-				// From before the prompt: still in the slot (it must come
-				// out first), or already gone.
-				s.t.log.Info("card event from before the prompt ignored", "event", e.Kind)
-				more <- struct{}{}
-				continue
-			}
-			if !s.accepts(e) {
-				// Not the way the kernel asked for: say it again.
-				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-				_ = s.presentScreen(ctx)
-				more <- struct{}{}
-				continue
-			}
-			return s.cardEvent(ctx, e)
-		case err := <-errs:
-			if ctx.Err() != nil {
-				s.message = "等待超时 Timed out waiting for a card"
-				return EvCancel, nil
-			}
-			s.message = "读卡器故障 Card reader fault: call support"
-			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
-		}
-	}
+	return s.cardEvent(ctx, e)
 }
 
 // presentScreen asks for the card the way the sale still accepts it.

@@ -1,0 +1,160 @@
+// Package cardwait waits at the prompt for a card presented the way the
+// transaction still accepts it (insert, tap or swipe, or only one of them
+// after the kernel asked for another way). Card presence is the reader's
+// state, asked when the card is needed, not a queue of what happened
+// before: a card already in the slot when the prompt appears (inserted at
+// idle) is not read, it must come out and go in again; an insert whose card
+// is gone by the time its event is read (inserted and pulled before the
+// prompt) is ignored. CANCEL ends the wait. It knows nothing of
+// transactions.
+package cardwait
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"kpos/firmware/terminal/panel"
+	"kpos/hal"
+)
+
+// Prompt is one wait for a card.
+type Prompt struct {
+	Reader hal.CardReader
+	Panel  *panel.Panel
+	// Show shows the prompt; stale: a card left in the slot from before
+	// must come out first.
+	Show func(ctx context.Context, stale bool) error
+	// Accepts reports whether e is a way of presenting the card that the
+	// transaction still accepts.
+	Accepts func(e hal.CardEvent) bool
+	// InSlot: the card is in the slot already and expected there (to be
+	// swiped after its chip failed): it is not stale.
+	InSlot bool
+	Log    *slog.Logger
+}
+
+var (
+	// ErrCancelled: the merchant pressed CANCEL.
+	ErrCancelled = errors.New("cardwait: cancelled")
+	// ErrTimedOut: no card came before ctx ended.
+	ErrTimedOut = errors.New("cardwait: no card in time")
+)
+
+// ReaderError is a fault of the card reader.
+type ReaderError struct{ Err error }
+
+func (e *ReaderError) Error() string { return "cardwait: card reader: " + e.Err.Error() }
+func (e *ReaderError) Unwrap() error { return e.Err }
+
+// staleRecheck is how often a card left in the slot from before the prompt
+// is looked for again.
+const staleRecheck = 200 * time.Millisecond
+
+// Wait shows the prompt and takes the first way of presenting the card
+// that Accepts allows. Card presence is the reader's state, asked when the
+// card is needed, not a queue of what happened before: a card already in
+// the slot when the prompt appears (inserted at idle) is not read, it must
+// come out and go in again; an insert whose card is gone by the time its
+// event is read (inserted and pulled before the prompt) is ignored.
+func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
+	stale := false
+	if !p.InSlot {
+		in, err := p.Reader.Present(ctx)
+		if err != nil {
+			return hal.CardEvent{}, &ReaderError{Err: err}
+		}
+		stale = in
+	}
+	if err := p.Show(ctx, stale); err != nil {
+		return hal.CardEvent{}, err
+	}
+	events := make(chan hal.CardEvent)
+	more := make(chan struct{}) // read on: the event was not what was asked
+	errs := make(chan error, 1)
+	readerCtx, stopReader := context.WithCancel(ctx)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			e, err := p.Reader.WaitEvent(readerCtx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			select {
+			case events <- e:
+			case <-readerCtx.Done():
+				return
+			}
+			// Read no further event unless told: the next one belongs
+			// to the next step.
+			select {
+			case <-more:
+			case <-readerCtx.Done():
+				return
+			}
+		}
+	}()
+	keys, waitKeys := p.Panel.KeyFeed(readerCtx)
+	defer func() { stopReader(); waitKeys(); <-readerDone }()
+	present := func() bool {
+		in, err := p.Reader.Present(ctx)
+		return err != nil || in // a reader that cannot say is trusted with its event
+	}
+	// A reader reports changes between two looks: a card that was in the
+	// slot before anyone read its insert may leave without any event, so
+	// while one is there its presence is asked again now and then.
+	var recheck <-chan time.Time
+	if stale {
+		tk := time.NewTicker(staleRecheck)
+		defer tk.Stop()
+		recheck = tk.C
+	}
+	for {
+		select {
+		case <-recheck:
+			if !present() {
+				stale, recheck = false, nil
+				_ = p.Show(ctx, stale)
+			}
+			continue
+		case k := <-keys:
+			if k == hal.KeyCancel {
+				return hal.CardEvent{}, ErrCancelled
+			}
+			continue
+		case e := <-events:
+			switch {
+			case e.Kind == hal.CardRemoved:
+				if stale && !present() {
+					// The card from before the prompt is out: ask again.
+					stale, recheck = false, nil
+					_ = p.Show(ctx, stale)
+				}
+				more <- struct{}{}
+				continue
+			case e.Kind == hal.CardInserted && (stale || !present()):
+				// From before the prompt: still in the slot (it must come
+				// out first), or already gone.
+				p.Log.Info("card event from before the prompt ignored", "event", e.Kind)
+				more <- struct{}{}
+				continue
+			}
+			if !p.Accepts(e) {
+				// Not the way the kernel asked for: say it again.
+				_ = p.Panel.Indicator.Signal(ctx, hal.SignalAttention)
+				_ = p.Show(ctx, stale)
+				more <- struct{}{}
+				continue
+			}
+			return e, nil
+		case err := <-errs:
+			if ctx.Err() != nil {
+				return hal.CardEvent{}, ErrTimedOut
+			}
+			return hal.CardEvent{}, &ReaderError{Err: err}
+		}
+	}
+}
