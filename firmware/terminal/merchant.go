@@ -53,48 +53,6 @@ const (
 	ScreenBalance     = "balance"      // the balance, printed only if asked
 )
 
-// Void cancels a sale of the open batch (card, QR or cash), found by its
-// trace number; the card need not be present: the request carries the card
-// number the journal keeps sealed.
-func (t *Terminal) Void(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.Void)
-}
-
-// Completion completes a pre-authorization found by its trace number, for
-// the amount typed (the host accepts up to 115 % of the pre-authorized).
-func (t *Terminal) Completion(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.Completion)
-}
-
-// CompletionVoid (预授权完成撤销) cancels a completion of the open batch,
-// found by its trace number, for its whole amount; the pre-authorization it
-// closed is open again.
-func (t *Terminal) CompletionVoid(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.CompletionVoid)
-}
-
-// PreAuthVoid releases a pre-authorization found by its trace number.
-func (t *Terminal) PreAuthVoid(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.PreAuthVoid)
-}
-
-// Refund gives money back on an earlier sale, named by its reference
-// number and date; the customer presents the same card.
-func (t *Terminal) Refund(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.Refund)
-}
-
-// Balance asks the card's issuer for the balance; it is shown, and printed
-// only when the customer asks.
-func (t *Terminal) Balance(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.Balance)
-}
-
-// PreAuth holds an amount on the customer's card.
-func (t *Terminal) PreAuth(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.PreAuth)
-}
-
 // originalSteps is each state's work of the transactions on an earlier one;
 // originalTransitions in transitions.go says where its event leads.
 var originalSteps = map[State]step{

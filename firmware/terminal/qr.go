@@ -37,27 +37,6 @@ var cardlessSteps = map[State]step{
 	StatePrint:         (*sale).printReceipt,
 }
 
-// QRSale takes a payment by the customer's payment code: amount, scan,
-// confirm, send, and a poll for the result when the wallet asks the
-// customer to confirm on the phone.
-func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.QRSale)
-}
-
-// QRCollect takes a payment by the terminal's own code: amount, an order
-// at the host, the EMVCo merchant-presented code on the display (and on
-// paper with F1), and a poll until the customer has paid, the merchant
-// cancels, or the time is up.
-func (t *Terminal) QRCollect(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.QRCollect)
-}
-
-// CashSale records a sale paid in cash, so that settlement covers every
-// payment method.
-func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
-	return t.run(ctx, txkind.Cash)
-}
-
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -245,7 +246,7 @@ func TestQRSaleByCustomerCode(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			done := make(chan Result, 1)
-			go func() { res, _ := q.term.QRSale(ctx); done <- res }()
+			go func() { res, _ := q.term.of(txkind.QRSale)(ctx); done <- res }()
 			at := 0 // screens before this index are already seen
 			wait := func(id string) {
 				t.Helper()
@@ -334,7 +335,7 @@ func TestQRCollectByMerchantCode(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			done := make(chan Result, 1)
-			go func() { res, _ := q.term.QRCollect(ctx); done <- res }()
+			go func() { res, _ := q.term.of(txkind.QRCollect)(ctx); done <- res }()
 			scr, _, err := q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == ScreenQRShow })
 			if err != nil {
 				t.Fatal(err)
@@ -370,7 +371,7 @@ func TestCashSaleIsJournaled(t *testing.T) {
 	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := q.term.CashSale(ctx)
+	res, err := q.term.of(txkind.Cash)(ctx)
 	if err != nil || res.State != StateApproved {
 		t.Fatalf("%s %v", res.State, err)
 	}
@@ -451,11 +452,11 @@ func TestHostRefusalSuspends(t *testing.T) {
 		_, _, _ = q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == ScreenQRConfirm })
 		q.keypad.Press(hal.KeyEnter)
 	}()
-	res, _ := q.term.QRSale(ctx)
+	res, _ := q.term.of(txkind.QRSale)(ctx)
 	if res.State != StateDeclined || q.bind.checks != 1 || q.bind.State() != binding.StateSuspended {
 		t.Fatalf("state %s, %d status checks, binding %s", res.State, q.bind.checks, q.bind.State())
 	}
-	res, _ = q.term.QRSale(ctx)
+	res, _ = q.term.of(txkind.QRSale)(ctx)
 	if res.State != StateRefused {
 		t.Fatalf("a sale after the revocation: %s", res.State)
 	}

@@ -101,7 +101,7 @@ func (s *sale) withTimeout(ctx context.Context, d time.Duration) (context.Contex
 func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
+	ku := panel.Prefilled(s.typed, s.t.dev.Keypad)
 	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(checks.MethodOf(journal.Chip, false)))
 	if err != nil {
 		return EvCancel, panel.IgnoreCancel(err)
@@ -595,31 +595,15 @@ func (s *sale) waitRemoval(ctx context.Context) (Event, error) {
 	return EvRemoved, nil
 }
 
-// awaitRemoval asks for the card back when one is in the slot.
+// awaitRemoval asks for the card back when one is in the slot, with the
+// message of how the transaction ended.
 func (s *sale) awaitRemoval(ctx context.Context) {
 	if s.event.Kind != hal.CardInserted {
 		return
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
-	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
-		return // already out (pulled during the sale): nothing to ask for
-	}
-	var lines []string
-	if s.message != "" {
-		lines = append(lines, s.message)
-	}
-	_ = s.t.ui.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", lines...)
-	for {
-		present, err := s.t.dev.Reader.Present(ctx)
-		if err != nil || !present {
-			return
-		}
-		e, err := s.t.dev.Reader.WaitEvent(ctx)
-		if err != nil || e.Kind == hal.CardRemoved {
-			return
-		}
-	}
+	cardwait.AwaitRemoval(ctx, s.t.dev.Reader, s.t.panel, s.message)
 }
 
 // finish shows how the transaction ended.
@@ -662,22 +646,6 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	}
 	s.awaitRemoval(ctx)
 	// The outcome stays on the screen until the next key or a short pause.
-}
-
-// prefilledKeypad replays keys pressed before the amount screen, then reads
-// the real keypad.
-type prefilledKeypad struct {
-	keys []hal.Key
-	next hal.Keypad
-}
-
-func (p *prefilledKeypad) Key(ctx context.Context) (hal.Key, error) {
-	if len(p.keys) > 0 {
-		k := p.keys[0]
-		p.keys = p.keys[1:]
-		return k, nil
-	}
-	return p.next.Key(ctx)
 }
 
 // cardholder answers the kernel's questions for s through the screen and

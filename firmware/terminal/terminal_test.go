@@ -15,6 +15,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -112,6 +113,11 @@ func (xorCipher) KeySerial() []byte { return nil }
 type pinKeys struct{}
 
 func (pinKeys) PINCipher() hal.PINCipher { return xorCipher{} }
+
+// of is the way into a transaction of kind k, as the menus start one.
+func (t *Terminal) of(k *txkind.Kind) func(context.Context) (Result, error) {
+	return func(ctx context.Context) (Result, error) { return t.run(ctx, k) }
+}
 
 type rig struct {
 	term    *Terminal

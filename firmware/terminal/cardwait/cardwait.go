@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
@@ -155,6 +156,30 @@ func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
 				return hal.CardEvent{}, ErrTimedOut
 			}
 			return hal.CardEvent{}, &ReaderError{Err: err}
+		}
+	}
+}
+
+// AwaitRemoval asks for the card in the slot back (with message, when
+// there is one) and waits until it is out or ctx ends; a card already out
+// is not asked for.
+func AwaitRemoval(ctx context.Context, reader hal.CardReader, p *panel.Panel, message string) {
+	if present, err := reader.Present(ctx); err == nil && !present {
+		return // already out (pulled during the sale): nothing to ask for
+	}
+	var lines []string
+	if message != "" {
+		lines = append(lines, message)
+	}
+	_ = p.UI.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", lines...)
+	for {
+		present, err := reader.Present(ctx)
+		if err != nil || !present {
+			return
+		}
+		e, err := reader.WaitEvent(ctx)
+		if err != nil || e.Kind == hal.CardRemoved {
+			return
 		}
 	}
 }

@@ -256,3 +256,23 @@ func IgnoreTimeout(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// Prefilled is keypad with keys pressed before a screen replayed first (a
+// digit typed on the idle screen is the amount's first).
+func Prefilled(keys []hal.Key, keypad hal.Keypad) hal.Keypad {
+	return &prefilled{keys: keys, next: keypad}
+}
+
+type prefilled struct {
+	keys []hal.Key
+	next hal.Keypad
+}
+
+func (p *prefilled) Key(ctx context.Context) (hal.Key, error) {
+	if len(p.keys) > 0 {
+		k := p.keys[0]
+		p.keys = p.keys[1:]
+		return k, nil
+	}
+	return p.next.Key(ctx)
+}
