@@ -523,3 +523,13 @@ func TestCardEventsFromBeforeThePrompt(t *testing.T) {
 		}
 	})
 }
+
+// Every kind a menu offers has a flow that runs it: a kind declared in the
+// table of kinds without its handler fails here.
+func TestEveryKindOfferedHasAFlow(t *testing.T) {
+	for _, k := range txkind.All() {
+		if _, ok := flows[k]; k.Menu.Menu != txkind.NoMenu && !ok {
+			t.Errorf("%s is offered in a menu but has no flow", k.Title)
+		}
+	}
+}
