@@ -8,7 +8,8 @@ import (
 )
 
 // The menus are the table of kinds' entries and the others, numbered as
-// merchants and scripts know them: adding a kind never moves one.
+// merchants and scripts know them: a kind added takes a new place and never
+// moves one.
 func TestMenusAreNumberedAsBefore(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -38,8 +39,8 @@ func TestMenusAreNumberedAsBefore(t *testing.T) {
 		for _, it := range c.got {
 			labels = append(labels, it.label)
 		}
-		if !slices.Equal(labels, c.want) {
-			t.Errorf("%s menu:\n got %q\nwant %q", c.name, labels, c.want)
+		if len(labels) < len(c.want) || !slices.Equal(labels[:len(c.want)], c.want) {
+			t.Errorf("%s menu:\n got %q\nwant %q first", c.name, labels, c.want)
 		}
 	}
 }
