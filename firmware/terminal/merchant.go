@@ -43,9 +43,6 @@ func journaledKind(t journal.Txn) *txkind.Kind {
 
 // More screen IDs, for the merchant's day.
 const (
-	ScreenInsertCard  = "insert-card"  // contactless refused: insert the card
-	ScreenSeePhone    = "see-phone"    // the phone wallet asks its holder to look, then tap again
-	ScreenFallback    = "swipe-card"   // the chip cannot be read: swipe the card
 	ScreenOrigTrace   = "orig-trace"   // type the original's trace number
 	ScreenOrigConfirm = "orig-confirm" // the original shown: confirm
 	ScreenRefundRRN   = "refund-rrn"   // type the original's reference number

@@ -12,6 +12,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/menu"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
@@ -72,23 +73,23 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless}) // a second tap is not what was asked
-			r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+			r.at(cardwait.ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 			r.pinpad.EnterPIN("123456")
 			r.removeWhenAsked()
-		}, ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
+		}, cardwait.ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
 		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
+		}, cardwait.ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
 		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
 			r.insertAtPrompt()
-			r.at(ScreenFallback, func() {
+			r.at(cardwait.ScreenFallback, func() {
 				r.reader.Remove()
 				r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 			})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
+		}, cardwait.ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

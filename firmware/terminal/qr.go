@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/qr"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -223,14 +224,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 // printCode prints the merchant code for a customer who scans from paper.
 func (s *sale) printCode(ctx context.Context) {
 	name, _, tid := s.t.identity()
-	doc := hal.Document{Name: "merchant-qr", Lines: []hal.Line{
-		{Text: name, Align: hal.AlignCenter, Bold: true},
-		{Text: "终端 TID " + tid, Align: hal.AlignCenter},
-		{Text: ui.Money(s.amount), Align: hal.AlignCenter, Double: true},
-		{QR: s.payload, Align: hal.AlignCenter},
-		{Text: "请扫码付款 Scan to pay", Align: hal.AlignCenter, Feed: 3, Cut: true},
-	}}
-	if err := s.t.panel.PrintWhole(ctx, doc); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, slip.MerchantCode(name, tid, s.amount, s.payload)); err != nil {
 		s.t.log.Warn("merchant code not printed", "err", err)
 	}
 }

@@ -55,25 +55,10 @@ type sale struct {
 	orig     journal.Txn  // the original of a void, refund found in the journal, completion
 	origRRN  string       // a refund's reference: the original's RRN and date (MMDD)
 	origDate string
-	masked   string   // the masked card number when no card was read (void, completion)
-	cardMode cardMode // which ways of presenting the card the sale still accepts
-	// staleCard: a card was in the slot before the prompt; it is not read
-	// until it came out and went in again.
-	staleCard bool
-	balance   int64 // a balance inquiry's answer
+	masked   string        // the masked card number when no card was read (void, completion)
+	cardMode cardwait.Mode // which ways of presenting the card the sale still accepts
+	balance  int64         // a balance inquiry's answer
 }
-
-// cardMode is what the kernel asked for after a card could not be used as
-// presented.
-type cardMode int
-
-const (
-	anyCard    cardMode = iota // insert, tap or swipe
-	insertOnly                 // contactless refused: insert the card
-	insertChip                 // a chip card was swiped: insert it
-	tapAgain                   // see phone, then tap again
-	fallback                   // the chip failed: swipe that card
-)
 
 type step func(s *sale, ctx context.Context) (Event, error)
 
@@ -148,12 +133,11 @@ func (s *sale) confirm(ctx context.Context) (Event, error) {
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
-	p := cardwait.Prompt{Reader: s.t.dev.Reader, Panel: s.t.panel, Accepts: s.accepts, Log: s.t.log,
-		InSlot: s.cardMode == fallback, // after a chip failure the card is still in the slot, to be swiped
-		Show: func(ctx context.Context, stale bool) error {
-			s.staleCard = stale
-			return s.presentScreen(ctx)
-		}}
+	what := ui.Money(s.amount)
+	if s.kind().NoAmount {
+		what = s.kind().Title
+	}
+	p := cardwait.Prompt{Reader: s.t.dev.Reader, Panel: s.t.panel, Mode: s.cardMode, What: what, Log: s.t.log}
 	e, err := p.Wait(ctx)
 	var rf *cardwait.ReaderError
 	switch {
@@ -169,43 +153,6 @@ func (s *sale) waitCard(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	return s.cardEvent(ctx, e)
-}
-
-// presentScreen asks for the card the way the sale still accepts it.
-func (s *sale) presentScreen(ctx context.Context) error {
-	what := ui.Money(s.amount)
-	if s.kind().NoAmount {
-		what = s.kind().Title
-	}
-	if s.staleCard {
-		return s.t.ui.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
-	}
-	switch s.cardMode {
-	case insertOnly:
-		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡不能挥卡完成 Contactless not possible: insert the card", what, "取消[CANCEL]")
-	case insertChip:
-		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡有芯片，请插卡 This card has a chip: insert it", what, "取消[CANCEL]")
-	case tapAgain:
-		return s.t.ui.Show(ctx, ScreenSeePhone, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again", what, "取消[CANCEL]")
-	case fallback:
-		return s.t.ui.Show(ctx, ScreenFallback, "芯片无法读取 Chip unreadable", "请拔卡后刷卡 Remove the card and swipe it", what, "取消[CANCEL]")
-	}
-	return s.t.ui.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", what, "取消[CANCEL]")
-}
-
-// accepts reports whether e is a way of presenting the card the sale still
-// accepts: after a contactless refusal only an insert, after a chip failure
-// only a swipe, after "see phone" only a tap.
-func (s *sale) accepts(e hal.CardEvent) bool {
-	switch s.cardMode {
-	case insertOnly, insertChip:
-		return e.Kind == hal.CardInserted
-	case tapAgain:
-		return e.Kind == hal.CardTapped
-	case fallback:
-		return e.Kind == hal.CardSwiped
-	}
-	return true
 }
 
 // cardEvent records how the card came.
@@ -244,17 +191,17 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 			return EvCancel, nil
 		case errors.Is(err, emv.ErrUseContact) && s.event.Kind == hal.CardTapped:
 			s.t.log.Info("contactless refused: insert the card", "err", err)
-			s.cardMode = insertOnly
+			s.cardMode = cardwait.InsertOnly
 			return EvUseContact, nil
 		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
-			s.cardMode = tapAgain
+			s.cardMode = cardwait.TapAgain
 			return EvSeePhone, nil
 		case errors.Is(err, emv.ErrCardBlocked):
 			s.message = "卡片已锁定 Card blocked"
 			return EvFail, fmt.Errorf("terminal: card: %w", err)
 		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
 			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
-			s.cardMode = fallback
+			s.cardMode = cardwait.Fallback
 			return EvFallback, nil
 		}
 		s.message = "读卡失败 Card error: try again or use another card"
@@ -294,7 +241,7 @@ func (s *sale) entryMode() acquirer.EntryMode {
 	case journal.Contactless:
 		return acquirer.EntryContactless
 	case journal.Stripe:
-		if s.cardMode == fallback {
+		if s.cardMode == cardwait.Fallback {
 			return acquirer.EntryFallback
 		}
 		return acquirer.EntryStripe
@@ -325,14 +272,14 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	entry := acquirer.EntryStripe
-	if s.cardMode == fallback {
+	if s.cardMode == cardwait.Fallback {
 		// The chip of this card could not be read in this sale: its stripe
 		// is accepted, and the host is told so.
 		entry = acquirer.EntryFallback
 	} else if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
 		// A chip card must be read by its chip while the chip works: the
 		// sale waits for the insert.
-		s.cardMode = insertChip
+		s.cardMode = cardwait.InsertChip
 		return EvUseContact, nil
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)

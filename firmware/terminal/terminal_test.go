@@ -15,6 +15,7 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -374,7 +375,7 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter)
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")}) // swiped again: not what was asked
-	r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+	r.at(cardwait.ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
 	res := r.sale(t)
@@ -383,7 +384,7 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	}
 	asked := false
 	for _, s := range r.display.History() {
-		asked = asked || s.ID == ScreenInsertCard && strings.Contains(s.String(), "has a chip")
+		asked = asked || s.ID == cardwait.ScreenInsertCard && strings.Contains(s.String(), "has a chip")
 	}
 	if !asked {
 		t.Fatalf("the chip was never asked for: %v", r.display.History())

@@ -20,20 +20,68 @@ import (
 	"kpos/hal"
 )
 
+// The screen IDs of the prompts after the kernel asked for another way.
+const (
+	ScreenInsertCard = "insert-card" // contactless refused: insert the card
+	ScreenSeePhone   = "see-phone"   // the phone wallet asks its holder to look, then tap again
+	ScreenFallback   = "swipe-card"  // the chip cannot be read: swipe the card
+)
+
+// Mode is which ways of presenting the card the transaction still accepts:
+// what the kernel asked for after a card could not be used as presented.
+type Mode int
+
+// The modes.
+const (
+	AnyCard    Mode = iota // insert, tap or swipe
+	InsertOnly             // contactless refused: insert the card
+	InsertChip             // a chip card was swiped: insert it
+	TapAgain               // see phone, then tap again
+	Fallback               // the chip failed: swipe that card (still in the slot)
+)
+
+// Accepts reports whether e is a way of presenting the card mode m
+// accepts: after a contactless refusal only an insert, after a chip failure
+// only a swipe, after "see phone" only a tap.
+func (m Mode) Accepts(e hal.CardEvent) bool {
+	switch m {
+	case InsertOnly, InsertChip:
+		return e.Kind == hal.CardInserted
+	case TapAgain:
+		return e.Kind == hal.CardTapped
+	case Fallback:
+		return e.Kind == hal.CardSwiped
+	}
+	return true
+}
+
 // Prompt is one wait for a card.
 type Prompt struct {
 	Reader hal.CardReader
 	Panel  *panel.Panel
-	// Show shows the prompt; stale: a card left in the slot from before
-	// must come out first.
-	Show func(ctx context.Context, stale bool) error
-	// Accepts reports whether e is a way of presenting the card that the
-	// transaction still accepts.
-	Accepts func(e hal.CardEvent) bool
-	// InSlot: the card is in the slot already and expected there (to be
-	// swiped after its chip failed): it is not stale.
-	InSlot bool
+	Mode   Mode
+	What   string // what the card is for: the amount, or the kind's title when it has none
 	Log    *slog.Logger
+}
+
+// show asks for the card the way the transaction still accepts it; stale:
+// a card left in the slot from before must come out first.
+func (p *Prompt) show(ctx context.Context, stale bool) error {
+	u, what := p.Panel.UI, p.What
+	if stale {
+		return u.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
+	}
+	switch p.Mode {
+	case InsertOnly:
+		return u.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡不能挥卡完成 Contactless not possible: insert the card", what, "取消[CANCEL]")
+	case InsertChip:
+		return u.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡有芯片，请插卡 This card has a chip: insert it", what, "取消[CANCEL]")
+	case TapAgain:
+		return u.Show(ctx, ScreenSeePhone, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again", what, "取消[CANCEL]")
+	case Fallback:
+		return u.Show(ctx, ScreenFallback, "芯片无法读取 Chip unreadable", "请拔卡后刷卡 Remove the card and swipe it", what, "取消[CANCEL]")
+	}
+	return u.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", what, "取消[CANCEL]")
 }
 
 var (
@@ -54,21 +102,21 @@ func (e *ReaderError) Unwrap() error { return e.Err }
 const staleRecheck = 200 * time.Millisecond
 
 // Wait shows the prompt and takes the first way of presenting the card
-// that Accepts allows. Card presence is the reader's state, asked when the
+// that the mode accepts. Card presence is the reader's state, asked when the
 // card is needed, not a queue of what happened before: a card already in
 // the slot when the prompt appears (inserted at idle) is not read, it must
 // come out and go in again; an insert whose card is gone by the time its
 // event is read (inserted and pulled before the prompt) is ignored.
 func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
 	stale := false
-	if !p.InSlot {
+	if p.Mode != Fallback { // after a chip failure the card is still in the slot, to be swiped
 		in, err := p.Reader.Present(ctx)
 		if err != nil {
 			return hal.CardEvent{}, &ReaderError{Err: err}
 		}
 		stale = in
 	}
-	if err := p.Show(ctx, stale); err != nil {
+	if err := p.show(ctx, stale); err != nil {
 		return hal.CardEvent{}, err
 	}
 	events := make(chan hal.CardEvent)
@@ -118,7 +166,7 @@ func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
 		case <-recheck:
 			if !present() {
 				stale, recheck = false, nil
-				_ = p.Show(ctx, stale)
+				_ = p.show(ctx, stale)
 			}
 			continue
 		case k := <-keys:
@@ -132,7 +180,7 @@ func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
 				if stale && !present() {
 					// The card from before the prompt is out: ask again.
 					stale, recheck = false, nil
-					_ = p.Show(ctx, stale)
+					_ = p.show(ctx, stale)
 				}
 				more <- struct{}{}
 				continue
@@ -143,10 +191,10 @@ func (p *Prompt) Wait(ctx context.Context) (hal.CardEvent, error) {
 				more <- struct{}{}
 				continue
 			}
-			if !p.Accepts(e) {
+			if !p.Mode.Accepts(e) {
 				// Not the way the kernel asked for: say it again.
 				_ = p.Panel.Indicator.Signal(ctx, hal.SignalAttention)
-				_ = p.Show(ctx, stale)
+				_ = p.show(ctx, stale)
 				more <- struct{}{}
 				continue
 			}

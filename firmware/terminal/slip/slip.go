@@ -17,6 +17,8 @@ import (
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
+	"kpos/firmware/ui"
+	"kpos/hal"
 )
 
 // ScreenTearOff asks the merchant to tear off the merchant copy before the
@@ -128,4 +130,17 @@ func DeclineReason(tvr [5]byte) (screen, slip string) {
 		}
 	}
 	return "卡片拒绝 Declined by card", "卡片拒绝 DECLINED BY CARD"
+}
+
+// MerchantCode is the merchant-presented code of an order on paper, for a
+// customer who scans from paper: the merchant, the terminal, the amount and
+// the code.
+func MerchantCode(name, tid string, amount int64, payload string) hal.Document {
+	return hal.Document{Name: "merchant-qr", Lines: []hal.Line{
+		{Text: name, Align: hal.AlignCenter, Bold: true},
+		{Text: "终端 TID " + tid, Align: hal.AlignCenter},
+		{Text: ui.Money(amount), Align: hal.AlignCenter, Double: true},
+		{QR: payload, Align: hal.AlignCenter},
+		{Text: "请扫码付款 Scan to pay", Align: hal.AlignCenter, Feed: 3, Cut: true},
+	}}
 }
