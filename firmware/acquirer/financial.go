@@ -9,6 +9,7 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer/cupmsg"
+	"kpos/firmware/txkind"
 	"kpos/hal"
 )
 
@@ -28,18 +29,36 @@ type kindSpec struct {
 	name    string
 }
 
-var kinds = map[Kind]kindSpec{
-	KindSale:            {"0200", "000000", "22", "00", "sale"},
-	KindVoid:            {"0200", "200000", "23", "00", "void"},
-	KindRefund:          {"0220", "200000", "25", "00", "refund"},
-	KindBalance:         {"0200", "310000", "01", "00", "balance"},
-	KindPreAuth:         {"0100", "030000", "10", "06", "pre-authorization"},
-	KindPreAuthComplete: {"0200", "000000", "20", "06", "pre-authorization completion"},
-	KindPreAuthVoid:     {"0100", "200000", "11", "06", "pre-authorization void"},
-	KindQRSale:          {"0200", "000000", "22", "00", "QR sale"},
-	KindQRQuery:         {"0620", "330000", "30", "00", "QR result query"},
-	KindOfflineAdvice:   {"0220", "000000", "36", "00", "offline sale advice"},
-	KindCompletionVoid:  {"0200", "200000", "21", "06", "pre-authorization completion void"},
+// kinds is each host kind's message, as the one table of transaction
+// kinds (firmware/txkind) declares it; hostKinds links the host's
+// numbering of the kinds to that table.
+var kinds = func() map[Kind]kindSpec {
+	m := make(map[Kind]kindSpec, len(hostKinds))
+	for k, t := range hostKinds {
+		m[k] = kindSpec{t.Wire.MTI, t.Wire.Proc, t.Wire.MsgType, t.Wire.Cond, t.Host}
+	}
+	return m
+}()
+
+var hostKinds = map[Kind]*txkind.Kind{
+	KindSale: txkind.Sale, KindVoid: txkind.Void, KindRefund: txkind.Refund, KindBalance: txkind.Balance,
+	KindPreAuth: txkind.PreAuth, KindPreAuthComplete: txkind.Completion, KindPreAuthVoid: txkind.PreAuthVoid,
+	KindQRSale: txkind.QRSale, KindQRQuery: txkind.QRQuery, KindOfflineAdvice: txkind.OfflineAdvice,
+	KindCompletionVoid: txkind.CompletionVoid,
+}
+
+// KindOf is the host kind that carries k (a QR collection travels as a QR
+// sale); false when k never goes to the host.
+func KindOf(k *txkind.Kind) (Kind, bool) {
+	if k == nil || k.Host == "" {
+		return 0, false
+	}
+	for hk, t := range hostKinds {
+		if t.Host == k.Host {
+			return hk, true
+		}
+	}
+	return 0, false
 }
 
 // String names the kind for logs and errors.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/txkind"
 )
 
 // Keys of the batches bucket besides the closed batches (which are keyed by
@@ -38,9 +40,13 @@ var (
 	ErrUnresolved = errors.New("journal: batch has unresolved transactions")
 )
 
-// kindCompletion is the kind a pre-authorization completion is journaled
-// under; it counts as a sale.
-const kindCompletion Kind = "preauth-complete"
+// books is how a record of kind k counts in the batch totals and the day's
+// spending, as the one table of transaction kinds (firmware/txkind) says:
+// sales of every method and completions are debits, refunds credits.
+func books(k Kind) txkind.Books { return txkind.BooksOf(string(k)) }
+
+// debit reports whether a record of kind k is a sale in the books.
+func debit(k Kind) bool { return books(k) == txkind.Debit }
 
 // Sum is a count of transactions and their amount in minor units.
 type Sum struct {
@@ -135,10 +141,10 @@ func classify(x *Txn) class {
 	default:
 		return classNone
 	}
-	switch x.Kind {
-	case Sale, Cash, kindCompletion:
+	switch books(x.Kind) {
+	case txkind.Debit:
 		return classDebit
-	case Refund:
+	case txkind.Credit:
 		return classCredit
 	}
 	return classNone

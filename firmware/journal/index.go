@@ -410,7 +410,7 @@ type dayTotals struct {
 // rule book's daily-limit rule (firmware/txrules.CountsToday), which the
 // terminal's tests hold it to.
 func CountsToday(x Txn) bool {
-	return (x.Kind == Sale || x.Kind == kindCompletion || x.Kind == Cash) &&
+	return debit(x.Kind) &&
 		(x.State == Completed || x.State.InDoubt() || x.State == ReversalPending)
 }
 

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"kpos/firmware/qr"
+	"kpos/firmware/txkind"
 	"kpos/hal"
 )
 
@@ -86,12 +87,17 @@ type Receipt struct {
 	Declined  string // the decline text when not approved
 }
 
-var kindNames = map[string]string{
-	"SALE": "消费", "VOID": "消费撤销", "REFUND": "退货", "BALANCE": "余额查询",
-	"PREAUTH": "预授权", "PREAUTH COMPLETE": "预授权完成", "PREAUTH VOID": "预授权撤销",
-	"PREAUTH COMPLETE VOID": "预授权完成撤销",
-	"CASH":                  "现金", "QR": "扫码支付",
-}
+// kindNames are the slip titles of the kinds, English to Chinese, as the
+// one table of transaction kinds (firmware/txkind) declares them.
+var kindNames = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range txkind.All() {
+		if k.Receipt.EN != "" {
+			m[k.Receipt.EN] = k.Receipt.ZH
+		}
+	}
+	return m
+}()
 
 // entryModes are the letters a UnionPay slip prints after the card number:
 // I chip (IC), C contactless, S magnetic stripe.
@@ -142,7 +148,7 @@ func Build(r Receipt, c Copy) hal.Document {
 	if c == MerchantCopy {
 		name, copyLine = "receipt-merchant", "商户存根 MERCHANT COPY"
 	}
-	balance := r.Kind == "BALANCE"
+	balance := r.Kind == txkind.Balance.Receipt.EN
 	title := "POS签购单"
 	if balance {
 		title = "余额查询"

@@ -9,6 +9,7 @@ import (
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/journal"
+	"kpos/firmware/txkind"
 	"kpos/hal"
 )
 
@@ -291,10 +292,6 @@ func (s *Settler) upload(ctx context.Context, st *journal.Settlement) error {
 	return s.at("upload-end")
 }
 
-// kindCompletion is the kind the journal records a pre-authorization
-// completion under.
-const kindCompletion journal.Kind = "preauth-complete"
-
 // item maps one journaled transaction to its upload message.
 func (s *Settler) item(trace uint32) (acquirer.Request, error) {
 	t, err := s.j.Get(trace)
@@ -320,18 +317,14 @@ func uploadRequest(t journal.Txn) (acquirer.Request, error) {
 	if req.Entry == 0 {
 		req.Entry = entries[t.Method]
 	}
-	switch {
-	case t.Kind == journal.Refund:
-		req.Kind = acquirer.KindRefund
-	case t.Kind == kindCompletion:
-		req.Kind = acquirer.KindPreAuthComplete
-	case t.Kind == journal.Sale && t.Method == journal.QR:
-		req.Kind = acquirer.KindQRSale
-	case t.Kind == journal.Sale:
-		req.Kind = acquirer.KindSale
-	default:
+	// What the books count and went to the host is uploaded, as the kind
+	// it was sent as (firmware/txkind).
+	k := txkind.Journaled(string(t.Kind), string(t.Method))
+	hk, sent := acquirer.KindOf(k)
+	if k == nil || k.Books == txkind.Nothing || !sent {
 		return acquirer.Request{}, fmt.Errorf("settle: upload: trace %06d: a %s is not uploaded", t.Trace, t.Kind)
 	}
+	req.Kind = hk
 	if t.Secret.PAN != "" {
 		pan, err := hal.ParsePAN(t.Secret.PAN)
 		if err != nil {

@@ -12,19 +12,24 @@
 // whatever is in doubt is reversed before the next online transaction, also
 // after a power cut.
 //
-// With a binding (WithBinding) a blank terminal asks for its K code, typed
-// or scanned, and does nothing else; a bound one signs on through the
-// binding, which checks its status, and the binding's status and limits
+// What each kind of transaction is (its journal name, message, titles, menu
+// entry, limits, books, reversal) is declared once in firmware/txkind;
+// parts.go says which table runs each kind (its flow).
+//
+// With a binding (WithBinding) a blank terminal shows the binding screens
+// (terminal/bindflow) and does nothing else; a bound one signs on through
+// the binding, which checks its status, and the binding's status and limits
 // (per transaction and per day, across card, QR and every batch of the day)
-// refuse a sale before a card is read or a code is sent. The merchant menu
-// (MENU on the idle screen) reaches every kind of transaction, reprints,
-// settlement and the settings; void, refund and settlement ask for the
-// merchant's password (WithMerchantPassword), which five wrong attempts
-// lock for a growing delay and which a storage fault refuses (fail closed).
-// With WithSettlement the terminal settles its batch through firmware/settle
-// on demand and at the binding's settlement time, and a settlement a power
-// cut interrupted resumes at boot, after the reversals and before sign-on
-// and any sale; while one is in progress no transaction joins the batch.
+// refuse a sale before a card is read or a code is sent. MENU on the idle
+// screen opens the merchant menus (terminal/menu), which reach every kind of
+// transaction, reprints, settlement and the settings; void, refund and
+// settlement ask for the merchant's password (WithMerchantPassword). With
+// WithSettlement the terminal settles its batch (terminal/settlement) on
+// demand and at the binding's settlement time, and a settlement a power cut
+// interrupted resumes at boot, after the reversals and before sign-on and
+// any sale; while one is in progress no transaction joins the batch. The
+// display, keypad, scanner and printer are shared by all of them through one
+// panel (terminal/panel).
 //
 // It talks to devices only through hal, to the card only through the EMV
 // kernel, to the host only through the acquirer's request types and to the

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/checks"
+	"kpos/firmware/txkind"
 	"kpos/firmware/txrules"
 )
 
@@ -30,10 +32,14 @@ func TestDailyLimitFailsClosedOnJournalError(t *testing.T) {
 func TestJournalDayRuleIsTheRuleBooks(t *testing.T) {
 	states := []journal.State{journal.Pending, journal.Approved, journal.Completed, journal.Declined,
 		journal.ReversalPending, journal.Reversed, journal.Voided}
-	for kind, rk := range ruleKinds {
+	for _, k := range txkind.All() {
+		kind, rk := journal.Kind(k.Name), k.Rule
+		if kind == "" {
+			continue
+		}
 		for _, s := range states {
 			got := journal.CountsToday(journal.Txn{Kind: kind, State: s})
-			if want := txrules.CountsToday(rk, ruleState(s)); got != want {
+			if want := txrules.CountsToday(rk, checks.RuleState(s)); got != want {
 				t.Errorf("%s %s: journal counts it %v, the rule book %v", kind, s, got, want)
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/terminal/menu"
 	"kpos/hal"
 )
 
@@ -22,10 +24,10 @@ func TestUnbindFromTheMenu(t *testing.T) {
 		want      binding.State
 		wantShown string
 	}{
-		{name: "right password", password: "123456", typed: "123456", want: binding.StateBlank, wantShown: ScreenUnbound},
-		{name: "wrong password", password: "123456", typed: "999999", want: binding.StateBound, wantShown: ScreenBindError},
-		{name: "no password set", typed: "", want: binding.StateBound, wantShown: ScreenBindError},
-		{name: "reversal owed", password: "1", typed: "1", reversal: true, want: binding.StateBound, wantShown: ScreenBindError},
+		{name: "right password", password: "123456", typed: "123456", want: binding.StateBlank, wantShown: menu.ScreenUnbound},
+		{name: "wrong password", password: "123456", typed: "999999", want: binding.StateBound, wantShown: bindflow.ScreenBindError},
+		{name: "no password set", typed: "", want: binding.StateBound, wantShown: bindflow.ScreenBindError},
+		{name: "reversal owed", password: "1", typed: "1", reversal: true, want: binding.StateBound, wantShown: bindflow.ScreenBindError},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -73,9 +75,9 @@ func TestSettlementAccount(t *testing.T) {
 		want   string // the screen that ends it
 		masked string
 	}{
-		{name: "typed", typed: "6222021234567890128", want: ScreenAccount, masked: "622202*********0128"},
-		{name: "typo", typed: "6222021234567890129", want: ScreenBindError},
-		{name: "swiped", swipe: "6222021234567890128=30122011234", want: ScreenAccount, masked: "622202*********0128"},
+		{name: "typed", typed: "6222021234567890128", want: menu.ScreenAccount, masked: "622202*********0128"},
+		{name: "typo", typed: "6222021234567890129", want: bindflow.ScreenBindError},
+		{name: "swiped", swipe: "6222021234567890128=30122011234", want: menu.ScreenAccount, masked: "622202*********0128"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,8 +85,8 @@ func TestSettlementAccount(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			done := make(chan error, 1)
-			go func() { done <- q.term.settlementAccount(ctx) }()
-			_, at, err := q.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenAccount })
+			go func() { done <- q.term.menus().SettlementAccount(ctx) }()
+			_, at, err := q.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == menu.ScreenAccount })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,145 +12,43 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
-	"kpos/firmware/txrules"
+	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
-// operation is a kind of transaction: how the card, the host and the
-// journal know it, and what the screens and the receipt call it.
-type operation struct {
-	title      string // the screens' title
-	receipt    string // receipt.Receipt.Kind
-	emv        emv.TxnType
-	host       acquirer.Kind
-	journal    journal.Kind
-	limited    bool // the binding's limits apply (money taken from the customer)
-	noAmount   bool // a balance inquiry has none
-	reversible bool // an unanswered request is reversed
-}
-
-// The kinds of journaled transaction the firmware/journal package knows by
-// name only (its batch totals count a completion as a sale).
-const (
-	kindCompletion     journal.Kind = "preauth-complete"
-	kindPreAuthVoid    journal.Kind = "preauth-void"
-	kindCompletionVoid journal.Kind = "preauth-complete-void"
-)
-
-var (
-	opSale = operation{title: "消费 SALE", receipt: "SALE", emv: emv.Purchase, host: acquirer.KindSale,
-		journal: journal.Sale, limited: true, reversible: true}
-	opRefund = operation{title: "退货 REFUND", receipt: "REFUND", emv: emv.Refund, host: acquirer.KindRefund,
-		journal: journal.Refund, reversible: true}
-	opBalance = operation{title: "余额查询 BALANCE", receipt: "BALANCE", emv: emv.Balance, host: acquirer.KindBalance,
-		journal: journal.Balance, noAmount: true}
-	opPreAuth = operation{title: "预授权 PRE-AUTH", receipt: "PREAUTH", emv: emv.PreAuth, host: acquirer.KindPreAuth,
-		journal: journal.PreAuth, limited: true, reversible: true}
-	opVoid = operation{title: "撤销 VOID", receipt: "VOID", host: acquirer.KindVoid,
-		journal: journal.Void, reversible: true}
-	opCompletion = operation{title: "预授权完成 COMPLETION", receipt: "PREAUTH COMPLETE", host: acquirer.KindPreAuthComplete,
-		journal: kindCompletion, limited: true, reversible: true}
-	opCompletionVoid = operation{title: "预授权完成撤销 COMPLETION VOID", receipt: "PREAUTH COMPLETE VOID",
-		host: acquirer.KindCompletionVoid, journal: kindCompletionVoid, reversible: true}
-	opPreAuthVoid = operation{title: "预授权撤销 PRE-AUTH VOID", receipt: "PREAUTH VOID", host: acquirer.KindPreAuthVoid,
-		journal: kindPreAuthVoid, reversible: true}
-)
-
-// kind is the sale's operation (a sale unless set).
-func (s *sale) kind() operation {
-	if s.op.title == "" {
-		return opSale
+// kind is the sale's kind of transaction (a card sale unless set).
+func (s *sale) kind() *txkind.Kind {
+	if s.op == nil {
+		return txkind.Sale
 	}
 	return s.op
 }
 
-// hostKinds maps a journaled transaction to the request kind it was sent as.
-func hostKind(t journal.Txn) acquirer.Kind {
-	switch t.Kind {
-	case journal.Void:
-		return acquirer.KindVoid
-	case journal.Refund:
-		return acquirer.KindRefund
-	case journal.Balance:
-		return acquirer.KindBalance
-	case journal.PreAuth:
-		return acquirer.KindPreAuth
-	case kindCompletion:
-		return acquirer.KindPreAuthComplete
-	case kindPreAuthVoid:
-		return acquirer.KindPreAuthVoid
-	case kindCompletionVoid:
-		return acquirer.KindCompletionVoid
-	}
-	if t.Method == journal.QR {
-		return acquirer.KindQRSale
+// hostKind is the request kind k is sent as (a card sale's when it is never
+// sent).
+func hostKind(k *txkind.Kind) acquirer.Kind {
+	if hk, ok := acquirer.KindOf(k); ok {
+		return hk
 	}
 	return acquirer.KindSale
 }
 
+// journaledKind is the kind of a journaled transaction.
+func journaledKind(t journal.Txn) *txkind.Kind {
+	return txkind.Journaled(string(t.Kind), string(t.Method))
+}
+
 // More screen IDs, for the merchant's day.
 const (
-	ScreenInsertCard    = "insert-card"    // contactless refused: insert the card
-	ScreenSeePhone      = "see-phone"      // the phone wallet asks its holder to look, then tap again
-	ScreenFallback      = "swipe-card"     // the chip cannot be read: swipe the card
-	ScreenMenuMore      = "menu-preauth"   // balance and pre-authorization menu
-	ScreenMenuSettle    = "menu-settle"    // settlement and reprint menu
-	ScreenWrongPassword = "wrong-password" // the merchant's password was wrong
-	ScreenOrigTrace     = "orig-trace"     // type the original's trace number
-	ScreenOrigConfirm   = "orig-confirm"   // the original shown: confirm
-	ScreenRefundRRN     = "refund-rrn"     // type the original's reference number
-	ScreenRefundDate    = "refund-date"    // type the original's date (MMDD)
-	ScreenBalance       = "balance"        // the balance, printed only if asked
-	ScreenReprintTrace  = "reprint-trace"  // type the trace number of the receipt to reprint
-	ScreenNothing       = "nothing"        // nothing to reprint, or no such transaction
-	ScreenSettleConfirm = "settle-confirm" // the open batch's totals: settle?
-	ScreenSettling      = "settling"       // the settlement runs
-	ScreenSettled       = "settled"        // the batch is closed
-	ScreenSettleError   = "settle-error"   // the settlement stopped; it continues later
+	ScreenOrigTrace   = "orig-trace"   // type the original's trace number
+	ScreenOrigConfirm = "orig-confirm" // the original shown: confirm
+	ScreenRefundRRN   = "refund-rrn"   // type the original's reference number
+	ScreenRefundDate  = "refund-date"  // type the original's date (MMDD)
+	ScreenBalance     = "balance"      // the balance, printed only if asked
 )
-
-// Void cancels a sale of the open batch (card, QR or cash), found by its
-// trace number; the card need not be present: the request carries the card
-// number the journal keeps sealed.
-func (t *Terminal) Void(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opVoid}, originalTransitions, originalSteps, StateOrigTrace)
-}
-
-// Completion completes a pre-authorization found by its trace number, for
-// the amount typed (the host accepts up to 115 % of the pre-authorized).
-func (t *Terminal) Completion(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opCompletion}, originalTransitions, originalSteps, StateOrigTrace)
-}
-
-// CompletionVoid (预授权完成撤销) cancels a completion of the open batch,
-// found by its trace number, for its whole amount; the pre-authorization it
-// closed is open again.
-func (t *Terminal) CompletionVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opCompletionVoid}, originalTransitions, originalSteps, StateOrigTrace)
-}
-
-// PreAuthVoid releases a pre-authorization found by its trace number.
-func (t *Terminal) PreAuthVoid(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opPreAuthVoid}, originalTransitions, originalSteps, StateOrigTrace)
-}
-
-// Refund gives money back on an earlier sale, named by its reference
-// number and date; the customer presents the same card.
-func (t *Terminal) Refund(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opRefund}, transitions, steps, StateRefundRef)
-}
-
-// Balance asks the card's issuer for the balance; it is shown, and printed
-// only when the customer asks.
-func (t *Terminal) Balance(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opBalance}, transitions, steps, StateWaitCard)
-}
-
-// PreAuth holds an amount on the customer's card.
-func (t *Terminal) PreAuth(ctx context.Context) (Result, error) {
-	return t.walk(ctx, &sale{t: t, op: opPreAuth}, transitions, steps, StateAmount)
-}
 
 // originalSteps is each state's work of the transactions on an earlier one;
 // originalTransitions in transitions.go says where its event leads.
@@ -167,10 +65,10 @@ var originalSteps = map[State]step{
 // acted on.
 func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
-	digits, err := s.t.readDigits(ictx, ScreenOrigTrace, s.kind().title+" 原凭证号 Original trace", 6, maskNone)
+	digits, err := s.t.panel.ReadDigits(ictx, ScreenOrigTrace, s.kind().Title+" 原凭证号 Original trace", 6, panel.MaskNone)
 	cancel()
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	n, _ := strconv.ParseUint(digits, 10, 32)
 	orig, err := s.t.journal.Get(uint32(n))
@@ -188,9 +86,7 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 	}
 	// The original's own amount stands for a completion's until it is
 	// typed; completionAmount asks the rule book again with it.
-	op := s.kind()
-	op.limited = false
-	if msg, refused := s.t.canActOn(op, orig, orig.Amount); msg != "" {
+	if msg, refused := s.t.checks().CanActOn(s.kind(), false, orig, orig.Amount); msg != "" {
 		s.message = msg
 		if refused {
 			return EvRefused, nil
@@ -206,162 +102,23 @@ func (s *sale) findOriginal(ctx context.Context) (Event, error) {
 		}
 		s.first.Card = emv.CardData{PAN: pan, Expiry: orig.Secret.Expiry, AID: nil, Label: orig.AppLabel}
 	}
-	if s.kind().journal == kindCompletion {
+	if s.kind() == txkind.Completion {
 		return EvNeedAmount, nil
 	}
 	return EvFound, nil
-}
-
-// ruleKinds is how the rule book (firmware/txrules) knows each journaled kind.
-var ruleKinds = map[journal.Kind]txrules.Kind{
-	journal.Sale: txrules.Sale, journal.Cash: txrules.Sale, journal.Void: txrules.Void, journal.Refund: txrules.Refund,
-	journal.PreAuth: txrules.PreAuth, journal.Balance: txrules.Balance, kindCompletion: txrules.Completion,
-	kindCompletionVoid: txrules.CompletionVoid, kindPreAuthVoid: txrules.PreAuthVoid,
-}
-
-// ruleState is where a journaled transaction stands for the rule book. A
-// card transaction the host approved but the card has not finished is
-// still in doubt.
-func ruleState(s journal.State) txrules.State {
-	switch s {
-	case journal.Completed:
-		return txrules.Standing
-	case journal.Declined:
-		return txrules.Declined
-	case journal.Voided:
-		return txrules.Voided
-	case journal.Reversed:
-		return txrules.Reversed
-	}
-	return txrules.InDoubt
-}
-
-// original is what the rule book needs to know of orig: its own state, and
-// what the journal holds that was done to it (refunds, a completion or a
-// release of a pre-authorization). closedBy is the trace that completed
-// or released a pre-authorization.
-func (t *Terminal) original(orig journal.Txn) (o txrules.Original, closedBy uint32, err error) {
-	batch, err := t.journal.Batch()
-	if err != nil {
-		return o, 0, fmt.Errorf("terminal: %w", err)
-	}
-	all, err := t.journal.Referring(orig.Trace)
-	if err != nil {
-		return o, 0, fmt.Errorf("terminal: %w", err)
-	}
-	o = txrules.Original{Kind: ruleKinds[orig.Kind], State: ruleState(orig.State), Amount: orig.Amount, Settled: orig.Batch != batch}
-	for _, x := range all {
-		if x.OrigTrace != orig.Trace || x.Trace == orig.Trace {
-			continue
-		}
-		st := ruleState(x.State)
-		if st != txrules.Standing && st != txrules.InDoubt {
-			continue
-		}
-		switch x.Kind {
-		case journal.Refund:
-			o.Refunded += x.Amount
-		case kindCompletion:
-			if orig.Kind == journal.PreAuth {
-				o.Completed, closedBy = true, x.Trace
-			}
-		case kindPreAuthVoid:
-			if orig.Kind == journal.PreAuth && o.State == txrules.Standing {
-				o.State, closedBy = txrules.Voided, x.Trace
-			}
-		}
-	}
-	return o, closedBy, nil
-}
-
-// limits are the binding's limits and what was spent today, for the rule
-// book; nil when the terminal has no binding (and so no limits).
-func (t *Terminal) limits() (*txrules.Limits, error) {
-	if t.binding == nil {
-		return nil, nil
-	}
-	p, err := t.binding.Params()
-	if err != nil {
-		return nil, err
-	}
-	spent, err := t.spentToday()
-	if err != nil {
-		return nil, err // fails closed: the daily limit cannot be checked
-	}
-	return &txrules.Limits{PerTxn: p.TxnLimit, Daily: p.DailyLimit, SpentToday: spent}, nil
-}
-
-// canActOn asks the rule book whether op may act on orig for amount, and
-// says why not ("" when it may). refused reports a limit, which ends the
-// transaction as refused rather than failed.
-func (t *Terminal) canActOn(op operation, orig journal.Txn, amount int64) (msg string, refused bool) {
-	o, closedBy, err := t.original(orig)
-	if err != nil {
-		t.log.Warn("rule book: original unreadable", "err", err)
-		return "存储故障 Journal error: call support", false
-	}
-	a := txrules.Action{Kind: ruleKinds[op.journal], Amount: amount, Original: &o}
-	if op.limited {
-		if a.Limits, err = t.limits(); err != nil {
-			return "参数错误 No parameters: bind again", true
-		}
-	}
-	err = txrules.Check(a)
-	var r *txrules.Refusal
-	if err == nil || !errors.As(err, &r) {
-		return "", false
-	}
-	t.log.Info("refused by the rule book", "trace", orig.Trace, "kind", a.Kind, "reason", r.Detail)
-	n := orig.Trace
-	switch r.Reason {
-	case txrules.ReasonWrongKind:
-		switch {
-		case a.Kind == txrules.Void && o.Kind == txrules.Completion:
-			return fmt.Sprintf("预授权完成请用完成撤销 Trace %06d is a completion: use completion void (8, 5)", n), false
-		case a.Kind == txrules.Void:
-			return fmt.Sprintf("只能撤销消费 Trace %06d is not a sale: only sales can be voided", n), false
-		case a.Kind == txrules.CompletionVoid:
-			return fmt.Sprintf("不是预授权完成 Trace %06d is not a completion", n), false
-		case a.Kind == txrules.Refund:
-			return fmt.Sprintf("只能退货消费 Trace %06d is not a sale", n), false
-		}
-		return fmt.Sprintf("不是预授权 Trace %06d is not a pre-authorization", n), false
-	case txrules.ReasonVoided:
-		return fmt.Sprintf("原交易已撤销 Trace %06d is already voided", n), false
-	case txrules.ReasonReversed:
-		return fmt.Sprintf("原交易已冲正 Trace %06d was reversed", n), false
-	case txrules.ReasonSettled:
-		return fmt.Sprintf("原交易已结算 Trace %06d is settled: refund it instead", n), false
-	case txrules.ReasonRefunded:
-		return fmt.Sprintf("原交易已退货 Trace %06d was partly refunded (%s): it cannot be voided", n, ui.Money(o.Refunded)), false
-	case txrules.ReasonClosed:
-		return fmt.Sprintf("预授权已完成或撤销 Pre-authorization closed by trace %06d", closedBy), false
-	case txrules.ReasonRefundTooMuch:
-		return fmt.Sprintf("超过可退金额 Over what is left to refund of trace %06d: %s", n, ui.Money(o.Amount-o.Refunded)), true
-	case txrules.ReasonOverAuthorized:
-		return fmt.Sprintf("超过预授权金额115%% Above 115%% of the pre-authorized %s: at most %s", ui.Money(o.Amount),
-			ui.Money(txrules.MaxCompletion(o.Amount))), true
-	case txrules.ReasonTxnLimit:
-		return fmt.Sprintf("超过单笔限额 Over the limit per sale %s", ui.Money(a.Limits.PerTxn)), true
-	case txrules.ReasonDailyLimit:
-		return fmt.Sprintf("超过当日限额 Over the daily limit %s", ui.Money(a.Limits.Daily)), true
-	case txrules.ReasonAmountDiffers, txrules.ReasonBadAmount:
-		return fmt.Sprintf("金额不符 Amount %s does not fit trace %06d", ui.Money(amount), n), true
-	}
-	return fmt.Sprintf("原交易未成功 Trace %06d was not approved", n), false
 }
 
 // completionAmount reads a completion's amount.
 func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmount(ctx, s.kind().title, s.t.cfg.MaxAmount)
+	amount, err := s.t.ui.EnterAmount(ctx, s.kind().Title, s.t.cfg.MaxAmount)
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	// Up to 115 % of the pre-authorization, within the per-sale and daily
 	// limits: refused here, before anything is sent.
-	if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+	if msg, _ := s.t.checks().CanActOn(s.kind(), true, s.orig, amount); msg != "" {
 		s.message = msg
 		return EvRefused, nil
 	}
@@ -374,14 +131,14 @@ func (s *sale) confirmOriginal(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	o := s.orig
-	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(methodNames[o.Method] + " " + o.MaskedPAN),
+	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(slip.MethodNames[o.Method] + " " + o.MaskedPAN),
 		"原金额 Original " + ui.Money(o.Amount)}
 	if s.amount != o.Amount {
 		lines = append(lines, "金额 Amount "+ui.Money(s.amount))
 	}
-	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().title, lines...)
+	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().Title, lines...)
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }
@@ -411,11 +168,11 @@ func (s *sale) sendOnOriginal(ctx context.Context) (Event, error) {
 	if o.Method == journal.QR {
 		entry = acquirer.EntryQR
 	}
-	s.request = acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: s.first.Card.PAN, Expiry: o.Secret.Expiry, Entry: entry, OrigTrace: o.Trace, OrigBatch: o.Batch,
 		OrigRRN: o.RRN, OrigAuth: o.AuthCode, OrigDate: date.Format("0102")}
 	ev, err := s.exchange(ctx, journal.Completed)
-	if k := s.kind().journal; ev == EvHostApproved && (k == journal.Void || k == kindCompletionVoid) {
+	if ev == EvHostApproved && s.kind().Cancels {
 		if merr := s.markOriginalVoided(); merr != nil {
 			return ev, errors.Join(err, merr)
 		}
@@ -434,9 +191,9 @@ func (s *sale) markOriginalVoided() error {
 func (s *sale) enterReference(ctx context.Context) (Event, error) {
 	ictx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ref, err := s.t.readDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号或凭证号 Original RRN or trace", 12, maskNone)
+	ref, err := s.t.panel.ReadDigits(ictx, ScreenRefundRRN, "退货 REFUND 原参考号或凭证号 Original RRN or trace", 12, panel.MaskNone)
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if len(ref) <= 6 {
 		n, _ := strconv.ParseUint(ref, 10, 32)
@@ -447,7 +204,7 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		}
 		// Something must be left of it to refund (the rule book): the
 		// amount is checked again once typed.
-		if msg, _ := s.t.canActOn(s.kind(), orig, 1); msg != "" {
+		if msg, _ := s.t.checks().CanActOn(s.kind(), true, orig, 1); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
@@ -458,16 +215,16 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 		s.orig, s.origRRN, s.origDate = orig, orig.RRN, date.Format("0102")
 		return EvEntered, nil
 	}
-	date, err := s.t.readDigits(ictx, ScreenRefundDate, "退货 REFUND 原交易日期 Original date (MMDD)", 4, maskNone)
+	date, err := s.t.panel.ReadDigits(ictx, ScreenRefundDate, "退货 REFUND 原交易日期 Original date (MMDD)", 4, panel.MaskNone)
 	if err != nil {
-		return EvCancel, ignoreCancel(ignoreTimeout(ictx, err))
+		return EvCancel, panel.IgnoreCancel(panel.IgnoreTimeout(ictx, err))
 	}
 	if _, perr := time.Parse("0102", date); perr != nil || len(date) != 4 {
 		s.message = "日期无效 Not a date: type MMDD"
 		return EvCancel, nil
 	}
 	s.origRRN, s.origDate = rrn(ref), date
-	if orig, ok := s.t.saleByRRN(s.origRRN); ok {
+	if orig, ok := s.t.checks().SaleByRRN(s.origRRN); ok {
 		s.orig = orig // a sale of this terminal: what is left of it is checked here
 	}
 	return EvEntered, nil
@@ -494,7 +251,7 @@ func (s *sale) showBalance(ctx context.Context) (Event, error) {
 	}
 	r := s.receipt()
 	r.Amount = s.balance
-	if err := s.t.printWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
 		s.t.log.Warn("balance not printed", "err", err)
 	}
 	return EvPrinted, nil
@@ -517,7 +274,7 @@ func (t *Terminal) repairVoids() error {
 		state[x.Trace] = x.State
 	}
 	for _, x := range txns {
-		if (x.Kind != journal.Void && x.Kind != kindCompletionVoid) || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
+		if k := txkind.Named(string(x.Kind)); k == nil || !k.Cancels || x.State != journal.Completed || state[x.OrigTrace] != journal.Completed {
 			continue
 		}
 		if _, err := t.journal.Update(x.OrigTrace, func(o *journal.Txn) { o.State = journal.Voided }); err != nil {

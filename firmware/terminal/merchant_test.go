@@ -12,6 +12,10 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/cardwait"
+	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -69,23 +73,23 @@ func TestKernelAsksForAnotherWay(t *testing.T) {
 		{"over the contactless limit: insert", emv.ErrUseContact, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless}) // a second tap is not what was asked
-			r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+			r.at(cardwait.ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 			r.pinpad.EnterPIN("123456")
 			r.removeWhenAsked()
-		}, ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
+		}, cardwait.ScreenInsertCard, acquirer.EntryChip, []hal.CardInterface{hal.Contactless, hal.Contact}},
 		{"see phone: tap again", emv.ErrSeePhone, func(r *rig) {
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.reader.Tap(&fake.PlaybackCard{Iface: hal.Contactless})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
+		}, cardwait.ScreenSeePhone, acquirer.EntryContactless, []hal.CardInterface{hal.Contactless, hal.Contactless}},
 		{"chip unreadable: swipe", emv.ErrFallback, func(r *rig) {
 			r.insertAtPrompt()
-			r.at(ScreenFallback, func() {
+			r.at(cardwait.ScreenFallback, func() {
 				r.reader.Remove()
 				r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 			})
 			r.pinpad.EnterPIN("123456")
-		}, ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
+		}, cardwait.ScreenFallback, acquirer.EntryFallback, []hal.CardInterface{hal.Contact}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,7 +131,7 @@ func TestVoid(t *testing.T) {
 	orig := approvedSale(t, r, "5000")
 	r.keypad.Type(fmt.Sprint(orig))
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	res := r.run(t, r.term.Void)
+	res := r.run(t, r.term.of(txkind.Void))
 	if res.State != StateApproved {
 		t.Fatalf("void: %s; screens %v", res.State, r.display.History())
 	}
@@ -149,7 +153,7 @@ func TestVoid(t *testing.T) {
 	for _, trace := range []string{fmt.Sprint(orig), "999"} {
 		r.keypad.Type(trace)
 		r.keypad.Press(hal.KeyEnter)
-		if res := r.run(t, r.term.Void); res.State != StateFailed || len(r.host.requests) != 2 {
+		if res := r.run(t, r.term.of(txkind.Void)); res.State != StateFailed || len(r.host.requests) != 2 {
 			t.Fatalf("void of %s: %s, %d requests", trace, res.State, len(r.host.requests))
 		}
 	}
@@ -159,10 +163,10 @@ func TestVoidOfCashStaysLocal(t *testing.T) {
 	q := newQRRig(t, approve)
 	q.keypad.Type("2000")
 	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	cash := q.run(t, q.term.CashSale)
+	cash := q.run(t, q.term.of(txkind.Cash))
 	q.keypad.Type(fmt.Sprint(cash.Trace))
 	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	if res := q.run(t, q.term.Void); res.State != StateApproved {
+	if res := q.run(t, q.term.of(txkind.Void)); res.State != StateApproved {
 		t.Fatalf("void: %s", res.State)
 	}
 	if len(q.host.requests) != 0 {
@@ -185,7 +189,7 @@ func TestVoidCutByAPowerLossIsFinishedAtBoot(t *testing.T) {
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
 	func() {
 		defer func() { recover() }()
-		r.run(t, r.term.Void)
+		r.run(t, r.term.of(txkind.Void))
 	}()
 	if o, _ := r.j.Get(orig); o.State != journal.Completed {
 		t.Fatalf("original %s before the boot", o.State)
@@ -223,7 +227,7 @@ func TestRefundNamesItsOriginal(t *testing.T) {
 			r.insertAtPrompt()
 			r.pinpad.EnterPIN("123456")
 			r.removeWhenAsked()
-			res := r.run(t, r.term.Refund)
+			res := r.run(t, r.term.of(txkind.Refund))
 			if res.State != StateApproved {
 				t.Fatalf("refund: %s; screens %v", res.State, r.display.History())
 			}
@@ -261,7 +265,7 @@ func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
 	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
-	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+	if res := r.run(t, r.term.of(txkind.Refund)); res.State != StateApproved {
 		t.Fatalf("first refund: %s", res.State)
 	}
 	for _, typed := range []string{fmt.Sprint(orig), "000000000042"} { // its trace, its RRN
@@ -274,7 +278,7 @@ func TestRefundOverWhatIsLeftIsRefusedBeforeTheCard(t *testing.T) {
 		}
 		r.keypad.Type("3000")
 		r.keypad.Press(hal.KeyCancel)
-		res := r.run(t, r.term.Refund)
+		res := r.run(t, r.term.of(txkind.Refund))
 		want := fmt.Sprintf("Over what is left to refund of trace %06d: CNY 20.00", orig)
 		if after := fmt.Sprint(r.display.History()[before:]); res.State != StateCancelled || !strings.Contains(after, want) {
 			t.Fatalf("refund of 30.00 by %s with 20.00 left: %s, screens %s", typed, res.State, after)
@@ -307,7 +311,7 @@ func TestBalanceIsShownAndPrintedOnlyWhenAsked(t *testing.T) {
 				}
 				r.reader.Remove()
 			}()
-			res := r.run(t, r.term.Balance)
+			res := r.run(t, r.term.of(txkind.Balance))
 			if res.State != StateApproved || k.types[0] != emv.Balance || r.host.requests[0].Kind != acquirer.KindBalance {
 				t.Fatalf("balance: %s %v %+v", res.State, k.types, r.host.requests)
 			}
@@ -332,7 +336,7 @@ func TestPreAuthCompletionAndVoid(t *testing.T) {
 	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
-	pre := r.run(t, r.term.PreAuth)
+	pre := r.run(t, r.term.of(txkind.PreAuth))
 	if pre.State != StateApproved || r.host.requests[0].Kind != acquirer.KindPreAuth {
 		t.Fatalf("pre-auth %s %+v", pre.State, r.host.requests)
 	}
@@ -343,7 +347,7 @@ func TestPreAuthCompletionAndVoid(t *testing.T) {
 	r.keypad.Press(hal.KeyEnter)
 	r.keypad.Type("9000")
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	done := r.run(t, r.term.Completion)
+	done := r.run(t, r.term.of(txkind.Completion))
 	req := r.host.requests[1]
 	if done.State != StateApproved || req.Kind != acquirer.KindPreAuthComplete || req.OrigTrace != pre.Trace || req.Amount != 9000 {
 		t.Fatalf("completion %s %+v", done.State, req)
@@ -355,7 +359,7 @@ func TestPreAuthCompletionAndVoid(t *testing.T) {
 	// A completed pre-authorization is closed: neither completed again nor voided.
 	r.keypad.Type(fmt.Sprint(pre.Trace))
 	r.keypad.Press(hal.KeyEnter)
-	if res := r.run(t, r.term.PreAuthVoid); res.State != StateFailed || len(r.host.requests) != 2 {
+	if res := r.run(t, r.term.of(txkind.PreAuthVoid)); res.State != StateFailed || len(r.host.requests) != 2 {
 		t.Fatalf("void of a closed pre-auth: %s", res.State)
 	}
 }
@@ -413,7 +417,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			r.keypad.Press(hal.KeyEnter, hal.KeyEnter, hal.KeyEnter)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := r.term.SettleMenu(ctx); err != nil {
+			if err := r.term.menus().SettleMenu(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if len(h.settles) != 1 || h.settles[0].Domestic.DebitAmount != 5000 || len(h.uploads) != c.uploads {
@@ -421,7 +425,7 @@ func TestSettleFromTheMenu(t *testing.T) {
 			}
 			var shown bool
 			for _, s := range r.display.History() {
-				shown = shown || (s.ID == ScreenSettled && strings.Contains(s.String(), c.screen))
+				shown = shown || (s.ID == settlement.ScreenSettled && strings.Contains(s.String(), c.screen))
 			}
 			if !shown {
 				t.Fatalf("screens %v", r.display.History())
@@ -446,10 +450,10 @@ func TestWrongPasswordRefusesSettlement(t *testing.T) {
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.term.SettleMenu(ctx); err != nil {
+	if err := r.term.menus().SettleMenu(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.settles) != 0 || !r.shown(ScreenWrongPassword) {
+	if len(h.settles) != 0 || !r.shown(menu.ScreenWrongPassword) {
 		t.Fatalf("settled without the password: %v", r.display.History())
 	}
 }
@@ -465,7 +469,7 @@ func TestUnansweredSettlementBlocksSalesAndResumesAtBoot(t *testing.T) {
 	if err := r.term.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !r.shown(ScreenSettleError) {
+	if !r.shown(settlement.ScreenSettleError) {
 		t.Fatalf("screens %v", r.display.History())
 	}
 	r.chipSaleInput("100")
@@ -497,7 +501,7 @@ func TestSettlementAtTheConfiguredTime(t *testing.T) {
 	q.term.cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	q.keypad.Type("2000")
 	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	q.run(t, q.term.CashSale)
+	q.run(t, q.term.of(txkind.Cash))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	q.term.settleIfDue(ctx)
@@ -531,7 +535,7 @@ func TestMerchantPasswordGuardsVoidAndRefund(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		if len(r.host.requests) != 1 || !r.shown(ScreenWrongPassword) || r.shown(ScreenOrigTrace) || r.shown(ScreenRefundRRN) {
+		if len(r.host.requests) != 1 || !r.shown(menu.ScreenWrongPassword) || r.shown(ScreenOrigTrace) || r.shown(ScreenRefundRRN) {
 			t.Fatalf("menu %c ran without the password: %v", entry, r.display.History())
 		}
 	}
@@ -556,7 +560,7 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	// what is left at the key that would pass it.
 	q.keypad.Type("70000")
 	q.keypad.Press(hal.KeyCancel)
-	res := q.run(t, q.term.QRSale)
+	res := q.run(t, q.term.of(txkind.QRSale))
 	if res.State != StateCancelled || !shownOn(q.display, ui.Amount, "daily limit CNY 1500.00 (CNY 600.00 left)") {
 		t.Fatalf("QR sale over the day's limit: %s %v", res.State, q.display.History())
 	}
@@ -567,7 +571,7 @@ func TestDailyLimitSpansSettlementsAndMethods(t *testing.T) {
 	before := len(q.display.History())
 	q.keypad.Type("70000")
 	q.keypad.Press(hal.KeyCancel)
-	res = q.run(t, q.term.CashSale)
+	res = q.run(t, q.term.of(txkind.Cash))
 	if after := q.display.History()[before:]; res.State != StateCancelled ||
 		!strings.Contains(fmt.Sprint(after), "(CNY 600.00 left)") {
 		t.Fatalf("cash sale over the day's limit: %s %v", res.State, after)
@@ -597,12 +601,12 @@ func TestRuleBookBeforeAnythingIsSent(t *testing.T) {
 	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
-	if res := r.run(t, r.term.Refund); res.State != StateApproved {
+	if res := r.run(t, r.term.of(txkind.Refund)); res.State != StateApproved {
 		t.Fatalf("refund: %s", res.State)
 	}
 	r.keypad.Type(fmt.Sprint(orig))
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	res := r.run(t, r.term.Void)
+	res := r.run(t, r.term.of(txkind.Void))
 	if res.State != StateFailed || len(r.host.requests) != 2 || !strings.Contains(r.display.Current().String(), "partly refunded") {
 		t.Fatalf("void after a refund: %s, %d requests, screen %v", res.State, len(r.host.requests), r.display.Current())
 	}
@@ -616,7 +620,7 @@ func TestRuleBookBeforeAnythingIsSent(t *testing.T) {
 	r.keypad.Type("2001")
 	r.keypad.Press(hal.KeyCancel)
 	before := len(r.display.History())
-	res = r.run(t, r.term.Refund)
+	res = r.run(t, r.term.of(txkind.Refund))
 	asked, told := false, false
 	for _, sc := range r.display.History()[before:] {
 		asked = asked || sc.ID == "present-card"
@@ -637,13 +641,13 @@ func TestCompletionVoid(t *testing.T) {
 	r.insertAtPrompt()
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
-	pre := r.run(t, r.term.PreAuth)
+	pre := r.run(t, r.term.of(txkind.PreAuth))
 	complete := func(amount string) Result {
 		r.keypad.Type(fmt.Sprint(pre.Trace))
 		r.keypad.Press(hal.KeyEnter)
 		r.keypad.Type(amount)
 		r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-		return r.run(t, r.term.Completion)
+		return r.run(t, r.term.of(txkind.Completion))
 	}
 	comp := complete("9000")
 	if comp.State != StateApproved {
@@ -652,12 +656,12 @@ func TestCompletionVoid(t *testing.T) {
 	// A void is not for completions.
 	r.keypad.Type(fmt.Sprint(comp.Trace))
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	if res := r.run(t, r.term.Void); res.State != StateFailed || !strings.Contains(r.display.Current().String(), "use completion void") {
+	if res := r.run(t, r.term.of(txkind.Void)); res.State != StateFailed || !strings.Contains(r.display.Current().String(), "use completion void") {
 		t.Fatalf("void of a completion: %s %v", res.State, r.display.Current())
 	}
 	r.keypad.Type(fmt.Sprint(comp.Trace))
 	r.keypad.Press(hal.KeyEnter, hal.KeyEnter)
-	cv := r.run(t, r.term.CompletionVoid)
+	cv := r.run(t, r.term.of(txkind.CompletionVoid))
 	if cv.State != StateApproved {
 		t.Fatalf("completion void: %s; screens %v", cv.State, r.display.History())
 	}

@@ -10,6 +10,7 @@ import (
 
 	"kpos/firmware/journal"
 	"kpos/firmware/merchantpw"
+	"kpos/firmware/terminal/menu"
 	"kpos/hal"
 )
 
@@ -67,7 +68,7 @@ func TestFiveWrongPasswordsLockVoidRefundAndSettlement(t *testing.T) {
 		mark := len(r.display.History())
 		menuEntry(t, r, entry, "000000")
 		got := r.screensSince(mark)
-		if i < 4 && !strings.Contains(got[ScreenWrongPassword], "Wrong password") || i == 4 && got[ScreenPasswordLock] == "" {
+		if i < 4 && !strings.Contains(got[menu.ScreenWrongPassword], "Wrong password") || i == 4 && got[menu.ScreenPasswordLock] == "" {
 			t.Fatalf("attempt %d: %v", i+1, got)
 		}
 	}
@@ -88,17 +89,17 @@ func TestFiveWrongPasswordsLockVoidRefundAndSettlement(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := r2.screensSince(mark)
-		if got[ScreenPasswordLock] == "" || got[ScreenPassword] != "" || got[ScreenOrigTrace] != "" || got[ScreenRefundRRN] != "" {
+		if got[menu.ScreenPasswordLock] == "" || got[menu.ScreenPassword] != "" || got[ScreenOrigTrace] != "" || got[ScreenRefundRRN] != "" {
 			t.Fatalf("menu %c while locked: %v", entry, got)
 		}
 	}
 	r2.keypad.Press('1', hal.KeyEnter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r2.term.SettleMenu(ctx); err != nil {
+	if err := r2.term.menus().SettleMenu(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.settles) != 0 || !r2.shown(ScreenPasswordLock) {
+	if len(h.settles) != 0 || !r2.shown(menu.ScreenPasswordLock) {
 		t.Fatalf("settled while locked: %v", r2.display.History())
 	}
 	if len(r2.host.requests) != 1 {
@@ -144,7 +145,7 @@ func TestFullDiskDuringMerchantPasswordRefusesAndLosesNothing(t *testing.T) {
 	menuEntry(t, r, '6', "123456")
 	restore()
 	got := r.screensSince(mark)
-	if !strings.Contains(got[ScreenWrongPassword], "cannot be checked") || got[ScreenOrigTrace] != "" {
+	if !strings.Contains(got[menu.ScreenWrongPassword], "cannot be checked") || got[ScreenOrigTrace] != "" {
 		t.Fatalf("full disk: %v", got)
 	}
 	if len(r.host.requests) != 1 {

@@ -11,6 +11,10 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/terminal/checks"
+	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -34,39 +38,15 @@ var cardlessSteps = map[State]step{
 	StatePrint:         (*sale).printReceipt,
 }
 
-// QRSale takes a payment by the customer's payment code: amount, scan,
-// confirm, send, and a poll for the result when the wallet asks the
-// customer to confirm on the phone.
-func (t *Terminal) QRSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.QR, title: "扫码收款 QR SALE"}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateQRAmount)
-}
-
-// QRCollect takes a payment by the terminal's own code: amount, an order
-// at the host, the EMVCo merchant-presented code on the display (and on
-// paper with F1), and a poll until the customer has paid, the merchant
-// cancels, or the time is up.
-func (t *Terminal) QRCollect(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.QR, merchantQR: true, title: "二维码收款 QR COLLECT"}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCollectAmount)
-}
-
-// CashSale records a sale paid in cash, so that settlement covers every
-// payment method.
-func (t *Terminal) CashSale(ctx context.Context) (Result, error) {
-	s := &sale{t: t, method: journal.CashMethod, title: "现金 CASH SALE"}
-	return t.walk(ctx, s, cardlessTransitions, cardlessSteps, StateCashAmount)
-}
-
 func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.title, s.amountLimit(methodOf(s.method, s.merchantQR)))
+	amount, err := s.t.ui.EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(checks.MethodOf(s.method, s.merchantQR)))
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	s.amount = amount
-	if msg, err := s.t.allow(methodOf(s.method, s.merchantQR), amount); err != nil {
+	if msg, err := s.t.checks().Allow(checks.MethodOf(s.method, s.merchantQR), amount); err != nil {
 		s.message = msg
 		s.t.log.Info("sale refused before it started", "err", err)
 		return EvRefused, nil
@@ -77,7 +57,7 @@ func (s *sale) cardlessAmount(ctx context.Context) (Event, error) {
 // scanCode waits for the customer's code. Anything that is not a payment
 // code gets a retry prompt and another scan; it is never sent.
 func (s *sale) scanCode(ctx context.Context) (Event, error) {
-	if s.t.scans == nil {
+	if !s.t.panel.HasScanner() {
 		s.message = "本机无扫码器 This terminal has no scanner"
 		return EvFail, errors.New("terminal: no scanner")
 	}
@@ -92,8 +72,8 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	ictx, stop := context.WithCancel(ctx)
-	keys, waitKeys := s.t.keyFeed(ictx)
-	scans, waitScans := s.t.scanFeed(ictx)
+	keys, waitKeys := s.t.panel.KeyFeed(ictx)
+	scans, waitScans := s.t.panel.ScanFeed(ictx)
 	defer func() { stop(); waitKeys(); waitScans() }()
 	for {
 		select {
@@ -111,12 +91,12 @@ func (s *sale) scanCode(ctx context.Context) (Event, error) {
 }
 
 // classify decides what a scan was.
-func (s *sale) classify(ctx context.Context, r scanResult) (Event, error) {
+func (s *sale) classify(ctx context.Context, r panel.Scan) (Event, error) {
 	s.note = ""
-	if r.err != nil {
+	if r.Err != nil {
 		s.note = "无法识别，请重新扫描 Unreadable: hold the code steady and scan again"
-		s.t.log.Info("scan unreadable", "err", r.err)
-	} else if code, err := qr.Classify(r.text); err != nil {
+		s.t.log.Info("scan unreadable", "err", r.Err)
+	} else if code, err := qr.Classify(r.Text); err != nil {
 		x := binding.Explain(err)
 		s.note = x.ZH + " " + x.EN
 		s.t.log.Info("scanned code refused", "err", err)
@@ -144,7 +124,7 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 			s.message = "等待超时 Timed out"
 			return EvCancel, nil
 		}
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	if !ok {
 		s.code = qr.Code{}
@@ -155,14 +135,14 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 
 // sendQR journals the payment, then sends the code to the host.
 func (s *sale) sendQR(ctx context.Context) (Event, error) {
-	s.request = acquirer.Request{Kind: acquirer.KindQRSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Entry: acquirer.EntryQR, QRCode: s.code.Text()}
 	return s.exchange(ctx, journal.Completed)
 }
 
 // openOrder journals the order, then asks the host to open it.
 func (s *sale) openOrder(ctx context.Context) (Event, error) {
-	s.request = acquirer.Request{Kind: acquirer.KindQRSale, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Entry: acquirer.EntryQR}
 	ev, err := s.exchange(ctx, journal.Completed)
 	if ev == EvHostApproved {
@@ -215,7 +195,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := s.t.keyFeed(ictx)
+	keys, wait := s.t.panel.KeyFeed(ictx)
 	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
@@ -229,7 +209,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 			case hal.KeyCancel:
 				s.message = "订单已取消 Order cancelled"
 				return EvCancel, nil
-			case KeyAlpha:
+			case hal.KeyF1:
 				s.printCode(ctx)
 				_ = s.t.ui.ShowScreen(ctx, scr)
 			}
@@ -244,14 +224,7 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 // printCode prints the merchant code for a customer who scans from paper.
 func (s *sale) printCode(ctx context.Context) {
 	name, _, tid := s.t.identity()
-	doc := hal.Document{Name: "merchant-qr", Lines: []hal.Line{
-		{Text: name, Align: hal.AlignCenter, Bold: true},
-		{Text: "终端 TID " + tid, Align: hal.AlignCenter},
-		{Text: ui.Money(s.amount), Align: hal.AlignCenter, Double: true},
-		{QR: s.payload, Align: hal.AlignCenter},
-		{Text: "请扫码付款 Scan to pay", Align: hal.AlignCenter, Feed: 3, Cut: true},
-	}}
-	if err := s.t.printWhole(ctx, doc); err != nil {
+	if err := s.t.panel.PrintWhole(ctx, slip.MerchantCode(name, tid, s.amount, s.payload)); err != nil {
 		s.t.log.Warn("merchant code not printed", "err", err)
 	}
 }
@@ -263,7 +236,7 @@ func (s *sale) pollQR(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ictx, stop := context.WithCancel(ctx)
-	keys, wait := s.t.keyFeed(ictx)
+	keys, wait := s.t.panel.KeyFeed(ictx)
 	defer func() { stop(); wait() }()
 	tick := time.NewTicker(s.t.cfg.QRPollInterval)
 	defer tick.Stop()
@@ -299,7 +272,7 @@ func (s *sale) query(ctx context.Context) (Event, bool, error) {
 	if err != nil {
 		return EvFail, true, fmt.Errorf("terminal: %w", err)
 	}
-	req := acquirer.Request{Kind: acquirer.KindQRQuery, Trace: trace, Batch: s.batch, Amount: s.amount,
+	req := acquirer.Request{Kind: hostKind(txkind.QRQuery), Trace: trace, Batch: s.batch, Amount: s.amount,
 		Currency: s.t.cfg.Currency, Entry: acquirer.EntryQR, OrigTrace: s.trace, OrigBatch: s.batch, Time: s.t.cfg.Now()}
 	hctx, cancel := s.withTimeout(ctx, s.t.cfg.HostTimeout)
 	resp, err := s.t.host.Do(hctx, req)
@@ -352,9 +325,9 @@ func (s *sale) cancelOrder(ctx context.Context) (Event, error) {
 func (s *sale) confirmCash(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := s.t.ui.Confirm(ctx, ScreenCashConfirm, "现金 CASH SALE", "已收现金 Cash received:", ui.Money(s.amount))
+	ok, err := s.t.ui.Confirm(ctx, ScreenCashConfirm, s.kind().Title, "已收现金 Cash received:", ui.Money(s.amount))
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }

@@ -2,7 +2,6 @@ package terminal
 
 import (
 	"context"
-
 	"fmt"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
+	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -245,7 +246,7 @@ func TestQRSaleByCustomerCode(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			done := make(chan Result, 1)
-			go func() { res, _ := q.term.QRSale(ctx); done <- res }()
+			go func() { res, _ := q.term.of(txkind.QRSale)(ctx); done <- res }()
 			at := 0 // screens before this index are already seen
 			wait := func(id string) {
 				t.Helper()
@@ -334,7 +335,7 @@ func TestQRCollectByMerchantCode(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			done := make(chan Result, 1)
-			go func() { res, _ := q.term.QRCollect(ctx); done <- res }()
+			go func() { res, _ := q.term.of(txkind.QRCollect)(ctx); done <- res }()
 			scr, _, err := q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == ScreenQRShow })
 			if err != nil {
 				t.Fatal(err)
@@ -370,7 +371,7 @@ func TestCashSaleIsJournaled(t *testing.T) {
 	q.keypad.Press(hal.KeyEnter, hal.KeyEnter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := q.term.CashSale(ctx)
+	res, err := q.term.of(txkind.Cash)(ctx)
 	if err != nil || res.State != StateApproved {
 		t.Fatalf("%s %v", res.State, err)
 	}
@@ -451,11 +452,11 @@ func TestHostRefusalSuspends(t *testing.T) {
 		_, _, _ = q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == ScreenQRConfirm })
 		q.keypad.Press(hal.KeyEnter)
 	}()
-	res, _ := q.term.QRSale(ctx)
+	res, _ := q.term.of(txkind.QRSale)(ctx)
 	if res.State != StateDeclined || q.bind.checks != 1 || q.bind.State() != binding.StateSuspended {
 		t.Fatalf("state %s, %d status checks, binding %s", res.State, q.bind.checks, q.bind.State())
 	}
-	res, _ = q.term.QRSale(ctx)
+	res, _ = q.term.of(txkind.QRSale)(ctx)
 	if res.State != StateRefused {
 		t.Fatalf("a sale after the revocation: %s", res.State)
 	}
@@ -472,11 +473,11 @@ func TestBindFlow(t *testing.T) {
 		want   binding.State
 		screen string
 	}{
-		{name: "typed", keys: valid, otps: []string{"123456"}, want: binding.StateBound, screen: ScreenBound},
-		{name: "scanned", scan: "KPOS1:999:Z9222ZB4AU7EY6J5:20301231:2C1D", otps: []string{"123456"}, want: binding.StateBound, screen: ScreenBound},
-		{name: "wrong one-time code, then right", keys: valid, otps: []string{"000000", "123456"}, want: binding.StateBound, screen: ScreenBound},
-		{name: "lockout", keys: valid, otps: []string{"000000", "111111", "222222"}, want: binding.StateLockedOut, screen: ScreenLockedOut},
-		{name: "expired letter", scan: "KPOS1:999:Z9222ZDCQP7DCLPD:20200131:CEB9", want: binding.StateBlank, screen: ScreenBindError},
+		{name: "typed", keys: valid, otps: []string{"123456"}, want: binding.StateBound, screen: bindflow.ScreenBound},
+		{name: "scanned", scan: "KPOS1:999:Z9222ZB4AU7EY6J5:20301231:2C1D", otps: []string{"123456"}, want: binding.StateBound, screen: bindflow.ScreenBound},
+		{name: "wrong one-time code, then right", keys: valid, otps: []string{"000000", "123456"}, want: binding.StateBound, screen: bindflow.ScreenBound},
+		{name: "lockout", keys: valid, otps: []string{"000000", "111111", "222222"}, want: binding.StateLockedOut, screen: bindflow.ScreenLockedOut},
+		{name: "expired letter", scan: "KPOS1:999:Z9222ZDCQP7DCLPD:20200131:CEB9", want: binding.StateBlank, screen: bindflow.ScreenBindError},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -486,7 +487,7 @@ func TestBindFlow(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- q.term.bindFlow(ctx) }()
-			if _, _, err := q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == ScreenBind }); err != nil {
+			if _, _, err := q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == bindflow.ScreenBind }); err != nil {
 				t.Fatal(err)
 			}
 			if c.scan != "" {
@@ -494,7 +495,7 @@ func TestBindFlow(t *testing.T) {
 			}
 			for _, k := range c.keys {
 				if k == "F1" {
-					q.keypad.Press(KeyAlpha)
+					q.keypad.Press(bindflow.KeyAlpha)
 				} else {
 					q.keypad.Type(k)
 				}
@@ -504,13 +505,13 @@ func TestBindFlow(t *testing.T) {
 			}
 			for _, otp := range c.otps {
 				n := len(q.display.History())
-				if _, _, err := q.display.WaitFor(ctx, n-1, func(sc hal.Screen) bool { return sc.ID == ScreenOTP }); err != nil {
+				if _, _, err := q.display.WaitFor(ctx, n-1, func(sc hal.Screen) bool { return sc.ID == bindflow.ScreenOTP }); err != nil {
 					t.Fatal(err)
 				}
 				q.keypad.Type(otp)
 				q.keypad.Press(hal.KeyEnter)
 			}
-			if c.screen == ScreenBindError || c.screen == ScreenLockedOut {
+			if c.screen == bindflow.ScreenBindError || c.screen == bindflow.ScreenLockedOut {
 				if _, _, err := q.display.WaitFor(ctx, 0, func(sc hal.Screen) bool { return sc.ID == c.screen }); err != nil {
 					t.Fatal(err)
 				}
@@ -534,58 +535,5 @@ func TestBindFlow(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestKCodeInput(t *testing.T) {
-	k := func(s string) []hal.Key {
-		var out []hal.Key
-		for _, w := range strings.Fields(s) {
-			switch w {
-			case "F1":
-				out = append(out, KeyAlpha)
-			case "CLR":
-				out = append(out, hal.KeyClear)
-			case "CAN":
-				out = append(out, hal.KeyCancel)
-			default:
-				for _, r := range w {
-					out = append(out, hal.Key(r))
-				}
-			}
-		}
-		return out
-	}
-	cases := []struct {
-		keys, text, display string
-	}{
-		{"", "", "____-____-____-____"},
-		{"2", "2", "2"},
-		{"2 F1", "A", "A"},
-		{"2 F1 F1 F1 F1", "2", "2"},
-		{"9 F1 F1 F1 F1", "Z", "Z"},
-		{"7 F1 F1 F1 F1", "S", "S"},
-		{"4 F1 F1 F1", "4", "4"},
-		{"6 F1 F1", "N", "N"},
-		{"F1 2", "2", "2"},
-		{"2 3 CLR", "2", "2"},
-		{"2 3 CAN 4", "4", "4"},
-		{"z 9 2 2", "Z922", "Z922"},
-		{"2 2 2 2 3 3 3 3 4", "222233334", "2222-333*-4"},
-		{"2 2 2 2 3 3 3 3 4 5 6 7 8 9 2 3 4 5 6 7 8 9 2", "22223333456789234567", "2222-333*-****-****-***7"},
-	}
-	for _, c := range cases {
-		var in kcodeInput
-		submitted := false
-		for _, key := range k(c.keys) {
-			submitted = in.press(key) || submitted
-		}
-		if submitted || in.text() != c.text || in.display() != c.display {
-			t.Errorf("%q: text %q display %q submitted %v; want %q %q", c.keys, in.text(), in.display(), submitted, c.text, c.display)
-		}
-	}
-	var in kcodeInput
-	if !in.press(hal.KeyEnter) {
-		t.Error("ENTER does not submit")
 	}
 }

@@ -6,22 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/binding"
 	"kpos/firmware/emv"
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/cardwait"
+	"kpos/firmware/terminal/checks"
+	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
+	"kpos/firmware/terminal/track2"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
-
-// methodNames are the payment methods as receipts and screens name them.
-var methodNames = map[journal.Method]string{journal.Chip: "CHIP", journal.Contactless: "CONTACTLESS", journal.Stripe: "SWIPE",
-	journal.QR: "QR", journal.CashMethod: "CASH"}
 
 // sale carries one transaction's data from state to state.
 type sale struct {
@@ -43,35 +46,19 @@ type sale struct {
 	method  journal.Method
 	message string // shown on a final screen
 
-	title      string  // the amount screen's title of a cardless sale
 	note       string  // why the last scan was refused
 	code       qr.Code // the customer's payment code
 	merchantQR bool    // the customer scans the terminal's code
 	payload    string  // the merchant code shown
 
-	op       operation   // what kind of transaction (the zero value is a sale)
-	orig     journal.Txn // the original of a void, refund found in the journal, completion
-	origRRN  string      // a refund's reference: the original's RRN and date (MMDD)
+	op       *txkind.Kind // what kind of transaction (nil: a card sale)
+	orig     journal.Txn  // the original of a void, refund found in the journal, completion
+	origRRN  string       // a refund's reference: the original's RRN and date (MMDD)
 	origDate string
-	masked   string   // the masked card number when no card was read (void, completion)
-	cardMode cardMode // which ways of presenting the card the sale still accepts
-	// staleCard: a card was in the slot before the prompt; it is not read
-	// until it came out and went in again.
-	staleCard bool
-	balance   int64 // a balance inquiry's answer
+	masked   string        // the masked card number when no card was read (void, completion)
+	cardMode cardwait.Mode // which ways of presenting the card the sale still accepts
+	balance  int64         // a balance inquiry's answer
 }
-
-// cardMode is what the kernel asked for after a card could not be used as
-// presented.
-type cardMode int
-
-const (
-	anyCard    cardMode = iota // insert, tap or swipe
-	insertOnly                 // contactless refused: insert the card
-	insertChip                 // a chip card was swiped: insert it
-	tapAgain                   // see phone, then tap again
-	fallback                   // the chip failed: swipe that card
-)
 
 type step func(s *sale, ctx context.Context) (Event, error)
 
@@ -99,25 +86,25 @@ func (s *sale) withTimeout(ctx context.Context, d time.Duration) (context.Contex
 func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ku := &prefilledKeypad{keys: s.typed, next: s.t.dev.Keypad}
-	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().title, s.amountLimit(methodOf(journal.Chip, false)))
+	ku := panel.Prefilled(s.typed, s.t.dev.Keypad)
+	amount, err := ui.New(s.t.dev.Display, ku).EnterAmountUpTo(ctx, s.kind().Title, s.amountLimit(checks.MethodOf(journal.Chip, false)))
 	if err != nil {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	s.amount = amount
-	if s.kind().journal == journal.Refund && s.orig.Trace != 0 {
+	if s.kind() == txkind.Refund && s.orig.Trace != 0 {
 		// A refund of this terminal's sale: no more than what is left of
 		// it (the rule book), before the card is read.
-		if msg, _ := s.t.canActOn(s.kind(), s.orig, amount); msg != "" {
+		if msg, _ := s.t.checks().CanActOn(s.kind(), true, s.orig, amount); msg != "" {
 			s.message = msg
 			return EvRefused, nil
 		}
 	}
-	if !s.kind().limited {
+	if !s.kind().Limited {
 		return EvAmount, nil
 	}
 	// The binding's limits refuse a sale before it reaches the card.
-	if msg, err := s.t.allow(methodOf(journal.Chip, false), amount); err != nil {
+	if msg, err := s.t.checks().Allow(checks.MethodOf(journal.Chip, false), amount); err != nil {
 		s.message = msg
 		s.t.log.Info("sale refused before the card", "err", err)
 		return EvRefused, nil
@@ -125,168 +112,47 @@ func (s *sale) enterAmount(ctx context.Context) (Event, error) {
 	return EvAmount, nil
 }
 
+// amountLimit is the most the amount screen takes for s paid by m, and why.
+func (s *sale) amountLimit(m binding.Method) ui.Limit {
+	return s.t.checks().AmountLimit(s.kind(), m, s.orig, s.t.cfg.MaxAmount)
+}
+
 func (s *sale) confirm(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().title, "金额 Amount:", ui.Money(s.amount))
+	ok, err := s.t.ui.Confirm(ctx, ui.ConfirmAmount, s.kind().Title, "金额 Amount:", ui.Money(s.amount))
 	if err != nil || !ok {
-		return EvCancel, ignoreCancel(err)
+		return EvCancel, panel.IgnoreCancel(err)
 	}
 	return EvConfirmed, nil
 }
 
-// staleRecheck is how often a card left in the slot from before the prompt
-// is looked for again.
-const staleRecheck = 200 * time.Millisecond
-
 // waitCard asks for the card and takes the first way of presenting it that
-// the sale accepts. Card presence is the reader's state, asked when the
-// card is needed, not a queue of what happened before: a card already in
-// the slot when the prompt appears (inserted at idle) is not read, it must
-// come out and go in again; an insert whose card is gone by the time its
-// event is read (inserted and pulled before the prompt) is ignored.
+// the sale accepts (firmware/terminal/cardwait): a card already in the slot
+// when the prompt appears must come out and go in again.
 func (s *sale) waitCard(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.CardTimeout)
 	defer cancel()
-	inSlot := false
-	if s.cardMode != fallback { // after a chip failure the card is still in the slot, to be swiped
-		p, err := s.t.dev.Reader.Present(ctx)
-		if err != nil {
-			s.message = "读卡器故障 Card reader fault: call support"
-			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
-		}
-		inSlot = p
+	what := ui.Money(s.amount)
+	if s.kind().NoAmount {
+		what = s.kind().Title
 	}
-	s.staleCard = inSlot
-	if err := s.presentScreen(ctx); err != nil {
+	p := cardwait.Prompt{Reader: s.t.dev.Reader, Panel: s.t.panel, Mode: s.cardMode, What: what, Log: s.t.log}
+	e, err := p.Wait(ctx)
+	var rf *cardwait.ReaderError
+	switch {
+	case errors.Is(err, cardwait.ErrCancelled):
+		return EvCancel, nil
+	case errors.Is(err, cardwait.ErrTimedOut):
+		s.message = "等待超时 Timed out waiting for a card"
+		return EvCancel, nil
+	case errors.As(err, &rf):
+		s.message = "读卡器故障 Card reader fault: call support"
+		return EvFail, fmt.Errorf("terminal: card reader: %w", rf.Err)
+	case err != nil:
 		return EvFail, err
 	}
-	events := make(chan hal.CardEvent)
-	more := make(chan struct{}) // read on: the event was not what was asked
-	errs := make(chan error, 1)
-	readerCtx, stopReader := context.WithCancel(ctx)
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			e, err := s.t.dev.Reader.WaitEvent(readerCtx)
-			if err != nil {
-				errs <- err
-				return
-			}
-			select {
-			case events <- e:
-			case <-readerCtx.Done():
-				return
-			}
-			// Read no further event unless told: the next one belongs
-			// to the next step.
-			select {
-			case <-more:
-			case <-readerCtx.Done():
-				return
-			}
-		}
-	}()
-	keys, waitKeys := s.t.keyFeed(readerCtx)
-	defer func() { stopReader(); waitKeys(); <-readerDone }()
-	present := func() bool {
-		p, err := s.t.dev.Reader.Present(ctx)
-		return err != nil || p // a reader that cannot say is trusted with its event
-	}
-	// A reader reports changes between two looks: a card that was in the
-	// slot before anyone read its insert may leave without any event, so
-	// while one is there its presence is asked again now and then.
-	var recheck <-chan time.Time
-	if s.staleCard {
-		tk := time.NewTicker(staleRecheck)
-		defer tk.Stop()
-		recheck = tk.C
-	}
-	for {
-		select {
-		case <-recheck:
-			if !present() {
-				s.staleCard, recheck = false, nil
-				_ = s.presentScreen(ctx)
-			}
-			continue
-		case k := <-keys:
-			if k == hal.KeyCancel {
-				return EvCancel, nil
-			}
-			continue
-		case e := <-events:
-			switch {
-			case e.Kind == hal.CardRemoved:
-				if s.staleCard && !present() {
-					// The card from before the prompt is out: ask again.
-					s.staleCard, recheck = false, nil
-					_ = s.presentScreen(ctx)
-				}
-				more <- struct{}{}
-				continue
-			case e.Kind == hal.CardInserted && (s.staleCard || !present()):
-				// From before the prompt: still in the slot (it must come
-				// out first), or already gone.
-				s.t.log.Info("card event from before the prompt ignored", "event", e.Kind)
-				more <- struct{}{}
-				continue
-			}
-			if !s.accepts(e) {
-				// Not the way the kernel asked for: say it again.
-				_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-				_ = s.presentScreen(ctx)
-				more <- struct{}{}
-				continue
-			}
-			return s.cardEvent(ctx, e)
-		case err := <-errs:
-			if ctx.Err() != nil {
-				s.message = "等待超时 Timed out waiting for a card"
-				return EvCancel, nil
-			}
-			s.message = "读卡器故障 Card reader fault: call support"
-			return EvFail, fmt.Errorf("terminal: card reader: %w", err)
-		}
-	}
-}
-
-// presentScreen asks for the card the way the sale still accepts it.
-func (s *sale) presentScreen(ctx context.Context) error {
-	what := ui.Money(s.amount)
-	if s.kind().noAmount {
-		what = s.kind().title
-	}
-	if s.staleCard {
-		return s.t.ui.Show(ctx, ui.PresentCard, "请拔卡后重新插卡", "Remove the card, then insert it again", what, "取消[CANCEL]")
-	}
-	switch s.cardMode {
-	case insertOnly:
-		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡不能挥卡完成 Contactless not possible: insert the card", what, "取消[CANCEL]")
-	case insertChip:
-		return s.t.ui.Show(ctx, ScreenInsertCard, "请插卡 Insert the card", "此卡有芯片，请插卡 This card has a chip: insert it", what, "取消[CANCEL]")
-	case tapAgain:
-		return s.t.ui.Show(ctx, ScreenSeePhone, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again", what, "取消[CANCEL]")
-	case fallback:
-		return s.t.ui.Show(ctx, ScreenFallback, "芯片无法读取 Chip unreadable", "请拔卡后刷卡 Remove the card and swipe it", what, "取消[CANCEL]")
-	}
-	return s.t.ui.Show(ctx, ui.PresentCard, "请插卡/挥卡/刷卡", "Insert, tap or swipe", what, "取消[CANCEL]")
-}
-
-// accepts reports whether e is a way of presenting the card the sale still
-// accepts: after a contactless refusal only an insert, after a chip failure
-// only a swipe, after "see phone" only a tap.
-func (s *sale) accepts(e hal.CardEvent) bool {
-	switch s.cardMode {
-	case insertOnly, insertChip:
-		return e.Kind == hal.CardInserted
-	case tapAgain:
-		return e.Kind == hal.CardTapped
-	case fallback:
-		return e.Kind == hal.CardSwiped
-	}
-	return true
+	return s.cardEvent(ctx, e)
 }
 
 // cardEvent records how the card came.
@@ -306,7 +172,7 @@ func (s *sale) cardEvent(ctx context.Context, e hal.CardEvent) (Event, error) {
 
 func (s *sale) txn() emv.Transaction {
 	s.t.seq++
-	return emv.Transaction{Type: s.kind().emv, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return emv.Transaction{Type: emv.TxnType(s.kind().EMV), Amount: s.amount, Currency: s.t.cfg.Currency,
 		Country: s.t.cfg.Country, Time: s.t.cfg.Now(), Sequence: s.t.seq}
 }
 
@@ -314,7 +180,7 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 	if err := s.t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card"); err != nil {
 		return EvFail, err
 	}
-	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), &cardholder{s: s})
+	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), s.cardholder())
 	s.first, s.online = first, online
 	if err != nil {
 		switch {
@@ -325,17 +191,17 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 			return EvCancel, nil
 		case errors.Is(err, emv.ErrUseContact) && s.event.Kind == hal.CardTapped:
 			s.t.log.Info("contactless refused: insert the card", "err", err)
-			s.cardMode = insertOnly
+			s.cardMode = cardwait.InsertOnly
 			return EvUseContact, nil
 		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
-			s.cardMode = tapAgain
+			s.cardMode = cardwait.TapAgain
 			return EvSeePhone, nil
 		case errors.Is(err, emv.ErrCardBlocked):
 			s.message = "卡片已锁定 Card blocked"
 			return EvFail, fmt.Errorf("terminal: card: %w", err)
 		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
 			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
-			s.cardMode = fallback
+			s.cardMode = cardwait.Fallback
 			return EvFallback, nil
 		}
 		s.message = "读卡失败 Card error: try again or use another card"
@@ -349,9 +215,9 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 		// Approved offline: journal it as completed before the receipt.
 		return s.recordOffline(ctx)
 	default:
-		var slip string
-		s.message, slip = cardDeclineReason(first.TVR)
-		s.printDeclineSlip(ctx, slip)
+		var onSlip string
+		s.message, onSlip = slip.DeclineReason(first.TVR)
+		s.printDeclineSlip(ctx, onSlip)
 		return EvDecline, nil
 	}
 }
@@ -376,7 +242,7 @@ func (s *sale) entryMode() acquirer.EntryMode {
 	case journal.Contactless:
 		return acquirer.EntryContactless
 	case journal.Stripe:
-		if s.cardMode == fallback {
+		if s.cardMode == cardwait.Fallback {
 			return acquirer.EntryFallback
 		}
 		return acquirer.EntryStripe
@@ -390,7 +256,7 @@ func (s *sale) entryMode() acquirer.EntryMode {
 
 func (s *sale) chipRequest() acquirer.Request {
 	c := s.first.Card
-	return acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	return acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: c.PAN, Expiry: c.Expiry, PANSeq: c.PANSequence, Track2: c.Track2, Entry: s.entryMode(),
 		PIN: s.first.PINBlock, ICCData: s.first.ICCData, OrigRRN: s.origRRN, OrigDate: s.origDate}
 }
@@ -401,25 +267,25 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, errors.New("terminal: swipe without track 2")
 	}
-	pan, expiry, service, err := parseTrack2(tr.Track2)
+	pan, expiry, service, err := track2.Parse(tr.Track2)
 	if err != nil {
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, err
 	}
 	entry := acquirer.EntryStripe
-	if s.cardMode == fallback {
+	if s.cardMode == cardwait.Fallback {
 		// The chip of this card could not be read in this sale: its stripe
 		// is accepted, and the host is told so.
 		entry = acquirer.EntryFallback
 	} else if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
 		// A chip card must be read by its chip while the chip works: the
 		// sale waits for the insert.
-		s.cardMode = insertChip
+		s.cardMode = cardwait.InsertChip
 		return EvUseContact, nil
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	pin, err := (&cardholder{s: s}).OnlinePIN(ctx, pan)
+	pin, err := s.cardholder().OnlinePIN(ctx, pan)
 	if err != nil {
 		if errors.Is(err, hal.ErrPINCancelled) {
 			return EvCancel, nil
@@ -427,23 +293,9 @@ func (s *sale) readStripe(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	s.first.Card = emv.CardData{PAN: pan, Expiry: expiry}
-	s.request = acquirer.Request{Kind: s.kind().host, Amount: s.amount, Currency: s.t.cfg.Currency,
+	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
 		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
 	return EvGoOnline, nil
-}
-
-// parseTrack2 splits ISO 7813 track 2 "PAN=YYMMSSS…". Errors never carry
-// the track.
-func parseTrack2(t2 []byte) (hal.PAN, string, string, error) {
-	i := strings.IndexAny(string(t2), "=D")
-	if i < 0 || len(t2) < i+8 {
-		return hal.PAN{}, "", "", errors.New("terminal: malformed track 2")
-	}
-	pan, err := hal.ParsePAN(string(t2[:i]))
-	if err != nil {
-		return hal.PAN{}, "", "", fmt.Errorf("terminal: track 2: %w", err)
-	}
-	return pan, string(t2[i+1 : i+5]), string(t2[i+5 : i+8]), nil
 }
 
 // begin allocates the trace number and journals the transaction as pending.
@@ -463,7 +315,7 @@ func (s *sale) begin() error {
 		masked = s.masked
 	}
 	return s.t.journal.Begin(journal.Txn{
-		Trace: trace, Batch: batch, Kind: s.kind().journal, Method: s.method, Amount: s.amount,
+		Trace: trace, Batch: batch, Kind: journal.Kind(s.kind().Name), Method: s.method, Amount: s.amount,
 		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
 		PINVerified: s.request.PIN != nil,
@@ -515,7 +367,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 			s.message = "网络不通 Cannot reach the bank: check the network"
 			return EvNotSent, err
 		}
-		if !s.kind().reversible {
+		if s.kind().Reversal != txkind.Reverse {
 			// Nothing moved (a balance inquiry): nothing to reverse.
 			if _, jerr := s.t.journal.Update(s.trace, func(x *journal.Txn) {
 				x.State, x.Reason = journal.Declined, "no answer: "+err.Error()
@@ -537,7 +389,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	}
 	s.resp = resp
 	s.balance = resp.Balance
-	if s.method == journal.QR && s.kind().host == acquirer.KindSale && resp.Code == qrInProgress {
+	if s.kind().Polls && resp.Code == qrInProgress {
 		// Open until the customer pays: still pending in the journal, so a
 		// power cut now reverses it at the next boot.
 		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
@@ -623,7 +475,7 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 // afterCard sends a finished balance inquiry to its screen instead of the
 // receipt.
 func (s *sale) afterCard(ev Event, err error) (Event, error) {
-	if ev == EvCardOK && s.kind().host == acquirer.KindBalance {
+	if ev == EvCardOK && s.kind() == txkind.Balance {
 		return EvBalance, err
 	}
 	return ev, err
@@ -657,14 +509,14 @@ func (s *sale) receipt() receipt.Receipt {
 	if s.method == journal.QR {
 		masked = "" // the slip names the wallet, never the customer's code
 	}
-	x := journal.Txn{Kind: s.kind().journal, Method: s.method, MaskedPAN: masked, AID: hexUpper(c.AID), AppLabel: c.Label,
-		TC: hexUpper(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
+	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: slip.Hex(c.AID), AppLabel: c.Label,
+		TC: slip.Hex(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
 		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
 	if len(s.final.Cryptogram) == 0 {
-		x.TC = hexUpper(s.first.Cryptogram)
+		x.TC = slip.Hex(s.first.Cryptogram)
 	}
 	r := s.t.slipReceipt(x)
-	r.Kind = s.kind().receipt
+	r.Kind = s.kind().Receipt.EN
 	return r
 }
 
@@ -675,7 +527,7 @@ func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) { x.Slip = s.slipRecord() }); err != nil {
 		s.t.log.Warn("slip data not journaled", "trace", s.trace, "err", err)
 	}
-	if err := s.t.printCopies(ctx, s.receipt()); err != nil {
+	if err := slip.PrintCopies(ctx, s.t.panel, s.receipt(), s.t.cfg.TearOffTimeout); err != nil {
 		// The sale stands; the receipt can be reprinted from the journal.
 		s.t.log.Warn("receipt not printed", "trace", s.trace, "err", err)
 		return EvPrinted, nil
@@ -686,62 +538,20 @@ func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	return EvPrinted, nil
 }
 
-// printWhole prints doc; when the paper runs out it asks for paper and
-// prints the whole document again once the printer is ready.
-func (t *Terminal) printWhole(ctx context.Context, doc hal.Document) error {
-	for {
-		err := t.dev.Printer.Print(ctx, doc)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, hal.ErrPaperOut) && !errors.Is(err, hal.ErrCoverOpen) {
-			return err
-		}
-		_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-		msg := "请装纸 Load paper, then press ENTER"
-		if errors.Is(err, hal.ErrCoverOpen) {
-			msg = "请合上打印机盖 Close the printer cover, then press ENTER"
-		}
-		ok, kerr := t.ui.ConfirmAs(ctx, ui.PaperOut, "打印机 Printer", "打印", "不打印", msg)
-		if kerr != nil {
-			return kerr
-		}
-		if !ok {
-			return err
-		}
-	}
-}
-
 func (s *sale) waitRemoval(ctx context.Context) (Event, error) {
 	s.awaitRemoval(ctx)
 	return EvRemoved, nil
 }
 
-// awaitRemoval asks for the card back when one is in the slot.
+// awaitRemoval asks for the card back when one is in the slot, with the
+// message of how the transaction ended.
 func (s *sale) awaitRemoval(ctx context.Context) {
 	if s.event.Kind != hal.CardInserted {
 		return
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.RemoveTimeout)
 	defer cancel()
-	if present, err := s.t.dev.Reader.Present(ctx); err == nil && !present {
-		return // already out (pulled during the sale): nothing to ask for
-	}
-	var lines []string
-	if s.message != "" {
-		lines = append(lines, s.message)
-	}
-	_ = s.t.ui.Show(ctx, ui.RemoveCard, "请拔卡 Remove card", lines...)
-	for {
-		present, err := s.t.dev.Reader.Present(ctx)
-		if err != nil || !present {
-			return
-		}
-		e, err := s.t.dev.Reader.WaitEvent(ctx)
-		if err != nil || e.Kind == hal.CardRemoved {
-			return
-		}
-	}
+	cardwait.AwaitRemoval(ctx, s.t.dev.Reader, s.t.panel, s.message)
 }
 
 // finish shows how the transaction ended.
@@ -750,13 +560,13 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	switch state {
 	case StateApproved:
 		lines := []string{ui.Money(s.amount)}
-		if s.kind().noAmount {
+		if s.kind().NoAmount {
 			lines = []string{"余额 Balance " + ui.Money(s.balance)}
 		}
 		if s.resp.AuthCode != "" {
 			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
 		}
-		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
+		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().Booked().Title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
 		return
 	case StateDeclined:
 		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
@@ -786,116 +596,9 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 	// The outcome stays on the screen until the next key or a short pause.
 }
 
-func ignoreCancel(err error) error {
-	if errors.Is(err, ui.ErrCancelled) {
-		return nil
-	}
-	return err
-}
-
-// prefilledKeypad replays keys pressed before the amount screen, then reads
-// the real keypad.
-type prefilledKeypad struct {
-	keys []hal.Key
-	next hal.Keypad
-}
-
-func (p *prefilledKeypad) Key(ctx context.Context) (hal.Key, error) {
-	if len(p.keys) > 0 {
-		k := p.keys[0]
-		p.keys = p.keys[1:]
-		return k, nil
-	}
-	return p.next.Key(ctx)
-}
-
-// cardholder answers the kernel's questions through the screen and PIN pad.
-type cardholder struct{ s *sale }
-
-func (c *cardholder) ChooseApplication(ctx context.Context, apps []emv.Candidate) (int, error) {
-	names := make([]string, len(apps))
-	for i, a := range apps {
-		names[i] = a.Label
-		if names[i] == "" {
-			names[i] = strings.ToUpper(hex.EncodeToString(a.AID))
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.s.t.cfg.InputTimeout)
-	defer cancel()
-	return c.s.t.ui.Choose(ctx, ui.ChooseApp, "选择应用 Choose application", names)
-}
-
-func (c *cardholder) OnlinePIN(ctx context.Context, pan hal.PAN) (hal.PINBlock, error) {
-	t := c.s.t
-	_ = t.ui.Show(ctx, ui.EnterPIN, "请输入密码 Enter PIN", ui.Money(c.s.amount), "卡号 Card "+pan.Masked())
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.InputTimeout)
-	defer cancel()
-	pulled, watched := c.watchSlot(ctx, cancel)
-	pb, err := t.dev.PINPad.PINBlock(ctx, hal.PINRequest{PAN: pan, Amount: ui.Money(c.s.amount),
-		Prompt: "请输入密码 Enter PIN", Cipher: t.pin.PINCipher()})
-	// The watcher reads card events: it must be gone before the sale
-	// reads on, or it takes the next event (the next sale's card).
-	cancel()
-	watched()
-	if err != nil && pulled() {
-		// The card left the slot while the PIN pad waited: the sale cannot
-		// finish, so it stops now rather than when the PIN pad times out.
-		// (A PIN that was entered stands: if the card is gone, its next
-		// command says so.)
-		return hal.PINBlock{}, hal.ErrCardRemoved
-	}
-	return pb, err
-}
-
-// watchSlot watches an inserted card while the cardholder types the PIN
-// and calls stop when it is pulled; the first returned func reports whether
-// it was, the second waits until the watcher has stopped (once ctx is
-// done). Tapped and swiped cards are not in a slot.
-func (c *cardholder) watchSlot(ctx context.Context, stop context.CancelFunc) (func() bool, func()) {
-	if c.s.event.Kind != hal.CardInserted {
-		return func() bool { return false }, func() {}
-	}
-	var mu sync.Mutex
-	pulled := false
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			e, err := c.s.t.dev.Reader.WaitEvent(ctx)
-			if err != nil {
-				return
-			}
-			if e.Kind == hal.CardRemoved {
-				mu.Lock()
-				pulled = true
-				mu.Unlock()
-				stop()
-				return
-			}
-		}
-	}()
-	return func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return pulled
-	}, func() { <-done }
-}
-
-func (c *cardholder) Notify(ctx context.Context, n emv.Notice) {
-	t := c.s.t
-	switch n {
-	case emv.NoticeRemoveCard:
-		_ = t.dev.Indicator.Beep(ctx, 100*time.Millisecond)
-		_ = t.ui.Show(ctx, ui.RemoveCard, "读卡完成 Card read", "可以移开卡片 You may remove the card")
-	case emv.NoticeSeePhone:
-		_ = t.ui.Show(ctx, ui.Message, "请查看手机 See phone", "按手机提示操作后再挥卡 Follow your phone, then tap again")
-	case emv.NoticeTryAgain:
-		_ = t.ui.Show(ctx, ui.Message, "请重试 Try again")
-	case emv.NoticeInsertCard:
-		_ = t.ui.Show(ctx, ui.Message, "请插卡 Insert the card")
-	case emv.NoticeUseOtherCard:
-		_ = t.ui.Show(ctx, ui.Message, "不支持此卡 Card not supported: use another card")
-	case emv.NoticeProcessing:
-		_ = t.ui.Show(ctx, ui.ReadingCard, "读卡中 Reading card", "请勿拔卡 Do not remove the card")
-	}
+// cardholder answers the kernel's questions for s through the screen and
+// the PIN pad.
+func (s *sale) cardholder() *cardholder.Cardholder {
+	return &cardholder.Cardholder{Panel: s.t.panel, PINPad: s.t.dev.PINPad, Reader: s.t.dev.Reader, Keys: s.t.pin,
+		Amount: s.amount, InSlot: s.event.Kind == hal.CardInserted, InputTimeout: s.t.cfg.InputTimeout}
 }

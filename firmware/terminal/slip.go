@@ -1,46 +1,12 @@
 package terminal
 
 import (
-	"context"
-	"encoding/hex"
-	"strings"
-
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/slip"
 )
-
-// ScreenTearOff asks the merchant to tear off the merchant copy before the
-// cardholder's is printed.
-const ScreenTearOff = "tear-off"
-
-// printCopies prints the merchant copy, then pauses (ScreenTearOff) until a
-// key or TearOffTimeout before the cardholder copy, so the two do not come
-// out as one strip.
-func (t *Terminal) printCopies(ctx context.Context, r receipt.Receipt) error {
-	if err := t.printWhole(ctx, receipt.Build(r, receipt.MerchantCopy)); err != nil {
-		return err
-	}
-	_ = t.ui.Show(ctx, ScreenTearOff, "请撕下商户存根 Tear off the merchant copy", "按任意键打印持卡人存根 Any key: cardholder copy")
-	t.anyKey(ctx, t.cfg.TearOffTimeout)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return t.printWhole(ctx, receipt.Build(r, receipt.CustomerCopy))
-}
-
-// cryptogramKind names a cryptogram by its CID (EMV Book 3, 9F27 bits 8-7):
-// a TC, an ARQC (a tap's, that has no second GENERATE AC) or an AAC.
-func cryptogramKind(cid byte) string {
-	switch cid & 0xC0 {
-	case 0x40:
-		return "TC"
-	case 0x80:
-		return "ARQC"
-	}
-	return "AAC"
-}
 
 // slipCVM is how the slip says the cardholder was verified.
 func (s *sale) slipCVM() receipt.CVM {
@@ -72,7 +38,7 @@ func (s *sale) slipRecord() journal.Slip {
 		sl.Acquirer = s.t.binding.Record().AcquirerIIN
 	}
 	if len(s.first.Card.AID) > 0 {
-		sl.CryptogramKind = cryptogramKind(crypt)
+		sl.CryptogramKind = slip.CryptogramKind(crypt)
 		if sl.CryptogramKind == "AAC" && s.final.Decision == emv.Approved {
 			// An approved transaction's final cryptogram is a TC whatever
 			// its CID was reported as (only a tap's is its ARQC).
@@ -82,8 +48,8 @@ func (s *sale) slipRecord() journal.Slip {
 		if len(s.final.Cryptogram) > 0 {
 			tvr, tsi = s.final.TVR, s.final.TSI
 		}
-		sl.TVR, sl.TSI = hexUpper(tvr[:]), hexUpper(tsi[:])
-		sl.ATC = hexUpper(s.first.ATC)
+		sl.TVR, sl.TSI = slip.Hex(tvr[:]), slip.Hex(tsi[:])
+		sl.ATC = slip.Hex(s.first.ATC)
 	}
 	if s.method == journal.QR {
 		sl.Wallet, sl.OrderNo = int(s.code.Kind), s.resp.RRN
@@ -91,7 +57,7 @@ func (s *sale) slipRecord() journal.Slip {
 		case s.merchantQR:
 			// The terminal's own code is a UnionPay one; the order is the
 			// host's, named in the code the customer paid.
-			sl.Wallet, sl.OrderNo = int(qr.KindUnionPay), orderRef(s.resp.QRPayload)
+			sl.Wallet, sl.OrderNo = int(qr.KindUnionPay), slip.OrderRef(s.resp.QRPayload)
 		case s.code.Kind == 0 && s.orig.Trace != 0:
 			// A void of a QR sale: the original's wallet and order.
 			sl.Wallet, sl.OrderNo = s.orig.Slip.Wallet, s.orig.Slip.OrderNo
@@ -100,53 +66,9 @@ func (s *sale) slipRecord() journal.Slip {
 	return sl
 }
 
-// orderRef is the host's order reference: the last path element of the
-// payload it issued.
-func orderRef(payload string) string {
-	if i := strings.LastIndexByte(payload, '/'); i >= 0 {
-		return payload[i+1:]
-	}
-	return payload
-}
-
-func hexUpper(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
-
 // slipReceipt is the receipt of a journaled transaction: what the slip
 // printed, from the journal alone.
 func (t *Terminal) slipReceipt(x journal.Txn) receipt.Receipt {
 	name, mid, tid := t.identity()
-	kind := receiptKinds[x.Kind]
-	if kind == "" {
-		kind = strings.ToUpper(string(x.Kind))
-	}
-	sl := x.Slip
-	cvm := receipt.CVM(sl.CVM)
-	if cvm == receipt.CVMUnstated && x.Method != journal.CashMethod {
-		switch { // a record journaled before slips were kept
-		case x.PINVerified:
-			cvm = receipt.CVMPIN
-		case x.Signature:
-			cvm = receipt.CVMSignature
-		}
-	}
-	r := receipt.Receipt{MerchantName: name, MerchantID: mid, TerminalID: tid, Kind: kind, Method: methodNames[x.Method],
-		MaskedPAN: x.MaskedPAN, AppLabel: x.AppLabel, AID: x.AID, Amount: x.Amount, Time: x.Created,
-		Trace: x.Trace, Batch: x.Batch, OrigTrace: x.OrigTrace, OrigRRN: sl.OrigRRN, AuthCode: x.AuthCode, RRN: x.RRN,
-		Issuer: sl.Issuer, Acquirer: sl.Acquirer, Wallet: qr.Kind(sl.Wallet), OrderNo: sl.OrderNo,
-		TVR: sl.TVR, TSI: sl.TSI, ATC: sl.ATC, CVM: cvm, Approved: true}
-	if sl.CryptogramKind == "ARQC" {
-		r.ARQC = x.TC
-	} else if sl.CryptogramKind == "TC" || sl.CryptogramKind == "" {
-		r.TC = x.TC
-	}
-	return r
+	return slip.Receipt(x, name, mid, tid)
 }
-
-// receiptKinds names every journaled kind as the slip does.
-var receiptKinds = func() map[journal.Kind]string {
-	m := map[journal.Kind]string{journal.Cash: "CASH"}
-	for _, op := range []operation{opSale, opRefund, opBalance, opPreAuth, opVoid, opCompletion, opCompletionVoid, opPreAuthVoid} {
-		m[op.journal] = op.receipt
-	}
-	return m
-}()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kpos/firmware/receipt"
+	"kpos/firmware/terminal/slip"
 	"kpos/hal"
 )
 
@@ -20,7 +21,7 @@ func TestCopiesPauseForTearOff(t *testing.T) {
 	defer cancel()
 	done := make(chan Result, 1)
 	go func() { res, _ := r.term.Sale(ctx); done <- res }()
-	if _, _, err := r.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == ScreenTearOff }); err != nil {
+	if _, _, err := r.display.WaitFor(ctx, 0, func(s hal.Screen) bool { return s.ID == slip.ScreenTearOff }); err != nil {
 		t.Fatalf("no tear-off screen: %v; screens %v", err, r.display.History())
 	}
 	docs := r.printer.Documents()

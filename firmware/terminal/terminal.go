@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -12,6 +13,10 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -31,9 +36,7 @@ type Host interface {
 }
 
 // PINKeys gives the PIN pad the cipher of the current PIN key.
-type PINKeys interface {
-	PINCipher() hal.PINCipher
-}
+type PINKeys = cardholder.PINKeys
 
 // Devices are the terminal's hardware.
 type Devices struct {
@@ -123,11 +126,10 @@ type Terminal struct {
 	cfg     Config
 	dev     Devices
 	ui      *ui.UI
+	panel   *panel.Panel // display, keypad, scanner, printer and lights, shared with the menus
 	kernel  Kernel
 	host    Host
 	pin     PINKeys
-	keys    *keyBuffer
-	scans   *scanBuffer // nil without a scanner
 	journal *journal.Journal
 	log     *slog.Logger
 	seq     uint32
@@ -136,7 +138,8 @@ type Terminal struct {
 	password MerchantPassword // void, refund, settlement and unbinding ask for it
 
 	settleHost settle.Host // nil: the terminal does not settle
-	nextSettle time.Time   // the binding's next settlement time
+	partsMu    sync.Mutex
+	settle     *settlement.Settlement // made at first use, once the options are set
 
 	// advicesOwed: an offline approval's advice (0220) may not have been
 	// acknowledged yet (adviseOffline).
@@ -146,15 +149,13 @@ type Terminal struct {
 // New returns a terminal wired to its dependencies.
 func New(cfg Config, dev Devices, kernel Kernel, host Host, keys PINKeys, j *journal.Journal, opts ...Option) *Terminal {
 	cfg.defaults()
-	kb := &keyBuffer{keypad: dev.Keypad}
-	dev.Keypad = kb
-	var sb *scanBuffer
+	p := panel.New(dev.Display, dev.Keypad, dev.Scanner, dev.Printer, dev.Indicator, cfg.Display)
+	dev.Keypad = p.Keypad
 	if dev.Scanner != nil {
-		sb = &scanBuffer{scanner: dev.Scanner}
-		dev.Scanner = sb
+		dev.Scanner = p.Scanner
 	}
-	t := &Terminal{cfg: cfg, dev: dev, ui: ui.New(dev.Display, kb).Sized(cfg.Display), kernel: kernel, host: host,
-		pin: keys, keys: kb, scans: sb, journal: j, log: cfg.Logger, advicesOwed: true}
+	t := &Terminal{cfg: cfg, dev: dev, ui: p.UI, panel: p, kernel: kernel, host: host,
+		pin: keys, journal: j, log: cfg.Logger, advicesOwed: true}
 	for _, o := range opts {
 		o(t)
 	}
@@ -263,7 +264,7 @@ func (t *Terminal) reverse(ctx context.Context, r journal.Txn) error {
 }
 
 func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
-	req := acquirer.Request{Kind: hostKind(r), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
+	req := acquirer.Request{Kind: hostKind(journaledKind(r)), OrigTrace: r.OrigTrace, Trace: r.Trace, Batch: r.Batch, Amount: r.Amount,
 		Currency: r.Currency, Expiry: r.Secret.Expiry, PANSeq: r.Secret.PANSeq, Track2: r.Secret.Track2,
 		Entry: acquirer.EntryMode(r.Entry), ICCData: r.Secret.ICCData, OrigRRN: r.RRN, OrigAuth: r.AuthCode, Time: r.Created,
 		PINEntered: r.PINVerified}
@@ -376,7 +377,7 @@ type Result struct {
 // Sale runs one card sale through the transition table. typed are keys
 // already pressed on the idle screen.
 func (t *Terminal) Sale(ctx context.Context, typed ...hal.Key) (Result, error) {
-	return t.walk(ctx, &sale{t: t, typed: typed}, transitions, steps, StateAmount)
+	return t.run(ctx, txkind.Sale, typed...)
 }
 
 // walk runs a transaction through a transition table from start. A binding
@@ -389,7 +390,7 @@ func (t *Terminal) walk(ctx context.Context, s *sale, table map[State]map[Event]
 		// transaction, whose PIN block needs the new day's keys.
 		_ = t.signOnNow(ctx)
 	}
-	if t.binding != nil && s.kind().limited {
+	if t.binding != nil && s.kind().Limited {
 		if err := t.binding.CanSell(); err != nil {
 			x := binding.Explain(err)
 			s.message = x.ZH + " " + x.EN

@@ -15,6 +15,8 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
+	"kpos/firmware/terminal/cardwait"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -112,6 +114,11 @@ func (xorCipher) KeySerial() []byte { return nil }
 type pinKeys struct{}
 
 func (pinKeys) PINCipher() hal.PINCipher { return xorCipher{} }
+
+// of is the way into a transaction of kind k, as the menus start one.
+func (t *Terminal) of(k *txkind.Kind) func(context.Context) (Result, error) {
+	return func(ctx context.Context) (Result, error) { return t.run(ctx, k) }
+}
 
 type rig struct {
 	term    *Terminal
@@ -368,7 +375,7 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	r.keypad.Press('1', hal.KeyEnter, hal.KeyEnter)
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")})
 	r.reader.Swipe(&hal.Track{Track2: []byte("6222021234567890128=30122011234")}) // swiped again: not what was asked
-	r.at(ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
+	r.at(cardwait.ScreenInsertCard, func() { r.reader.Insert(&fake.PlaybackCard{}) })
 	r.pinpad.EnterPIN("123456")
 	r.removeWhenAsked()
 	res := r.sale(t)
@@ -377,7 +384,7 @@ func TestSwipeOfAChipCardAsksForTheChip(t *testing.T) {
 	}
 	asked := false
 	for _, s := range r.display.History() {
-		asked = asked || s.ID == ScreenInsertCard && strings.Contains(s.String(), "has a chip")
+		asked = asked || s.ID == cardwait.ScreenInsertCard && strings.Contains(s.String(), "has a chip")
 	}
 	if !asked {
 		t.Fatalf("the chip was never asked for: %v", r.display.History())
@@ -516,4 +523,14 @@ func TestCardEventsFromBeforeThePrompt(t *testing.T) {
 			t.Fatalf("state %s, asked to reinsert %v, kernel started %d times; screens %v", res.State, asked.Load(), r.kernel.starts, r.display.History())
 		}
 	})
+}
+
+// Every kind a menu offers has a flow that runs it: a kind declared in the
+// table of kinds without its handler fails here.
+func TestEveryKindOfferedHasAFlow(t *testing.T) {
+	for _, k := range txkind.All() {
+		if _, ok := flows[k]; k.Menu.Menu != txkind.NoMenu && !ok {
+			t.Errorf("%s is offered in a menu but has no flow", k.Title)
+		}
+	}
 }

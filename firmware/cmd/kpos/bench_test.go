@@ -18,7 +18,7 @@ import (
 	"kpos/boards"
 	simboard "kpos/boards/sim"
 	"kpos/firmware/journal"
-	"kpos/firmware/terminal"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
@@ -93,7 +93,7 @@ func (c *counter) sale(ctx context.Context) error {
 	}
 	c.sim.Reader.Insert(c.card)
 	// The merchant copy is torn off, then the cardholder copy prints.
-	if err := c.wait(ctx, terminal.ScreenTearOff); err != nil {
+	if err := c.wait(ctx, slip.ScreenTearOff); err != nil {
 		return err
 	}
 	c.sim.Keypad.Press(hal.KeyEnter)

@@ -19,7 +19,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/settle"
-	"kpos/firmware/terminal"
+	"kpos/firmware/terminal/settlement"
 	"kpos/hal"
 )
 
@@ -365,7 +365,7 @@ func (s *consoleServices) Settle(ctx context.Context) (service.SettleResult, err
 	}
 	r, err := inst.term.SettleNow(ctx)
 	if err != nil && !errors.Is(err, settle.ErrNotPrinted) {
-		if errors.Is(err, terminal.ErrCannotSettle) {
+		if errors.Is(err, settlement.ErrCannotSettle) {
 			return service.SettleResult{}, fmt.Errorf("%w: %v", command.ErrNotAvailable, err)
 		}
 		return service.SettleResult{}, err

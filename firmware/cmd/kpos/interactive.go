@@ -18,7 +18,9 @@ import (
 	"kpos/firmware/durable"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
-	"kpos/firmware/terminal"
+	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -131,9 +133,10 @@ func (a *app) interactive(ctx context.Context, stdin io.Reader, stdout, stderr i
 }
 
 // hostKinds are the kinds of record the host summary counts, every one the
-// terminal sends (docs/scenarios.md names them).
-var hostKinds = []string{"sale", "void", "refund", "QR sale", "balance", "pre-authorization",
-	"pre-authorization completion", "pre-authorization void", "reversal", "settlement", "batch-upload"}
+// terminal sends: the transaction kinds as the host names them
+// (firmware/txkind), then reversals, settlement and batch upload
+// (docs/scenarios.md names them).
+var hostKinds = append(txkind.HostNames(), "reversal", "settlement", "batch-upload")
 
 // command carries out one typed line; it returns true on quit. Its
 // answers go to out while the screens wait.
@@ -162,7 +165,7 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 	cmd := strings.ToLower(fields[0])
 	switch cmd {
 	case "insert", "tap", "swipe", "pin", "scan":
-		if screen == ui.Idle || screen == terminal.ScreenMenu {
+		if screen == ui.Idle || screen == menu.ScreenMenu {
 			say("%s", noSale)
 			return false
 		}
@@ -509,7 +512,7 @@ const (
 // machine can keep one on the display for longer than settleQuiet.
 var busyScreens = map[string]bool{
 	ui.ReadingCard: true, ui.Processing: true, ui.Reversing: true, ui.Printing: true,
-	terminal.ScreenSettling: true,
+	settlement.ScreenSettling: true,
 }
 
 // settle returns when the firmware is ready for the next line, as a person

@@ -1,4 +1,4 @@
-package terminal
+package slip
 
 import (
 	"testing"
@@ -26,7 +26,7 @@ func TestCardDeclineReasonFromTheTVR(t *testing.T) {
 		{tvr(emv.TVRExceedsFloorLimit), "卡片拒绝 Declined by card"},
 	}
 	for _, c := range cases {
-		if got, _ := cardDeclineReason(c.tvr); got != c.screen {
+		if got, _ := DeclineReason(c.tvr); got != c.screen {
 			t.Errorf("TVR %X: %q, want %q", c.tvr, got, c.screen)
 		}
 	}
