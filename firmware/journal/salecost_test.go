@@ -25,7 +25,7 @@ func history(tb testing.TB, j *Journal, n int) {
 		}
 		txns := make([]Txn, perDay)
 		for i := range txns {
-			at := now.Add(-time.Duration(n-trace) * days * 24 * time.Hour / time.Duration(n))
+			at := now.Add(-time.Duration(n-trace) * (days * 24 * time.Hour / time.Duration(n)))
 			txns[i] = Txn{Trace: uint32(trace), Batch: batch, Kind: Sale, Method: Chip, State: Completed, Amount: 1,
 				Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
 				ResponseCode: "00", AuthCode: "123456", RRN: fmt.Sprintf("%012d", trace), TC: "0123456789ABCDEF",

@@ -151,7 +151,7 @@ func journalWith(b *testing.B, board *boards.Board, n int) {
 			}
 			txns := make([]journal.Txn, perDay)
 			for i := range txns {
-				at := now.Add(-time.Duration(n-trace) * 90 * 24 * time.Hour / time.Duration(n))
+				at := now.Add(-time.Duration(n-trace) * (90 * 24 * time.Hour / time.Duration(n)))
 				txns[i] = journal.Txn{Trace: uint32(trace), Batch: batch, Kind: journal.Sale, Method: journal.Chip,
 					State: journal.Completed, Amount: 1, // 0.01: a busy history, under the daily limit
 					Currency: 156, MaskedPAN: "622202*********0128",
