@@ -179,7 +179,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketReversals, bucketBatches, bucketRecords, bucketWhere,
 			bucketByBatch, bucketByDay, bucketRRN, bucketOrig, bucketDoubt, bucketTotals, bucketDaily,
-			bucketSlots, bucketSlotFree} {
+			bucketSlots, bucketSlotFree, bucketWhereNew, bucketRRNNew, bucketDailyNew} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -271,7 +271,6 @@ func (j *Journal) NextTrace() (uint32, error) {
 // nextTrace allocates a trace number in tx, skipping those still in use.
 func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
 	meta := tx.Bucket(bucketMeta)
-	txns := tx.Bucket(bucketWhere)
 	var trace uint32
 	if v := meta.Get(keyTrace); v != nil {
 		trace = binary.BigEndian.Uint32(v)
@@ -286,7 +285,7 @@ func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
 				return 0, err
 			}
 		}
-		if txns.Get(txnKey(trace)) == nil {
+		if whereIs(tx, txnKey(trace)) == nil {
 			break
 		}
 	}
@@ -618,26 +617,28 @@ func (j *Journal) Day(day time.Time) ([]Txn, error) {
 // ByRRN returns the transactions with the host's retrieval reference number
 // rrn (normally one), oldest first, without their card data.
 func (j *Journal) ByRRN(rrn string) ([]Txn, error) {
-	return j.byPrefix(bucketRRN, append([]byte(rrn), 0), "rrn")
+	return j.byPrefix(append([]byte(rrn), 0), "rrn", bucketRRNNew, bucketRRN)
 }
 
 // Referring returns the transactions that name trace as their original
 // (voids, completions, refunds of it), oldest first, without card data.
 func (j *Journal) Referring(trace uint32) ([]Txn, error) {
-	return j.byPrefix(bucketOrig, u32(trace), "referring")
+	return j.byPrefix(u32(trace), "referring", bucketOrig)
 }
 
-func (j *Journal) byPrefix(bucket, prefix []byte, what string) ([]Txn, error) {
+func (j *Journal) byPrefix(prefix []byte, what string, buckets ...[]byte) ([]Txn, error) {
 	var out []Txn
 	err := j.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucket).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(k[len(k)-4:]))
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, listed(r))
+		for _, b := range buckets {
+			c := tx.Bucket(b).Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(k[len(k)-4:]))
+				if err != nil {
+					return err
+				}
+				if ok {
+					out = append(out, listed(r))
+				}
 			}
 		}
 		return nil
@@ -656,7 +657,7 @@ func (j *Journal) byPrefix(bucket, prefix []byte, what string) ([]Txn, error) {
 func (j *Journal) SalesOn(day time.Time) (Sum, error) {
 	var d dayTotals
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if raw := tx.Bucket(bucketDaily).Get(dayKey(day, j.loc)); raw != nil {
+		if raw := overlayGet(tx, bucketDailyNew, bucketDaily, dayKey(day, j.loc)); raw != nil {
 			return json.Unmarshal(raw, &d)
 		}
 		return nil

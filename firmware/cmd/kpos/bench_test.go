@@ -107,7 +107,7 @@ func (c *counter) sale(ctx context.Context) error {
 }
 
 // history is a journal already holding n completed sales, spread over the
-// last 90 days (the retention window), one settled batch a day, built once
+// 90 days before today (the retention window), one settled batch a day, built once
 // per size and copied into each board's data directory.
 var history struct {
 	sync.Mutex
@@ -137,8 +137,12 @@ func journalWith(b *testing.B, board *boards.Board, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// A day's sales in the open batch, then its settlement: 90 days.
-		now := time.Now()
+		// A day's sales in the open batch, then its settlement: the 90
+		// days before today. Today starts with no sale on every terminal,
+		// as the morning after a settlement does, so that the three
+		// figures differ by the history alone, not by today's volume.
+		y, m, dd := time.Now().Date()
+		midnight := time.Date(y, m, dd, 0, 0, 0, 0, time.Local)
 		const days = 90
 		for d, trace := 0, 1; d < days; d++ {
 			batch, err := j.Batch()
@@ -151,7 +155,7 @@ func journalWith(b *testing.B, board *boards.Board, n int) {
 			}
 			txns := make([]journal.Txn, perDay)
 			for i := range txns {
-				at := now.Add(-time.Duration(n-trace) * (90 * 24 * time.Hour / time.Duration(n)))
+				at := midnight.Add(-time.Duration(n-trace+1) * (days * 24 * time.Hour / time.Duration(n)))
 				txns[i] = journal.Txn{Trace: uint32(trace), Batch: batch, Kind: journal.Sale, Method: journal.Chip,
 					State: journal.Completed, Amount: 1, // 0.01: a busy history, under the daily limit
 					Currency: 156, MaskedPAN: "622202*********0128",
