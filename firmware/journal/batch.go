@@ -415,6 +415,9 @@ func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 		if err := j.closeBatch(tx, s, &cb); err != nil {
 			return nil, err
 		}
+		if err := foldOverlays(tx); err != nil {
+			return nil, err
+		}
 		return j.eraseBatchSAD(tx, s.Batch)
 	})
 	if err != nil {

@@ -30,6 +30,13 @@ var (
 	bucketTotals  = []byte("totals")   // open batch → Totals, kept as records change
 	bucketDaily   = []byte("daily")    // YYYYMMDD → dayTotals
 
+	// Since the last batch close, new entries of the three indexes that
+	// grow with the whole history go to small buckets of their own, folded
+	// into the big ones when the batch closes (overlay.go).
+	bucketWhereNew = []byte("where-new")
+	bucketRRNNew   = []byte("by-rrn-new")
+	bucketDailyNew = []byte("daily-new")
+
 	keySeq = []byte("seq")
 )
 
@@ -66,7 +73,7 @@ func origKey(orig, trace uint32) []byte { return append(u32(orig), u32(trace)...
 
 // getRecord reads the record of trace (ok false when there is none).
 func getRecord(tx *bolt.Tx, trace uint32) (record, bool, error) {
-	day := tx.Bucket(bucketWhere).Get(txnKey(trace))
+	day := whereIs(tx, txnKey(trace))
 	if day == nil {
 		return record{}, false, nil
 	}
@@ -123,14 +130,13 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 		return fmt.Errorf("trace %06d: batch, original and time of a transaction never change", r.Trace)
 	}
 	if old == nil || old.RRN != r.RRN {
-		rb := tx.Bucket(bucketRRN)
 		if old != nil && old.RRN != "" {
-			if err := rb.Delete(rrnKey(old.RRN, r.Trace)); err != nil {
+			if err := overlayDelete(tx, bucketRRNNew, bucketRRN, rrnKey(old.RRN, r.Trace)); err != nil {
 				return err
 			}
 		}
 		if r.RRN != "" {
-			if err := rb.Put(rrnKey(r.RRN, r.Trace), nil); err != nil {
+			if err := tx.Bucket(bucketRRNNew).Put(rrnKey(r.RRN, r.Trace), nil); err != nil {
 				return err
 			}
 		}
@@ -178,13 +184,13 @@ func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
 			if err := tx.Bucket(bucketByDay).DeleteBucket(dayKey(r.Created, j.loc)); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketDaily).Delete(dayKey(r.Created, j.loc)); err != nil {
+			if err := overlayDelete(tx, bucketDailyNew, bucketDaily, dayKey(r.Created, j.loc)); err != nil {
 				return err
 			}
 		}
 	}
 	if r.RRN != "" {
-		if err := tx.Bucket(bucketRRN).Delete(rrnKey(r.RRN, r.Trace)); err != nil {
+		if err := overlayDelete(tx, bucketRRNNew, bucketRRN, rrnKey(r.RRN, r.Trace)); err != nil {
 			return err
 		}
 	}
@@ -204,9 +210,8 @@ func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
 // putRecord writes the record raw of trace, created on day.
 func putRecord(tx *bolt.Tx, trace uint32, day, raw []byte) error {
 	key := txnKey(trace)
-	where := tx.Bucket(bucketWhere)
-	if cur := where.Get(key); cur == nil {
-		if err := where.Put(key, day); err != nil {
+	if cur := whereIs(tx, key); cur == nil {
+		if err := tx.Bucket(bucketWhereNew).Put(key, day); err != nil {
 			return err
 		}
 	} else if string(cur) != string(day) {
@@ -222,13 +227,12 @@ func putRecord(tx *bolt.Tx, trace uint32, day, raw []byte) error {
 // deleteRecord removes the record of trace, and its day's bucket once empty.
 func deleteRecord(tx *bolt.Tx, trace uint32) error {
 	key := txnKey(trace)
-	where := tx.Bucket(bucketWhere)
-	day := where.Get(key)
+	day := whereIs(tx, key)
 	if day == nil {
 		return nil
 	}
 	day = append([]byte(nil), day...)
-	if err := where.Delete(key); err != nil {
+	if err := overlayDelete(tx, bucketWhereNew, bucketWhere, key); err != nil {
 		return err
 	}
 	b := tx.Bucket(bucketRecords).Bucket(day)
@@ -423,9 +427,8 @@ func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
 		return nil
 	}
 	key := dayKey(r.Created, j.loc)
-	b := tx.Bucket(bucketDaily)
 	var d dayTotals
-	if raw := b.Get(key); raw != nil {
+	if raw := overlayGet(tx, bucketDailyNew, bucketDaily, key); raw != nil {
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return fmt.Errorf("daily totals %s: %w", key, err)
 		}
@@ -437,7 +440,7 @@ func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
 	if is {
 		d.Sales.add(r.Amount)
 	}
-	return putJSON(b, key, d)
+	return putJSON(tx.Bucket(bucketDailyNew), key, d)
 }
 
 // cash reports whether x never went to the host.
@@ -474,7 +477,7 @@ func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 		}
 	}
 	for _, b := range [][]byte{bucketRecords, bucketWhere, bucketByBatch, bucketByDay, bucketRRN, bucketOrig,
-		bucketDoubt, bucketReversals, bucketTotals, bucketDaily} {
+		bucketDoubt, bucketReversals, bucketTotals, bucketDaily, bucketWhereNew, bucketRRNNew, bucketDailyNew} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return nil, err
 		}

@@ -235,7 +235,7 @@ type Stats struct {
 func (j *Journal) Stats() (Stats, error) {
 	var s Stats
 	err := j.db.View(func(tx *bolt.Tx) error {
-		s.Live = tx.Bucket(bucketWhere).Stats().KeyN
+		s.Live = tx.Bucket(bucketWhere).Stats().KeyN + tx.Bucket(bucketWhereNew).Stats().KeyN
 		s.KeySlots = tx.Bucket(bucketSlots).Stats().KeyN
 		_ = tx.Bucket(bucketBatches).ForEach(func(k, _ []byte) error {
 			if len(k) == 4 {

@@ -8,14 +8,16 @@ import (
 	"time"
 )
 
-// history journals n completed chip sales spread over the last 90 days,
-// one settled batch a day.
+// history journals n completed chip sales spread over the 90 days before
+// today, one settled batch a day: today starts with no sale, whatever the
+// history.
 func history(tb testing.TB, j *Journal, n int) {
 	tb.Helper()
 	if n == 0 {
 		return
 	}
-	now := j.now()
+	y, m, dd := j.now().In(j.loc).Date()
+	midnight := time.Date(y, m, dd, 0, 0, 0, 0, j.loc)
 	const days = 90
 	for d, trace := 0, 1; d < days; d++ {
 		batch, _ := j.Batch()
@@ -25,7 +27,7 @@ func history(tb testing.TB, j *Journal, n int) {
 		}
 		txns := make([]Txn, perDay)
 		for i := range txns {
-			at := now.Add(-time.Duration(n-trace) * days * 24 * time.Hour / time.Duration(n))
+			at := midnight.Add(-time.Duration(n-trace+1) * (days * 24 * time.Hour / time.Duration(n)))
 			txns[i] = Txn{Trace: uint32(trace), Batch: batch, Kind: Sale, Method: Chip, State: Completed, Amount: 1,
 				Currency: 156, MaskedPAN: cup, Entry: 5, AID: "A000000333010101", AppLabel: "UnionPay Debit",
 				ResponseCode: "00", AuthCode: "123456", RRN: fmt.Sprintf("%012d", trace), TC: "0123456789ABCDEF",
