@@ -19,20 +19,21 @@ var (
 // execLine parses and runs one command line. It returns exit=true when the
 // session ends; err only for a broken connection.
 func (s *session) execLine(ctx context.Context, line string) (exit bool, err error) {
+	o := &command.Output{Width: s.width}
 	if strings.ContainsRune(line, runeBad) {
 		// Control characters or bytes that are not UTF-8: line noise, a
 		// wrong baud rate, or a binary pasted by mistake. One error for the
 		// line, whatever it holds.
-		return false, s.println("error: input is not text (control characters or invalid UTF-8); line ignored")
+		return false, s.refuse(o, nil, errors.New("input is not text (control characters or invalid UTF-8); line ignored"))
 	}
 	words, perr := command.ParseLine(line)
 	if perr != nil {
-		return false, s.println("error: " + strings.TrimPrefix(perr.Error(), "console: "))
+		return false, s.refuse(o, nil, errors.New(strings.TrimPrefix(perr.Error(), "console: ")))
 	}
 	if len(words) == 0 {
+		s.port.spendLine()
 		return false, nil
 	}
-	o := &command.Output{Width: s.width}
 	var args []string
 	var badFlag string
 	for _, w := range words[1:] {
@@ -55,22 +56,22 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 		if sug := command.Suggest(name, s.c.commandNames()); sug != "" {
 			msg += fmt.Sprintf(" — did you mean '%s'?", sug)
 		}
-		return false, s.emit(o, nil, errors.New(msg+" Type 'help' for the list."))
+		return false, s.refuse(o, nil, errors.New(msg+" Type 'help' for the list."))
 	}
 	if badFlag != "" {
-		return false, s.emit(o, cmd, command.BadUsage(cmd, "%s: unknown flag '%s'", cmd.Name, badFlag))
+		return false, s.refuse(o, cmd, command.BadUsage(cmd, "%s: unknown flag '%s'", cmd.Name, badFlag))
 	}
 	if o.Force && !cmd.Force {
-		return false, s.emit(o, cmd, command.BadUsage(cmd, "%s: unknown flag '--force'", cmd.Name))
+		return false, s.refuse(o, cmd, command.BadUsage(cmd, "%s: unknown flag '--force'", cmd.Name))
 	}
 	priv := cmd.NeedsPriv(args)
 	if priv {
 		s.dropExpiredPriv()
 		if !s.priv {
-			return false, s.emit(o, cmd, fmt.Errorf("'%s' needs privileges: type 'priv' first", strings.TrimSpace(cmd.Name+" "+first(args))))
+			return false, s.refuse(o, cmd, fmt.Errorf("'%s' needs privileges: type 'priv' first", strings.TrimSpace(cmd.Name+" "+first(args))))
 		}
 		if s.c.cfg.Audit == nil {
-			return false, s.emit(o, cmd, errors.New("privileged commands are disabled: no audit log is configured"))
+			return false, s.refuse(o, cmd, errors.New("privileged commands are disabled: no audit log is configured"))
 		}
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -95,6 +96,13 @@ func (s *session) execLine(ctx context.Context, line string) (exit bool, err err
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	return s.finish(ctx, cmd, args, o, priv, rerr, timedOut)
+}
+
+// refuse prints why a line runs no command. The line is spent first: a ^C
+// typed from now on is the editor's, not taken for this line.
+func (s *session) refuse(o *command.Output, cmd *command.Command, err error) error {
+	s.port.spendLine()
+	return s.emit(o, cmd, err)
 }
 
 // finish ends a command: the session's end for exit, logout and the idle

@@ -332,6 +332,9 @@ func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
 	defer timer.Stop()
 	s.in.idle = timer.C
 	s.t.SetPrompt(prompt)
+	// The editor draws the prompt before it reads: the last line must be
+	// spent by then, or a ^C typed at this prompt is taken for it.
+	s.port.spendLine()
 	line, err := s.t.ReadLine()
 	if errors.Is(err, io.EOF) && s.port.sourceErr() == nil {
 		return "", errCtrlD
@@ -344,6 +347,7 @@ func (s *session) readSecret(prompt string) (string, error) {
 	timer := time.NewTimer(s.c.cfg.IdleTimeout)
 	defer timer.Stop()
 	s.in.idle = timer.C
+	s.port.spendLine() // see readLine
 	line, err := s.t.ReadPassword(prompt)
 	if errors.Is(err, context.Canceled) {
 		s.midLine = true
@@ -430,6 +434,7 @@ func (s *session) waitLock(d time.Duration, announced bool) error {
 		timer := time.NewTimer(min(d, time.Second))
 		s.in.idle = timer.C
 		s.in.wakes, s.in.fresh = true, true
+		s.port.spendLine() // see readLine
 		_, err = s.t.ReadPassword("")
 		s.in.wakes = false
 		timer.Stop()

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -394,4 +395,131 @@ func FuzzKeyNormaliser(f *testing.F) {
 			}
 		}
 	})
+}
+
+// stepConn is a connection whose input is typed at chosen points of the
+// output: when the console writes the text the next step waits for, the
+// step's bytes are read and queued by the port before that write returns.
+// The editor draws a prompt before it reads, so bytes typed at a prompt,
+// and a ^C among them, are acted on before the editor reads again: the
+// order a slow session sees under load, made certain.
+type stepConn struct {
+	out   *syncBuffer
+	steps []step
+	mark  int // end of the last step's text in the cleaned output
+
+	in   chan []byte
+	ack  chan struct{} // the port is back for more: what it read is queued
+	stop chan struct{}
+	read bool // the reader's own: a chunk was returned
+}
+
+// step types send once the output, past the previous step's text, shows
+// after.
+type step struct{ after, send string }
+
+func newStepConn(steps []step) *stepConn {
+	return &stepConn{out: newSyncBuffer(), steps: steps, in: make(chan []byte), ack: make(chan struct{}), stop: make(chan struct{})}
+}
+
+func (c *stepConn) Read(b []byte) (int, error) {
+	if c.read {
+		select {
+		case c.ack <- struct{}{}:
+		case <-c.stop:
+			return 0, io.EOF
+		}
+	}
+	select {
+	case chunk := <-c.in:
+		c.read = true
+		return copy(b, chunk), nil
+	case <-c.stop:
+		return 0, io.EOF
+	}
+}
+
+// Write records the output and types every step whose text has appeared.
+// Only the session writes, from one goroutine.
+func (c *stepConn) Write(b []byte) (int, error) {
+	c.out.Write(b)
+	for len(c.steps) > 0 {
+		text := clean(c.out.String())
+		i := strings.Index(text[c.mark:], c.steps[0].after)
+		if i < 0 {
+			break
+		}
+		c.mark += i + len(c.steps[0].after)
+		select {
+		case c.in <- []byte(c.steps[0].send):
+		case <-c.stop:
+			return 0, io.ErrClosedPipe
+		}
+		select {
+		case <-c.ack:
+		case <-c.stop:
+			return 0, io.ErrClosedPipe
+		}
+		c.steps = c.steps[1:]
+	}
+	return len(b), nil
+}
+
+// TestCtrlCAtTheNextPrompt: a command and a ^C typed at a prompt the
+// editor has drawn but not yet read at. The line before (the password, an
+// empty line, one that runs no command, a command) is spent: the ^C is the
+// new command's, which is cancelled, and what follows it never runs. At
+// the password prompt the ^C cancels the login.
+func TestCtrlCAtTheNextPrompt(t *testing.T) {
+	const burst = "test reader\rhelp\x03\x03"
+	// The first byte on a line draws the banner again: a BREAK gets that
+	// done before the steps that matter.
+	wake := step{"Password: ", "\x00"}
+	login := step{"Password: ", testPassword + "\r"}
+	for _, tc := range []struct {
+		name   string
+		steps  []step
+		want   string // after the ^C, then a prompt
+		refuse string // in the transcript only if typed-ahead input ran
+	}{
+		{"after login", []step{wake, login, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"after an empty line", []step{wake, login, {"kpos> ", "\r"}, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"after an unknown command", []step{wake, login, {"kpos> ", "nosuch\r"}, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"after a bad flag", []step{wake, login, {"kpos> ", "keys -x\r"}, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"after a command that needs priv", []step{wake, login, {"kpos> ", "settle\r"}, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"after a command", []step{wake, login, {"kpos> ", "keys\r"}, {"kpos> ", burst}}, "error: cancelled", "WHAT IT DOES"},
+		{"at the password prompt", []step{wake, {"Password: ", "\r"}, {"Password: ", testPassword + "\rkeys\r\x03"}}, "Login cancelled.", "Logged in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			c := newStepConn(tc.steps)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- New(r.cfg, r.cmds()...).Serve(ctx, c) }()
+			defer func() {
+				cancel()
+				close(c.stop)
+				<-done
+			}()
+			// A session that took the ^C for the line before prints
+			// nothing more: the deadline only ends the wait for it.
+			deadline := time.NewTimer(10 * time.Second)
+			defer deadline.Stop()
+			for {
+				raw, wake := c.out.snapshot()
+				text := clean(raw)
+				if i := strings.Index(text, tc.want); i >= 0 && strings.HasSuffix(text[i:], " ") {
+					break
+				}
+				select {
+				case <-wake:
+				case <-deadline.C:
+					t.Fatalf("no %q and prompt after the ^C; transcript:\n%s", tc.want, text)
+				}
+			}
+			if tr := clean(c.out.String()); strings.Contains(tr, tc.refuse) {
+				t.Errorf("typed-ahead input ran:\n%s", tr)
+			}
+		})
+	}
 }

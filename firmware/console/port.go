@@ -33,8 +33,10 @@ type port struct {
 	keys   keyNormaliser
 	cancel context.CancelFunc // the running command's, nil when none runs
 	// lineOut is set when a whole line has been handed to the editor and
-	// the session has not come back to read: the line's command is about to
-	// run, or a password is being checked.
+	// the session has not yet acted on it: the line's command is about to
+	// run, or a password is being checked. The session spends the line
+	// (spendLine, takeInterrupt, endCommand) as soon as it has acted on it,
+	// and at the latest before the editor draws its next prompt.
 	lineOut bool
 	// interrupted is a ^C that came while lineOut was set: the command about
 	// to run is cancelled as it starts, a login or priv under check fails.
@@ -174,13 +176,35 @@ func (p *port) endCommand() {
 	p.mu.Unlock()
 }
 
-// takeInterrupt reports (and clears) a ^C typed since the last line was
-// handed out.
+// spendLine tells the port that the session is done with the line last
+// handed out (it runs no command, or the session is about to prompt
+// again): a ^C from now on is the editor's. Until then a ^C is taken for
+// that line: it flushes everything typed ahead and marks the line
+// interrupted. A prompt is drawn before the editor reads, so a line left
+// unspent there made a ^C typed at the new prompt, with a command before
+// it, flush that command and cancel nothing, leaving the session silent.
+func (p *port) spendLine() {
+	p.mu.Lock()
+	p.spend()
+	p.mu.Unlock()
+}
+
+// spend is spendLine with mu held. A ^C marked for a line not yet handed
+// out (one still queued) stays: it cancels that line's command.
+func (p *port) spend() {
+	if p.lineOut {
+		p.lineOut = false
+		p.interrupted = false
+	}
+}
+
+// takeInterrupt reports whether a ^C came since the last line was handed
+// out (a password under check), and spends that line.
 func (p *port) takeInterrupt() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	i := p.interrupted
-	p.interrupted = false
+	i := p.lineOut && p.interrupted
+	p.spend()
 	return i
 }
 
@@ -242,12 +266,10 @@ func (in *input) Read(b []byte) (int, error) {
 	p := in.p
 	for {
 		p.mu.Lock()
-		if p.lineOut {
-			// Back at the editor after a line: a ^C meant for that line's
-			// command no longer applies.
-			p.lineOut = false
-			p.interrupted = false
-		}
+		// Back at the editor after a line: a ^C meant for that line's
+		// command no longer applies. (The session spends it before the
+		// prompt; this covers a reader that does not.)
+		p.spend()
 		if in.wakes && in.fresh && p.woke {
 			p.woke = false
 			p.mu.Unlock()
