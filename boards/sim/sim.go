@@ -125,7 +125,7 @@ func Open(ctx context.Context, opt boards.Options) (*boards.Board, error) {
 		Display: s.Display, Keypad: s.Keypad, Indicator: &fake.Indicator{},
 		DataDir: opt.DataDir, ParamsDir: opt.ParamsDir, DeviceKey: key,
 		FirmwareKey: filepath.Join("update", "fwsign-test.pub"), // TEST ONLY: the lab's signing key
-		Identity: testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
+		Identity:    testIdentity, InitialTMK: testTMK, Sim: s, HostTimeout: hostTimeout,
 		Serial: testSerial, DisplaySize: displaySize, Now: s.Clock.Now, PasswordIterations: testPasswordIterations,
 	}
 	if opt.Blank {
