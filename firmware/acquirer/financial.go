@@ -394,7 +394,7 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 		msg.Balance = Field54{AccountType: "10", AmountType: "02", Currency: cur, Amount: resp.Balance}.String()
 	}
 	if resp.IssuerID != "" || resp.AcquirerID != "" {
-		msg.Institutions = Field44(resp.IssuerID, resp.AcquirerID)
+		msg.Institutions = cupmsg.Field44(resp.IssuerID, resp.AcquirerID)
 	}
 	if resp.QRPayload != "" {
 		var t Tags
@@ -434,7 +434,7 @@ func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) 
 	}
 	r.AuthCode, r.RRN = strings.TrimSpace(ans.AuthCode), strings.TrimSpace(ans.RRN)
 	r.ICCData, r.Message = cupmsg.Bytes(ans.ICCData), strings.TrimSpace(ans.Text)
-	r.IssuerID, r.AcquirerID = ParseField44(ans.Institutions)
+	r.IssuerID, r.AcquirerID = cupmsg.ParseField44(ans.Institutions)
 	if ans.Balance != "" {
 		b, err := ParseField54(ans.Balance)
 		if err != nil {
@@ -467,11 +467,3 @@ func hostTime(date, clock string, reqTime time.Time) time.Time {
 	}
 	return t
 }
-
-// Field44 is the additional response data: issuer's then acquirer's
-// institution code (cupmsg.Field44).
-func Field44(issuer, acquirer string) string { return cupmsg.Field44(issuer, acquirer) }
-
-// ParseField44 reads the issuer's and the acquirer's institution codes from
-// field 44; what is missing is "".
-func ParseField44(s string) (issuer, acquirer string) { return cupmsg.ParseField44(s) }
