@@ -15,6 +15,7 @@ import (
 	"github.com/moov-io/iso8583"
 	"golang.org/x/sys/unix"
 
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/keys"
 	"kpos/hal"
 )
@@ -455,30 +456,28 @@ func (c *Client) Reverse(ctx context.Context, orig Request, cause ReversalCause)
 	return resp, err
 }
 
-// managementMessage builds an 0800-family message with fields 11, 41, 42, 60.
-func (c *Client) managementMessage(mti string, trace, batch uint32, msgType, net string) (*iso8583.Message, error) {
+// managementMessage is an 0800-family message with fields 11, 41, 42 and
+// 60; a blank terminal has no TID or MID yet, and sends none.
+func (c *Client) managementMessage(mti string, trace, batch uint32, net string) (cupmsg.Management, error) {
+	stan, err := stan(trace)
+	if err != nil {
+		return cupmsg.Management{}, err
+	}
+	return cupmsg.Management{MTI: mti, STAN: stan, TID: c.cfg.TID, MID: c.cfg.MID, Reserved: field60Net(batch, net)}, nil
+}
+
+// stan is field 11 of a trace number of the terminal, 1..999999.
+func stan(trace uint32) (string, error) {
 	if trace == 0 || trace > 999999 {
-		return nil, fmt.Errorf("acquirer: trace %d out of range 1..999999", trace)
+		return "", fmt.Errorf("acquirer: trace %d out of range 1..999999", trace)
 	}
-	m := c.codec.NewMessage()
-	m.MTI(mti)
-	for _, fv := range []struct {
-		id int
-		v  string
-	}{
-		{11, fmt.Sprintf("%06d", trace)},
-		{41, c.cfg.TID},
-		{42, c.cfg.MID},
-		{60, Field60{MsgType: msgType, Batch: batch, NetCode: net}.String()},
-	} {
-		if fv.v == "" {
-			continue // a blank terminal has no TID or MID yet
-		}
-		if err := f(m, fv.id, fv.v); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return cupmsg.STAN(trace)
+}
+
+// field60Net is field 60 of a management message: message type 00, the
+// batch and the network management code.
+func field60Net(batch uint32, net string) string {
+	return Field60{MsgType: "00", Batch: batch, NetCode: net}.String()
 }
 
 // SignOn signs the terminal on (0800): the host answers with new PIN, MAC
@@ -486,27 +485,24 @@ func (c *Client) managementMessage(mti string, trace, batch uint32, msgType, net
 // are installed in the key store. A refusal wraps ErrDeclined; keys that do
 // not verify wrap ErrKeys (nothing is installed).
 func (c *Client) SignOn(ctx context.Context, trace, batch uint32) error {
-	net := NetSignOn3DES
+	net := cupmsg.NetSignOn3DES
 	alg := keys.AlgTDES
 	if c.sm4() {
-		net, alg = NetSignOnSM4, keys.AlgSM4
+		net, alg = cupmsg.NetSignOnSM4, keys.AlgSM4
 	}
-	m, err := c.managementMessage("0800", trace, batch, "00", net)
+	msg, err := c.managementMessage(cupmsg.MTINetwork, trace, batch, net)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
-	if err := f(m, 63, c.cfg.Operator); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotSent, err)
-	}
-	resp, ans, err := c.exchange(ctx, "sign-on", m, false, c.cfg.Now())
+	msg.Operator = c.cfg.Operator
+	ans, resp, err := c.exchangeOnce(ctx, "sign-on", &msg, false)
 	if err != nil {
 		return err
 	}
 	if resp.Code != "00" {
 		return &CodeError{Op: "sign-on", Code: resp.Code}
 	}
-	f62 := FieldBytes(ans, 62)
-	wk, err := keys.ParseSignOnKeys(alg, f62)
+	wk, err := keys.ParseSignOnKeys(alg, cupmsg.Bytes(ans.Private))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKeys, err)
 	}
@@ -517,7 +513,7 @@ func (c *Client) SignOn(ctx context.Context, trace, batch uint32) error {
 		return fmt.Errorf("%w: %w", ErrKeys, err)
 	}
 	info := SignOnInfo{Batch: batch, HostTime: resp.HostTime, Requirement: resp.Requirement}
-	if f60, err := ParseField60(FieldString(ans, 60)); err == nil {
+	if f60, err := ParseField60(ans.Reserved); err == nil {
 		info.Batch = f60.Batch
 	}
 	c.mu.Lock()
@@ -528,11 +524,11 @@ func (c *Client) SignOn(ctx context.Context, trace, batch uint32) error {
 
 // SignOff tells the host the terminal stops (0820).
 func (c *Client) SignOff(ctx context.Context, trace, batch uint32) error {
-	m, err := c.managementMessage("0820", trace, batch, "00", NetSignOff)
+	msg, err := c.managementMessage(cupmsg.MTIStatus, trace, batch, cupmsg.NetSignOff)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
-	resp, _, err := c.exchange(ctx, "sign-off", m, false, c.cfg.Now())
+	_, resp, err := c.exchangeOnce(ctx, "sign-off", &msg, false)
 	if err != nil {
 		return err
 	}

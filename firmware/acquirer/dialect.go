@@ -81,9 +81,6 @@ func NewCodec() *Codec { return cupmsg.NewCodec() }
 // NewSMCodec returns a codec for the dialect's SM mode.
 func NewSMCodec() *Codec { return cupmsg.NewSMCodec() }
 
-// MAB returns the MAC block and field 64 of a packed body (cupmsg.MAB).
-func MAB(m *iso8583.Message, body []byte) ([]byte, []byte, error) { return cupmsg.MAB(m, body) }
-
 // VerifyMAC checks field 64 of an unpacked body with mac.
 func VerifyMAC(m *iso8583.Message, body []byte, mac MACer) error {
 	return cupmsg.VerifyMAC(m, body, mac)
@@ -92,9 +89,6 @@ func VerifyMAC(m *iso8583.Message, body []byte, mac MACer) error {
 // FieldString returns field id of m as a string, "" when absent or
 // unreadable.
 func FieldString(m *iso8583.Message, id int) string { return cupmsg.FieldString(m, id) }
-
-// FieldBytes returns field id of m as bytes, nil when absent or unreadable.
-func FieldBytes(m *iso8583.Message, id int) []byte { return cupmsg.FieldBytes(m, id) }
 
 // ParseTPDU reads a TPDU from 10 hex digits.
 func ParseTPDU(s string) (TPDU, error) { return cupmsg.ParseTPDU(s) }

@@ -3,6 +3,8 @@ package acquirer
 import (
 	"errors"
 	"testing"
+
+	"kpos/firmware/acquirer/cupmsg"
 )
 
 func TestField60(t *testing.T) {
@@ -73,9 +75,9 @@ func TestField48And54And61(t *testing.T) {
 
 func TestTags(t *testing.T) {
 	var tg Tags
-	tg.Add(TagSerial, "KPOS-SIM-0001")
-	tg.AddBytes(TagTMK, []byte{0, 1, 2})
-	tg.Add(TagOTP, "")
+	tg.Add(cupmsg.TagSerial, "KPOS-SIM-0001")
+	tg.AddBytes(cupmsg.TagTMK, []byte{0, 1, 2})
+	tg.Add(cupmsg.TagOTP, "")
 	b, err := tg.Bytes()
 	if err != nil || string(b[:18]) != "01013KPOS-SIM-0001" {
 		t.Fatalf("%q %v", b, err)
@@ -84,7 +86,7 @@ func TestTags(t *testing.T) {
 	if err != nil || len(back) != 3 {
 		t.Fatalf("%+v %v", back, err)
 	}
-	if v, ok := back.Get(TagSerial); !ok || v != "KPOS-SIM-0001" {
+	if v, ok := back.Get(cupmsg.TagSerial); !ok || v != "KPOS-SIM-0001" {
 		t.Fatalf("serial %q", v)
 	}
 	if _, ok := back.Get("99"); ok {
@@ -130,11 +132,11 @@ func FuzzPrivateFields(f *testing.F) {
 				t.Fatalf("field 61 %q", s)
 			}
 		}
-		if k, err := parseCAKey([]byte(s)); err == nil && (len(k.RID) != 5 || len(k.Modulus) == 0) {
+		if k, err := cupmsg.ParseCAKey([]byte(s)); err == nil && (len(k.RID) != 5 || len(k.Modulus) == 0) {
 			t.Fatalf("CA key accepted without RID or modulus: %+v", k)
 		}
 		if v, err := ParseTags([]byte(s)); err == nil {
-			_ = paramsFromTags(v)
+			_ = cupmsg.ParamsOf(v)
 			b, err := v.Bytes()
 			if err != nil || string(b) != s {
 				t.Fatalf("tags %q re-encode to %q %v", s, b, err)

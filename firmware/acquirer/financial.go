@@ -79,38 +79,12 @@ var entryCodes = map[EntryMode]string{
 	EntryFallback:    "80",
 }
 
-// Network management information codes (field 60.3) of the dialect.
-const (
-	NetNone          = "000"
-	NetSignOff       = "002"
-	NetSignOn3DES    = "004" // PIN, MAC and data keys, double-length 3DES
-	NetSignOnSM4     = "005" // PIN, MAC and data keys, SM4 (this project's code)
-	NetSettle        = "201" // settlement (0500) and stripe batch upload items (0320)
-	NetUploadEnd     = "202" // end of batch upload (0320)
-	NetUploadICC     = "203" // chip batch upload item (0320)
-	NetParams        = "360" // terminal parameter download
-	NetCAKeyQuery    = "372" // CA public key status upload (0820): the host's list
-	NetCAKeyDownload = "370" // one CA public key (0800)
-	NetCAKeyEnd      = "371" // CA public key download complete (0800)
-	NetActivate      = "801" // K-code activation request (this project's code)
-	NetActivateOTP   = "802" // K-code activation OTP confirmation
-	NetBindingStatus = "803" // K-code binding status check
-	NetVerifyAccount = "804" // settlement account verification (this project's code)
-)
-
 // Field 53 of a request with a PIN block: ISO 9564 format 0 with the PAN,
 // double-length 3DES (or SM4) PIN key, no track encryption.
 const (
 	SecurityControl3DES = "2600000000000000"
 	SecurityControlSM4  = "2700000000000000"
 )
-
-func f(m *iso8583.Message, id int, v string) error {
-	if err := m.Field(id, v); err != nil {
-		return fmt.Errorf("acquirer: field %d: %w", id, err)
-	}
-	return nil
-}
 
 // BuildRequest maps a financial request to its message (field 64 is left to
 // the packer). security is field 53 for a request with a PIN block.
@@ -236,7 +210,7 @@ func currency(c uint16) string {
 // field60 is a financial request's field 60: the kind's message type, the
 // batch, the chip reader's capability and whether this is a fallback.
 func field60(req Request, ks kindSpec) string {
-	f60 := Field60{MsgType: ks.msgType, Batch: req.Batch, NetCode: NetNone, TermCap: "6", ICCond: "0"}
+	f60 := Field60{MsgType: ks.msgType, Batch: req.Batch, NetCode: cupmsg.NetNone, TermCap: "6", ICCond: "0"}
 	if req.Entry == EntryFallback {
 		f60.ICCond = "2"
 	}
@@ -420,7 +394,7 @@ func BuildResponse(c *Codec, req *iso8583.Message, resp Response, now time.Time)
 		msg.Balance = Field54{AccountType: "10", AmountType: "02", Currency: cur, Amount: resp.Balance}.String()
 	}
 	if resp.IssuerID != "" || resp.AcquirerID != "" {
-		msg.Institutions = Field44(resp.IssuerID, resp.AcquirerID)
+		msg.Institutions = cupmsg.Field44(resp.IssuerID, resp.AcquirerID)
 	}
 	if resp.QRPayload != "" {
 		var t Tags
@@ -460,7 +434,7 @@ func ParseResponse(m *iso8583.Message, req *iso8583.Message, reqTime time.Time) 
 	}
 	r.AuthCode, r.RRN = strings.TrimSpace(ans.AuthCode), strings.TrimSpace(ans.RRN)
 	r.ICCData, r.Message = cupmsg.Bytes(ans.ICCData), strings.TrimSpace(ans.Text)
-	r.IssuerID, r.AcquirerID = ParseField44(ans.Institutions)
+	r.IssuerID, r.AcquirerID = cupmsg.ParseField44(ans.Institutions)
 	if ans.Balance != "" {
 		b, err := ParseField54(ans.Balance)
 		if err != nil {
@@ -493,11 +467,3 @@ func hostTime(date, clock string, reqTime time.Time) time.Time {
 	}
 	return t
 }
-
-// Field44 is the additional response data: issuer's then acquirer's
-// institution code (cupmsg.Field44).
-func Field44(issuer, acquirer string) string { return cupmsg.Field44(issuer, acquirer) }
-
-// ParseField44 reads the issuer's and the acquirer's institution codes from
-// field 44; what is missing is "".
-func ParseField44(s string) (issuer, acquirer string) { return cupmsg.ParseField44(s) }

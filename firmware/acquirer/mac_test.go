@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/keys"
 )
 
@@ -68,7 +69,7 @@ func TestPublishedMACVector(t *testing.T) {
 	}
 	key, _ := hex.DecodeString(vec.MAK)
 	mac := cupMAC{key: key}
-	mab, f64, err := MAB(m, fr.Body)
+	mab, f64, err := cupmsg.MAB(m, fr.Body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -42,57 +41,55 @@ func Foreign(pan hal.PAN) bool { return !pan.IsZero() && !strings.HasPrefix(pan.
 // batch and closes it. Settlement moves no money, so it is repeated once
 // after no answer.
 func (c *Client) Settle(ctx context.Context, s Settlement) (SettleResult, error) {
-	build := func() (*iso8583.Message, error) {
-		m, err := c.managementMessage("0500", s.Trace, s.Batch, "00", NetSettle)
-		if err != nil {
-			return nil, err
-		}
-		f48 := Field48{Domestic: s.Domestic, Foreign: s.Foreign, DomesticRecon: "0", ForeignRecon: "0"}
-		for _, fv := range []struct {
-			id int
-			v  string
-		}{{48, f48.String()}, {49, "156"}, {63, c.cfg.Operator}} {
-			if err := f(m, fv.id, fv.v); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
+	msg, err := c.settlement(cupmsg.MTISettlement, s.Trace, s.Batch, cupmsg.NetSettle)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("%w: settlement: %w", ErrNotSent, err)
 	}
-	ans, resp, err := c.idempotentExchange(ctx, "settlement", build, true)
+	f48 := Field48{Domestic: s.Domestic, Foreign: s.Foreign, DomesticRecon: "0", ForeignRecon: "0"}
+	msg.Totals, msg.Currency, msg.Operator = f48.String(), "156", c.cfg.Operator
+	ans, resp, err := c.idempotentExchange(ctx, "settlement", &msg, true)
 	if err != nil {
 		return SettleResult{}, err
 	}
 	if resp.Code != "00" {
 		return SettleResult{Response: resp}, &CodeError{Op: "settlement", Code: resp.Code}
 	}
-	f48, err := ParseField48(FieldString(ans, 48))
+	got, err := ParseField48(ans.Totals)
 	if err != nil {
 		return SettleResult{Response: resp}, fmt.Errorf("%w: settlement answer: %w", ErrNoAnswer, err)
 	}
-	r := SettleResult{DomesticRecon: f48.DomesticRecon, ForeignRecon: f48.ForeignRecon, SettleDate: FieldString(ans, 15), Response: resp}
+	r := SettleResult{DomesticRecon: got.DomesticRecon, ForeignRecon: got.ForeignRecon, SettleDate: ans.SettleDate, Response: resp}
 	r.Balanced = r.DomesticRecon == ReconBalanced && (r.ForeignRecon == ReconBalanced || r.ForeignRecon == "0" || r.ForeignRecon == "")
 	return r, nil
 }
 
 // idempotentExchange runs an exchange that may be repeated once after no
-// answer (the host recognises the repeat). build makes a fresh message.
-func (c *Client) idempotentExchange(ctx context.Context, op string, build func() (*iso8583.Message, error), mac bool) (*iso8583.Message, Response, error) {
-	var lastErr error
-	for attempt := 0; attempt < 2; attempt++ {
-		m, err := build()
-		if err != nil {
-			return nil, Response{}, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
-		}
-		resp, ans, err := c.exchange(ctx, op, m, mac, c.cfg.Now())
-		if err == nil {
-			return ans, resp, nil
-		}
-		lastErr = err
-		if !errors.Is(err, ErrNoAnswer) || ctx.Err() != nil {
-			break
-		}
+// answer (the host recognises the repeat).
+func (c *Client) idempotentExchange(ctx context.Context, op string, msg any, mac bool) (cupmsg.ManagementResponse, Response, error) {
+	ans, resp, err := c.exchangeOnce(ctx, op, msg, mac)
+	if err != nil && errors.Is(err, ErrNoAnswer) && ctx.Err() == nil {
+		ans, resp, err = c.exchangeOnce(ctx, op, msg, mac)
 	}
-	return nil, Response{}, lastErr
+	return ans, resp, err
+}
+
+// exchangeOnce runs one exchange of a typed message of the management path
+// (a pointer, marshalled afresh each time) and reads the answer as a
+// cupmsg.ManagementResponse.
+func (c *Client) exchangeOnce(ctx context.Context, op string, msg any, mac bool) (cupmsg.ManagementResponse, Response, error) {
+	var typed cupmsg.ManagementResponse
+	m, err := c.codec.Marshal(msg)
+	if err != nil {
+		return typed, Response{}, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
+	}
+	resp, ans, err := c.exchange(ctx, op, m, mac, c.cfg.Now())
+	if err != nil {
+		return typed, Response{}, err
+	}
+	if err := cupmsg.Unmarshal(ans, &typed); err != nil {
+		return typed, Response{}, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
+	}
+	return typed, resp, nil
 }
 
 // UploadBatch sends each transaction of the batch (0320: chip items with
@@ -103,13 +100,15 @@ func (c *Client) idempotentExchange(ctx context.Context, op string, build func()
 func (c *Client) UploadBatch(ctx context.Context, items []Request) error {
 	var batch, maxTrace uint32
 	for i, it := range items {
-		item := it
-		batch = item.Batch
-		if item.Trace > maxTrace {
-			maxTrace = item.Trace
+		batch = it.Batch
+		if it.Trace > maxTrace {
+			maxTrace = it.Trace
 		}
-		build := func() (*iso8583.Message, error) { return c.uploadItem(item) }
-		_, resp, err := c.idempotentExchange(ctx, "batch upload", build, true)
+		msg, err := uploadItem(it, c.identity())
+		if err != nil {
+			return fmt.Errorf("%w: batch upload item %d of %d: %w", ErrNotSent, i+1, len(items), err)
+		}
+		_, resp, err := c.idempotentExchange(ctx, "batch upload", &msg, true)
 		if err != nil {
 			return fmt.Errorf("acquirer: batch upload item %d of %d: %w", i+1, len(items), err)
 		}
@@ -117,14 +116,12 @@ func (c *Client) UploadBatch(ctx context.Context, items []Request) error {
 			return &CodeError{Op: "batch upload", Code: resp.Code}
 		}
 	}
-	build := func() (*iso8583.Message, error) {
-		m, err := c.managementMessage("0320", maxTrace%999999+1, batch, "00", NetUploadEnd)
-		if err != nil {
-			return nil, err
-		}
-		return m, f(m, 48, fmt.Sprintf("%04d", len(items)%10000))
+	end, err := c.settlement(cupmsg.MTIBatchUpload, maxTrace%999999+1, batch, cupmsg.NetUploadEnd)
+	if err != nil {
+		return fmt.Errorf("%w: batch upload end: %w", ErrNotSent, err)
 	}
-	_, resp, err := c.idempotentExchange(ctx, "batch upload end", build, true)
+	end.Totals = cupmsg.UploadCount(len(items))
+	_, resp, err := c.idempotentExchange(ctx, "batch upload end", &end, true)
 	if err != nil {
 		return err
 	}
@@ -134,50 +131,44 @@ func (c *Client) UploadBatch(ctx context.Context, items []Request) error {
 	return nil
 }
 
-// uploadItem maps one journaled transaction to its 0320.
-func (c *Client) uploadItem(it Request) (*iso8583.Message, error) {
+// uploadItem maps one journaled transaction to its 0320: the financial
+// request's layout without PIN, track data or field 61, the original's
+// references, and field 60 naming a chip or a stripe item.
+func uploadItem(it Request, id Identity) (cupmsg.Request, error) {
 	o := it
 	o.PIN, o.Track2 = nil, nil
-	m, err := BuildRequest(c.codec, o, c.identity(), "")
+	msg, err := requestMessage(o, id, "")
 	if err != nil {
-		return nil, err
+		return cupmsg.Request{}, err
 	}
-	m.MTI("0320")
-	m.UnsetField(61)
-	net := NetSettle
+	net := cupmsg.NetSettle
 	if len(it.ICCData) > 0 {
-		net = NetUploadICC
+		net = cupmsg.NetUploadICC
 	}
-	if err := f(m, 60, Field60{MsgType: "00", Batch: it.Batch, NetCode: net}.String()); err != nil {
-		return nil, err
-	}
+	msg.MTI, msg.Original = cupmsg.MTIBatchUpload, ""
+	msg.Reserved = Field60{MsgType: "00", Batch: it.Batch, NetCode: net}.String()
 	if it.OrigRRN != "" {
-		if err := f(m, 37, it.OrigRRN); err != nil {
-			return nil, err
-		}
+		msg.OrigRRN = it.OrigRRN
 	}
 	if it.OrigAuth != "" {
-		if err := f(m, 38, it.OrigAuth); err != nil {
-			return nil, err
-		}
+		msg.OrigAuth = it.OrigAuth
 	}
-	return m, nil
+	return msg, nil
+}
+
+// settlement is the message of a settlement (0500) or of the end of a batch
+// upload (0320): trace, terminal, merchant and field 60.
+func (c *Client) settlement(mti string, trace, batch uint32, net string) (cupmsg.Settlement, error) {
+	stan, err := stan(trace)
+	if err != nil {
+		return cupmsg.Settlement{}, err
+	}
+	return cupmsg.Settlement{MTI: mti, STAN: stan, TID: c.cfg.TID, MID: c.cfg.MID, Reserved: field60Net(batch, net)}, nil
 }
 
 // BindingParams are the parameters a binding (or a parameter download)
 // delivers. Amounts in fen, fees in basis points per payment method.
-type BindingParams struct {
-	TxnLimit       int64
-	DailyLimit     int64
-	FeeBP          map[string]int
-	SettlementTime string // HH:MM
-	HostAddr       string
-	APN            string
-	Methods        []string
-	MCC            string
-	City           string
-	AcquirerIIN    string
-}
+type BindingParams = cupmsg.Params
 
 // Challenge is the host's answer to an activation request.
 type Challenge struct {
@@ -208,34 +199,31 @@ type AccountCheck struct {
 	Reference    string
 }
 
-// activationMessage builds an 0800 that carries private tags in field 62.
+// activationMessage is an 0800 that carries private tags in field 62.
 // A blank terminal has no TID or MID yet; fields 41 and 42 are then absent.
-func (c *Client) activationMessage(trace uint32, net string, tags Tags) (*iso8583.Message, error) {
-	m, err := c.managementMessage("0800", trace, 0, "00", net)
+func (c *Client) activationMessage(trace uint32, net string, tags Tags) (cupmsg.Management, error) {
+	m, err := c.managementMessage(cupmsg.MTINetwork, trace, 0, net)
 	if err != nil {
-		return nil, err
+		return m, err
 	}
-	b, err := tags.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	if err := m.BinaryField(62, b); err != nil {
-		return nil, fmt.Errorf("acquirer: field 62: %w", err)
-	}
-	return m, nil
+	m.Private, err = cupmsg.PrivateTags(tags)
+	return m, err
 }
 
 // management runs a MAC-less 0800 exchange that may be repeated once and
-// returns the answer's private tags; a refusal is a *CodeError.
-func (c *Client) management(ctx context.Context, op string, build func() (*iso8583.Message, error)) (*iso8583.Message, Tags, error) {
-	ans, resp, err := c.idempotentExchange(ctx, op, build, false)
+// returns the answer and its private tags; a refusal is a *CodeError.
+func (c *Client) management(ctx context.Context, op string, msg cupmsg.Management, err error) (cupmsg.ManagementResponse, Tags, error) {
 	if err != nil {
-		return nil, nil, err
+		return cupmsg.ManagementResponse{}, nil, fmt.Errorf("%w: %s: %w", ErrNotSent, op, err)
 	}
-	tags, terr := ParseTags(FieldBytes(ans, 62))
+	ans, resp, err := c.idempotentExchange(ctx, op, &msg, false)
+	if err != nil {
+		return ans, nil, err
+	}
+	tags, terr := ParseTags(cupmsg.Bytes(ans.Private))
 	if resp.Code != "00" {
 		ce := &CodeError{Op: op, Code: resp.Code}
-		if v, ok := tags.Get(TagTriesLeft); ok && terr == nil {
+		if v, ok := tags.Get(cupmsg.TagTriesLeft); ok && terr == nil {
 			ce.TriesLeft, _ = strconv.Atoi(v)
 		}
 		return ans, tags, ce
@@ -246,23 +234,27 @@ func (c *Client) management(ctx context.Context, op string, build func() (*iso85
 	return ans, tags, nil
 }
 
+// kcodeTags are the serial number and K code of the activation messages.
+func kcodeTags(serial, kcode string) Tags {
+	var t Tags
+	t.Add(cupmsg.TagSerial, serial)
+	t.Add(cupmsg.TagKCode, kcode)
+	return t
+}
+
 // Activate starts a K-code binding: the host sends the merchant a one-time
 // code by SMS. kcode is the code's characters as issued (no grouping).
 // Refusals are *CodeError with codes K1 (unknown), K2 (expired), K3
 // (revoked), K5 (locked).
 func (c *Client) Activate(ctx context.Context, trace uint32, serial, kcode string) (Challenge, error) {
-	var t Tags
-	t.Add(TagSerial, serial)
-	t.Add(TagKCode, kcode)
-	_, tags, err := c.management(ctx, "activation", func() (*iso8583.Message, error) {
-		return c.activationMessage(trace, NetActivate, t)
-	})
+	msg, err := c.activationMessage(trace, cupmsg.NetActivate, kcodeTags(serial, kcode))
+	_, tags, err := c.management(ctx, "activation", msg, err)
 	if err != nil {
 		return Challenge{}, err
 	}
 	ch := Challenge{}
-	ch.PhoneMasked, _ = tags.Get(TagPhone)
-	if v, ok := tags.Get(TagOTPValidity); ok {
+	ch.PhoneMasked, _ = tags.Get(cupmsg.TagPhone)
+	if v, ok := tags.Get(cupmsg.TagOTPValidity); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			ch.Expires = c.cfg.Now().Add(time.Duration(n) * time.Second)
 		}
@@ -276,78 +268,42 @@ func (c *Client) Activate(ctx context.Context, trace uint32, serial, kcode strin
 // verifies the check value). Refusals are *CodeError: K4 wrong code (with
 // TriesLeft), K5 locked, K6 expired.
 func (c *Client) ConfirmActivation(ctx context.Context, trace uint32, serial, kcode, otp string) (Binding, error) {
-	var t Tags
-	t.Add(TagSerial, serial)
-	t.Add(TagKCode, kcode)
-	t.Add(TagOTP, otp)
-	ans, tags, err := c.management(ctx, "activation confirmation", func() (*iso8583.Message, error) {
-		return c.activationMessage(trace, NetActivateOTP, t)
-	})
+	t := kcodeTags(serial, kcode)
+	t.Add(cupmsg.TagOTP, otp)
+	msg, err := c.activationMessage(trace, cupmsg.NetActivateOTP, t)
+	ans, tags, err := c.management(ctx, "activation confirmation", msg, err)
 	if err != nil {
 		return Binding{}, err
 	}
-	b := Binding{TID: FieldString(ans, 41), MID: FieldString(ans, 42), MerchantName: strings.TrimSpace(FieldString(ans, 43))}
-	encHex, _ := tags.Get(TagTMK)
-	kcvHex, _ := tags.Get(TagTMKCheck)
+	b := Binding{TID: ans.TID, MID: ans.MID, MerchantName: strings.TrimSpace(ans.MerchantName)}
+	encHex, _ := tags.Get(cupmsg.TagTMK)
+	kcvHex, _ := tags.Get(cupmsg.TagTMKCheck)
 	var err1, err2 error
 	b.EncTMK, err1 = hex.DecodeString(encHex)
 	b.KCV, err2 = hex.DecodeString(kcvHex)
 	if err1 != nil || err2 != nil || len(b.EncTMK) == 0 || len(b.KCV) < 3 || b.TID == "" || b.MID == "" {
 		return Binding{}, fmt.Errorf("%w: activation answer lacks identity, TMK or check value", ErrNoAnswer)
 	}
-	b.Params = paramsFromTags(tags)
-	if v, ok := tags.Get(TagKCodeExpiry); ok {
+	b.Params = cupmsg.ParamsOf(tags)
+	if v, ok := tags.Get(cupmsg.TagKCodeExpiry); ok {
 		b.Expiry, _ = time.ParseInLocation("20060102", v, time.Local)
 	}
 	return b, nil
-}
-
-func paramsFromTags(t Tags) BindingParams {
-	var p BindingParams
-	num := func(id string) int64 {
-		v, _ := t.Get(id)
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
-	}
-	p.TxnLimit, p.DailyLimit = num(TagPerTxnLimit), num(TagDailyLimit)
-	if v, ok := t.Get(TagFeeRate); ok && v != "" {
-		p.FeeBP = map[string]int{}
-		for _, kv := range strings.Split(v, ",") {
-			k, bp, ok := strings.Cut(kv, ":")
-			if n, err := strconv.Atoi(bp); ok && err == nil {
-				p.FeeBP[k] = n
-			}
-		}
-	}
-	p.SettlementTime, _ = t.Get(TagSettleTime)
-	p.HostAddr, _ = t.Get(TagHostAddr)
-	p.APN, _ = t.Get(TagAPN)
-	if v, ok := t.Get(TagMethods); ok && v != "" {
-		p.Methods = strings.Split(v, ",")
-	}
-	p.MCC, _ = t.Get(TagMCC)
-	p.City, _ = t.Get(TagCity)
-	p.AcquirerIIN, _ = t.Get(TagAcquirerIIN)
-	return p
 }
 
 // CheckBinding asks the host for the K code's status (at every sign-on and
 // daily). A bound terminal is found by its TID; serial and kcode identify a
 // terminal that has none yet.
 func (c *Client) CheckBinding(ctx context.Context, trace uint32, serial, kcode string) (BindingStatus, error) {
-	var t Tags
-	t.Add(TagSerial, serial)
-	t.Add(TagKCode, kcode)
-	_, tags, err := c.management(ctx, "binding status", func() (*iso8583.Message, error) {
-		return c.activationMessage(trace, NetBindingStatus, t)
-	})
+	msg, err := c.activationMessage(trace, cupmsg.NetBindingStatus, kcodeTags(serial, kcode))
+	_, tags, err := c.management(ctx, "binding status", msg, err)
 	if err != nil {
 		return BindingStatus{}, err
 	}
 	var st BindingStatus
-	st.Status, _ = tags.Get(TagBindingStatus)
-	st.Reason, _ = tags.Get(TagStatusReason)
-	if v, ok := tags.Get(TagKCodeExpiry); ok {
+	st.Status, _ = tags.Get(cupmsg.TagBindingStatus)
+	st.Reason, _ = tags.Get(cupmsg.TagStatusReason)
+	if v, ok := tags.Get(cupmsg.TagKCodeExpiry); ok {
 		st.Expiry, _ = time.ParseInLocation("20060102", v, time.Local)
 	}
 	return st, nil
@@ -357,79 +313,47 @@ func (c *Client) CheckBinding(ctx context.Context, trace uint32, serial, kcode s
 // code 804, PAN in field 2). The answer is a masked holder name and the
 // host's reference; the terminal keeps those and the masked PAN only.
 func (c *Client) VerifyAccount(ctx context.Context, trace uint32, pan hal.PAN) (AccountCheck, error) {
-	_, tags, err := c.management(ctx, "account verification", func() (*iso8583.Message, error) {
-		m, err := c.activationMessage(trace, NetVerifyAccount, nil)
-		if err != nil {
-			return nil, err
-		}
-		m.UnsetField(62)
-		return m, f(m, 2, pan.Digits())
-	})
+	msg, err := c.managementMessage(cupmsg.MTINetwork, trace, 0, cupmsg.NetVerifyAccount)
+	msg.PAN = pan.Digits()
+	_, tags, err := c.management(ctx, "account verification", msg, err)
 	if err != nil {
 		return AccountCheck{}, err
 	}
 	var a AccountCheck
-	a.HolderMasked, _ = tags.Get(TagHolder)
-	a.Reference, _ = tags.Get(TagAccountRef)
+	a.HolderMasked, _ = tags.Get(cupmsg.TagHolder)
+	a.Reference, _ = tags.Get(cupmsg.TagAccountRef)
 	return a, nil
 }
 
 // DownloadParams fetches the terminal's parameters (0800, code 360).
 func (c *Client) DownloadParams(ctx context.Context, trace, batch uint32) (BindingParams, error) {
-	_, tags, err := c.management(ctx, "parameter download", func() (*iso8583.Message, error) {
-		return c.managementMessage("0800", trace, batch, "00", NetParams)
-	})
+	msg, err := c.managementMessage(cupmsg.MTINetwork, trace, batch, cupmsg.NetParams)
+	_, tags, err := c.management(ctx, "parameter download", msg, err)
 	if err != nil {
 		return BindingParams{}, err
 	}
-	return paramsFromTags(tags), nil
+	return cupmsg.ParamsOf(tags), nil
 }
 
-// CAKey is an EMV CA public key as the host distributes it.
-type CAKey struct {
-	RID      []byte
-	Index    byte
-	Expiry   string // YYYYMMDD
-	Modulus  []byte
-	Exponent []byte
-	Checksum []byte // SHA-1 over RID, index, modulus, exponent
-	// Algorithm is DF07, the key algorithm indicator: 01 RSA, 04 SM2 (the
-	// 64-byte point X || Y in Modulus, no exponent; DF06 hash 07 SM3).
-	Algorithm byte
-}
+// CAKey is an EMV CA public key as the host distributes it (cupmsg.CAKey).
+type CAKey = cupmsg.CAKey
 
-// Status answers: the first byte of field 62 of the 0830 that answers a
-// status upload (372, 382) says what follows; the entries come after it in
-// BER-TLV. A download answer (370, 380) starts with statusLast when it
-// carries the key or parameters asked for.
-const (
-	statusNone = '0' // nothing (more) to list
-	statusLast = '1' // the entries that follow end the list
-	statusMore = '2' // more follow: ask again from the count received
-)
-
-// maxStatusEntries is what the request's count (n2) can say.
-const maxStatusEntries = 99
+// CAKeyID names one CA public key in the host's status answer: RID, index
+// and expiry (YYYYMMDD).
+type CAKeyID = cupmsg.CAKeyID
 
 // statusList runs a status upload (0820 with network code net) and returns
 // the entries of the host's list, width TLV objects each, asking again
-// from the count received while the host says more follow. Field 62 of the
-// request is "1" and that count (two digits).
+// from the count received while the host says more follow.
 func (c *Client) statusList(ctx context.Context, op, net string, width int, batch uint32) ([][]tlv.TLV, error) {
 	var out [][]tlv.TLV
 	for {
-		q := []byte(fmt.Sprintf("1%02d", len(out)))
-		ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
-			m, err := c.downloadMessage("0820", batch, net)
-			if err != nil {
-				return nil, err
-			}
-			return m, m.BinaryField(62, q)
-		})
+		msg, err := c.downloadMessage(cupmsg.MTIStatus, batch, net, cupmsg.StatusQuery(len(out)))
+		ans, _, err := c.management(ctx, op, msg, err)
 		if err != nil {
 			return nil, err
 		}
-		more, entries, err := parseStatus(FieldBytes(ans, 62), width)
+		more, entries, err := cupmsg.ParseStatus(cupmsg.Bytes(ans.Private), width)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrNoAnswer, op, err)
 		}
@@ -437,98 +361,59 @@ func (c *Client) statusList(ctx context.Context, op, net string, width int, batc
 		if !more {
 			return out, nil
 		}
-		if len(out) > maxStatusEntries {
-			return nil, fmt.Errorf("%w: %s: more than %d entries", ErrNoAnswer, op, maxStatusEntries)
+		if len(out) > cupmsg.MaxStatusEntries {
+			return nil, fmt.Errorf("%w: %s: more than %d entries", ErrNoAnswer, op, cupmsg.MaxStatusEntries)
 		}
 	}
-}
-
-// parseStatus reads field 62 of a status answer: the status byte, then
-// whole entries of width TLV objects each. more reports that the host has
-// more to list. A page that says more follow must carry some.
-func parseStatus(f62 []byte, width int) (more bool, entries [][]tlv.TLV, err error) {
-	if len(f62) == 0 {
-		return false, nil, errors.New("no field 62")
-	}
-	switch f62[0] {
-	case statusNone:
-		return false, nil, nil
-	case statusLast, statusMore:
-	default:
-		return false, nil, fmt.Errorf("status %q", f62[0])
-	}
-	objs, err := tlv.Parse(f62[1:])
-	if err != nil {
-		return false, nil, err
-	}
-	if len(objs) == 0 || len(objs)%width != 0 {
-		return false, nil, fmt.Errorf("%d objects are not whole entries", len(objs))
-	}
-	for i := 0; i < len(objs); i += width {
-		entries = append(entries, objs[i:i+width])
-	}
-	return f62[0] == statusMore, entries, nil
 }
 
 // download runs one download exchange (0800 with network code net, the
 // entry asked for in field 62) and returns the entry's BER-TLV.
 func (c *Client) download(ctx context.Context, op, net string, q []byte, batch uint32) ([]byte, error) {
-	ans, _, err := c.management(ctx, op, func() (*iso8583.Message, error) {
-		m, err := c.downloadMessage("0800", batch, net)
-		if err != nil {
-			return nil, err
-		}
-		return m, m.BinaryField(62, q)
-	})
+	msg, err := c.downloadMessage(cupmsg.MTINetwork, batch, net, q)
+	ans, _, err := c.management(ctx, op, msg, err)
 	if err != nil {
 		return nil, err
 	}
-	f62 := FieldBytes(ans, 62)
-	if len(f62) == 0 || f62[0] != statusLast {
-		return nil, fmt.Errorf("%w: %s: the host sent nothing for %X", ErrNoAnswer, op, q)
+	entry, err := cupmsg.ParseDownloaded(cupmsg.Bytes(ans.Private))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w (%X)", ErrNoAnswer, op, err, q)
 	}
-	return f62[1:], nil
+	return entry, nil
 }
 
-// downloadMessage builds a message of the download sequence (status
-// upload, download, end): fields 41, 42 and 60, and no trace (field 11),
-// which these messages do not carry in the dialect, so they use none of
-// the terminal's trace numbers.
-func (c *Client) downloadMessage(mti string, batch uint32, net string) (*iso8583.Message, error) {
-	m := c.codec.NewMessage()
-	m.MTI(mti)
-	for _, fv := range []struct {
-		id int
-		v  string
-	}{{41, c.cfg.TID}, {42, c.cfg.MID}, {60, Field60{MsgType: "00", Batch: batch, NetCode: net}.String()}} {
-		if err := f(m, fv.id, fv.v); err != nil {
-			return nil, err
-		}
+// downloadMessage is a message of the download sequence (status upload,
+// download, end): fields 41, 42, 60 and the query (62), and no trace
+// (field 11), which these messages do not carry in the dialect, so they
+// use none of the terminal's trace numbers.
+func (c *Client) downloadMessage(mti string, batch uint32, net string, q []byte) (cupmsg.Management, error) {
+	if c.cfg.TID == "" || c.cfg.MID == "" {
+		return cupmsg.Management{}, fmt.Errorf("acquirer: the download sequence needs the terminal's TID and MID")
 	}
-	return m, nil
+	return cupmsg.Management{MTI: mti, TID: c.cfg.TID, MID: c.cfg.MID, Reserved: field60Net(batch, net), Private: cupmsg.Binary(q)}, nil
 }
 
-// CAKeyID names one CA public key in the host's status answer: 9F06 RID,
-// 9F22 index, DF05 expiry (YYYYMMDD).
-type CAKeyID struct {
-	RID    []byte
-	Index  byte
-	Expiry string
+// downloadEnd sends the end of a download (0800 with network code net).
+func (c *Client) downloadEnd(ctx context.Context, op, net string, batch uint32) error {
+	msg, err := c.downloadMessage(cupmsg.MTINetwork, batch, net, nil)
+	_, _, err = c.management(ctx, op, msg, err)
+	return err
 }
 
 // CAKeyStatus runs the CA public key status upload (0820, 372) and returns
 // the host's list.
 func (c *Client) CAKeyStatus(ctx context.Context, batch uint32) ([]CAKeyID, error) {
-	entries, err := c.statusList(ctx, "CA key status", NetCAKeyQuery, 3, batch)
+	entries, err := c.statusList(ctx, "CA key status", cupmsg.NetCAKeyQuery, cupmsg.CAKeyIDWidth, batch)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]CAKeyID, 0, len(entries))
 	for _, e := range entries {
-		if e[0].Tag != 0x9F06 || e[1].Tag != 0x9F22 || e[2].Tag != 0xDF05 || len(e[0].Value) != 5 || len(e[1].Value) != 1 {
-			return nil, fmt.Errorf("%w: CA key status is not RID, index, expiry", ErrNoAnswer)
+		id, err := cupmsg.CAKeyIDOf(e)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 		}
-		out = append(out, CAKeyID{RID: e[0].Value, Index: e[1].Value[0], Expiry: string(e[2].Value)})
+		out = append(out, id)
 	}
 	return out, nil
 }
@@ -571,16 +456,13 @@ func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, held func(CAKeyID
 				continue
 			}
 		}
-		var q []byte
-		q = tlv.Append(q, 0x9F06, id.RID)
-		q = tlv.Append(q, 0x9F22, []byte{id.Index})
-		raw, err := c.download(ctx, "CA key download", NetCAKeyDownload, q, batch)
+		raw, err := c.download(ctx, "CA key download", cupmsg.NetCAKeyDownload, id.Query(), batch)
 		if err != nil {
 			return nil, fetched, err
 		}
-		k, err := parseCAKey(raw)
+		k, err := cupmsg.ParseCAKey(raw)
 		if err != nil {
-			return nil, fetched, err
+			return nil, fetched, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 		}
 		if !bytes.Equal(k.RID, id.RID) || k.Index != id.Index {
 			return nil, fetched, fmt.Errorf("%w: CA key download: asked for %X/%02X, got %X/%02X", ErrNoAnswer, id.RID, id.Index, k.RID, k.Index)
@@ -596,34 +478,8 @@ func (c *Client) SyncCAKeys(ctx context.Context, batch uint32, held func(CAKeyID
 	if fetched == 0 {
 		return keys, 0, nil // nothing was downloaded: there is nothing to end
 	}
-	_, _, err = c.management(ctx, "CA key download end", func() (*iso8583.Message, error) {
-		return c.downloadMessage("0800", batch, NetCAKeyEnd)
-	})
-	if err != nil {
+	if err := c.downloadEnd(ctx, "CA key download end", cupmsg.NetCAKeyEnd, batch); err != nil {
 		return nil, fetched, err
 	}
 	return keys, fetched, nil
-}
-
-func parseCAKey(b []byte) (CAKey, error) {
-	objs, err := tlv.Parse(b)
-	if err != nil {
-		return CAKey{}, fmt.Errorf("%w: CA key: %w", ErrNoAnswer, err)
-	}
-	get := func(t tlv.Tag) []byte {
-		if o, ok := tlv.Find(objs, t); ok {
-			return o.Value
-		}
-		return nil
-	}
-	k := CAKey{RID: get(0x9F06), Expiry: string(get(0xDF05)), Modulus: get(0xDF02), Exponent: get(0xDF04), Checksum: get(0xDF03)}
-	idx := get(0x9F22)
-	if a := get(0xDF07); len(a) == 1 {
-		k.Algorithm = a[0]
-	}
-	if len(k.RID) != 5 || len(idx) != 1 || len(k.Modulus) == 0 || (len(k.Exponent) == 0 && k.Algorithm != CAKeySM2) {
-		return CAKey{}, fmt.Errorf("%w: CA key lacks RID, index, modulus or exponent", ErrNoAnswer)
-	}
-	k.Index = idx[0]
-	return k, nil
 }

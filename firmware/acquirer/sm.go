@@ -1,5 +1,7 @@
 package acquirer
 
+import "kpos/firmware/acquirer/cupmsg"
+
 // The SM mode of the dialect (docs/acquirer.md, "SM mode"; docs/keys.md says
 // what it rests on and where it is ambiguous). A terminal is in SM mode when
 // its acquirer parameters say so (keys.Config{Algorithm: keys.AlgSM4}):
@@ -25,4 +27,4 @@ func pinBlockLen(security string) int {
 
 // CAKeySM2 is the key algorithm indicator (DF07) of an SM2 CA public key in
 // the CA key download, as in the UnionPay CA key list.
-const CAKeySM2 = 0x04
+const CAKeySM2 = cupmsg.CAKeySM2

@@ -4,14 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
-	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/keys"
 )
 
@@ -50,9 +47,9 @@ func kcodeStatus(t Terminal, now time.Time) string {
 
 // kcodeTerminal finds the terminal of an activation request by serial and
 // K code; it returns the response code to refuse with otherwise.
-func (s *Server) kcodeTerminal(tags acquirer.Tags) (*termState, string) {
-	serial, _ := tags.Get(acquirer.TagSerial)
-	kcode, _ := tags.Get(acquirer.TagKCode)
+func (s *Server) kcodeTerminal(tags cupmsg.Tags) (*termState, string) {
+	serial, _ := tags.Get(cupmsg.TagSerial)
+	kcode, _ := tags.Get(cupmsg.TagKCode)
 	tk := s.bySerial[serial]
 	if tk == nil || kcode == "" || normKCode(tk.rec.KCode) != normKCode(kcode) {
 		return nil, "K1"
@@ -69,36 +66,28 @@ func (s *Server) kcodeTerminal(tags acquirer.Tags) (*termState, string) {
 	return tk, ""
 }
 
-func (s *Server) privateTags(m *iso8583.Message) (acquirer.Tags, error) {
-	return acquirer.ParseTags(acquirer.FieldBytes(m, 62))
+func privateTags(req cupmsg.Management) (cupmsg.Tags, error) {
+	return cupmsg.ParseTags(cupmsg.Bytes(req.Private))
 }
 
 // activationReply answers an activation message with code and private tags.
-func (s *Server) activationReply(m *iso8583.Message, code string, tags acquirer.Tags) (*answer, *termState, error) {
-	a, err := s.reply(m, code)
-	if err != nil {
+func (s *Server) activationReply(req cupmsg.Management, code string, tags cupmsg.Tags) (*answer, *termState, error) {
+	a := req.Answer(code, s.cfg.Now())
+	var err error
+	if a.Private, err = cupmsg.PrivateTags(tags); err != nil {
 		return nil, nil, err
 	}
-	if len(tags) > 0 {
-		b, err := tags.Bytes()
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := a.msg.BinaryField(62, b); err != nil {
-			return nil, nil, err
-		}
-	}
-	return a, nil, nil
+	return s.manageAnswer(a)
 }
 
 // activate starts a binding: serial and K code in, a one-time code "sent by
 // SMS" (LastOTP), the masked phone number out.
-func (s *Server) activate(m *iso8583.Message) (*answer, *termState, error) {
-	tags, err := s.privateTags(m)
+func (s *Server) activate(req cupmsg.Management) (*answer, *termState, error) {
+	tags, err := privateTags(req)
 	if err != nil {
-		return s.activationReply(m, "30", nil)
+		return s.activationReply(req, "30", nil)
 	}
-	serial, _ := tags.Get(acquirer.TagSerial)
+	serial, _ := tags.Get(cupmsg.TagSerial)
 	now := s.cfg.Now()
 	s.mu.Lock()
 	tk, code := s.kcodeTerminal(tags)
@@ -108,7 +97,7 @@ func (s *Server) activate(m *iso8583.Message) (*answer, *termState, error) {
 	if code != "" {
 		s.recordLocked(Record{Type: "activation", Code: code, Note: "serial " + serial})
 		s.mu.Unlock()
-		return s.activationReply(m, code, nil)
+		return s.activationReply(req, code, nil)
 	}
 	otp, err := s.randomDigits(6)
 	if err != nil {
@@ -120,10 +109,10 @@ func (s *Server) activate(m *iso8583.Message) (*answer, *termState, error) {
 	phone := tk.rec.Phone
 	s.mu.Unlock()
 	s.log.Info("hostsim: one-time code sent by SMS", "serial", serial, "phone", maskPhone(phone), "otp", otp)
-	var out acquirer.Tags
-	out.Add(acquirer.TagPhone, maskPhone(phone))
-	out.Add(acquirer.TagOTPValidity, strconv.Itoa(int(s.cfg.OTPValidity/time.Second)))
-	return s.activationReply(m, "00", out)
+	var out cupmsg.Tags
+	out.Add(cupmsg.TagPhone, maskPhone(phone))
+	out.Add(cupmsg.TagOTPValidity, strconv.Itoa(int(s.cfg.OTPValidity/time.Second)))
+	return s.activationReply(req, "00", out)
 }
 
 // maskPhone keeps the first three and last four digits.
@@ -163,14 +152,14 @@ func (s *Server) Revoke(serial string) bool {
 // confirmOTP finishes a binding: with the right one-time code the terminal
 // receives its identity, its TMK under the K-code transport key, the check
 // value and its parameters.
-func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
-	tags, err := s.privateTags(m)
+func (s *Server) confirmOTP(req cupmsg.Management) (*answer, *termState, error) {
+	tags, err := privateTags(req)
 	if err != nil {
-		return s.activationReply(m, "30", nil)
+		return s.activationReply(req, "30", nil)
 	}
-	serial, _ := tags.Get(acquirer.TagSerial)
-	kcode, _ := tags.Get(acquirer.TagKCode)
-	otp, _ := tags.Get(acquirer.TagOTP)
+	serial, _ := tags.Get(cupmsg.TagSerial)
+	kcode, _ := tags.Get(cupmsg.TagKCode)
+	otp, _ := tags.Get(cupmsg.TagOTP)
 	now := s.cfg.Now()
 	s.mu.Lock()
 	if tk := s.bySerial[serial]; tk != nil && tk.kcodeUsed && tk.confirmed != nil &&
@@ -184,10 +173,12 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := msg.Field(11, acquirer.FieldString(m, 11)); err != nil {
+		var again cupmsg.ManagementResponse
+		if err := cupmsg.Unmarshal(msg, &again); err != nil {
 			return nil, nil, err
 		}
-		return &answer{msg: msg}, nil, nil
+		again.STAN = req.STAN
+		return s.manageAnswer(again)
 	}
 	tk, code := s.kcodeTerminal(tags)
 	var left int
@@ -215,11 +206,11 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 	if code != "" {
 		s.recordLocked(Record{Type: "otp", Code: code, Note: "serial " + serial})
 		s.mu.Unlock()
-		var out acquirer.Tags
+		var out cupmsg.Tags
 		if code == "K4" {
-			out.Add(acquirer.TagTriesLeft, strconv.Itoa(left))
+			out.Add(cupmsg.TagTriesLeft, strconv.Itoa(left))
 		}
-		return s.activationReply(m, code, out)
+		return s.activationReply(req, code, out)
 	}
 	if tk.tmk == nil {
 		k, err := s.random(16)
@@ -249,21 +240,21 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var out acquirer.Tags
-	out.Add(acquirer.TagTMK, strings.ToUpper(hex.EncodeToString(enc)))
-	out.Add(acquirer.TagTMKCheck, strings.ToUpper(hex.EncodeToString(kcv[:4])))
+	var out cupmsg.Tags
+	out.Add(cupmsg.TagTMK, strings.ToUpper(hex.EncodeToString(enc)))
+	out.Add(cupmsg.TagTMKCheck, strings.ToUpper(hex.EncodeToString(kcv[:4])))
 	out = append(out, paramTags(rec.Params)...)
 	if !rec.KCodeExpires.IsZero() {
-		out.Add(acquirer.TagKCodeExpiry, rec.KCodeExpires.Format("20060102"))
+		out.Add(cupmsg.TagKCodeExpiry, rec.KCodeExpires.Format("20060102"))
 	}
-	a, _, err := s.activationReply(m, "00", out)
-	if err != nil {
+	ans := req.Answer("00", s.cfg.Now())
+	ans.TID, ans.MID, ans.MerchantName = rec.TID, rec.MID, rec.Name
+	if ans.Private, err = cupmsg.PrivateTags(out); err != nil {
 		return nil, nil, err
 	}
-	for id, v := range map[int]string{41: rec.TID, 42: rec.MID, 43: rec.Name} {
-		if err := a.msg.Field(id, v); err != nil {
-			return nil, nil, fmt.Errorf("hostsim: field %d: %w", id, err)
-		}
+	a, _, err := s.manageAnswer(ans)
+	if err != nil {
+		return nil, nil, fmt.Errorf("hostsim: activation answer: %w", err)
 	}
 	if body, err := s.codec.Pack(a.msg, nil); err == nil {
 		s.mu.Lock()
@@ -275,99 +266,77 @@ func (s *Server) confirmOTP(m *iso8583.Message) (*answer, *termState, error) {
 
 // bindingStatus answers the K-code status check a terminal makes at every
 // sign-on and daily.
-func (s *Server) bindingStatus(m *iso8583.Message) (*answer, *termState, error) {
-	tags, err := s.privateTags(m)
+func (s *Server) bindingStatus(req cupmsg.Management) (*answer, *termState, error) {
+	tags, err := privateTags(req)
 	if err != nil {
-		return s.activationReply(m, "30", nil)
+		return s.activationReply(req, "30", nil)
 	}
 	s.mu.Lock()
-	serial, _ := tags.Get(acquirer.TagSerial)
-	kcode, _ := tags.Get(acquirer.TagKCode)
+	serial, _ := tags.Get(cupmsg.TagSerial)
+	kcode, _ := tags.Get(cupmsg.TagKCode)
 	tk := s.bySerial[serial]
-	if byTID, ok := s.terms[acquirer.FieldString(m, 41)]; ok && byTID.rec.MID == acquirer.FieldString(m, 42) {
+	if byTID, ok := s.terms[req.TID]; ok && byTID.rec.MID == req.MID {
 		tk = byTID // a bound terminal is known by its TID
 	} else if tk == nil || normKCode(tk.rec.KCode) != normKCode(kcode) {
 		s.mu.Unlock()
-		return s.activationReply(m, "K1", nil)
+		return s.activationReply(req, "K1", nil)
 	}
 	st := kcodeStatus(tk.rec, s.cfg.Now())
 	exp := tk.rec.KCodeExpires
 	s.recordLocked(Record{Type: "binding-status", TID: tk.rec.TID, Code: "00", Note: st})
 	s.mu.Unlock()
-	var out acquirer.Tags
-	out.Add(acquirer.TagBindingStatus, st)
+	var out cupmsg.Tags
+	out.Add(cupmsg.TagBindingStatus, st)
 	if st == "revoked" {
-		out.Add(acquirer.TagStatusReason, "银行已注销此K码 / K code revoked by the bank")
+		out.Add(cupmsg.TagStatusReason, "银行已注销此K码 / K code revoked by the bank")
 	}
 	if !exp.IsZero() {
-		out.Add(acquirer.TagKCodeExpiry, exp.Format("20060102"))
+		out.Add(cupmsg.TagKCodeExpiry, exp.Format("20060102"))
 	}
-	return s.activationReply(m, "00", out)
+	return s.activationReply(req, "00", out)
 }
 
 // params answers a parameter download with the terminal's parameters.
-func (s *Server) params(m *iso8583.Message) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) params(req cupmsg.Management) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code != "" {
-		a, err := s.reply(m, code)
-		return a, nil, err
+		return s.manageReply(req, code)
 	}
-	out := paramTags(tk.rec.Params)
 	s.record(Record{Type: "params", TID: tk.rec.TID, Code: "00"})
-	a, _, err := s.activationReply(m, "00", out)
-	if a != nil {
-		if err := a.msg.Field(43, tk.rec.Name); err != nil {
-			return nil, nil, err
-		}
+	ans := req.Answer("00", s.cfg.Now())
+	ans.MerchantName = tk.rec.Name
+	var err error
+	if ans.Private, err = cupmsg.PrivateTags(paramTags(tk.rec.Params)); err != nil {
+		return nil, nil, err
 	}
-	return a, nil, err
+	return s.manageAnswer(ans)
 }
 
 // paramTags encodes a terminal's parameters as private tags.
-func paramTags(p Params) acquirer.Tags {
-	var out acquirer.Tags
-	out.Add(acquirer.TagPerTxnLimit, strconv.FormatInt(p.PerTxnLimit, 10))
-	out.Add(acquirer.TagDailyLimit, strconv.FormatInt(p.DailyLimit, 10))
-	methods := make([]string, 0, len(p.FeeBP))
-	for m := range p.FeeBP {
-		methods = append(methods, m)
-	}
-	sort.Strings(methods)
-	var fees []string
-	for _, m := range methods {
-		fees = append(fees, m+":"+strconv.Itoa(p.FeeBP[m]))
-	}
-	out.Add(acquirer.TagFeeRate, strings.Join(fees, ","))
-	out.Add(acquirer.TagSettleTime, p.SettleTime)
-	out.Add(acquirer.TagHostAddr, p.Host)
-	out.Add(acquirer.TagAPN, p.APN)
-	out.Add(acquirer.TagMethods, strings.Join(p.Methods, ","))
-	out.Add(acquirer.TagMCC, p.MCC)
-	out.Add(acquirer.TagCity, p.City)
-	out.Add(acquirer.TagAcquirerIIN, p.AcquirerIIN)
-	return out
+func paramTags(p Params) cupmsg.Tags {
+	return cupmsg.Params{TxnLimit: p.PerTxnLimit, DailyLimit: p.DailyLimit, FeeBP: p.FeeBP, SettlementTime: p.SettleTime,
+		HostAddr: p.Host, APN: p.APN, Methods: p.Methods, MCC: p.MCC, City: p.City, AcquirerIIN: p.AcquirerIIN}.Tags()
 }
 
 // verifyAccount checks a merchant's settlement card (field 2) against the
 // card accounts and answers with a masked holder and a reference.
-func (s *Server) verifyAccount(m *iso8583.Message) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) verifyAccount(req cupmsg.Management) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code != "" {
-		a, err := s.reply(m, code)
-		return a, nil, err
+		return s.manageReply(req, code)
 	}
-	pan := acquirer.FieldString(m, 2)
+	pan := req.PAN
 	s.mu.Lock()
 	acct := s.accounts[pan]
 	s.mu.Unlock()
 	if acct == nil {
 		s.record(Record{Type: "account-verification", TID: tk.rec.TID, PAN: masked(pan), Code: "14"})
-		return s.activationReply(m, "14", nil)
+		return s.activationReply(req, "14", nil)
 	}
 	sum := sha256.Sum256([]byte("kpos host account reference|" + pan))
-	var out acquirer.Tags
-	out.Add(acquirer.TagHolder, "*"+acct.card.Holder)
-	out.Add(acquirer.TagAccountRef, "ACC"+strings.ToUpper(hex.EncodeToString(sum[:8])))
+	var out cupmsg.Tags
+	out.Add(cupmsg.TagHolder, "*"+acct.card.Holder)
+	out.Add(cupmsg.TagAccountRef, "ACC"+strings.ToUpper(hex.EncodeToString(sum[:8])))
 	s.record(Record{Type: "account-verification", TID: tk.rec.TID, PAN: masked(pan), Code: "00"})
-	return s.activationReply(m, "00", out)
+	return s.activationReply(req, "00", out)
 }

@@ -92,13 +92,15 @@ func (s *Server) settlement(m *iso8583.Message, body []byte) (*answer, *termStat
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
-	f48, err2 := acquirer.ParseField48(acquirer.FieldString(m, 48))
-	if err != nil || err2 != nil {
+	var req cupmsg.Settlement
+	err = cupmsg.Unmarshal(m, &req)
+	f60, err2 := acquirer.ParseField60(req.Reserved)
+	f48, err3 := acquirer.ParseField48(req.Totals)
+	if err != nil || err2 != nil || err3 != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
-	trace, _ := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
+	trace, _ := strconv.ParseUint(req.STAN, 10, 32)
 	s.mu.Lock()
 	dom, foreign := s.hostTotals(tk.rec.TID, f60.Batch)
 	out := acquirer.Field48{Domestic: f48.Domestic, Foreign: f48.Foreign,
@@ -110,63 +112,73 @@ func (s *Server) settlement(m *iso8583.Message, body []byte) (*answer, *termStat
 		out.ForeignRecon = acquirer.ReconUnbalanced
 	}
 	balanced := out.DomesticRecon == acquirer.ReconBalanced && out.ForeignRecon == acquirer.ReconBalanced
-	s.recordLocked(Record{Type: "settlement", MTI: "0500", TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace),
+	s.recordLocked(Record{Type: "settlement", MTI: cupmsg.MTISettlement, TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace),
 		Amount: f48.Domestic.DebitAmount + f48.Foreign.DebitAmount, Code: "00", Balanced: balanced,
 		Note: fmt.Sprintf("terminal %+v/%+v host %+v/%+v", f48.Domestic, f48.Foreign, dom, foreign)})
 	s.mu.Unlock()
-	ans, err := acquirer.BuildResponse(s.codec, m, acquirer.Response{Code: "00"}, s.cfg.Now())
+	ans := req.Answer("00", s.cfg.Now())
+	ans.Totals = out.String()
+	msg, err := s.codec.Marshal(&ans)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ans.Field(48, out.String()); err != nil {
-		return nil, nil, err
-	}
-	return &answer{msg: ans, mac: true}, tk, nil
+	return &answer{msg: msg, mac: true}, tk, nil
 }
 
 // batchUpload records the transactions a terminal uploads after an
-// unbalanced settlement, and the end of the upload.
+// unbalanced settlement (each a cupmsg.Request), and the end of the upload
+// (a cupmsg.Settlement with the count in field 48).
 func (s *Server) batchUpload(m *iso8583.Message, body []byte) (*answer, *termState, error) {
 	tk, refusal, err := s.macChecked(m, body, "batch-upload")
 	if refusal != nil || err != nil {
 		return refusal, tk, err
 	}
-	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
-	if err != nil {
+	var item cupmsg.Request
+	err = cupmsg.Unmarshal(m, &item)
+	f60, err2 := acquirer.ParseField60(item.Reserved)
+	if err != nil || err2 != nil {
 		a, err := s.reply(m, "30")
 		return withMAC(a), tk, err
 	}
-	trace, _ := strconv.ParseUint(acquirer.FieldString(m, 11), 10, 32)
-	amount, _ := strconv.ParseInt(acquirer.FieldString(m, 4), 10, 64)
+	trace, _ := strconv.ParseUint(item.STAN, 10, 32)
 	bk := batchKey{tk.rec.TID, f60.Batch}
-	s.mu.Lock()
-	if f60.NetCode == acquirer.NetUploadEnd {
-		n := len(s.uploads[bk])
-		note := fmt.Sprintf("%d transactions uploaded", n)
-		if c := acquirer.FieldString(m, 48); c != "" {
-			note += "; terminal counted " + c
+	if f60.NetCode == cupmsg.NetUploadEnd {
+		var end cupmsg.Settlement
+		_ = cupmsg.Unmarshal(m, &end) // it read as an item: it reads as an end
+		s.mu.Lock()
+		note := fmt.Sprintf("%d transactions uploaded", len(s.uploads[bk]))
+		if end.Totals != "" {
+			note += "; terminal counted " + end.Totals
 		}
-		s.recordLocked(Record{Type: "batch-upload-end", MTI: "0320", TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace), Code: "00", Note: note})
+		s.recordLocked(Record{Type: "batch-upload-end", MTI: cupmsg.MTIBatchUpload, TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace), Code: "00", Note: note})
+		s.mu.Unlock()
 	} else {
-		r := Record{Type: "batch-upload", MTI: "0320", TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace),
-			Amount: amount, PAN: masked(acquirer.FieldString(m, 2)), Code: "00", Note: "processing code " + acquirer.FieldString(m, 3)}
-		dup := false
-		for _, u := range s.uploads[bk] {
-			if u.Trace == r.Trace {
-				dup = true
-			}
-		}
-		if !dup {
-			s.uploads[bk] = append(s.uploads[bk], r)
-		} else {
-			r.Note += "; repeated upload"
-		}
-		s.recordLocked(r)
+		s.fileUpload(bk, Record{Type: "batch-upload", MTI: cupmsg.MTIBatchUpload, TID: tk.rec.TID, Batch: f60.Batch, Trace: uint32(trace),
+			PAN: masked(item.PAN), Code: "00", Note: "processing code " + item.ProcessingCode}, item.Amount)
 	}
-	s.mu.Unlock()
 	ans, err := acquirer.BuildResponse(s.codec, m, acquirer.Response{Code: "00"}, s.cfg.Now())
 	if err != nil {
 		return nil, nil, err
 	}
 	return &answer{msg: ans, mac: true}, tk, nil
+}
+
+// fileUpload files one uploaded item of a batch, once: a repeated item
+// (same trace) is recorded but not filed again.
+func (s *Server) fileUpload(bk batchKey, r Record, amount string) {
+	r.Amount, _ = strconv.ParseInt(amount, 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dup := false
+	for _, u := range s.uploads[bk] {
+		if u.Trace == r.Trace {
+			dup = true
+		}
+	}
+	if !dup {
+		s.uploads[bk] = append(s.uploads[bk], r)
+	} else {
+		r.Note += "; repeated upload"
+	}
+	s.recordLocked(r)
 }

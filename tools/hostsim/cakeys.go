@@ -6,10 +6,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
-	"github.com/moov-io/iso8583"
 
-	"kpos/firmware/acquirer"
-	"kpos/firmware/emv/tlv"
+	"kpos/firmware/acquirer/cupmsg"
 )
 
 // CAKey is one EMV certification authority public key the host distributes.
@@ -41,40 +39,28 @@ func LoadCAKeys(paths ...string) ([]CAKey, error) {
 	return out, nil
 }
 
-// tlv returns the key in the dialect's download format: BER-TLV 9F06 RID,
-// 9F22 index, DF05 expiry (YYYYMMDD), DF06 hash algorithm (01 SHA-1),
-// DF07 key algorithm (01 RSA), DF02 modulus, DF04 exponent, DF03 checksum.
-func (k CAKey) tlv() ([]byte, error) {
-	var out []byte
+// key is the key as the download carries it: RID, index, expiry
+// (YYYYMMDD), modulus, exponent (none for SM2), checksum and algorithm
+// (DF07 04 for SM2, 01 RSA).
+func (k CAKey) key() (cupmsg.CAKey, error) {
+	var out cupmsg.CAKey
+	var idx []byte
 	for _, e := range []struct {
-		tag tlv.Tag
+		dst *[]byte
 		hex string
-	}{{0x9F06, k.RID}, {0x9F22, k.Index}} {
+	}{{&out.RID, k.RID}, {&idx, k.Index}, {&out.Modulus, k.Modulus}, {&out.Exponent, k.Exponent}, {&out.Checksum, k.SHA1}} {
 		b, err := hex.DecodeString(e.hex)
 		if err != nil {
-			return nil, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
+			return out, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
 		}
-		out = tlv.Append(out, e.tag, b)
+		*e.dst = b
 	}
-	out = tlv.Append(out, 0xDF05, []byte(strings.ReplaceAll(k.Expiry, "-", "")))
-	hashAlg, keyAlg := byte(0x01), byte(0x01)
+	if len(idx) != 1 {
+		return out, fmt.Errorf("hostsim: CA key %s/%s: the index is not one byte", k.RID, k.Index)
+	}
+	out.Index, out.Expiry, out.Algorithm = idx[0], strings.ReplaceAll(k.Expiry, "-", ""), 0x01
 	if k.Algorithm == "sm2" {
-		hashAlg, keyAlg = 0x07, acquirer.CAKeySM2
-	}
-	out = tlv.Append(out, 0xDF06, []byte{hashAlg})
-	out = tlv.Append(out, 0xDF07, []byte{keyAlg})
-	for _, e := range []struct {
-		tag tlv.Tag
-		hex string
-	}{{0xDF02, k.Modulus}, {0xDF04, k.Exponent}, {0xDF03, k.SHA1}} {
-		b, err := hex.DecodeString(e.hex)
-		if err != nil {
-			return nil, fmt.Errorf("hostsim: CA key %s/%s: %w", k.RID, k.Index, err)
-		}
-		if len(b) == 0 && e.tag == 0xDF04 {
-			continue // an SM2 key has no exponent
-		}
-		out = tlv.Append(out, e.tag, b)
+		out.Algorithm = cupmsg.CAKeySM2
 	}
 	return out, nil
 }
@@ -83,64 +69,52 @@ func (k CAKey) tlv() ([]byte, error) {
 // 372) lists RID, index and expiry of every key (9F06, 9F22, DF05), a page
 // at a time; 370 returns the key named by the request's 9F06 and 9F22
 // after the status byte; 371 acknowledges the end.
-func (s *Server) caKeys(m *iso8583.Message, net string) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) caKeys(req cupmsg.Management, net string) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code != "" {
-		a, err := s.reply(m, code)
-		return a, nil, err
+		return s.manageReply(req, code)
 	}
 	var f62 []byte
 	switch net {
-	case acquirer.NetCAKeyQuery:
+	case cupmsg.NetCAKeyQuery:
 		var entries [][]byte
 		for _, k := range s.caKeyList() {
-			rid, err1 := hex.DecodeString(k.RID)
-			idx, err2 := hex.DecodeString(k.Index)
-			if err1 != nil || err2 != nil {
+			ck, err := k.key()
+			if err != nil {
 				continue
 			}
-			var e []byte
-			e = tlv.Append(e, 0x9F06, rid)
-			e = tlv.Append(e, 0x9F22, idx)
-			e = tlv.Append(e, 0xDF05, []byte(strings.ReplaceAll(k.Expiry, "-", "")))
-			entries = append(entries, e)
+			entries = append(entries, cupmsg.CAKeyID{RID: ck.RID, Index: ck.Index, Expiry: ck.Expiry}.TLV())
 		}
 		var ok bool
-		if f62, ok = statusPage(acquirer.FieldBytes(m, 62), entries); !ok {
-			a, err := s.reply(m, "30")
-			return a, nil, err
+		if f62, ok = cupmsg.StatusPage(cupmsg.Bytes(req.Private), entries); !ok {
+			return s.manageReply(req, "30")
 		}
-	case acquirer.NetCAKeyDownload:
-		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
-		rid, ok1 := tlv.Find(objs, 0x9F06)
-		idx, ok2 := tlv.Find(objs, 0x9F22)
-		if err != nil || !ok1 || !ok2 {
-			a, err := s.reply(m, "30")
-			return a, nil, err
+	case cupmsg.NetCAKeyDownload:
+		rid, idx, err := cupmsg.ParseCAKeyQuery(cupmsg.Bytes(req.Private))
+		if err != nil {
+			return s.manageReply(req, "30")
 		}
-		f62 = []byte{statusNone} // the host holds no such key
+		var entry []byte // nil: the host holds no such key
 		for _, k := range s.caKeyList() {
-			if strings.EqualFold(k.RID, hex.EncodeToString(rid.Value)) && strings.EqualFold(k.Index, hex.EncodeToString(idx.Value)) {
-				b, err := k.tlv()
+			if strings.EqualFold(k.RID, hex.EncodeToString(rid)) && strings.EqualFold(k.Index, hex.EncodeToString(idx)) {
+				ck, err := k.key()
 				if err != nil {
 					return nil, nil, err
 				}
-				f62 = append([]byte{statusLast}, b...)
+				entry = ck.TLV()
 			}
 		}
+		f62 = cupmsg.Downloaded(entry)
 	}
-	a, err := s.reply(m, "00")
+	ans := req.Answer("00", s.cfg.Now())
+	ans.Private = cupmsg.Binary(f62)
+	a, _, err := s.manageAnswer(ans)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(f62) > 0 {
-		if err := a.msg.BinaryField(62, f62); err != nil {
-			return nil, nil, err
-		}
-	}
 	// Applied: a download answer that handed out a key or an AID's
 	// parameters (scenarios count them: "expect host ca-keys applied N").
-	handed := net == acquirer.NetCAKeyDownload && f62[0] == statusLast
+	handed := net == cupmsg.NetCAKeyDownload && f62[0] == cupmsg.StatusLast
 	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

@@ -27,7 +27,9 @@ func FuzzLoadCAKeys(f *testing.F) {
 			return
 		}
 		for _, k := range keys {
-			_, _ = k.tlv()
+			if ck, err := k.key(); err == nil {
+				_ = ck.TLV()
+			}
 		}
 	})
 }

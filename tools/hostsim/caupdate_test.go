@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/emv/emvconfig"
 )
 
@@ -180,30 +181,6 @@ func TestCAKeyStatusPagesAndHeldKeys(t *testing.T) {
 	}
 }
 
-// TestStatusPage: the host's status answer pages by field 62's size and
-// refuses a request that does not say where to start.
-func TestStatusPage(t *testing.T) {
-	entries := [][]byte{make([]byte, 500), make([]byte, 400), make([]byte, 200)}
-	for _, c := range []struct {
-		req  string
-		want byte
-		n    int
-		ok   bool
-	}{
-		{"100", statusMore, 900, true},
-		{"102", statusLast, 200, true},
-		{"103", statusNone, 0, true},
-		{"200", 0, 0, false},
-		{"1", 0, 0, false},
-		{"1A0", 0, 0, false},
-	} {
-		got, ok := statusPage([]byte(c.req), entries)
-		if ok != c.ok || (ok && (got[0] != c.want || len(got)-1 != c.n)) {
-			t.Errorf("%q: %q… (%d bytes), %v", c.req, got[:min(len(got), 1)], len(got), ok)
-		}
-	}
-}
-
 // TestDownloadCodesBelongToTheirMTI: a status code (372, 382) comes in an
 // 0820, a download or end code (370, 371, 380, 381) in an 0800; the other
 // way round is refused with 12, and a status upload that does not say where
@@ -214,16 +191,16 @@ func TestDownloadCodesBelongToTheirMTI(t *testing.T) {
 	for _, c := range []struct {
 		mti, net, f62, want string
 	}{
-		{"0820", acquirer.NetCAKeyQuery, "100", "00"},
-		{"0820", acquirer.NetICParamQuery, "100", "00"},
-		{"0800", acquirer.NetCAKeyQuery, "100", "12"},
-		{"0800", acquirer.NetICParamQuery, "100", "12"},
-		{"0820", acquirer.NetCAKeyDownload, "", "12"},
-		{"0820", acquirer.NetCAKeyEnd, "", "12"},
-		{"0820", acquirer.NetICParamDownload, "", "12"},
-		{"0820", acquirer.NetICParamEnd, "", "12"},
-		{"0800", acquirer.NetCAKeyEnd, "", "00"},
-		{"0820", acquirer.NetCAKeyQuery, "1", "30"},
+		{"0820", cupmsg.NetCAKeyQuery, "100", "00"},
+		{"0820", cupmsg.NetICParamQuery, "100", "00"},
+		{"0800", cupmsg.NetCAKeyQuery, "100", "12"},
+		{"0800", cupmsg.NetICParamQuery, "100", "12"},
+		{"0820", cupmsg.NetCAKeyDownload, "", "12"},
+		{"0820", cupmsg.NetCAKeyEnd, "", "12"},
+		{"0820", cupmsg.NetICParamDownload, "", "12"},
+		{"0820", cupmsg.NetICParamEnd, "", "12"},
+		{"0800", cupmsg.NetCAKeyEnd, "", "00"},
+		{"0820", cupmsg.NetCAKeyQuery, "1", "30"},
 	} {
 		m := r.host.codec.NewMessage()
 		m.MTI(c.mti)

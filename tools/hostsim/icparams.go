@@ -3,11 +3,9 @@ package hostsim
 import (
 	"bytes"
 
-	"github.com/moov-io/iso8583"
-
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/emv/emvconfig"
-	"kpos/firmware/emv/tlv"
 )
 
 // ICParamsOf turns a terminal parameter set (testdata/emv/terminal.toml as
@@ -66,53 +64,47 @@ func (s *Server) ICParams(aid []byte) (acquirer.ICParams, bool) {
 // 382) lists the AIDs (9F06), a page at a time; 380 returns the parameters
 // of the AID the request names after the status byte; 381 acknowledges
 // the end.
-func (s *Server) icParams(m *iso8583.Message, net string) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) icParams(req cupmsg.Management, net string) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code != "" {
-		a, err := s.reply(m, code)
-		return a, nil, err
+		return s.manageReply(req, code)
 	}
 	s.mu.Lock()
 	params := append([]acquirer.ICParams(nil), s.cfg.ICParams...)
 	s.mu.Unlock()
 	var f62 []byte
 	switch net {
-	case acquirer.NetICParamQuery:
+	case cupmsg.NetICParamQuery:
 		var entries [][]byte
 		for _, p := range params {
-			entries = append(entries, tlv.Encode(0x9F06, p.AID))
+			entries = append(entries, cupmsg.AIDQuery(p.AID))
 		}
 		var ok bool
-		if f62, ok = statusPage(acquirer.FieldBytes(m, 62), entries); !ok {
-			a, err := s.reply(m, "30")
-			return a, nil, err
+		if f62, ok = cupmsg.StatusPage(cupmsg.Bytes(req.Private), entries); !ok {
+			return s.manageReply(req, "30")
 		}
-	case acquirer.NetICParamDownload:
-		objs, err := tlv.Parse(acquirer.FieldBytes(m, 62))
-		aid, ok := tlv.Find(objs, 0x9F06)
-		if err != nil || !ok {
-			a, err := s.reply(m, "30")
-			return a, nil, err
+	case cupmsg.NetICParamDownload:
+		aid, err := cupmsg.ParseAIDQuery(cupmsg.Bytes(req.Private))
+		if err != nil {
+			return s.manageReply(req, "30")
 		}
-		f62 = []byte{statusNone} // no such AID
+		var entry []byte // nil: no such AID
 		for _, p := range params {
-			if bytes.Equal(p.AID, aid.Value) {
-				f62 = append([]byte{statusLast}, p.TLV()...)
+			if bytes.Equal(p.AID, aid) {
+				entry = p.TLV()
 			}
 		}
+		f62 = cupmsg.Downloaded(entry)
 	}
-	a, err := s.reply(m, "00")
+	ans := req.Answer("00", s.cfg.Now())
+	ans.Private = cupmsg.Binary(f62)
+	a, _, err := s.manageAnswer(ans)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(f62) > 0 {
-		if err := a.msg.BinaryField(62, f62); err != nil {
-			return nil, nil, err
-		}
-	}
 	// Applied: a download answer that handed out a key or an AID's
 	// parameters (scenarios count them: "expect host ic-params applied N").
-	handed := net == acquirer.NetICParamDownload && f62[0] == statusLast
+	handed := net == cupmsg.NetICParamDownload && f62[0] == cupmsg.StatusLast
 	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

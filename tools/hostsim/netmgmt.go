@@ -6,104 +6,100 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/cupmsg"
 	"kpos/firmware/keys"
 )
 
+// managementRequest reads a network management request (0800, 0820) and
+// its field 60; ok is false when either does not read, and the answer is
+// then a format error.
+func (s *Server) managementRequest(m *iso8583.Message) (req cupmsg.Management, f60 acquirer.Field60, refusal *answer, err error) {
+	if err = cupmsg.Unmarshal(m, &req); err == nil {
+		if f60, err = acquirer.ParseField60(req.Reserved); err == nil {
+			return req, f60, nil, nil
+		}
+	}
+	refusal, err = s.reply(m, "30")
+	return req, f60, refusal, err
+}
+
 // networkManagement answers an 0800 by its network management code.
 func (s *Server) networkManagement(m *iso8583.Message) (*answer, *termState, error) {
-	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
-	if err != nil {
-		a, err := s.reply(m, "30")
-		return a, nil, err
+	req, f60, refusal, err := s.managementRequest(m)
+	if refusal != nil || err != nil {
+		return refusal, nil, err
 	}
 	switch f60.NetCode {
-	case acquirer.NetSignOn3DES, acquirer.NetSignOnSM4:
-		return s.signOn(m, f60)
-	case acquirer.NetParams:
-		return s.params(m)
-	case acquirer.NetCAKeyDownload, acquirer.NetCAKeyEnd:
-		return s.caKeys(m, f60.NetCode)
-	case acquirer.NetICParamDownload, acquirer.NetICParamEnd:
-		return s.icParams(m, f60.NetCode)
-	case acquirer.NetActivate:
-		return s.activate(m)
-	case acquirer.NetActivateOTP:
-		return s.confirmOTP(m)
-	case acquirer.NetBindingStatus:
-		return s.bindingStatus(m)
-	case acquirer.NetVerifyAccount:
-		return s.verifyAccount(m)
+	case cupmsg.NetSignOn3DES, cupmsg.NetSignOnSM4:
+		return s.signOn(req, f60)
+	case cupmsg.NetParams:
+		return s.params(req)
+	case cupmsg.NetCAKeyDownload, cupmsg.NetCAKeyEnd:
+		return s.caKeys(req, f60.NetCode)
+	case cupmsg.NetICParamDownload, cupmsg.NetICParamEnd:
+		return s.icParams(req, f60.NetCode)
+	case cupmsg.NetActivate:
+		return s.activate(req)
+	case cupmsg.NetActivateOTP:
+		return s.confirmOTP(req)
+	case cupmsg.NetBindingStatus:
+		return s.bindingStatus(req)
+	case cupmsg.NetVerifyAccount:
+		return s.verifyAccount(req)
 	}
-	a, err := s.reply(m, "12")
-	return a, nil, err
+	return s.manageReply(req, "12")
 }
 
 // statusUpload answers an 0820 by its network management code: the
 // sign-off, and the status uploads that start the CA key (372) and IC
 // parameter (382) downloads. A download code in an 0820 is refused.
 func (s *Server) statusUpload(m *iso8583.Message) (*answer, *termState, error) {
-	f60, err := acquirer.ParseField60(acquirer.FieldString(m, 60))
-	if err != nil {
-		a, err := s.reply(m, "30")
-		return a, nil, err
+	req, f60, refusal, err := s.managementRequest(m)
+	if refusal != nil || err != nil {
+		return refusal, nil, err
 	}
 	switch f60.NetCode {
-	case acquirer.NetSignOff:
-		return s.signOff(m)
-	case acquirer.NetCAKeyQuery:
-		return s.caKeys(m, f60.NetCode)
-	case acquirer.NetICParamQuery:
-		return s.icParams(m, f60.NetCode)
+	case cupmsg.NetSignOff:
+		return s.signOff(req)
+	case cupmsg.NetCAKeyQuery:
+		return s.caKeys(req, f60.NetCode)
+	case cupmsg.NetICParamQuery:
+		return s.icParams(req, f60.NetCode)
 	}
-	a, err := s.reply(m, "12")
-	return a, nil, err
+	return s.manageReply(req, "12")
 }
 
-// Status answers (field 62 of the 0830 to 372 and 382): a status byte,
-// then the entries in BER-TLV.
-const (
-	statusNone = '0' // nothing (more) to list
-	statusLast = '1' // the entries that follow end the list (and a download's entry)
-	statusMore = '2' // more follow
-)
+// manageReply is the bare answer to a management request: code, nothing
+// delivered, no MAC.
+func (s *Server) manageReply(req cupmsg.Management, code string) (*answer, *termState, error) {
+	return s.manageAnswer(req.Answer(code, s.cfg.Now()))
+}
 
-// maxField62 is field 62's limit (LLL, 999 bytes).
-const maxField62 = 999
-
-// statusPage is the answer to a status upload whose field 62 ("1" and the
-// count the terminal holds, n2) asks for entries from that count on: as
-// many as fit in field 62 after the status byte. ok is false when the
-// request's field 62 is malformed.
-func statusPage(req []byte, entries [][]byte) (f62 []byte, ok bool) {
-	if len(req) != 3 || req[0] != '1' || req[1] < '0' || req[1] > '9' || req[2] < '0' || req[2] > '9' {
-		return nil, false
+// manageAnswer marshals a management answer (no MAC).
+func (s *Server) manageAnswer(a cupmsg.ManagementResponse) (*answer, *termState, error) {
+	msg, err := s.codec.Marshal(&a)
+	if err != nil {
+		return nil, nil, err
 	}
-	from := int(req[1]-'0')*10 + int(req[2]-'0')
-	if from >= len(entries) {
-		return []byte{statusNone}, true
-	}
-	f62 = []byte{statusLast}
-	i := from
-	for ; i < len(entries) && len(f62)+len(entries[i]) <= maxField62; i++ {
-		f62 = append(f62, entries[i]...)
-	}
-	if i < len(entries) {
-		f62[0] = statusMore
-	}
-	return f62, true
+	return &answer{msg: msg}, nil, nil
 }
 
 // terminal returns the bound terminal that m comes from, or the response
 // code to refuse it with (with the terminal when it is known and bound but
 // revoked, so that the refusal can carry a MAC).
 func (s *Server) terminal(m *iso8583.Message) (*termState, string) {
+	return s.terminalOf(acquirer.FieldString(m, 41), acquirer.FieldString(m, 42))
+}
+
+// terminalOf is terminal for a terminal and merchant identification.
+func (s *Server) terminalOf(tid, mid string) (*termState, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tk, ok := s.terms[acquirer.FieldString(m, 41)]
+	tk, ok := s.terms[tid]
 	if !ok {
 		return nil, "97"
 	}
-	if tk.rec.MID != acquirer.FieldString(m, 42) {
+	if tk.rec.MID != mid {
 		return nil, "03"
 	}
 	if !tk.bound || tk.tmk == nil {
@@ -117,18 +113,17 @@ func (s *Server) terminal(m *iso8583.Message) (*termState, string) {
 
 // signOn issues new working keys under the terminal's TMK: PIN, MAC and
 // data keys, each followed by its 4-byte check value (60 bytes of field 62).
-func (s *Server) signOn(m *iso8583.Message, f60 acquirer.Field60) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) signOn(req cupmsg.Management, f60 acquirer.Field60) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code == "" {
-		wantSM4 := f60.NetCode == acquirer.NetSignOnSM4
+		wantSM4 := f60.NetCode == cupmsg.NetSignOnSM4
 		if wantSM4 != (tk.alg == keys.AlgSM4) {
 			code = "40" // the terminal asks for keys of another algorithm
 		}
 	}
 	if code != "" {
-		s.record(Record{Type: "sign-on", TID: acquirer.FieldString(m, 41), Code: code})
-		a, err := s.reply(m, code)
-		return a, nil, err
+		s.record(Record{Type: "sign-on", TID: req.TID, Code: code})
+		return s.manageReply(req, code)
 	}
 	var f62 []byte
 	var clearKeys [3][]byte
@@ -149,11 +144,10 @@ func (s *Server) signOn(m *iso8583.Message, f60 acquirer.Field60) (*answer, *ter
 		f62 = append(f62, enc...)
 		f62 = append(f62, kcv[:4]...)
 	}
-	a, err := s.reply(m, "00")
+	ans := req.Answer("00", s.cfg.Now())
+	ans.Private = cupmsg.Binary(f62)
+	a, _, err := s.manageAnswer(ans)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := a.msg.BinaryField(62, f62); err != nil {
 		return nil, nil, fmt.Errorf("hostsim: sign-on: %w", err)
 	}
 	s.mu.Lock()
@@ -164,15 +158,14 @@ func (s *Server) signOn(m *iso8583.Message, f60 acquirer.Field60) (*answer, *ter
 }
 
 // signOff forgets the terminal's working keys.
-func (s *Server) signOff(m *iso8583.Message) (*answer, *termState, error) {
-	tk, code := s.terminal(m)
+func (s *Server) signOff(req cupmsg.Management) (*answer, *termState, error) {
+	tk, code := s.terminalOf(req.TID, req.MID)
 	if code == "" {
 		s.mu.Lock()
 		tk.pinKey, tk.macKey, tk.dataKey = nil, nil, nil
 		s.mu.Unlock()
 		code = "00"
 	}
-	s.record(Record{Type: "sign-off", TID: acquirer.FieldString(m, 41), Code: code})
-	a, err := s.reply(m, code)
-	return a, nil, err
+	s.record(Record{Type: "sign-off", TID: req.TID, Code: code})
+	return s.manageReply(req, code)
 }

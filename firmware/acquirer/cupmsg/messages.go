@@ -138,8 +138,8 @@ type Response struct {
 // fields 60 and 61. Everything else is the host's to add.
 func Echo(req *iso8583.Message) (Response, error) {
 	var r Response
-	if err := req.Unmarshal(&r); err != nil {
-		return Response{}, fmt.Errorf("%w: %w", ErrMessage, err)
+	if err := Unmarshal(req, &r); err != nil {
+		return Response{}, err
 	}
 	return Response{MTI: AnswerMTI(r.MTI), PAN: r.PAN, ProcessingCode: r.ProcessingCode, Amount: r.Amount,
 		STAN: r.STAN, Expiry: r.Expiry, EntryMode: r.EntryMode, PANSeq: r.PANSeq, Condition: r.Condition,
@@ -165,7 +165,11 @@ func Bytes(f *field.Binary) []byte {
 // Marshal fills a new message of c's dialect from a typed message.
 func (c *Codec) Marshal(v any) (*iso8583.Message, error) {
 	m := c.NewMessage()
-	if err := m.Marshal(v); err != nil {
+	done, err := marshal(m, v)
+	if !done {
+		err = m.Marshal(v)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cupmsg: %w", err)
 	}
 	return m, nil
@@ -175,7 +179,11 @@ func (c *Codec) Marshal(v any) (*iso8583.Message, error) {
 // Fields the type does not name are ignored; fields the message lacks are
 // left zero.
 func Unmarshal(m *iso8583.Message, v any) error {
-	if err := m.Unmarshal(v); err != nil {
+	done, err := unmarshal(m, v)
+	if !done {
+		err = m.Unmarshal(v)
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMessage, err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package acquirer
+package cupmsg
 
 import (
 	"testing"
@@ -32,7 +32,7 @@ func TestParseStatus(t *testing.T) {
 		{"half an entry", append(append([]byte("1"), caKeyEntry(1)...), tlv.Encode(0x9F06, []byte{0xA0, 0, 0, 3, 0x33})...), false, 0, false},
 		{"broken TLV", append([]byte("1"), 0x9F), false, 0, false},
 	} {
-		more, entries, err := parseStatus(c.f62, 3)
+		more, entries, err := ParseStatus(c.f62, 3)
 		if (err == nil) != c.ok || more != c.more || len(entries) != c.entries {
 			t.Errorf("%s: more %v, %d entries, %v", c.name, more, len(entries), err)
 		}
@@ -49,7 +49,7 @@ func FuzzParseStatus(f *testing.F) {
 		if width < 1 || width > 8 {
 			return
 		}
-		more, entries, err := parseStatus(f62, width)
+		more, entries, err := ParseStatus(f62, width)
 		if err != nil {
 			return
 		}
@@ -62,4 +62,28 @@ func FuzzParseStatus(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStatusPage: the host's status answer pages by field 62's size and
+// refuses a request that does not say where to start.
+func TestStatusPage(t *testing.T) {
+	entries := [][]byte{make([]byte, 500), make([]byte, 400), make([]byte, 200)}
+	for _, c := range []struct {
+		req  string
+		want byte
+		n    int
+		ok   bool
+	}{
+		{"100", StatusMore, 900, true},
+		{"102", StatusLast, 200, true},
+		{"103", StatusNone, 0, true},
+		{"200", 0, 0, false},
+		{"1", 0, 0, false},
+		{"1A0", 0, 0, false},
+	} {
+		got, ok := StatusPage([]byte(c.req), entries)
+		if ok != c.ok || (ok && (got[0] != c.want || len(got)-1 != c.n)) {
+			t.Errorf("%q: %q… (%d bytes), %v", c.req, got[:min(len(got), 1)], len(got), ok)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package acquirer
+package cupmsg
 
 import "testing"
 
