@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"kpos/firmware/internal/testproc"
 	"kpos/firmware/journal"
 	"kpos/firmware/merchantpw"
 	"kpos/firmware/terminal/menu"
@@ -109,7 +110,8 @@ func TestFiveWrongPasswordsLockVoidRefundAndSettlement(t *testing.T) {
 
 // failWrites makes every write of this process fail, as a full disk does
 // (RLIMIT_FSIZE 0: write(2) returns EFBIG; Go ignores SIGXFSZ), until
-// restore or the end of the test.
+// restore or the end of the test; only a test alone in its process
+// (testproc) may call it.
 func failWrites(t *testing.T) (restore func()) {
 	t.Helper()
 	var old syscall.Rlimit
@@ -136,6 +138,9 @@ func failWrites(t *testing.T) (restore func()) {
 // the sale in the journal is still there, completed, once the disk has
 // room again; then the void goes through.
 func TestFullDiskDuringMerchantPasswordRefusesAndLosesNothing(t *testing.T) {
+	if !testproc.Alone(t) {
+		return // the write limit is the whole process's
+	}
 	r := newRig(t)
 	WithMerchantPassword(testPassword(t, "123456"))(r.term)
 	orig := approvedSale(t, r, "5000")
