@@ -3,6 +3,7 @@ package emv
 import (
 	"context"
 	"fmt"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/capk"
 	"kpos/hal"
@@ -60,13 +61,13 @@ func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
 	s.icc[0x9F27] = []byte{cid}
 	d := decisionOf(cid)
 	s.processingRestrictions()
-	if d == Approved && (s.tvr.Has(TVRExpiredApplication) || s.tvr.Has(TVRApplicationNotYetEffective)) {
+	if d == Approved && (s.tvr.Has(status.TVRExpiredApplication) || s.tvr.Has(status.TVRApplicationNotYetEffective)) {
 		d = Declined
 	}
 	if d == Approved {
 		d = s.fdda()
 	} else {
-		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		s.tvr.Set(status.TVROfflineDataAuthenticationNotPerformed)
 	}
 	if d == TryOtherMeans {
 		return FirstResult{}, nil, fmt.Errorf("emv: offline data authentication failed: %w", ErrUseContact)
@@ -110,18 +111,18 @@ func (s *session) quickCID() byte {
 // the currency and the card authentication related data (9F69).
 func (s *session) fdda() Decision {
 	if s.aip[0]&aipDDA == 0 || s.k.cfg.Terminal.Capabilities[2]&0x40 == 0 {
-		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		s.tvr.Set(status.TVROfflineDataAuthenticationNotPerformed)
 		return s.odaFailedOutcome()
 	}
 	s.oda.kind = odaFDDA
-	s.tsi.Set(TSIOfflineDataAuthenticationPerformed)
+	s.tsi.Set(status.TSIOfflineDataAuthenticationPerformed)
 	err := s.fddaVerify()
 	if err == nil {
 		return Approved
 	}
 	s.k.log.Debug("emv: fDDA failed", "err", err)
 	s.markMissing(err)
-	s.tvr.Set(TVRDDAFailed)
+	s.tvr.Set(status.TVRDDAFailed)
 	return s.odaFailedOutcome()
 }
 
@@ -183,7 +184,7 @@ func (s *session) quickCVM(ctx context.Context, d Decision) {
 		s.cvmr = [3]byte{0x1E, 0x03, 0x00}
 	default:
 		s.cvm = CVMFailed
-		s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+		s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 	}
 }
 
@@ -203,6 +204,6 @@ func (s *session) quickPIN(ctx context.Context, d Decision) error {
 		return nil
 	}
 	s.cvm = CVMFailed
-	s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+	s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
@@ -66,7 +67,7 @@ func (s *session) cardholderVerification(ctx context.Context) error {
 		s.cvmr = [3]byte{0x3F, 0x00, 0x00}
 		return nil
 	}
-	s.tsi.Set(TSICardholderVerificationPerformed)
+	s.tsi.Set(status.TSICardholderVerificationPerformed)
 	if s.onDeviceCVM() {
 		s.cvm = CVMCDCVM
 		s.cvmr = [3]byte{0x01, 0x00, cvmResultSuccessful}
@@ -74,8 +75,8 @@ func (s *session) cardholderVerification(ctx context.Context) error {
 	}
 	list, ok := s.icc[0x8E]
 	if !ok || len(list) < 10 {
-		s.tvr.Set(TVRICCDataMissing)
-		s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+		s.tvr.Set(status.TVRICCDataMissing)
+		s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 		s.cvmr = [3]byte{0x3F, 0x00, cvmResultFailed}
 		s.cvm = CVMFailed
 		return nil
@@ -107,7 +108,7 @@ func (s *session) cardholderVerification(ctx context.Context) error {
 			break
 		}
 	}
-	s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+	s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 	s.cvm = CVMFailed
 	s.signature = false
 	if !anyApplied {
@@ -196,12 +197,12 @@ func (s *session) performCVM(ctx context.Context, code, caps byte) (bool, byte, 
 	case cvmPlainPINICC, cvmPlainPINSignature, cvmEncPINICC, cvmEncPINICCSignature,
 		cvmEncPINOnline, cvmSignature, cvmNoCVM:
 	default:
-		s.tvr.Set(TVRUnrecognisedCVM)
+		s.tvr.Set(status.TVRUnrecognisedCVM)
 		return false, cvmResultFailed, nil
 	}
 	if !supported(code, caps) {
 		if code != cvmSignature && code != cvmNoCVM {
-			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 		}
 		return false, cvmResultFailed, nil
 	}
@@ -276,7 +277,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 	if enciphered {
 		v, ok := s.ch.(EncipheredPINVerifier)
 		if !ok {
-			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 			return false, cvmResultFailed, nil
 		}
 		key, err := s.pinEncipherKey()
@@ -293,7 +294,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 	} else {
 		v, ok := s.ch.(OfflinePINVerifier)
 		if !ok {
-			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 			return false, cvmResultFailed, nil
 		}
 		verify = func(tries int) (uint16, error) { return v.VerifyOfflinePIN(ctx, s.card, tries) }
@@ -308,7 +309,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 	}
 	for attempt := 0; attempt < maxPINAttempts; attempt++ {
 		if tries == 0 {
-			s.tvr.Set(TVRPINTryLimitExceeded)
+			s.tvr.Set(status.TVRPINTryLimitExceeded)
 			return false, cvmResultFailed, nil
 		}
 		if tries == 1 {
@@ -318,7 +319,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 		switch {
 		case err == nil:
 		case errors.Is(err, hal.ErrPINBypassed):
-			s.tvr.Set(TVRPINNotEntered)
+			s.tvr.Set(status.TVRPINNotEntered)
 			return false, cvmResultFailed, nil
 		case errors.Is(err, ErrCardRemoved), errors.Is(err, hal.ErrPINCancelled), errors.Is(err, hal.ErrPINTimeout), ctx.Err() != nil:
 			if errors.Is(err, ErrCardRemoved) {
@@ -326,7 +327,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 			}
 			return false, 0, fmt.Errorf("emv: offline PIN: %w: %w", ErrCancelled, err)
 		default:
-			s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+			s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 			return false, cvmResultFailed, nil
 		}
 		s.apdus++
@@ -352,7 +353,7 @@ func (s *session) offlinePIN(ctx context.Context, enciphered, withSignature bool
 // onlinePIN asks the PIN pad for an online PIN block.
 func (s *session) onlinePIN(ctx context.Context) (bool, byte, error) {
 	if s.ch == nil {
-		s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+		s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 		return false, cvmResultFailed, nil
 	}
 	pan, err := hal.ParsePAN(s.pan())
@@ -364,16 +365,16 @@ func (s *session) onlinePIN(ctx context.Context) (bool, byte, error) {
 	pb, err := s.ch.OnlinePIN(ctx, pan)
 	switch {
 	case err == nil:
-		s.tvr.Set(TVROnlinePINEntered)
+		s.tvr.Set(status.TVROnlinePINEntered)
 		s.cvm, s.pinBlock = CVMOnlinePIN, &pb
 		return true, cvmResultUnknown, nil
 	case errors.Is(err, hal.ErrPINBypassed):
-		s.tvr.Set(TVRPINNotEntered)
+		s.tvr.Set(status.TVRPINNotEntered)
 		return false, cvmResultFailed, nil
 	case errors.Is(err, hal.ErrPINCancelled), errors.Is(err, hal.ErrPINTimeout), ctx.Err() != nil:
 		return false, 0, fmt.Errorf("emv: online PIN: %w: %w", ErrCancelled, err)
 	default:
-		s.tvr.Set(TVRPINPadNotPresentOrNotWorking)
+		s.tvr.Set(status.TVRPINPadNotPresentOrNotWorking)
 		return false, cvmResultFailed, nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
@@ -36,7 +37,7 @@ func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
 				return nil, fmt.Errorf("emv: TDOL: %w: %w", ErrCardData, err)
 			}
 		} else if tdol != nil {
-			s.tvr.Set(TVRDefaultTDOLUsed)
+			s.tvr.Set(status.TVRDefaultTDOLUsed)
 		}
 		sum := sha1.Sum(tdol.Build(s.value))
 		s.term[0x98] = sum[:]
@@ -116,13 +117,13 @@ func (s *session) firstGenerateAC(ctx context.Context, want byte) (FirstResult, 
 	if err != nil {
 		return FirstResult{}, nil, err
 	}
-	s.tsi.Set(TSICardRiskManagementPerformed)
+	s.tsi.Set(status.TSICardRiskManagementPerformed)
 	d := decisionOf(cid)
 	if p1&p1CDA != 0 && d != Declined {
 		if err := s.verifyCDA(resp, data); err != nil {
 			s.k.log.Debug("emv: CDA failed", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRCDAFailed)
+			s.tvr.Set(status.TVRCDAFailed)
 			d = Declined
 		}
 	}
@@ -213,7 +214,7 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 		if err := s.verifyCDA(gresp, s.cdol1Data, data); err != nil {
 			s.k.log.Debug("emv: CDA failed at second GENERATE AC", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRCDAFailed)
+			s.tvr.Set(status.TVRCDAFailed)
 			d = Declined
 		}
 	}
@@ -262,16 +263,16 @@ func (s *session) issuerAuthentication(ctx context.Context, iad []byte) error {
 		return nil
 	}
 	if len(iad) < 8 || len(iad) > 16 {
-		s.tvr.Set(TVRIssuerAuthenticationFailed)
+		s.tvr.Set(status.TVRIssuerAuthenticationFailed)
 		return nil
 	}
 	r, err := s.transmit(ctx, "EXTERNAL AUTHENTICATE", apdu.Command(0x00, 0x82, 0x00, 0x00, iad, false))
 	if err != nil {
 		return err
 	}
-	s.tsi.Set(TSIIssuerAuthenticationPerformed)
+	s.tsi.Set(status.TSIIssuerAuthenticationPerformed)
 	if r.SW != apdu.SWOK {
-		s.tvr.Set(TVRIssuerAuthenticationFailed)
+		s.tvr.Set(status.TVRIssuerAuthenticationFailed)
 	}
 	return nil
 }
@@ -284,9 +285,9 @@ func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) 
 	if len(scripts) == 0 {
 		return nil, nil
 	}
-	failBit := TVRScriptFailedBeforeFinalGenerateAC
+	failBit := status.TVRScriptFailedBeforeFinalGenerateAC
 	if kind == 0x72 {
-		failBit = TVRScriptFailedAfterFinalGenerateAC
+		failBit = status.TVRScriptFailedAfterFinalGenerateAC
 	}
 	objs, err := tlv.Parse(scripts)
 	if err != nil {
@@ -300,7 +301,7 @@ func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) 
 		if tmpl.Tag != kind {
 			continue
 		}
-		s.tsi.Set(TSIScriptProcessingPerformed)
+		s.tsi.Set(status.TSIScriptProcessingPerformed)
 		var id [4]byte
 		var cmds [][]byte
 		ok := true

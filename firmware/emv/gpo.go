@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
@@ -255,20 +256,20 @@ func (s *session) processingRestrictions() {
 			}
 		}
 		if !match {
-			s.tvr.Set(TVRDifferentApplicationVersions)
+			s.tvr.Set(status.TVRDifferentApplicationVersions)
 		}
 	}
 	if auc, ok := s.icc[0x9F07]; ok && len(auc) == 2 {
 		if !s.usageAllowed(auc) {
-			s.tvr.Set(TVRServiceNotAllowed)
+			s.tvr.Set(status.TVRServiceNotAllowed)
 		}
 	}
 	today, _ := date(s.term[0x9A])
 	if eff, ok := date(s.icc[0x5F25]); ok && today < eff {
-		s.tvr.Set(TVRApplicationNotYetEffective)
+		s.tvr.Set(status.TVRApplicationNotYetEffective)
 	}
 	if exp, ok := date(s.icc[0x5F24]); ok && today > exp {
-		s.tvr.Set(TVRExpiredApplication)
+		s.tvr.Set(status.TVRExpiredApplication)
 	}
 }
 

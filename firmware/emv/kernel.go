@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kpos/firmware/emv/status"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -192,8 +193,8 @@ type session struct {
 	term map[tlv.Tag][]byte
 	icc  map[tlv.Tag][]byte
 
-	tvr  TVR
-	tsi  TSI
+	tvr  status.TVR
+	tsi  status.TSI
 	cvmr [3]byte
 	arc  []byte
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
@@ -94,7 +95,7 @@ func (s *session) iccKey() (*capk.PublicKey, error) {
 // markMissing sets ICC data missing when err says data was absent.
 func (s *session) markMissing(err error) {
 	if errors.Is(err, capk.ErrMissing) {
-		s.tvr.Set(TVRICCDataMissing)
+		s.tvr.Set(status.TVRICCDataMissing)
 	}
 }
 
@@ -109,7 +110,7 @@ func (s *session) offlineDataAuthentication(ctx context.Context) error {
 		if err != nil {
 			s.k.log.Debug("emv: CDA key retrieval failed", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRCDAFailed)
+			s.tvr.Set(status.TVRCDAFailed)
 			s.oda.cdaFailed = true
 		}
 		s.oda.iccKey = key
@@ -121,21 +122,21 @@ func (s *session) offlineDataAuthentication(ctx context.Context) error {
 			}
 			s.k.log.Debug("emv: DDA failed", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRDDAFailed)
+			s.tvr.Set(status.TVRDDAFailed)
 		}
 	case aip&aipSDA != 0 && caps&0x80 != 0:
 		s.oda.kind = odaSDA
-		s.tvr.Set(TVRSDASelected)
+		s.tvr.Set(status.TVRSDASelected)
 		if err := s.sda(); err != nil {
 			s.k.log.Debug("emv: SDA failed", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRSDAFailed)
+			s.tvr.Set(status.TVRSDAFailed)
 		}
 	default:
-		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		s.tvr.Set(status.TVROfflineDataAuthenticationNotPerformed)
 		return nil
 	}
-	s.tsi.Set(TSIOfflineDataAuthenticationPerformed)
+	s.tsi.Set(status.TSIOfflineDataAuthenticationPerformed)
 	return nil
 }
 

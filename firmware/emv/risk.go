@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
@@ -44,13 +45,13 @@ func (s *session) terminalRiskManagement(ctx context.Context) error {
 	if s.aip[0]&aipTRM == 0 {
 		return nil
 	}
-	s.tsi.Set(TSITerminalRiskManagementPerformed)
+	s.tsi.Set(status.TSITerminalRiskManagementPerformed)
 	if s.onExceptionFile() {
-		s.tvr.Set(TVRCardOnExceptionFile)
+		s.tvr.Set(status.TVRCardOnExceptionFile)
 	}
 	amt, floor := s.txn.Amount, s.floorLimit()
 	if amt >= floor {
-		s.tvr.Set(TVRExceedsFloorLimit)
+		s.tvr.Set(status.TVRExceedsFloorLimit)
 	} else if s.k.onlineCapable() && (s.aid.RandomTarget > 0 || s.aid.RandomMax > 0) {
 		p := s.aid.RandomTarget
 		if th := s.aid.RandomThreshold; amt >= th && floor > th {
@@ -61,7 +62,7 @@ func (s *session) terminalRiskManagement(ctx context.Context) error {
 			return err
 		}
 		if r <= p {
-			s.tvr.Set(TVRSelectedRandomlyForOnline)
+			s.tvr.Set(status.TVRSelectedRandomlyForOnline)
 		}
 	}
 	return s.velocity(ctx)
@@ -93,8 +94,8 @@ func (s *session) velocity(ctx context.Context) error {
 		return err
 	}
 	if len(atc) != 2 || len(last) != 2 {
-		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
-		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
+		s.tvr.Set(status.TVRLowerConsecutiveOfflineLimitExceeded)
+		s.tvr.Set(status.TVRUpperConsecutiveOfflineLimitExceeded)
 		return nil
 	}
 	a, l := int(binary.BigEndian.Uint16(atc)), int(binary.BigEndian.Uint16(last))
@@ -103,13 +104,13 @@ func (s *session) velocity(ctx context.Context) error {
 		diff = 0xFFFF
 	}
 	if diff > int(lcol[0]) {
-		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
+		s.tvr.Set(status.TVRLowerConsecutiveOfflineLimitExceeded)
 	}
 	if diff > int(ucol[0]) {
-		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
+		s.tvr.Set(status.TVRUpperConsecutiveOfflineLimitExceeded)
 	}
 	if l == 0 {
-		s.tvr.Set(TVRNewCard)
+		s.tvr.Set(status.TVRNewCard)
 	}
 	return nil
 }
@@ -159,7 +160,7 @@ func (s *session) matches(tac, iac [5]byte) bool {
 // GENERATE AC, Book 3 10.7.
 func (s *session) terminalActionAnalysis() byte {
 	if s.txn.ForceOnline {
-		s.tvr.Set(TVRMerchantForcedOnline)
+		s.tvr.Set(status.TVRMerchantForcedOnline)
 	}
 	if s.matches(s.aid.TACDenial, s.actionCode(0x9F0E, 0x00)) {
 		return acAAC

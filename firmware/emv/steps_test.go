@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
+	"kpos/firmware/emv/status"
 	"math/big"
 	"testing"
 
@@ -229,27 +230,10 @@ func TestTerminalActionAnalysis(t *testing.T) {
 			if got := s.terminalActionAnalysis(); got != tc.want {
 				t.Errorf("requested %02X, want %02X", got, tc.want)
 			}
-			if tc.force && !s.tvr.Has(TVRMerchantForcedOnline) {
+			if tc.force && !s.tvr.Has(status.TVRMerchantForcedOnline) {
 				t.Error("merchant forced online not set")
 			}
 		})
-	}
-}
-
-func TestTVRNames(t *testing.T) {
-	var v TVR
-	v.Set(TVRExpiredApplication)
-	v.Set(TVRCDAFailed)
-	if got := v.Names(); len(got) != 2 || got[0] != "CDA failed" || got[1] != "Expired application" {
-		t.Errorf("names %v", got)
-	}
-	if hexs(v[:]) != "0440000000" {
-		t.Errorf("TVR %X", v)
-	}
-	var s TSI
-	s.Set(TSIScriptProcessingPerformed)
-	if !s.Has(TSIScriptProcessingPerformed) || s.Has(TSIIssuerAuthenticationPerformed) || s.Names()[0] != "Script processing was performed" {
-		t.Errorf("TSI %X %v", s, s.Names())
 	}
 }
 
@@ -426,8 +410,8 @@ func TestTCHashValue(t *testing.T) {
 			if want := "12345678" + hexs(sum[:]); hexs(data) != want {
 				t.Errorf("CDOL1 data %X, want %s", data, want)
 			}
-			if s.tvr.Has(TVRDefaultTDOLUsed) != tc.defTDOL {
-				t.Errorf("default TDOL bit %v", s.tvr.Has(TVRDefaultTDOLUsed))
+			if s.tvr.Has(status.TVRDefaultTDOLUsed) != tc.defTDOL {
+				t.Errorf("default TDOL bit %v", s.tvr.Has(status.TVRDefaultTDOLUsed))
 			}
 		})
 	}
