@@ -3,6 +3,7 @@ package emv
 import (
 	"context"
 	"fmt"
+	"kpos/firmware/emv/genac"
 	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/capk"
@@ -95,15 +96,15 @@ func (s *session) quickCID() byte {
 	}
 	iad := s.icc[0x9F10]
 	if len(iad) < 5 {
-		return acAAC
+		return genac.AAC
 	}
 	switch (iad[4] >> 4) & 0x03 {
 	case 1:
-		return acTC
+		return genac.TC
 	case 2:
-		return acARQC
+		return genac.ARQC
 	}
-	return acAAC
+	return genac.AAC
 }
 
 // fdda verifies the fast DDA signature of an offline approval: its hash

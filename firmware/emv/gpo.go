@@ -27,19 +27,6 @@ const (
 	aipCDA        = 0x01
 )
 
-// primitives flattens objects to their primitive data elements.
-func primitives(objs []tlv.TLV) []tlv.TLV {
-	var out []tlv.TLV
-	for _, o := range objs {
-		if o.Tag.Constructed() {
-			out = append(out, primitives(o.Children)...)
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
 // contactlessPreprocess applies the contactless limits before GPO and sets
 // the TTQ (9F66) for this transaction, Book A 3.1.
 func (s *session) contactlessPreprocess() error {
@@ -116,7 +103,7 @@ func (s *session) initiate(ctx context.Context) error {
 		s.icc[0x82] = clone(obj.Value[:2])
 		s.icc[0x94] = clone(obj.Value[2:])
 	case 0x77:
-		for _, o := range primitives(obj.Children) {
+		for _, o := range tlv.Primitives(obj.Children) {
 			s.icc[o.Tag] = clone(o.Value)
 		}
 	default:
@@ -182,7 +169,7 @@ func (s *session) readRecords(ctx context.Context) error {
 					s.oda.records = append(s.oda.records, r.Data...)
 				}
 			}
-			for _, o := range primitives(obj.Children) {
+			for _, o := range tlv.Primitives(obj.Children) {
 				if seen[o.Tag] {
 					return fmt.Errorf("emv: record %d/%d: %w: tag %v twice", sfi, rec, ErrCardData, o.Tag)
 				}

@@ -6,20 +6,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"kpos/firmware/emv/genac"
 	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
-)
-
-// Cryptogram types requested in GENERATE AC P1 and returned in CID bits 8-7.
-const (
-	acAAC  byte = 0x00
-	acTC   byte = 0x40
-	acARQC byte = 0x80
-	acRFU  byte = 0xC0
-	p1CDA  byte = 0x10
 )
 
 // floorLimit is the floor limit that applies to this transaction.
@@ -163,24 +155,24 @@ func (s *session) terminalActionAnalysis() byte {
 		s.tvr.Set(status.TVRMerchantForcedOnline)
 	}
 	if s.matches(s.aid.TACDenial, s.actionCode(0x9F0E, 0x00)) {
-		return acAAC
+		return genac.AAC
 	}
 	if !s.k.onlineCapable() {
 		return s.defaultAction()
 	}
 	if s.txn.ForceOnline || s.txn.Type == Balance || s.txn.Type == Refund || s.txn.Type == PreAuth {
-		return acARQC
+		return genac.ARQC
 	}
 	if s.matches(s.aid.TACOnline, s.actionCode(0x9F0F, 0xFF)) {
-		return acARQC
+		return genac.ARQC
 	}
-	return acTC
+	return genac.TC
 }
 
 // defaultAction is the action when the terminal cannot go online.
 func (s *session) defaultAction() byte {
 	if s.matches(s.aid.TACDefault, s.actionCode(0x9F0D, 0xFF)) {
-		return acAAC
+		return genac.AAC
 	}
-	return acTC
+	return genac.TC
 }

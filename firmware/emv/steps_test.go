@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
+	"kpos/firmware/emv/genac"
 	"kpos/firmware/emv/status"
 	"math/big"
 	"testing"
@@ -202,16 +203,16 @@ func TestTerminalActionAnalysis(t *testing.T) {
 		ttype byte
 		want  byte
 	}{
-		{name: "clean TVR: TC", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acTC},
-		{name: "absent IAC online means online", tvr: "0000000000", want: acTC},
-		{name: "absent IAC online with any bit", tvr: "0000000001", want: acARQC},
-		{name: "TAC online", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acARQC},
-		{name: "IAC denial", tvr: "0000400000", iac: []string{"0000000000", "0000400000", "0000000000"}, want: acAAC},
-		{name: "TAC denial", tvr: "0010000000", want: acAAC},
-		{name: "forced online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, force: true, want: acARQC},
-		{name: "balance inquiry goes online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, typ: Balance, want: acARQC},
-		{name: "offline-only terminal: default action", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acAAC},
-		{name: "offline-only terminal: default clean", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acTC},
+		{name: "clean TVR: TC", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: genac.TC},
+		{name: "absent IAC online means online", tvr: "0000000000", want: genac.TC},
+		{name: "absent IAC online with any bit", tvr: "0000000001", want: genac.ARQC},
+		{name: "TAC online", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: genac.ARQC},
+		{name: "IAC denial", tvr: "0000400000", iac: []string{"0000000000", "0000400000", "0000000000"}, want: genac.AAC},
+		{name: "TAC denial", tvr: "0010000000", want: genac.AAC},
+		{name: "forced online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, force: true, want: genac.ARQC},
+		{name: "balance inquiry goes online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, typ: Balance, want: genac.ARQC},
+		{name: "offline-only terminal: default action", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: genac.AAC},
+		{name: "offline-only terminal: default clean", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: genac.TC},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
