@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"kpos/firmware/emv/genac"
 	"kpos/firmware/emv/issuerscript"
+	"kpos/firmware/emv/risk"
 	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
@@ -169,7 +170,7 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 			want = genac.TC
 		}
 	} else {
-		want = s.defaultAction()
+		want = risk.DefaultAction(s.tvr, s.aid, s.iacs())
 	}
 	data, err := s.buildCDOL(0x8D)
 	if err != nil {
