@@ -1,12 +1,11 @@
 package emv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"kpos/firmware/emv/status"
+	"kpos/firmware/emv/restrict"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
@@ -200,95 +199,28 @@ func (s *session) checkMandatory() error {
 	return nil
 }
 
-// date returns a YYMMDD value as YYYYMMDD (years below 50 are 20xx).
-func date(b []byte) (int, bool) {
-	if len(b) != 3 {
-		return 0, false
-	}
-	n, ok := tlv.FromBCD(b)
-	if !ok {
-		return 0, false
-	}
-	yy := int(n / 10000)
-	if yy < 50 {
-		yy += 2000
-	} else {
-		yy += 1900
-	}
-	return yy*10000 + int(n%10000), true
-}
-
-// AUC bits.
-const (
-	aucDomesticCash          = 0x80
-	aucInternationalCash     = 0x40
-	aucDomesticGoods         = 0x20
-	aucInternationalGoods    = 0x10
-	aucDomesticServices      = 0x08
-	aucInternationalServices = 0x04
-	aucATM                   = 0x02
-	aucNonATM                = 0x01
-	aucDomesticCashback      = 0x80 // byte 2
-	aucInternationalCashback = 0x40 // byte 2
-)
-
 // processingRestrictions checks versions, usage control and dates,
 // Book 3 10.4.
 func (s *session) processingRestrictions() {
-	if v, ok := s.icc[0x9F08]; ok {
-		match := false
-		for _, tv := range s.aid.Versions {
-			if bytes.Equal(v, tv[:]) {
-				match = true
-			}
-		}
-		if !match {
-			s.tvr.Set(status.TVRDifferentApplicationVersions)
-		}
-	}
-	if auc, ok := s.icc[0x9F07]; ok && len(auc) == 2 {
-		if !s.usageAllowed(auc) {
-			s.tvr.Set(status.TVRServiceNotAllowed)
-		}
-	}
-	today, _ := date(s.term[0x9A])
-	if eff, ok := date(s.icc[0x5F25]); ok && today < eff {
-		s.tvr.Set(status.TVRApplicationNotYetEffective)
-	}
-	if exp, ok := date(s.icc[0x5F24]); ok && today > exp {
-		s.tvr.Set(status.TVRExpiredApplication)
+	tt := s.k.cfg.Terminal.Type & 0x0F
+	bits := restrict.Check(
+		restrict.Card{Version: s.present(0x9F08), AUC: s.icc[0x9F07], IssuerCountry: s.present(0x5F28),
+			Effective: s.icc[0x5F25], Expiry: s.icc[0x5F24]},
+		restrict.Terminal{Versions: s.aid.Versions, Country: s.term[0x9F1A], Today: s.term[0x9A],
+			ATM: tt >= 4 && tt <= 6 && s.k.cfg.Terminal.AdditionalCapabilities[0]&0x80 != 0},
+		restrict.Txn{Cash: s.txn.Type == Cash, Goods: s.txn.Type == Purchase || s.txn.Type == PreAuth,
+			Cashback: s.txn.OtherAmount > 0})
+	for _, b := range bits {
+		s.tvr.Set(b)
 	}
 }
 
-func (s *session) usageAllowed(auc []byte) bool {
-	tt := s.k.cfg.Terminal.Type & 0x0F
-	atm := (tt >= 4 && tt <= 6) && s.k.cfg.Terminal.AdditionalCapabilities[0]&0x80 != 0
-	if atm && auc[0]&aucATM == 0 || !atm && auc[0]&aucNonATM == 0 {
-		return false
+// present returns the card's value of t, non-nil (if empty) when the card
+// sent t at all.
+func (s *session) present(t tlv.Tag) []byte {
+	v, ok := s.icc[t]
+	if ok && v == nil {
+		return []byte{}
 	}
-	ic, ok := s.icc[0x5F28]
-	if !ok {
-		return true
-	}
-	domestic := bytes.Equal(ic, s.term[0x9F1A])
-	pick := func(dom, intl byte) byte {
-		if domestic {
-			return dom
-		}
-		return intl
-	}
-	switch s.txn.Type {
-	case Cash:
-		if auc[0]&pick(aucDomesticCash, aucInternationalCash) == 0 {
-			return false
-		}
-	case Purchase, PreAuth:
-		if auc[0]&(pick(aucDomesticGoods, aucInternationalGoods)|pick(aucDomesticServices, aucInternationalServices)) == 0 {
-			return false
-		}
-	}
-	if s.txn.OtherAmount > 0 && auc[1]&pick(aucDomesticCashback, aucInternationalCashback) == 0 {
-		return false
-	}
-	return true
+	return v
 }
