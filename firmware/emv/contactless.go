@@ -128,7 +128,7 @@ func (s *session) fdda() Decision {
 }
 
 func (s *session) fddaVerify() error {
-	key, err := s.iccKey()
+	key, err := s.odaData().ICCKey()
 	if err != nil {
 		return err
 	}

@@ -134,18 +134,13 @@ type EncipheredPINVerifier interface {
 
 // pinEncipherKey recovers the key for offline PIN encipherment.
 func (s *session) pinEncipherKey() (*capk.PublicKey, error) {
-	if cert, ok := s.icc[0x9F2D]; ok {
-		ik, err := s.issuerKey()
-		if err != nil {
-			return nil, err
-		}
-		pan := s.pan()
-		return capk.RecoverICCKey(ik, cert, s.icc[0x9F2F], s.icc[0x9F2E], nil, pan, s.txn.Time)
+	if key, err := s.odaData().PINKey(); key != nil || err != nil {
+		return key, err
 	}
 	if s.oda.iccKey != nil {
 		return s.oda.iccKey, nil
 	}
-	return s.iccKey()
+	return s.odaData().ICCKey()
 }
 
 // maxPINAttempts bounds VERIFY retries against a card that never counts
