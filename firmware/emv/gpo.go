@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kpos/firmware/emv/contactless"
 	"kpos/firmware/emv/restrict"
 
 	"kpos/firmware/emv/apdu"
@@ -29,18 +30,9 @@ const (
 // contactlessPreprocess applies the contactless limits before GPO and sets
 // the TTQ (9F66) for this transaction, Book A 3.1.
 func (s *session) contactlessPreprocess() error {
-	cl := s.aid.Contactless
-	amt := s.txn.Amount
-	if cl.TxnLimit > 0 && amt >= cl.TxnLimit {
-		return fmt.Errorf("emv: amount at or over the contactless limit: %w", ErrUseContact)
-	}
-	ttq := cl.TTQ
-	ttq[1] &^= 0xC0
-	if amt > cl.FloorLimit || amt == 0 || s.txn.ForceOnline {
-		ttq[1] |= 0x80 // online cryptogram required
-	}
-	if amt >= cl.CVMLimit {
-		ttq[1] |= 0x40 // CVM required
+	ttq, err := contactless.TTQ(s.aid.Contactless, s.txn.Amount, s.txn.ForceOnline)
+	if err != nil {
+		return fmt.Errorf("emv: %w: %w", err, ErrUseContact)
 	}
 	s.term[0x9F66] = ttq[:]
 	return nil
