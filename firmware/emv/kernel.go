@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"kpos/firmware/emv/apdu"
-	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
@@ -60,7 +59,7 @@ type Kernel struct {
 
 // NewKernel checks cfg and returns a kernel for it.
 func NewKernel(cfg emvconfig.Config, opts ...Option) (*Kernel, error) {
-	if err := checkConfig(&cfg); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	k := &Kernel{cfg: cfg, rnd: rand.Reader, now: time.Now, log: slog.New(slog.DiscardHandler)}
@@ -71,29 +70,6 @@ func NewKernel(cfg emvconfig.Config, opts ...Option) (*Kernel, error) {
 	k.live = &atomic.Pointer[emvconfig.Config]{}
 	k.live.Store(&live)
 	return k, nil
-}
-
-// checkConfig refuses a configuration the kernel cannot run with and fills
-// in defaults.
-func checkConfig(cfg *emvconfig.Config) error {
-	if len(cfg.AIDs) == 0 {
-		return errors.New("emv: config has no applications")
-	}
-	if cfg.CAPKs == nil {
-		cfg.CAPKs = capk.NewStore()
-	}
-	if len(cfg.Terminal.IFDSerial) != 8 {
-		return errors.New("emv: config: IFD serial must be 8 characters")
-	}
-	for _, a := range cfg.AIDs {
-		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
-			return fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
-		}
-	}
-	if cfg.Terminal.POSEntryMode == 0 {
-		cfg.Terminal.POSEntryMode = 0x05
-	}
-	return nil
 }
 
 // Config returns the kernel's configuration.
@@ -108,7 +84,7 @@ func (k *Kernel) Config() emvconfig.Config {
 // downloaded CA key set) the configuration of every transaction started
 // from now on; one already running finishes with the one it started with.
 func (k *Kernel) SetConfig(cfg emvconfig.Config) error {
-	if err := checkConfig(&cfg); err != nil {
+	if err := cfg.Check(); err != nil {
 		return err
 	}
 	if k.live == nil {
