@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"kpos/firmware/emv/contactless"
+	"kpos/firmware/emv/gpo"
 	"kpos/firmware/emv/restrict"
 
 	"kpos/firmware/emv/apdu"
@@ -82,23 +83,12 @@ func (s *session) initiate(ctx context.Context) error {
 	default:
 		return apdu.BadSW("GPO", r.SW)
 	}
-	obj, err := tlv.ParseOne(r.Data)
+	elems, err := gpo.ParseResponse(r.Data)
 	if err != nil {
-		return fmt.Errorf("emv: GPO: %w: %w", ErrCardResponse, err)
+		return fmt.Errorf("emv: GPO: %w", err)
 	}
-	switch obj.Tag {
-	case 0x80:
-		if len(obj.Value) < 2 {
-			return fmt.Errorf("emv: GPO: %w: format 1 too short", ErrCardResponse)
-		}
-		s.icc[0x82] = clone(obj.Value[:2])
-		s.icc[0x94] = clone(obj.Value[2:])
-	case 0x77:
-		for _, o := range tlv.Primitives(obj.Children) {
-			s.icc[o.Tag] = clone(o.Value)
-		}
-	default:
-		return fmt.Errorf("emv: GPO: %w: template %v", ErrCardResponse, obj.Tag)
+	for _, o := range elems {
+		s.icc[o.Tag] = clone(o.Value)
 	}
 	aip, ok := s.icc[0x82]
 	if !ok || len(aip) != 2 {
@@ -106,8 +96,8 @@ func (s *session) initiate(ctx context.Context) error {
 	}
 	copy(s.aip[:], aip)
 	s.afl = s.icc[0x94]
-	if err := checkAFL(s.afl); err != nil {
-		return err
+	if _, err := gpo.ParseAFL(s.afl); err != nil {
+		return fmt.Errorf("emv: %w: %w", ErrCardData, err)
 	}
 	if len(s.afl) == 0 && s.iface == hal.Contact {
 		return fmt.Errorf("emv: GPO: %w: AFL missing", ErrCardData)
@@ -115,25 +105,16 @@ func (s *session) initiate(ctx context.Context) error {
 	return nil
 }
 
-func checkAFL(afl []byte) error {
-	if len(afl)%4 != 0 {
-		return fmt.Errorf("emv: AFL: %w: length %d", ErrCardData, len(afl))
-	}
-	for i := 0; i < len(afl); i += 4 {
-		sfi, first, last, oda := afl[i]>>3, afl[i+1], afl[i+2], afl[i+3]
-		if afl[i]&7 != 0 || sfi == 0 || sfi == 31 || first == 0 || last < first || int(oda) > int(last-first)+1 {
-			return fmt.Errorf("emv: AFL: %w: entry %X", ErrCardData, afl[i:i+4])
-		}
-	}
-	return nil
-}
-
 // readRecords reads every record the AFL names and keeps the data for
 // ODA, Book 3 10.2.
 func (s *session) readRecords(ctx context.Context) error {
+	afl, err := gpo.ParseAFL(s.afl)
+	if err != nil {
+		return fmt.Errorf("emv: %w: %w", ErrCardData, err)
+	}
 	seen := map[tlv.Tag]bool{}
-	for i := 0; i < len(s.afl); i += 4 {
-		sfi, first, last, odaN := s.afl[i]>>3, s.afl[i+1], s.afl[i+2], s.afl[i+3]
+	for _, e := range afl {
+		sfi, first, last, odaN := e.SFI, e.First, e.Last, e.ODA
 		for rec := int(first); rec <= int(last); rec++ {
 			r, err := s.transmit(ctx, "READ RECORD", apdu.ReadRecord(sfi, byte(rec)))
 			if err != nil {

@@ -374,17 +374,6 @@ func TestReadRecords(t *testing.T) {
 	}
 }
 
-func TestCheckAFL(t *testing.T) {
-	for _, afl := range []string{"080102", "00010100", "08000100", "08020100", "08010103", "F8010100", "09010100"} {
-		if err := checkAFL(mustHex(afl)); !errors.Is(err, ErrCardData) {
-			t.Errorf("AFL %s accepted: %v", afl, err)
-		}
-	}
-	if err := checkAFL(mustHex("08010201 10010300 F0010100")); err != nil {
-		t.Errorf("valid AFL rejected: %v", err)
-	}
-}
-
 func TestTCHashValue(t *testing.T) {
 	tests := []struct {
 		name    string
