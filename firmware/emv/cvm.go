@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"kpos/firmware/emv/cvm"
 	"kpos/firmware/emv/status"
+	"kpos/firmware/emv/tlv"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
@@ -236,7 +237,7 @@ func (s *session) onlinePIN(ctx context.Context) (bool, byte, error) {
 	}
 	pan, err := hal.ParsePAN(s.pan())
 	if err != nil {
-		if pan, err = hal.ParsePAN(track2PAN(s.icc[0x57])); err != nil {
+		if pan, err = hal.ParsePAN(tlv.Track2PAN(s.icc[0x57])); err != nil {
 			return false, cvm.ResultFailed, nil
 		}
 	}

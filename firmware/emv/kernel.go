@@ -374,7 +374,7 @@ func (s *session) cardData() CardData {
 	if tr != nil {
 		cd.Track2 = clone(tr)
 		if cd.PAN.IsZero() {
-			if p, err := hal.ParsePAN(track2PAN(tr)); err == nil {
+			if p, err := hal.ParsePAN(tlv.Track2PAN(tr)); err == nil {
 				cd.PAN = p
 			}
 		}
@@ -384,7 +384,7 @@ func (s *session) cardData() CardData {
 	}
 	if v := s.icc[0x5F24]; len(v) == 3 {
 		cd.Expiry = fmt.Sprintf("%02X%02X", v[0], v[1])
-	} else if exp := track2Expiry(tr); exp != "" {
+	} else if exp := tlv.Track2Expiry(tr); exp != "" {
 		cd.Expiry = exp
 	}
 	if v := s.icc[0x50]; v != nil {
