@@ -3,10 +3,10 @@ package emv
 import (
 	"context"
 	"fmt"
-	"kpos/firmware/emv/contactless"
-	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/contactless"
+	"kpos/firmware/emv/status"
 	"kpos/hal"
 )
 

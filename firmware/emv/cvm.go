@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"kpos/firmware/emv/cvm"
-	"kpos/firmware/emv/status"
-	"kpos/firmware/emv/tlv"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/cvm"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
+	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
 

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/genac"
 	"kpos/firmware/emv/issuerscript"
 	"kpos/firmware/emv/risk"
 	"kpos/firmware/emv/status"
-
-	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 )
 

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/contactless"
 	"kpos/firmware/emv/gpo"
 	"kpos/firmware/emv/restrict"
-
-	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"kpos/firmware/emv/status"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 	"kpos/hal/fake"

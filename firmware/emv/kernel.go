@@ -18,13 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"kpos/firmware/emv/status"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"kpos/firmware/emv/oda"
-	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/oda"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 )
 

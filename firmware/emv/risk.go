@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"kpos/firmware/emv/risk"
-	"kpos/firmware/emv/status"
 
 	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/risk"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )

@@ -3,12 +3,12 @@ package cardsim_test
 import (
 	"context"
 	"fmt"
-	"kpos/firmware/emv/status"
 	"testing"
 	"time"
 
 	"kpos/firmware/emv"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/hal"
 	"kpos/tools/cardsim"
 )

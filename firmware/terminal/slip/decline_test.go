@@ -1,8 +1,9 @@
 package slip
 
 import (
-	"kpos/firmware/emv/status"
 	"testing"
+
+	"kpos/firmware/emv/status"
 )
 
 func TestCardDeclineReasonFromTheTVR(t *testing.T) {

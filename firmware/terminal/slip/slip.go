@@ -8,10 +8,10 @@ package slip
 import (
 	"context"
 	"encoding/hex"
-	"kpos/firmware/emv/status"
 	"strings"
 	"time"
 
+	"kpos/firmware/emv/status"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
