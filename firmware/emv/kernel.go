@@ -4,7 +4,10 @@
 // cardholder verification, terminal risk management, terminal action
 // analysis, GENERATE AC, issuer authentication and issuer scripts, with the
 // qPBOC, Visa and Mastercard contactless paths. Schemes are configured by
-// data (AIDs, TACs, limits and CA keys in TOML parameter files).
+// data (AIDs, TACs, limits and CA keys in TOML parameter files). The
+// decisions of the steps are pure functions in sub-packages (status, gpo,
+// oda, restrict, cvm, risk, genac, issuerscript, contactless): the kernel
+// keeps the session, the card's I/O and one method per step.
 //
 // It talks to a hal.Card it borrows for one transaction and asks the person
 // at the terminal through the Cardholder interface. It knows nothing of
