@@ -5,23 +5,9 @@ import (
 	"fmt"
 
 	"kpos/firmware/emv/capk"
+	"kpos/firmware/emv/contactless"
+	"kpos/firmware/emv/status"
 	"kpos/hal"
-)
-
-// Card Transaction Qualifiers (9F6C) bits.
-const (
-	ctqOnlinePIN      = 0x80 // byte 1: online PIN required
-	ctqSignature      = 0x40 // byte 1: signature required
-	ctqOnlineIfODA    = 0x20 // byte 1: go online if ODA fails and reader is online capable
-	ctqSwitchIfODA    = 0x10 // byte 1: switch interface if ODA fails
-	ctqCDCVMPerformed = 0x80 // byte 2: consumer device CVM performed
-)
-
-// TTQ (9F66) bits used here.
-const (
-	ttqOnlinePIN = 0x04 // byte 1: online PIN supported
-	ttqSignature = 0x02 // byte 1: signature supported
-	ttqCVMReq    = 0x40 // byte 2: CVM required
 )
 
 // removable reports whether the card may leave after the command just
@@ -56,17 +42,17 @@ func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
 			return FirstResult{}, nil, fmt.Errorf("emv: %w: neither track 2 nor PAN", ErrCardData)
 		}
 	}
-	cid := s.quickCID()
+	cid := contactless.CID(s.icc[0x9F27], s.icc[0x9F10])
 	s.icc[0x9F27] = []byte{cid}
 	d := decisionOf(cid)
 	s.processingRestrictions()
-	if d == Approved && (s.tvr.Has(TVRExpiredApplication) || s.tvr.Has(TVRApplicationNotYetEffective)) {
+	if d == Approved && (s.tvr.Has(status.TVRExpiredApplication) || s.tvr.Has(status.TVRApplicationNotYetEffective)) {
 		d = Declined
 	}
 	if d == Approved {
 		d = s.fdda()
 	} else {
-		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		s.tvr.Set(status.TVROfflineDataAuthenticationNotPerformed)
 	}
 	if d == TryOtherMeans {
 		return FirstResult{}, nil, fmt.Errorf("emv: offline data authentication failed: %w", ErrUseContact)
@@ -74,7 +60,7 @@ func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
 	if d == Declined {
 		return s.firstResult(d), nil, nil
 	}
-	s.quickCVM(ctx, d)
+	s.quickCVM(d)
 	if err := s.quickPIN(ctx, d); err != nil {
 		return FirstResult{}, nil, err
 	}
@@ -85,48 +71,28 @@ func (s *session) runQuick(ctx context.Context) (FirstResult, Online, error) {
 	return res, &online{s: s}, nil
 }
 
-// quickCID returns the cryptogram type: 9F27 when the card sent it,
-// otherwise from the Issuer Application Data (byte 5 bits 6-5, the Visa
-// and UnionPay CVR layout).
-func (s *session) quickCID() byte {
-	if c := s.icc[0x9F27]; len(c) == 1 {
-		return c[0]
-	}
-	iad := s.icc[0x9F10]
-	if len(iad) < 5 {
-		return acAAC
-	}
-	switch (iad[4] >> 4) & 0x03 {
-	case 1:
-		return acTC
-	case 2:
-		return acARQC
-	}
-	return acAAC
-}
-
 // fdda verifies the fast DDA signature of an offline approval: its hash
 // covers the unpredictable number and, for fDDA version 01, the amount,
 // the currency and the card authentication related data (9F69).
 func (s *session) fdda() Decision {
 	if s.aip[0]&aipDDA == 0 || s.k.cfg.Terminal.Capabilities[2]&0x40 == 0 {
-		s.tvr.Set(TVROfflineDataAuthenticationNotPerformed)
+		s.tvr.Set(status.TVROfflineDataAuthenticationNotPerformed)
 		return s.odaFailedOutcome()
 	}
 	s.oda.kind = odaFDDA
-	s.tsi.Set(TSIOfflineDataAuthenticationPerformed)
+	s.tsi.Set(status.TSIOfflineDataAuthenticationPerformed)
 	err := s.fddaVerify()
 	if err == nil {
 		return Approved
 	}
 	s.k.log.Debug("emv: fDDA failed", "err", err)
 	s.markMissing(err)
-	s.tvr.Set(TVRDDAFailed)
+	s.tvr.Set(status.TVRDDAFailed)
 	return s.odaFailedOutcome()
 }
 
 func (s *session) fddaVerify() error {
-	key, err := s.iccKey()
+	key, err := s.odaData().ICCKey()
 	if err != nil {
 		return err
 	}
@@ -143,15 +109,12 @@ func (s *session) fddaVerify() error {
 }
 
 // odaFailedOutcome is what an offline approval becomes when its offline
-// data authentication fails: online when the card allows it and the
-// terminal can, the contact interface when the card asks for that,
-// otherwise a decline.
+// data authentication fails.
 func (s *session) odaFailedOutcome() Decision {
-	ctq := s.icc[0x9F6C]
-	switch {
-	case len(ctq) == 2 && ctq[0]&ctqOnlineIfODA != 0 && s.k.onlineCapable():
+	switch contactless.ODAFailed(s.icc[0x9F6C], s.k.onlineCapable()) {
+	case contactless.Online:
 		return GoOnline
-	case len(ctq) == 2 && ctq[0]&ctqSwitchIfODA != 0:
+	case contactless.OtherInterface:
 		return TryOtherMeans
 	}
 	return Declined
@@ -159,33 +122,19 @@ func (s *session) odaFailedOutcome() Decision {
 
 // quickCVM decides the CVM of a quick contactless transaction from the
 // TTQ and the card's CTQ.
-func (s *session) quickCVM(ctx context.Context, d Decision) {
-	ttq := s.term[0x9F66]
-	s.cvmr = [3]byte{0x3F, 0x00, 0x00}
-	if len(ttq) != 4 || ttq[1]&ttqCVMReq == 0 {
-		s.cvm = CVMNone
-		s.cvmr = [3]byte{0x1F, 0x00, 0x02}
-		return
-	}
-	ctq := s.icc[0x9F6C]
-	switch {
-	case len(ctq) == 2 && ctq[1]&ctqCDCVMPerformed != 0:
-		s.cvm = CVMCDCVM
-	case len(ctq) == 2 && ctq[0]&ctqOnlinePIN != 0 && d == GoOnline && ttq[0]&ttqOnlinePIN != 0:
-		s.cvm = CVMOnlinePIN
-	case len(ctq) == 2 && ctq[0]&ctqSignature != 0 && ttq[0]&ttqSignature != 0:
-		s.cvm, s.signature = CVMSignature, true
-		s.cvmr = [3]byte{0x1E, 0x03, 0x00}
-	case d == GoOnline && ttq[0]&ttqOnlinePIN != 0:
-		s.cvm = CVMOnlinePIN
-	case ttq[0]&ttqSignature != 0:
-		s.cvm, s.signature = CVMSignature, true
-		s.cvmr = [3]byte{0x1E, 0x03, 0x00}
-	default:
-		s.cvm = CVMFailed
-		s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+func (s *session) quickCVM(d Decision) {
+	var m contactless.CVM
+	m, s.cvmr = contactless.ChooseCVM(s.term[0x9F66], s.icc[0x9F6C], d == GoOnline)
+	s.cvm = quickCVMs[m]
+	s.signature = m == contactless.Signature
+	if m == contactless.Failed {
+		s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 	}
 }
+
+// quickCVMs is the kernel's CVM for each quick path decision.
+var quickCVMs = map[contactless.CVM]CVM{contactless.NoCVM: CVMNone, contactless.CDCVM: CVMCDCVM,
+	contactless.OnlinePIN: CVMOnlinePIN, contactless.Signature: CVMSignature, contactless.Failed: CVMFailed}
 
 // quickPIN collects the online PIN the CVM decision asked for; the card is
 // already gone, so this only talks to the PIN pad.
@@ -203,6 +152,6 @@ func (s *session) quickPIN(ctx context.Context, d Decision) error {
 		return nil
 	}
 	s.cvm = CVMFailed
-	s.tvr.Set(TVRCardholderVerificationNotSuccessful)
+	s.tvr.Set(status.TVRCardholderVerificationNotSuccessful)
 	return nil
 }

@@ -6,17 +6,18 @@ import (
 	"fmt"
 
 	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/genac"
+	"kpos/firmware/emv/issuerscript"
+	"kpos/firmware/emv/risk"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 )
 
-// maxScriptCommands bounds the commands of one issuer script.
-const maxScriptCommands = 15
-
 func decisionOf(cid byte) Decision {
-	switch cid & acRFU {
-	case acTC:
+	switch cid & genac.RFU {
+	case genac.TC:
 		return Approved
-	case acARQC:
+	case genac.ARQC:
 		return GoOnline
 	}
 	return Declined
@@ -36,7 +37,7 @@ func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
 				return nil, fmt.Errorf("emv: TDOL: %w: %w", ErrCardData, err)
 			}
 		} else if tdol != nil {
-			s.tvr.Set(TVRDefaultTDOLUsed)
+			s.tvr.Set(status.TVRDefaultTDOLUsed)
 		}
 		sum := sha1.Sum(tdol.Build(s.value))
 		s.term[0x98] = sum[:]
@@ -49,55 +50,33 @@ func (s *session) buildCDOL(tag tlv.Tag) ([]byte, error) {
 // generateAC sends GENERATE AC and stores the response data. It checks the
 // cryptogram type against the one requested (Book 3 9.3).
 func (s *session) generateAC(ctx context.Context, p1 byte, data []byte) (tlv.TLV, byte, error) {
-	r, err := s.transmit(ctx, "GENERATE AC", apdu.Command(0x80, 0xAE, p1, 0x00, data, true))
+	r, err := s.transmit(ctx, "GENERATE AC", genac.Command(p1, data))
 	if err != nil {
 		return tlv.TLV{}, 0, err
 	}
 	if r.SW != apdu.SWOK {
 		return tlv.TLV{}, 0, apdu.BadSW("GENERATE AC", r.SW)
 	}
-	obj, err := tlv.ParseOne(r.Data)
+	obj, elems, err := genac.ParseResponse(r.Data)
 	if err != nil {
-		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: %w", ErrCardResponse, err)
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w", err)
 	}
 	delete(s.icc, 0x9F26)
-	switch obj.Tag {
-	case 0x80:
-		v := obj.Value
-		if len(v) < 11 || len(v) > 11+32 {
-			return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: format 1 of %d bytes", ErrCardResponse, len(v))
-		}
-		s.icc[0x9F27] = clone(v[0:1])
-		s.icc[0x9F36] = clone(v[1:3])
-		s.icc[0x9F26] = clone(v[3:11])
-		if len(v) > 11 {
-			s.icc[0x9F10] = clone(v[11:])
-		}
-	case 0x77:
-		for _, o := range primitives(obj.Children) {
-			s.icc[o.Tag] = clone(o.Value)
-		}
-	default:
-		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: template %v", ErrCardResponse, obj.Tag)
+	for _, o := range elems {
+		s.icc[o.Tag] = clone(o.Value)
 	}
-	cid, ok := s.icc[0x9F27]
-	if !ok || len(cid) != 1 || len(s.icc[0x9F36]) != 2 {
-		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: CID or ATC missing", ErrCardResponse)
+	_, hasAC := s.icc[0x9F26]
+	cid, err := genac.Check(p1, s.icc[0x9F27], s.icc[0x9F36], hasAC)
+	if err != nil {
+		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w", err)
 	}
-	got, want := cid[0]&acRFU, p1&acRFU
-	if got == acRFU || want == acAAC && got != acAAC || want == acARQC && got == acTC {
-		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: cryptogram %02X for request %02X", ErrCardResponse, got, want)
-	}
-	if _, ok := s.icc[0x9F26]; !ok && !(p1&p1CDA != 0 && got != acAAC) {
-		return tlv.TLV{}, 0, fmt.Errorf("emv: GENERATE AC: %w: cryptogram missing", ErrCardResponse)
-	}
-	return obj, cid[0], nil
+	return obj, cid, nil
 }
 
 // cdaRequested reports whether a GENERATE AC for want asks for a CDA
 // signature.
 func (s *session) cdaRequested(want byte) bool {
-	return s.oda.kind == odaCDA && !s.oda.cdaFailed && want != acAAC
+	return s.oda.kind == odaCDA && !s.oda.cdaFailed && want != genac.AAC
 }
 
 // firstGenerateAC asks for the cryptogram terminal action analysis chose,
@@ -110,19 +89,19 @@ func (s *session) firstGenerateAC(ctx context.Context, want byte) (FirstResult, 
 	s.cdol1Data = data
 	p1 := want
 	if s.cdaRequested(want) {
-		p1 |= p1CDA
+		p1 |= genac.P1CDA
 	}
 	resp, cid, err := s.generateAC(ctx, p1, data)
 	if err != nil {
 		return FirstResult{}, nil, err
 	}
-	s.tsi.Set(TSICardRiskManagementPerformed)
+	s.tsi.Set(status.TSICardRiskManagementPerformed)
 	d := decisionOf(cid)
-	if p1&p1CDA != 0 && d != Declined {
+	if p1&genac.P1CDA != 0 && d != Declined {
 		if err := s.verifyCDA(resp, data); err != nil {
 			s.k.log.Debug("emv: CDA failed", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRCDAFailed)
+			s.tvr.Set(status.TVRCDAFailed)
 			d = Declined
 		}
 	}
@@ -162,7 +141,7 @@ func (o *online) Complete(ctx context.Context, resp HostResponse) (FinalResult, 
 
 func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult, error) {
 	if resp.Answered {
-		s.arc = arcBytes(resp.ResponseCode)
+		s.arc = genac.ARC(resp.ResponseCode)
 	} else {
 		s.arc = []byte("Z3")
 	}
@@ -173,7 +152,7 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 		}
 		return s.finalResult(d, false, nil), nil
 	}
-	want := acAAC
+	want := genac.AAC
 	var results []byte
 	if resp.Answered {
 		if len(resp.IssuerAuthData) > 0 {
@@ -188,10 +167,10 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 		}
 		results = append(results, r...)
 		if resp.Approved {
-			want = acTC
+			want = genac.TC
 		}
 	} else {
-		want = s.defaultAction()
+		want = risk.DefaultAction(s.tvr, s.aid, s.iacs())
 	}
 	data, err := s.buildCDOL(0x8D)
 	if err != nil {
@@ -199,7 +178,7 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 	}
 	p1 := want
 	if s.cdaRequested(want) {
-		p1 |= p1CDA
+		p1 |= genac.P1CDA
 	}
 	gresp, cid, err := s.generateAC(ctx, p1, data)
 	if err != nil {
@@ -209,11 +188,11 @@ func (s *session) complete(ctx context.Context, resp HostResponse) (FinalResult,
 	if d == GoOnline {
 		return FinalResult{}, fmt.Errorf("emv: second GENERATE AC: %w: ARQC", ErrCardResponse)
 	}
-	if p1&p1CDA != 0 && d == Approved {
+	if p1&genac.P1CDA != 0 && d == Approved {
 		if err := s.verifyCDA(gresp, s.cdol1Data, data); err != nil {
 			s.k.log.Debug("emv: CDA failed at second GENERATE AC", "err", err)
 			s.markMissing(err)
-			s.tvr.Set(TVRCDAFailed)
+			s.tvr.Set(status.TVRCDAFailed)
 			d = Declined
 		}
 	}
@@ -244,17 +223,6 @@ func (s *session) finalResult(d Decision, reverse bool, scripts []byte) FinalRes
 	return r
 }
 
-// arcBytes makes a two-character authorisation response code.
-func arcBytes(code string) []byte {
-	b := []byte(code + "  ")[:2]
-	for i, c := range b {
-		if c < 0x20 || c > 0x7E {
-			b[i] = ' '
-		}
-	}
-	return b
-}
-
 // issuerAuthentication sends EXTERNAL AUTHENTICATE when the AIP says the
 // card supports it; otherwise the ARPC travels in CDOL2 (tag 91).
 func (s *session) issuerAuthentication(ctx context.Context, iad []byte) error {
@@ -262,16 +230,16 @@ func (s *session) issuerAuthentication(ctx context.Context, iad []byte) error {
 		return nil
 	}
 	if len(iad) < 8 || len(iad) > 16 {
-		s.tvr.Set(TVRIssuerAuthenticationFailed)
+		s.tvr.Set(status.TVRIssuerAuthenticationFailed)
 		return nil
 	}
 	r, err := s.transmit(ctx, "EXTERNAL AUTHENTICATE", apdu.Command(0x00, 0x82, 0x00, 0x00, iad, false))
 	if err != nil {
 		return err
 	}
-	s.tsi.Set(TSIIssuerAuthenticationPerformed)
+	s.tsi.Set(status.TSIIssuerAuthenticationPerformed)
 	if r.SW != apdu.SWOK {
-		s.tvr.Set(TVRIssuerAuthenticationFailed)
+		s.tvr.Set(status.TVRIssuerAuthenticationFailed)
 	}
 	return nil
 }
@@ -284,11 +252,11 @@ func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) 
 	if len(scripts) == 0 {
 		return nil, nil
 	}
-	failBit := TVRScriptFailedBeforeFinalGenerateAC
+	failBit := status.TVRScriptFailedBeforeFinalGenerateAC
 	if kind == 0x72 {
-		failBit = TVRScriptFailedAfterFinalGenerateAC
+		failBit = status.TVRScriptFailedAfterFinalGenerateAC
 	}
-	objs, err := tlv.Parse(scripts)
+	parsed, err := issuerscript.Parse(scripts, kind)
 	if err != nil {
 		if kind == 0x71 {
 			s.tvr.Set(failBit)
@@ -296,55 +264,19 @@ func (s *session) runScripts(ctx context.Context, scripts []byte, kind tlv.Tag) 
 		return nil, nil
 	}
 	var results []byte
-	for _, tmpl := range objs {
-		if tmpl.Tag != kind {
-			continue
-		}
-		s.tsi.Set(TSIScriptProcessingPerformed)
-		var id [4]byte
-		var cmds [][]byte
-		ok := true
-		for _, c := range tmpl.Children {
-			switch c.Tag {
-			case 0x9F18:
-				if len(c.Value) == 4 {
-					copy(id[:], c.Value)
-				}
-			case 0x86:
-				cmds = append(cmds, c.Value)
-			default:
-				ok = false
-			}
-		}
-		if len(cmds) > maxScriptCommands {
-			ok = false
-		}
-		result := byte(0x20)
-		if !ok {
-			result = 0x10
-		}
-		for i, cmd := range cmds {
-			if !ok {
-				break
-			}
-			if len(cmd) < 4 {
-				result = 0x10 | byte(i+1)
-				break
-			}
+	for _, sc := range parsed {
+		s.tsi.Set(status.TSIScriptProcessingPerformed)
+		res, ok, err := sc.Run(func(cmd []byte) (uint16, error) {
 			r, err := s.transmit(ctx, "issuer script", cmd)
-			if err != nil {
-				return results, err
-			}
-			if sw1 := byte(r.SW >> 8); sw1 != 0x90 && sw1 != 0x62 && sw1 != 0x63 {
-				result = 0x10 | byte(i+1)
-				break
-			}
+			return r.SW, err
+		})
+		if err != nil {
+			return results, err
 		}
-		if result != 0x20 {
+		if !ok {
 			s.tvr.Set(failBit)
 		}
-		results = append(results, result)
-		results = append(results, id[:]...)
+		results = append(results, res[:]...)
 	}
 	return results, nil
 }

@@ -1,13 +1,15 @@
 package emv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/contactless"
+	"kpos/firmware/emv/gpo"
+	"kpos/firmware/emv/restrict"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -26,34 +28,12 @@ const (
 	aipCDA        = 0x01
 )
 
-// primitives flattens objects to their primitive data elements.
-func primitives(objs []tlv.TLV) []tlv.TLV {
-	var out []tlv.TLV
-	for _, o := range objs {
-		if o.Tag.Constructed() {
-			out = append(out, primitives(o.Children)...)
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
 // contactlessPreprocess applies the contactless limits before GPO and sets
 // the TTQ (9F66) for this transaction, Book A 3.1.
 func (s *session) contactlessPreprocess() error {
-	cl := s.aid.Contactless
-	amt := s.txn.Amount
-	if cl.TxnLimit > 0 && amt >= cl.TxnLimit {
-		return fmt.Errorf("emv: amount at or over the contactless limit: %w", ErrUseContact)
-	}
-	ttq := cl.TTQ
-	ttq[1] &^= 0xC0
-	if amt > cl.FloorLimit || amt == 0 || s.txn.ForceOnline {
-		ttq[1] |= 0x80 // online cryptogram required
-	}
-	if amt >= cl.CVMLimit {
-		ttq[1] |= 0x40 // CVM required
+	ttq, err := contactless.TTQ(s.aid.Contactless, s.txn.Amount, s.txn.ForceOnline)
+	if err != nil {
+		return fmt.Errorf("emv: %w: %w", err, ErrUseContact)
 	}
 	s.term[0x9F66] = ttq[:]
 	return nil
@@ -103,23 +83,12 @@ func (s *session) initiate(ctx context.Context) error {
 	default:
 		return apdu.BadSW("GPO", r.SW)
 	}
-	obj, err := tlv.ParseOne(r.Data)
+	elems, err := gpo.ParseResponse(r.Data)
 	if err != nil {
-		return fmt.Errorf("emv: GPO: %w: %w", ErrCardResponse, err)
+		return fmt.Errorf("emv: GPO: %w", err)
 	}
-	switch obj.Tag {
-	case 0x80:
-		if len(obj.Value) < 2 {
-			return fmt.Errorf("emv: GPO: %w: format 1 too short", ErrCardResponse)
-		}
-		s.icc[0x82] = clone(obj.Value[:2])
-		s.icc[0x94] = clone(obj.Value[2:])
-	case 0x77:
-		for _, o := range primitives(obj.Children) {
-			s.icc[o.Tag] = clone(o.Value)
-		}
-	default:
-		return fmt.Errorf("emv: GPO: %w: template %v", ErrCardResponse, obj.Tag)
+	for _, o := range elems {
+		s.icc[o.Tag] = clone(o.Value)
 	}
 	aip, ok := s.icc[0x82]
 	if !ok || len(aip) != 2 {
@@ -127,8 +96,8 @@ func (s *session) initiate(ctx context.Context) error {
 	}
 	copy(s.aip[:], aip)
 	s.afl = s.icc[0x94]
-	if err := checkAFL(s.afl); err != nil {
-		return err
+	if _, err := gpo.ParseAFL(s.afl); err != nil {
+		return fmt.Errorf("emv: %w: %w", ErrCardData, err)
 	}
 	if len(s.afl) == 0 && s.iface == hal.Contact {
 		return fmt.Errorf("emv: GPO: %w: AFL missing", ErrCardData)
@@ -136,25 +105,16 @@ func (s *session) initiate(ctx context.Context) error {
 	return nil
 }
 
-func checkAFL(afl []byte) error {
-	if len(afl)%4 != 0 {
-		return fmt.Errorf("emv: AFL: %w: length %d", ErrCardData, len(afl))
-	}
-	for i := 0; i < len(afl); i += 4 {
-		sfi, first, last, oda := afl[i]>>3, afl[i+1], afl[i+2], afl[i+3]
-		if afl[i]&7 != 0 || sfi == 0 || sfi == 31 || first == 0 || last < first || int(oda) > int(last-first)+1 {
-			return fmt.Errorf("emv: AFL: %w: entry %X", ErrCardData, afl[i:i+4])
-		}
-	}
-	return nil
-}
-
 // readRecords reads every record the AFL names and keeps the data for
 // ODA, Book 3 10.2.
 func (s *session) readRecords(ctx context.Context) error {
+	afl, err := gpo.ParseAFL(s.afl)
+	if err != nil {
+		return fmt.Errorf("emv: %w: %w", ErrCardData, err)
+	}
 	seen := map[tlv.Tag]bool{}
-	for i := 0; i < len(s.afl); i += 4 {
-		sfi, first, last, odaN := s.afl[i]>>3, s.afl[i+1], s.afl[i+2], s.afl[i+3]
+	for _, e := range afl {
+		sfi, first, last, odaN := e.SFI, e.First, e.Last, e.ODA
 		for rec := int(first); rec <= int(last); rec++ {
 			r, err := s.transmit(ctx, "READ RECORD", apdu.ReadRecord(sfi, byte(rec)))
 			if err != nil {
@@ -181,7 +141,7 @@ func (s *session) readRecords(ctx context.Context) error {
 					s.oda.records = append(s.oda.records, r.Data...)
 				}
 			}
-			for _, o := range primitives(obj.Children) {
+			for _, o := range tlv.Primitives(obj.Children) {
 				if seen[o.Tag] {
 					return fmt.Errorf("emv: record %d/%d: %w: tag %v twice", sfi, rec, ErrCardData, o.Tag)
 				}
@@ -212,95 +172,28 @@ func (s *session) checkMandatory() error {
 	return nil
 }
 
-// date returns a YYMMDD value as YYYYMMDD (years below 50 are 20xx).
-func date(b []byte) (int, bool) {
-	if len(b) != 3 {
-		return 0, false
-	}
-	n, ok := tlv.FromBCD(b)
-	if !ok {
-		return 0, false
-	}
-	yy := int(n / 10000)
-	if yy < 50 {
-		yy += 2000
-	} else {
-		yy += 1900
-	}
-	return yy*10000 + int(n%10000), true
-}
-
-// AUC bits.
-const (
-	aucDomesticCash          = 0x80
-	aucInternationalCash     = 0x40
-	aucDomesticGoods         = 0x20
-	aucInternationalGoods    = 0x10
-	aucDomesticServices      = 0x08
-	aucInternationalServices = 0x04
-	aucATM                   = 0x02
-	aucNonATM                = 0x01
-	aucDomesticCashback      = 0x80 // byte 2
-	aucInternationalCashback = 0x40 // byte 2
-)
-
 // processingRestrictions checks versions, usage control and dates,
 // Book 3 10.4.
 func (s *session) processingRestrictions() {
-	if v, ok := s.icc[0x9F08]; ok {
-		match := false
-		for _, tv := range s.aid.Versions {
-			if bytes.Equal(v, tv[:]) {
-				match = true
-			}
-		}
-		if !match {
-			s.tvr.Set(TVRDifferentApplicationVersions)
-		}
-	}
-	if auc, ok := s.icc[0x9F07]; ok && len(auc) == 2 {
-		if !s.usageAllowed(auc) {
-			s.tvr.Set(TVRServiceNotAllowed)
-		}
-	}
-	today, _ := date(s.term[0x9A])
-	if eff, ok := date(s.icc[0x5F25]); ok && today < eff {
-		s.tvr.Set(TVRApplicationNotYetEffective)
-	}
-	if exp, ok := date(s.icc[0x5F24]); ok && today > exp {
-		s.tvr.Set(TVRExpiredApplication)
+	tt := s.k.cfg.Terminal.Type & 0x0F
+	bits := restrict.Check(
+		restrict.Card{Version: s.present(0x9F08), AUC: s.icc[0x9F07], IssuerCountry: s.present(0x5F28),
+			Effective: s.icc[0x5F25], Expiry: s.icc[0x5F24]},
+		restrict.Terminal{Versions: s.aid.Versions, Country: s.term[0x9F1A], Today: s.term[0x9A],
+			ATM: tt >= 4 && tt <= 6 && s.k.cfg.Terminal.AdditionalCapabilities[0]&0x80 != 0},
+		restrict.Txn{Cash: s.txn.Type == Cash, Goods: s.txn.Type == Purchase || s.txn.Type == PreAuth,
+			Cashback: s.txn.OtherAmount > 0})
+	for _, b := range bits {
+		s.tvr.Set(b)
 	}
 }
 
-func (s *session) usageAllowed(auc []byte) bool {
-	tt := s.k.cfg.Terminal.Type & 0x0F
-	atm := (tt >= 4 && tt <= 6) && s.k.cfg.Terminal.AdditionalCapabilities[0]&0x80 != 0
-	if atm && auc[0]&aucATM == 0 || !atm && auc[0]&aucNonATM == 0 {
-		return false
+// present returns the card's value of t, non-nil (if empty) when the card
+// sent t at all.
+func (s *session) present(t tlv.Tag) []byte {
+	v, ok := s.icc[t]
+	if ok && v == nil {
+		return []byte{}
 	}
-	ic, ok := s.icc[0x5F28]
-	if !ok {
-		return true
-	}
-	domestic := bytes.Equal(ic, s.term[0x9F1A])
-	pick := func(dom, intl byte) byte {
-		if domestic {
-			return dom
-		}
-		return intl
-	}
-	switch s.txn.Type {
-	case Cash:
-		if auc[0]&pick(aucDomesticCash, aucInternationalCash) == 0 {
-			return false
-		}
-	case Purchase, PreAuth:
-		if auc[0]&(pick(aucDomesticGoods, aucInternationalGoods)|pick(aucDomesticServices, aucInternationalServices)) == 0 {
-			return false
-		}
-	}
-	if s.txn.OtherAmount > 0 && auc[1]&pick(aucDomesticCashback, aucInternationalCashback) == 0 {
-		return false
-	}
-	return true
+	return v
 }

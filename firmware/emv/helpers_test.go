@@ -11,6 +11,7 @@ import (
 
 	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -157,14 +158,14 @@ func sale(amount int64) Transaction {
 func assertTVR(t *testing.T, got [5]byte, want string) {
 	t.Helper()
 	if hexs(got[:]) != want {
-		t.Errorf("TVR = %X (%v), want %s (%v)", got, TVR(got).Names(), want, TVR([5]byte(mustHex(want))).Names())
+		t.Errorf("TVR = %X (%v), want %s (%v)", got, status.TVR(got).Names(), want, status.TVR([5]byte(mustHex(want))).Names())
 	}
 }
 
 func assertTSI(t *testing.T, got [2]byte, want string) {
 	t.Helper()
 	if hexs(got[:]) != want {
-		t.Errorf("TSI = %X (%v), want %s (%v)", got, TSI(got).Names(), want, TSI([2]byte(mustHex(want))).Names())
+		t.Errorf("TSI = %X (%v), want %s (%v)", got, status.TSI(got).Names(), want, status.TSI([2]byte(mustHex(want))).Names())
 	}
 }
 

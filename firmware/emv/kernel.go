@@ -4,7 +4,10 @@
 // cardholder verification, terminal risk management, terminal action
 // analysis, GENERATE AC, issuer authentication and issuer scripts, with the
 // qPBOC, Visa and Mastercard contactless paths. Schemes are configured by
-// data (AIDs, TACs, limits and CA keys in TOML parameter files).
+// data (AIDs, TACs, limits and CA keys in TOML parameter files). The
+// decisions of the steps are pure functions in sub-packages (status, gpo,
+// oda, restrict, cvm, risk, genac, issuerscript, contactless): the kernel
+// keeps the session, the card's I/O and one method per step.
 //
 // It talks to a hal.Card it borrows for one transaction and asks the person
 // at the terminal through the Cardholder interface. It knows nothing of
@@ -23,8 +26,8 @@ import (
 	"time"
 
 	"kpos/firmware/emv/apdu"
-	"kpos/firmware/emv/capk"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 )
@@ -59,7 +62,7 @@ type Kernel struct {
 
 // NewKernel checks cfg and returns a kernel for it.
 func NewKernel(cfg emvconfig.Config, opts ...Option) (*Kernel, error) {
-	if err := checkConfig(&cfg); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	k := &Kernel{cfg: cfg, rnd: rand.Reader, now: time.Now, log: slog.New(slog.DiscardHandler)}
@@ -70,29 +73,6 @@ func NewKernel(cfg emvconfig.Config, opts ...Option) (*Kernel, error) {
 	k.live = &atomic.Pointer[emvconfig.Config]{}
 	k.live.Store(&live)
 	return k, nil
-}
-
-// checkConfig refuses a configuration the kernel cannot run with and fills
-// in defaults.
-func checkConfig(cfg *emvconfig.Config) error {
-	if len(cfg.AIDs) == 0 {
-		return errors.New("emv: config has no applications")
-	}
-	if cfg.CAPKs == nil {
-		cfg.CAPKs = capk.NewStore()
-	}
-	if len(cfg.Terminal.IFDSerial) != 8 {
-		return errors.New("emv: config: IFD serial must be 8 characters")
-	}
-	for _, a := range cfg.AIDs {
-		if len(a.AID) < 5 || len(a.AID) > 16 || len(a.Versions) == 0 {
-			return fmt.Errorf("emv: config: application %X needs a 5 to 16 byte AID and a version", a.AID)
-		}
-	}
-	if cfg.Terminal.POSEntryMode == 0 {
-		cfg.Terminal.POSEntryMode = 0x05
-	}
-	return nil
 }
 
 // Config returns the kernel's configuration.
@@ -107,7 +87,7 @@ func (k *Kernel) Config() emvconfig.Config {
 // downloaded CA key set) the configuration of every transaction started
 // from now on; one already running finishes with the one it started with.
 func (k *Kernel) SetConfig(cfg emvconfig.Config) error {
-	if err := checkConfig(&cfg); err != nil {
+	if err := cfg.Check(); err != nil {
 		return err
 	}
 	if k.live == nil {
@@ -192,8 +172,8 @@ type session struct {
 	term map[tlv.Tag][]byte
 	icc  map[tlv.Tag][]byte
 
-	tvr  TVR
-	tsi  TSI
+	tvr  status.TVR
+	tsi  status.TSI
 	cvmr [3]byte
 	arc  []byte
 
@@ -397,7 +377,7 @@ func (s *session) cardData() CardData {
 	if tr != nil {
 		cd.Track2 = clone(tr)
 		if cd.PAN.IsZero() {
-			if p, err := hal.ParsePAN(track2PAN(tr)); err == nil {
+			if p, err := hal.ParsePAN(tlv.Track2PAN(tr)); err == nil {
 				cd.PAN = p
 			}
 		}
@@ -407,7 +387,7 @@ func (s *session) cardData() CardData {
 	}
 	if v := s.icc[0x5F24]; len(v) == 3 {
 		cd.Expiry = fmt.Sprintf("%02X%02X", v[0], v[1])
-	} else if exp := track2Expiry(tr); exp != "" {
+	} else if exp := tlv.Track2Expiry(tr); exp != "" {
 		cd.Expiry = exp
 	}
 	if v := s.icc[0x50]; v != nil {

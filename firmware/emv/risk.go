@@ -8,17 +8,10 @@ import (
 	"io"
 
 	"kpos/firmware/emv/apdu"
+	"kpos/firmware/emv/risk"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
-)
-
-// Cryptogram types requested in GENERATE AC P1 and returned in CID bits 8-7.
-const (
-	acAAC  byte = 0x00
-	acTC   byte = 0x40
-	acARQC byte = 0x80
-	acRFU  byte = 0xC0
-	p1CDA  byte = 0x10
 )
 
 // floorLimit is the floor limit that applies to this transaction.
@@ -44,24 +37,21 @@ func (s *session) terminalRiskManagement(ctx context.Context) error {
 	if s.aip[0]&aipTRM == 0 {
 		return nil
 	}
-	s.tsi.Set(TSITerminalRiskManagementPerformed)
+	s.tsi.Set(status.TSITerminalRiskManagementPerformed)
 	if s.onExceptionFile() {
-		s.tvr.Set(TVRCardOnExceptionFile)
+		s.tvr.Set(status.TVRCardOnExceptionFile)
 	}
 	amt, floor := s.txn.Amount, s.floorLimit()
 	if amt >= floor {
-		s.tvr.Set(TVRExceedsFloorLimit)
+		s.tvr.Set(status.TVRExceedsFloorLimit)
 	} else if s.k.onlineCapable() && (s.aid.RandomTarget > 0 || s.aid.RandomMax > 0) {
-		p := s.aid.RandomTarget
-		if th := s.aid.RandomThreshold; amt >= th && floor > th {
-			p += int(int64(s.aid.RandomMax-s.aid.RandomTarget) * (amt - th) / (floor - th))
-		}
+		p := risk.SelectionPercent(s.aid, amt, floor)
 		r, err := s.randomPercent()
 		if err != nil {
 			return err
 		}
 		if r <= p {
-			s.tvr.Set(TVRSelectedRandomlyForOnline)
+			s.tvr.Set(status.TVRSelectedRandomlyForOnline)
 		}
 	}
 	return s.velocity(ctx)
@@ -92,24 +82,8 @@ func (s *session) velocity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(atc) != 2 || len(last) != 2 {
-		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
-		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
-		return nil
-	}
-	a, l := int(binary.BigEndian.Uint16(atc)), int(binary.BigEndian.Uint16(last))
-	diff := a - l
-	if diff < 0 {
-		diff = 0xFFFF
-	}
-	if diff > int(lcol[0]) {
-		s.tvr.Set(TVRLowerConsecutiveOfflineLimitExceeded)
-	}
-	if diff > int(ucol[0]) {
-		s.tvr.Set(TVRUpperConsecutiveOfflineLimitExceeded)
-	}
-	if l == 0 {
-		s.tvr.Set(TVRNewCard)
+	for _, b := range risk.Velocity(atc, last, lcol[0], ucol[0]) {
+		s.tvr.Set(b)
 	}
 	return nil
 }
@@ -131,55 +105,17 @@ func (s *session) getData(ctx context.Context, t tlv.Tag) ([]byte, error) {
 	return obj.Value, nil
 }
 
-// actionCode returns an issuer action code or its default when absent.
-func (s *session) actionCode(t tlv.Tag, absent byte) [5]byte {
-	var out [5]byte
-	v, ok := s.icc[t]
-	if !ok || len(v) != 5 {
-		for i := range out {
-			out[i] = absent
-		}
-		return out
-	}
-	copy(out[:], v)
-	return out
-}
-
-// matches reports whether any TVR bit is set in tac or iac.
-func (s *session) matches(tac, iac [5]byte) bool {
-	for i := range s.tvr {
-		if s.tvr[i]&(tac[i]|iac[i]) != 0 {
-			return true
-		}
-	}
-	return false
+// iacs returns the card's issuer action codes.
+func (s *session) iacs() risk.IACs {
+	return risk.IACs{Denial: s.icc[0x9F0E], Online: s.icc[0x9F0F], Default: s.icc[0x9F0D]}
 }
 
 // terminalActionAnalysis decides which cryptogram to ask for in the first
 // GENERATE AC, Book 3 10.7.
 func (s *session) terminalActionAnalysis() byte {
 	if s.txn.ForceOnline {
-		s.tvr.Set(TVRMerchantForcedOnline)
+		s.tvr.Set(status.TVRMerchantForcedOnline)
 	}
-	if s.matches(s.aid.TACDenial, s.actionCode(0x9F0E, 0x00)) {
-		return acAAC
-	}
-	if !s.k.onlineCapable() {
-		return s.defaultAction()
-	}
-	if s.txn.ForceOnline || s.txn.Type == Balance || s.txn.Type == Refund || s.txn.Type == PreAuth {
-		return acARQC
-	}
-	if s.matches(s.aid.TACOnline, s.actionCode(0x9F0F, 0xFF)) {
-		return acARQC
-	}
-	return acTC
-}
-
-// defaultAction is the action when the terminal cannot go online.
-func (s *session) defaultAction() byte {
-	if s.matches(s.aid.TACDefault, s.actionCode(0x9F0D, 0xFF)) {
-		return acAAC
-	}
-	return acTC
+	goOnline := s.txn.ForceOnline || s.txn.Type == Balance || s.txn.Type == Refund || s.txn.Type == PreAuth
+	return risk.Action(s.tvr, s.aid, s.iacs(), s.k.onlineCapable(), goOnline)
 }

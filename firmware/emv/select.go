@@ -130,7 +130,7 @@ func (s *session) finalSelect(ctx context.Context, c selection.Candidate) (bool,
 		return false, err
 	}
 	s.icc = map[tlv.Tag][]byte{}
-	for _, o := range primitives(fci) {
+	for _, o := range tlv.Primitives(fci) {
 		s.icc[o.Tag] = clone(o.Value)
 	}
 	s.aid = c.AID

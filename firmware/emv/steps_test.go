@@ -11,6 +11,8 @@ import (
 
 	"kpos/firmware/emv/apdu"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/genac"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/emv/tlv"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -201,16 +203,16 @@ func TestTerminalActionAnalysis(t *testing.T) {
 		ttype byte
 		want  byte
 	}{
-		{name: "clean TVR: TC", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acTC},
-		{name: "absent IAC online means online", tvr: "0000000000", want: acTC},
-		{name: "absent IAC online with any bit", tvr: "0000000001", want: acARQC},
-		{name: "TAC online", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: acARQC},
-		{name: "IAC denial", tvr: "0000400000", iac: []string{"0000000000", "0000400000", "0000000000"}, want: acAAC},
-		{name: "TAC denial", tvr: "0010000000", want: acAAC},
-		{name: "forced online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, force: true, want: acARQC},
-		{name: "balance inquiry goes online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, typ: Balance, want: acARQC},
-		{name: "offline-only terminal: default action", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acAAC},
-		{name: "offline-only terminal: default clean", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: acTC},
+		{name: "clean TVR: TC", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: genac.TC},
+		{name: "absent IAC online means online", tvr: "0000000000", want: genac.TC},
+		{name: "absent IAC online with any bit", tvr: "0000000001", want: genac.ARQC},
+		{name: "TAC online", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, want: genac.ARQC},
+		{name: "IAC denial", tvr: "0000400000", iac: []string{"0000000000", "0000400000", "0000000000"}, want: genac.AAC},
+		{name: "TAC denial", tvr: "0010000000", want: genac.AAC},
+		{name: "forced online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, force: true, want: genac.ARQC},
+		{name: "balance inquiry goes online", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, typ: Balance, want: genac.ARQC},
+		{name: "offline-only terminal: default action", tvr: "0000008000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: genac.AAC},
+		{name: "offline-only terminal: default clean", tvr: "0000000000", iac: []string{"0000000000", "0000000000", "0000000000"}, ttype: 0x23, want: genac.TC},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,27 +231,10 @@ func TestTerminalActionAnalysis(t *testing.T) {
 			if got := s.terminalActionAnalysis(); got != tc.want {
 				t.Errorf("requested %02X, want %02X", got, tc.want)
 			}
-			if tc.force && !s.tvr.Has(TVRMerchantForcedOnline) {
+			if tc.force && !s.tvr.Has(status.TVRMerchantForcedOnline) {
 				t.Error("merchant forced online not set")
 			}
 		})
-	}
-}
-
-func TestTVRNames(t *testing.T) {
-	var v TVR
-	v.Set(TVRExpiredApplication)
-	v.Set(TVRCDAFailed)
-	if got := v.Names(); len(got) != 2 || got[0] != "CDA failed" || got[1] != "Expired application" {
-		t.Errorf("names %v", got)
-	}
-	if hexs(v[:]) != "0440000000" {
-		t.Errorf("TVR %X", v)
-	}
-	var s TSI
-	s.Set(TSIScriptProcessingPerformed)
-	if !s.Has(TSIScriptProcessingPerformed) || s.Has(TSIIssuerAuthenticationPerformed) || s.Names()[0] != "Script processing was performed" {
-		t.Errorf("TSI %X %v", s, s.Names())
 	}
 }
 
@@ -389,17 +374,6 @@ func TestReadRecords(t *testing.T) {
 	}
 }
 
-func TestCheckAFL(t *testing.T) {
-	for _, afl := range []string{"080102", "00010100", "08000100", "08020100", "08010103", "F8010100", "09010100"} {
-		if err := checkAFL(mustHex(afl)); !errors.Is(err, ErrCardData) {
-			t.Errorf("AFL %s accepted: %v", afl, err)
-		}
-	}
-	if err := checkAFL(mustHex("08010201 10010300 F0010100")); err != nil {
-		t.Errorf("valid AFL rejected: %v", err)
-	}
-}
-
 func TestTCHashValue(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -426,8 +400,8 @@ func TestTCHashValue(t *testing.T) {
 			if want := "12345678" + hexs(sum[:]); hexs(data) != want {
 				t.Errorf("CDOL1 data %X, want %s", data, want)
 			}
-			if s.tvr.Has(TVRDefaultTDOLUsed) != tc.defTDOL {
-				t.Errorf("default TDOL bit %v", s.tvr.Has(TVRDefaultTDOLUsed))
+			if s.tvr.Has(status.TVRDefaultTDOLUsed) != tc.defTDOL {
+				t.Errorf("default TDOL bit %v", s.tvr.Has(status.TVRDefaultTDOLUsed))
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"kpos/firmware/emv"
 	"kpos/firmware/emv/emvconfig"
+	"kpos/firmware/emv/status"
 	"kpos/hal"
 	"kpos/tools/cardsim"
 )
@@ -64,22 +65,22 @@ func TestKernelSMCards(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Start: %v", err)
 			}
-			tvr, tsi := emv.TVR(first.TVR), emv.TSI(first.TSI)
+			tvr, tsi := status.TVR(first.TVR), status.TSI(first.TSI)
 			if first.Decision != c.first {
 				t.Fatalf("decision %v, want %v (TVR %v)", first.Decision, c.first, tvr.Names())
 			}
-			if tvr.Has(emv.TVRDDAFailed) != c.ddaFailed {
+			if tvr.Has(status.TVRDDAFailed) != c.ddaFailed {
 				t.Fatalf("TVR %X %v: DDA failed %t, want %t", first.TVR, tvr.Names(), !c.ddaFailed, c.ddaFailed)
 			}
-			if tvr.Has(emv.TVRICCDataMissing) {
+			if tvr.Has(status.TVRICCDataMissing) {
 				t.Fatalf("TVR %v", tvr.Names())
 			}
 			// An online qPBOC authorization carries no fDDA signature.
 			odaDone := c.iface == hal.Contact || c.amount < 1000
-			if odaDone == tvr.Has(emv.TVROfflineDataAuthenticationNotPerformed) {
+			if odaDone == tvr.Has(status.TVROfflineDataAuthenticationNotPerformed) {
 				t.Fatalf("TVR %v: ODA performed %t", tvr.Names(), !odaDone)
 			}
-			if c.iface == hal.Contact && !tsi.Has(emv.TSIOfflineDataAuthenticationPerformed) {
+			if c.iface == hal.Contact && !tsi.Has(status.TSIOfflineDataAuthenticationPerformed) {
 				t.Fatalf("TSI %v: ODA not performed", tsi.Names())
 			}
 		})
@@ -124,8 +125,8 @@ func TestKernelODAAlgorithms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tvr := emv.TVR(first.TVR)
-			if tvr.Has(emv.TVRDDAFailed) != c.fails || tvr.Has(emv.TVRICCDataMissing) != c.fails {
+			tvr := status.TVR(first.TVR)
+			if tvr.Has(status.TVRDDAFailed) != c.fails || tvr.Has(status.TVRICCDataMissing) != c.fails {
 				t.Fatalf("TVR %v, want DDA failed and ICC data missing: %t", tvr.Names(), c.fails)
 			}
 		})

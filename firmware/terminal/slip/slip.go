@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"kpos/firmware/emv"
+	"kpos/firmware/emv/status"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
@@ -107,17 +107,17 @@ var MethodNames = map[journal.Method]string{journal.Chip: "CHIP", journal.Contac
 // terminal action analysis): these bits were set on the way and tell the
 // counter why the card ended it. The first one set names the decline.
 var cardDeclines = []struct {
-	bit    emv.Bit
+	bit    status.Bit
 	zh, en string
 }{
-	{emv.TVRExpiredApplication, "卡片已过期", "Card expired"},
-	{emv.TVRApplicationNotYetEffective, "卡片未生效", "Card not yet valid"},
-	{emv.TVRServiceNotAllowed, "此卡不支持该交易", "Service not allowed for this card"},
-	{emv.TVRPINTryLimitExceeded, "密码错误次数超限", "PIN tries exceeded"},
-	{emv.TVRCardOnExceptionFile, "卡片已列入黑名单", "Card on the exception file"},
-	{emv.TVRSDAFailed, "卡片认证失败", "Card authentication failed"},
-	{emv.TVRDDAFailed, "卡片认证失败", "Card authentication failed"},
-	{emv.TVRCDAFailed, "卡片认证失败", "Card authentication failed"},
+	{status.TVRExpiredApplication, "卡片已过期", "Card expired"},
+	{status.TVRApplicationNotYetEffective, "卡片未生效", "Card not yet valid"},
+	{status.TVRServiceNotAllowed, "此卡不支持该交易", "Service not allowed for this card"},
+	{status.TVRPINTryLimitExceeded, "密码错误次数超限", "PIN tries exceeded"},
+	{status.TVRCardOnExceptionFile, "卡片已列入黑名单", "Card on the exception file"},
+	{status.TVRSDAFailed, "卡片认证失败", "Card authentication failed"},
+	{status.TVRDDAFailed, "卡片认证失败", "Card authentication failed"},
+	{status.TVRCDAFailed, "卡片认证失败", "Card authentication failed"},
 }
 
 // DeclineReason says why the card declined, from its TVR, for the
@@ -125,7 +125,7 @@ var cardDeclines = []struct {
 // the TVR names one, else "卡片拒绝 Declined by card".
 func DeclineReason(tvr [5]byte) (screen, slip string) {
 	for _, d := range cardDeclines {
-		if emv.TVR(tvr).Has(d.bit) {
+		if status.TVR(tvr).Has(d.bit) {
 			return d.zh + " " + d.en, d.zh + " " + d.en
 		}
 	}

@@ -1,4 +1,9 @@
-package emv
+// Package status names the bits of the Terminal Verification Results (tag 95)
+// and the Transaction Status Information (tag 9B) as EMV 4.x Book 3
+// Annexes C5 and C6 name them, for the kernel that sets them and for the
+// terminal and tools that read them. It knows nothing of cards or of a
+// transaction's steps.
+package status
 
 // Bit names one bit of the TVR (95) or the TSI (9B): the byte (1-based, as
 // the spec counts) in the high byte, the mask in the low byte.
