@@ -8,6 +8,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/terminal/bindflow"
 	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/qrpay"
 	"kpos/hal"
 )
 
@@ -51,12 +52,12 @@ func WithMerchantPassword(p MerchantPassword) Option {
 
 // More screen IDs, for binding, the menu and QR payments.
 const (
-	ScreenSuspended   = "suspended"  // expired or revoked: sales stopped
-	ScreenRefused     = "refused"    // a limit or the binding refused a sale before it started
-	ScreenQRScan      = "qr-scan"    // scan the customer's payment code
-	ScreenQRRetry     = "qr-retry"   // that was not a payment code
-	ScreenQRConfirm   = "qr-confirm" // amount, payee and code: confirm
-	ScreenQRShow      = "qr-show"    // the merchant code on the display
+	ScreenSuspended   = "suspended"       // expired or revoked: sales stopped
+	ScreenRefused     = "refused"         // a limit or the binding refused a sale before it started
+	ScreenQRScan      = qrpay.ScreenScan  // scan the customer's payment code
+	ScreenQRRetry     = qrpay.ScreenRetry // that was not a payment code
+	ScreenQRConfirm   = "qr-confirm"      // amount, payee and code: confirm
+	ScreenQRShow      = "qr-show"         // the merchant code on the display
 	ScreenCashConfirm = "cash-confirm"
 )
 

@@ -19,6 +19,7 @@ import (
 	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/qrpay"
 	"kpos/firmware/terminal/slip"
 	"kpos/firmware/terminal/track2"
 	"kpos/firmware/txkind"
@@ -389,7 +390,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	}
 	s.resp = resp
 	s.balance = resp.Balance
-	if s.kind().Polls && resp.Code == qrInProgress {
+	if s.kind().Polls && resp.Code == qrpay.InProgress {
 		// Open until the customer pays: still pending in the journal, so a
 		// power cut now reverses it at the next boot.
 		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
