@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
 	"kpos/hal"
@@ -106,7 +107,7 @@ func (t *Terminal) Reprintable(trace uint32) (receipt.Receipt, string, error) {
 		trace = last.Trace
 	}
 	x, err := t.journal.Get(trace)
-	if msg := t.outsideWindow(err, uint64(trace)); msg != "" {
+	if msg := original.OutsideWindow(err, uint64(trace), t.journal.RetentionDays()); msg != "" {
 		return receipt.Receipt{}, msg, nil
 	}
 	if errors.Is(err, journal.ErrNotFound) || (err == nil && !printable(x)) {

@@ -14,6 +14,7 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
@@ -180,7 +181,7 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	if n > 0 {
 		t.log.Warn("transactions left in doubt by a power cut", "count", n)
 	}
-	if err := t.repairVoids(); err != nil {
+	if err := original.RepairVoids(t.journal, t.log); err != nil {
 		return err
 	}
 	if t.unbound() {
