@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/terminal/menu"
 	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/hal"
 )
@@ -96,27 +97,15 @@ func (t *Terminal) checks() *checks.Checks {
 // Reprintable is the slip of trace to print again, marked as a reprint
 // (trace 0: the last transaction that has one), or why there is none.
 func (t *Terminal) Reprintable(trace uint32) (receipt.Receipt, string, error) {
-	if trace == 0 {
-		last, err := t.journal.LastWhere(printable)
-		if errors.Is(err, journal.ErrNotFound) {
-			return receipt.Receipt{}, "没有可重打的凭条 No receipt to reprint", nil
-		}
-		if err != nil {
-			return receipt.Receipt{}, "", fmt.Errorf("terminal: %w", err)
-		}
-		trace = last.Trace
+	window := func(err error, trace uint64) string {
+		return original.OutsideWindow(err, trace, t.journal.RetentionDays())
 	}
-	x, err := t.journal.Get(trace)
-	if msg := original.OutsideWindow(err, uint64(trace), t.journal.RetentionDays()); msg != "" {
-		return receipt.Receipt{}, msg, nil
+	x, none, err := slip.Reprintable(t.journal, trace, window)
+	if none != "" || err != nil {
+		return receipt.Receipt{}, none, err
 	}
-	if errors.Is(err, journal.ErrNotFound) || (err == nil && !printable(x)) {
-		return receipt.Receipt{}, fmt.Sprintf("无此凭条 No receipt for trace %06d", trace), nil
-	}
-	if err != nil {
-		return receipt.Receipt{}, "", fmt.Errorf("terminal: %w", err)
-	}
-	return journalReceipt(t, x), "", nil
+	name, mid, tid := t.identity()
+	return slip.Reprint(x, name, mid, tid), "", nil
 }
 
 // settlement is the terminal's settlement part (firmware/terminal/settlement),

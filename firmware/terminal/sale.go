@@ -14,7 +14,6 @@ import (
 	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
-	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/cardholder"
 	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/checks"
@@ -311,13 +310,9 @@ func (s *sale) begin() error {
 	}
 	s.trace, s.batch, s.started = trace, batch, s.t.cfg.Now()
 	c := s.first.Card
-	masked := c.PAN.Masked()
-	if c.PAN.IsZero() {
-		masked = s.masked
-	}
 	return s.t.journal.Begin(journal.Txn{
 		Trace: trace, Batch: batch, Kind: journal.Kind(s.kind().Name), Method: s.method, Amount: s.amount,
-		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
+		Currency: s.t.cfg.Currency, MaskedPAN: s.maskedPAN(), Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
 		PINVerified: s.request.PIN != nil,
 		Secret: journal.Sensitive{PAN: c.PAN.Digits(), Track2: s.request.Track2, ICCData: s.request.ICCData,
@@ -499,26 +494,6 @@ func (s *sale) reverseNow(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	return EvReversed, nil
-}
-
-func (s *sale) receipt() receipt.Receipt {
-	c := s.first.Card
-	masked := c.PAN.Masked()
-	if c.PAN.IsZero() {
-		masked = s.masked
-	}
-	if s.method == journal.QR {
-		masked = "" // the slip names the wallet, never the customer's code
-	}
-	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: slip.Hex(c.AID), AppLabel: c.Label,
-		TC: slip.Hex(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
-		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
-	if len(s.final.Cryptogram) == 0 {
-		x.TC = slip.Hex(s.first.Cryptogram)
-	}
-	r := s.t.slipReceipt(x)
-	r.Kind = s.kind().Receipt.EN
-	return r
 }
 
 func (s *sale) printReceipt(ctx context.Context) (Event, error) {

@@ -24,7 +24,7 @@ import (
 
 // The screen IDs of the entries.
 const (
-	ScreenTrace      = "orig-trace" // type the original's trace number
+	ScreenTrace      = "orig-trace"  // type the original's trace number
 	ScreenRefundRRN  = "refund-rrn"  // type the original's reference number
 	ScreenRefundDate = "refund-date" // type the original's date (MMDD)
 )
