@@ -8,6 +8,7 @@ import (
 	"kpos/firmware/binding"
 	"kpos/firmware/terminal/bindflow"
 	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/outcome"
 	"kpos/firmware/terminal/qrpay"
 	"kpos/hal"
 )
@@ -52,12 +53,12 @@ func WithMerchantPassword(p MerchantPassword) Option {
 
 // More screen IDs, for binding, the menu and QR payments.
 const (
-	ScreenSuspended   = "suspended"       // expired or revoked: sales stopped
-	ScreenRefused     = "refused"         // a limit or the binding refused a sale before it started
-	ScreenQRScan      = qrpay.ScreenScan  // scan the customer's payment code
-	ScreenQRRetry     = qrpay.ScreenRetry // that was not a payment code
-	ScreenQRConfirm   = "qr-confirm"      // amount, payee and code: confirm
-	ScreenQRShow      = "qr-show"         // the merchant code on the display
+	ScreenSuspended   = "suspended"           // expired or revoked: sales stopped
+	ScreenRefused     = outcome.ScreenRefused // a limit or the binding refused a sale before it started
+	ScreenQRScan      = qrpay.ScreenScan      // scan the customer's payment code
+	ScreenQRRetry     = qrpay.ScreenRetry     // that was not a payment code
+	ScreenQRConfirm   = "qr-confirm"          // amount, payee and code: confirm
+	ScreenQRShow      = "qr-show"             // the merchant code on the display
 	ScreenCashConfirm = "cash-confirm"
 )
 
@@ -140,13 +141,6 @@ func (t *Terminal) afterHostRefusal(ctx context.Context, code string) {
 	if _, err := t.binding.CheckStatus(ctx); err != nil {
 		t.log.Warn("binding status check after a refusal failed", "err", err)
 	}
-}
-
-// refuse shows why a sale cannot start and waits briefly for a key.
-func (t *Terminal) refuse(ctx context.Context, id, msg string) {
-	_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-	_ = t.ui.Show(ctx, id, "不能收款 Cannot sell", msg, "按任意键返回 Press any key")
-	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
 }
 
 // suspendedScreen shows that sales stopped and why.

@@ -17,6 +17,7 @@ import (
 	"kpos/firmware/terminal/cardread"
 	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/checks"
+	"kpos/firmware/terminal/outcome"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/qrpay"
 	"kpos/firmware/terminal/slip"
@@ -384,10 +385,8 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	return EvDecline, nil
 }
 
-func declineText(r acquirer.Response) string {
-	zh, en, _ := acquirer.Describe(r.Code)
-	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
-}
+// declineText is what the merchant reads of the host's decline (terminal/outcome).
+func declineText(r acquirer.Response) string { return outcome.DeclineText(r) }
 
 func (s *sale) complete(ctx context.Context) (Event, error) {
 	approved := s.resp.Approved()
@@ -492,34 +491,21 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 		if s.kind().NoAmount {
 			lines = []string{"余额 Balance " + ui.Money(s.balance)}
 		}
-		if s.resp.AuthCode != "" {
-			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
-		}
-		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().Booked().Title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
+		outcome.Approved(ctx, s.t.panel, s.kind().Booked().Title, lines, s.resp.AuthCode, s.trace)
+		return
+	case StateRefused:
+		outcome.Refused(ctx, s.t.panel, ScreenRefused, s.message, s.t.cfg.InputTimeout)
 		return
 	case StateDeclined:
-		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
 		msg := s.message
 		if msg == "" {
 			msg = declineText(s.resp)
 		}
-		_ = s.t.ui.Show(ctx, ui.Declined, "交易失败 Declined", msg)
+		outcome.Show(ctx, s.t.panel, outcome.Declined, msg)
 	case StateCancelled:
-		msg := s.message
-		if msg == "" {
-			msg = "交易已取消 Transaction cancelled"
-		}
-		_ = s.t.ui.Show(ctx, ui.Cancelled, "已取消 Cancelled", msg)
-	case StateRefused:
-		s.t.refuse(ctx, ScreenRefused, s.message)
-		return
+		outcome.Show(ctx, s.t.panel, outcome.Cancelled, s.message)
 	case StateFailed:
-		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-		msg := s.message
-		if msg == "" {
-			msg = "交易失败 Transaction failed: call support"
-		}
-		_ = s.t.ui.Show(ctx, ui.Failed, "交易失败 Failed", msg)
+		outcome.Show(ctx, s.t.panel, outcome.Failed, s.message)
 	}
 	s.awaitRemoval(ctx)
 	// The outcome stays on the screen until the next key or a short pause.
