@@ -57,8 +57,8 @@ const (
 	ScreenRefused     = outcome.ScreenRefused // a limit or the binding refused a sale before it started
 	ScreenQRScan      = qrpay.ScreenScan      // scan the customer's payment code
 	ScreenQRRetry     = qrpay.ScreenRetry     // that was not a payment code
-	ScreenQRConfirm   = "qr-confirm"          // amount, payee and code: confirm
-	ScreenQRShow      = "qr-show"             // the merchant code on the display
+	ScreenQRConfirm   = qrpay.ScreenConfirm   // amount, payee and code: confirm
+	ScreenQRShow      = qrpay.ScreenShow      // the merchant code on the display
 	ScreenCashConfirm = "cash-confirm"
 )
 

@@ -11,7 +11,6 @@ import (
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/qrpay"
-	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -83,10 +82,7 @@ func (s *sale) confirmCode(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
 	name, _, _ := s.t.identity()
-	// CANCEL here scans again (CANCEL on the scan screen ends the sale):
-	// the keys are labelled with what they do.
-	ok, err := s.t.ui.ConfirmAs(ctx, ScreenQRConfirm, "扫码支付 QR payment", "支付", "重新扫码",
-		"金额 Amount: "+ui.Money(s.amount), "收款方 Payee: "+name, "付款码 Code: "+s.code.Kind.String()+" "+s.code.Masked())
+	ok, err := qrpay.Confirm(ctx, s.t.panel, s.amount, name, s.code)
 	if err != nil {
 		if ctx.Err() != nil {
 			s.message = "等待超时 Timed out"
@@ -145,39 +141,24 @@ func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
 		return EvFail, err
 	}
 	s.payload = payload
-	name, _, _ := s.t.identity()
-	scr := hal.Screen{ID: ScreenQRShow, Title: "请扫码付款 Scan to pay", QR: payload,
-		Lines: []string{ui.Money(s.amount), name, "F1 打印 print  取消[CANCEL]"}}
-	if err := s.t.ui.ShowScreen(ctx, scr); err != nil {
-		return EvFail, err
-	}
+	name, _, tid := s.t.identity()
+	c := qrpay.Collect{Panel: s.t.panel, Log: s.t.log, Name: name, TID: tid, Amount: s.amount, Payload: payload,
+		Every: s.t.cfg.QRPollInterval}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.QRTimeout)
 	defer cancel()
 	ev, err := EvFail, error(nil)
-	onKey := func(k hal.Key) bool {
-		if k == hal.KeyF1 {
-			s.printCode(ctx)
-			_ = s.t.ui.ShowScreen(ctx, scr)
-		}
-		return k == hal.KeyCancel
-	}
-	switch qrpay.Poll(ctx, s.t.panel, s.t.cfg.QRPollInterval, onKey, s.ask(&ev, &err)) {
-	case qrpay.Expired:
+	stop, serr := c.Run(ctx, s.ask(&ev, &err))
+	switch {
+	case serr != nil:
+		return EvFail, serr
+	case stop == qrpay.Expired:
 		s.message = "顾客未付款，订单已取消 Not paid in time: order cancelled"
 		return EvTimeout, nil
-	case qrpay.Keyed:
+	case stop == qrpay.Keyed:
 		s.message = "订单已取消 Order cancelled"
 		return EvCancel, nil
 	}
 	return ev, err
-}
-
-// printCode prints the merchant code for a customer who scans from paper.
-func (s *sale) printCode(ctx context.Context) {
-	name, _, tid := s.t.identity()
-	if err := s.t.panel.PrintWhole(ctx, slip.MerchantCode(name, tid, s.amount, s.payload)); err != nil {
-		s.t.log.Warn("merchant code not printed", "err", err)
-	}
 }
 
 // pollQR waits for the outcome of a payment code the wallet holds for the

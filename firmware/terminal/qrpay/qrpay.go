@@ -21,14 +21,17 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
 // The screen IDs of the scan.
 const (
-	ScreenScan  = "qr-scan"  // scan the customer's payment code
-	ScreenRetry = "qr-retry" // that was not a payment code
+	ScreenScan    = "qr-scan"    // scan the customer's payment code
+	ScreenRetry   = "qr-retry"   // that was not a payment code
+	ScreenConfirm = "qr-confirm" // amount, payee and code: confirm
+	ScreenShow    = "qr-show"    // the merchant code on the display
 )
 
 // InProgress is the host's answer for a QR payment the customer has not
@@ -95,6 +98,46 @@ func classify(ctx context.Context, p *panel.Panel, log *slog.Logger, r panel.Sca
 	_ = p.Indicator.Signal(ctx, hal.SignalAttention)
 	_ = p.UI.Show(ctx, ScreenRetry, "请重新扫码 Scan again", note)
 	return qr.Code{}, note, Rescan
+}
+
+// Confirm asks the merchant to confirm the payment of amount to payee with
+// code. CANCEL here scans again (CANCEL on the scan screen ends the sale):
+// the keys are labelled with what they do.
+func Confirm(ctx context.Context, p *panel.Panel, amount int64, payee string, code qr.Code) (bool, error) {
+	return p.UI.ConfirmAs(ctx, ScreenConfirm, "扫码支付 QR payment", "支付", "重新扫码",
+		"金额 Amount: "+ui.Money(amount), "收款方 Payee: "+payee, "付款码 Code: "+code.Kind.String()+" "+code.Masked())
+}
+
+// Collect is the merchant code of an open order on the display.
+type Collect struct {
+	Panel   *panel.Panel
+	Log     *slog.Logger
+	Name    string // the merchant, under the code
+	TID     string // the terminal, on the paper code
+	Amount  int64
+	Payload string        // the code
+	Every   time.Duration // how often the host is asked
+}
+
+// Run shows the code and asks at every interval until ask reports the
+// order settled, the merchant cancels (Keyed) or ctx ends. F1 prints the
+// code for a customer who scans from paper.
+func (c *Collect) Run(ctx context.Context, ask func(context.Context) bool) (Stop, error) {
+	scr := hal.Screen{ID: ScreenShow, Title: "请扫码付款 Scan to pay", QR: c.Payload,
+		Lines: []string{ui.Money(c.Amount), c.Name, "F1 打印 print  取消[CANCEL]"}}
+	if err := c.Panel.UI.ShowScreen(ctx, scr); err != nil {
+		return Expired, err
+	}
+	onKey := func(k hal.Key) bool {
+		if k == hal.KeyF1 {
+			if err := c.Panel.PrintWhole(ctx, slip.MerchantCode(c.Name, c.TID, c.Amount, c.Payload)); err != nil {
+				c.Log.Warn("merchant code not printed", "err", err)
+			}
+			_ = c.Panel.UI.ShowScreen(ctx, scr)
+		}
+		return k == hal.KeyCancel
+	}
+	return Poll(ctx, c.Panel, c.Every, onKey, ask), nil
 }
 
 // MerchantCode is the EMVCo merchant-presented payload of an open order of
