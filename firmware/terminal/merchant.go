@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"kpos/firmware/acquirer"
 	"kpos/firmware/emv"
@@ -12,7 +11,6 @@ import (
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/panel"
-	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -43,7 +41,7 @@ func journaledKind(t journal.Txn) *txkind.Kind {
 // More screen IDs, for the merchant's day.
 const (
 	ScreenOrigTrace   = original.ScreenTrace      // type the original's trace number
-	ScreenOrigConfirm = "orig-confirm"            // the original shown: confirm
+	ScreenOrigConfirm = original.ScreenConfirm    // the original shown: confirm
 	ScreenRefundRRN   = original.ScreenRefundRRN  // type the original's reference number
 	ScreenRefundDate  = original.ScreenRefundDate // type the original's date (MMDD)
 	ScreenBalance     = "balance"                 // the balance, printed only if asked
@@ -107,13 +105,7 @@ func (s *sale) completionAmount(ctx context.Context) (Event, error) {
 func (s *sale) confirmOriginal(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	o := s.orig
-	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(slip.MethodNames[o.Method] + " " + o.MaskedPAN),
-		"原金额 Original " + ui.Money(o.Amount)}
-	if s.amount != o.Amount {
-		lines = append(lines, "金额 Amount "+ui.Money(s.amount))
-	}
-	ok, err := s.t.ui.Confirm(ctx, ScreenOrigConfirm, s.kind().Title, lines...)
+	ok, err := original.Confirm(ctx, s.t.panel, s.kind().Title, s.orig, s.amount)
 	if err != nil || !ok {
 		return EvCancel, panel.IgnoreCancel(err)
 	}
@@ -137,17 +129,7 @@ func (s *sale) sendOnOriginal(ctx context.Context) (Event, error) {
 		}
 		return EvRecorded, nil
 	}
-	date := o.HostTime
-	if date.IsZero() {
-		date = o.Created
-	}
-	entry := acquirer.EntryManual
-	if o.Method == journal.QR {
-		entry = acquirer.EntryQR
-	}
-	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
-		PAN: s.first.Card.PAN, Expiry: o.Secret.Expiry, Entry: entry, OrigTrace: o.Trace, OrigBatch: o.Batch,
-		OrigRRN: o.RRN, OrigAuth: o.AuthCode, OrigDate: date.Format("0102")}
+	s.request = original.Request(o, hostKind(s.kind()), s.amount, s.t.cfg.Currency, s.first.Card.PAN)
 	ev, err := s.exchange(ctx, journal.Completed)
 	if ev == EvHostApproved && s.kind().Cancels {
 		if merr := s.markOriginalVoided(); merr != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
@@ -128,22 +127,7 @@ func (t *Terminal) Merchant() settlement.Merchant {
 	if t.binding == nil {
 		return m
 	}
-	if r := t.binding.Record(); r.Account != nil {
-		m.Account = r.Account.PANMasked
-	}
-	if p, err := t.binding.Params(); err == nil {
-		m.Fees = func(method string, amount int64) int64 {
-			return p.Fee(checks.MethodOf(journal.Method(method), false), amount)
-		}
-	}
-	m.NextSettlement = func(now time.Time) (time.Time, error) {
-		p, err := t.binding.Params()
-		if err != nil {
-			return time.Time{}, err
-		}
-		return p.NextSettlement(now)
-	}
-	return m
+	return settlement.Bound(m, t.binding)
 }
 
 // RenewKeys signs on again when err says the host no longer knows the

@@ -14,19 +14,25 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
+	"kpos/firmware/acquirer"
 	"kpos/firmware/journal"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
+	"kpos/firmware/ui"
+	"kpos/hal"
 )
 
 // The screen IDs of the entries.
 const (
-	ScreenTrace      = "orig-trace"  // type the original's trace number
-	ScreenRefundRRN  = "refund-rrn"  // type the original's reference number
-	ScreenRefundDate = "refund-date" // type the original's date (MMDD)
+	ScreenTrace      = "orig-trace"   // type the original's trace number
+	ScreenConfirm    = "orig-confirm" // the original shown: confirm
+	ScreenRefundRRN  = "refund-rrn"   // type the original's reference number
+	ScreenRefundDate = "refund-date"  // type the original's date (MMDD)
 )
 
 // Outcome is how an entry ended.
@@ -170,4 +176,33 @@ func RepairVoids(j *journal.Journal, log *slog.Logger) error {
 		log.Warn("void finished after a power cut", "void", x.Trace, "original", x.OrigTrace)
 	}
 	return nil
+}
+
+// Confirm shows the original and the amount of what will be done (kind
+// titled title), and asks the merchant to confirm.
+func Confirm(ctx context.Context, p *panel.Panel, title string, o journal.Txn, amount int64) (bool, error) {
+	lines := []string{fmt.Sprintf("原凭证号 Original trace %06d", o.Trace), strings.TrimSpace(slip.MethodNames[o.Method] + " " + o.MaskedPAN),
+		"原金额 Original " + ui.Money(o.Amount)}
+	if amount != o.Amount {
+		lines = append(lines, "金额 Amount "+ui.Money(amount))
+	}
+	return p.UI.Confirm(ctx, ScreenConfirm, title, lines...)
+}
+
+// Request is the request (kind k, for amount) that acts on o: a void,
+// completion or pre-authorization void, which names the original by its
+// trace, batch, RRN, authorization code and date (MMDD), and the card by
+// the number the original journaled (pan).
+func Request(o journal.Txn, k acquirer.Kind, amount int64, currency uint16, pan hal.PAN) acquirer.Request {
+	date := o.HostTime
+	if date.IsZero() {
+		date = o.Created
+	}
+	entry := acquirer.EntryManual
+	if o.Method == journal.QR {
+		entry = acquirer.EntryQR
+	}
+	return acquirer.Request{Kind: k, Amount: amount, Currency: currency,
+		PAN: pan, Expiry: o.Secret.Expiry, Entry: entry, OrigTrace: o.Trace, OrigBatch: o.Batch,
+		OrigRRN: o.RRN, OrigAuth: o.AuthCode, OrigDate: date.Format("0102")}
 }
