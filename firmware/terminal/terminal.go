@@ -13,6 +13,7 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/bindflow"
 	"kpos/firmware/terminal/cardholder"
 	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/panel"
@@ -282,7 +283,7 @@ func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
 // Idle shows the idle screen.
 func (t *Terminal) Idle(ctx context.Context) error {
 	if t.binding != nil && t.binding.State() == binding.StateSuspended {
-		return t.suspendedScreen(ctx)
+		return bindflow.Suspended(ctx, t.panel, t.binding.CanSell())
 	}
 	name, _, _ := t.identity()
 	lines := []string{"按数字键开始消费 Type an amount to sell", "MENU 菜单"}
