@@ -10,9 +10,9 @@ import (
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/original"
+	"kpos/firmware/terminal/outcome"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/txkind"
-	"kpos/firmware/ui"
 	"kpos/hal"
 )
 
@@ -44,7 +44,7 @@ const (
 	ScreenOrigConfirm = original.ScreenConfirm    // the original shown: confirm
 	ScreenRefundRRN   = original.ScreenRefundRRN  // type the original's reference number
 	ScreenRefundDate  = original.ScreenRefundDate // type the original's date (MMDD)
-	ScreenBalance     = "balance"                 // the balance, printed only if asked
+	ScreenBalance     = outcome.ScreenBalance     // the balance, printed only if asked
 )
 
 // originalSteps is each state's work of the transactions on an earlier one;
@@ -170,17 +170,11 @@ func (s *sale) enterReference(ctx context.Context) (Event, error) {
 func (s *sale) showBalance(ctx context.Context) (Event, error) {
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalApproved)
-	_ = s.t.ui.Show(ctx, ScreenBalance, "余额 Balance", ui.Money(s.balance), "卡号 Card "+s.first.Card.PAN.Masked(),
-		"打印[F1] 返回[ENTER]")
-	k, err := s.t.ui.Key(ctx)
-	if err != nil || k != hal.KeyF1 {
-		return EvPrinted, nil
+	doc := func() hal.Document {
+		r := s.receipt()
+		r.Amount = s.balance
+		return receipt.Build(r, receipt.CustomerCopy)
 	}
-	r := s.receipt()
-	r.Amount = s.balance
-	if err := s.t.panel.PrintWhole(ctx, receipt.Build(r, receipt.CustomerCopy)); err != nil {
-		s.t.log.Warn("balance not printed", "err", err)
-	}
+	outcome.Balance(ctx, s.t.panel, s.balance, s.first.Card.PAN.Masked(), doc, s.t.log)
 	return EvPrinted, nil
 }

@@ -195,7 +195,11 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 	default:
 		var onSlip string
 		s.message, onSlip = slip.DeclineReason(first.TVR)
-		s.printDeclineSlip(ctx, onSlip)
+		// Nothing was sent or journaled: a printer fault only loses the slip.
+		name, mid, tid := s.t.identity()
+		if err := s.t.panel.PrintWhole(ctx, s.facts().DeclineSlip(name, mid, tid, onSlip)); err != nil {
+			s.t.log.Warn("decline slip not printed", "err", err)
+		}
 		return EvDecline, nil
 	}
 }

@@ -9,6 +9,7 @@ package outcome
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"kpos/firmware/acquirer"
@@ -17,9 +18,11 @@ import (
 	"kpos/hal"
 )
 
-// ScreenRefused is the screen of a sale refused before it started (a limit
-// or the binding).
-const ScreenRefused = "refused"
+// The screen IDs of the ends.
+const (
+	ScreenRefused = "refused" // a limit or the binding refused a sale before it started
+	ScreenBalance = "balance" // the balance, printed only if asked
+)
 
 // DeclineText is what the merchant reads of the host's decline r.
 func DeclineText(r acquirer.Response) string {
@@ -75,4 +78,18 @@ func Refused(ctx context.Context, p *panel.Panel, id, msg string, wait time.Dura
 	_ = p.Indicator.Signal(ctx, hal.SignalAttention)
 	_ = p.UI.Show(ctx, id, "不能收款 Cannot sell", msg, "按任意键返回 Press any key")
 	p.AnyKey(ctx, wait)
+}
+
+// Balance shows a balance inquiry's answer for the card masked; F1 prints
+// the slip doc makes.
+func Balance(ctx context.Context, p *panel.Panel, balance int64, masked string, doc func() hal.Document, log *slog.Logger) {
+	_ = p.Indicator.Signal(ctx, hal.SignalApproved)
+	_ = p.UI.Show(ctx, ScreenBalance, "余额 Balance", ui.Money(balance), "卡号 Card "+masked, "打印[F1] 返回[ENTER]")
+	k, err := p.UI.Key(ctx)
+	if err != nil || k != hal.KeyF1 {
+		return
+	}
+	if err := p.PrintWhole(ctx, doc()); err != nil {
+		log.Warn("balance not printed", "err", err)
+	}
 }

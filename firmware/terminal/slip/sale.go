@@ -11,6 +11,7 @@ import (
 	"kpos/firmware/qr"
 	"kpos/firmware/receipt"
 	"kpos/firmware/txkind"
+	"kpos/hal"
 )
 
 // Facts are what a transaction in progress knows that its slip prints.
@@ -110,6 +111,15 @@ func (f *Facts) Receipt(name, mid, tid string) receipt.Receipt {
 	r := Receipt(x, name, mid, tid)
 	r.Kind = f.Kind.Receipt.EN
 	return r
+}
+
+// DeclineSlip is the customer's slip of a sale the card declined offline,
+// with the reason. Nothing was sent or journaled, so it carries no trace
+// number.
+func (f *Facts) DeclineSlip(name, mid, tid, reason string) hal.Document {
+	r := f.Receipt(name, mid, tid)
+	r.Approved, r.Declined, r.TC, r.ARQC, r.CVM = false, reason, "", "", receipt.CVMUnstated
+	return receipt.Build(r, receipt.CustomerCopy)
 }
 
 // Printable reports whether x has a receipt.
