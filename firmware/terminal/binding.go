@@ -6,30 +6,23 @@ import (
 
 	"kpos/firmware/binding"
 	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/menu"
 	"kpos/firmware/terminal/outcome"
 	"kpos/firmware/terminal/qrpay"
-	"kpos/hal"
 )
 
 // Binding is the terminal's binding with its bank: K code, one-time code,
-// status, parameters (firmware/binding's *Binder satisfies it).
+// status, parameters: what each part asks of it (firmware/binding's *Binder
+// satisfies it).
 type Binding interface {
-	State() binding.State
-	CanSell() error
-	Params() (binding.Params, error)
-	Record() binding.Record
-	EnterTyped(ctx context.Context, typed string) (binding.Challenge, error)
-	EnterScanned(ctx context.Context, text string) (binding.Challenge, error)
-	SubmitOTP(ctx context.Context, otp string) error
-	Cancel() error
+	bindflow.Binding       // the binding screens
+	bindflow.StatusChecker // the status, after the host refused the terminal
+	checks.Binding         // status and limits before a sale
+	menu.Binding           // the menus' settings; its Record is settlement's too
 	SignOn(ctx context.Context) error
-	CheckStatus(ctx context.Context) (binding.Status, error)
 	StatusDue() bool
-	Warning() (binding.Text, bool)
 	MerchantQR(amount int64, bill string) (string, error)
-	Unbind(ctx context.Context) error
-	BindAccount(ctx context.Context, pan hal.PAN) (binding.SettlementAccount, error)
 }
 
 // Option adds an optional part to a terminal.

@@ -123,19 +123,14 @@ func (s *sale) openOrder(ctx context.Context) (Event, error) {
 	return ev, err
 }
 
-// merchantCode is the merchant-presented payload of the open order
-// (terminal/qrpay): the binding's, or the host's own without one.
-func (s *sale) merchantCode() (string, error) {
-	if s.t.binding == nil {
-		return qrpay.MerchantCode(s.resp.QRPayload, s.amount, nil)
-	}
-	return qrpay.MerchantCode(s.resp.QRPayload, s.amount, s.t.binding.MerchantQR)
-}
-
 // showMerchantCode shows the merchant code and polls the host until the
 // customer has paid, the merchant cancels or the time is up. F1 prints it.
 func (s *sale) showMerchantCode(ctx context.Context) (Event, error) {
-	payload, err := s.merchantCode()
+	var merchantQR func(amount int64, bill string) (string, error) // nil: the host's own payload
+	if s.t.binding != nil {
+		merchantQR = s.t.binding.MerchantQR
+	}
+	payload, err := qrpay.MerchantCode(s.resp.QRPayload, s.amount, merchantQR)
 	if err != nil {
 		s.message = "无法生成二维码 Cannot make the QR code: order cancelled"
 		return EvFail, err

@@ -145,8 +145,8 @@ func (c *Collect) Run(ctx context.Context, ask func(context.Context) bool) (Stop
 // last part of hostPayload) as the bill number, which is how the customer's
 // wallet names the order it pays. Without a binding (make nil) it is the
 // host's own payload.
-func MerchantCode(hostPayload string, amount int64, make func(amount int64, bill string) (string, error)) (string, error) {
-	if make == nil {
+func MerchantCode(hostPayload string, amount int64, bind func(amount int64, bill string) (string, error)) (string, error) {
+	if bind == nil {
 		return hostPayload, nil
 	}
 	ref := hostPayload
@@ -156,7 +156,7 @@ func MerchantCode(hostPayload string, amount int64, make func(amount int64, bill
 	if len(ref) > 25 {
 		ref = ref[len(ref)-25:]
 	}
-	return make(amount, ref)
+	return bind(amount, ref)
 }
 
 // Stop is why a poll ended.
