@@ -143,7 +143,7 @@ func (c *Collect) Run(ctx context.Context, ask func(context.Context) bool) (Stop
 // MerchantCode is the EMVCo merchant-presented payload of an open order of
 // amount: dynamic, with the amount, and the host's order reference (the
 // last part of hostPayload) as the bill number, which is how the customer's
-// wallet names the order it pays. Without a binding (make nil) it is the
+// wallet names the order it pays. Without a binding (bind nil) it is the
 // host's own payload.
 func MerchantCode(hostPayload string, amount int64, bind func(amount int64, bill string) (string, error)) (string, error) {
 	if bind == nil {
