@@ -55,12 +55,12 @@ func Chip(err error, presented hal.CardEventKind, log *slog.Logger) Refusal {
 	case errors.Is(err, emv.ErrSeePhone) && presented == hal.CardTapped:
 		return Refusal{Next: Present, Mode: cardwait.TapAgain}
 	case errors.Is(err, emv.ErrCardBlocked):
-		return Refusal{Message: "卡片已锁定 Card blocked", Err: fmt.Errorf("terminal: card: %w", err)}
+		return Refusal{Message: "卡片已锁定 Card blocked", Err: fmt.Errorf("cardread: card: %w", err)}
 	case errors.Is(err, emv.ErrFallback) && presented == hal.CardInserted:
 		log.Info("chip unreadable: stripe fallback", "err", err)
 		return Refusal{Next: Present, Mode: cardwait.Fallback}
 	}
-	return Refusal{Message: "读卡失败 Card error: try again or use another card", Err: fmt.Errorf("terminal: card: %w", err)}
+	return Refusal{Message: "读卡失败 Card error: try again or use another card", Err: fmt.Errorf("cardread: card: %w", err)}
 }
 
 // Swipe is a swiped card as the host is sent it.
