@@ -4,31 +4,25 @@ import (
 	"context"
 	"errors"
 
-	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/terminal/bindflow"
+	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/menu"
-	"kpos/hal"
+	"kpos/firmware/terminal/outcome"
+	"kpos/firmware/terminal/qrpay"
 )
 
 // Binding is the terminal's binding with its bank: K code, one-time code,
-// status, parameters (firmware/binding's *Binder satisfies it).
+// status, parameters: what each part asks of it (firmware/binding's *Binder
+// satisfies it).
 type Binding interface {
-	State() binding.State
-	CanSell() error
-	Params() (binding.Params, error)
-	Record() binding.Record
-	EnterTyped(ctx context.Context, typed string) (binding.Challenge, error)
-	EnterScanned(ctx context.Context, text string) (binding.Challenge, error)
-	SubmitOTP(ctx context.Context, otp string) error
-	Cancel() error
+	bindflow.Binding       // the binding screens
+	bindflow.StatusChecker // the status, after the host refused the terminal
+	checks.Binding         // status and limits before a sale
+	menu.Binding           // the menus' settings; its Record is settlement's too
 	SignOn(ctx context.Context) error
-	CheckStatus(ctx context.Context) (binding.Status, error)
 	StatusDue() bool
-	Warning() (binding.Text, bool)
 	MerchantQR(amount int64, bill string) (string, error)
-	Unbind(ctx context.Context) error
-	BindAccount(ctx context.Context, pan hal.PAN) (binding.SettlementAccount, error)
 }
 
 // Option adds an optional part to a terminal.
@@ -51,12 +45,12 @@ func WithMerchantPassword(p MerchantPassword) Option {
 
 // More screen IDs, for binding, the menu and QR payments.
 const (
-	ScreenSuspended   = "suspended"  // expired or revoked: sales stopped
-	ScreenRefused     = "refused"    // a limit or the binding refused a sale before it started
-	ScreenQRScan      = "qr-scan"    // scan the customer's payment code
-	ScreenQRRetry     = "qr-retry"   // that was not a payment code
-	ScreenQRConfirm   = "qr-confirm" // amount, payee and code: confirm
-	ScreenQRShow      = "qr-show"    // the merchant code on the display
+	ScreenSuspended   = bindflow.ScreenSuspended // expired or revoked: sales stopped
+	ScreenRefused     = outcome.ScreenRefused    // a limit or the binding refused a sale before it started
+	ScreenQRScan      = qrpay.ScreenScan         // scan the customer's payment code
+	ScreenQRRetry     = qrpay.ScreenRetry        // that was not a payment code
+	ScreenQRConfirm   = qrpay.ScreenConfirm      // amount, payee and code: confirm
+	ScreenQRShow      = qrpay.ScreenShow         // the merchant code on the display
 	ScreenCashConfirm = "cash-confirm"
 )
 
@@ -99,7 +93,7 @@ func (t *Terminal) signOn(ctx context.Context, trace, batch uint32) error {
 		}
 	}
 	err := t.binding.SignOn(ctx)
-	if err != nil && bindingRefused(err) {
+	if err != nil && bindflow.Refused(err) {
 		// The host refuses this terminal: ask for the binding's status, so
 		// that a revoked or expired binding stops sales at once.
 		if _, serr := t.binding.CheckStatus(ctx); serr != nil {
@@ -109,49 +103,12 @@ func (t *Terminal) signOn(ctx context.Context, trace, batch uint32) error {
 	return err
 }
 
-// bindingRefused reports a host answer that says the terminal itself may not
-// transact (revoked or expired binding, terminal not permitted).
-func bindingRefused(err error) bool {
-	var ce *acquirer.CodeError
-	if errors.As(err, &ce) {
-		return codeRefusesTerminal(ce.Code)
-	}
-	return false
-}
-
-func codeRefusesTerminal(code string) bool {
-	switch code {
-	case "58", "97", "K2", "K3":
-		return true
-	}
-	_, _, action := acquirer.Describe(code)
-	return action == acquirer.ActionRebind
-}
-
 // afterHostRefusal checks the binding's status when a sale's answer says
-// the terminal may not transact.
+// the terminal may not transact (terminal/bindflow).
 func (t *Terminal) afterHostRefusal(ctx context.Context, code string) {
-	if t.binding == nil || !codeRefusesTerminal(code) {
-		return
+	if t.binding != nil {
+		bindflow.CheckAfterRefusal(ctx, t.binding, code, t.cfg.HostTimeout, t.log)
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.cfg.HostTimeout)
-	defer cancel()
-	if _, err := t.binding.CheckStatus(ctx); err != nil {
-		t.log.Warn("binding status check after a refusal failed", "err", err)
-	}
-}
-
-// refuse shows why a sale cannot start and waits briefly for a key.
-func (t *Terminal) refuse(ctx context.Context, id, msg string) {
-	_ = t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-	_ = t.ui.Show(ctx, id, "不能收款 Cannot sell", msg, "按任意键返回 Press any key")
-	t.panel.AnyKey(ctx, t.cfg.InputTimeout)
-}
-
-// suspendedScreen shows that sales stopped and why.
-func (t *Terminal) suspendedScreen(ctx context.Context) error {
-	x := binding.Explain(t.binding.CanSell())
-	return t.ui.Show(ctx, ScreenSuspended, "暂停收款 Sales stopped", x.ZH, x.EN, "MENU 菜单: 解绑后重新绑定 unbind, then bind again")
 }
 
 // bindFlow runs the blank terminal's screens (firmware/terminal/bindflow)

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
 	"kpos/firmware/terminal/checks"
 	"kpos/firmware/terminal/menu"
+	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/settlement"
+	"kpos/firmware/terminal/slip"
 	"kpos/firmware/txkind"
 	"kpos/hal"
 )
@@ -95,27 +96,15 @@ func (t *Terminal) checks() *checks.Checks {
 // Reprintable is the slip of trace to print again, marked as a reprint
 // (trace 0: the last transaction that has one), or why there is none.
 func (t *Terminal) Reprintable(trace uint32) (receipt.Receipt, string, error) {
-	if trace == 0 {
-		last, err := t.journal.LastWhere(printable)
-		if errors.Is(err, journal.ErrNotFound) {
-			return receipt.Receipt{}, "没有可重打的凭条 No receipt to reprint", nil
-		}
-		if err != nil {
-			return receipt.Receipt{}, "", fmt.Errorf("terminal: %w", err)
-		}
-		trace = last.Trace
+	window := func(err error, trace uint64) string {
+		return original.OutsideWindow(err, trace, t.journal.RetentionDays())
 	}
-	x, err := t.journal.Get(trace)
-	if msg := t.outsideWindow(err, uint64(trace)); msg != "" {
-		return receipt.Receipt{}, msg, nil
+	x, none, err := slip.Reprintable(t.journal, trace, window)
+	if none != "" || err != nil {
+		return receipt.Receipt{}, none, err
 	}
-	if errors.Is(err, journal.ErrNotFound) || (err == nil && !printable(x)) {
-		return receipt.Receipt{}, fmt.Sprintf("无此凭条 No receipt for trace %06d", trace), nil
-	}
-	if err != nil {
-		return receipt.Receipt{}, "", fmt.Errorf("terminal: %w", err)
-	}
-	return journalReceipt(t, x), "", nil
+	name, mid, tid := t.identity()
+	return slip.Reprint(x, name, mid, tid), "", nil
 }
 
 // settlement is the terminal's settlement part (firmware/terminal/settlement),
@@ -138,22 +127,7 @@ func (t *Terminal) Merchant() settlement.Merchant {
 	if t.binding == nil {
 		return m
 	}
-	if r := t.binding.Record(); r.Account != nil {
-		m.Account = r.Account.PANMasked
-	}
-	if p, err := t.binding.Params(); err == nil {
-		m.Fees = func(method string, amount int64) int64 {
-			return p.Fee(checks.MethodOf(journal.Method(method), false), amount)
-		}
-	}
-	m.NextSettlement = func(now time.Time) (time.Time, error) {
-		p, err := t.binding.Params()
-		if err != nil {
-			return time.Time{}, err
-		}
-		return p.NextSettlement(now)
-	}
-	return m
+	return settlement.Bound(m, t.binding)
 }
 
 // RenewKeys signs on again when err says the host no longer knows the

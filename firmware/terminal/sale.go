@@ -11,16 +11,16 @@ import (
 	"kpos/firmware/acquirer"
 	"kpos/firmware/binding"
 	"kpos/firmware/emv"
-	"kpos/firmware/emv/tlv"
 	"kpos/firmware/journal"
 	"kpos/firmware/qr"
-	"kpos/firmware/receipt"
 	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/cardread"
 	"kpos/firmware/terminal/cardwait"
 	"kpos/firmware/terminal/checks"
+	"kpos/firmware/terminal/outcome"
 	"kpos/firmware/terminal/panel"
+	"kpos/firmware/terminal/qrpay"
 	"kpos/firmware/terminal/slip"
-	"kpos/firmware/terminal/track2"
 	"kpos/firmware/txkind"
 	"kpos/firmware/ui"
 	"kpos/hal"
@@ -183,29 +183,7 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 	first, online, err := s.t.kernel.Start(ctx, s.event.Card, s.txn(), s.cardholder())
 	s.first, s.online = first, online
 	if err != nil {
-		switch {
-		case errors.Is(err, hal.ErrPINCancelled), errors.Is(err, ui.ErrCancelled):
-			return EvCancel, nil
-		case errors.Is(err, hal.ErrCardRemoved):
-			s.message = "卡片已拔出 Card removed: transaction cancelled"
-			return EvCancel, nil
-		case errors.Is(err, emv.ErrUseContact) && s.event.Kind == hal.CardTapped:
-			s.t.log.Info("contactless refused: insert the card", "err", err)
-			s.cardMode = cardwait.InsertOnly
-			return EvUseContact, nil
-		case errors.Is(err, emv.ErrSeePhone) && s.event.Kind == hal.CardTapped:
-			s.cardMode = cardwait.TapAgain
-			return EvSeePhone, nil
-		case errors.Is(err, emv.ErrCardBlocked):
-			s.message = "卡片已锁定 Card blocked"
-			return EvFail, fmt.Errorf("terminal: card: %w", err)
-		case errors.Is(err, emv.ErrFallback) && s.event.Kind == hal.CardInserted:
-			s.t.log.Info("chip unreadable: stripe fallback", "err", err)
-			s.cardMode = cardwait.Fallback
-			return EvFallback, nil
-		}
-		s.message = "读卡失败 Card error: try again or use another card"
-		return EvFail, fmt.Errorf("terminal: card: %w", err)
+		return s.refused(cardread.Chip(err, s.event.Kind, s.t.log))
 	}
 	switch first.Decision {
 	case emv.GoOnline:
@@ -217,9 +195,32 @@ func (s *sale) readChip(ctx context.Context) (Event, error) {
 	default:
 		var onSlip string
 		s.message, onSlip = slip.DeclineReason(first.TVR)
-		s.printDeclineSlip(ctx, onSlip)
+		// Nothing was sent or journaled: a printer fault only loses the slip.
+		name, mid, tid := s.t.identity()
+		if err := s.t.panel.PrintWhole(ctx, s.facts().DeclineSlip(name, mid, tid, onSlip)); err != nil {
+			s.t.log.Warn("decline slip not printed", "err", err)
+		}
 		return EvDecline, nil
 	}
+}
+
+// presentAgain are the events of the kernel's requests for another way of
+// presenting the card.
+var presentAgain = map[cardwait.Mode]Event{cardwait.InsertOnly: EvUseContact, cardwait.TapAgain: EvSeePhone, cardwait.Fallback: EvFallback}
+
+// refused follows the kernel's refusal of the card (terminal/cardread).
+func (s *sale) refused(r cardread.Refusal) (Event, error) {
+	if r.Message != "" {
+		s.message = r.Message
+	}
+	switch r.Next {
+	case cardread.Cancel:
+		return EvCancel, nil
+	case cardread.Present:
+		s.cardMode = r.Mode
+		return presentAgain[r.Mode], nil
+	}
+	return EvFail, r.Err
 }
 
 func (s *sale) recordOffline(ctx context.Context) (Event, error) {
@@ -237,22 +238,7 @@ func (s *sale) recordOffline(ctx context.Context) (Event, error) {
 	return EvOfflineOK, nil
 }
 
-func (s *sale) entryMode() acquirer.EntryMode {
-	switch s.method {
-	case journal.Contactless:
-		return acquirer.EntryContactless
-	case journal.Stripe:
-		if s.cardMode == cardwait.Fallback {
-			return acquirer.EntryFallback
-		}
-		return acquirer.EntryStripe
-	case journal.QR:
-		return acquirer.EntryQR
-	case journal.CashMethod:
-		return 0
-	}
-	return acquirer.EntryChip
-}
+func (s *sale) entryMode() acquirer.EntryMode { return cardread.Entry(s.method, s.cardMode) }
 
 func (s *sale) chipRequest() acquirer.Request {
 	c := s.first.Card
@@ -261,40 +247,30 @@ func (s *sale) chipRequest() acquirer.Request {
 		PIN: s.first.PINBlock, ICCData: s.first.ICCData, OrigRRN: s.origRRN, OrigDate: s.origDate}
 }
 
+// readStripe reads a swiped card (terminal/cardread) and asks for its
+// online PIN.
 func (s *sale) readStripe(ctx context.Context) (Event, error) {
-	tr := s.event.Track
-	if tr == nil || len(tr.Track2) == 0 {
-		s.message = "刷卡失败 Swipe again"
-		return EvFail, errors.New("terminal: swipe without track 2")
-	}
-	pan, expiry, service, err := track2.Parse(tr.Track2)
-	if err != nil {
+	sw, insertChip, err := cardread.Stripe(s.event.Track, s.cardMode)
+	switch {
+	case err != nil:
 		s.message = "刷卡失败 Swipe again"
 		return EvFail, err
-	}
-	entry := acquirer.EntryStripe
-	if s.cardMode == cardwait.Fallback {
-		// The chip of this card could not be read in this sale: its stripe
-		// is accepted, and the host is told so.
-		entry = acquirer.EntryFallback
-	} else if strings.HasPrefix(service, "2") || strings.HasPrefix(service, "6") {
-		// A chip card must be read by its chip while the chip works: the
-		// sale waits for the insert.
+	case insertChip:
 		s.cardMode = cardwait.InsertChip
 		return EvUseContact, nil
 	}
 	ctx, cancel := s.withTimeout(ctx, s.t.cfg.InputTimeout)
 	defer cancel()
-	pin, err := s.cardholder().OnlinePIN(ctx, pan)
+	pin, err := s.cardholder().OnlinePIN(ctx, sw.PAN)
 	if err != nil {
 		if errors.Is(err, hal.ErrPINCancelled) {
 			return EvCancel, nil
 		}
 		return EvFail, err
 	}
-	s.first.Card = emv.CardData{PAN: pan, Expiry: expiry}
+	s.first.Card = emv.CardData{PAN: sw.PAN, Expiry: sw.Expiry}
 	s.request = acquirer.Request{Kind: hostKind(s.kind()), Amount: s.amount, Currency: s.t.cfg.Currency,
-		PAN: pan, Expiry: expiry, Track2: tr.Track2, Entry: entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
+		PAN: sw.PAN, Expiry: sw.Expiry, Track2: sw.Track2, Entry: sw.Entry, PIN: &pin, OrigRRN: s.origRRN, OrigDate: s.origDate}
 	return EvGoOnline, nil
 }
 
@@ -310,13 +286,9 @@ func (s *sale) begin() error {
 	}
 	s.trace, s.batch, s.started = trace, batch, s.t.cfg.Now()
 	c := s.first.Card
-	masked := c.PAN.Masked()
-	if c.PAN.IsZero() {
-		masked = s.masked
-	}
 	return s.t.journal.Begin(journal.Txn{
 		Trace: trace, Batch: batch, Kind: journal.Kind(s.kind().Name), Method: s.method, Amount: s.amount,
-		Currency: s.t.cfg.Currency, MaskedPAN: masked, Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
+		Currency: s.t.cfg.Currency, MaskedPAN: s.maskedPAN(), Entry: int(s.entryMode()), OrigTrace: s.orig.Trace,
 		AID: strings.ToUpper(hex.EncodeToString(c.AID)), AppLabel: c.Label, Signature: s.first.Signature,
 		PINVerified: s.request.PIN != nil,
 		Secret: journal.Sensitive{PAN: c.PAN.Digits(), Track2: s.request.Track2, ICCData: s.request.ICCData,
@@ -389,7 +361,7 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	}
 	s.resp = resp
 	s.balance = resp.Balance
-	if s.kind().Polls && resp.Code == qrInProgress {
+	if s.kind().Polls && resp.Code == qrpay.InProgress {
 		// Open until the customer pays: still pending in the journal, so a
 		// power cut now reverses it at the next boot.
 		if _, err := s.t.journal.Update(s.trace, func(x *journal.Txn) {
@@ -417,28 +389,8 @@ func (s *sale) exchange(ctx context.Context, approved journal.State) (Event, err
 	return EvDecline, nil
 }
 
-func declineText(r acquirer.Response) string {
-	zh, en, _ := acquirer.Describe(r.Code)
-	return fmt.Sprintf("%s %s (%s)", zh, en, r.Code)
-}
-
-// issuerData splits the host's field 55 into what the card needs: the
-// issuer authentication data (91) and the script templates (71, 72), each
-// re-encoded whole for the kernel (emv/tlv, the one BER-TLV reader). A
-// field that does not parse gives the card nothing: the kernel then finds
-// no issuer authentication data, as EMV Book 3 treats its absence.
-func issuerData(icc []byte) (auth, scripts []byte) {
-	objs, _ := tlv.Parse(icc)
-	for _, o := range objs {
-		switch o.Tag {
-		case 0x91:
-			auth = o.Value
-		case 0x71, 0x72:
-			scripts = tlv.Append(scripts, o.Tag, o.Value)
-		}
-	}
-	return auth, scripts
-}
+// declineText is what the merchant reads of the host's decline (terminal/outcome).
+func declineText(r acquirer.Response) string { return outcome.DeclineText(r) }
 
 func (s *sale) complete(ctx context.Context) (Event, error) {
 	approved := s.resp.Approved()
@@ -448,7 +400,7 @@ func (s *sale) complete(ctx context.Context) (Event, error) {
 		}
 		return s.afterCard(s.markCompleted(nil))
 	}
-	auth, scripts := issuerData(s.resp.ICCData)
+	auth, scripts := cardread.IssuerData(s.resp.ICCData)
 	final, err := s.online.Complete(ctx, emv.HostResponse{Answered: true, Approved: approved,
 		ResponseCode: s.resp.Code, IssuerAuthData: auth, Scripts: scripts})
 	s.final = final
@@ -500,26 +452,6 @@ func (s *sale) reverseNow(ctx context.Context) (Event, error) {
 	return EvReversed, nil
 }
 
-func (s *sale) receipt() receipt.Receipt {
-	c := s.first.Card
-	masked := c.PAN.Masked()
-	if c.PAN.IsZero() {
-		masked = s.masked
-	}
-	if s.method == journal.QR {
-		masked = "" // the slip names the wallet, never the customer's code
-	}
-	x := journal.Txn{Kind: journal.Kind(s.kind().Name), Method: s.method, MaskedPAN: masked, AID: slip.Hex(c.AID), AppLabel: c.Label,
-		TC: slip.Hex(s.final.Cryptogram), Amount: s.amount, Created: s.started, Trace: s.trace, Batch: s.batch,
-		OrigTrace: s.orig.Trace, AuthCode: s.resp.AuthCode, RRN: s.resp.RRN, Slip: s.slipRecord()}
-	if len(s.final.Cryptogram) == 0 {
-		x.TC = slip.Hex(s.first.Cryptogram)
-	}
-	r := s.t.slipReceipt(x)
-	r.Kind = s.kind().Receipt.EN
-	return r
-}
-
 func (s *sale) printReceipt(ctx context.Context) (Event, error) {
 	_ = s.t.dev.Indicator.Signal(ctx, hal.SignalApproved)
 	_ = s.t.ui.Show(ctx, ui.Printing, "交易成功 Approved", ui.Money(s.amount), "打印中 Printing")
@@ -563,34 +495,21 @@ func (s *sale) finish(ctx context.Context, state State, err error) {
 		if s.kind().NoAmount {
 			lines = []string{"余额 Balance " + ui.Money(s.balance)}
 		}
-		if s.resp.AuthCode != "" {
-			lines = append(lines, "授权码 Auth "+s.resp.AuthCode)
-		}
-		_ = s.t.ui.Show(ctx, ui.Approved, s.kind().Booked().Title+" 交易成功 Approved", append(lines, fmt.Sprintf("凭证号 Trace %06d", s.trace))...)
+		outcome.Approved(ctx, s.t.panel, s.kind().Booked().Title, lines, s.resp.AuthCode, s.trace)
+		return
+	case StateRefused:
+		outcome.Refused(ctx, s.t.panel, ScreenRefused, s.message, s.t.cfg.InputTimeout)
 		return
 	case StateDeclined:
-		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalDeclined)
 		msg := s.message
 		if msg == "" {
 			msg = declineText(s.resp)
 		}
-		_ = s.t.ui.Show(ctx, ui.Declined, "交易失败 Declined", msg)
+		outcome.Show(ctx, s.t.panel, outcome.Declined, msg)
 	case StateCancelled:
-		msg := s.message
-		if msg == "" {
-			msg = "交易已取消 Transaction cancelled"
-		}
-		_ = s.t.ui.Show(ctx, ui.Cancelled, "已取消 Cancelled", msg)
-	case StateRefused:
-		s.t.refuse(ctx, ScreenRefused, s.message)
-		return
+		outcome.Show(ctx, s.t.panel, outcome.Cancelled, s.message)
 	case StateFailed:
-		_ = s.t.dev.Indicator.Signal(ctx, hal.SignalAttention)
-		msg := s.message
-		if msg == "" {
-			msg = "交易失败 Transaction failed: call support"
-		}
-		_ = s.t.ui.Show(ctx, ui.Failed, "交易失败 Failed", msg)
+		outcome.Show(ctx, s.t.panel, outcome.Failed, s.message)
 	}
 	s.awaitRemoval(ctx)
 	// The outcome stays on the screen until the next key or a short pause.

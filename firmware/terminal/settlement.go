@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"kpos/firmware/acquirer"
-	"kpos/firmware/journal"
 	"kpos/firmware/receipt"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/slip"
 )
 
 // WithSettlement lets the terminal settle its batches with h (the acquirer
@@ -36,22 +36,11 @@ func (t *Terminal) PrintReceipt(ctx context.Context, trace uint32) error {
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
-	if !printable(x) {
+	if !slip.Printable(x) {
 		return fmt.Errorf("terminal: trace %06d is %s %s: no receipt", trace, x.Kind, x.State)
 	}
-	return t.dev.Printer.Print(ctx, receipt.Build(journalReceipt(t, x), receipt.MerchantCopy))
-}
-
-// printable reports whether x has a receipt.
-func printable(x journal.Txn) bool {
-	return x.State == journal.Completed && x.Kind != journal.Balance || x.State == journal.Voided
-}
-
-// journalReceipt is the receipt of a journaled transaction, as a reprint.
-func journalReceipt(t *Terminal, x journal.Txn) receipt.Receipt {
-	r := t.slipReceipt(x)
-	r.Reprint = true
-	return r
+	name, mid, tid := t.identity()
+	return t.dev.Printer.Print(ctx, receipt.Build(slip.Reprint(x, name, mid, tid), receipt.MerchantCopy))
 }
 
 // keysRejected reports whether err says the host wants a new sign-on (its

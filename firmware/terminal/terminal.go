@@ -13,7 +13,9 @@ import (
 	"kpos/firmware/emv"
 	"kpos/firmware/journal"
 	"kpos/firmware/settle"
+	"kpos/firmware/terminal/bindflow"
 	"kpos/firmware/terminal/cardholder"
+	"kpos/firmware/terminal/original"
 	"kpos/firmware/terminal/panel"
 	"kpos/firmware/terminal/settlement"
 	"kpos/firmware/txkind"
@@ -180,7 +182,7 @@ func (t *Terminal) Boot(ctx context.Context) error {
 	if n > 0 {
 		t.log.Warn("transactions left in doubt by a power cut", "count", n)
 	}
-	if err := t.repairVoids(); err != nil {
+	if err := original.RepairVoids(t.journal, t.log); err != nil {
 		return err
 	}
 	if t.unbound() {
@@ -281,7 +283,7 @@ func requestFromJournal(r journal.Txn) (acquirer.Request, error) {
 // Idle shows the idle screen.
 func (t *Terminal) Idle(ctx context.Context) error {
 	if t.binding != nil && t.binding.State() == binding.StateSuspended {
-		return t.suspendedScreen(ctx)
+		return bindflow.Suspended(ctx, t.panel, t.binding.CanSell())
 	}
 	name, _, _ := t.identity()
 	lines := []string{"按数字键开始消费 Type an amount to sell", "MENU 菜单"}

@@ -4,7 +4,9 @@
 // (docs/binding.md). The bank's side of it (activation, the one-time
 // code's check, the first sign-on) is firmware/binding's, reached through
 // the Binding interface; the terminal runs Flow while it is not bound and
-// sells nothing meanwhile. It knows nothing of transactions.
+// sells nothing meanwhile. Once bound, the screen of a binding that stopped
+// sales is here too, and which host answers refuse the terminal itself (a
+// status check follows them). It knows nothing of transactions.
 package bindflow
 
 import (

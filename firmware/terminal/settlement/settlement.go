@@ -6,8 +6,9 @@
 // working keys, and shows how it ended. The exchange with the host, the
 // batch upload and the report are firmware/settle's (docs/settlement.md).
 //
-// It reaches the terminal through Counter, and knows nothing of its sale
-// tables, menus or binding screens.
+// It reaches the terminal through Counter, and reads the binding's
+// settlement account, fees and settlement time through Binding (Bound). It
+// knows nothing of the terminal's sale tables, menus or binding screens.
 package settlement
 
 import (

@@ -1,8 +1,12 @@
 // Package slip is what a transaction's slip and its screens say, from the
 // journal and the card: the receipt of a journaled transaction (so that a
-// reprint is the slip first printed), the names of the payment methods and
-// cryptograms, why a card declined offline, and the two copies printed with
-// a pause to tear off the first. Layout is firmware/receipt's.
+// reprint is the slip first printed), the facts of a transaction in
+// progress (Facts: how the cardholder was verified, the cryptogram, TVR
+// and TSI, the wallet and order) and its receipt built the way a reprint
+// builds it, the names of the payment methods and cryptograms, why a card
+// declined offline and its decline slip, which journaled transactions have
+// a slip to reprint, and the two copies printed with a pause to tear off
+// the first. Layout is firmware/receipt's.
 package slip
 
 import (
