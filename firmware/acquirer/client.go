@@ -2,7 +2,6 @@ package acquirer
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -40,8 +39,11 @@ type Config struct {
 	// when zero). Only dialling is retried for a request that could move
 	// money: a request once written is never sent again.
 	DialAttempts int
-	// TLS, when set, wraps each connection (the handshake counts as dialling).
-	TLS *tls.Config
+	// Secure, when set, wraps each new connection before the first message
+	// (TLS, see package acquirer/tlslink); it counts as dialling, so a
+	// failure is ErrNotSent. The package itself speaks ISO 8583 over any
+	// stream and links no TLS: a board that wants it wires it.
+	Secure func(ctx context.Context, conn net.Conn) (net.Conn, error)
 	// KeepConnection keeps the connection open after an exchange and sends
 	// the next request on it, for hosts that serve a terminal on one
 	// persistent connection. False (the default) opens a connection per
@@ -135,19 +137,12 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 		}
 		dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 		conn, err := c.link.Dial(dctx, "tcp", c.cfg.Addr)
-		if err == nil && c.cfg.TLS != nil {
-			tcfg := c.cfg.TLS
-			if tcfg.ServerName == "" {
-				tcfg = tcfg.Clone()
-				if host, _, herr := net.SplitHostPort(c.cfg.Addr); herr == nil {
-					tcfg.ServerName = host
-				}
-			}
-			tc := tls.Client(conn, tcfg)
-			if err = tc.HandshakeContext(dctx); err != nil {
+		if err == nil && c.cfg.Secure != nil {
+			var sc net.Conn
+			if sc, err = c.cfg.Secure(dctx, conn); err != nil {
 				conn.Close()
 			} else {
-				conn = tc
+				conn = sc
 			}
 		}
 		cancel()
@@ -273,8 +268,8 @@ func (c *Client) release(conn net.Conn, keep bool) {
 // other connections (pipes, modem sockets) are given a millisecond.
 func open(conn net.Conn) bool {
 	raw := conn
-	if tc, ok := conn.(*tls.Conn); ok {
-		raw = tc.NetConn()
+	if w, ok := conn.(interface{ NetConn() net.Conn }); ok { // a secured connection (tls.Conn)
+		raw = w.NetConn()
 	}
 	if sc, ok := raw.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {

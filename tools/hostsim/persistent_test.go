@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/tlslink"
 	"kpos/hal/fake"
 )
 
@@ -138,7 +139,7 @@ func TestKeptConnectionTLS(t *testing.T) {
 	r := newRig(t, nil)
 	r.host = host
 	r.client = acquirer.NewClient(acquirer.Config{Addr: addr, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}, TID: testTID, MID: testMID,
-		TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, KeepConnection: true, Now: func() time.Time { return fixedNow }}, r.link, r.ks)
+		Secure: tlslink.Client(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, addr), KeepConnection: true, Now: func() time.Time { return fixedNow }}, r.link, r.ks)
 	defer r.client.Close()
 	r.signOn()
 	for range 2 {

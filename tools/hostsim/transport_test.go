@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kpos/firmware/acquirer"
+	"kpos/firmware/acquirer/tlslink"
 	"kpos/firmware/keys"
 	"kpos/hal"
 	"kpos/hal/fake"
@@ -123,14 +124,14 @@ func TestTLSLink(t *testing.T) {
 	r := newRig(t, nil)
 	r.host = host
 	r.client = acquirer.NewClient(acquirer.Config{Addr: addr, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0}, TID: testTID, MID: testMID,
-		TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, Now: func() time.Time { return fixedNow }}, r.link, r.ks)
+		Secure: tlslink.Client(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, addr), Now: func() time.Time { return fixedNow }}, r.link, r.ks)
 	r.signOn()
 	if resp := r.do(r.chipSale(2000)); !resp.Approved() {
 		t.Fatalf("sale over TLS %+v", resp)
 	}
 	// A host whose certificate the terminal does not trust: nothing is sent.
 	untrusted := acquirer.NewClient(acquirer.Config{Addr: addr, TID: testTID, MID: testMID, TPDU: acquirer.TPDU{0x60, 0, 3, 0, 0},
-		TLS: &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}, DialAttempts: 1}, r.link, r.ks)
+		Secure: tlslink.Client(&tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}, addr), DialAttempts: 1}, r.link, r.ks)
 	if _, err := untrusted.Do(context.Background(), r.chipSale(2000)); !errors.Is(err, acquirer.ErrNotSent) {
 		t.Fatalf("untrusted host: %v", err)
 	}
