@@ -10,10 +10,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
 )
 
 var (
@@ -28,7 +29,7 @@ var (
 	bucketOrig    = []byte("by-orig")  // original trace, trace → nothing
 	bucketDoubt   = []byte("in-doubt") // trace → nothing, for Pending and Approved
 	bucketTotals  = []byte("totals")   // open batch → Totals, kept as records change
-	bucketDaily   = []byte("daily")    // YYYYMMDD → dayTotals
+	bucketDaily   = []byte("daily")    // YYYYMMDD → entry.DayTotals
 
 	// Since the last batch close, new entries of the three indexes that
 	// grow with the whole history go to small buckets of their own, folded
@@ -248,20 +249,11 @@ func deleteRecord(tx *bolt.Tx, trace uint32) error {
 	return nil
 }
 
-// newTotals is an empty Totals of batch, with the standard methods.
-func newTotals(batch uint32) Totals {
-	t := Totals{Batch: batch}
-	for _, m := range standardMethods {
-		t.Methods = append(t.Methods, MethodTotals{Method: m})
-	}
-	return t
-}
-
 // loadTotals reads the running totals of batch.
 func loadTotals(tx *bolt.Tx, batch uint32) (Totals, error) {
 	raw := tx.Bucket(bucketTotals).Get(u32(batch))
 	if raw == nil {
-		return newTotals(batch), nil
+		return entry.NewTotals(batch), nil
 	}
 	var t Totals
 	if err := json.Unmarshal(raw, &t); err != nil {
@@ -272,11 +264,11 @@ func loadTotals(tx *bolt.Tx, batch uint32) (Totals, error) {
 
 // addTotals moves the batch's running totals from old's contribution to r's.
 func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
-	var oc class = -1
+	var oc entry.Class = -1
 	if old != nil {
-		oc = classify(&old.Txn)
+		oc = entry.Classify(&old.Txn)
 	}
-	nc := classify(&r.Txn)
+	nc := entry.Classify(&r.Txn)
 	if old != nil && oc == nc && old.Amount == r.Amount && old.Method == r.Method && old.MaskedPAN == r.MaskedPAN {
 		return nil
 	}
@@ -291,9 +283,9 @@ func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
 	}
 	respan := false
 	if old != nil {
-		respan = t.count(&old.Txn, oc, -1)
+		respan = t.Count(&old.Txn, oc, -1)
 	}
-	t.count(&r.Txn, nc, +1)
+	t.Count(&r.Txn, nc, +1)
 	if respan {
 		if err := j.respan(tx, &t); err != nil {
 			return err
@@ -302,75 +294,12 @@ func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
 	return putJSON(tx.Bucket(bucketTotals), u32(r.Batch), t)
 }
 
-// count adds (sign +1) or removes (-1) x of class c to the totals. It reports
-// whether a removal may have moved First or Last, which then need reading
-// again from the batch.
-func (t *Totals) count(x *Txn, c class, sign int) (respan bool) {
-	add := func(s *Sum) {
-		s.Count += sign
-		s.Amount += int64(sign) * x.Amount
-	}
-	switch c {
-	case classNone:
-		t.Excluded += sign
-		return false
-	case classUnresolved:
-		t.Unresolved += sign
-		return false
-	}
-	i := -1
-	for k := range t.Methods {
-		if t.Methods[k].Method == x.Method {
-			i = k
-		}
-	}
-	if i < 0 {
-		i = len(t.Methods)
-		t.Methods = append(t.Methods, MethodTotals{Method: x.Method})
-	}
-	mt := &t.Methods[i]
-	fam := &t.Domestic
-	if foreign(x) {
-		fam = &t.Foreign
-	}
-	switch c {
-	case classDebit:
-		add(&mt.Sales)
-		add(&t.Sales)
-		if !cash(x) {
-			add(&fam.Debit)
-		}
-	case classCredit:
-		add(&mt.Refunds)
-		add(&t.Refunds)
-		if !cash(x) {
-			add(&fam.Credit)
-		}
-	case classVoided:
-		add(&mt.Voids)
-		add(&t.Voids)
-	}
-	if sign < 0 {
-		if i >= len(standardMethods) && mt.Sales.Count == 0 && mt.Refunds.Count == 0 && mt.Voids.Count == 0 {
-			t.Methods = append(t.Methods[:i], t.Methods[i+1:]...)
-		}
-		return x.Created.Equal(t.First) || x.Created.Equal(t.Last)
-	}
-	if t.First.IsZero() || x.Created.Before(t.First) {
-		t.First = x.Created
-	}
-	if x.Created.After(t.Last) {
-		t.Last = x.Created
-	}
-	return false
-}
-
 // respan reads First and Last of t's batch again from its transactions: a
 // counted transaction stopped counting (rare: a completed sale reversed).
 func (j *Journal) respan(tx *bolt.Tx, t *Totals) error {
 	t.First, t.Last = time.Time{}, time.Time{}
 	return forBatch(tx, t.Batch, func(x *Txn) {
-		if c := classify(x); c == classDebit || c == classCredit || c == classVoided {
+		if c := entry.Classify(x); c == entry.ClassDebit || c == entry.ClassCredit || c == entry.ClassVoided {
 			if t.First.IsZero() || x.Created.Before(t.First) {
 				t.First = x.Created
 			}
@@ -401,33 +330,14 @@ func forBatch(tx *bolt.Tx, batch uint32, fn func(*Txn)) error {
 	})
 }
 
-// dayTotals are the running figures of one calendar day, every batch.
-type dayTotals struct {
-	// Sales counts what the daily limit counts (CountsToday).
-	Sales Sum `json:"sales"`
-}
-
-// CountsToday reports whether x counts in its day's spending, the figure
-// SalesOn keeps: sales, cash sales and completions of pre-authorizations
-// that stand (completed) or may have moved money (pending, approved,
-// queued for reversal); not declined, reversed or voided ones. It is the
-// rule book's daily-limit rule (firmware/txrules.CountsToday), which the
-// terminal's tests hold it to.
-func CountsToday(x Txn) bool {
-	return debit(x.Kind) &&
-		(x.State == Completed || x.State.InDoubt() || x.State == ReversalPending)
-}
-
-func daySale(x *Txn) bool { return CountsToday(*x) }
-
 func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
-	was := old != nil && daySale(&old.Txn)
-	is := daySale(&r.Txn)
+	was := old != nil && entry.CountsToday(old.Txn)
+	is := entry.CountsToday(r.Txn)
 	if was == is && (!is || old.Amount == r.Amount) {
 		return nil
 	}
 	key := dayKey(r.Created, j.loc)
-	var d dayTotals
+	var d entry.DayTotals
 	if raw := overlayGet(tx, bucketDailyNew, bucketDaily, key); raw != nil {
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return fmt.Errorf("daily totals %s: %w", key, err)
@@ -438,21 +348,10 @@ func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
 		d.Sales.Amount -= old.Amount
 	}
 	if is {
-		d.Sales.add(r.Amount)
+		d.Sales.Add(r.Amount)
 	}
 	return putJSON(tx.Bucket(bucketDailyNew), key, d)
 }
-
-// cash reports whether x never went to the host.
-func cash(x *Txn) bool { return x.Method == CashMethod || x.Kind == Cash }
-
-// foreign reports whether x is a card outside the domestic (UnionPay) family.
-func foreign(x *Txn) bool {
-	return x.Method != QR && x.MaskedPAN != "" && !strings.HasPrefix(x.MaskedPAN, "62")
-}
-
-// uploads reports whether x goes to the host in a batch upload.
-func uploads(x *Txn, c class) bool { return (c == classDebit || c == classCredit) && !cash(x) }
 
 // reindex rebuilds every index and running total from the records: once,
 // when a journal written before the indexes existed is opened. Card data is

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/durable"
+	"kpos/firmware/journal/entry"
 )
 
 var (
@@ -655,7 +656,7 @@ func (j *Journal) byPrefix(prefix []byte, what string, buckets ...[]byte) ([]Txn
 // kept as transactions change, so it costs the same whatever the journal
 // holds.
 func (j *Journal) SalesOn(day time.Time) (Sum, error) {
-	var d dayTotals
+	var d entry.DayTotals
 	err := j.db.View(func(tx *bolt.Tx) error {
 		if raw := overlayGet(tx, bucketDailyNew, bucketDaily, dayKey(day, j.loc)); raw != nil {
 			return json.Unmarshal(raw, &d)

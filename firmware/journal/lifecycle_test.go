@@ -15,6 +15,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
 )
 
 // clock is a test clock the journal reads.
@@ -39,9 +41,9 @@ func openAt(tb testing.TB, dir string, c *clock, opt Options) *Journal {
 // running totals against.
 func recount(tb testing.TB, j *Journal, batch uint32) Totals {
 	tb.Helper()
-	t := newTotals(batch)
+	t := entry.NewTotals(batch)
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return forBatch(tx, batch, func(x *Txn) { t.count(x, classify(x), +1) })
+		return forBatch(tx, batch, func(x *Txn) { t.Count(x, entry.Classify(x), +1) })
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -111,7 +113,7 @@ func TestRunningTotalsAgreeWithARecount(t *testing.T) {
 				completedSales = append(completedSales, tr)
 			}
 		}
-		if x, _ := j.Get(tr); daySale(&x) {
+		if x, _ := j.Get(tr); entry.CountsToday(x) {
 			counted[tr] = x.Amount
 			daySum[day] += x.Amount
 		}

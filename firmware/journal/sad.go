@@ -38,6 +38,8 @@ import (
 	"os"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
 )
 
 var (
@@ -54,18 +56,6 @@ const slotSize = 64
 type sad struct {
 	Track2  []byte `json:"t2,omitempty"`
 	ICCData []byte `json:"icc,omitempty"`
-}
-
-// keepSAD says which sensitive data x may still keep in its present state;
-// open is the open batch.
-func keepSAD(x *Txn, open uint32) (track2, icc bool) {
-	switch x.State {
-	case Pending, Approved, ReversalPending:
-		return true, true
-	case Completed:
-		return false, x.Batch == open && uploads(x, classify(x)) && (x.Method == Chip || x.Method == Contactless)
-	}
-	return false, false
 }
 
 // slotFile is the side file of SAD keys.
@@ -208,7 +198,7 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // sealSAD seals what r may keep of secret into r, reusing r's slot when it
 // has one. It returns the slot freed when nothing is left to keep.
 func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uint32, err error) {
-	keepT2, keepICC := keepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)))
+	keepT2, keepICC := entry.KeepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)))
 	var s sad
 	if keepT2 {
 		s.Track2 = secret.Track2
