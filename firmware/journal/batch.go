@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/seal"
 )
 
 // Keys of the batches bucket besides the closed batches (which are keyed by
@@ -283,7 +284,7 @@ func (j *Journal) eraseBatchSAD(tx *bolt.Tx, batch uint32) ([]uint32, error) {
 			return nil, err
 		}
 		t := r.Txn
-		if err := j.unseal(&t); err != nil {
+		if err := seal.OpenCard(j.aead, &t); err != nil {
 			return nil, err
 		}
 		if err := j.openSAD(&r, &t); err != nil {

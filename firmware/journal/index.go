@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/seal"
 )
 
 var (
@@ -391,7 +392,7 @@ func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 	var freed []uint32
 	for i := range recs {
 		t := recs[i].Txn
-		if err := j.unseal(&t); err != nil {
+		if err := seal.OpenCard(j.aead, &t); err != nil {
 			return nil, err
 		}
 		f, err := j.store(tx, t, true)

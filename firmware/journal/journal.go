@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"kpos/firmware/durable"
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/seal"
 )
 
 var (
@@ -101,7 +101,7 @@ type Options struct {
 type Journal struct {
 	db    *bolt.DB
 	aead  cipher.AEAD
-	slots *slotFile
+	slots *seal.Slots
 	// wmu serializes writes that free key slots with the erasing of those
 	// slots, so a slot is never handed out again before it is erased.
 	wmu        sync.Mutex
@@ -122,7 +122,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if len(sealKey) != 32 {
 		return nil, ErrBadSealKey
 	}
-	aead, err := newAEAD(sealKey)
+	aead, err := seal.NewAEAD(sealKey)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -147,7 +147,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	slots, err := openSlots(path+".sad", opt.NoSync)
+	slots, err := seal.OpenSlots(path+".sad", opt.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open key slots: %w", err)
 	}
@@ -160,7 +160,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20,
 		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
 	if err != nil {
-		slots.close()
+		slots.Close()
 		return nil, fmt.Errorf("journal: open: %w", err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
@@ -169,7 +169,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		// could take the whole file.
 		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			db.Close()
-			slots.close()
+			slots.Close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 	}
@@ -201,7 +201,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		return nil
 	})
 	if err == nil {
-		err = j.slots.zero(freed)
+		err = j.slots.Zero(freed)
 	}
 	if err == nil {
 		err = j.scrubSlots()
@@ -221,7 +221,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 
 // Close closes the files.
 func (j *Journal) Close() error {
-	return errors.Join(j.db.Close(), j.slots.close())
+	return errors.Join(j.db.Close(), j.slots.Close())
 }
 
 // Path returns the file's path.
@@ -241,7 +241,7 @@ func (j *Journal) update(fn func(tx *bolt.Tx) (freed []uint32, err error)) error
 	if err != nil {
 		return err
 	}
-	if err := j.slots.zero(freed); err != nil {
+	if err := j.slots.Zero(freed); err != nil {
 		return fmt.Errorf("journal: erase card data: %w", err)
 	}
 	return nil
@@ -301,43 +301,6 @@ func (j *Journal) Batch() (uint32, error) {
 		return nil
 	})
 	return batch, err
-}
-
-// seal seals the PAN, expiry and PAN sequence number into t.Sealed, under
-// the journal's key: cardholder data PCI DSS allows to keep, protected.
-func (j *Journal) seal(t *Txn) error {
-	kept := Sensitive{PAN: t.Secret.PAN, Expiry: t.Secret.Expiry, PANSeq: t.Secret.PANSeq}
-	if kept.PAN == "" && kept.Expiry == "" && kept.PANSeq == "" {
-		t.Sealed = nil
-		return nil
-	}
-	plain, err := json.Marshal(kept)
-	if err != nil {
-		return err
-	}
-	nonce := make([]byte, j.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
-	t.Sealed = j.aead.Seal(nonce, nonce, plain, u32(t.Trace))
-	clear(plain)
-	return nil
-}
-
-func (j *Journal) unseal(t *Txn) error {
-	if len(t.Sealed) == 0 {
-		return nil
-	}
-	n := j.aead.NonceSize()
-	if len(t.Sealed) < n {
-		return fmt.Errorf("journal: trace %06d: sealed data truncated", t.Trace)
-	}
-	plain, err := j.aead.Open(nil, t.Sealed[:n], t.Sealed[n:], u32(t.Trace))
-	if err != nil {
-		return fmt.Errorf("journal: trace %06d: sealed data does not open", t.Trace)
-	}
-	defer clear(plain)
-	return json.Unmarshal(plain, &t.Secret)
 }
 
 func txnKey(trace uint32) []byte { return u32(trace) }
@@ -431,7 +394,7 @@ func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 			return nil, err
 		}
 	}
-	if err := j.seal(&r.Txn); err != nil {
+	if err := seal.Card(j.aead, &r.Txn); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	freed, err := j.sealSAD(tx, &r, t.Secret)
@@ -504,7 +467,7 @@ func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
 // open is r's transaction with its card data unsealed.
 func (j *Journal) open(r *record) (Txn, error) {
 	t := r.Txn
-	if err := j.unseal(&t); err != nil {
+	if err := seal.OpenCard(j.aead, &t); err != nil {
 		return Txn{}, err
 	}
 	if err := j.openSAD(r, &t); err != nil {

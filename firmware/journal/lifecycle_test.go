@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/seal"
 )
 
 // clock is a test clock the journal reads.
@@ -187,12 +188,12 @@ func scanSAD(t *testing.T, path string) map[uint32][][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outer, _ := newAEAD(testSealKey)
+	outer, _ := seal.NewAEAD(testSealKey)
 	n := outer.NonceSize()
 	keys := map[uint32][]byte{}
-	for s := 0; (s+1)*slotSize <= len(slotsRaw); s++ {
-		b := slotsRaw[s*slotSize : (s+1)*slotSize]
-		if key, err := outer.Open(nil, b[:n], b[n:n+32+outer.Overhead()], slotAAD(uint32(s))); err == nil {
+	for s := 0; (s+1)*seal.SlotSize <= len(slotsRaw); s++ {
+		b := slotsRaw[s*seal.SlotSize : (s+1)*seal.SlotSize]
+		if key, err := outer.Open(nil, b[:n], b[n:n+32+outer.Overhead()], seal.SlotAAD(uint32(s))); err == nil {
 			keys[uint32(s)] = key
 		}
 	}
@@ -216,8 +217,8 @@ func scanSAD(t *testing.T, path string) map[uint32][][]byte {
 			plain, _ = outer.Open(nil, sealed[:n], sealed[n:], u32(trace))
 		} else {
 			for s, key := range keys {
-				inner, _ := newAEAD(key)
-				if p, err := inner.Open(nil, sealed[:n], sealed[n:], sadAAD(s, trace)); err == nil {
+				inner, _ := seal.NewAEAD(key)
+				if p, err := inner.Open(nil, sealed[:n], sealed[n:], seal.SADAAD(s, trace)); err == nil {
 					plain = p
 				}
 			}
@@ -334,7 +335,7 @@ func TestOpenErasesStaleKeySlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And a slot past the end, from a commit that did not happen.
-	if err := j.slots.write(5, bytes.Repeat([]byte{1}, slotSize)); err != nil {
+	if err := j.slots.Write(5, bytes.Repeat([]byte{1}, seal.SlotSize)); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -343,7 +344,7 @@ func TestOpenErasesStaleKeySlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) != slotSize || !bytes.Equal(raw, make([]byte, slotSize)) {
+	if len(raw) != seal.SlotSize || !bytes.Equal(raw, make([]byte, seal.SlotSize)) {
 		t.Fatalf("slot file after open: %d bytes, %x", len(raw), raw)
 	}
 	if x, err := j.Get(tr); err != nil || x.Secret.Track2 != nil || x.Secret.PAN == "" {
