@@ -8,17 +8,15 @@ package journal
 // is full.
 
 import (
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/archive"
 )
 
 // Prune archives, then deletes, every settled batch that closed before the
@@ -52,7 +50,7 @@ func (j *Journal) Prune() (int, error) {
 		}
 	}
 	if len(old) > 0 {
-		if err := j.capArchive(); err != nil {
+		if err := archive.Cap(j.archiveDir, j.archiveMax); err != nil {
 			return len(old), err
 		}
 	}
@@ -132,91 +130,21 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 	return nil
 }
 
-// archivePrefix names archive files: batch-<closed YYYYMMDD>-<batch>.jsonl.gz,
-// so that names sort oldest first.
-const archivePrefix = "batch-"
-
 // archive writes cb and its transactions (masked, no card data) as JSON
 // lines, gzipped, durably, before anything is deleted.
 func (j *Journal) archive(cb ClosedBatch, txns []Txn) error {
-	if err := os.MkdirAll(j.archiveDir, 0o700); err != nil {
-		return err
-	}
-	name := filepath.Join(j.archiveDir, fmt.Sprintf("%s%s-%06d.jsonl.gz", archivePrefix,
-		cb.Closed.In(j.loc).Format("20060102"), cb.Batch))
-	tmp, err := os.CreateTemp(j.archiveDir, ".archive-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
-	enc := json.NewEncoder(zw)
-	if err := enc.Encode(cb); err != nil {
-		tmp.Close()
-		return err
-	}
-	for _, x := range txns {
-		x.Secret, x.Sealed = Sensitive{}, nil
-		if err := enc.Encode(x); err != nil {
-			tmp.Close()
+	return archive.Write(j.archiveDir, archive.Name(cb.Closed.In(j.loc), cb.Batch), func(enc *json.Encoder) error {
+		if err := enc.Encode(cb); err != nil {
 			return err
 		}
-	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	if d, err := os.Open(j.archiveDir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// capArchive deletes the oldest archives past ArchiveMaxBytes.
-func (j *Journal) capArchive() error {
-	ents, err := os.ReadDir(j.archiveDir)
-	if err != nil {
-		return err
-	}
-	type file struct {
-		name string
-		size int64
-	}
-	var files []file
-	var total int64
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), archivePrefix) {
-			continue
+		for _, x := range txns {
+			x.Secret, x.Sealed = Sensitive{}, nil
+			if err := enc.Encode(x); err != nil {
+				return err
+			}
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		files = append(files, file{e.Name(), info.Size()})
-		total += info.Size()
-	}
-	sort.Slice(files, func(a, b int) bool { return files[a].name < files[b].name })
-	for _, f := range files {
-		if total <= j.archiveMax {
-			break
-		}
-		if err := os.Remove(filepath.Join(j.archiveDir, f.name)); err != nil {
-			return err
-		}
-		total -= f.size
-	}
-	return nil
+		return nil
+	})
 }
 
 // Stats are figures about the journal's size.
