@@ -72,9 +72,6 @@ func (j *Journal) OpenTotals() (Totals, error) {
 	return j.Totals(batch)
 }
 
-// stepOrder ranks the settlement steps.
-var stepOrder = map[SettleStep]int{StepStarted: 1, StepTotalsSent: 2, StepUploading: 3, StepUploadEnd: 4}
-
 func getSettlement(tx *bolt.Tx) (Settlement, bool, error) {
 	raw := tx.Bucket(bucketBatches).Get(keySettlement)
 	if raw == nil {
@@ -192,7 +189,7 @@ func (j *Journal) SaveSettlement(s Settlement) error {
 		if cur.Batch != s.Batch || cur.Trace != s.Trace {
 			return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
 		}
-		if stepOrder[s.Step] == 0 || stepOrder[s.Step] < stepOrder[cur.Step] || s.Uploaded < cur.Uploaded {
+		if !cur.Step.CanBecome(s.Step) || s.Uploaded < cur.Uploaded {
 			return fmt.Errorf("%w: settlement %s → %s", ErrTransition, cur.Step, s.Step)
 		}
 		return putJSON(tx.Bucket(bucketBatches), keySettlement, s)
@@ -310,7 +307,7 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	if cur.Batch != s.Batch || cur.Trace != s.Trace {
 		return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
 	}
-	if stepOrder[s.Step] < stepOrder[StepTotalsSent] || (!s.Balanced && s.Step != StepUploadEnd) {
+	if !s.Step.Reached(StepTotalsSent) || (!s.Balanced && s.Step != StepUploadEnd) {
 		return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
 	}
 	meta := tx.Bucket(bucketMeta)

@@ -21,6 +21,7 @@ type (
 	HostAnswer   = entry.HostAnswer
 	Settlement   = entry.Settlement
 	ClosedBatch  = entry.ClosedBatch
+	Stats        = entry.Stats
 )
 
 // The states, kinds, methods and settlement steps (entry documents each).

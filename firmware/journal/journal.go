@@ -412,17 +412,6 @@ func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 	return freed, j.index(tx, old, &r)
 }
 
-// allowed lists the state changes a transaction may make.
-var allowed = map[State][]State{
-	Pending:         {Approved, Completed, Declined, ReversalPending},
-	Approved:        {Completed, ReversalPending, Declined},
-	Completed:       {ReversalPending, Voided},
-	ReversalPending: {Reversed, ReversalPending},
-	Declined:        {},
-	Reversed:        {},
-	Voided:          {},
-}
-
 // Update applies change to the transaction with trace and commits it, in
 // one bbolt transaction. The state change, if any, must be one the journal
 // allows. Card data the new state no longer needs is erased in the same
@@ -443,11 +432,7 @@ func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
 		from := t.State
 		change(&t)
 		if t.State != from {
-			ok := false
-			for _, s := range allowed[from] {
-				ok = ok || s == t.State
-			}
-			if !ok {
+			if !from.CanBecome(t.State) {
 				return nil, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
 			}
 		}

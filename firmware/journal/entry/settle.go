@@ -23,6 +23,17 @@ const (
 	StepUploadEnd SettleStep = "upload-end-sent"
 )
 
+var stepOrder = map[SettleStep]int{StepStarted: 1, StepTotalsSent: 2, StepUploading: 3, StepUploadEnd: 4}
+
+// CanBecome reports whether a settlement at step s may record step next:
+// a step only moves forward, or stays.
+func (s SettleStep) CanBecome(next SettleStep) bool {
+	return stepOrder[next] != 0 && stepOrder[next] >= stepOrder[s]
+}
+
+// Reached reports whether step s is step at or later.
+func (s SettleStep) Reached(at SettleStep) bool { return stepOrder[s] >= stepOrder[at] }
+
 // HostAnswer is what the host said about the totals, in the journal's terms.
 type HostAnswer struct {
 	Code string `json:"code,omitempty"` // the response code
