@@ -16,14 +16,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
 	"kpos/firmware/journal/seal"
-)
-
-// Keys of the batches bucket besides the closed batches (which are keyed by
-// their 4-byte batch number).
-var (
-	keySettlement = []byte("settlement") // the settlement in progress
-	keyUpload     = []byte("upload")     // the traces to upload, frozen at the start
 )
 
 // Errors of the settlement records.
@@ -45,7 +39,7 @@ var (
 func (j *Journal) Totals(batch uint32) (Totals, error) {
 	var t Totals
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if raw := tx.Bucket(bucketBatches).Get(u32(batch)); raw != nil {
+		if raw := tx.Bucket(layout.Batches).Get(layout.U32(batch)); raw != nil {
 			var cb ClosedBatch
 			if err := json.Unmarshal(raw, &cb); err != nil {
 				return err
@@ -73,7 +67,7 @@ func (j *Journal) OpenTotals() (Totals, error) {
 }
 
 func getSettlement(tx *bolt.Tx) (Settlement, bool, error) {
-	raw := tx.Bucket(bucketBatches).Get(keySettlement)
+	raw := tx.Bucket(layout.Batches).Get(layout.KeySettlement)
 	if raw == nil {
 		return Settlement{}, false, nil
 	}
@@ -134,8 +128,8 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		} else if ok {
 			return ErrSettling
 		}
-		meta := tx.Bucket(bucketMeta)
-		batch := binary.BigEndian.Uint32(meta.Get(keyBatch))
+		meta := tx.Bucket(layout.Meta)
+		batch := binary.BigEndian.Uint32(meta.Get(layout.KeyBatch))
 		totals, err := loadTotals(tx, batch)
 		if err != nil {
 			return err
@@ -159,11 +153,11 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		}
 		s = Settlement{Batch: batch, Step: StepStarted, Started: j.now(), Totals: totals, Trace: trace,
 			UploadTotal: len(list) / 4}
-		bk := tx.Bucket(bucketBatches)
-		if err := bk.Put(keyUpload, list); err != nil {
+		bk := tx.Bucket(layout.Batches)
+		if err := bk.Put(layout.KeyUpload, list); err != nil {
 			return err
 		}
-		return putJSON(bk, keySettlement, s)
+		return putJSON(bk, layout.KeySettlement, s)
 	})
 	if err != nil {
 		if errors.Is(err, ErrSettling) || errors.Is(err, ErrUnresolved) {
@@ -192,7 +186,7 @@ func (j *Journal) SaveSettlement(s Settlement) error {
 		if !cur.Step.CanBecome(s.Step) || s.Uploaded < cur.Uploaded {
 			return fmt.Errorf("%w: settlement %s → %s", ErrTransition, cur.Step, s.Step)
 		}
-		return putJSON(tx.Bucket(bucketBatches), keySettlement, s)
+		return putJSON(tx.Bucket(layout.Batches), layout.KeySettlement, s)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoSettlement) || errors.Is(err, ErrTransition) {
@@ -208,7 +202,7 @@ func (j *Journal) SaveSettlement(s Settlement) error {
 func (j *Journal) UploadList() ([]uint32, error) {
 	var out []uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketBatches).Get(keyUpload)
+		raw := tx.Bucket(layout.Batches).Get(layout.KeyUpload)
 		if raw == nil {
 			return ErrNoSettlement
 		}
@@ -261,7 +255,7 @@ func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 // transactions of a closed batch that still hold card data.
 func (j *Journal) eraseBatchSAD(tx *bolt.Tx, batch uint32) ([]uint32, error) {
 	var held []uint32
-	bb := tx.Bucket(bucketByBatch).Bucket(u32(batch))
+	bb := tx.Bucket(layout.ByBatch).Bucket(layout.U32(batch))
 	if bb != nil {
 		err := bb.ForEach(func(_, v []byte) error {
 			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
@@ -310,8 +304,8 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	if !s.Step.Reached(StepTotalsSent) || (!s.Balanced && s.Step != StepUploadEnd) {
 		return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
 	}
-	meta := tx.Bucket(bucketMeta)
-	open := binary.BigEndian.Uint32(meta.Get(keyBatch))
+	meta := tx.Bucket(layout.Meta)
+	open := binary.BigEndian.Uint32(meta.Get(layout.KeyBatch))
 	if open != s.Batch {
 		return fmt.Errorf("%w: open batch is %06d, settlement is of %06d", ErrTransition, open, s.Batch)
 	}
@@ -324,27 +318,27 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	if !s.Balanced {
 		cb.Uploaded = s.Uploaded
 	}
-	bk := tx.Bucket(bucketBatches)
-	if err := putJSON(bk, u32(s.Batch), cb); err != nil {
+	bk := tx.Bucket(layout.Batches)
+	if err := putJSON(bk, layout.U32(s.Batch), cb); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketTotals).Delete(u32(s.Batch)); err != nil {
+	if err := tx.Bucket(layout.Totals).Delete(layout.U32(s.Batch)); err != nil {
 		return err
 	}
-	if err := bk.Delete(keySettlement); err != nil {
+	if err := bk.Delete(layout.KeySettlement); err != nil {
 		return err
 	}
-	if err := bk.Delete(keyUpload); err != nil {
+	if err := bk.Delete(layout.KeyUpload); err != nil {
 		return err
 	}
-	return meta.Put(keyBatch, u32(next))
+	return meta.Put(layout.KeyBatch, layout.U32(next))
 }
 
 // ClosedBatches returns every closed batch, oldest first.
 func (j *Journal) ClosedBatches() ([]ClosedBatch, error) {
 	var out []ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+		return tx.Bucket(layout.Batches).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return nil
 			}
@@ -368,7 +362,7 @@ func (j *Journal) ClosedBatches() ([]ClosedBatch, error) {
 func (j *Journal) ClosedBatch(n uint32) (ClosedBatch, error) {
 	var cb ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketBatches).Get(u32(n))
+		raw := tx.Bucket(layout.Batches).Get(layout.U32(n))
 		if raw == nil {
 			return ErrNoBatch
 		}
@@ -399,8 +393,8 @@ func (j *Journal) LastClosedBatch() (ClosedBatch, error) {
 // (reprint: counted as a reprint).
 func (j *Journal) MarkBatchPrinted(n uint32, reprint bool) error {
 	err := j.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketBatches)
-		raw := bk.Get(u32(n))
+		bk := tx.Bucket(layout.Batches)
+		raw := bk.Get(layout.U32(n))
 		if raw == nil {
 			return ErrNoBatch
 		}
@@ -412,7 +406,7 @@ func (j *Journal) MarkBatchPrinted(n uint32, reprint bool) error {
 		if reprint {
 			cb.Reprints++
 		}
-		return putJSON(bk, u32(n), cb)
+		return putJSON(bk, layout.U32(n), cb)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoBatch) {

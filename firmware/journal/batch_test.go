@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
 )
 
 // put journals one transaction of the open batch in the given final state.
@@ -365,7 +366,7 @@ func fill(tb testing.TB, j *Journal, n int) {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyTrace, u32(uint32(n)))
+		return tx.Bucket(layout.Meta).Put(layout.KeyTrace, layout.U32(uint32(n)))
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
 	"kpos/firmware/journal/seal"
 )
 
@@ -214,7 +215,7 @@ func scanSAD(t *testing.T, path string) map[uint32][][]byte {
 		trace := uint32(tr)
 		var plain []byte
 		if string(raw[m[2]:m[3]]) == "sealed" {
-			plain, _ = outer.Open(nil, sealed[:n], sealed[n:], u32(trace))
+			plain, _ = outer.Open(nil, sealed[:n], sealed[n:], layout.U32(trace))
 		} else {
 			for s, key := range keys {
 				inner, _ := seal.NewAEAD(key)

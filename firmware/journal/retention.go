@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/archive"
+	"kpos/firmware/journal/layout"
 )
 
 // Prune archives, then deletes, every settled batch that closed before the
@@ -26,7 +27,7 @@ func (j *Journal) Prune() (int, error) {
 	cutoff := j.now().Add(-j.retention)
 	var old []ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+		return tx.Bucket(layout.Batches).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return nil
 			}
@@ -68,7 +69,7 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 	}
 	err = j.update(func(tx *bolt.Tx) ([]uint32, error) {
 		var freed []uint32
-		bb := tx.Bucket(bucketByBatch).Bucket(u32(cb.Batch))
+		bb := tx.Bucket(layout.ByBatch).Bucket(layout.U32(cb.Batch))
 		var kept int
 		for _, x := range txns {
 			if x.State.InDoubt() || x.State == ReversalPending {
@@ -92,25 +93,25 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 				return nil, err
 			}
 			if bb != nil {
-				if err := bb.Delete(u64(r.Seq)); err != nil {
+				if err := bb.Delete(layout.U64(r.Seq)); err != nil {
 					return nil, err
 				}
 			}
 		}
 		if kept == 0 && bb != nil {
-			if err := tx.Bucket(bucketByBatch).DeleteBucket(u32(cb.Batch)); err != nil {
+			if err := tx.Bucket(layout.ByBatch).DeleteBucket(layout.U32(cb.Batch)); err != nil {
 				return nil, err
 			}
-			if err := tx.Bucket(bucketTotals).Delete(u32(cb.Batch)); err != nil {
+			if err := tx.Bucket(layout.Totals).Delete(layout.U32(cb.Batch)); err != nil {
 				return nil, err
 			}
 		}
-		if err := tx.Bucket(bucketBatches).Delete(u32(cb.Batch)); err != nil {
+		if err := tx.Bucket(layout.Batches).Delete(layout.U32(cb.Batch)); err != nil {
 			return nil, err
 		}
-		meta := tx.Bucket(bucketMeta)
+		meta := tx.Bucket(layout.Meta)
 		var newest time.Time
-		if v := meta.Get(keyPruned); v != nil {
+		if v := meta.Get(layout.KeyPruned); v != nil {
 			_ = newest.UnmarshalBinary(v)
 		}
 		if cb.Closed.After(newest) {
@@ -118,7 +119,7 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := meta.Put(keyPruned, raw); err != nil {
+			if err := meta.Put(layout.KeyPruned, raw); err != nil {
 				return nil, err
 			}
 		}
@@ -151,9 +152,9 @@ func (j *Journal) archive(cb ClosedBatch, txns []Txn) error {
 func (j *Journal) Stats() (Stats, error) {
 	var s Stats
 	err := j.db.View(func(tx *bolt.Tx) error {
-		s.Live = tx.Bucket(bucketWhere).Stats().KeyN + tx.Bucket(bucketWhereNew).Stats().KeyN
-		s.KeySlots = tx.Bucket(bucketSlots).Stats().KeyN
-		_ = tx.Bucket(bucketBatches).ForEach(func(k, _ []byte) error {
+		s.Live = tx.Bucket(layout.Where).Stats().KeyN + tx.Bucket(layout.WhereNew).Stats().KeyN
+		s.KeySlots = tx.Bucket(layout.Slots).Stats().KeyN
+		_ = tx.Bucket(layout.Batches).ForEach(func(k, _ []byte) error {
 			if len(k) == 4 {
 				s.Closed++
 			}
@@ -161,11 +162,11 @@ func (j *Journal) Stats() (Stats, error) {
 		})
 		s.FileBytes = tx.Size()
 		s.LiveBytes = s.FileBytes - int64(j.db.Stats().FreePageN)*int64(j.db.Info().PageSize)
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyTrace); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeyTrace); v != nil {
 			s.Trace = binary.BigEndian.Uint32(v)
 		}
-		s.Wrapped = meta.Get(keyWrapped) != nil
+		s.Wrapped = meta.Get(layout.KeyWrapped) != nil
 		return nil
 	})
 	s.RetainDays = int(j.retention / (24 * time.Hour))
@@ -187,9 +188,9 @@ func (j *Journal) Import(txns []Txn) error {
 	for len(txns) > 0 {
 		n := min(perCommit, len(txns))
 		err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
-			meta := tx.Bucket(bucketMeta)
+			meta := tx.Bucket(layout.Meta)
 			var last uint32
-			if v := meta.Get(keyTrace); v != nil {
+			if v := meta.Get(layout.KeyTrace); v != nil {
 				last = binary.BigEndian.Uint32(v)
 			}
 			var freed []uint32
@@ -204,7 +205,7 @@ func (j *Journal) Import(txns []Txn) error {
 				freed = append(freed, f...)
 				last = max(last, t.Trace)
 			}
-			return freed, meta.Put(keyTrace, u32(last))
+			return freed, meta.Put(layout.KeyTrace, layout.U32(last))
 		})
 		if err != nil {
 			return fmt.Errorf("journal: import: %w", err)

@@ -33,13 +33,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
 	"kpos/firmware/journal/seal"
-)
-
-var (
-	bucketSlots    = []byte("sad-slots") // slot → trace: slots in use
-	bucketSlotFree = []byte("sad-free")  // slot → nothing: slots to reuse
-	keySlotNext    = []byte("sad-next")  // slots ever used (the file's length / seal.SlotSize)
 )
 
 // newSlot allocates a slot in tx and writes a fresh key into it (durably,
@@ -47,22 +42,22 @@ var (
 // which the next Open erases). It returns the slot and the key's AEAD.
 func (j *Journal) newSlot(tx *bolt.Tx, trace uint32) (uint32, cipher.AEAD, error) {
 	var slot uint32
-	free := tx.Bucket(bucketSlotFree)
+	free := tx.Bucket(layout.SlotFree)
 	if k, _ := free.Cursor().First(); k != nil {
 		slot = binary.BigEndian.Uint32(k)
 		if err := free.Delete(k); err != nil {
 			return 0, nil, err
 		}
 	} else {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keySlotNext); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeySlotNext); v != nil {
 			slot = binary.BigEndian.Uint32(v)
 		}
-		if err := meta.Put(keySlotNext, u32(slot+1)); err != nil {
+		if err := meta.Put(layout.KeySlotNext, layout.U32(slot+1)); err != nil {
 			return 0, nil, err
 		}
 	}
-	if err := tx.Bucket(bucketSlots).Put(u32(slot), u32(trace)); err != nil {
+	if err := tx.Bucket(layout.Slots).Put(layout.U32(slot), layout.U32(trace)); err != nil {
 		return 0, nil, err
 	}
 	aead, err := j.slots.NewKey(j.aead, slot)
@@ -72,16 +67,16 @@ func (j *Journal) newSlot(tx *bolt.Tx, trace uint32) (uint32, cipher.AEAD, error
 // freeSlot returns slot to the free list in tx; the caller erases it once
 // tx has committed.
 func freeSlot(tx *bolt.Tx, slot uint32) error {
-	if err := tx.Bucket(bucketSlots).Delete(u32(slot)); err != nil {
+	if err := tx.Bucket(layout.Slots).Delete(layout.U32(slot)); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketSlotFree).Put(u32(slot), nil)
+	return tx.Bucket(layout.SlotFree).Put(layout.U32(slot), nil)
 }
 
 // sealSAD seals what r may keep of secret into r, reusing r's slot when it
 // has one. It returns the slot freed when nothing is left to keep.
 func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uint32, err error) {
-	keepT2, keepICC := entry.KeepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)))
+	keepT2, keepICC := entry.KeepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(layout.Meta).Get(layout.KeyBatch)))
 	var s seal.SAD
 	if keepT2 {
 		s.Track2 = secret.Track2
@@ -161,12 +156,12 @@ func (j *Journal) scrubSlots() error {
 	var stale []uint32
 	var next uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keySlotNext); v != nil {
+		if v := tx.Bucket(layout.Meta).Get(layout.KeySlotNext); v != nil {
 			next = binary.BigEndian.Uint32(v)
 		}
-		used := tx.Bucket(bucketSlots)
+		used := tx.Bucket(layout.Slots)
 		for n := uint32(0); n < next; n++ {
-			if used.Get(u32(n)) == nil {
+			if used.Get(layout.U32(n)) == nil {
 				stale = append(stale, n)
 			}
 		}
