@@ -12,18 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"kpos/firmware/txkind"
-)
-
-// Keys of the batches bucket besides the closed batches (which are keyed by
-// their 4-byte batch number).
-var (
-	keySettlement = []byte("settlement") // the settlement in progress
-	keyUpload     = []byte("upload")     // the traces to upload, frozen at the start
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
+	"kpos/firmware/journal/seal"
 )
 
 // Errors of the settlement records.
@@ -40,122 +34,12 @@ var (
 	ErrUnresolved = errors.New("journal: batch has unresolved transactions")
 )
 
-// books is how a record of kind k counts in the batch totals and the day's
-// spending, as the one table of transaction kinds (firmware/txkind) says:
-// sales of every method and completions are debits, refunds credits.
-func books(k Kind) txkind.Books { return txkind.BooksOf(string(k)) }
-
-// debit reports whether a record of kind k is a sale in the books.
-func debit(k Kind) bool { return books(k) == txkind.Debit }
-
-// Sum is a count of transactions and their amount in minor units.
-type Sum struct {
-	Count  int   `json:"n"`
-	Amount int64 `json:"amount"`
-}
-
-func (s *Sum) add(amount int64) {
-	s.Count++
-	s.Amount += amount
-}
-
-// MethodTotals are one payment method's figures in a batch.
-type MethodTotals struct {
-	Method  Method `json:"method"`
-	Sales   Sum    `json:"sales"`   // completed sales, completions and cash sales
-	Refunds Sum    `json:"refunds"` // completed refunds
-	Voids   Sum    `json:"voids"`   // transactions cancelled by a void in the batch
-}
-
-// Net is sales minus refunds.
-func (m MethodTotals) Net() int64 { return m.Sales.Amount - m.Refunds.Amount }
-
-// Family is what the host reconciles for one card family: debits (sales,
-// completions, QR sales) and credits (refunds). Cash never reaches the host
-// and is not in it.
-type Family struct {
-	Debit  Sum `json:"debit"`
-	Credit Sum `json:"credit"`
-}
-
-// Totals are a batch's figures. Only final states count: a completed
-// transaction counts; a voided one counts under Voids and nowhere else;
-// declined, reversed and in-doubt transactions do not count at all.
-type Totals struct {
-	Batch uint32 `json:"batch"`
-	// Methods holds one entry per method, in the order chip, contactless,
-	// stripe, qr, cash, then any other method met, always including the
-	// five.
-	Methods []MethodTotals `json:"methods"`
-	Sales   Sum            `json:"sales"`
-	Refunds Sum            `json:"refunds"`
-	Voids   Sum            `json:"voids"`
-	// Domestic (UnionPay cards, BIN 62, and QR) and Foreign are the figures
-	// the host reconciles.
-	Domestic Family `json:"domestic"`
-	Foreign  Family `json:"foreign"`
-	// Excluded counts the transactions of the batch that count nowhere:
-	// declined, reversed, balance inquiries, pre-authorizations, the void
-	// messages themselves.
-	Excluded int `json:"excluded"`
-	// Unresolved counts transactions still in doubt or queued for reversal.
-	Unresolved int       `json:"unresolved"`
-	First      time.Time `json:"first,omitzero"` // the batch's first counted transaction
-	Last       time.Time `json:"last,omitzero"`  // and its last
-}
-
-// Net is sales minus refunds over every method.
-func (t Totals) Net() int64 { return t.Sales.Amount - t.Refunds.Amount }
-
-// Method returns the figures of m (zero when m is not in the batch).
-func (t Totals) Method(m Method) MethodTotals {
-	for _, mt := range t.Methods {
-		if mt.Method == m {
-			return mt
-		}
-	}
-	return MethodTotals{Method: m}
-}
-
-// standardMethods is the order of methods on reports.
-var standardMethods = []Method{Chip, Contactless, Stripe, QR, CashMethod}
-
-// class says where a transaction counts.
-type class int
-
-const (
-	classNone   class = iota // counts nowhere
-	classDebit               // a sale
-	classCredit              // a refund
-	classVoided              // cancelled by a void
-	classUnresolved
-)
-
-func classify(x *Txn) class {
-	switch x.State {
-	case Pending, Approved, ReversalPending:
-		return classUnresolved
-	case Voided:
-		return classVoided
-	case Completed:
-	default:
-		return classNone
-	}
-	switch books(x.Kind) {
-	case txkind.Debit:
-		return classDebit
-	case txkind.Credit:
-		return classCredit
-	}
-	return classNone
-}
-
 // Totals returns the figures of batch: the open batch's kept as its
 // transactions change, a closed batch's as it was settled.
 func (j *Journal) Totals(batch uint32) (Totals, error) {
 	var t Totals
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if raw := tx.Bucket(bucketBatches).Get(u32(batch)); raw != nil {
+		if raw := tx.Bucket(layout.Batches).Get(layout.U32(batch)); raw != nil {
 			var cb ClosedBatch
 			if err := json.Unmarshal(raw, &cb); err != nil {
 				return err
@@ -182,74 +66,8 @@ func (j *Journal) OpenTotals() (Totals, error) {
 	return j.Totals(batch)
 }
 
-// SettleStep is how far a settlement got. Each step is recorded only once
-// what it names has happened, so a settlement cut by a power loss resumes at
-// the first thing not known to be done.
-type SettleStep string
-
-// The steps, in order. Closing the batch ends the settlement and removes the
-// progress record in the same commit.
-const (
-	// StepStarted: totals frozen, the 0500's trace number allocated; the
-	// host's answer is not known (the request may or may not have gone).
-	StepStarted SettleStep = "started"
-	// StepTotalsSent: the host answered the totals; Balanced says how.
-	StepTotalsSent SettleStep = "totals-sent"
-	// StepUploading: unbalanced; Uploaded of UploadTotal transactions are
-	// acknowledged by the host.
-	StepUploading SettleStep = "uploading"
-	// StepUploadEnd: every transaction is uploaded and the host
-	// acknowledged the end of the upload.
-	StepUploadEnd SettleStep = "upload-end-sent"
-)
-
-var stepOrder = map[SettleStep]int{StepStarted: 1, StepTotalsSent: 2, StepUploading: 3, StepUploadEnd: 4}
-
-// HostAnswer is what the host said about the totals, in the journal's terms.
-type HostAnswer struct {
-	Code string `json:"code,omitempty"` // the response code
-	// DomesticCode and ForeignCode are the host's reconciliation codes
-	// ("1" balanced, "2" unbalanced, "3" not reconciled).
-	DomesticCode string `json:"domestic_code,omitempty"`
-	ForeignCode  string `json:"foreign_code,omitempty"`
-	SettleDate   string `json:"settle_date,omitempty"` // MMDD, as the host sent it
-}
-
-// Settlement is the durable progress of a settlement of the open batch.
-type Settlement struct {
-	Batch    uint32     `json:"batch"`
-	Step     SettleStep `json:"step"`
-	Started  time.Time  `json:"started"`
-	Totals   Totals     `json:"totals"` // frozen when it started
-	Trace    uint32     `json:"trace"`  // of the settlement request
-	Attempts int        `json:"attempts,omitempty"`
-	// Known once the host answered (StepTotalsSent and later).
-	Balanced bool       `json:"balanced,omitempty"`
-	Answer   HostAnswer `json:"answer"`
-	// Batch upload (unbalanced only).
-	UploadTotal int    `json:"upload_total,omitempty"`
-	Uploaded    int    `json:"uploaded,omitempty"`
-	EndTrace    uint32 `json:"end_trace,omitempty"` // of the end-of-upload message
-}
-
-// ClosedBatch is a settled batch as kept for reprint and audit.
-type ClosedBatch struct {
-	Batch     uint32     `json:"batch"`
-	Totals    Totals     `json:"totals"`
-	Started   time.Time  `json:"started"` // when the settlement started
-	Closed    time.Time  `json:"closed"`
-	Trace     uint32     `json:"trace"` // of the settlement request
-	Balanced  bool       `json:"balanced"`
-	Answer    HostAnswer `json:"answer"`
-	Uploaded  int        `json:"uploaded,omitempty"` // transactions uploaded (unbalanced)
-	Attempts  int        `json:"attempts,omitempty"`
-	Printed   bool       `json:"printed,omitempty"` // the report came out of the printer
-	Reprints  int        `json:"reprints,omitempty"`
-	NextBatch uint32     `json:"next_batch"`
-}
-
 func getSettlement(tx *bolt.Tx) (Settlement, bool, error) {
-	raw := tx.Bucket(bucketBatches).Get(keySettlement)
+	raw := tx.Bucket(layout.Batches).Get(layout.KeySettlement)
 	if raw == nil {
 		return Settlement{}, false, nil
 	}
@@ -310,8 +128,8 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		} else if ok {
 			return ErrSettling
 		}
-		meta := tx.Bucket(bucketMeta)
-		batch := binary.BigEndian.Uint32(meta.Get(keyBatch))
+		meta := tx.Bucket(layout.Meta)
+		batch := binary.BigEndian.Uint32(meta.Get(layout.KeyBatch))
 		totals, err := loadTotals(tx, batch)
 		if err != nil {
 			return err
@@ -322,7 +140,7 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		// The batch index is in the order the transactions were written.
 		list := []byte{}
 		err = forBatch(tx, batch, func(x *Txn) {
-			if uploads(x, classify(x)) {
+			if entry.Uploads(x, entry.Classify(x)) {
 				list = binary.BigEndian.AppendUint32(list, x.Trace)
 			}
 		})
@@ -335,11 +153,11 @@ func (j *Journal) BeginSettlement() (Settlement, error) {
 		}
 		s = Settlement{Batch: batch, Step: StepStarted, Started: j.now(), Totals: totals, Trace: trace,
 			UploadTotal: len(list) / 4}
-		bk := tx.Bucket(bucketBatches)
-		if err := bk.Put(keyUpload, list); err != nil {
+		bk := tx.Bucket(layout.Batches)
+		if err := bk.Put(layout.KeyUpload, list); err != nil {
 			return err
 		}
-		return putJSON(bk, keySettlement, s)
+		return putJSON(bk, layout.KeySettlement, s)
 	})
 	if err != nil {
 		if errors.Is(err, ErrSettling) || errors.Is(err, ErrUnresolved) {
@@ -365,10 +183,10 @@ func (j *Journal) SaveSettlement(s Settlement) error {
 		if cur.Batch != s.Batch || cur.Trace != s.Trace {
 			return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
 		}
-		if stepOrder[s.Step] == 0 || stepOrder[s.Step] < stepOrder[cur.Step] || s.Uploaded < cur.Uploaded {
+		if !cur.Step.CanBecome(s.Step) || s.Uploaded < cur.Uploaded {
 			return fmt.Errorf("%w: settlement %s → %s", ErrTransition, cur.Step, s.Step)
 		}
-		return putJSON(tx.Bucket(bucketBatches), keySettlement, s)
+		return putJSON(tx.Bucket(layout.Batches), layout.KeySettlement, s)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoSettlement) || errors.Is(err, ErrTransition) {
@@ -384,7 +202,7 @@ func (j *Journal) SaveSettlement(s Settlement) error {
 func (j *Journal) UploadList() ([]uint32, error) {
 	var out []uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketBatches).Get(keyUpload)
+		raw := tx.Bucket(layout.Batches).Get(layout.KeyUpload)
 		if raw == nil {
 			return ErrNoSettlement
 		}
@@ -437,7 +255,7 @@ func (j *Journal) CloseBatch(s Settlement) (ClosedBatch, error) {
 // transactions of a closed batch that still hold card data.
 func (j *Journal) eraseBatchSAD(tx *bolt.Tx, batch uint32) ([]uint32, error) {
 	var held []uint32
-	bb := tx.Bucket(bucketByBatch).Bucket(u32(batch))
+	bb := tx.Bucket(layout.ByBatch).Bucket(layout.U32(batch))
 	if bb != nil {
 		err := bb.ForEach(func(_, v []byte) error {
 			r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
@@ -457,7 +275,7 @@ func (j *Journal) eraseBatchSAD(tx *bolt.Tx, batch uint32) ([]uint32, error) {
 			return nil, err
 		}
 		t := r.Txn
-		if err := j.unseal(&t); err != nil {
+		if err := seal.OpenCard(j.aead, &t); err != nil {
 			return nil, err
 		}
 		if err := j.openSAD(&r, &t); err != nil {
@@ -483,11 +301,11 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	if cur.Batch != s.Batch || cur.Trace != s.Trace {
 		return fmt.Errorf("%w: batch %06d is being settled, not %06d", ErrTransition, cur.Batch, s.Batch)
 	}
-	if stepOrder[s.Step] < stepOrder[StepTotalsSent] || (!s.Balanced && s.Step != StepUploadEnd) {
+	if !s.Step.Reached(StepTotalsSent) || (!s.Balanced && s.Step != StepUploadEnd) {
 		return fmt.Errorf("%w: cannot close a settlement at step %s (balanced %v)", ErrTransition, s.Step, s.Balanced)
 	}
-	meta := tx.Bucket(bucketMeta)
-	open := binary.BigEndian.Uint32(meta.Get(keyBatch))
+	meta := tx.Bucket(layout.Meta)
+	open := binary.BigEndian.Uint32(meta.Get(layout.KeyBatch))
 	if open != s.Batch {
 		return fmt.Errorf("%w: open batch is %06d, settlement is of %06d", ErrTransition, open, s.Batch)
 	}
@@ -500,27 +318,27 @@ func (j *Journal) closeBatch(tx *bolt.Tx, s Settlement, cb *ClosedBatch) error {
 	if !s.Balanced {
 		cb.Uploaded = s.Uploaded
 	}
-	bk := tx.Bucket(bucketBatches)
-	if err := putJSON(bk, u32(s.Batch), cb); err != nil {
+	bk := tx.Bucket(layout.Batches)
+	if err := putJSON(bk, layout.U32(s.Batch), cb); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketTotals).Delete(u32(s.Batch)); err != nil {
+	if err := tx.Bucket(layout.Totals).Delete(layout.U32(s.Batch)); err != nil {
 		return err
 	}
-	if err := bk.Delete(keySettlement); err != nil {
+	if err := bk.Delete(layout.KeySettlement); err != nil {
 		return err
 	}
-	if err := bk.Delete(keyUpload); err != nil {
+	if err := bk.Delete(layout.KeyUpload); err != nil {
 		return err
 	}
-	return meta.Put(keyBatch, u32(next))
+	return meta.Put(layout.KeyBatch, layout.U32(next))
 }
 
 // ClosedBatches returns every closed batch, oldest first.
 func (j *Journal) ClosedBatches() ([]ClosedBatch, error) {
 	var out []ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+		return tx.Bucket(layout.Batches).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return nil
 			}
@@ -544,7 +362,7 @@ func (j *Journal) ClosedBatches() ([]ClosedBatch, error) {
 func (j *Journal) ClosedBatch(n uint32) (ClosedBatch, error) {
 	var cb ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketBatches).Get(u32(n))
+		raw := tx.Bucket(layout.Batches).Get(layout.U32(n))
 		if raw == nil {
 			return ErrNoBatch
 		}
@@ -575,8 +393,8 @@ func (j *Journal) LastClosedBatch() (ClosedBatch, error) {
 // (reprint: counted as a reprint).
 func (j *Journal) MarkBatchPrinted(n uint32, reprint bool) error {
 	err := j.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketBatches)
-		raw := bk.Get(u32(n))
+		bk := tx.Bucket(layout.Batches)
+		raw := bk.Get(layout.U32(n))
 		if raw == nil {
 			return ErrNoBatch
 		}
@@ -588,7 +406,7 @@ func (j *Journal) MarkBatchPrinted(n uint32, reprint bool) error {
 		if reprint {
 			cb.Reprints++
 		}
-		return putJSON(bk, u32(n), cb)
+		return putJSON(bk, layout.U32(n), cb)
 	})
 	if err != nil {
 		if errors.Is(err, ErrNoBatch) {

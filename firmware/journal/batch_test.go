@@ -9,6 +9,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
 )
 
 // put journals one transaction of the open batch in the given final state.
@@ -66,15 +69,15 @@ func TestTotals(t *testing.T) {
 				{Cash, CashMethod, Completed, 5000, ""},
 			},
 			methods: map[Method]MethodTotals{
-				Chip:        {Sales: Sum{1, 1000}},
-				Contactless: {Sales: Sum{1, 2000}},
-				Stripe:      {Sales: Sum{1, 3000}},
-				QR:          {Sales: Sum{1, 4000}},
-				CashMethod:  {Sales: Sum{1, 5000}},
+				Chip:        {Sales: Sum{Count: 1, Amount: 1000}},
+				Contactless: {Sales: Sum{Count: 1, Amount: 2000}},
+				Stripe:      {Sales: Sum{Count: 1, Amount: 3000}},
+				QR:          {Sales: Sum{Count: 1, Amount: 4000}},
+				CashMethod:  {Sales: Sum{Count: 1, Amount: 5000}},
 			},
-			sales:       Sum{5, 15000},
-			dom:         Family{Debit: Sum{3, 8000}},
-			fgn:         Family{Debit: Sum{1, 2000}},
+			sales:       Sum{Count: 5, Amount: 15000},
+			dom:         Family{Debit: Sum{Count: 3, Amount: 8000}},
+			fgn:         Family{Debit: Sum{Count: 1, Amount: 2000}},
 			uploadCount: 4,
 		},
 		{
@@ -95,16 +98,16 @@ func TestTotals(t *testing.T) {
 				{Refund, CashMethod, Completed, 500, ""},
 			},
 			methods: map[Method]MethodTotals{
-				Chip:        {Sales: Sum{2, 18800}, Refunds: Sum{1, 300}, Voids: Sum{1, 2500}},
-				Contactless: {Refunds: Sum{1, 400}},
-				QR:          {Voids: Sum{1, 1200}},
-				CashMethod:  {Sales: Sum{1, 2000}, Refunds: Sum{1, 500}},
+				Chip:        {Sales: Sum{Count: 2, Amount: 18800}, Refunds: Sum{Count: 1, Amount: 300}, Voids: Sum{Count: 1, Amount: 2500}},
+				Contactless: {Refunds: Sum{Count: 1, Amount: 400}},
+				QR:          {Voids: Sum{Count: 1, Amount: 1200}},
+				CashMethod:  {Sales: Sum{Count: 1, Amount: 2000}, Refunds: Sum{Count: 1, Amount: 500}},
 			},
-			sales:       Sum{3, 20800},
-			refunds:     Sum{3, 1200},
-			voids:       Sum{2, 3700},
-			dom:         Family{Debit: Sum{1, 10000}, Credit: Sum{1, 300}},
-			fgn:         Family{Debit: Sum{1, 8800}, Credit: Sum{1, 400}},
+			sales:       Sum{Count: 3, Amount: 20800},
+			refunds:     Sum{Count: 3, Amount: 1200},
+			voids:       Sum{Count: 2, Amount: 3700},
+			dom:         Family{Debit: Sum{Count: 1, Amount: 10000}, Credit: Sum{Count: 1, Amount: 300}},
+			fgn:         Family{Debit: Sum{Count: 1, Amount: 8800}, Credit: Sum{Count: 1, Amount: 400}},
 			excluded:    5,
 			uploadCount: 4,
 		},
@@ -116,9 +119,9 @@ func TestTotals(t *testing.T) {
 				{Sale, Contactless, ReversalPending, 300, cup},
 				{Sale, Stripe, Completed, 400, cup},
 			},
-			methods:     map[Method]MethodTotals{Stripe: {Sales: Sum{1, 400}}},
-			sales:       Sum{1, 400},
-			dom:         Family{Debit: Sum{1, 400}},
+			methods:     map[Method]MethodTotals{Stripe: {Sales: Sum{Count: 1, Amount: 400}}},
+			sales:       Sum{Count: 1, Amount: 400},
+			dom:         Family{Debit: Sum{Count: 1, Amount: 400}},
 			unresolved:  3,
 			uploadCount: 1,
 		},
@@ -139,7 +142,7 @@ func TestTotals(t *testing.T) {
 			if len(got.Methods) != 5 {
 				t.Errorf("%d methods, want the five standard ones", len(got.Methods))
 			}
-			for i, m := range standardMethods {
+			for i, m := range entry.StandardMethods {
 				if got.Methods[i].Method != m {
 					t.Errorf("method %d is %s, want %s", i, got.Methods[i].Method, m)
 				}
@@ -202,11 +205,11 @@ func TestTotalsSeparateBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if open.Batch != 2 || open.Sales != (Sum{1, 2000}) {
+	if open.Batch != 2 || open.Sales != (Sum{Count: 1, Amount: 2000}) {
 		t.Fatalf("open batch totals %+v", open)
 	}
 	old, err := j.Totals(1)
-	if err != nil || old.Sales != (Sum{1, 1000}) {
+	if err != nil || old.Sales != (Sum{Count: 1, Amount: 1000}) {
 		t.Fatalf("closed batch totals %+v %v", old, err)
 	}
 }
@@ -363,7 +366,7 @@ func fill(tb testing.TB, j *Journal, n int) {
 				return err
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keyTrace, u32(uint32(n)))
+		return tx.Bucket(layout.Meta).Put(layout.KeyTrace, layout.U32(uint32(n)))
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -13,7 +13,9 @@
 //
 // The PAN is sealed with AES-GCM under a key the board provides; track 2 and
 // ICC data are sealed under per-transaction keys that are erased as soon as
-// nothing can need them (sad.go). Everything else is plain so that listings
-// and dumps never need a key. The journal knows nothing of ISO 8583, EMV or
-// screens. docs/journal.md describes the layout.
+// nothing can need them (sad.go, firmware/journal/seal). Everything else is
+// plain so that listings and dumps never need a key. The journal knows
+// nothing of ISO 8583, EMV or screens. Its values and pure rules are
+// firmware/journal/entry, its schema firmware/journal/layout, its archive
+// format firmware/journal/archive. docs/journal.md describes the layout.
 package journal

@@ -10,34 +10,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-)
 
-var (
-	// The records live in one bucket per calendar day, so that a commit
-	// rewrites a path through a day's records, not through the whole
-	// history; "where" finds a trace's day.
-	bucketRecords = []byte("records")  // YYYYMMDD → {trace → record}
-	bucketWhere   = []byte("where")    // trace → YYYYMMDD
-	bucketByBatch = []byte("by-batch") // batch → {seq → trace}
-	bucketByDay   = []byte("by-day")   // YYYYMMDD → {seq → trace}, every live record, oldest first
-	bucketRRN     = []byte("by-rrn")   // rrn 0x00 trace → nothing
-	bucketOrig    = []byte("by-orig")  // original trace, trace → nothing
-	bucketDoubt   = []byte("in-doubt") // trace → nothing, for Pending and Approved
-	bucketTotals  = []byte("totals")   // open batch → Totals, kept as records change
-	bucketDaily   = []byte("daily")    // YYYYMMDD → dayTotals
-
-	// Since the last batch close, new entries of the three indexes that
-	// grow with the whole history go to small buckets of their own, folded
-	// into the big ones when the batch closes (overlay.go).
-	bucketWhereNew = []byte("where-new")
-	bucketRRNNew   = []byte("by-rrn-new")
-	bucketDailyNew = []byte("daily-new")
-
-	keySeq = []byte("seq")
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
+	"kpos/firmware/journal/seal"
 )
 
 // record is a transaction as stored: the Txn, the sealed sensitive
@@ -54,33 +33,16 @@ type record struct {
 	Seq  uint64 `json:"seq"`
 }
 
-func u64(v uint64) []byte {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, v)
-	return b
-}
-
-// dayKey is the calendar day of at in loc, as an index key.
-func dayKey(at time.Time, loc *time.Location) []byte {
-	return []byte(at.In(loc).Format("20060102"))
-}
-
-func rrnKey(rrn string, trace uint32) []byte {
-	return append(append([]byte(rrn), 0), u32(trace)...)
-}
-
-func origKey(orig, trace uint32) []byte { return append(u32(orig), u32(trace)...) }
-
 // getRecord reads the record of trace (ok false when there is none).
 func getRecord(tx *bolt.Tx, trace uint32) (record, bool, error) {
-	day := whereIs(tx, txnKey(trace))
+	day := whereIs(tx, layout.TxnKey(trace))
 	if day == nil {
 		return record{}, false, nil
 	}
-	b := tx.Bucket(bucketRecords).Bucket(day)
+	b := tx.Bucket(layout.Records).Bucket(day)
 	var raw []byte
 	if b != nil {
-		raw = b.Get(txnKey(trace))
+		raw = b.Get(layout.TxnKey(trace))
 	}
 	if raw == nil {
 		return record{}, false, fmt.Errorf("trace %06d: located on %s but not recorded there", trace, day)
@@ -104,17 +66,17 @@ func nested(tx *bolt.Tx, parent, key []byte, create bool) (*bolt.Bucket, error) 
 // index updates every index and running total for the change of one
 // transaction from old (nil: new) to r.
 func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
-	key := txnKey(r.Trace)
+	key := layout.TxnKey(r.Trace)
 	if old == nil {
-		seq := u64(r.Seq)
-		bb, err := nested(tx, bucketByBatch, u32(r.Batch), true)
+		seq := layout.U64(r.Seq)
+		bb, err := nested(tx, layout.ByBatch, layout.U32(r.Batch), true)
 		if err != nil {
 			return err
 		}
 		if err := bb.Put(seq, key); err != nil {
 			return err
 		}
-		bd, err := nested(tx, bucketByDay, dayKey(r.Created, j.loc), true)
+		bd, err := nested(tx, layout.ByDay, layout.DayKey(r.Created, j.loc), true)
 		if err != nil {
 			return err
 		}
@@ -122,7 +84,7 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 			return err
 		}
 		if r.OrigTrace != 0 {
-			if err := tx.Bucket(bucketOrig).Put(origKey(r.OrigTrace, r.Trace), nil); err != nil {
+			if err := tx.Bucket(layout.Orig).Put(layout.OrigKey(r.OrigTrace, r.Trace), nil); err != nil {
 				return err
 			}
 		}
@@ -131,12 +93,12 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 	}
 	if old == nil || old.RRN != r.RRN {
 		if old != nil && old.RRN != "" {
-			if err := overlayDelete(tx, bucketRRNNew, bucketRRN, rrnKey(old.RRN, r.Trace)); err != nil {
+			if err := overlayDelete(tx, layout.RRNNew, layout.RRN, layout.RRNKey(old.RRN, r.Trace)); err != nil {
 				return err
 			}
 		}
 		if r.RRN != "" {
-			if err := tx.Bucket(bucketRRNNew).Put(rrnKey(r.RRN, r.Trace), nil); err != nil {
+			if err := tx.Bucket(layout.RRNNew).Put(layout.RRNKey(r.RRN, r.Trace), nil); err != nil {
 				return err
 			}
 		}
@@ -146,16 +108,16 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 	wasDoubt := old != nil && old.State.InDoubt()
 	switch {
 	case r.State.InDoubt() && !wasDoubt:
-		if err := tx.Bucket(bucketDoubt).Put(key, nil); err != nil {
+		if err := tx.Bucket(layout.Doubt).Put(key, nil); err != nil {
 			return err
 		}
 	case !r.State.InDoubt() && wasDoubt:
-		if err := tx.Bucket(bucketDoubt).Delete(key); err != nil {
+		if err := tx.Bucket(layout.Doubt).Delete(key); err != nil {
 			return err
 		}
 	}
 	wasRev := old != nil && old.State == ReversalPending
-	rev := tx.Bucket(bucketReversals)
+	rev := tx.Bucket(layout.Reversals)
 	switch {
 	case r.State == ReversalPending && (!wasRev || old.Reason != r.Reason):
 		if err := rev.Put(key, []byte(r.Reason)); err != nil {
@@ -175,31 +137,31 @@ func (j *Journal) index(tx *bolt.Tx, old *record, r *record) error {
 // unindex removes every trace of r from the indexes (retention). The
 // running totals of its batch go with the batch.
 func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
-	key := txnKey(r.Trace)
-	if bd, _ := nested(tx, bucketByDay, dayKey(r.Created, j.loc), false); bd != nil {
-		if err := bd.Delete(u64(r.Seq)); err != nil {
+	key := layout.TxnKey(r.Trace)
+	if bd, _ := nested(tx, layout.ByDay, layout.DayKey(r.Created, j.loc), false); bd != nil {
+		if err := bd.Delete(layout.U64(r.Seq)); err != nil {
 			return err
 		}
 		if k, _ := bd.Cursor().First(); k == nil {
-			if err := tx.Bucket(bucketByDay).DeleteBucket(dayKey(r.Created, j.loc)); err != nil {
+			if err := tx.Bucket(layout.ByDay).DeleteBucket(layout.DayKey(r.Created, j.loc)); err != nil {
 				return err
 			}
-			if err := overlayDelete(tx, bucketDailyNew, bucketDaily, dayKey(r.Created, j.loc)); err != nil {
+			if err := overlayDelete(tx, layout.DailyNew, layout.Daily, layout.DayKey(r.Created, j.loc)); err != nil {
 				return err
 			}
 		}
 	}
 	if r.RRN != "" {
-		if err := overlayDelete(tx, bucketRRNNew, bucketRRN, rrnKey(r.RRN, r.Trace)); err != nil {
+		if err := overlayDelete(tx, layout.RRNNew, layout.RRN, layout.RRNKey(r.RRN, r.Trace)); err != nil {
 			return err
 		}
 	}
 	if r.OrigTrace != 0 {
-		if err := tx.Bucket(bucketOrig).Delete(origKey(r.OrigTrace, r.Trace)); err != nil {
+		if err := tx.Bucket(layout.Orig).Delete(layout.OrigKey(r.OrigTrace, r.Trace)); err != nil {
 			return err
 		}
 	}
-	for _, b := range [][]byte{bucketDoubt, bucketReversals} {
+	for _, b := range [][]byte{layout.Doubt, layout.Reversals} {
 		if err := tx.Bucket(b).Delete(key); err != nil {
 			return err
 		}
@@ -209,15 +171,15 @@ func (j *Journal) unindex(tx *bolt.Tx, r *record) error {
 
 // putRecord writes the record raw of trace, created on day.
 func putRecord(tx *bolt.Tx, trace uint32, day, raw []byte) error {
-	key := txnKey(trace)
+	key := layout.TxnKey(trace)
 	if cur := whereIs(tx, key); cur == nil {
-		if err := tx.Bucket(bucketWhereNew).Put(key, day); err != nil {
+		if err := tx.Bucket(layout.WhereNew).Put(key, day); err != nil {
 			return err
 		}
 	} else if string(cur) != string(day) {
 		return fmt.Errorf("trace %06d: recorded on %s, written on %s", trace, cur, day)
 	}
-	b, err := nested(tx, bucketRecords, day, true)
+	b, err := nested(tx, layout.Records, day, true)
 	if err != nil {
 		return err
 	}
@@ -226,16 +188,16 @@ func putRecord(tx *bolt.Tx, trace uint32, day, raw []byte) error {
 
 // deleteRecord removes the record of trace, and its day's bucket once empty.
 func deleteRecord(tx *bolt.Tx, trace uint32) error {
-	key := txnKey(trace)
+	key := layout.TxnKey(trace)
 	day := whereIs(tx, key)
 	if day == nil {
 		return nil
 	}
 	day = append([]byte(nil), day...)
-	if err := overlayDelete(tx, bucketWhereNew, bucketWhere, key); err != nil {
+	if err := overlayDelete(tx, layout.WhereNew, layout.Where, key); err != nil {
 		return err
 	}
-	b := tx.Bucket(bucketRecords).Bucket(day)
+	b := tx.Bucket(layout.Records).Bucket(day)
 	if b == nil {
 		return nil
 	}
@@ -243,25 +205,16 @@ func deleteRecord(tx *bolt.Tx, trace uint32) error {
 		return err
 	}
 	if k, _ := b.Cursor().First(); k == nil {
-		return tx.Bucket(bucketRecords).DeleteBucket(day)
+		return tx.Bucket(layout.Records).DeleteBucket(day)
 	}
 	return nil
 }
 
-// newTotals is an empty Totals of batch, with the standard methods.
-func newTotals(batch uint32) Totals {
-	t := Totals{Batch: batch}
-	for _, m := range standardMethods {
-		t.Methods = append(t.Methods, MethodTotals{Method: m})
-	}
-	return t
-}
-
 // loadTotals reads the running totals of batch.
 func loadTotals(tx *bolt.Tx, batch uint32) (Totals, error) {
-	raw := tx.Bucket(bucketTotals).Get(u32(batch))
+	raw := tx.Bucket(layout.Totals).Get(layout.U32(batch))
 	if raw == nil {
-		return newTotals(batch), nil
+		return entry.NewTotals(batch), nil
 	}
 	var t Totals
 	if err := json.Unmarshal(raw, &t); err != nil {
@@ -272,15 +225,15 @@ func loadTotals(tx *bolt.Tx, batch uint32) (Totals, error) {
 
 // addTotals moves the batch's running totals from old's contribution to r's.
 func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
-	var oc class = -1
+	var oc entry.Class = -1
 	if old != nil {
-		oc = classify(&old.Txn)
+		oc = entry.Classify(&old.Txn)
 	}
-	nc := classify(&r.Txn)
+	nc := entry.Classify(&r.Txn)
 	if old != nil && oc == nc && old.Amount == r.Amount && old.Method == r.Method && old.MaskedPAN == r.MaskedPAN {
 		return nil
 	}
-	if r.Batch != binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)) {
+	if r.Batch != binary.BigEndian.Uint32(tx.Bucket(layout.Meta).Get(layout.KeyBatch)) {
 		// A closed batch's figures are the ones it was settled with, kept
 		// in its closed-batch record.
 		return nil
@@ -291,78 +244,15 @@ func (j *Journal) addTotals(tx *bolt.Tx, old *record, r *record) error {
 	}
 	respan := false
 	if old != nil {
-		respan = t.count(&old.Txn, oc, -1)
+		respan = t.Count(&old.Txn, oc, -1)
 	}
-	t.count(&r.Txn, nc, +1)
+	t.Count(&r.Txn, nc, +1)
 	if respan {
 		if err := j.respan(tx, &t); err != nil {
 			return err
 		}
 	}
-	return putJSON(tx.Bucket(bucketTotals), u32(r.Batch), t)
-}
-
-// count adds (sign +1) or removes (-1) x of class c to the totals. It reports
-// whether a removal may have moved First or Last, which then need reading
-// again from the batch.
-func (t *Totals) count(x *Txn, c class, sign int) (respan bool) {
-	add := func(s *Sum) {
-		s.Count += sign
-		s.Amount += int64(sign) * x.Amount
-	}
-	switch c {
-	case classNone:
-		t.Excluded += sign
-		return false
-	case classUnresolved:
-		t.Unresolved += sign
-		return false
-	}
-	i := -1
-	for k := range t.Methods {
-		if t.Methods[k].Method == x.Method {
-			i = k
-		}
-	}
-	if i < 0 {
-		i = len(t.Methods)
-		t.Methods = append(t.Methods, MethodTotals{Method: x.Method})
-	}
-	mt := &t.Methods[i]
-	fam := &t.Domestic
-	if foreign(x) {
-		fam = &t.Foreign
-	}
-	switch c {
-	case classDebit:
-		add(&mt.Sales)
-		add(&t.Sales)
-		if !cash(x) {
-			add(&fam.Debit)
-		}
-	case classCredit:
-		add(&mt.Refunds)
-		add(&t.Refunds)
-		if !cash(x) {
-			add(&fam.Credit)
-		}
-	case classVoided:
-		add(&mt.Voids)
-		add(&t.Voids)
-	}
-	if sign < 0 {
-		if i >= len(standardMethods) && mt.Sales.Count == 0 && mt.Refunds.Count == 0 && mt.Voids.Count == 0 {
-			t.Methods = append(t.Methods[:i], t.Methods[i+1:]...)
-		}
-		return x.Created.Equal(t.First) || x.Created.Equal(t.Last)
-	}
-	if t.First.IsZero() || x.Created.Before(t.First) {
-		t.First = x.Created
-	}
-	if x.Created.After(t.Last) {
-		t.Last = x.Created
-	}
-	return false
+	return putJSON(tx.Bucket(layout.Totals), layout.U32(r.Batch), t)
 }
 
 // respan reads First and Last of t's batch again from its transactions: a
@@ -370,7 +260,7 @@ func (t *Totals) count(x *Txn, c class, sign int) (respan bool) {
 func (j *Journal) respan(tx *bolt.Tx, t *Totals) error {
 	t.First, t.Last = time.Time{}, time.Time{}
 	return forBatch(tx, t.Batch, func(x *Txn) {
-		if c := classify(x); c == classDebit || c == classCredit || c == classVoided {
+		if c := entry.Classify(x); c == entry.ClassDebit || c == entry.ClassCredit || c == entry.ClassVoided {
 			if t.First.IsZero() || x.Created.Before(t.First) {
 				t.First = x.Created
 			}
@@ -384,7 +274,7 @@ func (j *Journal) respan(tx *bolt.Tx, t *Totals) error {
 // forBatch calls fn with each transaction of batch, oldest first, reading
 // only that batch's records.
 func forBatch(tx *bolt.Tx, batch uint32, fn func(*Txn)) error {
-	bb := tx.Bucket(bucketByBatch).Bucket(u32(batch))
+	bb := tx.Bucket(layout.ByBatch).Bucket(layout.U32(batch))
 	if bb == nil {
 		return nil
 	}
@@ -401,34 +291,15 @@ func forBatch(tx *bolt.Tx, batch uint32, fn func(*Txn)) error {
 	})
 }
 
-// dayTotals are the running figures of one calendar day, every batch.
-type dayTotals struct {
-	// Sales counts what the daily limit counts (CountsToday).
-	Sales Sum `json:"sales"`
-}
-
-// CountsToday reports whether x counts in its day's spending, the figure
-// SalesOn keeps: sales, cash sales and completions of pre-authorizations
-// that stand (completed) or may have moved money (pending, approved,
-// queued for reversal); not declined, reversed or voided ones. It is the
-// rule book's daily-limit rule (firmware/txrules.CountsToday), which the
-// terminal's tests hold it to.
-func CountsToday(x Txn) bool {
-	return debit(x.Kind) &&
-		(x.State == Completed || x.State.InDoubt() || x.State == ReversalPending)
-}
-
-func daySale(x *Txn) bool { return CountsToday(*x) }
-
 func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
-	was := old != nil && daySale(&old.Txn)
-	is := daySale(&r.Txn)
+	was := old != nil && entry.CountsToday(old.Txn)
+	is := entry.CountsToday(r.Txn)
 	if was == is && (!is || old.Amount == r.Amount) {
 		return nil
 	}
-	key := dayKey(r.Created, j.loc)
-	var d dayTotals
-	if raw := overlayGet(tx, bucketDailyNew, bucketDaily, key); raw != nil {
+	key := layout.DayKey(r.Created, j.loc)
+	var d entry.DayTotals
+	if raw := overlayGet(tx, layout.DailyNew, layout.Daily, key); raw != nil {
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return fmt.Errorf("daily totals %s: %w", key, err)
 		}
@@ -438,21 +309,10 @@ func (j *Journal) addDaily(tx *bolt.Tx, old *record, r *record) error {
 		d.Sales.Amount -= old.Amount
 	}
 	if is {
-		d.Sales.add(r.Amount)
+		d.Sales.Add(r.Amount)
 	}
-	return putJSON(tx.Bucket(bucketDailyNew), key, d)
+	return putJSON(tx.Bucket(layout.DailyNew), key, d)
 }
-
-// cash reports whether x never went to the host.
-func cash(x *Txn) bool { return x.Method == CashMethod || x.Kind == Cash }
-
-// foreign reports whether x is a card outside the domestic (UnionPay) family.
-func foreign(x *Txn) bool {
-	return x.Method != QR && x.MaskedPAN != "" && !strings.HasPrefix(x.MaskedPAN, "62")
-}
-
-// uploads reports whether x goes to the host in a batch upload.
-func uploads(x *Txn, c class) bool { return (c == classDebit || c == classCredit) && !cash(x) }
 
 // reindex rebuilds every index and running total from the records: once,
 // when a journal written before the indexes existed is opened. Card data is
@@ -460,7 +320,7 @@ func uploads(x *Txn, c class) bool { return (c == classDebit || c == classCredit
 // longer needs is dropped.
 func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 	var recs []record
-	if legacy := tx.Bucket(bucketTxns); legacy != nil {
+	if legacy := tx.Bucket(layout.Txns); legacy != nil {
 		err := legacy.ForEach(func(k, v []byte) error {
 			var r record
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -472,12 +332,12 @@ func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.DeleteBucket(bucketTxns); err != nil {
+		if err := tx.DeleteBucket(layout.Txns); err != nil {
 			return nil, err
 		}
 	}
-	for _, b := range [][]byte{bucketRecords, bucketWhere, bucketByBatch, bucketByDay, bucketRRN, bucketOrig,
-		bucketDoubt, bucketReversals, bucketTotals, bucketDaily, bucketWhereNew, bucketRRNNew, bucketDailyNew} {
+	for _, b := range [][]byte{layout.Records, layout.Where, layout.ByBatch, layout.ByDay, layout.RRN, layout.Orig,
+		layout.Doubt, layout.Reversals, layout.Totals, layout.Daily, layout.WhereNew, layout.RRNNew, layout.DailyNew} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return nil, err
 		}
@@ -485,14 +345,14 @@ func (j *Journal) reindex(tx *bolt.Tx) ([]uint32, error) {
 			return nil, err
 		}
 	}
-	if err := tx.Bucket(bucketMeta).Delete(keySeq); err != nil {
+	if err := tx.Bucket(layout.Meta).Delete(layout.KeySeq); err != nil {
 		return nil, err
 	}
 	sortRecords(recs)
 	var freed []uint32
 	for i := range recs {
 		t := recs[i].Txn
-		if err := j.unseal(&t); err != nil {
+		if err := seal.OpenCard(j.aead, &t); err != nil {
 			return nil, err
 		}
 		f, err := j.store(tx, t, true)

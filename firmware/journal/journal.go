@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -18,34 +17,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"kpos/firmware/durable"
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
+	"kpos/firmware/journal/seal"
 )
-
-var (
-	bucketMeta      = []byte("meta")
-	bucketTxns      = []byte("txns") // the records before layout 2: trace → record
-	bucketReversals = []byte("reversals")
-	bucketBatches   = []byte("batches")
-
-	keyTrace   = []byte("trace")
-	keyBatch   = []byte("batch")
-	keyVersion = []byte("version")
-	keyWrapped = []byte("wrapped") // the trace number has wrapped at least once
-	keyPruned  = []byte("pruned")  // the close time of the newest batch retention removed
-)
-
-// pageSize is the bbolt page size of a new journal file (an existing file
-// keeps the size it was made with). What a commit costs is the bytes it
-// copies and writes and the number of separate places it writes to, not
-// the depth of the trees: measured on journals of 0, 10,000 and 100,000
-// sales (docs/journal.md), 4 KB pages (the flash and OS page) cost a sale
-// on a full journal less than 16 KB ones, which rewrite four times the
-// bytes for every node a commit touches and spread a commit's writes four
-// times as wide.
-const pageSize = 4 << 10
-
-// version is the layout of the file: 2 has the indexes, running totals and
-// key slots.
-const version = 2
 
 // Errors callers branch on.
 var (
@@ -100,7 +75,7 @@ type Options struct {
 type Journal struct {
 	db    *bolt.DB
 	aead  cipher.AEAD
-	slots *slotFile
+	slots *seal.Slots
 	// wmu serializes writes that free key slots with the erasing of those
 	// slots, so a slot is never handed out again before it is erased.
 	wmu        sync.Mutex
@@ -121,7 +96,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if len(sealKey) != 32 {
 		return nil, ErrBadSealKey
 	}
-	aead, err := newAEAD(sealKey)
+	aead, err := seal.NewAEAD(sealKey)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -146,7 +121,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	slots, err := openSlots(path+".sad", opt.NoSync)
+	slots, err := seal.OpenSlots(path+".sad", opt.NoSync)
 	if err != nil {
 		return nil, fmt.Errorf("journal: open key slots: %w", err)
 	}
@@ -157,9 +132,9 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 	// retention has freed many pages.
 	_, statErr := os.Stat(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, InitialMmapSize: 8 << 20,
-		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
+		NoSync: opt.NoSync, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: layout.PageSize})
 	if err != nil {
-		slots.close()
+		slots.Close()
 		return nil, fmt.Errorf("journal: open: %w", err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
@@ -168,7 +143,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		// could take the whole file.
 		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 			db.Close()
-			slots.close()
+			slots.Close()
 			return nil, fmt.Errorf("journal: %w", err)
 		}
 	}
@@ -177,30 +152,30 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 		archiveMax: opt.ArchiveMaxBytes, traceMax: opt.TraceMax}
 	var freed []uint32
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketReversals, bucketBatches, bucketRecords, bucketWhere,
-			bucketByBatch, bucketByDay, bucketRRN, bucketOrig, bucketDoubt, bucketTotals, bucketDaily,
-			bucketSlots, bucketSlotFree, bucketWhereNew, bucketRRNNew, bucketDailyNew} {
+		for _, b := range [][]byte{layout.Meta, layout.Reversals, layout.Batches, layout.Records, layout.Where,
+			layout.ByBatch, layout.ByDay, layout.RRN, layout.Orig, layout.Doubt, layout.Totals, layout.Daily,
+			layout.Slots, layout.SlotFree, layout.WhereNew, layout.RRNNew, layout.DailyNew} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		if meta.Get(keyBatch) == nil {
-			if err := meta.Put(keyBatch, u32(1)); err != nil {
+		meta := tx.Bucket(layout.Meta)
+		if meta.Get(layout.KeyBatch) == nil {
+			if err := meta.Put(layout.KeyBatch, layout.U32(1)); err != nil {
 				return err
 			}
 		}
-		if v := meta.Get(keyVersion); v == nil || binary.BigEndian.Uint32(v) < version {
+		if v := meta.Get(layout.KeyVersion); v == nil || binary.BigEndian.Uint32(v) < layout.Version {
 			var err error
 			if freed, err = j.reindex(tx); err != nil {
 				return fmt.Errorf("index: %w", err)
 			}
-			return meta.Put(keyVersion, u32(version))
+			return meta.Put(layout.KeyVersion, layout.U32(layout.Version))
 		}
 		return nil
 	})
 	if err == nil {
-		err = j.slots.zero(freed)
+		err = j.slots.Zero(freed)
 	}
 	if err == nil {
 		err = j.scrubSlots()
@@ -220,7 +195,7 @@ func Open(path string, sealKey []byte, opt Options) (*Journal, error) {
 
 // Close closes the files.
 func (j *Journal) Close() error {
-	return errors.Join(j.db.Close(), j.slots.close())
+	return errors.Join(j.db.Close(), j.slots.Close())
 }
 
 // Path returns the file's path.
@@ -240,16 +215,10 @@ func (j *Journal) update(fn func(tx *bolt.Tx) (freed []uint32, err error)) error
 	if err != nil {
 		return err
 	}
-	if err := j.slots.zero(freed); err != nil {
+	if err := j.slots.Zero(freed); err != nil {
 		return fmt.Errorf("journal: erase card data: %w", err)
 	}
 	return nil
-}
-
-func u32(v uint32) []byte {
-	b := make([]byte, 4)
-	binary.BigEndian.PutUint32(b, v)
-	return b
 }
 
 // NextTrace durably allocates the next system trace audit number
@@ -270,9 +239,9 @@ func (j *Journal) NextTrace() (uint32, error) {
 
 // nextTrace allocates a trace number in tx, skipping those still in use.
 func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
-	meta := tx.Bucket(bucketMeta)
+	meta := tx.Bucket(layout.Meta)
 	var trace uint32
-	if v := meta.Get(keyTrace); v != nil {
+	if v := meta.Get(layout.KeyTrace); v != nil {
 		trace = binary.BigEndian.Uint32(v)
 	}
 	for tries := uint32(0); ; tries++ {
@@ -281,65 +250,26 @@ func (j *Journal) nextTrace(tx *bolt.Tx) (uint32, error) {
 		}
 		if trace++; trace > j.traceMax {
 			trace = 1
-			if err := meta.Put(keyWrapped, []byte{1}); err != nil {
+			if err := meta.Put(layout.KeyWrapped, []byte{1}); err != nil {
 				return 0, err
 			}
 		}
-		if whereIs(tx, txnKey(trace)) == nil {
+		if whereIs(tx, layout.TxnKey(trace)) == nil {
 			break
 		}
 	}
-	return trace, meta.Put(keyTrace, u32(trace))
+	return trace, meta.Put(layout.KeyTrace, layout.U32(trace))
 }
 
 // Batch returns the open batch number.
 func (j *Journal) Batch() (uint32, error) {
 	var batch uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		batch = binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch))
+		batch = binary.BigEndian.Uint32(tx.Bucket(layout.Meta).Get(layout.KeyBatch))
 		return nil
 	})
 	return batch, err
 }
-
-// seal seals the PAN, expiry and PAN sequence number into t.Sealed, under
-// the journal's key: cardholder data PCI DSS allows to keep, protected.
-func (j *Journal) seal(t *Txn) error {
-	kept := Sensitive{PAN: t.Secret.PAN, Expiry: t.Secret.Expiry, PANSeq: t.Secret.PANSeq}
-	if kept.PAN == "" && kept.Expiry == "" && kept.PANSeq == "" {
-		t.Sealed = nil
-		return nil
-	}
-	plain, err := json.Marshal(kept)
-	if err != nil {
-		return err
-	}
-	nonce := make([]byte, j.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
-	t.Sealed = j.aead.Seal(nonce, nonce, plain, u32(t.Trace))
-	clear(plain)
-	return nil
-}
-
-func (j *Journal) unseal(t *Txn) error {
-	if len(t.Sealed) == 0 {
-		return nil
-	}
-	n := j.aead.NonceSize()
-	if len(t.Sealed) < n {
-		return fmt.Errorf("journal: trace %06d: sealed data truncated", t.Trace)
-	}
-	plain, err := j.aead.Open(nil, t.Sealed[:n], t.Sealed[n:], u32(t.Trace))
-	if err != nil {
-		return fmt.Errorf("journal: trace %06d: sealed data does not open", t.Trace)
-	}
-	defer clear(plain)
-	return json.Unmarshal(plain, &t.Secret)
-}
-
-func txnKey(trace uint32) []byte { return u32(trace) }
 
 // Begin records t as it is about to be acted on. Trace and Batch must be
 // set. It refuses with ErrSettling while a settlement is in progress, and
@@ -421,16 +351,16 @@ func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 	if old != nil {
 		r.Seq, r.Slot = old.Seq, old.Slot
 	} else {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keySeq); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeySeq); v != nil {
 			r.Seq = binary.BigEndian.Uint64(v)
 		}
 		r.Seq++
-		if err := meta.Put(keySeq, u64(r.Seq)); err != nil {
+		if err := meta.Put(layout.KeySeq, layout.U64(r.Seq)); err != nil {
 			return nil, err
 		}
 	}
-	if err := j.seal(&r.Txn); err != nil {
+	if err := seal.Card(j.aead, &r.Txn); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	freed, err := j.sealSAD(tx, &r, t.Secret)
@@ -442,21 +372,10 @@ func (j *Journal) storeOver(tx *bolt.Tx, t Txn, old *record) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := putRecord(tx, t.Trace, dayKey(t.Created, j.loc), raw); err != nil {
+	if err := putRecord(tx, t.Trace, layout.DayKey(t.Created, j.loc), raw); err != nil {
 		return nil, err
 	}
 	return freed, j.index(tx, old, &r)
-}
-
-// allowed lists the state changes a transaction may make.
-var allowed = map[State][]State{
-	Pending:         {Approved, Completed, Declined, ReversalPending},
-	Approved:        {Completed, ReversalPending, Declined},
-	Completed:       {ReversalPending, Voided},
-	ReversalPending: {Reversed, ReversalPending},
-	Declined:        {},
-	Reversed:        {},
-	Voided:          {},
 }
 
 // Update applies change to the transaction with trace and commits it, in
@@ -479,11 +398,7 @@ func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
 		from := t.State
 		change(&t)
 		if t.State != from {
-			ok := false
-			for _, s := range allowed[from] {
-				ok = ok || s == t.State
-			}
-			if !ok {
+			if !from.CanBecome(t.State) {
 				return nil, fmt.Errorf("%w: trace %06d %s → %s", ErrTransition, trace, from, t.State)
 			}
 		}
@@ -503,7 +418,7 @@ func (j *Journal) Update(trace uint32, change func(*Txn)) (Txn, error) {
 // open is r's transaction with its card data unsealed.
 func (j *Journal) open(r *record) (Txn, error) {
 	t := r.Txn
-	if err := j.unseal(&t); err != nil {
+	if err := seal.OpenCard(j.aead, &t); err != nil {
 		return Txn{}, err
 	}
 	if err := j.openSAD(r, &t); err != nil {
@@ -526,12 +441,12 @@ func (j *Journal) Get(trace uint32) (Txn, error) {
 		if err != nil || found {
 			return err
 		}
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyPruned); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeyPruned); v != nil {
 			_ = pruned.UnmarshalBinary(v)
 		}
-		wrapped = meta.Get(keyWrapped) != nil
-		if v := meta.Get(keyTrace); v != nil {
+		wrapped = meta.Get(layout.KeyWrapped) != nil
+		if v := meta.Get(layout.KeyTrace); v != nil {
 			last = binary.BigEndian.Uint32(v)
 		}
 		return nil
@@ -584,10 +499,10 @@ func (j *Journal) List(batch uint32) ([]Txn, error) {
 	err := j.db.View(func(tx *bolt.Tx) error {
 		var err error
 		if batch != 0 {
-			out, err = traces(tx, tx.Bucket(bucketByBatch).Bucket(u32(batch)), nil)
+			out, err = traces(tx, tx.Bucket(layout.ByBatch).Bucket(layout.U32(batch)), nil)
 			return err
 		}
-		days := tx.Bucket(bucketByDay)
+		days := tx.Bucket(layout.ByDay)
 		return days.ForEach(func(day, _ []byte) error {
 			out, err = traces(tx, days.Bucket(day), out)
 			return err
@@ -605,7 +520,7 @@ func (j *Journal) Day(day time.Time) ([]Txn, error) {
 	var out []Txn
 	err := j.db.View(func(tx *bolt.Tx) error {
 		var err error
-		out, err = traces(tx, tx.Bucket(bucketByDay).Bucket(dayKey(day, j.loc)), nil)
+		out, err = traces(tx, tx.Bucket(layout.ByDay).Bucket(layout.DayKey(day, j.loc)), nil)
 		return err
 	})
 	if err != nil {
@@ -617,13 +532,13 @@ func (j *Journal) Day(day time.Time) ([]Txn, error) {
 // ByRRN returns the transactions with the host's retrieval reference number
 // rrn (normally one), oldest first, without their card data.
 func (j *Journal) ByRRN(rrn string) ([]Txn, error) {
-	return j.byPrefix(append([]byte(rrn), 0), "rrn", bucketRRNNew, bucketRRN)
+	return j.byPrefix(append([]byte(rrn), 0), "rrn", layout.RRNNew, layout.RRN)
 }
 
 // Referring returns the transactions that name trace as their original
 // (voids, completions, refunds of it), oldest first, without card data.
 func (j *Journal) Referring(trace uint32) ([]Txn, error) {
-	return j.byPrefix(u32(trace), "referring", bucketOrig)
+	return j.byPrefix(layout.U32(trace), "referring", layout.Orig)
 }
 
 func (j *Journal) byPrefix(prefix []byte, what string, buckets ...[]byte) ([]Txn, error) {
@@ -655,9 +570,9 @@ func (j *Journal) byPrefix(prefix []byte, what string, buckets ...[]byte) ([]Txn
 // kept as transactions change, so it costs the same whatever the journal
 // holds.
 func (j *Journal) SalesOn(day time.Time) (Sum, error) {
-	var d dayTotals
+	var d entry.DayTotals
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if raw := overlayGet(tx, bucketDailyNew, bucketDaily, dayKey(day, j.loc)); raw != nil {
+		if raw := overlayGet(tx, layout.DailyNew, layout.Daily, layout.DayKey(day, j.loc)); raw != nil {
 			return json.Unmarshal(raw, &d)
 		}
 		return nil
@@ -680,9 +595,9 @@ func (j *Journal) LastWhere(match func(Txn) bool) (Txn, error) {
 	var trace uint32
 	found := false
 	err := j.db.View(func(tx *bolt.Tx) error {
-		days := tx.Bucket(bucketByDay).Cursor()
+		days := tx.Bucket(layout.ByDay).Cursor()
 		for day, _ := days.Last(); day != nil; day, _ = days.Prev() {
-			c := tx.Bucket(bucketByDay).Bucket(day).Cursor()
+			c := tx.Bucket(layout.ByDay).Bucket(day).Cursor()
 			for k, v := c.Last(); k != nil; k, v = c.Prev() {
 				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(v))
 				if err != nil {
@@ -710,7 +625,7 @@ func (j *Journal) LastWhere(match func(Txn) bool) (Txn, error) {
 func (j *Journal) Recover() (int, error) {
 	var doubt []uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDoubt).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(layout.Doubt).ForEach(func(k, _ []byte) error {
 			doubt = append(doubt, binary.BigEndian.Uint32(k))
 			return nil
 		})
@@ -751,7 +666,7 @@ func (j *Journal) QueueReversalCause(trace uint32, cause uint8, reason string) e
 func (j *Journal) Reversals() ([]Txn, error) {
 	var traces []uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketReversals).ForEach(func(k, _ []byte) error {
+		return tx.Bucket(layout.Reversals).ForEach(func(k, _ []byte) error {
 			traces = append(traces, binary.BigEndian.Uint32(k))
 			return nil
 		})
@@ -806,12 +721,12 @@ func (j *Journal) Snapshot(w io.Writer) (int64, error) {
 func (j *Journal) Unsettled() ([]Txn, error) {
 	var out []Txn
 	err := j.db.View(func(tx *bolt.Tx) error {
-		batch := binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch))
+		batch := binary.BigEndian.Uint32(tx.Bucket(layout.Meta).Get(layout.KeyBatch))
 		var err error
-		if out, err = traces(tx, tx.Bucket(bucketByBatch).Bucket(u32(batch)), nil); err != nil {
+		if out, err = traces(tx, tx.Bucket(layout.ByBatch).Bucket(layout.U32(batch)), nil); err != nil {
 			return err
 		}
-		for _, b := range [][]byte{bucketReversals, bucketDoubt} {
+		for _, b := range [][]byte{layout.Reversals, layout.Doubt} {
 			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
 				r, ok, err := getRecord(tx, binary.BigEndian.Uint32(k))
 				if ok && r.Batch != batch {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/layout"
 )
 
 var testSealKey = bytes.Repeat([]byte{0x5A}, 32) // TEST ONLY
@@ -179,7 +181,7 @@ func TestTraceNumbersSurviveReopenAndWrap(t *testing.T) {
 	if a != 1 || b != 2 || c != 3 {
 		t.Fatalf("traces %d %d %d", a, b, c)
 	}
-	if err := j.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyTrace, u32(999999)) }); err != nil {
+	if err := j.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(layout.Meta).Put(layout.KeyTrace, layout.U32(999999)) }); err != nil {
 		t.Fatal(err)
 	}
 	if w, _ := j.NextTrace(); w != 1 {

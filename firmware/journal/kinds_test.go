@@ -3,6 +3,7 @@ package journal
 import (
 	"testing"
 
+	"kpos/firmware/journal/entry"
 	"kpos/firmware/txkind"
 )
 
@@ -23,7 +24,7 @@ func TestBooksFollowTheTableOfKinds(t *testing.T) {
 		{Kind(txkind.PreAuthVoid.Name), txkind.Nothing}, {Kind(txkind.CompletionVoid.Name), txkind.Nothing},
 		{"unknown", txkind.Nothing},
 	} {
-		if got := books(c.kind); got != c.want {
+		if got := entry.Books(c.kind); got != c.want {
 			t.Errorf("%s counts as %d, want %d", c.kind, got, c.want)
 		}
 	}

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
+	"kpos/firmware/journal/seal"
 )
 
 // clock is a test clock the journal reads.
@@ -39,9 +43,9 @@ func openAt(tb testing.TB, dir string, c *clock, opt Options) *Journal {
 // running totals against.
 func recount(tb testing.TB, j *Journal, batch uint32) Totals {
 	tb.Helper()
-	t := newTotals(batch)
+	t := entry.NewTotals(batch)
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return forBatch(tx, batch, func(x *Txn) { t.count(x, classify(x), +1) })
+		return forBatch(tx, batch, func(x *Txn) { t.Count(x, entry.Classify(x), +1) })
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -111,7 +115,7 @@ func TestRunningTotalsAgreeWithARecount(t *testing.T) {
 				completedSales = append(completedSales, tr)
 			}
 		}
-		if x, _ := j.Get(tr); daySale(&x) {
+		if x, _ := j.Get(tr); entry.CountsToday(x) {
 			counted[tr] = x.Amount
 			daySum[day] += x.Amount
 		}
@@ -185,12 +189,12 @@ func scanSAD(t *testing.T, path string) map[uint32][][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outer, _ := newAEAD(testSealKey)
+	outer, _ := seal.NewAEAD(testSealKey)
 	n := outer.NonceSize()
 	keys := map[uint32][]byte{}
-	for s := 0; (s+1)*slotSize <= len(slotsRaw); s++ {
-		b := slotsRaw[s*slotSize : (s+1)*slotSize]
-		if key, err := outer.Open(nil, b[:n], b[n:n+32+outer.Overhead()], slotAAD(uint32(s))); err == nil {
+	for s := 0; (s+1)*seal.SlotSize <= len(slotsRaw); s++ {
+		b := slotsRaw[s*seal.SlotSize : (s+1)*seal.SlotSize]
+		if key, err := outer.Open(nil, b[:n], b[n:n+32+outer.Overhead()], seal.SlotAAD(uint32(s))); err == nil {
 			keys[uint32(s)] = key
 		}
 	}
@@ -211,11 +215,11 @@ func scanSAD(t *testing.T, path string) map[uint32][][]byte {
 		trace := uint32(tr)
 		var plain []byte
 		if string(raw[m[2]:m[3]]) == "sealed" {
-			plain, _ = outer.Open(nil, sealed[:n], sealed[n:], u32(trace))
+			plain, _ = outer.Open(nil, sealed[:n], sealed[n:], layout.U32(trace))
 		} else {
 			for s, key := range keys {
-				inner, _ := newAEAD(key)
-				if p, err := inner.Open(nil, sealed[:n], sealed[n:], sadAAD(s, trace)); err == nil {
+				inner, _ := seal.NewAEAD(key)
+				if p, err := inner.Open(nil, sealed[:n], sealed[n:], seal.SADAAD(s, trace)); err == nil {
 					plain = p
 				}
 			}
@@ -332,7 +336,7 @@ func TestOpenErasesStaleKeySlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And a slot past the end, from a commit that did not happen.
-	if err := j.slots.write(5, bytes.Repeat([]byte{1}, slotSize)); err != nil {
+	if err := j.slots.Write(5, bytes.Repeat([]byte{1}, seal.SlotSize)); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -341,7 +345,7 @@ func TestOpenErasesStaleKeySlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) != slotSize || !bytes.Equal(raw, make([]byte, slotSize)) {
+	if len(raw) != seal.SlotSize || !bytes.Equal(raw, make([]byte, seal.SlotSize)) {
 		t.Fatalf("slot file after open: %d bytes, %x", len(raw), raw)
 	}
 	if x, err := j.Get(tr); err != nil || x.Secret.Track2 != nil || x.Secret.PAN == "" {

@@ -12,13 +12,17 @@ package journal
 // Readers look in the overlay first, then in the big bucket: the overlay's
 // entry of a key is the newer one, and a deletion removes the key from both.
 
-import bolt "go.etcd.io/bbolt"
+import (
+	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/layout"
+)
 
 // overlays pairs each overlay with the bucket it is folded into.
 var overlays = [][2][]byte{
-	{bucketWhereNew, bucketWhere},
-	{bucketRRNNew, bucketRRN},
-	{bucketDailyNew, bucketDaily},
+	{layout.WhereNew, layout.Where},
+	{layout.RRNNew, layout.RRN},
+	{layout.DailyNew, layout.Daily},
 }
 
 // overlayGet reads key from the overlay hot, then from cold.
@@ -46,7 +50,7 @@ func overlayDelete(tx *bolt.Tx, hot, cold, key []byte) error {
 
 // whereIs is the day the record of the trace key is in (nil when none).
 func whereIs(tx *bolt.Tx, key []byte) []byte {
-	return overlayGet(tx, bucketWhereNew, bucketWhere, key)
+	return overlayGet(tx, layout.WhereNew, layout.Where, key)
 }
 
 // foldOverlays moves every overlay entry into its big bucket and empties

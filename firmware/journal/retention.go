@@ -8,17 +8,16 @@ package journal
 // is full.
 
 import (
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/archive"
+	"kpos/firmware/journal/layout"
 )
 
 // Prune archives, then deletes, every settled batch that closed before the
@@ -28,7 +27,7 @@ func (j *Journal) Prune() (int, error) {
 	cutoff := j.now().Add(-j.retention)
 	var old []ClosedBatch
 	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBatches).ForEach(func(k, v []byte) error {
+		return tx.Bucket(layout.Batches).ForEach(func(k, v []byte) error {
 			if len(k) != 4 {
 				return nil
 			}
@@ -52,7 +51,7 @@ func (j *Journal) Prune() (int, error) {
 		}
 	}
 	if len(old) > 0 {
-		if err := j.capArchive(); err != nil {
+		if err := archive.Cap(j.archiveDir, j.archiveMax); err != nil {
 			return len(old), err
 		}
 	}
@@ -70,7 +69,7 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 	}
 	err = j.update(func(tx *bolt.Tx) ([]uint32, error) {
 		var freed []uint32
-		bb := tx.Bucket(bucketByBatch).Bucket(u32(cb.Batch))
+		bb := tx.Bucket(layout.ByBatch).Bucket(layout.U32(cb.Batch))
 		var kept int
 		for _, x := range txns {
 			if x.State.InDoubt() || x.State == ReversalPending {
@@ -94,25 +93,25 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 				return nil, err
 			}
 			if bb != nil {
-				if err := bb.Delete(u64(r.Seq)); err != nil {
+				if err := bb.Delete(layout.U64(r.Seq)); err != nil {
 					return nil, err
 				}
 			}
 		}
 		if kept == 0 && bb != nil {
-			if err := tx.Bucket(bucketByBatch).DeleteBucket(u32(cb.Batch)); err != nil {
+			if err := tx.Bucket(layout.ByBatch).DeleteBucket(layout.U32(cb.Batch)); err != nil {
 				return nil, err
 			}
-			if err := tx.Bucket(bucketTotals).Delete(u32(cb.Batch)); err != nil {
+			if err := tx.Bucket(layout.Totals).Delete(layout.U32(cb.Batch)); err != nil {
 				return nil, err
 			}
 		}
-		if err := tx.Bucket(bucketBatches).Delete(u32(cb.Batch)); err != nil {
+		if err := tx.Bucket(layout.Batches).Delete(layout.U32(cb.Batch)); err != nil {
 			return nil, err
 		}
-		meta := tx.Bucket(bucketMeta)
+		meta := tx.Bucket(layout.Meta)
 		var newest time.Time
-		if v := meta.Get(keyPruned); v != nil {
+		if v := meta.Get(layout.KeyPruned); v != nil {
 			_ = newest.UnmarshalBinary(v)
 		}
 		if cb.Closed.After(newest) {
@@ -120,7 +119,7 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 			if err != nil {
 				return nil, err
 			}
-			if err := meta.Put(keyPruned, raw); err != nil {
+			if err := meta.Put(layout.KeyPruned, raw); err != nil {
 				return nil, err
 			}
 		}
@@ -132,112 +131,30 @@ func (j *Journal) pruneBatch(cb ClosedBatch) error {
 	return nil
 }
 
-// archivePrefix names archive files: batch-<closed YYYYMMDD>-<batch>.jsonl.gz,
-// so that names sort oldest first.
-const archivePrefix = "batch-"
-
 // archive writes cb and its transactions (masked, no card data) as JSON
 // lines, gzipped, durably, before anything is deleted.
 func (j *Journal) archive(cb ClosedBatch, txns []Txn) error {
-	if err := os.MkdirAll(j.archiveDir, 0o700); err != nil {
-		return err
-	}
-	name := filepath.Join(j.archiveDir, fmt.Sprintf("%s%s-%06d.jsonl.gz", archivePrefix,
-		cb.Closed.In(j.loc).Format("20060102"), cb.Batch))
-	tmp, err := os.CreateTemp(j.archiveDir, ".archive-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	zw := gzip.NewWriter(tmp)
-	enc := json.NewEncoder(zw)
-	if err := enc.Encode(cb); err != nil {
-		tmp.Close()
-		return err
-	}
-	for _, x := range txns {
-		x.Secret, x.Sealed = Sensitive{}, nil
-		if err := enc.Encode(x); err != nil {
-			tmp.Close()
+	return archive.Write(j.archiveDir, archive.Name(cb.Closed.In(j.loc), cb.Batch), func(enc *json.Encoder) error {
+		if err := enc.Encode(cb); err != nil {
 			return err
 		}
-	}
-	if err := zw.Close(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	if d, err := os.Open(j.archiveDir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// capArchive deletes the oldest archives past ArchiveMaxBytes.
-func (j *Journal) capArchive() error {
-	ents, err := os.ReadDir(j.archiveDir)
-	if err != nil {
-		return err
-	}
-	type file struct {
-		name string
-		size int64
-	}
-	var files []file
-	var total int64
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), archivePrefix) {
-			continue
+		for _, x := range txns {
+			x.Secret, x.Sealed = Sensitive{}, nil
+			if err := enc.Encode(x); err != nil {
+				return err
+			}
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		files = append(files, file{e.Name(), info.Size()})
-		total += info.Size()
-	}
-	sort.Slice(files, func(a, b int) bool { return files[a].name < files[b].name })
-	for _, f := range files {
-		if total <= j.archiveMax {
-			break
-		}
-		if err := os.Remove(filepath.Join(j.archiveDir, f.name)); err != nil {
-			return err
-		}
-		total -= f.size
-	}
-	return nil
-}
-
-// Stats are figures about the journal's size.
-type Stats struct {
-	Live       int    // transactions in the journal
-	Closed     int    // closed batches kept
-	FileBytes  int64  // size of the database file
-	LiveBytes  int64  // of which in use (the rest is free pages bbolt reuses)
-	Trace      uint32 // last trace number handed out
-	Wrapped    bool   // trace numbers have wrapped at least once
-	KeySlots   int    // transactions still holding sensitive authentication data
-	RetainDays int
+		return nil
+	})
 }
 
 // Stats reads the journal's size figures.
 func (j *Journal) Stats() (Stats, error) {
 	var s Stats
 	err := j.db.View(func(tx *bolt.Tx) error {
-		s.Live = tx.Bucket(bucketWhere).Stats().KeyN + tx.Bucket(bucketWhereNew).Stats().KeyN
-		s.KeySlots = tx.Bucket(bucketSlots).Stats().KeyN
-		_ = tx.Bucket(bucketBatches).ForEach(func(k, _ []byte) error {
+		s.Live = tx.Bucket(layout.Where).Stats().KeyN + tx.Bucket(layout.WhereNew).Stats().KeyN
+		s.KeySlots = tx.Bucket(layout.Slots).Stats().KeyN
+		_ = tx.Bucket(layout.Batches).ForEach(func(k, _ []byte) error {
 			if len(k) == 4 {
 				s.Closed++
 			}
@@ -245,11 +162,11 @@ func (j *Journal) Stats() (Stats, error) {
 		})
 		s.FileBytes = tx.Size()
 		s.LiveBytes = s.FileBytes - int64(j.db.Stats().FreePageN)*int64(j.db.Info().PageSize)
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyTrace); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeyTrace); v != nil {
 			s.Trace = binary.BigEndian.Uint32(v)
 		}
-		s.Wrapped = meta.Get(keyWrapped) != nil
+		s.Wrapped = meta.Get(layout.KeyWrapped) != nil
 		return nil
 	})
 	s.RetainDays = int(j.retention / (24 * time.Hour))
@@ -271,9 +188,9 @@ func (j *Journal) Import(txns []Txn) error {
 	for len(txns) > 0 {
 		n := min(perCommit, len(txns))
 		err := j.update(func(tx *bolt.Tx) ([]uint32, error) {
-			meta := tx.Bucket(bucketMeta)
+			meta := tx.Bucket(layout.Meta)
 			var last uint32
-			if v := meta.Get(keyTrace); v != nil {
+			if v := meta.Get(layout.KeyTrace); v != nil {
 				last = binary.BigEndian.Uint32(v)
 			}
 			var freed []uint32
@@ -288,7 +205,7 @@ func (j *Journal) Import(txns []Txn) error {
 				freed = append(freed, f...)
 				last = max(last, t.Trace)
 			}
-			return freed, meta.Put(keyTrace, u32(last))
+			return freed, meta.Put(layout.KeyTrace, layout.U32(last))
 		})
 		if err != nil {
 			return fmt.Errorf("journal: import: %w", err)

@@ -11,7 +11,7 @@ package journal
 // Deleting the data from the record is therefore not enough. Each
 // transaction's SAD is sealed under a random key of its own, and that key
 // (itself sealed under the journal's key) lives in a fixed slot of a small
-// side file, journal.db.sad, which is overwritten in place. Purging zeroes
+// side file, journal.db.sad (firmware/journal/seal), which is overwritten in place. Purging zeroes
 // the slot and fsyncs it: every copy of the SAD, live or in a freed page or
 // in a backup of journal.db, is then ciphertext without a key
 // (cryptographic erase, NIST SP 800-88 Rev. 1 §2.6).
@@ -27,189 +27,57 @@ package journal
 // The PIN block is never written to the journal at all.
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 
 	bolt "go.etcd.io/bbolt"
+
+	"kpos/firmware/journal/entry"
+	"kpos/firmware/journal/layout"
+	"kpos/firmware/journal/seal"
 )
-
-var (
-	bucketSlots    = []byte("sad-slots") // slot → trace: slots in use
-	bucketSlotFree = []byte("sad-free")  // slot → nothing: slots to reuse
-	keySlotNext    = []byte("sad-next")  // slots ever used (the file's length / slotSize)
-)
-
-// slotSize is one slot: nonce, sealed 32-byte key, tag, padding.
-const slotSize = 64
-
-// sad is the part of the card data that must go once a transaction is
-// final.
-type sad struct {
-	Track2  []byte `json:"t2,omitempty"`
-	ICCData []byte `json:"icc,omitempty"`
-}
-
-// keepSAD says which sensitive data x may still keep in its present state;
-// open is the open batch.
-func keepSAD(x *Txn, open uint32) (track2, icc bool) {
-	switch x.State {
-	case Pending, Approved, ReversalPending:
-		return true, true
-	case Completed:
-		return false, x.Batch == open && uploads(x, classify(x)) && (x.Method == Chip || x.Method == Contactless)
-	}
-	return false, false
-}
-
-// slotFile is the side file of SAD keys.
-type slotFile struct {
-	f      *os.File
-	noSync bool // TEST ONLY, as Options.NoSync
-}
-
-func openSlots(path string, noSync bool) (*slotFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	return &slotFile{f: f, noSync: noSync}, nil
-}
-
-func (s *slotFile) sync() error {
-	if s.noSync {
-		return nil
-	}
-	return s.f.Sync()
-}
-
-func (s *slotFile) write(slot uint32, data []byte) error {
-	buf := make([]byte, slotSize)
-	copy(buf, data)
-	if _, err := s.f.WriteAt(buf, int64(slot)*slotSize); err != nil {
-		return err
-	}
-	return s.sync()
-}
-
-func (s *slotFile) read(slot uint32) ([]byte, error) {
-	buf := make([]byte, slotSize)
-	if _, err := s.f.ReadAt(buf, int64(slot)*slotSize); err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
-
-// zero erases slots and makes it durable.
-func (s *slotFile) zero(slots []uint32) error {
-	if len(slots) == 0 {
-		return nil
-	}
-	zero := make([]byte, slotSize)
-	for _, n := range slots {
-		if _, err := s.f.WriteAt(zero, int64(n)*slotSize); err != nil {
-			return err
-		}
-	}
-	return s.sync()
-}
-
-func (s *slotFile) close() error { return s.f.Close() }
-
-// slotAAD binds a sealed slot to its place, and SAD to its slot and trace.
-func slotAAD(slot uint32) []byte { return append([]byte("slot"), u32(slot)...) }
-func sadAAD(slot, trace uint32) []byte {
-	return append(append([]byte("sad"), u32(slot)...), u32(trace)...)
-}
 
 // newSlot allocates a slot in tx and writes a fresh key into it (durably,
 // before tx commits: a crash in between leaves a slot no record names,
 // which the next Open erases). It returns the slot and the key's AEAD.
 func (j *Journal) newSlot(tx *bolt.Tx, trace uint32) (uint32, cipher.AEAD, error) {
 	var slot uint32
-	free := tx.Bucket(bucketSlotFree)
+	free := tx.Bucket(layout.SlotFree)
 	if k, _ := free.Cursor().First(); k != nil {
 		slot = binary.BigEndian.Uint32(k)
 		if err := free.Delete(k); err != nil {
 			return 0, nil, err
 		}
 	} else {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keySlotNext); v != nil {
+		meta := tx.Bucket(layout.Meta)
+		if v := meta.Get(layout.KeySlotNext); v != nil {
 			slot = binary.BigEndian.Uint32(v)
 		}
-		if err := meta.Put(keySlotNext, u32(slot+1)); err != nil {
+		if err := meta.Put(layout.KeySlotNext, layout.U32(slot+1)); err != nil {
 			return 0, nil, err
 		}
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	if err := tx.Bucket(layout.Slots).Put(layout.U32(slot), layout.U32(trace)); err != nil {
 		return 0, nil, err
 	}
-	defer clear(key)
-	nonce := make([]byte, j.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return 0, nil, err
-	}
-	if err := j.slots.write(slot, j.aead.Seal(nonce, nonce, key, slotAAD(slot))); err != nil {
-		return 0, nil, fmt.Errorf("key slot: %w", err)
-	}
-	if err := tx.Bucket(bucketSlots).Put(u32(slot), u32(trace)); err != nil {
-		return 0, nil, err
-	}
-	aead, err := newAEAD(key)
+	aead, err := j.slots.NewKey(j.aead, slot)
 	return slot, aead, err
-}
-
-// slotKey opens the key in slot; ok is false when the slot was erased.
-func (j *Journal) slotKey(slot uint32) (cipher.AEAD, bool, error) {
-	raw, err := j.slots.read(slot)
-	if errors.Is(err, io.EOF) {
-		// Past the end: the slot file is not the one this journal was
-		// written with (a restored backup), or was cut after a crash.
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("key slot %d: %w", slot, err)
-	}
-	n := j.aead.NonceSize()
-	key, err := j.aead.Open(nil, raw[:n], raw[n:n+32+j.aead.Overhead()], slotAAD(slot))
-	if err != nil {
-		return nil, false, nil
-	}
-	defer clear(key)
-	aead, err := newAEAD(key)
-	return aead, err == nil, err
 }
 
 // freeSlot returns slot to the free list in tx; the caller erases it once
 // tx has committed.
 func freeSlot(tx *bolt.Tx, slot uint32) error {
-	if err := tx.Bucket(bucketSlots).Delete(u32(slot)); err != nil {
+	if err := tx.Bucket(layout.Slots).Delete(layout.U32(slot)); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketSlotFree).Put(u32(slot), nil)
-}
-
-func newAEAD(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return tx.Bucket(layout.SlotFree).Put(layout.U32(slot), nil)
 }
 
 // sealSAD seals what r may keep of secret into r, reusing r's slot when it
 // has one. It returns the slot freed when nothing is left to keep.
 func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uint32, err error) {
-	keepT2, keepICC := keepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(bucketMeta).Get(keyBatch)))
-	var s sad
+	keepT2, keepICC := entry.KeepSAD(&r.Txn, binary.BigEndian.Uint32(tx.Bucket(layout.Meta).Get(layout.KeyBatch)))
+	var s seal.SAD
 	if keepT2 {
 		s.Track2 = secret.Track2
 	}
@@ -237,7 +105,7 @@ func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uin
 	}
 	if r.Slot != 0 {
 		var ok bool
-		if aead, ok, err = j.slotKey(r.Slot - 1); err != nil {
+		if aead, ok, err = j.slots.Key(j.aead, r.Slot-1); err != nil {
 			return nil, err
 		} else if !ok {
 			// The key is gone (a restored backup): a new one.
@@ -258,17 +126,8 @@ func (j *Journal) sealSAD(tx *bolt.Tx, r *record, secret Sensitive) (freed []uin
 		}
 		freed = append(freed, lost-1)
 	}
-	plain, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(plain)
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	r.SAD = aead.Seal(nonce, nonce, plain, sadAAD(r.Slot-1, r.Trace))
-	return freed, nil
+	r.SAD, err = seal.SealSAD(aead, r.Slot-1, r.Trace, s)
+	return freed, err
 }
 
 // openSAD fills t's Track2 and ICCData from r. When the slot's key is gone
@@ -278,22 +137,13 @@ func (j *Journal) openSAD(r *record, t *Txn) error {
 	if r.Slot == 0 || len(r.SAD) == 0 {
 		return nil
 	}
-	aead, ok, err := j.slotKey(r.Slot - 1)
+	aead, ok, err := j.slots.Key(j.aead, r.Slot-1)
 	if err != nil || !ok {
 		return err
 	}
-	n := aead.NonceSize()
-	if len(r.SAD) < n {
-		return fmt.Errorf("journal: trace %06d: sealed card data truncated", r.Trace)
-	}
-	plain, err := aead.Open(nil, r.SAD[:n], r.SAD[n:], sadAAD(r.Slot-1, r.Trace))
+	s, err := seal.OpenSAD(aead, r.Slot-1, r.Trace, r.SAD)
 	if err != nil {
-		return fmt.Errorf("journal: trace %06d: sealed card data does not open", r.Trace)
-	}
-	defer clear(plain)
-	var s sad
-	if err := json.Unmarshal(plain, &s); err != nil {
-		return fmt.Errorf("journal: trace %06d: %w", r.Trace, err)
+		return err
 	}
 	t.Secret.Track2, t.Secret.ICCData = s.Track2, s.ICCData
 	return nil
@@ -306,12 +156,12 @@ func (j *Journal) scrubSlots() error {
 	var stale []uint32
 	var next uint32
 	err := j.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keySlotNext); v != nil {
+		if v := tx.Bucket(layout.Meta).Get(layout.KeySlotNext); v != nil {
 			next = binary.BigEndian.Uint32(v)
 		}
-		used := tx.Bucket(bucketSlots)
+		used := tx.Bucket(layout.Slots)
 		for n := uint32(0); n < next; n++ {
-			if used.Get(u32(n)) == nil {
+			if used.Get(layout.U32(n)) == nil {
 				stale = append(stale, n)
 			}
 		}
@@ -320,15 +170,5 @@ func (j *Journal) scrubSlots() error {
 	if err != nil {
 		return err
 	}
-	// Past the high-water mark: slots written for commits that did not
-	// happen. Erased before the file is cut, so no key is left on disk.
-	if info, err := j.slots.f.Stat(); err == nil {
-		for n := next; int64(n)*slotSize < info.Size(); n++ {
-			stale = append(stale, n)
-		}
-	}
-	if err := j.slots.zero(stale); err != nil {
-		return err
-	}
-	return j.slots.f.Truncate(int64(next) * slotSize)
+	return j.slots.Cut(stale, next)
 }

@@ -1,4 +1,4 @@
-package journal
+package entry
 
 // Slip is what a transaction's slip prints beyond the other fields of a
 // Txn, kept so that a reprint is the slip first printed: the EMV data, the

@@ -1,4 +1,4 @@
-package journal
+package entry
 
 import (
 	"fmt"
@@ -23,6 +23,27 @@ const (
 // InDoubt reports whether money may have moved without the terminal knowing
 // the outcome.
 func (s State) InDoubt() bool { return s == Pending || s == Approved }
+
+// allowed lists the state changes a transaction may make.
+var allowed = map[State][]State{
+	Pending:         {Approved, Completed, Declined, ReversalPending},
+	Approved:        {Completed, ReversalPending, Declined},
+	Completed:       {ReversalPending, Voided},
+	ReversalPending: {Reversed, ReversalPending},
+	Declined:        {},
+	Reversed:        {},
+	Voided:          {},
+}
+
+// CanBecome reports whether a transaction in state s may change to to.
+func (s State) CanBecome(to State) bool {
+	for _, a := range allowed[s] {
+		if a == to {
+			return true
+		}
+	}
+	return false
+}
 
 // Kind is the transaction type.
 type Kind string
