@@ -184,6 +184,9 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 			say("%s which card? %s", fields[0], strings.Join(t.sim.Cards(), ", "))
 			break
 		}
+		// The terminal answers a card with a screen; until it has drawn
+		// one, the screen shown now is not what the next line meets.
+		ready.awaitChange()
 		if err := t.Present(ctx, cmd, arg); err != nil {
 			say("%v", err)
 		}
@@ -192,6 +195,7 @@ func (a *app) command(ctx context.Context, t *simTarget, ready *readiness, line,
 			say("no card in the reader")
 			break
 		}
+		ready.awaitChange()
 		_ = t.Remove(ctx)
 	case "pin":
 		if screen != ui.EnterPIN {
@@ -502,7 +506,7 @@ func (r *readiness) shown() {
 // and the longest a line waits for that (a host that never answers is
 // given up on sooner).
 const (
-	settleQuiet = 50 * time.Millisecond
+	settleQuiet = 100 * time.Millisecond
 	settleMax   = 15 * time.Second
 )
 
@@ -549,7 +553,11 @@ type watchedKeypad struct {
 
 func (k watchedKeypad) Key(ctx context.Context) (hal.Key, error) {
 	defer k.r.wait()()
-	return k.Keypad.Key(ctx)
+	key, err := k.Keypad.Key(ctx)
+	if err == nil {
+		k.r.shown() // a key taken is news: the quiet time starts again
+	}
+	return key, err
 }
 
 type watchedReader struct {

@@ -20,7 +20,7 @@ import (
 // returns what the window showed.
 func typed(t *testing.T, input string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, kposBin, "-board", "sim", "-data", t.TempDir())
 	cmd.Dir = repoPath(t, ".")
