@@ -50,7 +50,7 @@ prodcheck: ## the production ARMv7 binary carries nothing of the laboratory
 test-arm: ## the pure-Go packages' tests under qemu-arm-static, and the PC/SC driver's as an ARMv7 cgo build
 	@scripts/deps.sh arm
 	@scripts/deps.sh test
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -timeout 20m -exec qemu-arm-static $(ARM_TEST_PKGS)
+	KPOS_TEST_EXEC=qemu-arm-static CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) test -count=1 -timeout 20m -exec qemu-arm-static $(ARM_TEST_PKGS)
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
 	  PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabihf/pkgconfig:/usr/share/pkgconfig \
 	  $(GO) test -count=1 -timeout 10m -exec 'qemu-arm-static -L /' ./drivers/pcsc/ ./tools/cardsim/

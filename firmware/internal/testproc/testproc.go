@@ -18,6 +18,10 @@ import (
 // childEnv names the test a child process runs.
 const childEnv = "KPOS_TESTPROC_CHILD"
 
+// ExecEnv names the program that runs the test binary when it is not
+// native (the -exec of go test), for the child to be run the same way.
+const ExecEnv = "KPOS_TEST_EXEC"
+
 // Alone reports whether the calling test is in its own process. When it is
 // not, Alone runs it again alone in a child process of the test binary,
 // fails t with the child's output if the child fails, and returns false:
@@ -31,7 +35,13 @@ func Alone(t *testing.T) bool {
 	if os.Getenv(childEnv) == t.Name() {
 		return true
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
+	args := []string{os.Args[0], "-test.run", "^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}
+	// A test binary of another architecture runs under an emulator (make
+	// test-arm: go test -exec qemu-arm-static), which its child needs too.
+	if emu := os.Getenv(ExecEnv); emu != "" {
+		args = append([]string{emu}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
