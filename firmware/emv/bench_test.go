@@ -36,7 +36,7 @@ func benchProfiles() []benchProfile {
 				r1, r2 := odaRecords(tb, "7D00", "cda", cvmOnline, "7E")
 				cdol2Data := "3030 000000010000 000000000000 0156 0000048000 0156 261122 00 12345678"
 				s := odaStart(r1, r2, "7D00")
-				s = append([]fake.Exchange{x(selPSE, pseFCI()), x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))), x(rr2sfi1, sw("6A83"))}, s[6:]...)
+				s = append([]fake.Exchange{x(selPSE, pseFCI()), x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))), x(rr2sfi1, sw("6A83"))}, s[len(s)-4:]...)
 				return append(s,
 					x("80AE9000 1D "+cdol1Online+" 00", cdaResponse(tb, "80", "1122334455667788", false, cdol1Online)),
 					x("0082000008 AABBCCDDEEFF3030", sw("9000")),
@@ -50,7 +50,7 @@ func benchProfiles() []benchProfile {
 				zeros := []string{"0000000000", "0000000000", "0000000000"}
 				r1, r2 := odaRecords(tb, "5C00", "sda", cvmSignatureOnly, "7E", zeros...)
 				s := odaStart(r1, r2, "5C00")
-				s = append([]fake.Exchange{x(selPSE, pseFCI()), x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))), x(rr2sfi1, sw("6A83"))}, s[6:]...)
+				s = append([]fake.Exchange{x(selPSE, pseFCI()), x(rr1sfi1, pseRecord(dirEntry(upAID, "UnionPay Debit", "01"))), x(rr2sfi1, sw("6A83"))}, s[len(s)-4:]...)
 				return append(s, x("80AE4000 1D 000000010000 000000000000 0156 0200000000 0156 261122 00 12345678 00", ok(T(0x80, "40 0001 1122334455667788 07010103600000"))))
 			},
 		},

@@ -39,6 +39,9 @@ func odaRecords(t testing.TB, aip, mode, cvm, capkIndex string, iacs ...string) 
 	return ok(T(0x70, v1)), ok(T(0x70, v2))
 }
 
+// odaStart is a contact card selected by the list of AIDs, then GPO and two
+// records; its last four steps (the final SELECT, GPO and the records) are
+// what follows a selection made another way (the PSE).
 func odaStart(r1, r2 []byte, aip string) []fake.Exchange {
 	return []fake.Exchange{
 		x(selPSE, sw("6A82")),

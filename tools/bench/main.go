@@ -54,6 +54,7 @@ func main() {
 	saleCPU(*benchtime)
 	results := map[string]map[string]float64{} // benchmark (with sub-name) → unit → value
 	ran := map[string]bool{}
+	failed := 0 // benchmark runs that failed: their figures are missing or partial
 	for _, f := range figures {
 		key := f.pkg + " " + f.bench
 		if ran[key] {
@@ -72,6 +73,7 @@ func main() {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s %s: %v\n%s\n", f.pkg, f.bench, err, tail(out, 20))
+			failed++
 		}
 		parse(out, results)
 		fmt.Fprintf(os.Stderr, "bench: %s %s done in %v\n", f.pkg, f.bench, time.Since(start).Round(time.Millisecond))
@@ -120,8 +122,13 @@ func main() {
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				fmt.Fprintln(os.Stderr, "bench: qrbench:", err)
+				failed++
 			}
 		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d benchmark runs failed\n", failed)
+		os.Exit(1)
 	}
 }
 
