@@ -106,15 +106,21 @@ func (s *Server) caKeys(req cupmsg.Management, net string) (*answer, *termState,
 		}
 		f62 = cupmsg.Downloaded(entry)
 	}
+	return s.downloadAnswer(req, tk, f62, "ca-keys", net, net == cupmsg.NetCAKeyDownload)
+}
+
+// downloadAnswer approves a step of a download sequence with field 62 and
+// records it as kind; download says the step was the download itself,
+// which counts as applied when it handed out an entry (scenarios count
+// them: "expect host ca-keys applied N", "expect host ic-params applied N").
+func (s *Server) downloadAnswer(req cupmsg.Management, tk *termState, f62 []byte, kind, net string, download bool) (*answer, *termState, error) {
 	ans := req.Answer("00", s.cfg.Now())
 	ans.Private = cupmsg.Binary(f62)
 	a, _, err := s.manageAnswer(ans)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Applied: a download answer that handed out a key or an AID's
-	// parameters (scenarios count them: "expect host ca-keys applied N").
-	handed := net == cupmsg.NetCAKeyDownload && f62[0] == cupmsg.StatusLast
-	s.record(Record{Type: "ca-keys", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
+	handed := download && len(f62) > 0 && f62[0] == cupmsg.StatusLast
+	s.record(Record{Type: kind, TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
 	return a, nil, nil
 }

@@ -96,15 +96,5 @@ func (s *Server) icParams(req cupmsg.Management, net string) (*answer, *termStat
 		}
 		f62 = cupmsg.Downloaded(entry)
 	}
-	ans := req.Answer("00", s.cfg.Now())
-	ans.Private = cupmsg.Binary(f62)
-	a, _, err := s.manageAnswer(ans)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Applied: a download answer that handed out a key or an AID's
-	// parameters (scenarios count them: "expect host ic-params applied N").
-	handed := net == cupmsg.NetICParamDownload && f62[0] == cupmsg.StatusLast
-	s.record(Record{Type: "ic-params", TID: tk.rec.TID, Code: "00", Note: "network code " + net, Applied: handed})
-	return a, nil, nil
+	return s.downloadAnswer(req, tk, f62, "ic-params", net, net == cupmsg.NetICParamDownload)
 }
